@@ -1,0 +1,4 @@
+//! minutes: private meeting notes. The host records and transcribes locally; everything that
+//! talks to the outside world is a sandboxed WebAssembly plugin.
+
+pub mod plugins;

@@ -1,0 +1,59 @@
+//! Errors of the plugin system, each saying what happened to which plugin and what to do.
+
+use super::bindings::types::PluginError as WitError;
+use super::manifest::{Kind, ManifestError};
+use super::package::PackageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("plugin `{id}` is a {kind} but imports `{import}`: {why}. Refused.")]
+    ForbiddenImport { id: String, kind: Kind, import: String, why: String },
+    #[error("plugin `{id}` does not export what a {kind} must (minutes:plugin@0.1.0): {detail}")]
+    BadExports { id: String, kind: Kind, detail: String },
+    #[error("plugin `{id}`: its component is not valid WebAssembly for this host: {detail}")]
+    BadComponent { id: String, detail: String },
+    #[error("plugin `{id}` did not finish within its limit of {secs} s and was stopped")]
+    Timeout { id: String, secs: u32 },
+    #[error("plugin `{id}` tried to use more than its memory limit of {mib} MiB and was stopped")]
+    MemoryLimit { id: String, mib: u32 },
+    #[error("plugin `{id}` crashed: {detail}")]
+    Crashed { id: String, detail: String },
+    #[error("plugin `{id}` failed: {}", describe(.error))]
+    Plugin { id: String, error: WitError },
+    #[error("no plugin `{0}` is installed (see `minutes plugin list`)")]
+    NotInstalled(String),
+    #[error("plugin `{id}` is a {actual}, not a {expected}")]
+    WrongKind { id: String, actual: Kind, expected: Kind },
+    #[error("{0}")]
+    ConsentNeeded(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("the installed plugins are recorded in {path}, which is damaged: {message}")]
+    Lock { path: String, message: String },
+    #[error("cannot start the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+}
+
+/// A plugin's own error, for people.
+pub fn describe(e: &WitError) -> String {
+    match e {
+        WitError::Config(m) => format!("configuration: {m}"),
+        WitError::Denied(m) => format!("denied: {m}"),
+        WitError::Network(m) => format!("network: {m}"),
+        WitError::Upstream(u) => format!("the service answered {}: {}", u.status, u.message),
+        WitError::InvalidInput(m) => format!("invalid input: {m}"),
+        WitError::ContextLengthExceeded(m) => format!("too long for the model's context window: {m}"),
+        WitError::Other(m) => m.clone(),
+    }
+}

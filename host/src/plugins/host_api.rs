@@ -1,0 +1,185 @@
+//! What a plugin can ask of the host during a call: log, config, http and llm. One
+//! [`PluginState`] lives in each call's `Store` and dies with it.
+
+use super::bindings::host::minutes::plugin::{config, http, llm, log};
+use super::bindings::types::{Completion, CompletionRequest, PluginError};
+use super::manifest::{ConfigValue, Kind};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Longest log message a plugin may write; the rest is cut.
+const MAX_LOG_MESSAGE: usize = 4096;
+/// Log messages per call; past this the plugin is muted for the rest of the call.
+const MAX_LOG_MESSAGES: u32 = 1000;
+/// Guest stdout/stderr kept per call (the tail names a panic).
+pub(crate) const STDIO_CAPACITY: usize = 64 * 1024;
+
+/// What the host knows about a loaded plugin, shared by all its calls.
+#[derive(Debug)]
+pub struct PluginContext {
+    pub id: String,
+    pub version: String,
+    pub kind: Kind,
+    pub config: BTreeMap<String, ConfigValue>,
+    pub memory_limit: usize,
+}
+
+/// The body of a streamed HTTP response (arrives with the network sandbox).
+pub struct ResponseStream;
+
+pub struct PluginState {
+    pub(crate) ctx: Arc<PluginContext>,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) stdio: MemoryOutputPipe,
+    log_count: u32,
+}
+
+impl PluginState {
+    pub(crate) fn new(ctx: Arc<PluginContext>) -> Self {
+        let stdio = MemoryOutputPipe::new(STDIO_CAPACITY);
+        // No preopens, no sockets, no environment, no arguments: a plugin sees nothing of the
+        // machine. Its output is captured so a panic message can be shown to the user.
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdout(stdio.clone()).stderr(stdio.clone()).build();
+        let limiter = MemoryLimiter { max: ctx.memory_limit, hit: false };
+        PluginState { ctx, wasi, table: ResourceTable::new(), limiter, stdio, log_count: 0 }
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps linear memory and tables, and remembers that the cap was hit so the error can say so.
+pub struct MemoryLimiter {
+    max: usize,
+    pub(crate) hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+impl log::Host for PluginState {
+    async fn log(&mut self, level: log::Level, mut message: String) -> wasmtime::Result<()> {
+        self.log_count += 1;
+        if self.log_count > MAX_LOG_MESSAGES {
+            if self.log_count == MAX_LOG_MESSAGES + 1 {
+                tracing::warn!(plugin = %self.ctx.id, "plugin logged more than {MAX_LOG_MESSAGES} messages in one call; muting it");
+            }
+            return Ok(());
+        }
+        if message.len() > MAX_LOG_MESSAGE {
+            let mut cut = MAX_LOG_MESSAGE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let id = &self.ctx.id;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin = %id, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin = %id, "{message}"),
+            log::Level::Info => tracing::info!(plugin = %id, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin = %id, "{message}"),
+            log::Level::Error => tracing::error!(plugin = %id, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl config::Host for PluginState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<config::Value>> {
+        Ok(self.ctx.config.get(&key).map(|v| match v {
+            ConfigValue::Text(s) => config::Value::Text(s.clone()),
+            ConfigValue::Integer(i) => config::Value::Integer(*i),
+            ConfigValue::Number(n) => config::Value::Number(*n),
+            ConfigValue::Boolean(b) => config::Value::Boolean(*b),
+        }))
+    }
+}
+
+/// Until the network sandbox lands, every request is refused — and said to be.
+fn refuse(plugin: &str, url: &str) -> http::HttpError {
+    let origin = url::origin_of(url);
+    tracing::warn!(plugin = %plugin, %origin, "refused an outbound request: plugin networking is not enabled in this build");
+    http::HttpError::Denied(http::Denial {
+        origin,
+        reason: "this version of minutes does not give plugins network access yet".into(),
+    })
+}
+
+impl http::Host for PluginState {
+    async fn fetch(&mut self, request: http::Request) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+        Ok(Err(refuse(&self.ctx.id, &request.url)))
+    }
+
+    async fn fetch_stream(
+        &mut self,
+        request: http::Request,
+    ) -> wasmtime::Result<Result<Resource<ResponseStream>, http::HttpError>> {
+        Ok(Err(refuse(&self.ctx.id, &request.url)))
+    }
+}
+
+impl http::HostResponseStream for PluginState {
+    async fn status(&mut self, _stream: Resource<ResponseStream>) -> wasmtime::Result<u16> {
+        Err(wasmtime::format_err!("no response streams exist in this version"))
+    }
+
+    async fn headers(&mut self, _stream: Resource<ResponseStream>) -> wasmtime::Result<Vec<(String, String)>> {
+        Err(wasmtime::format_err!("no response streams exist in this version"))
+    }
+
+    async fn next_chunk(
+        &mut self,
+        _stream: Resource<ResponseStream>,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
+        Err(wasmtime::format_err!("no response streams exist in this version"))
+    }
+
+    async fn drop(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<()> {
+        self.table.delete(stream)?;
+        Ok(())
+    }
+}
+
+impl llm::Host for PluginState {
+    async fn info(&mut self) -> wasmtime::Result<Option<llm::LlmInfo>> {
+        Ok(None)
+    }
+
+    async fn complete(&mut self, _request: CompletionRequest) -> wasmtime::Result<Result<Completion, PluginError>> {
+        Ok(Err(PluginError::Config(
+            "no summary provider is configured; use a template that works offline".into(),
+        )))
+    }
+}
+
+mod url {
+    /// `scheme://host[:port]` of a URL for messages, without path, query or credentials.
+    pub fn origin_of(url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("?", url));
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
+    }
+}

@@ -1,0 +1,469 @@
+//! `plugin.toml`: what a plugin is, what it may ask for, and its limits. Parsed strictly: an
+//! unknown or missing key is an error that names the key and the file.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// The contract versions this host speaks.
+pub const SUPPORTED_API: &[&str] = &["0.1"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub kind: Kind,
+    /// Contract version, e.g. "0.1" for `minutes:plugin@0.1.0`.
+    pub api: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub component: ComponentRef,
+    #[serde(default)]
+    pub network: Network,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretDecl>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, ConfigField>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_policy: Option<DataPolicyDecl>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Provider,
+    Template,
+    Exporter,
+    NetworkedExporter,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Provider, Kind::Template, Kind::Exporter, Kind::NetworkedExporter];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Provider => "provider",
+            Kind::Template => "template",
+            Kind::Exporter => "exporter",
+            Kind::NetworkedExporter => "networked-exporter",
+        }
+    }
+
+    /// Kinds whose world imports `http`.
+    pub fn uses_network(self) -> bool {
+        matches!(self, Kind::Provider | Kind::NetworkedExporter)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRef {
+    /// File name of the component inside the package (no directories).
+    pub file: String,
+    /// Lower-case hex sha256 of that file.
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Origins the plugin asks to reach, e.g. "https://api.fireworks.ai".
+    #[serde(default)]
+    pub origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDecl {
+    /// e.g. "api-key"; set with `minutes secret set <plugin> <name>`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Header the host writes the secret into.
+    pub header: String,
+    /// Header value with `{}` where the secret goes, e.g. "Bearer {}".
+    #[serde(default = "default_secret_format")]
+    pub format: String,
+    /// Origins (from `network.origins`) the secret may be sent to.
+    pub origins: Vec<String>,
+}
+
+fn default_secret_format() -> String {
+    "{}".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigField {
+    #[serde(rename = "type")]
+    pub ty: ConfigType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<toml::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Linear memory a call may use.
+    #[serde(default = "Limits::default_memory")]
+    pub memory_mib: u32,
+    /// Wall time a call may take, network waits included.
+    #[serde(default = "Limits::default_timeout")]
+    pub call_timeout_secs: u32,
+    /// Largest HTTP response body (decoded) the host hands the plugin.
+    #[serde(default = "Limits::default_response")]
+    pub max_response_mib: u32,
+}
+
+impl Limits {
+    pub const MAX_MEMORY_MIB: u32 = 4096;
+    pub const MAX_TIMEOUT_SECS: u32 = 3600;
+    pub const MAX_RESPONSE_MIB: u32 = 512;
+
+    fn default_memory() -> u32 {
+        128
+    }
+    fn default_timeout() -> u32 {
+        60
+    }
+    fn default_response() -> u32 {
+        16
+    }
+    pub fn memory_bytes(&self) -> usize {
+        self.memory_mib as usize * 1024 * 1024
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_mib: Self::default_memory(),
+            call_timeout_secs: Self::default_timeout(),
+            max_response_mib: Self::default_response(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tristate {
+    Yes,
+    No,
+    Unknown,
+}
+
+/// What a provider does with the data it is sent, as its documentation states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataPolicyDecl {
+    pub retention: String,
+    pub trains_on_data: Tristate,
+    pub zero_retention_available: Tristate,
+    pub zero_retention_default: Tristate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub certifications: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid plugin manifest {file}: {message}")]
+pub struct ManifestError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Manifest {
+    /// Parses and validates a manifest; `file` names it in errors.
+    pub fn parse(text: &str, file: &Path) -> Result<Manifest, ManifestError> {
+        let err = |message: String| ManifestError { file: file.display().to_string(), message };
+        let manifest: Manifest = toml::from_str(text).map_err(|e| err(toml_message(&e)))?;
+        manifest.validate().map_err(err)?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        validate_id(&self.id).map_err(|why| format!("`id` = {:?} {why}", self.id))?;
+        if self.name.trim().is_empty() || self.name.len() > 100 || self.name.chars().any(char::is_control) {
+            return Err("`name` must be 1–100 printable characters".into());
+        }
+        if !is_version(&self.version) {
+            return Err(format!("`version` = {:?} is not a version like 1.2.3", self.version));
+        }
+        if !SUPPORTED_API.contains(&self.api.as_str()) {
+            return Err(format!(
+                "`api` = {:?} is not supported by this minutes (it speaks {}); update minutes or the plugin",
+                self.api,
+                SUPPORTED_API.join(", ")
+            ));
+        }
+        let file = &self.component.file;
+        if file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.') || !file.ends_with(".wasm") {
+            return Err(format!("`component.file` = {file:?} must be a plain file name ending in .wasm"));
+        }
+        let sha = &self.component.sha256;
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err("`component.sha256` must be 64 lower-case hex digits".into());
+        }
+        if !self.kind.uses_network() {
+            if !self.network.origins.is_empty() {
+                return Err(format!(
+                    "`network.origins`: a {} cannot use the network; declare kind = \"{}\" to send data out",
+                    self.kind,
+                    if self.kind == Kind::Exporter { "networked-exporter" } else { "provider" }
+                ));
+            }
+            if !self.secrets.is_empty() {
+                return Err(format!("`secrets`: a {} has no network to send secrets to", self.kind));
+            }
+        }
+        for origin in &self.network.origins {
+            check_origin_shape(origin).map_err(|why| format!("`network.origins`: {origin:?} {why}"))?;
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in &self.secrets {
+            if !is_slug(&s.name, 40) {
+                return Err(format!("`secrets.name` = {:?} must be lower-case letters, digits and '-'", s.name));
+            }
+            if !names.insert(&s.name) {
+                return Err(format!("secret {:?} is declared twice", s.name));
+            }
+            if s.header.is_empty() || !s.header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(format!("`secrets.header` = {:?} is not an HTTP header name", s.header));
+            }
+            if s.format.matches("{}").count() != 1 || s.format.contains(['\r', '\n']) {
+                return Err(format!("`secrets.format` = {:?} must contain `{{}}` exactly once", s.format));
+            }
+            if s.origins.is_empty() {
+                return Err(format!("secret {:?} must name the origins it may be sent to", s.name));
+            }
+            if let Some(o) = s.origins.iter().find(|o| !self.network.origins.contains(o)) {
+                return Err(format!("secret {:?} names origin {o:?}, which is not in `network.origins`", s.name));
+            }
+        }
+        for (key, field) in &self.config {
+            if !is_config_key(key) {
+                return Err(format!("config key {key:?} must be letters, digits, '_' or '-'"));
+            }
+            if let Some(default) = &field.default {
+                config_value(field.ty, default).map_err(|why| format!("`config.{key}.default` {why}"))?;
+            }
+        }
+        let l = &self.limits;
+        if l.memory_mib == 0 || l.memory_mib > Limits::MAX_MEMORY_MIB {
+            return Err(format!("`limits.memory_mib` must be 1–{}", Limits::MAX_MEMORY_MIB));
+        }
+        if l.call_timeout_secs == 0 || l.call_timeout_secs > Limits::MAX_TIMEOUT_SECS {
+            return Err(format!("`limits.call_timeout_secs` must be 1–{}", Limits::MAX_TIMEOUT_SECS));
+        }
+        if l.max_response_mib == 0 || l.max_response_mib > Limits::MAX_RESPONSE_MIB {
+            return Err(format!("`limits.max_response_mib` must be 1–{}", Limits::MAX_RESPONSE_MIB));
+        }
+        match (self.kind, &self.data_policy) {
+            (Kind::Provider, None) => {
+                return Err("missing table `[data_policy]`: a provider must say what happens to the data it sends \
+                            (use \"unknown\" for what its service does not document)"
+                    .into());
+            }
+            (Kind::Provider, Some(_)) | (_, None) => {}
+            (kind, Some(_)) => return Err(format!("`[data_policy]` is for providers; this plugin is a {kind}")),
+        }
+        Ok(())
+    }
+
+    /// The value of a config key for this plugin: the user's setting, else the default.
+    pub fn config_defaults(&self) -> BTreeMap<String, ConfigValue> {
+        self.config
+            .iter()
+            .filter_map(|(k, f)| Some((k.clone(), config_value(f.ty, f.default.as_ref()?).ok()?)))
+            .collect()
+    }
+}
+
+/// A typed config value as the plugin sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    Boolean(bool),
+}
+
+/// Checks `value` against the declared type.
+pub fn config_value(ty: ConfigType, value: &toml::Value) -> Result<ConfigValue, String> {
+    match (ty, value) {
+        (ConfigType::String, toml::Value::String(s)) => Ok(ConfigValue::Text(s.clone())),
+        (ConfigType::Integer, toml::Value::Integer(i)) => Ok(ConfigValue::Integer(*i)),
+        (ConfigType::Number, toml::Value::Float(f)) => Ok(ConfigValue::Number(*f)),
+        (ConfigType::Number, toml::Value::Integer(i)) => Ok(ConfigValue::Number(*i as f64)),
+        (ConfigType::Boolean, toml::Value::Boolean(b)) => Ok(ConfigValue::Boolean(*b)),
+        (ty, v) => Err(format!("is a {}, but the declared type is {ty:?}", v.type_str())),
+    }
+}
+
+/// Plugin ids become directory names: keep them boring.
+pub fn validate_id(id: &str) -> Result<(), &'static str> {
+    if id.contains("..") || id.contains('/') || id.contains('\\') {
+        return Err("must not contain path separators or `..`");
+    }
+    if !is_slug(id, 64) {
+        return Err("must be 1–64 lower-case letters, digits and '-', starting with a letter");
+    }
+    Ok(())
+}
+
+fn is_slug(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && !s.ends_with('-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_config_key(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn is_version(v: &str) -> bool {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The coarse shape of a declared origin. The full allowlist grammar (wildcards, IDN, ports,
+/// loopback rules) is the network policy's; here we only reject what can never be an origin.
+fn check_origin_shape(origin: &str) -> Result<(), &'static str> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("must start with https:// (or http:// for loopback)")?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err("must be scheme://host[:port] with no path, query or user");
+    }
+    if rest == "*" {
+        return Err("a bare `*` would allow every host");
+    }
+    Ok(())
+}
+
+/// toml's messages already point at the line; make "unknown field" and "missing field" lead.
+fn toml_message(e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => format!("{msg} (at byte {})", span.start),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn base(extra: &str) -> String {
+        format!(
+            "id = \"demo\"\nname = \"Demo\"\nversion = \"0.1.0\"\nkind = \"exporter\"\napi = \"0.1\"\n{extra}\n[component]\nfile = \"demo.wasm\"\nsha256 = \"{SHA}\"\n"
+        )
+    }
+
+    fn parse(text: &str) -> Result<Manifest, String> {
+        Manifest::parse(text, Path::new("pkg/plugin.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn minimal_manifest_gets_default_limits() {
+        let m = parse(&base("")).expect("valid");
+        assert_eq!(m.kind, Kind::Exporter);
+        assert_eq!(m.limits, Limits::default());
+        assert!(m.network.origins.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_file() {
+        let cases: &[(&str, &str)] = &[
+            // (manifest text, what the error must mention)
+            (&base("colour = \"blue\""), "colour"),
+            (&base("").replace("name = \"Demo\"\n", ""), "name"),
+            (&base("").replace(&format!("sha256 = \"{SHA}\"\n"), ""), "sha256"),
+            (&base("").replace("kind = \"exporter\"", "kind = \"virus\""), "virus"),
+            (&base("").replace("id = \"demo\"", "id = \"../etc\""), "path separators"),
+            (&base("").replace("id = \"demo\"", "id = \"Demo\""), "lower-case"),
+            (&base("").replace("api = \"0.1\"", "api = \"9.0\""), "not supported"),
+            (&base("").replace("demo.wasm", "../x.wasm"), "component.file"),
+            (&base("").replace(SHA, "abc"), "64 lower-case hex"),
+            (&base("").replace("version = \"0.1.0\"", "version = \"one\""), "version"),
+            (&base("[network]\norigins = [\"https://x.example\"]\n"), "cannot use the network"),
+            (&base("[limits]\nmemory_mib = 0\n"), "memory_mib"),
+            (&base("[limits]\nmemory_gb = 1\n"), "memory_gb"),
+            (&base("[config.x]\ntype = \"boolean\"\ndefault = \"yes\"\n"), "config.x.default"),
+            (&base("[data_policy]\nretention = \"none\"\ntrains_on_data = \"no\"\nzero_retention_available = \"yes\"\nzero_retention_default = \"yes\"\n"), "for providers"),
+            (&base("").replace("kind = \"exporter\"", "kind = \"provider\""), "data_policy"),
+        ];
+        for (text, needle) in cases {
+            let err = parse(text).expect_err(needle);
+            assert!(err.contains("pkg/plugin.toml"), "error does not name the file: {err}");
+            assert!(err.contains(needle), "error for {needle:?} does not mention it: {err}");
+        }
+    }
+
+    #[test]
+    fn provider_with_secret_and_policy_parses() {
+        let text = base(
+            "[network]\norigins = [\"https://api.fireworks.ai\"]\n\
+             [[secrets]]\nname = \"api-key\"\nheader = \"Authorization\"\nformat = \"Bearer {}\"\norigins = [\"https://api.fireworks.ai\"]\n\
+             [data_policy]\nretention = \"none\"\ntrains_on_data = \"no\"\nzero_retention_available = \"yes\"\nzero_retention_default = \"yes\"\nregion = \"US\"\n",
+        )
+        .replace("kind = \"exporter\"", "kind = \"provider\"");
+        let m = parse(&text).expect("valid provider");
+        assert_eq!(m.secrets[0].format, "Bearer {}");
+        assert_eq!(m.data_policy.expect("policy").trains_on_data, Tristate::No);
+    }
+
+    #[test]
+    fn secrets_may_only_go_to_declared_origins() {
+        let text = base(
+            "[network]\norigins = [\"https://a.example\"]\n\
+             [[secrets]]\nname = \"key\"\nheader = \"Authorization\"\norigins = [\"https://b.example\"]\n",
+        )
+        .replace("kind = \"exporter\"", "kind = \"networked-exporter\"");
+        assert!(parse(&text).expect_err("undeclared origin").contains("not in `network.origins`"));
+    }
+
+    #[test]
+    fn origins_reject_paths_users_and_wildcard_everything() {
+        for bad in ["https://a.example/path", "https://u@a.example", "ftp://a.example", "https://*", "a.example"] {
+            assert!(check_origin_shape(bad).is_err(), "{bad} accepted");
+        }
+        for good in ["https://api.fireworks.ai", "http://127.0.0.1:11434", "https://*.example.com"] {
+            assert!(check_origin_shape(good).is_ok(), "{good} refused");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Plugins: sandboxed WebAssembly components behind the `minutes:plugin` contract.
+
+pub mod bindings;
+pub mod host_api;
+pub mod manifest;
+pub mod package;
+pub mod capabilities;
+pub mod error;
+pub mod registry;
+pub mod runtime;
+
+pub use error::Error;
+pub use manifest::{Kind, Manifest};
+pub use registry::{Home, Registry};
+pub use runtime::{LoadedPlugin, Runtime};

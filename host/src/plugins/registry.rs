@@ -1,0 +1,300 @@
+//! Installed plugins: where they live under the minutes home, and the lock file that records
+//! each one's sha256 and what the user granted it.
+
+use super::error::Error;
+use super::manifest::{ConfigValue, Kind, Manifest, config_value};
+use super::package::{MANIFEST_FILE, Package};
+use super::runtime::{ConfigMap, LoadedPlugin, Runtime};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The minutes home: `MINUTES_HOME`, else the platform's data directory.
+#[derive(Debug, Clone)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    pub fn at(root: impl Into<PathBuf>) -> Home {
+        Home { root: root.into() }
+    }
+
+    pub fn from_env() -> Result<Home, Error> {
+        if let Some(dir) = std::env::var_os("MINUTES_HOME").filter(|d| !d.is_empty()) {
+            return Ok(Home::at(dir));
+        }
+        directories::ProjectDirs::from("", "", "minutes")
+            .map(|d| Home::at(d.data_dir()))
+            .ok_or_else(|| Error::Io {
+                context: "cannot find a home directory for minutes; set MINUTES_HOME".into(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.root.join("plugins")
+    }
+    pub fn plugin_dir(&self, id: &str) -> PathBuf {
+        self.plugins_dir().join(id)
+    }
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root.join("cache").join("components")
+    }
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join("plugins.lock")
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockEntry {
+    pub id: String,
+    pub version: String,
+    pub kind: Kind,
+    pub sha256: String,
+    /// Seconds since the Unix epoch.
+    pub installed_at: u64,
+    #[serde(default)]
+    pub granted_origins: Vec<String>,
+    #[serde(default)]
+    pub granted_secrets: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockFile {
+    version: u32,
+    #[serde(default, rename = "plugin")]
+    plugins: Vec<LockEntry>,
+}
+
+const LOCK_VERSION: u32 = 1;
+
+/// What an install would change, for the consent prompt.
+#[derive(Debug, Default, Serialize)]
+pub struct CapabilityDiff {
+    pub previous_version: Option<String>,
+    /// Origins asked for that the user has not granted before.
+    pub new_origins: Vec<String>,
+    pub new_secrets: Vec<String>,
+    /// Already granted and still asked for: kept without asking.
+    pub kept_origins: Vec<String>,
+    pub kept_secrets: Vec<String>,
+}
+
+impl CapabilityDiff {
+    pub fn needs_consent(&self) -> bool {
+        !self.new_origins.is_empty() || !self.new_secrets.is_empty()
+    }
+}
+
+pub struct Registry {
+    home: Home,
+    lock: LockFile,
+}
+
+impl Registry {
+    pub fn open(home: Home) -> Result<Registry, Error> {
+        let path = home.lock_path();
+        let lock = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let lock: LockFile = toml::from_str(&text)
+                    .map_err(|e| Error::Lock { path: path.display().to_string(), message: e.message().to_string() })?;
+                if lock.version != LOCK_VERSION {
+                    return Err(Error::Lock {
+                        path: path.display().to_string(),
+                        message: format!("version {} is not one this minutes understands ({LOCK_VERSION})", lock.version),
+                    });
+                }
+                lock
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LockFile { version: LOCK_VERSION, plugins: Vec::new() },
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
+        };
+        Ok(Registry { home, lock })
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    pub fn installed(&self) -> &[LockEntry] {
+        &self.lock.plugins
+    }
+
+    pub fn get(&self, id: &str) -> Result<&LockEntry, Error> {
+        self.lock.plugins.iter().find(|p| p.id == id).ok_or_else(|| Error::NotInstalled(id.to_string()))
+    }
+
+    /// The installed manifest of `id`.
+    pub fn manifest(&self, id: &str) -> Result<Manifest, Error> {
+        self.get(id)?;
+        let path = self.home.plugin_dir(id).join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(Error::io(format!(
+            "plugin `{id}` is in the lock file but {} cannot be read; reinstall it",
+            path.display()
+        )))?;
+        Ok(Manifest::parse(&text, &path)?)
+    }
+
+    /// What installing `pkg` would newly grant, compared with what is installed now.
+    pub fn diff(&self, pkg: &Package) -> CapabilityDiff {
+        let m = &pkg.manifest;
+        let prev = self.lock.plugins.iter().find(|p| p.id == m.id);
+        let granted_o: &[String] = prev.map(|p| &p.granted_origins[..]).unwrap_or(&[]);
+        let granted_s: &[String] = prev.map(|p| &p.granted_secrets[..]).unwrap_or(&[]);
+        let secrets: Vec<String> = m.secrets.iter().map(|s| s.name.clone()).collect();
+        let (kept_origins, new_origins) = m.network.origins.iter().cloned().partition(|o| granted_o.contains(o));
+        let (kept_secrets, new_secrets) = secrets.into_iter().partition(|s| granted_s.contains(s));
+        CapabilityDiff { previous_version: prev.map(|p| p.version.clone()), new_origins, new_secrets, kept_origins, kept_secrets }
+    }
+
+    /// Installs (or updates) a checked package. `grant_new` says whether the user consented to
+    /// the new origins and secrets in [`Registry::diff`]; without it, they are not granted.
+    pub fn install(&mut self, runtime: &Runtime, pkg: &Package, grant_new: bool) -> Result<LockEntry, Error> {
+        let m = &pkg.manifest;
+        // Compile and check imports/exports before touching anything on disk.
+        let component = runtime.compile_checked(m, &pkg.component)?;
+        let diff = self.diff(pkg);
+
+        let plugins_dir = self.home.plugins_dir();
+        std::fs::create_dir_all(&plugins_dir).map_err(Error::io(format!("cannot create {}", plugins_dir.display())))?;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".staging-{}-", m.id))
+            .tempdir_in(&plugins_dir)
+            .map_err(Error::io("cannot stage the plugin"))?;
+        std::fs::write(staging.path().join(MANIFEST_FILE), &pkg.manifest_text).map_err(Error::io("cannot stage the plugin"))?;
+        std::fs::write(staging.path().join(&m.component.file), &pkg.component).map_err(Error::io("cannot stage the plugin"))?;
+        runtime.store_precompiled(&m.component.sha256, &component)?;
+
+        let target = self.home.plugin_dir(&m.id);
+        let old = plugins_dir.join(format!(".old-{}-{}", m.id, std::process::id()));
+        if target.exists() {
+            std::fs::rename(&target, &old).map_err(Error::io(format!("cannot replace {}", target.display())))?;
+        }
+        let staged = staging.keep();
+        if let Err(e) = std::fs::rename(&staged, &target) {
+            let _ = std::fs::rename(&old, &target);
+            return Err(Error::io(format!("cannot install into {}", target.display()))(e));
+        }
+        let _ = std::fs::remove_dir_all(&old);
+
+        let mut granted_origins = diff.kept_origins.clone();
+        let mut granted_secrets = diff.kept_secrets.clone();
+        if grant_new {
+            granted_origins.extend(diff.new_origins.iter().cloned());
+            granted_secrets.extend(diff.new_secrets.iter().cloned());
+        }
+        if let Some(prev) = self.lock.plugins.iter().find(|p| p.id == m.id) {
+            if prev.sha256 != m.component.sha256 {
+                runtime.forget_precompiled(&prev.sha256);
+            }
+        }
+        let entry = LockEntry {
+            id: m.id.clone(),
+            version: m.version.clone(),
+            kind: m.kind,
+            sha256: m.component.sha256.clone(),
+            installed_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            granted_origins,
+            granted_secrets,
+        };
+        self.lock.plugins.retain(|p| p.id != m.id);
+        self.lock.plugins.push(entry.clone());
+        self.lock.plugins.sort_by(|a, b| a.id.cmp(&b.id));
+        self.save()?;
+        Ok(entry)
+    }
+
+    /// Removes a plugin's files, its compiled artifacts and its lock entry.
+    pub fn remove(&mut self, runtime: Option<&Runtime>, id: &str) -> Result<LockEntry, Error> {
+        let entry = self.get(id)?.clone();
+        let dir = self.home.plugin_dir(id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
+        }
+        match runtime {
+            Some(rt) => rt.forget_precompiled(&entry.sha256),
+            None => remove_cached(&self.home.cache_dir(), &entry.sha256),
+        }
+        self.lock.plugins.retain(|p| p.id != id);
+        self.save()?;
+        Ok(entry)
+    }
+
+    /// Loads an installed plugin with its effective configuration.
+    pub fn load(&self, runtime: &Runtime, id: &str) -> Result<LoadedPlugin, Error> {
+        let entry = self.get(id)?;
+        let manifest = self.manifest(id)?;
+        if manifest.component.sha256 != entry.sha256 {
+            return Err(Error::Lock {
+                path: self.home.lock_path().display().to_string(),
+                message: format!("plugin `{id}` on disk is not the one that was installed; reinstall it"),
+            });
+        }
+        let config = self.effective_config(&manifest)?;
+        let component = self.home.plugin_dir(id).join(&manifest.component.file);
+        runtime.load(&manifest, &component, config)
+    }
+
+    /// Defaults from the manifest, overridden by `[plugins.<id>]` in config.toml.
+    pub fn effective_config(&self, manifest: &Manifest) -> Result<ConfigMap, Error> {
+        let mut values = manifest.config_defaults();
+        let path = self.home.config_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(values),
+            Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
+        };
+        let bad = |message: String| super::manifest::ManifestError { file: path.display().to_string(), message };
+        let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
+        let Some(user) = table.get("plugins").and_then(|p| p.get(&manifest.id)) else { return Ok(values) };
+        let user = user.as_table().ok_or_else(|| bad(format!("`plugins.{}` must be a table", manifest.id)))?;
+        for (key, value) in user {
+            let field = manifest.config.get(key).ok_or_else(|| {
+                bad(format!(
+                    "`plugins.{}.{key}`: plugin `{}` has no setting `{key}` (it has: {})",
+                    manifest.id,
+                    manifest.id,
+                    manifest.config.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            let v: ConfigValue = config_value(field.ty, value).map_err(|why| bad(format!("`plugins.{}.{key}` {why}", manifest.id)))?;
+            values.insert(key.clone(), v);
+        }
+        Ok(values)
+    }
+
+    fn save(&self) -> Result<(), Error> {
+        let path = self.home.lock_path();
+        let text = format!(
+            "# Installed minutes plugins: their sha256 and what you granted them. Written by minutes.\n{}",
+            toml::to_string(&self.lock).map_err(|e| Error::Lock { path: path.display().to_string(), message: e.to_string() })?
+        );
+        std::fs::create_dir_all(self.home.root()).map_err(Error::io(format!("cannot create {}", self.home.root().display())))?;
+        let tmp = tempfile::NamedTempFile::new_in(self.home.root()).map_err(Error::io("cannot write the lock file"))?;
+        std::fs::write(tmp.path(), text).map_err(Error::io("cannot write the lock file"))?;
+        tmp.as_file().sync_all().map_err(Error::io("cannot write the lock file"))?;
+        tmp.persist(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
+        Ok(())
+    }
+}
+
+pub(crate) fn remove_cached(cache: &Path, sha256: &str) {
+    if let Ok(entries) = std::fs::read_dir(cache) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(sha256) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}

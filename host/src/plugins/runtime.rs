@@ -1,0 +1,441 @@
+//! The sandbox: one wasmtime `Engine` with epoch interruption, a `Linker` per kind built once,
+//! an `InstancePre` per loaded plugin, and a fresh `Store` per call with a memory cap and a
+//! deadline.
+
+use super::bindings::{exporter, host::minutes::plugin as host_if, networked_exporter, provider, template, types};
+use super::capabilities;
+use super::error::Error;
+use super::host_api::{PluginContext, PluginState};
+use super::manifest::{Kind, Manifest};
+use super::package::sha256_hex;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+/// How often the epoch advances: the granularity of stopping a runaway guest.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+pub struct Runtime {
+    engine: Engine,
+    linkers: HashMap<Kind, Linker<PluginState>>,
+    cache_dir: PathBuf,
+    compat: String,
+    _ticker: EpochTicker,
+}
+
+/// Advances the engine's epoch so that guests yield regularly; stops with the runtime.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> Result<Self, Error> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("minutes-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(Error::io("cannot start the plugin timer thread"))?;
+        Ok(EpochTicker { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct HasIo;
+impl wasmtime::component::HasData for HasIo {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// WASI p2 without sockets: the CLI, I/O, clock and random interfaces a Rust guest imports,
+/// and filesystem types with no preopened directory (nothing can be opened).
+fn add_wasi(l: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::WasiView;
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView as _};
+    use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView as _};
+    use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, io, random};
+    use wasmtime_wasi::random::WasiRandom;
+    type S = PluginState;
+    io::error::add_to_linker::<S, HasIo>(l, |t| t.ctx().table)?;
+    io::poll::add_to_linker::<S, HasIo>(l, |t| t.ctx().table)?;
+    io::streams::add_to_linker::<S, HasIo>(l, |t| t.ctx().table)?;
+    clocks::wall_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?;
+    clocks::monotonic_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?;
+    filesystem::types::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
+    filesystem::preopens::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
+    random::random::add_to_linker::<S, WasiRandom>(l, |t| t.ctx().ctx.random())?;
+    random::insecure::add_to_linker::<S, WasiRandom>(l, |t| t.ctx().ctx.random())?;
+    random::insecure_seed::add_to_linker::<S, WasiRandom>(l, |t| t.ctx().ctx.random())?;
+    cli::exit::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::environment::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::stdin::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::stdout::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::stderr::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::terminal_input::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::terminal_output::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::terminal_stdin::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::terminal_stdout::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    cli::terminal_stderr::add_to_linker::<S, WasiCli>(l, S::cli)?;
+    Ok(())
+}
+
+/// The linker for one kind: exactly the interfaces of its world.
+fn linker_for(engine: &Engine, kind: Kind) -> wasmtime::Result<Linker<PluginState>> {
+    let mut l = Linker::new(engine);
+    add_wasi(&mut l)?;
+    host_if::log::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    host_if::config::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    if kind.uses_network() {
+        host_if::http::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    }
+    if kind == Kind::Template {
+        host_if::llm::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    }
+    Ok(l)
+}
+
+/// The typed entry points of a loaded plugin, by kind.
+#[derive(Clone)]
+enum Entry {
+    Provider(provider::ProviderPre<PluginState>),
+    Template(template::TemplatePre<PluginState>),
+    Exporter(exporter::ExporterPre<PluginState>),
+    NetworkedExporter(networked_exporter::NetworkedExporterPre<PluginState>),
+}
+
+impl Runtime {
+    /// `cache_dir` holds precompiled components; only this host writes there.
+    pub fn new(cache_dir: &Path) -> Result<Runtime, Error> {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))?;
+        let mut linkers = HashMap::new();
+        for kind in Kind::ALL {
+            linkers.insert(kind, linker_for(&engine, kind).map_err(|e| Error::Engine(format!("{e:#}")))?);
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        let compat = format!("{:016x}", h.finish());
+        let _ticker = EpochTicker::start(&engine)?;
+        Ok(Runtime { engine, linkers, cache_dir: cache_dir.to_path_buf(), compat, _ticker })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles a component and checks it against its declared kind. Nothing runs.
+    pub fn compile_checked(&self, manifest: &Manifest, wasm: &[u8]) -> Result<Component, Error> {
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|e| Error::BadComponent { id: manifest.id.clone(), detail: format!("{e:#}") })?;
+        self.check(manifest, &component)?;
+        Ok(component)
+    }
+
+    /// Imports allowed for the kind, exports present with the right types.
+    fn check(&self, manifest: &Manifest, component: &Component) -> Result<Entry, Error> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(&self.engine) {
+            if let Some(why) = capabilities::refusal(manifest.kind, name) {
+                return Err(Error::ForbiddenImport {
+                    id: manifest.id.clone(),
+                    kind: manifest.kind,
+                    import: name.to_string(),
+                    why,
+                });
+            }
+        }
+        let linker = &self.linkers[&manifest.kind];
+        let bad = |e: wasmtime::Error| Error::BadExports {
+            id: manifest.id.clone(),
+            kind: manifest.kind,
+            detail: format!("{e:#}"),
+        };
+        let pre = linker.instantiate_pre(component).map_err(|e| Error::BadComponent {
+            id: manifest.id.clone(),
+            detail: format!("{e:#}"),
+        })?;
+        Ok(match manifest.kind {
+            Kind::Provider => Entry::Provider(provider::ProviderPre::new(pre).map_err(bad)?),
+            Kind::Template => Entry::Template(template::TemplatePre::new(pre).map_err(bad)?),
+            Kind::Exporter => Entry::Exporter(exporter::ExporterPre::new(pre).map_err(bad)?),
+            Kind::NetworkedExporter => {
+                Entry::NetworkedExporter(networked_exporter::NetworkedExporterPre::new(pre).map_err(bad)?)
+            }
+        })
+    }
+
+    fn cache_path(&self, sha256: &str) -> PathBuf {
+        self.cache_dir.join(format!("{sha256}-{}.cwasm", self.compat))
+    }
+
+    /// Writes the precompiled form of `component` where [`Runtime::load`] finds it.
+    pub fn store_precompiled(&self, sha256: &str, component: &Component) -> Result<(), Error> {
+        let bytes = component.serialize().map_err(|e| Error::Engine(format!("{e:#}")))?;
+        std::fs::create_dir_all(&self.cache_dir).map_err(Error::io(format!("cannot create {}", self.cache_dir.display())))?;
+        let path = self.cache_path(sha256);
+        let tmp = tempfile::NamedTempFile::new_in(&self.cache_dir).map_err(Error::io("cannot write the component cache"))?;
+        std::fs::write(tmp.path(), bytes).map_err(Error::io("cannot write the component cache"))?;
+        tmp.persist(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
+        Ok(())
+    }
+
+    /// Drops precompiled artifacts of a component (all engine versions).
+    pub fn forget_precompiled(&self, sha256: &str) {
+        super::registry::remove_cached(&self.cache_dir, sha256)
+    }
+
+    /// Loads an installed plugin: its precompiled artifact when present (written by this host),
+    /// else compiles the installed component after checking its hash.
+    pub fn load(&self, manifest: &Manifest, component_file: &Path, config: ConfigMap) -> Result<LoadedPlugin, Error> {
+        let sha = &manifest.component.sha256;
+        let cached = self.cache_path(sha);
+        let component = match cached.is_file() {
+            // SAFETY: the cache directory is written only by `store_precompiled`, atomically,
+            // under a name that carries the component's sha256 and this engine's
+            // compatibility hash; wasmtime additionally checks the artifact's header.
+            true => unsafe { Component::deserialize_file(&self.engine, &cached) }.ok(),
+            false => None,
+        };
+        let component = match component {
+            Some(c) => c,
+            None => {
+                let wasm = std::fs::read(component_file)
+                    .map_err(Error::io(format!("cannot read {}", component_file.display())))?;
+                let actual = sha256_hex(&wasm);
+                if &actual != sha {
+                    return Err(super::package::PackageError::Checksum {
+                        package: component_file.to_path_buf(),
+                        file: manifest.component.file.clone(),
+                        expected: sha.clone(),
+                        actual,
+                    }
+                    .into());
+                }
+                let c = self.compile_checked(manifest, &wasm)?;
+                if let Err(e) = self.store_precompiled(sha, &c) {
+                    tracing::warn!("could not cache the compiled plugin {}: {e}", manifest.id);
+                }
+                c
+            }
+        };
+        let entry = self.check(manifest, &component)?;
+        let ctx = Arc::new(PluginContext {
+            id: manifest.id.clone(),
+            version: manifest.version.clone(),
+            kind: manifest.kind,
+            config,
+            memory_limit: manifest.limits.memory_bytes(),
+        });
+        Ok(LoadedPlugin {
+            ctx,
+            entry,
+            engine: self.engine.clone(),
+            timeout: Duration::from_secs(manifest.limits.call_timeout_secs.into()),
+            memory_mib: manifest.limits.memory_mib,
+        })
+    }
+}
+
+pub type ConfigMap = std::collections::BTreeMap<String, super::manifest::ConfigValue>;
+
+/// A plugin ready to be called. Each call runs in a fresh `Store`: no state survives between
+/// calls, and a call that fails cannot poison the next one.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    ctx: Arc<PluginContext>,
+    entry: Entry,
+    engine: Engine,
+    timeout: Duration,
+    memory_mib: u32,
+}
+
+/// Marker error returned by the epoch callback once the hard deadline has passed.
+#[derive(Debug)]
+struct DeadlinePassed;
+impl std::fmt::Display for DeadlinePassed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("call deadline passed")
+    }
+}
+impl std::error::Error for DeadlinePassed {}
+
+type CallResult<T> = Result<wasmtime::Result<T>, tokio::time::error::Elapsed>;
+
+impl LoadedPlugin {
+    pub fn id(&self) -> &str {
+        &self.ctx.id
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.ctx.kind
+    }
+
+    fn new_store(&self) -> Store<PluginState> {
+        let mut store = Store::new(&self.engine, PluginState::new(self.ctx.clone()));
+        store.limiter(|s| &mut s.limiter);
+        // The guest yields to the executor at every epoch tick, so the tokio timeout around the
+        // call can stop a spinning guest; host awaits (network) are not interrupted by epochs.
+        // Past the deadline plus a grace period the guest is trapped outright.
+        let hard_deadline = Instant::now() + self.timeout + Duration::from_secs(1);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= hard_deadline {
+                return Err(wasmtime::Error::new(DeadlinePassed));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// Maps how a call ended to what the user is told.
+    fn finish<T>(&self, store: Store<PluginState>, result: CallResult<T>) -> Result<T, Error> {
+        let id = self.ctx.id.clone();
+        let secs = self.timeout.as_secs() as u32;
+        let state = store.into_data();
+        let output = String::from_utf8_lossy(&state.stdio.contents()).into_owned();
+        if !output.trim().is_empty() {
+            tracing::debug!(plugin = %id, "plugin output:\n{}", output.trim_end());
+        }
+        match result {
+            Err(_) => Err(Error::Timeout { id, secs }),
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.downcast_ref::<DeadlinePassed>().is_some() => Err(Error::Timeout { id, secs }),
+            Ok(Err(_)) if state.limiter.hit => Err(Error::MemoryLimit { id, mib: self.memory_mib }),
+            Ok(Err(e)) => {
+                let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e:#}"));
+                let detail = match panic_message(&output) {
+                    Some(p) => format!("{p} ({trap})"),
+                    None => trap,
+                };
+                Err(Error::Crashed { id, detail })
+            }
+        }
+    }
+
+    fn wrong_kind(&self, expected: Kind) -> Error {
+        Error::WrongKind { id: self.ctx.id.clone(), actual: self.ctx.kind, expected }
+    }
+
+    fn plugin_result<T>(&self, r: Result<T, types::PluginError>) -> Result<T, Error> {
+        r.map_err(|error| Error::Plugin { id: self.ctx.id.clone(), error })
+    }
+
+    pub async fn exporter_info(&self) -> Result<types::ExporterInfo, Error> {
+        let mut store = self.new_store();
+        let result = match &self.entry {
+            Entry::Exporter(pre) => {
+                tokio::time::timeout(self.timeout, async {
+                    pre.instantiate_async(&mut store).await?.call_info(&mut store).await
+                })
+                .await
+            }
+            Entry::NetworkedExporter(pre) => {
+                tokio::time::timeout(self.timeout, async {
+                    pre.instantiate_async(&mut store).await?.call_info(&mut store).await
+                })
+                .await
+            }
+            _ => return Err(self.wrong_kind(Kind::Exporter)),
+        };
+        self.finish(store, result)
+    }
+
+    pub async fn export(&self, format: &str, document: &types::Document) -> Result<Vec<types::OutputFile>, Error> {
+        let mut store = self.new_store();
+        let result = match &self.entry {
+            Entry::Exporter(pre) => {
+                tokio::time::timeout(self.timeout, async {
+                    pre.instantiate_async(&mut store).await?.call_export(&mut store, format, document).await
+                })
+                .await
+            }
+            Entry::NetworkedExporter(pre) => {
+                tokio::time::timeout(self.timeout, async {
+                    pre.instantiate_async(&mut store).await?.call_export(&mut store, format, document).await
+                })
+                .await
+            }
+            _ => return Err(self.wrong_kind(Kind::Exporter)),
+        };
+        let r = self.finish(store, result)?;
+        self.plugin_result(r)
+    }
+
+    pub async fn template_info(&self) -> Result<types::TemplateInfo, Error> {
+        let Entry::Template(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Template)) };
+        let mut store = self.new_store();
+        let result = tokio::time::timeout(self.timeout, async {
+            pre.instantiate_async(&mut store).await?.call_info(&mut store).await
+        })
+        .await;
+        self.finish(store, result)
+    }
+
+    pub async fn summarize(
+        &self,
+        transcript: &types::Transcript,
+        metadata: &types::MeetingMetadata,
+    ) -> Result<types::Summary, Error> {
+        let Entry::Template(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Template)) };
+        let mut store = self.new_store();
+        let result = tokio::time::timeout(self.timeout, async {
+            pre.instantiate_async(&mut store).await?.call_summarize(&mut store, transcript, metadata).await
+        })
+        .await;
+        let r = self.finish(store, result)?;
+        self.plugin_result(r)
+    }
+
+    pub async fn provider_info(&self) -> Result<types::ProviderInfo, Error> {
+        let Entry::Provider(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Provider)) };
+        let mut store = self.new_store();
+        let result = tokio::time::timeout(self.timeout, async {
+            pre.instantiate_async(&mut store).await?.call_info(&mut store).await
+        })
+        .await;
+        self.finish(store, result)
+    }
+
+    pub async fn complete(&self, request: &types::CompletionRequest) -> Result<types::Completion, Error> {
+        let Entry::Provider(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Provider)) };
+        let mut store = self.new_store();
+        let result = tokio::time::timeout(self.timeout, async {
+            pre.instantiate_async(&mut store).await?.call_complete(&mut store, request).await
+        })
+        .await;
+        let r = self.finish(store, result)?;
+        self.plugin_result(r)
+    }
+}
+
+/// The message of a Rust guest's panic, from its captured stderr.
+fn panic_message(output: &str) -> Option<String> {
+    let start = output.rfind("panicked at")?;
+    let text = &output[start..];
+    // "panicked at src/lib.rs:12:9:\nthe message\nnote: ..."
+    let mut lines = text.lines();
+    let location = lines.next()?.trim_end_matches(':').to_string();
+    let message: Vec<&str> = lines.take_while(|l| !l.starts_with("note:")).collect();
+    Some(format!("{} — {}", message.join(" ").trim(), location))
+}

@@ -1,0 +1,32 @@
+//! The `exporter` kind: turn a meeting document into files; the host writes them.
+//! See the crate docs for a complete example.
+
+mod world {
+    wit_bindgen::generate!({
+        path: "../wit/v0.1",
+        world: "minutes:plugin/exporter@0.1.0",
+        with: {
+            "minutes:plugin/types@0.1.0": crate::bindings::minutes::plugin::types,
+            "minutes:plugin/log@0.1.0": crate::bindings::minutes::plugin::log,
+            "minutes:plugin/config@0.1.0": crate::bindings::minutes::plugin::config,
+        },
+        export_macro_name: "__export_exporter_world",
+        pub_export_macro: true,
+        runtime_path: "::minutes_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+#[doc(hidden)]
+pub use world::*;
+
+/// What an exporter implements: `info` (its formats) and `export` (the files for one format).
+pub use world::Guest as Exporter;
+
+/// Exports `$ty` (which implements [`Exporter`]) as this plugin's exporter.
+#[macro_export]
+macro_rules! export_exporter {
+    ($ty:ident) => {
+        $crate::exporter::__export_exporter_world!($ty with_types_in $crate::exporter);
+    };
+}
+pub use crate::export_exporter;
