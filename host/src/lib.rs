@@ -1,4 +1,7 @@
 //! minutes: private meeting notes. The host records and transcribes locally; everything that
 //! talks to the outside world is a sandboxed WebAssembly plugin.
 
+pub mod bench;
+pub mod cli;
+pub mod output;
 pub mod plugins;

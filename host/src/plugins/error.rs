@@ -10,9 +10,9 @@ pub enum Error {
     Package(#[from] PackageError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    #[error("plugin `{id}` is a {kind} but imports `{import}`: {why}. Refused.")]
+    #[error("plugin `{id}` is {} but imports `{import}`: {why}. Refused.", a(*.kind))]
     ForbiddenImport { id: String, kind: Kind, import: String, why: String },
-    #[error("plugin `{id}` does not export what a {kind} must (minutes:plugin@0.1.0): {detail}")]
+    #[error("plugin `{id}` does not export what {} must (minutes:plugin@0.1.0): {detail}", a(*.kind))]
     BadExports { id: String, kind: Kind, detail: String },
     #[error("plugin `{id}`: its component is not valid WebAssembly for this host: {detail}")]
     BadComponent { id: String, detail: String },
@@ -26,7 +26,7 @@ pub enum Error {
     Plugin { id: String, error: WitError },
     #[error("no plugin `{0}` is installed (see `minutes plugin list`)")]
     NotInstalled(String),
-    #[error("plugin `{id}` is a {actual}, not a {expected}")]
+    #[error("plugin `{id}` is {}, not {}", a(*.actual), a(*.expected))]
     WrongKind { id: String, actual: Kind, expected: Kind },
     #[error("{0}")]
     ConsentNeeded(String),
@@ -56,4 +56,10 @@ pub fn describe(e: &WitError) -> String {
         WitError::ContextLengthExceeded(m) => format!("too long for the model's context window: {m}"),
         WitError::Other(m) => m.clone(),
     }
+}
+
+/// "an exporter", "a template".
+pub fn a(kind: Kind) -> String {
+    let article = if kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {kind}")
 }

@@ -1,6 +1,7 @@
 //! Plugins: sandboxed WebAssembly components behind the `minutes:plugin` contract.
 
 pub mod bindings;
+pub mod build;
 pub mod host_api;
 pub mod manifest;
 pub mod package;

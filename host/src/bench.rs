@@ -1,0 +1,181 @@
+//! `minutes bench plugins`: plugin start-up and call overhead, measured in one run.
+//! Figures are medians over many iterations; the machine is shared, so compare ratios.
+
+use crate::plugins::bindings::types::{Document, MeetingMetadata, Segment, Transcript};
+use crate::plugins::package::{MANIFEST_FILE, Package};
+use crate::plugins::{Home, Registry, Runtime};
+use anyhow::Context;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Subcommand)]
+pub enum BenchCommand {
+    /// Cold load, per-call overhead and `plugin list` time, using an exporter package
+    #[command(after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`).")]
+    Plugins {
+        /// An exporter package (folder or .tar.gz), e.g. target/plugins/export-markdown
+        #[arg(long, value_name = "PACKAGE")]
+        package: PathBuf,
+        /// Iterations of each measurement
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct Stat {
+    what: &'static str,
+    median_us: f64,
+    p90_us: f64,
+    target_us: Option<f64>,
+}
+
+fn stat(what: &'static str, mut samples: Vec<Duration>, target_us: Option<f64>) -> Stat {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    Stat { what, median_us: at(0.5), p90_us: at(0.9), target_us }
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Plugins { package, iterations, json } = cmd;
+    let iterations = iterations.max(5);
+    let tmp = tempfile::tempdir()?;
+    let home = Home::at(tmp.path().join("home"));
+    let pkg = Package::open(&package)?;
+    let id = pkg.manifest.id.clone();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+
+    let t = Instant::now();
+    let runtime = Runtime::new(&home.cache_dir())?;
+    let engine_start = t.elapsed();
+    let mut registry = Registry::open(home.clone())?;
+    let t = Instant::now();
+    registry.install(&runtime, &pkg, true)?;
+    let install = t.elapsed();
+
+    // Cold load: read the manifest, deserialize the precompiled component, pre-instantiate,
+    // then instantiate in a fresh Store and make the first (smallest) call.
+    let mut load_only = Vec::new();
+    let mut cold = Vec::new();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let plugin = registry.load(&runtime, &id)?;
+        load_only.push(t.elapsed());
+        rt.block_on(plugin.exporter_info())?;
+        cold.push(t.elapsed());
+    }
+
+    // Per call: a fresh Store + instantiate + one export of a small document.
+    let plugin = registry.load(&runtime, &id)?;
+    let format = rt
+        .block_on(plugin.exporter_info())?
+        .formats
+        .first()
+        .map(|f| f.id.clone())
+        .context("the exporter offers no format")?;
+    let doc = small_document();
+    let mut info_calls = Vec::new();
+    let mut export_calls = Vec::new();
+    for _ in 0..iterations * 5 {
+        let t = Instant::now();
+        rt.block_on(plugin.exporter_info())?;
+        info_calls.push(t.elapsed());
+        let t = Instant::now();
+        rt.block_on(plugin.export(&format, &doc))?;
+        export_calls.push(t.elapsed());
+    }
+
+    // `minutes plugin list` with 10 plugins installed, as a separate process.
+    for i in 1..10 {
+        let copy = tmp.path().join(format!("copy{i}"));
+        copy_renamed(&package_dir(&pkg, tmp.path())?, &copy, &id, &format!("{id}-copy{i}"))?;
+        registry.install(&runtime, &Package::open(&copy)?, true)?;
+    }
+    let exe = std::env::current_exe()?;
+    let mut list = Vec::new();
+    for _ in 0..iterations.min(50) {
+        let t = Instant::now();
+        let out = std::process::Command::new(&exe).args(["plugin", "list"]).env("MINUTES_HOME", home.root()).output()?;
+        list.push(t.elapsed());
+        anyhow::ensure!(out.status.success(), "plugin list failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let stats = vec![
+        stat("load: manifest + deserialize precompiled + InstancePre", load_only, None),
+        stat("cold load: the above + instantiate + first call", cold, Some(2000.0)),
+        stat("call: fresh Store + instantiate + info()", info_calls, None),
+        stat("call: fresh Store + instantiate + export() of a 3-segment meeting", export_calls, Some(50.0)),
+        stat("`minutes plugin list` with 10 plugins (process wall time)", list, Some(50_000.0)),
+    ];
+    if json {
+        #[derive(Serialize)]
+        struct Report {
+            engine_start_us: f64,
+            install_us: f64,
+            iterations: usize,
+            stats: Vec<Stat>,
+        }
+        let report = Report {
+            engine_start_us: engine_start.as_secs_f64() * 1e6,
+            install_us: install.as_secs_f64() * 1e6,
+            iterations,
+            stats,
+        };
+        return crate::cli::print_json(&report);
+    }
+    println!("plugin benchmark ({id}, {iterations} iterations, medians)");
+    println!("  engine start:       {:>10.1} µs", engine_start.as_secs_f64() * 1e6);
+    println!("  install (compile):  {:>10.1} µs", install.as_secs_f64() * 1e6);
+    for s in &stats {
+        let target = s.target_us.map(|t| format!("  (target ≤ {t} µs{})", if s.median_us <= t { ", met" } else { ", MISSED" }));
+        println!("  {:<70} {:>10.1} µs  p90 {:>10.1} µs{}", s.what, s.median_us, s.p90_us, target.unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// A folder form of the package (unpacking an archive if needed).
+fn package_dir(pkg: &Package, tmp: &Path) -> anyhow::Result<PathBuf> {
+    if pkg.source.is_dir() {
+        return Ok(pkg.source.clone());
+    }
+    let dir = tmp.join("unpacked");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(MANIFEST_FILE), &pkg.manifest_text)?;
+    std::fs::write(dir.join(&pkg.manifest.component.file), &pkg.component)?;
+    Ok(dir)
+}
+
+fn copy_renamed(from: &Path, to: &Path, id: &str, new_id: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+    }
+    let manifest = to.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest)?;
+    std::fs::write(&manifest, text.replacen(&format!("id = \"{id}\""), &format!("id = \"{new_id}\""), 1))?;
+    Ok(())
+}
+
+fn small_document() -> Document {
+    let seg = |start_ms, channel, text: &str| Segment { start_ms, end_ms: start_ms + 2000, channel, speaker: None, text: text.into() };
+    Document {
+        metadata: MeetingMetadata {
+            id: "bench".into(),
+            title: "Benchmark sync".into(),
+            started_at: "2026-11-28T10:00:00Z".into(),
+            duration_ms: 6000,
+            labels: vec!["bench".into()],
+            language: Some("en".into()),
+            channel_names: vec!["me".into(), "others".into()],
+        },
+        transcript: Transcript {
+            segments: vec![seg(0, 0, "Shall we start?"), seg(2000, 1, "Yes, the build is green."), seg(4000, 0, "Great.")],
+            language: Some("en".into()),
+        },
+        summary: None,
+    }
+}

@@ -1,0 +1,88 @@
+//! The `minutes` command line: a thin layer over the library.
+
+mod export;
+mod plugin;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "minutes",
+    version,
+    about = "Private meeting notes: transcribed on your machine, extended by sandboxed plugins",
+    long_about = "Private meeting notes: transcribed on your machine, extended by sandboxed plugins.\n\n\
+        Everything that talks to the outside world — summary providers, exporters, prompt templates — \
+        is a WebAssembly plugin that can reach only the hosts you grant it.",
+    after_help = "Examples:\n  minutes plugin install ./export-markdown-0.1.0.tar.gz\n  minutes plugin list\n  \
+        minutes export --document meeting.json --to export-markdown --dir notes/"
+)]
+pub struct Cli {
+    /// Where minutes keeps plugins, settings and data [default: the platform's data folder]
+    #[arg(long, global = true, env = "MINUTES_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// More log output (-v: debug, -vv: trace); MINUTES_LOG takes tracing filters
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install, list, inspect and remove plugins
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Export a meeting document with an exporter plugin
+    Export(export::ExportArgs),
+    /// Measure plugin start-up and call overhead
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "minutes=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MINUTES_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let home = match cli.home {
+        Some(dir) => crate::plugins::Home::at(dir),
+        None => crate::plugins::Home::from_env()?,
+    };
+    match cli.command {
+        Command::Plugin(cmd) => plugin::run(&home, cmd),
+        Command::Export(args) => export::run(&home, args),
+        Command::Bench(cmd) => crate::bench::run(cmd),
+    }
+}
+
+/// A current-thread tokio runtime for one command.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    Ok(rt.block_on(f))
+}
+
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

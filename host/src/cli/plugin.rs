@@ -1,0 +1,236 @@
+use crate::plugins::manifest::{Manifest, Tristate};
+use crate::plugins::package::Package;
+use crate::plugins::registry::{CapabilityDiff, LockEntry};
+use crate::plugins::{Error, Home, Registry, Runtime};
+use serde::Serialize;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum PluginCommand {
+    /// Install or update a plugin from a folder or a .tar.gz package
+    #[command(after_help = "The package is checked before anything is installed: its manifest, the \
+        component's sha256, and that the component imports only what its kind may use.\n\
+        A plugin that asks for network origins or secrets is installed only with your consent \
+        (asked on a terminal, or given with --yes).")]
+    Install {
+        /// Package folder or .tar.gz containing plugin.toml and the component
+        package: PathBuf,
+        /// Grant the network origins and secrets the plugin asks for without asking
+        #[arg(long, short)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List installed plugins
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a plugin's kind, version, hosts, secrets, limits, settings and data policy
+    Info {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an installed plugin (its files, compiled code and grants)
+    Remove {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(home: &Home, cmd: PluginCommand) -> anyhow::Result<()> {
+    match cmd {
+        PluginCommand::Install { package, yes, json } => install(home, package, yes, json),
+        PluginCommand::List { json } => list(home, json),
+        PluginCommand::Info { id, json } => info(home, &id, json),
+        PluginCommand::Remove { id, json } => {
+            let mut registry = Registry::open(home.clone())?;
+            let entry = registry.remove(None, &id)?;
+            if json {
+                super::print_json(&entry)?;
+            } else {
+                println!("removed {} {}", entry.id, entry.version);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn install(home: &Home, path: PathBuf, yes: bool, json: bool) -> anyhow::Result<()> {
+    let pkg = Package::open(&path)?;
+    let mut registry = Registry::open(home.clone())?;
+    let diff = registry.diff(&pkg);
+    let m = &pkg.manifest;
+    let grant = if diff.needs_consent() {
+        let request = describe_request(m, &diff);
+        if yes {
+            true
+        } else if std::io::stdin().is_terminal() {
+            eprintln!("{request}");
+            eprint!("Grant this? [y/N] ");
+            std::io::stderr().flush()?;
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                anyhow::bail!("not installed: you did not grant what plugin `{}` asks for", m.id);
+            }
+            true
+        } else {
+            return Err(Error::ConsentNeeded(format!(
+                "{request}\nNot installed: no terminal to ask on. Re-run with --yes to grant this."
+            ))
+            .into());
+        }
+    } else {
+        false
+    };
+    let runtime = Runtime::new(&home.cache_dir())?;
+    let entry = registry.install(&runtime, &pkg, grant)?;
+    if json {
+        return super::print_json(&entry);
+    }
+    match &diff.previous_version {
+        Some(prev) if prev != &entry.version => println!("updated {} {} → {} ({})", entry.id, prev, entry.version, entry.kind),
+        Some(_) => println!("reinstalled {} {} ({})", entry.id, entry.version, entry.kind),
+        None => println!("installed {} {} ({})", entry.id, entry.version, entry.kind),
+    }
+    println!("  network: {}", or_none(&entry.granted_origins));
+    println!("  secrets: {}", or_none(&entry.granted_secrets));
+    Ok(())
+}
+
+fn describe_request(m: &Manifest, diff: &CapabilityDiff) -> String {
+    let mut s = match &diff.previous_version {
+        Some(prev) => format!("Plugin `{}` {} (updating from {prev}) asks for more than before:\n", m.id, m.version),
+        None => format!("Plugin `{}` {} ({}) asks for:\n", m.id, m.version, m.kind),
+    };
+    for o in &diff.new_origins {
+        s += &format!("  - network access to {o}\n");
+    }
+    for name in &diff.new_secrets {
+        if let Some(decl) = m.secrets.iter().find(|d| &d.name == name) {
+            s += &format!(
+                "  - the secret `{name}`, which minutes adds as the `{}` header on requests to {} (the plugin never sees it)\n",
+                decl.header,
+                decl.origins.join(", ")
+            );
+        }
+    }
+    s.trim_end().to_string()
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() { "none".into() } else { items.join(", ") }
+}
+
+#[derive(Serialize)]
+struct ListRow<'a> {
+    id: &'a str,
+    version: &'a str,
+    kind: String,
+    name: Option<String>,
+    granted_origins: &'a [String],
+    sha256: &'a str,
+}
+
+fn list(home: &Home, json: bool) -> anyhow::Result<()> {
+    let registry = Registry::open(home.clone())?;
+    let rows: Vec<ListRow> = registry
+        .installed()
+        .iter()
+        .map(|e| ListRow {
+            id: &e.id,
+            version: &e.version,
+            kind: e.kind.to_string(),
+            name: registry.manifest(&e.id).ok().map(|m| m.name),
+            granted_origins: &e.granted_origins,
+            sha256: &e.sha256,
+        })
+        .collect();
+    if json {
+        return super::print_json(&rows);
+    }
+    if rows.is_empty() {
+        println!("No plugins installed. Install one with `minutes plugin install <folder|package.tar.gz>`.");
+        return Ok(());
+    }
+    let w = rows.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+    println!("{:<w$}  {:<9}  {:<18}  {}", "ID", "VERSION", "KIND", "NETWORK");
+    for r in &rows {
+        let name = match &r.name {
+            Some(n) => n.clone(),
+            None => "(files missing: reinstall)".into(),
+        };
+        println!("{:<w$}  {:<9}  {:<18}  {}  — {name}", r.id, r.version, r.kind, or_none(r.granted_origins));
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct InfoJson<'a> {
+    installed: &'a LockEntry,
+    manifest: &'a Manifest,
+    location: PathBuf,
+}
+
+fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
+    let registry = Registry::open(home.clone())?;
+    let entry = registry.get(id)?;
+    let m = registry.manifest(id)?;
+    if json {
+        return super::print_json(&InfoJson { installed: entry, manifest: &m, location: home.plugin_dir(id) });
+    }
+    println!("{} {} — {}", m.id, m.version, m.name);
+    if let Some(d) = &m.description {
+        println!("{d}");
+    }
+    println!();
+    println!("kind:        {}", m.kind);
+    println!("contract:    minutes:plugin@{}", m.api);
+    println!("component:   {} (sha256 {})", m.component.file, m.component.sha256);
+    println!("location:    {}", home.plugin_dir(id).display());
+    let declared = &m.network.origins;
+    if declared.is_empty() {
+        println!("network:     none (this plugin cannot reach any host)");
+    } else {
+        println!("network:     declares {}", declared.join(", "));
+        println!("             granted  {}", or_none(&entry.granted_origins));
+    }
+    if m.secrets.is_empty() {
+        println!("secrets:     none");
+    } else {
+        for s in &m.secrets {
+            let granted = if entry.granted_secrets.contains(&s.name) { "granted" } else { "not granted" };
+            println!("secret:      {} → `{}: {}` on {} ({granted})", s.name, s.header, s.format.replace("{}", "…"), s.origins.join(", "));
+        }
+    }
+    let l = &m.limits;
+    println!(
+        "limits:      memory {} MiB, {} s per call, responses up to {} MiB",
+        l.memory_mib, l.call_timeout_secs, l.max_response_mib
+    );
+    for (key, f) in &m.config {
+        let default = f.default.as_ref().map(|d| format!(", default {d}")).unwrap_or_default();
+        let about = f.description.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+        println!("setting:     {key} ({}{default}){about}", format!("{:?}", f.ty).to_lowercase());
+    }
+    if let Some(p) = &m.data_policy {
+        let t = |t: Tristate| match t {
+            Tristate::Yes => "yes",
+            Tristate::No => "no",
+            Tristate::Unknown => "unknown",
+        };
+        println!("data policy:");
+        println!("  retention:               {}", p.retention);
+        println!("  trains on your data:     {}", t(p.trains_on_data));
+        println!("  zero retention:          available {}, default {}", t(p.zero_retention_available), t(p.zero_retention_default));
+        println!("  region:                  {}", p.region.as_deref().unwrap_or("unknown"));
+        println!("  certifications:          {}", or_none(&p.certifications));
+        println!("  sources:                 {}", or_none(&p.sources));
+        println!("  last verified:           {}", p.last_verified.as_deref().unwrap_or("never"));
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Plugins that misbehave while running: the host stops them, says why, and carries on.
+
+use crate::common::*;
+use minutes::plugins::bindings::types::Document;
+use minutes::plugins::{Error, Home, Registry, Runtime};
+use std::time::{Duration, Instant};
+
+fn loaded(env: &Env, id: &str) -> (Runtime, minutes::plugins::LoadedPlugin) {
+    env.install(&package(id));
+    let home = Home::at(env.home.path());
+    let registry = Registry::open(home.clone()).unwrap();
+    let runtime = Runtime::new(&home.cache_dir()).unwrap();
+    let plugin = registry.load(&runtime, id).unwrap();
+    (runtime, plugin)
+}
+
+fn document() -> Document {
+    serde_json::from_str(SAMPLE_DOCUMENT).unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_at_its_deadline_and_the_host_answers_the_next_call() {
+    let env = Env::new();
+    let (_rt, plugin) = loaded(&env, "hostile-loop");
+    let doc = document();
+    let started = Instant::now();
+    let err = block_on(plugin.export("spin", &doc)).expect_err("must be stopped");
+    let took = started.elapsed();
+    assert!(matches!(err, Error::Timeout { secs: 2, .. }), "{err}");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "stopped after {took:?}");
+    assert!(err.to_string().contains("did not finish within its limit of 2 s"), "{err}");
+
+    // Same plugin, same process: the next call is answered.
+    let files = block_on(plugin.export("ok", &doc)).expect("next call works");
+    assert_eq!(files[0].bytes, b"still alive");
+
+    // And through the binary.
+    let docpath = env.document();
+    let err = env.fails(&["export", "--document", docpath.to_str().unwrap(), "--to", "hostile-loop", "--format", "spin"]);
+    assert!(err.contains("plugin `hostile-loop` did not finish within its limit of 2 s and was stopped"), "{err}");
+}
+
+#[test]
+fn a_memory_bomb_traps_at_its_limit() {
+    let env = Env::new();
+    let (_rt, plugin) = loaded(&env, "hostile-memory");
+    let doc = document();
+    let err = block_on(plugin.export("ok", &doc)).expect_err("must trap");
+    assert!(matches!(err, Error::MemoryLimit { mib: 32, .. }), "{err}");
+    assert!(err.to_string().contains("more than its memory limit of 32 MiB"), "{err}");
+    // A fresh Store per call: the next call starts clean.
+    let info = block_on(plugin.exporter_info()).expect("next call works");
+    assert_eq!(info.id, "hostile-memory");
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message_and_the_plugin_name() {
+    let env = Env::new();
+    env.install(&package("hostile-panic"));
+    let doc = env.document();
+    let err = env.fails(&["export", "--document", doc.to_str().unwrap(), "--to", "hostile-panic"]);
+    assert!(err.contains("plugin `hostile-panic` crashed"), "{err}");
+    assert!(err.contains("hostile-panic gave up on format ok"), "{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "host panicked instead: {err}");
+}
+
+#[test]
+fn every_http_request_is_refused_until_the_network_sandbox_lands() {
+    let env = Env::new();
+    env.install(&package("probe-http"));
+    let doc = env.document();
+    env.ok(&["export", "--document", doc.to_str().unwrap(), "--to", "probe-http", "--dir", "out"]);
+    let result = std::fs::read_to_string(env.path("out/result.txt")).unwrap();
+    assert!(result.starts_with("request to https://api.example.com denied"), "{result}");
+}
+
+#[test]
+fn a_plugin_cannot_escape_the_output_folder() {
+    // export-markdown derives its file name from the title: a hostile title must not steer it.
+    let env = Env::new();
+    env.install(&package("export-markdown"));
+    let doc = SAMPLE_DOCUMENT.replace("Atlas: weekly release sync", "../../../../tmp/evil");
+    std::fs::write(env.path("evil.json"), doc).unwrap();
+    env.ok(&["export", "--document", "evil.json", "--to", "export-markdown", "--dir", "out"]);
+    let names: Vec<String> = std::fs::read_dir(env.path("out")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["2026-11-28-tmp-evil.md"]);
+}
