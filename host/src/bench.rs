@@ -3,6 +3,7 @@
 
 use crate::plugins::bindings::types::{Document, MeetingMetadata, Segment, Transcript};
 use crate::plugins::package::{MANIFEST_FILE, Package};
+use crate::plugins::registry::Grant;
 use crate::plugins::{Home, Registry, Runtime};
 use anyhow::Context;
 use serde::Serialize;
@@ -53,7 +54,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     let engine_start = t.elapsed();
     let mut registry = Registry::open(home.clone())?;
     let t = Instant::now();
-    registry.install(&runtime, &pkg, true)?;
+    registry.install(&runtime, &pkg, &Grant::Requested)?;
     let install = t.elapsed();
 
     // Cold load: read the manifest, deserialize the precompiled component, pre-instantiate,
@@ -92,7 +93,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     for i in 1..10 {
         let copy = tmp.path().join(format!("copy{i}"));
         copy_renamed(&package_dir(&pkg, tmp.path())?, &copy, &id, &format!("{id}-copy{i}"))?;
-        registry.install(&runtime, &Package::open(&copy)?, true)?;
+        registry.install(&runtime, &Package::open(&copy)?, &Grant::Requested)?;
     }
     let exe = std::env::current_exe()?;
     let mut list = Vec::new();

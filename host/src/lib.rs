@@ -3,5 +3,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod ledger;
 pub mod output;
 pub mod plugins;
+pub mod secrets;

@@ -4,4 +4,6 @@
 mod common;
 mod hostile;
 mod install;
+mod network;
+mod server;
 mod sandbox;

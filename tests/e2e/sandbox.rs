@@ -69,13 +69,15 @@ fn a_panic_is_reported_with_its_message_and_the_plugin_name() {
 }
 
 #[test]
-fn every_http_request_is_refused_until_the_network_sandbox_lands() {
+fn offline_flag_refuses_every_request_of_a_run() {
     let env = Env::new();
     env.install(&package("probe-http"));
     let doc = env.document();
-    env.ok(&["export", "--document", doc.to_str().unwrap(), "--to", "probe-http", "--dir", "out"]);
+    env.ok(&["--offline", "export", "--document", doc.to_str().unwrap(), "--to", "probe-http", "--dir", "out"]);
     let result = std::fs::read_to_string(env.path("out/result.txt")).unwrap();
-    assert!(result.starts_with("request to https://api.example.com denied"), "{result}");
+    assert!(result.starts_with("request to https://api.example.com denied: offline mode"), "{result}");
+    let audit = env.ok(&["audit", "--plugin", "probe-http"]);
+    assert!(audit.contains("DENIED") && audit.contains("offline mode"), "{audit}");
 }
 
 #[test]

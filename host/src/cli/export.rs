@@ -1,5 +1,5 @@
 use crate::plugins::bindings::types::Document;
-use crate::plugins::{Home, Registry, Runtime};
+use crate::plugins::Registry;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -28,13 +28,14 @@ pub struct ExportArgs {
     json: bool,
 }
 
-pub fn run(home: &Home, args: ExportArgs) -> anyhow::Result<()> {
+pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> {
+    let home = &ctx.home;
     let text = std::fs::read_to_string(&args.document).with_context(|| format!("cannot read {}", args.document.display()))?;
     let document: Document = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a meeting document (see `minutes export --help`)", args.document.display()))?;
     let registry = Registry::open(home.clone())?;
     registry.get(&args.to)?;
-    let runtime = Runtime::new(&home.cache_dir())?;
+    let runtime = ctx.runtime()?;
     let plugin = registry.load(&runtime, &args.to)?;
     let files = super::block_on(async {
         let format = match args.format {

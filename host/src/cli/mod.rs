@@ -1,7 +1,9 @@
 //! The `minutes` command line: a thin layer over the library.
 
+mod audit;
 mod export;
 mod plugin;
+mod secret;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -25,6 +27,10 @@ pub struct Cli {
     /// More log output (-v: debug, -vv: trace); MINUTES_LOG takes tracing filters
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// No plugin gets network access for this run (also `offline = true` in config.toml);
+    /// every attempt is refused and recorded in the egress ledger
+    #[arg(long, global = true)]
+    offline: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,6 +42,11 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Export a meeting document with an exporter plugin
     Export(export::ExportArgs),
+    /// Set and remove the secrets (API keys) minutes holds for plugins
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
+    /// Show every outbound request plugins made or attempted (the egress ledger)
+    Audit(audit::AuditArgs),
     /// Measure plugin start-up and call overhead
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -69,10 +80,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => crate::plugins::Home::at(dir),
         None => crate::plugins::Home::from_env()?,
     };
+    let ctx = Context { offline: cli.offline || offline_in_config(&home)?, home };
     match cli.command {
-        Command::Plugin(cmd) => plugin::run(&home, cmd),
-        Command::Export(args) => export::run(&home, args),
+        Command::Plugin(cmd) => plugin::run(&ctx, cmd),
+        Command::Export(args) => export::run(&ctx, args),
+        Command::Secret(cmd) => secret::run(&ctx.home, cmd),
+        Command::Audit(args) => audit::run(&ctx.home, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
+    }
+}
+
+/// What every command needs to know about this run.
+pub(crate) struct Context {
+    pub home: crate::plugins::Home,
+    pub offline: bool,
+}
+
+impl Context {
+    /// The plugin runtime for this run, recording outbound requests in the home's ledger.
+    pub fn runtime(&self) -> anyhow::Result<crate::plugins::Runtime> {
+        let ledger = crate::ledger::EgressLedger::open(&self.home.ledger_path())?;
+        let options = crate::plugins::net::NetOptions {
+            offline: self.offline,
+            ledger: Some(std::sync::Arc::new(ledger)),
+            ..Default::default()
+        };
+        Ok(crate::plugins::Runtime::with_network(&self.home.cache_dir(), options)?)
+    }
+}
+
+/// `offline = true` at the top of config.toml.
+fn offline_in_config(home: &crate::plugins::Home) -> anyhow::Result<bool> {
+    let path = home.config_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+    };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    match table.get("offline") {
+        None => Ok(false),
+        Some(toml::Value::Boolean(b)) => Ok(*b),
+        Some(_) => anyhow::bail!("{}: `offline` must be true or false", path.display()),
     }
 }
 

@@ -1,7 +1,7 @@
 use crate::plugins::manifest::{Manifest, Tristate};
 use crate::plugins::package::Package;
-use crate::plugins::registry::{CapabilityDiff, LockEntry};
-use crate::plugins::{Error, Home, Registry, Runtime};
+use crate::plugins::registry::{CapabilityDiff, Grant, LockEntry};
+use crate::plugins::{Error, Home, Registry};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -19,6 +19,9 @@ pub enum PluginCommand {
         /// Grant the network origins and secrets the plugin asks for without asking
         #[arg(long, short)]
         yes: bool,
+        /// Grant only this origin (repeatable) and the secrets that go only to it, without asking
+        #[arg(long, value_name = "ORIGIN", conflicts_with = "yes")]
+        grant: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -33,7 +36,13 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove an installed plugin (its files, compiled code and grants)
+    /// Let a plugin reach one more origin it declares (or, for a plugin whose endpoint you
+    /// configure, any origin you choose)
+    #[command(after_help = "Example:\n  minutes plugin allow custom-openai http://127.0.0.1:8080")]
+    Allow { id: String, origin: String },
+    /// Take back an origin granted to a plugin
+    Deny { id: String, origin: String },
+    /// Remove an installed plugin (its files, compiled code, grants and secrets)
     Remove {
         id: String,
         #[arg(long)]
@@ -41,9 +50,27 @@ pub enum PluginCommand {
     },
 }
 
-pub fn run(home: &Home, cmd: PluginCommand) -> anyhow::Result<()> {
+pub(crate) fn run(ctx: &super::Context, cmd: PluginCommand) -> anyhow::Result<()> {
+    let home = &ctx.home;
     match cmd {
-        PluginCommand::Install { package, yes, json } => install(home, package, yes, json),
+        PluginCommand::Install { package, yes, grant, json } => install(ctx, package, yes, grant, json),
+        PluginCommand::Allow { id, origin } => {
+            let mut registry = Registry::open(home.clone())?;
+            match registry.allow(&id, &origin)? {
+                Some(o) => println!("plugin `{id}` may now reach {o}"),
+                None => println!("plugin `{id}` was already allowed to reach that origin"),
+            }
+            Ok(())
+        }
+        PluginCommand::Deny { id, origin } => {
+            let mut registry = Registry::open(home.clone())?;
+            if registry.deny(&id, &origin)? {
+                println!("plugin `{id}` may no longer reach {origin}");
+            } else {
+                println!("plugin `{id}` had not been granted {origin}; nothing changed");
+            }
+            Ok(())
+        }
         PluginCommand::List { json } => list(home, json),
         PluginCommand::Info { id, json } => info(home, &id, json),
         PluginCommand::Remove { id, json } => {
@@ -59,15 +86,18 @@ pub fn run(home: &Home, cmd: PluginCommand) -> anyhow::Result<()> {
     }
 }
 
-fn install(home: &Home, path: PathBuf, yes: bool, json: bool) -> anyhow::Result<()> {
+fn install(ctx: &super::Context, path: PathBuf, yes: bool, origins: Vec<String>, json: bool) -> anyhow::Result<()> {
+    let home = &ctx.home;
     let pkg = Package::open(&path)?;
     let mut registry = Registry::open(home.clone())?;
     let diff = registry.diff(&pkg);
     let m = &pkg.manifest;
-    let grant = if diff.needs_consent() {
+    let grant = if !origins.is_empty() {
+        Grant::Origins(origins)
+    } else if diff.needs_consent() {
         let request = describe_request(m, &diff);
         if yes {
-            true
+            Grant::Requested
         } else if std::io::stdin().is_terminal() {
             eprintln!("{request}");
             eprint!("Grant this? [y/N] ");
@@ -77,18 +107,19 @@ fn install(home: &Home, path: PathBuf, yes: bool, json: bool) -> anyhow::Result<
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
                 anyhow::bail!("not installed: you did not grant what plugin `{}` asks for", m.id);
             }
-            true
+            Grant::Requested
         } else {
             return Err(Error::ConsentNeeded(format!(
-                "{request}\nNot installed: no terminal to ask on. Re-run with --yes to grant this."
+                "{request}\nNot installed: no terminal to ask on. Re-run with --yes to grant all of this, \
+                 or with --grant ORIGIN for part of it."
             ))
             .into());
         }
     } else {
-        false
+        Grant::Nothing
     };
-    let runtime = Runtime::new(&home.cache_dir())?;
-    let entry = registry.install(&runtime, &pkg, grant)?;
+    let runtime = ctx.runtime()?;
+    let entry = registry.install(&runtime, &pkg, &grant)?;
     if json {
         return super::print_json(&entry);
     }
@@ -99,6 +130,15 @@ fn install(home: &Home, path: PathBuf, yes: bool, json: bool) -> anyhow::Result<
     }
     println!("  network: {}", or_none(&entry.granted_origins));
     println!("  secrets: {}", or_none(&entry.granted_secrets));
+    let not_granted: Vec<&String> = diff.new_origins.iter().filter(|o| !entry.granted_origins.contains(o)).collect();
+    for o in not_granted {
+        println!("  not granted: {o} (allow later with: minutes plugin allow {} {o})", entry.id);
+    }
+    for s in &m.secrets {
+        if entry.granted_secrets.contains(&s.name) && crate::secrets::SecretStore::new(home.secrets_dir()).source(&m.id, &s.name)?.is_none() {
+            println!("  set its `{}` with: minutes secret set {} {}", s.name, m.id, s.name);
+        }
+    }
     Ok(())
 }
 
@@ -204,7 +244,13 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
     } else {
         for s in &m.secrets {
             let granted = if entry.granted_secrets.contains(&s.name) { "granted" } else { "not granted" };
-            println!("secret:      {} → `{}: {}` on {} ({granted})", s.name, s.header, s.format.replace("{}", "…"), s.origins.join(", "));
+            let store = crate::secrets::SecretStore::new(home.secrets_dir());
+            let state = match store.source(&m.id, &s.name)? {
+                Some(src) => format!("set, from {src}"),
+                None => format!("not set: minutes secret set {} {}", m.id, s.name),
+            };
+            let to = if s.origins.is_empty() { "the granted origins".to_string() } else { s.origins.join(", ") };
+            println!("secret:      {} → `{}: {}` on {to} ({granted}; {state})", s.name, s.header, s.format.replace("{}", "…"));
         }
     }
     let l = &m.limits;

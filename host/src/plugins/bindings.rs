@@ -17,7 +17,7 @@ pub mod host {
         world: "minutes:host/host-interfaces",
         imports: { default: async | trappable },
         with: {
-            "minutes:plugin/http.response-stream": crate::plugins::host_api::ResponseStream,
+            "minutes:plugin/http.response-stream": crate::plugins::net::ResponseStream,
         },
         additional_derives: [serde::Serialize, serde::Deserialize],
     });

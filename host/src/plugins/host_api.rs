@@ -5,7 +5,9 @@ use super::bindings::host::minutes::plugin::{config, http, llm, log};
 use super::bindings::types::{Completion, CompletionRequest, PluginError};
 use super::manifest::{ConfigValue, Kind};
 use std::collections::BTreeMap;
+use super::net::{PluginNet, ResponseStream};
 use std::sync::Arc;
+use std::time::Instant;
 use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -26,10 +28,11 @@ pub struct PluginContext {
     pub kind: Kind,
     pub config: BTreeMap<String, ConfigValue>,
     pub memory_limit: usize,
+    /// Network rights; `None` for kinds without `http`.
+    pub net: Option<Arc<PluginNet>>,
+    /// The meeting this plugin works on, for the egress ledger.
+    pub meeting_id: Option<String>,
 }
-
-/// The body of a streamed HTTP response (arrives with the network sandbox).
-pub struct ResponseStream;
 
 pub struct PluginState {
     pub(crate) ctx: Arc<PluginContext>,
@@ -37,17 +40,19 @@ pub struct PluginState {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) stdio: MemoryOutputPipe,
+    /// When the current call must end; outbound requests never outlive it.
+    pub(crate) deadline: Instant,
     log_count: u32,
 }
 
 impl PluginState {
-    pub(crate) fn new(ctx: Arc<PluginContext>) -> Self {
+    pub(crate) fn new(ctx: Arc<PluginContext>, deadline: Instant) -> Self {
         let stdio = MemoryOutputPipe::new(STDIO_CAPACITY);
         // No preopens, no sockets, no environment, no arguments: a plugin sees nothing of the
         // machine. Its output is captured so a panic message can be shown to the user.
         let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdout(stdio.clone()).stderr(stdio.clone()).build();
         let limiter = MemoryLimiter { max: ctx.memory_limit, hit: false };
-        PluginState { ctx, wasi, table: ResourceTable::new(), limiter, stdio, log_count: 0 }
+        PluginState { ctx, wasi, table: ResourceTable::new(), limiter, stdio, deadline, log_count: 0 }
     }
 }
 
@@ -117,43 +122,46 @@ impl config::Host for PluginState {
     }
 }
 
-/// Until the network sandbox lands, every request is refused — and said to be.
-fn refuse(plugin: &str, url: &str) -> http::HttpError {
-    let origin = url::origin_of(url);
-    tracing::warn!(plugin = %plugin, %origin, "refused an outbound request: plugin networking is not enabled in this build");
-    http::HttpError::Denied(http::Denial {
-        origin,
-        reason: "this version of minutes does not give plugins network access yet".into(),
-    })
+/// A request from a plugin whose kind has no network rights never gets this far (the linker
+/// does not offer `http`); this answers one that has no grant at all.
+fn no_network(plugin: &str, url: &str) -> http::HttpError {
+    let origin = url::Url::parse(url).map(|u| super::net::allowlist::origin_of(&u)).unwrap_or_else(|_| url.to_string());
+    tracing::warn!("plugin '{plugin}' tried to reach {origin} — it has no network access");
+    http::HttpError::Denied(http::Denial { origin, reason: "this plugin has no network access".into() })
 }
 
 impl http::Host for PluginState {
     async fn fetch(&mut self, request: http::Request) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
-        Ok(Err(refuse(&self.ctx.id, &request.url)))
+        let Some(net) = self.ctx.net.clone() else { return Ok(Err(no_network(&self.ctx.id, &request.url))) };
+        Ok(net.fetch(&request, self.ctx.meeting_id.as_deref(), self.deadline).await)
     }
 
     async fn fetch_stream(
         &mut self,
         request: http::Request,
     ) -> wasmtime::Result<Result<Resource<ResponseStream>, http::HttpError>> {
-        Ok(Err(refuse(&self.ctx.id, &request.url)))
+        let Some(net) = self.ctx.net.clone() else { return Ok(Err(no_network(&self.ctx.id, &request.url))) };
+        match net.fetch_stream(&request, self.ctx.meeting_id.as_deref(), self.deadline).await {
+            Ok(stream) => Ok(Ok(self.table.push(stream)?)),
+            Err(e) => Ok(Err(e)),
+        }
     }
 }
 
 impl http::HostResponseStream for PluginState {
-    async fn status(&mut self, _stream: Resource<ResponseStream>) -> wasmtime::Result<u16> {
-        Err(wasmtime::format_err!("no response streams exist in this version"))
+    async fn status(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<u16> {
+        Ok(self.table.get(&stream)?.status())
     }
 
-    async fn headers(&mut self, _stream: Resource<ResponseStream>) -> wasmtime::Result<Vec<(String, String)>> {
-        Err(wasmtime::format_err!("no response streams exist in this version"))
+    async fn headers(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self.table.get(&stream)?.headers())
     }
 
     async fn next_chunk(
         &mut self,
-        _stream: Resource<ResponseStream>,
+        stream: Resource<ResponseStream>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
-        Err(wasmtime::format_err!("no response streams exist in this version"))
+        Ok(self.table.get_mut(&stream)?.next_chunk().await)
     }
 
     async fn drop(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<()> {
@@ -171,15 +179,5 @@ impl llm::Host for PluginState {
         Ok(Err(PluginError::Config(
             "no summary provider is configured; use a template that works offline".into(),
         )))
-    }
-}
-
-mod url {
-    /// `scheme://host[:port]` of a URL for messages, without path, query or credentials.
-    pub fn origin_of(url: &str) -> String {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("?", url));
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = authority.rsplit('@').next().unwrap_or("");
-        format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
     }
 }

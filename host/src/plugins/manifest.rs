@@ -1,6 +1,7 @@
 //! `plugin.toml`: what a plugin is, what it may ask for, and its limits. Parsed strictly: an
 //! unknown or missing key is an error that names the key and the file.
 
+use super::net::allowlist::AllowedOrigin;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -81,6 +82,10 @@ pub struct Network {
     /// Origins the plugin asks to reach, e.g. "https://api.fireworks.ai".
     #[serde(default)]
     pub origins: Vec<String>,
+    /// The plugin talks to an endpoint the user chooses (a custom OpenAI-compatible server):
+    /// it may be granted origins beyond `origins`, and reaches only what the user grants.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub configurable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +100,9 @@ pub struct SecretDecl {
     /// Header value with `{}` where the secret goes, e.g. "Bearer {}".
     #[serde(default = "default_secret_format")]
     pub format: String,
-    /// Origins (from `network.origins`) the secret may be sent to.
+    /// Origins (from `network.origins`) the secret may be sent to. Empty only for a
+    /// `network.configurable` plugin: then it goes to the endpoints the user grants.
+    #[serde(default)]
     pub origins: Vec<String>,
 }
 
@@ -243,8 +250,12 @@ impl Manifest {
                 return Err(format!("`secrets`: a {} has no network to send secrets to", self.kind));
             }
         }
+        if self.network.configurable && !self.kind.uses_network() {
+            return Err(format!("`network.configurable`: a {} cannot use the network", self.kind));
+        }
+        let mut declared = Vec::new();
         for origin in &self.network.origins {
-            check_origin_shape(origin).map_err(|why| format!("`network.origins`: {origin:?} {why}"))?;
+            declared.push(AllowedOrigin::parse(origin).map_err(|e| format!("`network.origins`: {e}"))?);
         }
         let mut names = std::collections::HashSet::new();
         for s in &self.secrets {
@@ -260,11 +271,14 @@ impl Manifest {
             if s.format.matches("{}").count() != 1 || s.format.contains(['\r', '\n']) {
                 return Err(format!("`secrets.format` = {:?} must contain `{{}}` exactly once", s.format));
             }
-            if s.origins.is_empty() {
+            if s.origins.is_empty() && !self.network.configurable {
                 return Err(format!("secret {:?} must name the origins it may be sent to", s.name));
             }
-            if let Some(o) = s.origins.iter().find(|o| !self.network.origins.contains(o)) {
-                return Err(format!("secret {:?} names origin {o:?}, which is not in `network.origins`", s.name));
+            for o in &s.origins {
+                let parsed = AllowedOrigin::parse(o).map_err(|e| format!("secret {:?}: {e}", s.name))?;
+                if !declared.contains(&parsed) {
+                    return Err(format!("secret {:?} names origin {o:?}, which is not in `network.origins`", s.name));
+                }
             }
         }
         for (key, field) in &self.config {
@@ -357,22 +371,6 @@ fn is_version(v: &str) -> bool {
     parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The coarse shape of a declared origin. The full allowlist grammar (wildcards, IDN, ports,
-/// loopback rules) is the network policy's; here we only reject what can never be an origin.
-fn check_origin_shape(origin: &str) -> Result<(), &'static str> {
-    let rest = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .ok_or("must start with https:// (or http:// for loopback)")?;
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
-        return Err("must be scheme://host[:port] with no path, query or user");
-    }
-    if rest == "*" {
-        return Err("a bare `*` would allow every host");
-    }
-    Ok(())
-}
-
 /// toml's messages already point at the line; make "unknown field" and "missing field" lead.
 fn toml_message(e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
@@ -458,12 +456,16 @@ mod tests {
     }
 
     #[test]
-    fn origins_reject_paths_users_and_wildcard_everything() {
-        for bad in ["https://a.example/path", "https://u@a.example", "ftp://a.example", "https://*", "a.example"] {
-            assert!(check_origin_shape(bad).is_err(), "{bad} accepted");
+    fn declared_origins_follow_the_allowlist_grammar() {
+        let with_origin = |o: &str| {
+            base(&format!("[network]\norigins = [\"{o}\"]\n")).replace("kind = \"exporter\"", "kind = \"networked-exporter\"")
+        };
+        for bad in ["https://a.example/path", "https://u@a.example", "ftp://a.example", "*", "https://*.com", "http://api.example.com"] {
+            let err = parse(&with_origin(bad)).expect_err(bad);
+            assert!(err.contains("network.origins"), "{bad}: {err}");
         }
         for good in ["https://api.fireworks.ai", "http://127.0.0.1:11434", "https://*.example.com"] {
-            assert!(check_origin_shape(good).is_ok(), "{good} refused");
+            parse(&with_origin(good)).expect(good);
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod host_api;
 pub mod manifest;
 pub mod package;
 pub mod capabilities;
+pub mod net;
 pub mod error;
 pub mod registry;
 pub mod runtime;

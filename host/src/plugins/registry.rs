@@ -4,7 +4,10 @@
 use super::error::Error;
 use super::manifest::{ConfigValue, Kind, Manifest, config_value};
 use super::package::{MANIFEST_FILE, Package};
-use super::runtime::{ConfigMap, LoadedPlugin, Runtime};
+use super::net::SecretRule;
+use super::net::allowlist::{AllowedOrigin, Allowlist};
+use super::runtime::{ConfigMap, LoadedPlugin, NetGrant, Runtime};
+use crate::secrets::SecretStore;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -49,6 +52,12 @@ impl Home {
     pub fn config_path(&self) -> PathBuf {
         self.root.join("config.toml")
     }
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.root.join("secrets")
+    }
+    pub fn ledger_path(&self) -> PathBuf {
+        self.root.join("egress.sqlite")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +84,72 @@ struct LockFile {
 }
 
 const LOCK_VERSION: u32 = 1;
+
+/// What the user grants at install.
+#[derive(Debug, Clone)]
+pub enum Grant {
+    /// Everything the plugin asks for (`--yes`, or "y" at the prompt).
+    Requested,
+    /// Only these origins (`--grant`), and the secrets that go only to them.
+    Origins(Vec<String>),
+    /// Nothing new.
+    Nothing,
+}
+
+impl Grant {
+    fn resolve(&self, m: &Manifest, diff: &CapabilityDiff) -> Result<(Vec<String>, Vec<String>), Error> {
+        let mut origins = diff.kept_origins.clone();
+        let mut secrets = diff.kept_secrets.clone();
+        match self {
+            Grant::Nothing => {}
+            Grant::Requested => {
+                origins.extend(diff.new_origins.iter().cloned());
+                secrets.extend(diff.new_secrets.iter().cloned());
+            }
+            Grant::Origins(chosen) => {
+                for o in chosen {
+                    let canonical = grantable(m, o)?;
+                    if !origins.contains(&canonical) {
+                        origins.push(canonical);
+                    }
+                }
+                for decl in m.secrets.iter().filter(|d| diff.new_secrets.contains(&d.name)) {
+                    let covered = !decl.origins.is_empty()
+                        && decl.origins.iter().all(|o| AllowedOrigin::parse(o).is_ok_and(|p| origins.contains(&p.canonical())));
+                    if covered || (decl.origins.is_empty() && !origins.is_empty()) {
+                        secrets.push(decl.name.clone());
+                    }
+                }
+            }
+        }
+        Ok((origins, secrets))
+    }
+}
+
+/// The canonical form of `origin` if the plugin may be granted it: it declares it (exactly or
+/// under a declared wildcard), or its endpoint is user-configurable.
+pub fn grantable(m: &Manifest, origin: &str) -> Result<String, Error> {
+    let refuse = |why: String| Error::ConsentNeeded(why);
+    let parsed = AllowedOrigin::parse(origin).map_err(|e| refuse(e.to_string()))?;
+    if !m.kind.uses_network() {
+        return Err(refuse(format!("plugin `{}` is {} and cannot use the network", m.id, super::error::a(m.kind))));
+    }
+    if m.network.configurable {
+        return Ok(parsed.canonical());
+    }
+    let declared = Allowlist::effective(&m.network.origins, &m.network.origins).map_err(|e| refuse(e.to_string()))?;
+    let covered = declared.entries().iter().any(|d| d == &parsed)
+        || (!parsed.is_wildcard() && url::Url::parse(&parsed.canonical()).is_ok_and(|u| declared.check(&u).is_ok()));
+    if !covered {
+        return Err(refuse(format!(
+            "plugin `{}` does not declare {}, so it could never use it (it declares: {})",
+            m.id,
+            parsed.canonical(),
+            if m.network.origins.is_empty() { "nothing".to_string() } else { m.network.origins.join(", ") }
+        )));
+    }
+    Ok(parsed.canonical())
+}
 
 /// What an install would change, for the consent prompt.
 #[derive(Debug, Default, Serialize)]
@@ -150,14 +225,16 @@ impl Registry {
         let granted_o: &[String] = prev.map(|p| &p.granted_origins[..]).unwrap_or(&[]);
         let granted_s: &[String] = prev.map(|p| &p.granted_secrets[..]).unwrap_or(&[]);
         let secrets: Vec<String> = m.secrets.iter().map(|s| s.name.clone()).collect();
-        let (kept_origins, new_origins) = m.network.origins.iter().cloned().partition(|o| granted_o.contains(o));
+        // Compared and recorded in canonical form: `https://API.example.com:443` is `https://api.example.com`.
+        let declared = m.network.origins.iter().map(|o| AllowedOrigin::parse(o).map(|p| p.canonical()).unwrap_or_else(|_| o.clone()));
+        let (kept_origins, new_origins) = declared.partition(|o| granted_o.contains(o));
         let (kept_secrets, new_secrets) = secrets.into_iter().partition(|s| granted_s.contains(s));
         CapabilityDiff { previous_version: prev.map(|p| p.version.clone()), new_origins, new_secrets, kept_origins, kept_secrets }
     }
 
-    /// Installs (or updates) a checked package. `grant_new` says whether the user consented to
-    /// the new origins and secrets in [`Registry::diff`]; without it, they are not granted.
-    pub fn install(&mut self, runtime: &Runtime, pkg: &Package, grant_new: bool) -> Result<LockEntry, Error> {
+    /// Installs (or updates) a checked package with what the user chose to grant of the new
+    /// origins and secrets in [`Registry::diff`]. Grants kept from a previous version stay.
+    pub fn install(&mut self, runtime: &Runtime, pkg: &Package, grant: &Grant) -> Result<LockEntry, Error> {
         let m = &pkg.manifest;
         // Compile and check imports/exports before touching anything on disk.
         let component = runtime.compile_checked(m, &pkg.component)?;
@@ -185,12 +262,7 @@ impl Registry {
         }
         let _ = std::fs::remove_dir_all(&old);
 
-        let mut granted_origins = diff.kept_origins.clone();
-        let mut granted_secrets = diff.kept_secrets.clone();
-        if grant_new {
-            granted_origins.extend(diff.new_origins.iter().cloned());
-            granted_secrets.extend(diff.new_secrets.iter().cloned());
-        }
+        let (granted_origins, granted_secrets) = grant.resolve(m, &diff)?;
         if let Some(prev) = self.lock.plugins.iter().find(|p| p.id == m.id) {
             if prev.sha256 != m.component.sha256 {
                 runtime.forget_precompiled(&prev.sha256);
@@ -215,6 +287,39 @@ impl Registry {
         Ok(entry)
     }
 
+    /// Grants an installed plugin one more origin (`minutes plugin allow`). Returns the
+    /// canonical form recorded, or `None` when it was already granted.
+    pub fn allow(&mut self, id: &str, origin: &str) -> Result<Option<String>, Error> {
+        let m = self.manifest(id)?;
+        let canonical = grantable(&m, origin)?;
+        let entry = self.lock.plugins.iter_mut().find(|p| p.id == id).ok_or_else(|| Error::NotInstalled(id.into()))?;
+        if entry.granted_origins.contains(&canonical) {
+            return Ok(None);
+        }
+        entry.granted_origins.push(canonical.clone());
+        // A configurable plugin's secrets go to whatever endpoint the user grants.
+        for d in m.secrets.iter().filter(|d| d.origins.is_empty() || d.origins.iter().any(|o| AllowedOrigin::parse(o).is_ok_and(|p| p.canonical() == canonical))) {
+            if !entry.granted_secrets.contains(&d.name) {
+                entry.granted_secrets.push(d.name.clone());
+            }
+        }
+        self.save()?;
+        Ok(Some(canonical))
+    }
+
+    /// Takes an origin back (`minutes plugin deny`). Returns whether it had been granted.
+    pub fn deny(&mut self, id: &str, origin: &str) -> Result<bool, Error> {
+        let canonical = AllowedOrigin::parse(origin).map_err(|e| Error::ConsentNeeded(e.to_string()))?.canonical();
+        let entry = self.lock.plugins.iter_mut().find(|p| p.id == id).ok_or_else(|| Error::NotInstalled(id.into()))?;
+        let before = entry.granted_origins.len();
+        entry.granted_origins.retain(|o| AllowedOrigin::parse(o).map(|p| p.canonical()).as_deref() != Ok(canonical.as_str()));
+        let changed = entry.granted_origins.len() != before;
+        if changed {
+            self.save()?;
+        }
+        Ok(changed)
+    }
+
     /// Removes a plugin's files, its compiled artifacts and its lock entry.
     pub fn remove(&mut self, runtime: Option<&Runtime>, id: &str) -> Result<LockEntry, Error> {
         let entry = self.get(id)?.clone();
@@ -225,6 +330,9 @@ impl Registry {
         match runtime {
             Some(rt) => rt.forget_precompiled(&entry.sha256),
             None => remove_cached(&self.home.cache_dir(), &entry.sha256),
+        }
+        if let Err(e) = SecretStore::new(self.home.secrets_dir()).remove_all(id) {
+            tracing::warn!("plugin `{id}` removed, but its secrets could not be: {e}");
         }
         self.lock.plugins.retain(|p| p.id != id);
         self.save()?;
@@ -242,8 +350,64 @@ impl Registry {
             });
         }
         let config = self.effective_config(&manifest)?;
+        let grant = self.net_grant(&manifest, entry)?;
         let component = self.home.plugin_dir(id).join(&manifest.component.file);
-        runtime.load(&manifest, &component, config)
+        runtime.load(&manifest, &component, config, grant)
+    }
+
+    /// The effective network rights: declared AND granted origins, and the granted secrets
+    /// that are set, each limited to origins that are themselves effective.
+    pub fn net_grant(&self, manifest: &Manifest, entry: &LockEntry) -> Result<NetGrant, Error> {
+        if !manifest.kind.uses_network() {
+            return Ok(NetGrant::default());
+        }
+        let mut declared = manifest.network.origins.clone();
+        if manifest.network.configurable {
+            // The user chooses the endpoint (e.g. a custom OpenAI-compatible server): whatever
+            // they granted is what the plugin may reach.
+            declared.extend(entry.granted_origins.iter().cloned());
+        }
+        let allowlist = Allowlist::effective(&declared, &entry.granted_origins).map_err(|e| Error::Lock {
+            path: self.home.lock_path().display().to_string(),
+            message: e.to_string(),
+        })?;
+        let store = SecretStore::new(self.home.secrets_dir());
+        let mut secrets = Vec::new();
+        for decl in manifest.secrets.iter().filter(|d| entry.granted_secrets.contains(&d.name)) {
+            let value = store.get(&manifest.id, &decl.name).map_err(|e| Error::Io {
+                context: e.to_string(),
+                source: std::io::Error::other("secret store"),
+            })?;
+            let Some(value) = value else {
+                tracing::warn!(
+                    "plugin '{}' needs the secret `{}`, which is not set: minutes secret set {} {}",
+                    manifest.id,
+                    decl.name,
+                    manifest.id,
+                    decl.name
+                );
+                continue;
+            };
+            let origins = match decl.origins.is_empty() {
+                true => allowlist.entries().to_vec(),
+                false => decl
+                    .origins
+                    .iter()
+                    .filter_map(|o| AllowedOrigin::parse(o).ok())
+                    .filter(|o| allowlist.entries().contains(o))
+                    .collect(),
+            };
+            let header = reqwest::header::HeaderName::from_bytes(decl.header.as_bytes());
+            let mut header_value = reqwest::header::HeaderValue::from_str(&decl.format.replace("{}", value.trim()));
+            if let Ok(v) = header_value.as_mut() {
+                v.set_sensitive(true);
+            }
+            match (header, header_value) {
+                (Ok(header), Ok(value)) => secrets.push(SecretRule { name: decl.name.clone(), header, value, origins }),
+                _ => tracing::warn!("the secret `{}` of plugin '{}' cannot be sent as an HTTP header (control characters?); set it again", decl.name, manifest.id),
+            }
+        }
+        Ok(NetGrant { allowlist, secrets })
     }
 
     /// Defaults from the manifest, overridden by `[plugins.<id>]` in config.toml.

@@ -7,6 +7,8 @@ use super::capabilities;
 use super::error::Error;
 use super::host_api::{PluginContext, PluginState};
 use super::manifest::{Kind, Manifest};
+use super::net::allowlist::Allowlist;
+use super::net::{NetOptions, NetShared, PluginNet, SecretRule};
 use super::package::sha256_hex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -25,7 +27,17 @@ pub struct Runtime {
     linkers: HashMap<Kind, Linker<PluginState>>,
     cache_dir: PathBuf,
     compat: String,
+    net_options: NetOptions,
+    /// Built on first use: commands that load no networked plugin never set up TLS.
+    net: std::sync::OnceLock<Arc<NetShared>>,
     _ticker: EpochTicker,
+}
+
+/// What the user granted a plugin on the network, resolved by the registry.
+#[derive(Default)]
+pub struct NetGrant {
+    pub allowlist: Allowlist,
+    pub secrets: Vec<SecretRule>,
 }
 
 /// Advances the engine's epoch so that guests yield regularly; stops with the runtime.
@@ -123,8 +135,13 @@ enum Entry {
 }
 
 impl Runtime {
-    /// `cache_dir` holds precompiled components; only this host writes there.
+    /// `cache_dir` holds precompiled components; only this host writes there. Plugins get the
+    /// network with the default options (online, no ledger).
     pub fn new(cache_dir: &Path) -> Result<Runtime, Error> {
+        Self::with_network(cache_dir, NetOptions::default())
+    }
+
+    pub fn with_network(cache_dir: &Path, net_options: NetOptions) -> Result<Runtime, Error> {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
@@ -137,7 +154,23 @@ impl Runtime {
         engine.precompile_compatibility_hash().hash(&mut h);
         let compat = format!("{:016x}", h.finish());
         let _ticker = EpochTicker::start(&engine)?;
-        Ok(Runtime { engine, linkers, cache_dir: cache_dir.to_path_buf(), compat, _ticker })
+        Ok(Runtime {
+            engine,
+            linkers,
+            cache_dir: cache_dir.to_path_buf(),
+            compat,
+            net_options,
+            net: std::sync::OnceLock::new(),
+            _ticker,
+        })
+    }
+
+    fn net_shared(&self) -> Result<Arc<NetShared>, Error> {
+        if let Some(n) = self.net.get() {
+            return Ok(n.clone());
+        }
+        let shared = Arc::new(NetShared::new(self.net_options.clone()).map_err(Error::Engine)?);
+        Ok(self.net.get_or_init(|| shared).clone())
     }
 
     pub fn engine(&self) -> &Engine {
@@ -207,7 +240,13 @@ impl Runtime {
 
     /// Loads an installed plugin: its precompiled artifact when present (written by this host),
     /// else compiles the installed component after checking its hash.
-    pub fn load(&self, manifest: &Manifest, component_file: &Path, config: ConfigMap) -> Result<LoadedPlugin, Error> {
+    pub fn load(
+        &self,
+        manifest: &Manifest,
+        component_file: &Path,
+        config: ConfigMap,
+        grant: NetGrant,
+    ) -> Result<LoadedPlugin, Error> {
         let sha = &manifest.component.sha256;
         let cached = self.cache_path(sha);
         let component = match cached.is_file() {
@@ -246,6 +285,18 @@ impl Runtime {
             kind: manifest.kind,
             config,
             memory_limit: manifest.limits.memory_bytes(),
+            net: match manifest.kind.uses_network() {
+                true => Some(Arc::new(PluginNet::new(
+                    &manifest.id,
+                    &manifest.version,
+                    grant.allowlist,
+                    grant.secrets,
+                    u64::from(manifest.limits.max_response_mib) * 1024 * 1024,
+                    self.net_shared()?,
+                ))),
+                false => None,
+            },
+            meeting_id: None,
         });
         Ok(LoadedPlugin {
             ctx,
@@ -291,8 +342,23 @@ impl LoadedPlugin {
         self.ctx.kind
     }
 
+    /// The same plugin, with its outbound requests recorded against `meeting_id`.
+    pub fn for_meeting(&self, meeting_id: &str) -> LoadedPlugin {
+        let ctx = PluginContext {
+            id: self.ctx.id.clone(),
+            version: self.ctx.version.clone(),
+            kind: self.ctx.kind,
+            config: self.ctx.config.clone(),
+            memory_limit: self.ctx.memory_limit,
+            net: self.ctx.net.clone(),
+            meeting_id: Some(meeting_id.to_string()),
+        };
+        LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
+    }
+
     fn new_store(&self) -> Store<PluginState> {
-        let mut store = Store::new(&self.engine, PluginState::new(self.ctx.clone()));
+        let deadline = Instant::now() + self.timeout;
+        let mut store = Store::new(&self.engine, PluginState::new(self.ctx.clone(), deadline));
         store.limiter(|s| &mut s.limiter);
         // The guest yields to the executor at every epoch tick, so the tokio timeout around the
         // call can stop a spinning guest; host awaits (network) are not interrupted by epochs.

@@ -1,0 +1,143 @@
+use crate::ledger::{AuditFilter, EgressLedger, Outcome};
+use crate::plugins::Home;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  minutes audit\n  minutes audit --plugin fireworks --since 7d\n  \
+    minutes audit --meeting 2026-11-28-atlas --json")]
+pub struct AuditArgs {
+    /// Only this plugin's requests
+    #[arg(long)]
+    plugin: Option<String>,
+    /// Only requests made for this meeting
+    #[arg(long)]
+    meeting: Option<String>,
+    /// Only requests since then: 30m, 12h, 7d, or a date (2026-11-28)
+    #[arg(long, value_parser = parse_since)]
+    since: Option<i64>,
+    /// Rows to show, newest first (totals always cover everything matched)
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
+    let path = home.ledger_path();
+    let filter = AuditFilter { plugin_id: args.plugin, meeting_id: args.meeting, since_ms: args.since, limit: args.limit };
+    if !path.exists() {
+        if args.json {
+            return super::print_json(&serde_json::json!({"records": [], "totals": []}));
+        }
+        println!("No plugin has made or attempted an outbound request yet ({} does not exist).", path.display());
+        return Ok(());
+    }
+    let ledger = EgressLedger::open(&path)?;
+    let records = ledger.records(&filter)?;
+    let totals = ledger.totals(&filter)?;
+    if args.json {
+        return super::print_json(&serde_json::json!({"records": records, "totals": totals}));
+    }
+    if records.is_empty() {
+        println!("No outbound requests match.");
+        return Ok(());
+    }
+    println!("{:<19}  {:<16}  {:<7}  {:<9}  {:>9}  {:>9}  {:>7}  REQUEST", "TIME (UTC)", "PLUGIN", "METHOD", "RESULT", "SENT", "RECEIVED", "MS");
+    for r in &records {
+        let result = match (r.outcome, r.status) {
+            (Outcome::Denied, _) => "DENIED".to_string(),
+            (Outcome::Failed, _) => "failed".to_string(),
+            (Outcome::Sent, Some(s)) => s.to_string(),
+            (Outcome::Sent, None) => "sent".to_string(),
+        };
+        println!(
+            "{:<19}  {:<16}  {:<7}  {:<9}  {:>9}  {:>9}  {:>7}  {}{}{}",
+            utc(r.time_ms),
+            r.plugin_id,
+            r.method,
+            result,
+            r.bytes_sent,
+            r.bytes_received,
+            r.duration_ms,
+            r.origin,
+            r.path,
+            r.reason.as_deref().map(|x| format!("  — {x}")).unwrap_or_default()
+        );
+    }
+    println!();
+    println!("Totals per plugin and origin:");
+    for t in &totals {
+        println!(
+            "  {:<16} {:<40} {:>6} requests ({} denied, {} failed), {} bytes sent, {} received",
+            t.plugin_id, t.origin, t.requests, t.denied, t.failed, t.bytes_sent, t.bytes_received
+        );
+    }
+    Ok(())
+}
+
+fn parse_since(s: &str) -> Result<i64, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_millis() as i64;
+    let unit = |c: char| match c {
+        'm' => Some(60_000),
+        'h' => Some(3_600_000),
+        'd' => Some(86_400_000),
+        _ => None,
+    };
+    if let Some(last) = s.chars().last().filter(|c| unit(*c).is_some()) {
+        let n: i64 = s[..s.len() - 1].parse().map_err(|_| format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))?;
+        return Ok(now - n * unit(last).unwrap_or(0));
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    if let [y, m, d] = parts[..] {
+        if let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) {
+            if (1..=12).contains(&m) && (1..=31).contains(&d) {
+                return Ok(days_from_civil(y, m, d) * 86_400_000);
+            }
+        }
+    }
+    Err(format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC.
+fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        let ms = days_from_civil(2026, 11, 28) * 86_400_000 + 16 * 3_600_000 + 23 * 60_000 + 5_000;
+        assert_eq!(utc(ms), "2026-11-28 16:23:05");
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(parse_since("2024-02-29"), Ok(days_from_civil(2024, 2, 29) * 86_400_000));
+        assert!(parse_since("yesterday").is_err());
+        assert!(parse_since("7d").is_ok_and(|t| t > 0));
+    }
+}

@@ -1,0 +1,157 @@
+//! A small HTTP/1.1 server on 127.0.0.1 for the network tests: it counts hits, remembers
+//! what it was sent, and can misbehave on purpose (redirects, huge and gzip-bomb bodies,
+//! trickling, slowness). Every connection is closed after one response.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Hit {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    hits: Mutex<Vec<Hit>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+pub struct TestServer {
+    pub port: u16,
+    state: Arc<State>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let state = Arc::new(State::default());
+        let st = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let st = st.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &st);
+                });
+            }
+        });
+        TestServer { port, state }
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    pub fn hits(&self) -> Vec<Hit> {
+        self.state.hits.lock().expect("hits").clone()
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let hit = Hit { method, path: path.clone(), headers, body };
+    st.hits.lock().expect("hits").push(hit.clone());
+    let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    st.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let result = respond(conn, &path, &hit);
+    st.in_flight.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+fn head(status: &str, extra: &str, len: usize) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n{extra}\r\n")
+}
+
+fn respond(mut conn: TcpStream, path: &str, hit: &Hit) -> std::io::Result<()> {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    match route {
+        "/ok" => conn.write_all(format!("{}hello", head("200 OK", "", 5)).as_bytes()),
+        "/echo" => {
+            let mut text = String::new();
+            for (k, v) in &hit.headers {
+                text.push_str(&format!("{k}: {v}\n"));
+            }
+            conn.write_all(format!("{}{text}", head("200 OK", "", text.len())).as_bytes())
+        }
+        "/redirect" => {
+            let to = query.strip_prefix("to=").unwrap_or("/ok");
+            conn.write_all(head("302 Found", &format!("Location: {to}\r\n"), 0).as_bytes())
+        }
+        "/huge" => {
+            let n = 3 * 1024 * 1024;
+            conn.write_all(head("200 OK", "", n).as_bytes())?;
+            let block = vec![b'x'; 64 * 1024];
+            for _ in 0..n / block.len() {
+                conn.write_all(&block)?;
+            }
+            Ok(())
+        }
+        "/gzip-bomb" => {
+            use flate2::{Compression, write::GzEncoder};
+            let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+            let zeros = vec![0u8; 1024 * 1024];
+            for _ in 0..64 {
+                gz.write_all(&zeros)?;
+            }
+            let bomb = gz.finish()?;
+            conn.write_all(head("200 OK", "Content-Encoding: gzip\r\n", bomb.len()).as_bytes())?;
+            conn.write_all(&bomb)
+        }
+        "/trickle" => {
+            conn.write_all(head("200 OK", "", 100).as_bytes())?;
+            for _ in 0..100 {
+                conn.write_all(b"x")?;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Ok(())
+        }
+        "/slow" => {
+            std::thread::sleep(Duration::from_millis(700));
+            conn.write_all(format!("{}slow", head("200 OK", "", 4)).as_bytes())
+        }
+        "/sse" => {
+            let events: String = (1..=5).map(|i| format!("data: {{\"n\": {i}}}\n\n")).collect();
+            conn.write_all(format!("{}{events}", head("200 OK", "Content-Type: text/event-stream\r\n", events.len())).as_bytes())
+        }
+        _ => conn.write_all(head("404 Not Found", "", 0).as_bytes()),
+    }
+}
