@@ -24,24 +24,42 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Network sandbox overhead: policy check + ledger write over a bare reqwest call to a
+    /// loopback server, and `minutes audit --plugin X` over a ledger of a million rows
+    Net {
+        /// Requests per measurement
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// Rows in the synthetic ledger
+        #[arg(long, default_value_t = 1_000_000)]
+        ledger_rows: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
-struct Stat {
-    what: &'static str,
-    median_us: f64,
-    p90_us: f64,
-    target_us: Option<f64>,
+pub(crate) struct Stat {
+    pub what: &'static str,
+    pub median_us: f64,
+    pub p90_us: f64,
+    pub target_us: Option<f64>,
 }
 
-fn stat(what: &'static str, mut samples: Vec<Duration>, target_us: Option<f64>) -> Stat {
+pub(crate) fn stat(what: &'static str, mut samples: Vec<Duration>, target_us: Option<f64>) -> Stat {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
     Stat { what, median_us: at(0.5), p90_us: at(0.9), target_us }
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Plugins { package, iterations, json } = cmd;
+    match cmd {
+        BenchCommand::Plugins { package, iterations, json } => plugins(package, iterations, json),
+        BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
+    }
+}
+
+fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()> {
     let iterations = iterations.max(5);
     let tmp = tempfile::tempdir()?;
     let home = Home::at(tmp.path().join("home"));

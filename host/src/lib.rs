@@ -2,6 +2,7 @@
 //! talks to the outside world is a sandboxed WebAssembly plugin.
 
 pub mod bench;
+mod bench_net;
 pub mod cli;
 pub mod ledger;
 pub mod output;
