@@ -320,3 +320,39 @@ fn audit_shows_real_rows_with_totals() {
     let none: Value = serde_json::from_str(&probe.env.ok(&["audit", "--plugin", "someone-else", "--json"])).unwrap();
     assert!(none["records"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn an_update_that_asks_for_more_needs_consent_again() {
+    let (a, b) = (TestServer::start(), TestServer::start());
+    let probe = Probe::install(&[a.origin()], &[a.origin()], None);
+    let scratch = tempfile::tempdir().unwrap();
+    let wider = probe_package(scratch.path(), &[a.origin(), b.origin()], &[a.origin()]);
+    let manifest = wider.join("plugin.toml");
+    std::fs::write(&manifest, std::fs::read_to_string(&manifest).unwrap().replace("version = \"0.1.0\"", "version = \"0.2.0\"")).unwrap();
+    let err = probe.env.fails(&["plugin", "install", wider.to_str().unwrap()]);
+    assert!(err.contains("(updating from 0.1.0) asks for more than before"), "{err}");
+    assert!(err.contains(&format!("network access to {}", b.origin())), "{err}");
+    assert!(!err.contains(&format!("network access to {}\n", a.origin())), "already granted origin asked again: {err}");
+    let info: Value = serde_json::from_str(&probe.env.ok(&["plugin", "info", "net-probe", "--json"])).unwrap();
+    assert_eq!(info["installed"]["version"], "0.1.0", "refused update replaced the plugin");
+
+    let out = probe.env.ok(&["plugin", "install", "--yes", wider.to_str().unwrap()]);
+    assert!(out.contains("updated net-probe 0.1.0 → 0.2.0"), "{out}");
+    let info: Value = serde_json::from_str(&probe.env.ok(&["plugin", "info", "net-probe", "--json"])).unwrap();
+    assert_eq!(info["installed"]["granted_origins"], json!([a.origin(), b.origin()]));
+}
+
+#[test]
+fn a_denial_tells_the_user_how_to_allow_it() {
+    // probe-http reads its target from config: point it somewhere it was never granted.
+    let env = Env::new();
+    env.install(&package("probe-http"));
+    std::fs::write(env.home.path().join("config.toml"), "[plugins.probe-http]\nurl = \"https://evil.example/collect\"\n").unwrap();
+    let doc = env.document();
+    let out = env.run(&["export", "--document", doc.to_str().unwrap(), "--to", "probe-http", "--dir", "out"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("plugin 'probe-http' tried to reach https://evil.example — not granted. Allow with: minutes plugin allow probe-http https://evil.example"),
+        "{stderr}"
+    );
+}
