@@ -24,6 +24,37 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Transcription: the minutes pipeline against whole-file whisper on the corpus (wall time,
+    /// real-time factor, peak memory, WER)
+    #[command(after_help = "Example:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 1")]
+    Transcribe {
+        /// Model file or name
+        #[arg(long, env = "MINUTES_MODEL")]
+        model: String,
+        /// The corpus folder (with real/ and synthetic/)
+        #[arg(long, default_value = "../shared/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Only files whose path contains this
+        #[arg(long)]
+        only: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One measurement in a fresh process (used by `bench transcribe`)
+    #[command(hide = true)]
+    TranscribeOne {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        threads: usize,
+        #[arg(long, value_enum)]
+        mode: crate::bench_transcribe::Mode,
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        file: PathBuf,
+    },
     /// Network sandbox overhead: policy check + ledger write over a bare reqwest call to a
     /// loopback server, and `minutes audit --plugin X` over a ledger of a million rows
     Net {
@@ -56,6 +87,15 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Plugins { package, iterations, json } => plugins(package, iterations, json),
         BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
+        BenchCommand::Transcribe { model, corpus, threads, only, json } => {
+            let home = crate::plugins::Home::from_env()?;
+            let model = crate::transcribe::models::resolve(&model, home.root())?;
+            crate::bench_transcribe::run(&corpus, &model, threads, only, json)
+        }
+        BenchCommand::TranscribeOne { model, threads, mode, reference, file } => {
+            let r = crate::bench_transcribe::run_one(&file, reference.as_deref(), &model, threads, mode)?;
+            crate::cli::print_json(&r)
+        }
     }
 }
 

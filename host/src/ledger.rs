@@ -163,7 +163,9 @@ impl EgressRecord {
 
 fn display_path(path_and_query: &str) -> String {
     // A fragment never goes on the wire, but cut it too in case a caller passes a whole URL tail.
-    let end = path_and_query.find(['?', '#']).unwrap_or(path_and_query.len());
+    let end = path_and_query
+        .find(['?', '#'])
+        .unwrap_or(path_and_query.len());
     let path = &path_and_query[..end];
     if path.chars().count() <= PATH_DISPLAY_CHARS {
         return path.to_owned();
@@ -174,7 +176,10 @@ fn display_path(path_and_query: &str) -> String {
 }
 
 fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Which rows an audit looks at. Empty fields match everything.
@@ -217,7 +222,11 @@ impl AuditFilter {
     }
 
     fn effective_limit(&self) -> i64 {
-        let limit = if self.limit == 0 { DEFAULT_LIMIT } else { self.limit };
+        let limit = if self.limit == 0 {
+            DEFAULT_LIMIT
+        } else {
+            self.limit
+        };
         i64::try_from(limit).unwrap_or(i64::MAX)
     }
 }
@@ -237,11 +246,23 @@ pub struct Totals {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("cannot create the folder for the egress ledger at {path}: {source}; check its permissions")]
-    CreateDir { path: PathBuf, source: std::io::Error },
-    #[error("cannot open the egress ledger at {path}: {source}; check that the file and its folder are writable")]
-    Open { path: PathBuf, source: rusqlite::Error },
-    #[error("the egress ledger at {path} is damaged: {detail}; move it aside and minutes starts a new one")]
+    #[error(
+        "cannot create the folder for the egress ledger at {path}: {source}; check its permissions"
+    )]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot open the egress ledger at {path}: {source}; check that the file and its folder are writable"
+    )]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the egress ledger at {path} is damaged: {detail}; move it aside and minutes starts a new one"
+    )]
     Damaged { path: PathBuf, detail: String },
     #[error(
         "the egress ledger at {path} has schema version {found}, newer than this minutes understands \
@@ -254,8 +275,13 @@ pub enum LedgerError {
         BUSY_TIMEOUT.as_secs()
     )]
     Busy { path: PathBuf },
-    #[error("the egress ledger at {path} failed: {source}; if this persists, move the file aside and minutes starts a new one")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error(
+        "the egress ledger at {path} failed: {source}; if this persists, move the file aside and minutes starts a new one"
+    )]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 impl LedgerError {
@@ -263,9 +289,10 @@ impl LedgerError {
     fn from_sqlite(path: &Path, source: rusqlite::Error) -> LedgerError {
         let path = path.to_path_buf();
         match source.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-                LedgerError::Damaged { path, detail: source.to_string() }
-            }
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => LedgerError::Damaged {
+                path,
+                detail: source.to_string(),
+            },
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => LedgerError::Busy { path },
             Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
                 LedgerError::Open { path, source }
@@ -274,9 +301,10 @@ impl LedgerError {
                 // A value of the wrong type means someone else wrote into the file.
                 rusqlite::Error::FromSqlConversionFailure(..)
                 | rusqlite::Error::InvalidColumnType(..)
-                | rusqlite::Error::IntegralValueOutOfRange(..) => {
-                    LedgerError::Damaged { path, detail: source.to_string() }
-                }
+                | rusqlite::Error::IntegralValueOutOfRange(..) => LedgerError::Damaged {
+                    path,
+                    detail: source.to_string(),
+                },
                 source => LedgerError::Sqlite { path, source },
             },
         }
@@ -292,7 +320,9 @@ pub struct EgressLedger {
 
 impl std::fmt::Debug for EgressLedger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EgressLedger").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("EgressLedger")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -300,14 +330,21 @@ impl EgressLedger {
     /// Opens the ledger at `path`, creating the file, its folder and the schema as needed.
     pub fn open(path: &Path) -> Result<EgressLedger, LedgerError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|source| LedgerError::CreateDir { path: path.to_path_buf(), source })?;
+            std::fs::create_dir_all(parent).map_err(|source| LedgerError::CreateDir {
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
-        let mut conn = Connection::open(path)
-            .map_err(|source| LedgerError::Open { path: path.to_path_buf(), source })?;
+        let mut conn = Connection::open(path).map_err(|source| LedgerError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         configure(&conn).map_err(|e| LedgerError::from_sqlite(path, e))?;
         migrate(&mut conn, path)?;
-        Ok(EgressLedger { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        Ok(EgressLedger {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -346,7 +383,10 @@ impl EgressLedger {
     pub fn count(&self, filter: &AuditFilter) -> Result<u64, LedgerError> {
         let (sql, values) = if filter.fits_aggregate() {
             let (clause, values) = filter.where_clause();
-            (format!("SELECT COALESCE(SUM(requests), 0) FROM egress_totals{clause}"), values)
+            (
+                format!("SELECT COALESCE(SUM(requests), 0) FROM egress_totals{clause}"),
+                values,
+            )
         } else {
             let (clause, values) = filter.where_clause();
             (format!("SELECT COUNT(*) FROM egress{clause}"), values)
@@ -367,7 +407,9 @@ impl EgressLedger {
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic elsewhere cannot leave the connection mid-statement (statements reset and
         // transactions roll back on drop), so a poisoned lock is still safe to use.
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn error(&self, source: rusqlite::Error) -> LedgerError {
@@ -382,10 +424,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // nothing if the process crashes (only an OS crash can drop the last commits).
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!(mode, "egress ledger could not switch to WAL; concurrent access will be slower");
+        tracing::warn!(
+            mode,
+            "egress ledger could not switch to WAL; concurrent access will be slower"
+        );
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", false)?; conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
     Ok(())
 }
 
@@ -396,7 +440,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
         return Ok(());
     }
     if version > SCHEMA_VERSION {
-        return Err(LedgerError::TooNew { path: path.to_path_buf(), found: version });
+        return Err(LedgerError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+        });
     }
     // IMMEDIATE takes the write lock up front, so two processes opening a fresh file at once
     // cannot both create the schema; the loser re-reads the version inside the lock.
@@ -406,9 +453,13 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
     let version = user_version(&tx).map_err(fail)?;
     if version == 0 {
         tx.execute_batch(SCHEMA).map_err(fail)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(fail)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(fail)?;
     } else if version > SCHEMA_VERSION {
-        return Err(LedgerError::TooNew { path: path.to_path_buf(), found: version });
+        return Err(LedgerError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+        });
     }
     tx.commit().map_err(fail)
 }
@@ -507,7 +558,11 @@ fn read_totals(row: &Row<'_>) -> rusqlite::Result<Totals> {
 fn aggregate_totals_sql(filter: &AuditFilter) -> (String, Vec<Value>) {
     let (clause, values) = filter.where_clause();
     // Rows drop to zero requests only after deletions; they are history, not current totals.
-    let live = if clause.is_empty() { " WHERE requests > 0" } else { " AND requests > 0" };
+    let live = if clause.is_empty() {
+        " WHERE requests > 0"
+    } else {
+        " AND requests > 0"
+    };
     let sql = format!(
         "SELECT plugin_id, origin, requests, denied, failed, bytes_sent, bytes_received \
          FROM egress_totals{clause}{live} ORDER BY plugin_id, origin"
@@ -565,20 +620,26 @@ fn fill_synthetic(conn: &mut Connection, rows: usize, plugins: usize) -> rusqlit
 /// A deterministic mix: most attempts sent, every 10th denied, every 25th (not 10th) failed.
 fn synthetic_record(i: usize, template: &EgressRecord, plugin_ids: &[String]) -> EgressRecord {
     let n = u64::try_from(i).unwrap_or(u64::MAX);
-    let outcome = if i % 10 == 0 {
+    let outcome = if i.is_multiple_of(10) {
         Outcome::Denied
-    } else if i % 25 == 0 {
+    } else if i.is_multiple_of(25) {
         Outcome::Failed
     } else {
         Outcome::Sent
     };
     let sent = outcome == Outcome::Sent;
     EgressRecord {
-        time_ms: template.time_ms.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
+        time_ms: template
+            .time_ms
+            .saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
         plugin_id: plugin_ids[i % plugin_ids.len()].clone(),
         meeting_id: Some(format!("meeting-{}", i / 1000)),
         origin: BENCH_ORIGINS[(i / plugin_ids.len()) % BENCH_ORIGINS.len()].to_owned(),
-        bytes_sent: if outcome == Outcome::Denied { 0 } else { 500 + n % 1000 },
+        bytes_sent: if outcome == Outcome::Denied {
+            0
+        } else {
+            500 + n % 1000
+        },
         bytes_received: if sent { 2000 + n % 5000 } else { 0 },
         status: sent.then_some(200),
         duration_ms: 100 + n % 900,
@@ -639,10 +700,22 @@ mod tests {
         let rec = sample(1_000, "summarise", Some("m1"), Outcome::Sent);
         let id = ledger.record(&rec).unwrap();
         let back = ledger.records(&AuditFilter::default()).unwrap();
-        assert_eq!(back, vec![EgressRecord { id: Some(id), ..rec }]);
+        assert_eq!(
+            back,
+            vec![EgressRecord {
+                id: Some(id),
+                ..rec
+            }]
+        );
         let denied = sample(1_001, "summarise", None, Outcome::Denied);
         let id = ledger.record(&denied).unwrap();
-        assert_eq!(ledger.records(&AuditFilter::default()).unwrap()[0], EgressRecord { id: Some(id), ..denied });
+        assert_eq!(
+            ledger.records(&AuditFilter::default()).unwrap()[0],
+            EgressRecord {
+                id: Some(id),
+                ..denied
+            }
+        );
     }
 
     #[test]
@@ -652,12 +725,19 @@ mod tests {
             ledger.record(&sample(t, "p", None, Outcome::Sent)).unwrap();
         }
         // Same millisecond: the later insert counts as newer.
-        let later = ledger.record(&sample(50, "p", None, Outcome::Denied)).unwrap();
+        let later = ledger
+            .record(&sample(50, "p", None, Outcome::Denied))
+            .unwrap();
         let all = ledger.records(&AuditFilter::default()).unwrap();
         let times: Vec<i64> = all.iter().map(|r| r.time_ms).collect();
         assert_eq!(times, [50, 50, 40, 30, 20, 10]);
         assert_eq!(all[0].id, Some(later));
-        let top = ledger.records(&AuditFilter { limit: 2, ..AuditFilter::default() }).unwrap();
+        let top = ledger
+            .records(&AuditFilter {
+                limit: 2,
+                ..AuditFilter::default()
+            })
+            .unwrap();
         assert_eq!(top.len(), 2);
         assert_eq!(top[..], all[..2]);
     }
@@ -673,12 +753,25 @@ mod tests {
     #[test]
     fn filters_by_plugin_meeting_and_since() {
         let (_dir, ledger) = open_temp();
-        ledger.record(&sample(100, "a", Some("m1"), Outcome::Sent)).unwrap();
-        ledger.record(&sample(200, "a", Some("m2"), Outcome::Denied)).unwrap();
-        ledger.record(&sample(300, "b", Some("m1"), Outcome::Failed)).unwrap();
-        ledger.record(&sample(400, "b", None, Outcome::Sent)).unwrap();
+        ledger
+            .record(&sample(100, "a", Some("m1"), Outcome::Sent))
+            .unwrap();
+        ledger
+            .record(&sample(200, "a", Some("m2"), Outcome::Denied))
+            .unwrap();
+        ledger
+            .record(&sample(300, "b", Some("m1"), Outcome::Failed))
+            .unwrap();
+        ledger
+            .record(&sample(400, "b", None, Outcome::Sent))
+            .unwrap();
         let times = |f: AuditFilter| -> Vec<i64> {
-            ledger.records(&f).unwrap().iter().map(|r| r.time_ms).collect()
+            ledger
+                .records(&f)
+                .unwrap()
+                .iter()
+                .map(|r| r.time_ms)
+                .collect()
         };
         assert_eq!(times(filter(Some("a"), None, None)), [200, 100]);
         assert_eq!(times(filter(None, Some("m1"), None)), [300, 100]);
@@ -694,10 +787,19 @@ mod tests {
     #[test]
     fn totals_group_by_plugin_and_origin() {
         let (_dir, ledger) = open_temp();
-        ledger.record(&sample(1, "a", Some("m1"), Outcome::Sent)).unwrap();
-        ledger.record(&sample(2, "a", Some("m1"), Outcome::Denied)).unwrap();
-        ledger.record(&sample(3, "a", None, Outcome::Failed)).unwrap();
-        let slack = EgressRecord { origin: "https://hooks.slack.com".to_owned(), ..sample(4, "a", None, Outcome::Sent) };
+        ledger
+            .record(&sample(1, "a", Some("m1"), Outcome::Sent))
+            .unwrap();
+        ledger
+            .record(&sample(2, "a", Some("m1"), Outcome::Denied))
+            .unwrap();
+        ledger
+            .record(&sample(3, "a", None, Outcome::Failed))
+            .unwrap();
+        let slack = EgressRecord {
+            origin: "https://hooks.slack.com".to_owned(),
+            ..sample(4, "a", None, Outcome::Sent)
+        };
         ledger.record(&slack).unwrap();
         ledger.record(&sample(5, "b", None, Outcome::Sent)).unwrap();
 
@@ -710,14 +812,34 @@ mod tests {
             bytes_sent: 3600,
             bytes_received: 3400,
         };
-        let slack_a = Totals { origin: "https://hooks.slack.com".to_owned(), requests: 1, denied: 0, failed: 0, bytes_sent: 1200, ..fireworks_a.clone() };
-        let b = Totals { plugin_id: "b".to_owned(), requests: 1, denied: 0, failed: 0, bytes_sent: 1200, ..fireworks_a.clone() };
+        let slack_a = Totals {
+            origin: "https://hooks.slack.com".to_owned(),
+            requests: 1,
+            denied: 0,
+            failed: 0,
+            bytes_sent: 1200,
+            ..fireworks_a.clone()
+        };
+        let b = Totals {
+            plugin_id: "b".to_owned(),
+            requests: 1,
+            denied: 0,
+            failed: 0,
+            bytes_sent: 1200,
+            ..fireworks_a.clone()
+        };
 
         let all = ledger.totals(&AuditFilter::default()).unwrap();
         assert_eq!(all, [fireworks_a.clone(), slack_a.clone(), b.clone()]);
         // The scan path (a since filter that matches everything) must agree with the aggregate.
-        assert_eq!(ledger.totals(&filter(None, None, Some(i64::MIN))).unwrap(), all);
-        assert_eq!(ledger.totals(&filter(Some("a"), None, None)).unwrap(), [fireworks_a, slack_a.clone()]);
+        assert_eq!(
+            ledger.totals(&filter(None, None, Some(i64::MIN))).unwrap(),
+            all
+        );
+        assert_eq!(
+            ledger.totals(&filter(Some("a"), None, None)).unwrap(),
+            [fireworks_a, slack_a.clone()]
+        );
         let since = ledger.totals(&filter(Some("a"), None, Some(3))).unwrap();
         let failed_only = Totals {
             origin: "https://api.fireworks.ai".to_owned(),
@@ -727,8 +849,20 @@ mod tests {
         };
         assert_eq!(since, [failed_only, slack_a]);
         let meeting = ledger.totals(&filter(None, Some("m1"), None)).unwrap();
-        assert_eq!((meeting[0].requests, meeting[0].denied, meeting[0].bytes_sent), (2, 1, 2400));
-        assert!(ledger.totals(&filter(Some("nobody"), None, None)).unwrap().is_empty());
+        assert_eq!(
+            (
+                meeting[0].requests,
+                meeting[0].denied,
+                meeting[0].bytes_sent
+            ),
+            (2, 1, 2400)
+        );
+        assert!(
+            ledger
+                .totals(&filter(Some("nobody"), None, None))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -748,18 +882,34 @@ mod tests {
         assert_eq!(other_key.path, short.path);
         assert_ne!(other_key.path_sha256, short.path_sha256);
         // Known vector, so the hash stays comparable with other tools (`sha256sum`).
-        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
 
         let exact = "/".repeat(64);
-        assert_eq!(sample(1, "p", None, Outcome::Sent).with_path(&exact).path, exact);
+        assert_eq!(
+            sample(1, "p", None, Outcome::Sent).with_path(&exact).path,
+            exact
+        );
         let multibyte = "é".repeat(70);
-        assert_eq!(sample(1, "p", None, Outcome::Sent).with_path(&multibyte).path.chars().count(), 64);
+        assert_eq!(
+            sample(1, "p", None, Outcome::Sent)
+                .with_path(&multibyte)
+                .path
+                .chars()
+                .count(),
+            64
+        );
 
         let (_dir, ledger) = open_temp();
         ledger.record(&rec).unwrap();
         let stored = &ledger.records(&AuditFilter::default()).unwrap()[0];
         assert_eq!(stored.path, rec.path);
-        assert_eq!(stored.path_sha256, sha256_hex(&format!("{long}?token=secret")));
+        assert_eq!(
+            stored.path_sha256,
+            sha256_hex(&format!("{long}?token=secret"))
+        );
     }
 
     #[test]
@@ -773,7 +923,13 @@ mod tests {
         };
         let ledger = EgressLedger::open(&path).unwrap();
         assert_eq!(ledger.path(), path);
-        assert_eq!(ledger.records(&AuditFilter::default()).unwrap(), [EgressRecord { id: Some(id), ..rec }]);
+        assert_eq!(
+            ledger.records(&AuditFilter::default()).unwrap(),
+            [EgressRecord {
+                id: Some(id),
+                ..rec
+            }]
+        );
         assert_eq!(ledger.totals(&AuditFilter::default()).unwrap()[0].failed, 1);
     }
 
@@ -781,7 +937,11 @@ mod tests {
     fn damaged_file_is_reported_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("egress.sqlite");
-        std::fs::write(&path, b"this is not a database, just some garbage bytes ".repeat(100)).unwrap();
+        std::fs::write(
+            &path,
+            b"this is not a database, just some garbage bytes ".repeat(100),
+        )
+        .unwrap();
         let err = EgressLedger::open(&path).unwrap_err();
         assert!(matches!(err, LedgerError::Damaged { .. }), "{err:?}");
         let message = err.to_string();
@@ -795,7 +955,8 @@ mod tests {
         let path = dir.path().join("egress.sqlite");
         drop(EgressLedger::open(&path).unwrap());
         let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
         drop(conn);
         let err = EgressLedger::open(&path).unwrap_err();
         assert!(matches!(err, LedgerError::TooNew { .. }), "{err:?}");
@@ -811,7 +972,9 @@ mod tests {
                 let ledger = ledger.clone();
                 std::thread::spawn(move || {
                     for i in 0..50 {
-                        ledger.record(&sample(i, &format!("p{t}"), None, Outcome::Sent)).unwrap();
+                        ledger
+                            .record(&sample(i, &format!("p{t}"), None, Outcome::Sent))
+                            .unwrap();
                     }
                 })
             })
@@ -828,7 +991,12 @@ mod tests {
         ledger.bench_fill(20_000, 7).unwrap();
         assert_eq!(ledger.count(&AuditFilter::default()).unwrap(), 20_000);
         let plugin = filter(Some("bench-plugin-3"), None, None);
-        let rows = ledger.records(&AuditFilter { limit: usize::MAX, ..plugin.clone() }).unwrap();
+        let rows = ledger
+            .records(&AuditFilter {
+                limit: usize::MAX,
+                ..plugin.clone()
+            })
+            .unwrap();
         let mut manual = std::collections::BTreeMap::<String, Totals>::new();
         for row in &rows {
             let t = manual.entry(row.origin.clone()).or_insert_with(|| Totals {
@@ -850,8 +1018,19 @@ mod tests {
         let totals = ledger.totals(&plugin).unwrap();
         assert_eq!(totals, manual);
         assert!(totals.iter().any(|t| t.denied > 0) && totals.iter().any(|t| t.failed > 0));
-        assert_eq!(totals.iter().map(|t| t.requests).sum::<u64>(), ledger.count(&plugin).unwrap());
-        assert_eq!(ledger.totals(&AuditFilter { since_ms: Some(0), ..plugin }).unwrap(), manual);
+        assert_eq!(
+            totals.iter().map(|t| t.requests).sum::<u64>(),
+            ledger.count(&plugin).unwrap()
+        );
+        assert_eq!(
+            ledger
+                .totals(&AuditFilter {
+                    since_ms: Some(0),
+                    ..plugin
+                })
+                .unwrap(),
+            manual
+        );
     }
 
     #[test]
@@ -860,7 +1039,9 @@ mod tests {
         let conn = ledger.lock();
         let plan = |sql: &str| -> String {
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let rows = stmt.query_map(params![], |row| row.get::<_, String>(3)).unwrap();
+            let rows = stmt
+                .query_map(params![], |row| row.get::<_, String>(3))
+                .unwrap();
             rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
         };
         let records = plan(&format!(
@@ -869,7 +1050,10 @@ mod tests {
         assert!(records.contains("egress_plugin_time"), "{records}");
         let (sql, _) = scanned_totals_sql(&filter(Some("p"), None, Some(5)));
         let totals = plan(&sql.replacen('?', "'p'", 1).replacen('?', "5", 1));
-        assert!(totals.contains("COVERING INDEX egress_plugin_time"), "{totals}");
+        assert!(
+            totals.contains("COVERING INDEX egress_plugin_time"),
+            "{totals}"
+        );
     }
 
     fn per_row_us(elapsed: std::time::Duration, rows: usize) -> f64 {
@@ -885,7 +1069,12 @@ mod tests {
         let started = Instant::now();
         for i in 0..10_000 {
             let one = Instant::now();
-            ledger.record(&EgressRecord { time_ms: i, ..rec.clone() }).unwrap();
+            ledger
+                .record(&EgressRecord {
+                    time_ms: i,
+                    ..rec.clone()
+                })
+                .unwrap();
             samples.push(one.elapsed());
         }
         let total = started.elapsed();
@@ -905,7 +1094,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("egress.sqlite");
         let started = Instant::now();
-        EgressLedger::open(&path).unwrap().bench_fill(1_000_000, 10).unwrap();
+        EgressLedger::open(&path)
+            .unwrap()
+            .bench_fill(1_000_000, 10)
+            .unwrap();
         println!("bench_fill 1,000,000 rows: {:.2?}", started.elapsed());
 
         // A fresh connection, as `minutes audit` would have, so no page cache is warm.
@@ -921,7 +1113,10 @@ mod tests {
             totals.iter().map(|t| t.requests).sum::<u64>(),
             started.elapsed()
         );
-        let since = AuditFilter { since_ms: Some(1_700_000_000_000 + 500_000), ..plugin.clone() };
+        let since = AuditFilter {
+            since_ms: Some(1_700_000_000_000 + 500_000),
+            ..plugin.clone()
+        };
         let started = Instant::now();
         let records = ledger.records(&since).unwrap();
         let totals = ledger.totals(&since).unwrap();
@@ -931,7 +1126,10 @@ mod tests {
             totals.iter().map(|t| t.requests).sum::<u64>(),
             started.elapsed()
         );
-        let all_since = AuditFilter { since_ms: Some(0), ..plugin };
+        let all_since = AuditFilter {
+            since_ms: Some(0),
+            ..plugin
+        };
         let started = Instant::now();
         let totals = ledger.totals(&all_since).unwrap();
         println!(
@@ -940,7 +1138,15 @@ mod tests {
             totals.iter().map(|t| t.requests).sum::<u64>()
         );
         let started = Instant::now();
-        let count = ledger.count(&AuditFilter { since_ms: Some(0), ..AuditFilter::default() }).unwrap();
-        println!("count with since over all {count} rows: {:.2?}", started.elapsed());
+        let count = ledger
+            .count(&AuditFilter {
+                since_ms: Some(0),
+                ..AuditFilter::default()
+            })
+            .unwrap();
+        println!(
+            "count with since over all {count} rows: {:.2?}",
+            started.elapsed()
+        );
     }
 }

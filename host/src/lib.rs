@@ -1,10 +1,13 @@
 //! minutes: private meeting notes. The host records and transcribes locally; everything that
 //! talks to the outside world is a sandboxed WebAssembly plugin.
 
+pub mod audio;
 pub mod bench;
 mod bench_net;
+mod bench_transcribe;
 pub mod cli;
 pub mod ledger;
 pub mod output;
 pub mod plugins;
 pub mod secrets;
+pub mod transcribe;

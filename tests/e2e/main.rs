@@ -6,4 +6,5 @@ mod hostile;
 mod install;
 mod network;
 mod server;
+mod transcribe;
 mod sandbox;

@@ -2,8 +2,10 @@
 
 mod audit;
 mod export;
+mod models;
 mod plugin;
 mod secret;
+pub(crate) mod transcribe;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +42,11 @@ enum Command {
     /// Install, list, inspect and remove plugins
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Transcribe an audio file locally with whisper.cpp
+    Transcribe(transcribe::TranscribeArgs),
+    /// List, download and locate whisper models
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
     /// Export a meeting document with an exporter plugin
     Export(export::ExportArgs),
     /// Set and remove the secrets (API keys) minutes holds for plugins
@@ -84,6 +91,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Export(args) => export::run(&ctx, args),
+        Command::Transcribe(args) => transcribe::run(&ctx.home, args),
+        Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),
         Command::Bench(cmd) => crate::bench::run(cmd),

@@ -1,0 +1,141 @@
+//! `minutes bench transcribe`: the minutes pipeline (VAD, packed windows, channels) against
+//! whole-file whisper with default parameters, on the corpus, in one run. Each measurement runs
+//! in its own process so its peak memory is its own.
+
+use crate::transcribe::engine::{EngineConfig, Transcriber};
+use crate::transcribe::pipeline::{PipelineOptions, transcribe_file, transcribe_whole};
+use crate::transcribe::wer;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+pub enum Mode {
+    /// whisper.cpp on the whole file, mixed to mono, default parameters (the baseline)
+    Whole,
+    /// the minutes pipeline: VAD, packed windows, channels transcribed separately
+    Pipeline,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunResult {
+    pub file: String,
+    pub mode: Mode,
+    pub audio_s: f64,
+    pub wall_s: f64,
+    pub rtf: f64,
+    pub peak_rss_mb: f64,
+    pub wer: Option<f64>,
+    pub errors: Option<wer::WerStats>,
+    pub transcribed_fraction: f64,
+}
+
+/// Peak resident memory of this process (Linux), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// One measurement, in this process (called by the child).
+pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usize, mode: Mode) -> anyhow::Result<RunResult> {
+    let mut config = EngineConfig::new(model);
+    config.threads = threads;
+    let mut engine = Transcriber::load(config)?;
+    let started = Instant::now();
+    let transcript = match mode {
+        Mode::Whole => transcribe_whole(file, &mut engine)?,
+        Mode::Pipeline => transcribe_file(file, &mut engine, &PipelineOptions::default(), Arc::new(AtomicBool::new(false)), &mut |_| {}, &mut |_| {})?,
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    let audio_s = transcript.duration_ms as f64 / 1000.0;
+    let errors = match reference {
+        Some(r) => Some(wer::score(&std::fs::read_to_string(r)?, &transcript.text(None))),
+        None => None,
+    };
+    Ok(RunResult {
+        file: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        mode,
+        audio_s,
+        wall_s,
+        rtf: wall_s / audio_s.max(0.001),
+        peak_rss_mb: peak_rss_mb(),
+        wer: errors.map(|e| e.wer()),
+        errors,
+        transcribed_fraction: transcript.transcribed_ms as f64 / (transcript.duration_ms.max(1) as f64 * transcript.channels.clamp(1, 2) as f64),
+    })
+}
+
+/// The corpus files with word references.
+fn corpus_files(corpus: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(corpus.join("real")) {
+        let mut wavs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
+        wavs.sort();
+        for w in wavs {
+            let txt = w.with_extension("txt");
+            files.push((w, txt.is_file().then_some(txt)));
+        }
+    }
+    let synth = corpus.join("synthetic");
+    for name in ["meeting_a.wav", "meeting_a_2ch.wav"] {
+        let w = synth.join(name);
+        if w.is_file() {
+            files.push((w, Some(synth.join("meeting_a.txt"))));
+        }
+    }
+    files
+}
+
+pub fn run(corpus: &Path, model: &Path, threads: usize, only: Option<String>, json: bool) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut results: Vec<RunResult> = Vec::new();
+    let files: Vec<_> = corpus_files(corpus).into_iter().filter(|(f, _)| only.as_deref().is_none_or(|o| f.to_string_lossy().contains(o))).collect();
+    anyhow::ensure!(!files.is_empty(), "no corpus audio found under {}", corpus.display());
+    for (file, reference) in &files {
+        for mode in [Mode::Whole, Mode::Pipeline] {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.args(["bench", "transcribe-one", "--model"]).arg(model).args(["--threads", &threads.to_string(), "--mode"]);
+            cmd.arg(match mode {
+                Mode::Whole => "whole",
+                Mode::Pipeline => "pipeline",
+            });
+            if let Some(r) = reference {
+                cmd.arg("--reference").arg(r);
+            }
+            cmd.arg(file);
+            let out = cmd.output().context("cannot run the benchmark child")?;
+            anyhow::ensure!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+            let r: RunResult = serde_json::from_slice(&out.stdout)?;
+            if !json {
+                eprintln!("  {:<36} {:<8} {:>7.1} s audio  {:>6.2} s  WER {}", r.file, format!("{:?}", r.mode), r.audio_s, r.wall_s, r.wer.map(|w| format!("{:.3}", w)).unwrap_or("-".into()));
+            }
+            results.push(r);
+        }
+    }
+    if json {
+        return crate::cli::print_json(&results);
+    }
+    println!("\n{:<36} {:>8} | {:>8} {:>6} {:>7} {:>7} | {:>8} {:>6} {:>7} {:>7} {:>6} | {:>6}", "file", "audio s", "whole s", "RTF", "WER", "MB", "minutes", "RTF", "WER", "MB", "kept", "ratio");
+    let mut totals = [wer::WerStats::default(), wer::WerStats::default()];
+    for pair in results.chunks(2) {
+        let [a, b] = pair else { continue };
+        if let (Some(ea), Some(eb)) = (a.errors, b.errors) {
+            totals[0].add(&ea);
+            totals[1].add(&eb);
+        }
+        let w = |x: Option<f64>| x.map(|v| format!("{:.3}", v)).unwrap_or("-".into());
+        println!(
+            "{:<36} {:>8.1} | {:>8.2} {:>6.3} {:>7} {:>7.0} | {:>8.2} {:>6.3} {:>7} {:>7.0} {:>5.0}% | {:>5.2}x",
+            a.file, a.audio_s, a.wall_s, a.rtf, w(a.wer), a.peak_rss_mb, b.wall_s, b.rtf, w(b.wer), b.peak_rss_mb, b.transcribed_fraction * 100.0, b.wall_s / a.wall_s
+        );
+    }
+    println!("corpus WER: whole {:.3}, minutes {:.3}", totals[0].wer(), totals[1].wer());
+    println!("target: minutes ≤ 0.70x the whole-file wall time on meeting_a, WER ≤ whole + 0.005");
+    Ok(())
+}

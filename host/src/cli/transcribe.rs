@@ -1,0 +1,170 @@
+use crate::transcribe::engine::{EngineConfig, Transcriber, default_threads};
+use crate::transcribe::models;
+use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
+use anyhow::Context;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  minutes transcribe meeting.wav\n  minutes transcribe call.m4a --language de --json --out call.json\n  \
+    MINUTES_MODEL=~/models/ggml-small.en.bin minutes transcribe standup.flac\n\n\
+    A 2-channel recording (channel 0 = your microphone, channel 1 = system audio) is transcribed per \
+    channel and labelled with --channel-names. Ctrl-C stops and keeps what was transcribed so far.")]
+pub struct TranscribeArgs {
+    /// Audio file: WAV, FLAC, MP3, Ogg/Vorbis or M4A/AAC
+    file: PathBuf,
+    /// Model name (see `minutes models list`) or path to a ggml .bin file
+    #[arg(long, env = "MINUTES_MODEL")]
+    model: Option<String>,
+    /// Spoken language code (en, de, …) or `auto`
+    #[arg(long, default_value = "auto")]
+    language: String,
+    /// Translate to English
+    #[arg(long)]
+    translate: bool,
+    /// Vocabulary hints: names and terms that appear in the meeting
+    #[arg(long, value_name = "TEXT")]
+    prompt: Option<String>,
+    /// CPU threads for whisper [default: physical cores]
+    #[arg(long, env = "MINUTES_THREADS")]
+    threads: Option<usize>,
+    /// Transcribe silence too (no voice activity detection)
+    #[arg(long)]
+    no_vad: bool,
+    /// Mix a 2-channel file to one instead of transcribing each channel
+    #[arg(long)]
+    mix: bool,
+    /// Labels for channel 0 and channel 1 of a 2-channel recording
+    #[arg(long, value_delimiter = ',', default_value = "me,others")]
+    channel_names: Vec<String>,
+    /// Print the transcript as JSON
+    #[arg(long)]
+    json: bool,
+    /// Write the transcript to FILE instead of stdout
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// The model to use: the argument (or MINUTES_MODEL), else the best installed one.
+pub(crate) fn model_path(spec: Option<&str>, home: &Path) -> anyhow::Result<PathBuf> {
+    Ok(match spec {
+        Some(s) => models::resolve(s, home)?,
+        None => models::default_model(home)?,
+    })
+}
+
+/// Ctrl-C sets the flag (the first time); work in progress is kept.
+pub(crate) fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nstopping — keeping what was transcribed so far (Ctrl-C again to quit at once)");
+                f.store(true, Ordering::Relaxed);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    });
+    flag
+}
+
+pub(crate) fn progress_bar(total_ms: Option<u64>) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total_ms.unwrap_or(0) / 1000);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} s of audio  {msg}  ETA {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::Result<()> {
+    let model = model_path(args.model.as_deref(), home.root())?;
+    let mut config = EngineConfig::new(&model);
+    config.threads = args.threads.unwrap_or_else(default_threads);
+    config.language = (args.language != "auto").then(|| args.language.clone());
+    config.translate = args.translate;
+    config.initial_prompt = args.prompt.clone();
+    let mut engine = Transcriber::load(config)?;
+    let options = PipelineOptions {
+        vad: (!args.no_vad).then(Default::default),
+        channel_names: args.channel_names.clone(),
+        split_channels: !args.mix,
+    };
+    let cancel = cancel_on_ctrl_c();
+    let total = crate::audio::decode::AudioReader::open(&args.file)?.info().duration_ms;
+    let bar = progress_bar(total);
+    let transcript = transcribe_file(
+        &args.file,
+        &mut engine,
+        &options,
+        cancel.clone(),
+        &mut |p| {
+            bar.set_position(p.position_ms / 1000);
+            let rtf = p.elapsed.as_secs_f64() / (p.position_ms.max(1) as f64 / 1000.0);
+            bar.set_message(format!("RTF {rtf:.2}"));
+        },
+        &mut |s: &Segment| bar.println(format!("[{}] {}", crate::cli::transcribe::clock(s.start_ms), s.text)),
+    )?;
+    bar.finish_and_clear();
+    let text = if args.json { json(&transcript, &model)? } else { plain(&transcript) };
+    match &args.out {
+        Some(path) => write_atomic(path, &text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    if transcript.segments.is_empty() {
+        eprintln!("warning: no speech found in {}", args.file.display());
+    }
+    if !transcript.complete {
+        eprintln!("stopped early: the transcript covers the audio up to the interruption");
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+pub(crate) fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60) } else { format!("{:02}:{:02}", s / 60, s % 60) }
+}
+
+fn plain(t: &Transcript) -> String {
+    let mut out = String::new();
+    for s in &t.segments {
+        match &s.speaker {
+            Some(who) => out.push_str(&format!("[{}] {who}: {}\n", clock(s.start_ms), s.text)),
+            None => out.push_str(&format!("[{}] {}\n", clock(s.start_ms), s.text)),
+        }
+    }
+    out
+}
+
+/// The contract's transcript shape, plus what only the host knows (confidence, coverage).
+fn json(t: &Transcript, model: &Path) -> anyhow::Result<String> {
+    let value = serde_json::json!({
+        "language": t.language,
+        "duration_ms": t.duration_ms,
+        "transcribed_ms": t.transcribed_ms,
+        "channels": t.channels,
+        "complete": t.complete,
+        "model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
+        "segments": t.segments,
+    });
+    Ok(serde_json::to_string_pretty(&value)? + "\n")
+}
+
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::write(tmp.path(), text)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

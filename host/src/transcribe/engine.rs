@@ -1,0 +1,286 @@
+//! The whisper.cpp engine: a model loaded once, its state reused window after window.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+/// ggml model files start with this magic ("lmgg" on disk).
+const GGML_MAGIC: u32 = 0x6767_6d6c;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    #[error("model file {0} does not exist; list models with `minutes models list`, get one with `minutes models pull NAME`")]
+    ModelMissing(PathBuf),
+    #[error("{path} is not a whisper ggml model ({why}); get a model with `minutes models pull NAME`")]
+    NotAModel { path: PathBuf, why: String },
+    #[error("whisper.cpp could not load the model {path} ({message}); the file may be truncated or damaged — pull it again")]
+    ModelLoad { path: PathBuf, message: String },
+    #[error("language `{0}` is not one whisper knows; use a code such as en, de, fr, or `auto`")]
+    UnknownLanguage(String),
+    #[error("model {path} is English-only; it cannot transcribe `{language}` or translate — use a multilingual model (e.g. base)")]
+    EnglishOnly { path: PathBuf, language: String },
+    #[error("transcription failed: {0}")]
+    Whisper(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub model: PathBuf,
+    pub threads: usize,
+    /// `None`: detect per window.
+    pub language: Option<String>,
+    pub translate: bool,
+    /// Vocabulary hints (names, jargon) given to every window.
+    pub initial_prompt: Option<String>,
+    pub word_timestamps: bool,
+}
+
+impl EngineConfig {
+    pub fn new(model: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            model: model.into(),
+            threads: default_threads(),
+            language: None,
+            translate: false,
+            initial_prompt: None,
+            word_timestamps: false,
+        }
+    }
+}
+
+/// Physical cores: ggml's threads spin while waiting, so hyper-threads only get in each other's way.
+pub fn default_threads() -> usize {
+    let logical = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else { return logical };
+    let mut cores = std::collections::HashSet::new();
+    let mut physical = String::new();
+    for line in info.lines() {
+        if let Some((k, v)) = line.split_once(':') {
+            match k.trim() {
+                "physical id" => physical = v.trim().to_string(),
+                "core id" => {
+                    cores.insert((physical.clone(), v.trim().to_string()));
+                }
+                _ => {}
+            }
+        }
+    }
+    if cores.is_empty() { logical } else { cores.len().min(logical) }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Word {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    pub probability: f32,
+}
+
+/// A segment as whisper produced it, with times already offset into the recording.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RawSegment {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    /// Mean probability of the segment's text tokens (0–1).
+    pub confidence: f32,
+    pub no_speech_probability: f32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+pub struct WindowResult {
+    pub segments: Vec<RawSegment>,
+    /// Detected (or fixed) language code.
+    pub language: Option<String>,
+    /// True when stopped by the abort flag.
+    pub aborted: bool,
+}
+
+pub struct Transcriber {
+    state: WhisperState,
+    config: EngineConfig,
+    multilingual: bool,
+}
+
+/// The DTW alignment-heads preset for a standard model, read from its ggml header
+/// (n_vocab tells English-only from multilingual, the layer counts tell the size).
+fn dtw_preset(path: &Path) -> Option<whisper_rs::DtwModelPreset> {
+    use std::io::Read;
+    use whisper_rs::DtwModelPreset as P;
+    let mut header = [0u8; 4 * 12];
+    std::fs::File::open(path).ok()?.read_exact(&mut header).ok()?;
+    let field = |i: usize| i32::from_le_bytes([header[4 * i], header[4 * i + 1], header[4 * i + 2], header[4 * i + 3]]);
+    let (n_vocab, n_audio_layer, n_text_layer) = (field(1), field(5), field(9));
+    let english = n_vocab == 51864;
+    Some(match (n_audio_layer, n_text_layer, english) {
+        (4, 4, true) => P::TinyEn,
+        (4, 4, false) => P::Tiny,
+        (6, 6, true) => P::BaseEn,
+        (6, 6, false) => P::Base,
+        (12, 12, true) => P::SmallEn,
+        (12, 12, false) => P::Small,
+        (24, 24, true) => P::MediumEn,
+        (24, 24, false) => P::Medium,
+        (32, 4, _) => P::LargeV3Turbo,
+        (32, 32, _) if n_vocab == 51866 => P::LargeV3,
+        (32, 32, _) => P::LargeV2,
+        _ => return None,
+    })
+}
+
+/// Checks the file is a ggml model before whisper.cpp sees it.
+fn check_model_file(path: &Path) -> Result<(), TranscribeError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|_| TranscribeError::ModelMissing(path.to_path_buf()))?;
+    let mut magic = [0u8; 4];
+    f.read_exact(&mut magic).map_err(|_| TranscribeError::NotAModel { path: path.to_path_buf(), why: "file too short".into() })?;
+    if u32::from_le_bytes(magic) != GGML_MAGIC {
+        let why = if &magic == b"GGUF" { "a GGUF file (an LLM?), not a whisper ggml model".to_string() } else { "wrong file signature".to_string() };
+        return Err(TranscribeError::NotAModel { path: path.to_path_buf(), why });
+    }
+    Ok(())
+}
+
+impl Transcriber {
+    pub fn load(config: EngineConfig) -> Result<Transcriber, TranscribeError> {
+        // whisper.cpp and ggml log to stderr by default; route them into tracing (debug level).
+        whisper_rs::install_logging_hooks();
+        check_model_file(&config.model)?;
+        let path = config.model.to_str().ok_or_else(|| TranscribeError::NotAModel {
+            path: config.model.clone(),
+            why: "path is not UTF-8".into(),
+        })?;
+        let mut ctx_params = WhisperContextParameters::default();
+        // DTW token timestamps are far more precise than whisper's own; they are what lets the
+        // pipeline split a window that packs several turns back into those turns.
+        if let Some(preset) = dtw_preset(&config.model) {
+            ctx_params.dtw_parameters(whisper_rs::DtwParameters { mode: whisper_rs::DtwMode::ModelPreset { model_preset: preset }, ..Default::default() });
+        }
+        let ctx = WhisperContext::new_with_params(path, ctx_params)
+            .map_err(|e| TranscribeError::ModelLoad { path: config.model.clone(), message: e.to_string() })?;
+        let multilingual = ctx.is_multilingual();
+        if let Some(lang) = &config.language {
+            if whisper_rs::get_lang_id(lang).is_none() {
+                return Err(TranscribeError::UnknownLanguage(lang.clone()));
+            }
+            if !multilingual && (lang != "en" || config.translate) {
+                return Err(TranscribeError::EnglishOnly { path: config.model.clone(), language: lang.clone() });
+            }
+        }
+        let state = ctx.create_state().map_err(|e| TranscribeError::ModelLoad { path: config.model.clone(), message: e.to_string() })?;
+        Ok(Transcriber { state, config, multilingual })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Token timestamps: needed to split segments that span packed regions.
+    pub fn set_word_timestamps(&mut self, on: bool) {
+        self.config.word_timestamps = on;
+    }
+
+    /// Transcribes one window of 16 kHz mono audio starting at `offset_ms` in the recording.
+    /// `context` is the text before this window (carried over so names and style stay stable).
+    pub fn transcribe(
+        &mut self,
+        samples: &[f32],
+        offset_ms: u64,
+        context: Option<&str>,
+        abort: Option<Arc<AtomicBool>>,
+    ) -> Result<WindowResult, TranscribeError> {
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.config.threads.max(1) as i32);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_translate(self.config.translate);
+        params.set_token_timestamps(self.config.word_timestamps);
+        let language = match (&self.config.language, self.multilingual) {
+            (Some(l), _) => Some(l.as_str()),
+            (None, false) => Some("en"),
+            (None, true) => Some("auto"),
+        };
+        params.set_language(language);
+        let prompt = match (&self.config.initial_prompt, context) {
+            (Some(p), Some(c)) => Some(format!("{p} {}", tail_words(c, 100))),
+            (Some(p), None) => Some(p.clone()),
+            (None, Some(c)) => Some(tail_words(c, 100)),
+            (None, None) => None,
+        };
+        if let Some(p) = &prompt {
+            params.set_initial_prompt(p);
+        }
+        // whisper-rs 0.16's `set_abort_callback_safe` casts its boxed closure to the wrong type
+        // (a crash on first call), so the flag is handed over directly.
+        let flag = abort.unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
+        // SAFETY: the callback only reads the AtomicBool behind `user_data`; `flag` is kept alive
+        // (owned by this frame) until `full` has returned, and whisper.cpp calls the callback only
+        // from inside `full`.
+        unsafe {
+            params.set_abort_callback(Some(abort_requested));
+            params.set_abort_callback_user_data(Arc::as_ptr(&flag) as *mut std::ffi::c_void);
+        }
+        let result = self.state.full(params, samples);
+        if flag.load(Ordering::Relaxed) {
+            return Ok(WindowResult { segments: Vec::new(), language: None, aborted: true });
+        }
+        result.map_err(|e| TranscribeError::Whisper(e.to_string()))?;
+        let language = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).map(str::to_owned);
+        let segments = self.collect(offset_ms);
+        Ok(WindowResult { segments, language, aborted: false })
+    }
+
+    fn collect(&self, offset_ms: u64) -> Vec<RawSegment> {
+        let mut out = Vec::new();
+        for seg in self.state.as_iter() {
+            let Ok(text) = seg.to_str_lossy() else { continue };
+            let (mut probs, mut words) = (Vec::new(), Vec::new());
+            for i in 0..seg.n_tokens() {
+                let Some(tok) = seg.get_token(i) else { continue };
+                let Ok(piece) = tok.to_str_lossy() else { continue };
+                // Special tokens ([_BEG_], <|en|>, timestamps) are not words.
+                if piece.starts_with("[_") || piece.starts_with("<|") {
+                    continue;
+                }
+                let p = tok.token_probability();
+                probs.push(p);
+                if self.config.word_timestamps {
+                    let d = tok.token_data();
+                    // t_dtw is the DTW-aligned time of the token (centiseconds), -1 without DTW.
+                    let (t0, t1) = if d.t_dtw >= 0 { (d.t_dtw, d.t_dtw) } else { (d.t0, d.t1) };
+                    words.push(Word {
+                        start_ms: offset_ms + (t0.max(0) as u64) * 10,
+                        end_ms: offset_ms + (t1.max(0) as u64) * 10,
+                        text: piece.to_string(),
+                        probability: p,
+                    });
+                }
+            }
+            let confidence = if probs.is_empty() { 0.0 } else { probs.iter().sum::<f32>() / probs.len() as f32 };
+            out.push(RawSegment {
+                start_ms: offset_ms + (seg.start_timestamp().max(0) as u64) * 10,
+                end_ms: offset_ms + (seg.end_timestamp().max(0) as u64) * 10,
+                text: text.trim().to_string(),
+                confidence,
+                no_speech_probability: seg.no_speech_probability(),
+                words,
+            });
+        }
+        out
+    }
+}
+
+unsafe extern "C" fn abort_requested(user_data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: set up in `transcribe` to point at a live AtomicBool.
+    unsafe { (*(user_data as *const AtomicBool)).load(Ordering::Relaxed) }
+}
+
+/// The last `n` words of `text`, for carrying context into the next window.
+fn tail_words(text: &str, n: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words[words.len().saturating_sub(n)..].join(" ")
+}

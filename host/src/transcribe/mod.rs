@@ -1,0 +1,8 @@
+//! Local transcription: whisper.cpp through whisper-rs, voice activity detection, channel
+//! attribution, and the WER scoring used to measure it.
+
+pub mod engine;
+pub mod models;
+pub mod pipeline;
+pub mod vad;
+pub mod wer;

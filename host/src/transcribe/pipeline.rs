@@ -1,0 +1,446 @@
+//! From an audio file to a transcript: stream-decode, find speech per channel, pack speech
+//! into whisper-sized windows (silence is cut out, so it costs nothing), transcribe, map the
+//! times back, label channels and merge them in time order. Memory stays bounded whatever the
+//! file's length: only the last few tens of seconds of each channel are held.
+
+use super::engine::{RawSegment, TranscribeError, Transcriber};
+use super::vad::{SpeechRegion, StreamingVad, VadConfig};
+use crate::audio::decode::{AudioReader, DecodeError, TARGET_RATE};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Whisper sees 30 s at a time; leave room for the gaps put between packed regions.
+const PACK_MS: u64 = 28_000;
+/// Silence put between packed regions so whisper hears them as separate utterances.
+const PACK_GAP_MS: u64 = 1000;
+/// Audio kept per channel behind the read position: longer than any region VAD can still open.
+const KEEP_MS: u64 = 45_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Engine(#[from] TranscribeError),
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// `None`: transcribe everything in consecutive 28 s windows (no VAD).
+    pub vad: Option<VadConfig>,
+    /// Labels of channel 0 (microphone) and 1 (system audio) in a 2-channel recording.
+    pub channel_names: Vec<String>,
+    /// Transcribe the channels of a 2-channel file separately (otherwise mix them).
+    pub split_channels: bool,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions { vad: Some(VadConfig::default()), channel_names: vec!["me".into(), "others".into()], split_channels: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Segment {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub channel: u32,
+    pub speaker: Option<String>,
+    pub text: String,
+    pub confidence: f32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Transcript {
+    pub segments: Vec<Segment>,
+    pub language: Option<String>,
+    pub duration_ms: u64,
+    /// Audio actually given to whisper (after VAD), summed over channels.
+    pub transcribed_ms: u64,
+    pub channels: usize,
+    /// False when stopped early (Ctrl-C): the segments are what was finished.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub position_ms: u64,
+    pub total_ms: Option<u64>,
+    pub elapsed: Duration,
+}
+
+/// One piece of a pack: where it sits in the pack and where it came from.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    pack_ms: u64,
+    source_ms: u64,
+    len_ms: u64,
+}
+
+/// Consecutive speech of one channel, waiting to be transcribed as one whisper window.
+#[derive(Default)]
+struct Pack {
+    samples: Vec<f32>,
+    pieces: Vec<Piece>,
+}
+
+impl Pack {
+    fn len_ms(&self) -> u64 {
+        samples_to_ms(self.samples.len())
+    }
+
+    fn push(&mut self, source_ms: u64, audio: &[f32]) {
+        if !self.samples.is_empty() {
+            self.samples.extend(std::iter::repeat_n(0.0, ms_to_samples(PACK_GAP_MS)));
+        }
+        self.pieces.push(Piece { pack_ms: self.len_ms(), source_ms, len_ms: samples_to_ms(audio.len()) });
+        self.samples.extend_from_slice(audio);
+    }
+
+    /// Which piece a time inside the pack belongs to (gaps go to the piece before).
+    fn piece_at(&self, t: u64) -> usize {
+        self.pieces.iter().rposition(|p| p.pack_ms <= t).unwrap_or(0)
+    }
+
+    /// Maps a time inside the pack back to the recording (gaps map to the end of the piece before).
+    fn to_source(&self, t: u64) -> u64 {
+        let piece = self.pieces.iter().rev().find(|p| p.pack_ms <= t).or(self.pieces.first());
+        match piece {
+            Some(p) => p.source_ms + t.saturating_sub(p.pack_ms).min(p.len_ms),
+            None => t,
+        }
+    }
+}
+
+/// One channel's state.
+struct Lane {
+    channel: u32,
+    label: Option<String>,
+    vad: Option<StreamingVad>,
+    /// Samples from `buf_start_ms` on.
+    buf: Vec<f32>,
+    buf_start_ms: u64,
+    pack: Pack,
+    context: String,
+    /// Without VAD: where the next fixed window starts.
+    next_fixed_ms: u64,
+}
+
+impl Lane {
+    fn end_ms(&self) -> u64 {
+        self.buf_start_ms + samples_to_ms(self.buf.len())
+    }
+
+    fn slice(&self, start_ms: u64, end_ms: u64) -> &[f32] {
+        let from = ms_to_samples(start_ms.saturating_sub(self.buf_start_ms)).min(self.buf.len());
+        let to = ms_to_samples(end_ms.saturating_sub(self.buf_start_ms)).min(self.buf.len());
+        &self.buf[from..to.max(from)]
+    }
+
+    fn trim(&mut self) {
+        let keep = ms_to_samples(KEEP_MS);
+        if self.buf.len() > keep * 2 {
+            let cut = self.buf.len() - keep;
+            self.buf.drain(..cut);
+            self.buf_start_ms += samples_to_ms(cut);
+        }
+    }
+}
+
+fn ms_to_samples(ms: u64) -> usize {
+    (ms * u64::from(TARGET_RATE) / 1000) as usize
+}
+
+fn samples_to_ms(n: usize) -> u64 {
+    n as u64 * 1000 / u64::from(TARGET_RATE)
+}
+
+/// Whisper's way of saying "nothing here": `[BLANK_AUDIO]`, `(music)`, `[ Silence ]`.
+fn is_non_speech(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty()
+        || ((t.starts_with('[') && t.ends_with(']')) || (t.starts_with('(') && t.ends_with(')')))
+        || t.chars().all(|c| !c.is_alphanumeric())
+}
+
+struct Run<'a> {
+    engine: &'a mut Transcriber,
+    cancel: Arc<AtomicBool>,
+    segments: Vec<Segment>,
+    languages: Vec<String>,
+    transcribed_ms: u64,
+    on_segment: &'a mut dyn FnMut(&Segment),
+}
+
+impl Run<'_> {
+    /// Transcribes a lane's pack and empties it.
+    fn flush(&mut self, lane: &mut Lane) -> Result<(), PipelineError> {
+        if lane.pack.samples.is_empty() {
+            return Ok(());
+        }
+        let pack = std::mem::take(&mut lane.pack);
+        self.transcribed_ms += pack.len_ms();
+        let context = (!lane.context.is_empty()).then_some(lane.context.as_str());
+        let result = self.engine.transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
+        if result.aborted {
+            return Ok(());
+        }
+        if let Some(l) = result.language {
+            self.languages.push(l);
+        }
+        let last_piece_end = pack.pieces.last().map(|p| p.source_ms + p.len_ms).unwrap_or(0);
+        for raw in result.segments.into_iter().filter(|s| !is_non_speech(&s.text)) {
+            for seg in self.split(lane, &pack, raw, last_piece_end) {
+                if is_non_speech(&seg.text) {
+                    continue;
+                }
+                lane.context.push(' ');
+                lane.context.push_str(&seg.text);
+                (self.on_segment)(&seg);
+                self.segments.push(seg);
+            }
+        }
+        let keep_from = lane.context.len().saturating_sub(2000);
+        let boundary = (keep_from..lane.context.len()).find(|i| lane.context.is_char_boundary(*i)).unwrap_or(0);
+        lane.context.drain(..boundary);
+        Ok(())
+    }
+
+    /// A whisper segment can run across several packed regions (turns); split it where its
+    /// tokens cross from one region to the next, so each part keeps its own time.
+    fn split(&self, lane: &Lane, pack: &Pack, raw: RawSegment, last_end: u64) -> Vec<Segment> {
+        if raw.words.is_empty() || pack.pieces.len() < 2 {
+            return vec![self.place(lane, pack, raw, last_end)];
+        }
+        let mut parts: Vec<(usize, Vec<&super::engine::Word>)> = Vec::new();
+        for w in &raw.words {
+            let piece = pack.piece_at((w.start_ms + w.end_ms) / 2);
+            match parts.last_mut() {
+                Some((p, words)) if *p == piece || w.text.trim().is_empty() || !w.text.starts_with(' ') => words.push(w),
+                _ => parts.push((piece, vec![w])),
+            }
+        }
+        parts
+            .into_iter()
+            .map(|(_, words)| {
+                let text: String = words.iter().map(|w| w.text.as_str()).collect();
+                let start = words.first().map(|w| w.start_ms).unwrap_or(raw.start_ms);
+                let end = words.last().map(|w| w.end_ms).unwrap_or(raw.end_ms);
+                let confidence = words.iter().map(|w| w.probability).sum::<f32>() / words.len().max(1) as f32;
+                let part = RawSegment { start_ms: start, end_ms: end, text: text.trim().to_string(), confidence, no_speech_probability: raw.no_speech_probability, words: Vec::new() };
+                self.place(lane, pack, part, last_end)
+            })
+            .collect()
+    }
+
+    fn place(&self, lane: &Lane, pack: &Pack, raw: RawSegment, last_end: u64) -> Segment {
+        let start_ms = pack.to_source(raw.start_ms);
+        let end_ms = pack.to_source(raw.end_ms).max(start_ms).min(last_end.max(start_ms));
+        Segment { start_ms, end_ms, channel: lane.channel, speaker: lane.label.clone(), text: raw.text, confidence: raw.confidence }
+    }
+
+    /// Adds a finished speech region of a lane to its pack, transcribing the pack when full.
+    fn region(&mut self, lane: &mut Lane, region: SpeechRegion) -> Result<(), PipelineError> {
+        let audio = lane.slice(region.start_ms, region.end_ms).to_vec();
+        if audio.is_empty() {
+            return Ok(());
+        }
+        if lane.pack.len_ms() + PACK_GAP_MS + samples_to_ms(audio.len()) > PACK_MS {
+            self.flush(lane)?;
+        }
+        lane.pack.push(region.start_ms.max(lane.buf_start_ms), &audio);
+        Ok(())
+    }
+
+    /// Without VAD: consecutive fixed windows.
+    fn fixed_windows(&mut self, lane: &mut Lane, at_end: bool) -> Result<(), PipelineError> {
+        loop {
+            let start = lane.next_fixed_ms.max(lane.buf_start_ms);
+            let available = lane.end_ms().saturating_sub(start);
+            if available == 0 || (available < PACK_MS && !at_end) || self.cancel.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let end = start + available.min(PACK_MS);
+            let audio = lane.slice(start, end).to_vec();
+            lane.pack.push(start, &audio);
+            lane.next_fixed_ms = end;
+            self.flush(lane)?;
+        }
+    }
+}
+
+/// Transcribes `path`. `on_progress` is called after every decoded block; `on_segment` for every
+/// finished segment (in transcription order); setting `cancel` stops early and returns what was
+/// finished with `complete = false`.
+pub fn transcribe_file(
+    path: &Path,
+    engine: &mut Transcriber,
+    options: &PipelineOptions,
+    cancel: Arc<AtomicBool>,
+    on_progress: &mut dyn FnMut(Progress),
+    on_segment: &mut dyn FnMut(&Segment),
+) -> Result<Transcript, PipelineError> {
+    let started = Instant::now();
+    let mut reader = AudioReader::open(path)?;
+    if options.vad.is_some() {
+        engine.set_word_timestamps(true);
+    }
+    let info = reader.info().clone();
+    let split = options.split_channels && info.channels == 2;
+    if info.channels > 2 {
+        tracing::warn!("{} has {} channels; mixing them to one", path.display(), info.channels);
+    }
+    let lanes_n = if split { 2 } else { 1 };
+    let mut lanes: Vec<Lane> = (0..lanes_n)
+        .map(|c| Lane {
+            channel: c as u32,
+            label: if split { options.channel_names.get(c).cloned().or(Some(format!("channel {c}"))) } else { None },
+            vad: options.vad.clone().map(|cfg| StreamingVad::new(TARGET_RATE, cfg)),
+            buf: Vec::new(),
+            buf_start_ms: 0,
+            pack: Pack::default(),
+            context: String::new(),
+            next_fixed_ms: 0,
+        })
+        .collect();
+    let mut run = Run { engine, cancel: cancel.clone(), segments: Vec::new(), languages: Vec::new(), transcribed_ms: 0, on_segment };
+    let mut position_ms = 0;
+    while let Some(block) = reader.next_block()? {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let mono;
+        let inputs: Vec<&[f32]> = if split {
+            block.iter().map(Vec::as_slice).collect()
+        } else {
+            mono = crate::audio::decode::mix_to_mono(&block);
+            vec![&mono]
+        };
+        for (lane, samples) in lanes.iter_mut().zip(inputs) {
+            lane.buf.extend_from_slice(samples);
+            match lane.vad.as_mut().map(|v| v.push(samples)) {
+                Some(regions) => {
+                    for r in regions {
+                        run.region(lane, r)?;
+                    }
+                }
+                None => run.fixed_windows(lane, false)?,
+            }
+            lane.trim();
+        }
+        position_ms = lanes.first().map(Lane::end_ms).unwrap_or(0);
+        on_progress(Progress { position_ms, total_ms: info.duration_ms, elapsed: started.elapsed() });
+    }
+    for lane in &mut lanes {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        match lane.vad.as_mut().map(StreamingVad::finish) {
+            Some(regions) => {
+                for r in regions {
+                    run.region(lane, r)?;
+                }
+                run.flush(lane)?;
+            }
+            None => run.fixed_windows(lane, true)?,
+        }
+    }
+    let complete = !cancel.load(Ordering::Relaxed);
+    let mut segments = std::mem::take(&mut run.segments);
+    segments.sort_by_key(|s| (s.start_ms, s.channel));
+    Ok(Transcript {
+        segments,
+        language: most_common(&run.languages),
+        duration_ms: info.duration_ms.unwrap_or(position_ms).max(position_ms),
+        transcribed_ms: run.transcribed_ms,
+        channels: info.channels,
+        complete,
+    })
+}
+
+/// The baseline: the whole file, mixed to mono, given to whisper in one call with default
+/// parameters (whisper.cpp slides its own 30 s window). Used by the benchmark.
+pub fn transcribe_whole(path: &Path, engine: &mut Transcriber) -> Result<Transcript, PipelineError> {
+    let (info, channels) = crate::audio::decode::decode_file(path)?;
+    let mono = crate::audio::decode::mix_to_mono(&channels);
+    let result = engine.transcribe(&mono, 0, None, None)?;
+    let duration_ms = samples_to_ms(mono.len());
+    Ok(Transcript {
+        segments: result
+            .segments
+            .into_iter()
+            .filter(|s| !is_non_speech(&s.text))
+            .map(|s| Segment { start_ms: s.start_ms, end_ms: s.end_ms, channel: 0, speaker: None, text: s.text, confidence: s.confidence })
+            .collect(),
+        language: result.language,
+        duration_ms,
+        transcribed_ms: duration_ms,
+        channels: info.channels,
+        complete: true,
+    })
+}
+
+fn most_common(items: &[String]) -> Option<String> {
+    let mut counts: Vec<(&String, usize)> = Vec::new();
+    for i in items {
+        match counts.iter_mut().find(|(k, _)| *k == i) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((i, 1)),
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k.clone())
+}
+
+impl Transcript {
+    /// The plain text of the transcript (for WER scoring), optionally one channel only.
+    pub fn text(&self, channel: Option<u32>) -> String {
+        self.segments.iter().filter(|s| channel.is_none_or(|c| s.channel == c)).map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ")
+    }
+
+    /// The contract's transcript type (for plugins and `--json`).
+    pub fn to_wit(&self) -> crate::plugins::bindings::types::Transcript {
+        crate::plugins::bindings::types::Transcript {
+            segments: self
+                .segments
+                .iter()
+                .map(|s| crate::plugins::bindings::types::Segment {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    channel: s.channel,
+                    speaker: s.speaker.clone(),
+                    text: s.text.clone(),
+                })
+                .collect(),
+            language: self.language.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_times_map_back_to_the_recording() {
+        let mut pack = Pack::default();
+        pack.push(10_000, &vec![0.0; ms_to_samples(2_000)]);
+        pack.push(50_000, &vec![0.0; ms_to_samples(1_000)]);
+        assert_eq!(pack.to_source(0), 10_000);
+        assert_eq!(pack.to_source(1_500), 11_500);
+        // Inside the gap: the end of the first piece.
+        assert_eq!(pack.to_source(2_100), 12_000);
+        assert_eq!(pack.to_source(2_200), 50_000);
+        assert_eq!(pack.to_source(2_700), 50_500);
+        assert_eq!(pack.len_ms(), 3_200);
+    }
+
+    #[test]
+    fn whisper_non_speech_markers_are_dropped() {
+        for t in ["[BLANK_AUDIO]", " (music) ", "...", "", "[ Silence ]"] {
+            assert!(is_non_speech(t), "{t:?}");
+        }
+        assert!(!is_non_speech("Ask not."));
+    }
+}

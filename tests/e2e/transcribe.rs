@@ -1,0 +1,124 @@
+//! Transcription end to end with the real tiny.en model: WER bounds on real and synthetic
+//! speech (scored with the corpus rules), channel attribution, and clear errors.
+
+use crate::common::*;
+use minutes::transcribe::wer;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// whisper's threads spin while waiting: run one transcription at a time.
+static WHISPER: Mutex<()> = Mutex::new(());
+
+fn shared(rel: &str) -> PathBuf {
+    workspace().parent().expect("parent").join("shared").join(rel)
+}
+
+fn tiny() -> String {
+    shared("models/ggml-tiny.en-q5_1.bin").display().to_string()
+}
+
+fn transcribe_json(env: &Env, audio: &PathBuf, extra: &[&str]) -> Value {
+    let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let model = tiny();
+    let mut args = vec!["transcribe", audio.to_str().unwrap(), "--model", &model, "--threads", "1", "--json"];
+    args.extend_from_slice(extra);
+    serde_json::from_str(&env.ok(&args)).expect("json transcript")
+}
+
+fn text_of(t: &Value, channel: Option<u64>) -> String {
+    t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| channel.is_none_or(|c| s["channel"] == c))
+        .map(|s| s["text"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn jfk_is_transcribed_within_wer_bounds() {
+    let env = Env::new();
+    let t = transcribe_json(&env, &shared("corpus/real/jfk.wav"), &[]);
+    let reference = std::fs::read_to_string(shared("corpus/real/jfk.txt")).unwrap();
+    let stats = wer::score(&reference, &text_of(&t, None));
+    println!("jfk WER {:.3} ({stats:?})", stats.wer());
+    assert!(stats.wer() <= 0.10, "WER {:.3}: {}", stats.wer(), text_of(&t, None));
+    assert_eq!(t["complete"], true);
+    assert_eq!(t["language"], "en");
+    let segs = t["segments"].as_array().unwrap();
+    assert!(segs.iter().all(|s| s["end_ms"].as_u64() >= s["start_ms"].as_u64() && s["end_ms"].as_u64().unwrap() <= 11_500), "{t}");
+}
+
+#[test]
+fn a_two_channel_meeting_is_attributed_per_channel() {
+    let env = Env::new();
+    let t = transcribe_json(&env, &shared("corpus/synthetic/meeting_a_2ch.wav"), &[]);
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(shared("corpus/synthetic/meeting_a.json")).unwrap()).unwrap();
+    for channel in [0u64, 1] {
+        let ref_text: Vec<&str> = reference["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["channel"] == channel)
+            .map(|s| s["text"].as_str().unwrap())
+            .collect();
+        let stats = wer::score(&ref_text.join(" "), &text_of(&t, Some(channel)));
+        println!("meeting_a_2ch channel {channel}: WER {:.3} ({stats:?})", stats.wer());
+        assert!(stats.wer() <= 0.45, "channel {channel} WER {:.3}", stats.wer());
+    }
+    let segs = t["segments"].as_array().unwrap();
+    assert!(segs.iter().any(|s| s["speaker"] == "me") && segs.iter().any(|s| s["speaker"] == "others"));
+    let starts: Vec<u64> = segs.iter().map(|s| s["start_ms"].as_u64().unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "segments are not in time order");
+    // Maria (channel 0) opens the meeting; David (channel 1) talks about the bugs.
+    let all = text_of(&t, None).to_lowercase();
+    assert!(all.contains("launch"), "{all}");
+    assert!(text_of(&t, Some(1)).to_lowercase().contains("bug"), "{}", text_of(&t, Some(1)));
+    assert!(t["transcribed_ms"].as_u64().unwrap() < 2 * 181_000, "VAD skipped nothing");
+}
+
+#[test]
+fn bad_audio_and_bad_models_get_clear_errors() {
+    let env = Env::new();
+    std::fs::write(env.path("notes.wav"), "this is not audio").unwrap();
+    let model = tiny();
+    let err = env.fails(&["transcribe", "notes.wav", "--model", &model]);
+    assert!(err.contains("notes.wav"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    std::fs::write(env.path("fake.bin"), b"GGUF\x03\x00\x00\x00 an llm").unwrap();
+    let jfk = shared("corpus/real/jfk.wav");
+    let err = env.fails(&["transcribe", jfk.to_str().unwrap(), "--model", "fake.bin"]);
+    assert!(err.contains("not a whisper ggml model"), "{err}");
+
+    // A truncated model: the real one cut short.
+    let bytes = std::fs::read(tiny()).unwrap();
+    std::fs::write(env.path("cut.bin"), &bytes[..bytes.len() / 3]).unwrap();
+    let err = env.fails(&["transcribe", jfk.to_str().unwrap(), "--model", "cut.bin"]);
+    assert!(err.contains("could not load the model") && err.contains("pull it again"), "{err}");
+
+    let err = env.fails(&["transcribe", jfk.to_str().unwrap(), "--model", "base.en"]);
+    assert!(err.contains("minutes models pull base.en"), "{err}");
+    let err = env.fails(&["transcribe", jfk.to_str().unwrap()]);
+    assert!(err.contains("no whisper model is installed"), "{err}");
+}
+
+#[test]
+fn silence_gives_an_empty_transcript_with_a_warning() {
+    let env = Env::new();
+    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(env.path("silence.wav"), spec).unwrap();
+    for _ in 0..16_000 * 5 {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let model = tiny();
+    let out = env.run(&["transcribe", "silence.wav", "--model", &model, "--json"]);
+    assert!(out.status.success());
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(t["segments"].as_array().unwrap().is_empty(), "hallucinated text into silence: {t}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no speech found"));
+}
