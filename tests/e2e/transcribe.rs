@@ -66,16 +66,19 @@ fn a_two_channel_meeting_is_attributed_per_channel() {
             .collect();
         let stats = wer::score(&ref_text.join(" "), &text_of(&t, Some(channel)));
         println!("meeting_a_2ch channel {channel}: WER {:.3} ({stats:?})", stats.wer());
-        assert!(stats.wer() <= 0.45, "channel {channel} WER {:.3}", stats.wer());
+        // Measured 0.134 / 0.136 with tiny.en q5_1; the bound leaves room for CPU differences.
+        assert!(stats.wer() <= 0.30, "channel {channel} WER {:.3}", stats.wer());
     }
     let segs = t["segments"].as_array().unwrap();
     assert!(segs.iter().any(|s| s["speaker"] == "me") && segs.iter().any(|s| s["speaker"] == "others"));
     let starts: Vec<u64> = segs.iter().map(|s| s["start_ms"].as_u64().unwrap()).collect();
     assert!(starts.windows(2).all(|w| w[0] <= w[1]), "segments are not in time order");
-    // Maria (channel 0) opens the meeting; David (channel 1) talks about the bugs.
-    let all = text_of(&t, None).to_lowercase();
-    assert!(all.contains("launch"), "{all}");
-    assert!(text_of(&t, Some(1)).to_lowercase().contains("bug"), "{}", text_of(&t, Some(1)));
+    // Maria (channel 0) runs the meeting; David and Sam (channel 1) report on the release.
+    let me = text_of(&t, Some(0)).to_lowercase();
+    let others = text_of(&t, Some(1)).to_lowercase();
+    assert!(me.contains("let's get started") && me.contains("pro tier"), "{me}");
+    assert!(others.contains("offline sync") && others.contains("crash rate"), "{others}");
+    assert!(!me.contains("offline sync module"), "David's words on Maria's channel: {me}");
     assert!(t["transcribed_ms"].as_u64().unwrap() < 2 * 181_000, "VAD skipped nothing");
 }
 

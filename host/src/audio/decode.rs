@@ -43,9 +43,14 @@ const MP3_UNTAGGED_DELAY: usize = 1105;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioInfo {
+    /// As decoded; every block has exactly this many channels.
     pub channels: usize,
+    /// The file's own rate, before resampling to `TARGET_RATE`.
     pub source_rate: u32,
+    /// What the container announces; None when it doesn't say (some streams), and possibly
+    /// longer than what decodes if the file is truncated.
     pub duration_ms: Option<u64>,
+    /// Symphonia's short codec name, e.g. "pcm_s16le", "flac", "mp3", "vorbis", "aac".
     pub codec: String,
 }
 
@@ -84,7 +89,8 @@ pub enum DecodeError {
     Empty { path: String, detail: String },
     #[error(
         "resampling {path} from {from_rate} Hz to {TARGET_RATE} Hz failed: {detail}; convert it \
-         to 16 kHz WAV first (`ffmpeg -i <file> -ar 16000 out.wav`) and report this as a bug"
+         to 16 kHz WAV first (`ffmpeg -i <file> -ar 16000 out.wav`); if the file plays fine \
+         elsewhere, please report this as a bug"
     )]
     Resample {
         path: String,
@@ -368,9 +374,13 @@ fn probe_error(e: SymError, name: &str) -> DecodeError {
             at_secs: None,
             detail: format!("its header is malformed ({msg})"),
         },
+        SymError::Unsupported(_) | SymError::IoError(_) => DecodeError::UnsupportedFormat {
+            path,
+            detail: "its contents match no known audio container".into(),
+        },
         other => DecodeError::UnsupportedFormat {
             path,
-            detail: format!("no known audio container recognised: {other}"),
+            detail: other.to_string(),
         },
     }
 }
@@ -789,8 +799,8 @@ mod tests {
     #[test]
     fn meeting_streams_in_bounded_blocks() {
         let path = corpus("synthetic/meeting_a_2ch.wav");
-        let (spec, _) = (hound::WavReader::open(&path).unwrap().spec(), ());
-        let expected = hound::WavReader::open(&path).unwrap().duration() as usize;
+        let wav = hound::WavReader::open(&path).unwrap();
+        let (spec, expected) = (wav.spec(), wav.duration() as usize);
         let started = Instant::now();
         let mut reader = AudioReader::open(&path).unwrap();
         assert_eq!(reader.info().channels, 2);
