@@ -430,10 +430,12 @@ mod tests {
         assert_eq!(pack.to_source(0), 10_000);
         assert_eq!(pack.to_source(1_500), 11_500);
         // Inside the gap: the end of the first piece.
-        assert_eq!(pack.to_source(2_100), 12_000);
-        assert_eq!(pack.to_source(2_200), 50_000);
-        assert_eq!(pack.to_source(2_700), 50_500);
-        assert_eq!(pack.len_ms(), 3_200);
+        assert_eq!(pack.to_source(2_000 + PACK_GAP_MS / 2), 12_000);
+        assert_eq!(pack.to_source(2_000 + PACK_GAP_MS), 50_000);
+        assert_eq!(pack.to_source(2_500 + PACK_GAP_MS), 50_500);
+        assert_eq!(pack.len_ms(), 3_000 + PACK_GAP_MS);
+        assert_eq!(pack.piece_at(2_000 + PACK_GAP_MS / 2), 0);
+        assert_eq!(pack.piece_at(2_000 + PACK_GAP_MS), 1);
     }
 
     #[test]
