@@ -125,3 +125,29 @@ fn silence_gives_an_empty_transcript_with_a_warning() {
     assert!(t["segments"].as_array().unwrap().is_empty(), "hallucinated text into silence: {t}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no speech found"));
 }
+
+#[test]
+fn process_turns_a_recording_into_markdown_notes_offline() {
+    let env = Env::new();
+    env.install(&package("export-markdown"));
+    let jfk = shared("corpus/real/jfk.wav");
+    let model = tiny();
+    let out = {
+        let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+        env.ok(&["process", jfk.to_str().unwrap(), "--model", &model, "--threads", "1", "--title", "Inaugural address", "--label", "history", "--json"])
+    };
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let written = report["written"][0].as_str().unwrap();
+    assert_eq!(written, "notes/2026-11-28-inaugural-address.md".replace("2026-11-28", &report["meeting"]["started_at"].as_str().unwrap()[..10]));
+    let md = std::fs::read_to_string(env.path(written)).unwrap();
+    assert!(md.starts_with("---\ntitle: \"Inaugural address\"\n"), "{md}");
+    assert!(md.contains("duration: \"0:00:11\""), "{md}");
+    assert!(md.contains("tags:\n  - \"history\""), "{md}");
+    assert!(md.to_lowercase().contains("fellow americans") && md.to_lowercase().contains("what you can do for your country"), "{md}");
+    // Nothing left the machine.
+    let audit = env.ok(&["audit", "--json"]);
+    assert!(serde_json::from_str::<Value>(&audit).unwrap()["records"].as_array().unwrap().is_empty(), "{audit}");
+
+    let err = Env::new().fails(&["process", jfk.to_str().unwrap(), "--model", &model]);
+    assert!(err.contains("exporter `export-markdown` is not installed"), "{err}");
+}

@@ -4,6 +4,7 @@ mod audit;
 mod export;
 mod models;
 mod plugin;
+mod process;
 mod secret;
 pub(crate) mod transcribe;
 
@@ -42,6 +43,8 @@ enum Command {
     /// Install, list, inspect and remove plugins
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// The main job: transcribe an audio file and export the meeting (offline)
+    Process(process::ProcessArgs),
     /// Transcribe an audio file locally with whisper.cpp
     Transcribe(transcribe::TranscribeArgs),
     /// List, download and locate whisper models
@@ -92,6 +95,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Export(args) => export::run(&ctx, args),
         Command::Transcribe(args) => transcribe::run(&ctx.home, args),
+        Command::Process(args) => process::run(&ctx, args),
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),

@@ -63,12 +63,14 @@ pub fn render(doc: &Document, options: &Options) -> String {
     if options.include_transcript {
         out.push_str("## Transcript\n\n");
         for seg in doc.transcript.segments.iter().filter(|s| !s.text.trim().is_empty()) {
-            let who = speaker_of(seg, &meta.channel_names);
-            if options.timestamps {
-                let _ = writeln!(out, "**[{}] {}:** {}  ", timestamp(seg.start_ms), who, seg.text.trim());
-            } else {
-                let _ = writeln!(out, "**{}:** {}  ", who, seg.text.trim());
-            }
+            let who = known_speaker(seg, &meta.channel_names);
+            let text = seg.text.trim();
+            let _ = match (options.timestamps, who) {
+                (true, Some(w)) => writeln!(out, "**[{}] {w}:** {text}  ", timestamp(seg.start_ms)),
+                (true, None) => writeln!(out, "**[{}]** {text}  ", timestamp(seg.start_ms)),
+                (false, Some(w)) => writeln!(out, "**{w}:** {text}  "),
+                (false, None) => writeln!(out, "{text}  "),
+            };
         }
     }
     out
@@ -111,11 +113,16 @@ fn render_summary(out: &mut String, s: &Summary) {
     }
 }
 
+/// The speaker label, else the channel's name; `None` for a mono recording with no labels.
+fn known_speaker(seg: &minutes_sdk::types::Segment, channel_names: &[String]) -> Option<String> {
+    let labelled = seg.speaker.as_deref().is_some_and(|s| !s.trim().is_empty());
+    (labelled || channel_names.get(seg.channel as usize).is_some()).then(|| speaker_of(seg, channel_names))
+}
+
 /// Speakers in order of first appearance, falling back to channel names.
 fn participants(doc: &Document) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
-    for seg in &doc.transcript.segments {
-        let who = speaker_of(seg, &doc.metadata.channel_names);
+    for who in doc.transcript.segments.iter().filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
         if !seen.contains(&who) {
             seen.push(who);
         }
@@ -226,6 +233,19 @@ mod tests {
         assert!(md.contains("tags:\n  - \"atlas\"\n"));
         assert!(md.contains("- [ ] Draft post (Sam, due Friday)\n"));
         assert!(md.contains("**[01:05] David:** Hi."));
+    }
+
+    #[test]
+    fn a_mono_recording_without_labels_gets_no_made_up_speakers() {
+        let mut d = doc();
+        d.metadata.channel_names.clear();
+        for s in &mut d.transcript.segments {
+            s.speaker = None;
+        }
+        let md = render(&d, &Options { include_transcript: true, timestamps: true });
+        assert!(md.contains("participants: []\n"), "{md}");
+        assert!(md.contains("**[00:01]** Hello.  \n"), "{md}");
+        assert!(!md.contains("channel 0"), "{md}");
     }
 
     #[test]

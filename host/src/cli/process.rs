@@ -1,0 +1,156 @@
+//! `minutes process <audio>`: the main job — transcribe, (summarise), export — fully offline.
+
+use crate::plugins::Registry;
+use crate::plugins::bindings::types::{Document, MeetingMetadata};
+use crate::transcribe::engine::{EngineConfig, Transcriber, default_threads};
+use crate::transcribe::pipeline::{PipelineOptions, Segment, transcribe_file};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  minutes process standup.wav\n  minutes process call.m4a --title \"Pricing call\" --dir ~/notes --to export-markdown\n\n\
+    Everything runs on this machine: no plugin here needs the network. Summaries by a provider \
+    plugin come with the summary templates.")]
+pub struct ProcessArgs {
+    /// Audio file: WAV, FLAC, MP3, Ogg/Vorbis or M4A/AAC (2 channels = mic + system audio)
+    file: PathBuf,
+    /// Meeting title [default: the file name]
+    #[arg(long)]
+    title: Option<String>,
+    /// Labels (repeatable: --label acme --label sales)
+    #[arg(long = "label")]
+    labels: Vec<String>,
+    /// Model name or path
+    #[arg(long, env = "MINUTES_MODEL")]
+    model: Option<String>,
+    /// Spoken language code or `auto`
+    #[arg(long, default_value = "auto")]
+    language: String,
+    #[arg(long, env = "MINUTES_THREADS")]
+    threads: Option<usize>,
+    /// Exporter plugins to run (repeatable) [default: export-markdown]
+    #[arg(long = "to", value_name = "PLUGIN")]
+    exporters: Vec<String>,
+    /// Where exports are written
+    #[arg(long, default_value = "notes")]
+    dir: PathBuf,
+    /// Overwrite existing files
+    #[arg(long)]
+    force: bool,
+    /// Labels for channel 0 and channel 1 of a 2-channel recording
+    #[arg(long, value_delimiter = ',', default_value = "me,others")]
+    channel_names: Vec<String>,
+    /// Print what was written as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()> {
+    let home = &ctx.home;
+    let registry = Registry::open(home.clone())?;
+    let exporters = if args.exporters.is_empty() { vec!["export-markdown".to_string()] } else { args.exporters.clone() };
+    for id in &exporters {
+        registry.get(id).map_err(|_| {
+            anyhow::anyhow!("exporter `{id}` is not installed; install it with `minutes plugin install <package>` (first-party packages: `cargo xtask plugins`)")
+        })?;
+    }
+    let model = super::transcribe::model_path(args.model.as_deref(), home.root())?;
+    let mut config = EngineConfig::new(&model);
+    config.threads = args.threads.unwrap_or_else(default_threads);
+    config.language = (args.language != "auto").then(|| args.language.clone());
+    let mut engine = Transcriber::load(config)?;
+    let options = PipelineOptions { channel_names: args.channel_names.clone(), ..Default::default() };
+    let cancel = super::transcribe::cancel_on_ctrl_c();
+    let total = crate::audio::decode::AudioReader::open(&args.file)?.info().duration_ms;
+    let bar = super::transcribe::progress_bar(total);
+    let transcript = transcribe_file(
+        &args.file,
+        &mut engine,
+        &options,
+        cancel,
+        &mut |p| bar.set_position(p.position_ms / 1000),
+        &mut |s: &Segment| bar.println(format!("[{}] {}", super::transcribe::clock(s.start_ms), s.text)),
+    )?;
+    bar.finish_and_clear();
+    if !transcript.complete {
+        eprintln!("stopped early: exporting what was transcribed so far");
+    }
+    let document = Document { metadata: metadata(&args, &transcript), transcript: transcript.to_wit(), summary: None };
+    let runtime = ctx.runtime()?;
+    let mut written = Vec::new();
+    for id in &exporters {
+        let plugin = registry.load(&runtime, id)?.for_meeting(&document.metadata.id);
+        let files = super::block_on(async {
+            let format = plugin.exporter_info().await?.formats.first().map(|f| f.id.clone()).unwrap_or_default();
+            plugin.export(&format, &document).await
+        })??;
+        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
+        written.extend(crate::output::write_files(id, &args.dir, &files, args.force)?);
+    }
+    if args.json {
+        return super::print_json(&serde_json::json!({ "meeting": document.metadata, "segments": transcript.segments.len(), "written": written }));
+    }
+    println!(
+        "transcribed {} ({} segments, {:.0} s of audio)",
+        args.file.display(),
+        transcript.segments.len(),
+        transcript.duration_ms as f64 / 1000.0
+    );
+    for p in written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> MeetingMetadata {
+    let stem = args.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "meeting".into());
+    // The recording's own time when the file system knows it, else now.
+    let started = std::fs::metadata(&args.file).and_then(|m| m.modified()).unwrap_or_else(|_| std::time::SystemTime::now());
+    let secs = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0) - (t.duration_ms / 1000) as i64;
+    let started_at = rfc3339(secs.max(0));
+    MeetingMetadata {
+        id: format!("{}-{}", &started_at[..10], slug(&stem)),
+        title: args.title.clone().unwrap_or(stem),
+        started_at,
+        duration_ms: t.duration_ms,
+        labels: args.labels.clone(),
+        language: t.language.clone(),
+        channel_names: if t.channels == 2 { args.channel_names.clone() } else { Vec::new() },
+    }
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(48).collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem / 60) % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_and_slugs() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_883_783), "2026-11-28T16:36:23Z");
+        assert_eq!(super::slug("Team Sync (final) 2"), "team-sync-final-2");
+    }
+}
