@@ -151,3 +151,32 @@ fn process_turns_a_recording_into_markdown_notes_offline() {
     let err = Env::new().fails(&["process", jfk.to_str().unwrap(), "--model", &model]);
     assert!(err.contains("exporter `export-markdown` is not installed"), "{err}");
 }
+
+#[test]
+fn ctrl_c_keeps_what_was_transcribed() {
+    let env = Env::new();
+    let audio = shared("corpus/synthetic/meeting_a_2ch.wav");
+    let model = tiny();
+    let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+        .args(["transcribe", audio.to_str().unwrap(), "--model", &model, "--threads", "1", "--json", "--out", "partial.json"])
+        .env("MINUTES_HOME", env.home.path())
+        .current_dir(env.work.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough for the first windows to finish, far from the end of the 3-minute file.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(env.path("partial.json")).unwrap()).unwrap();
+    assert_eq!(t["complete"], false);
+    let n = t["segments"].as_array().unwrap().len();
+    assert!(n > 0, "nothing kept: {t}");
+    let segs = t["segments"].as_array().unwrap();
+    assert!(segs.iter().all(|s| s["end_ms"].as_u64().unwrap() < 120_000), "kept more than was reached: {t}");
+    assert!(text_of(&t, None).split_whitespace().count() >= 5, "{t}");
+}
