@@ -10,4 +10,5 @@ pub mod ledger;
 pub mod output;
 pub mod plugins;
 pub mod secrets;
+pub mod time;
 pub mod transcribe;

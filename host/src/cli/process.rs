@@ -106,7 +106,7 @@ fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> 
     // The recording's own time when the file system knows it, else now.
     let started = std::fs::metadata(&args.file).and_then(|m| m.modified()).unwrap_or_else(|_| std::time::SystemTime::now());
     let secs = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0) - (t.duration_ms / 1000) as i64;
-    let started_at = rfc3339(secs.max(0));
+    let started_at = crate::time::rfc3339(secs.max(0));
     MeetingMetadata {
         id: format!("{}-{}", &started_at[..10], slug(&stem)),
         title: args.title.clone().unwrap_or(stem),
@@ -130,27 +130,10 @@ fn slug(s: &str) -> String {
     out.trim_end_matches('-').chars().take(48).collect()
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ`.
-fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem / 60) % 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
-    fn timestamps_and_slugs() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_795_883_783), "2026-11-28T16:36:23Z");
+    fn slugs() {
         assert_eq!(super::slug("Team Sync (final) 2"), "team-sync-final-2");
     }
 }
