@@ -99,6 +99,7 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
         vad: (!args.no_vad).then(Default::default),
         channel_names: args.channel_names.clone(),
         split_channels: !args.mix,
+        ..Default::default()
     };
     let cancel = cancel_on_ctrl_c();
     let total = crate::audio::decode::AudioReader::open(&args.file)?.info().duration_ms;
