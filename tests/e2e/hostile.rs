@@ -60,7 +60,8 @@ fn a_kind_lie_is_refused() {
 fn malformed_and_hostile_manifests_get_clear_errors() {
     let scratch = tempfile::tempdir().unwrap();
     // (what to change in the real manifest, what the error must say)
-    let cases: Vec<(Box<dyn Fn(String) -> String>, &str)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let cases: Vec<(Edit, &str)> = vec![
         (Box::new(|t| t + "\nsurprise = true\n"), "surprise"),
         (Box::new(|t| t.replace("version = \"0.1.0\"\n", "")), "missing field `version`"),
         (Box::new(|t| t.replace("id = \"export-markdown\"", "id = \"../../etc\"")), "path separators"),

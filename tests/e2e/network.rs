@@ -179,7 +179,7 @@ fn a_redirect_to_the_metadata_address_is_refused() {
 fn a_granted_name_that_resolves_to_a_private_address_is_refused() {
     let a = TestServer::start();
     let name = format!("https://api.internal.test:{}", a.port);
-    let probe = Probe::install(&[name.clone()], &[name.clone()], None);
+    let probe = Probe::install(std::slice::from_ref(&name), std::slice::from_ref(&name), None);
     let options = NetOptions { resolver: Arc::new(StaticResolver(IpAddr::from([127, 0, 0, 1]))), ..Default::default() };
     let out = probe.run_with(options, json!({"url": format!("{name}/ok")}));
     assert_denied(&out, &name, "non-public");
@@ -236,6 +236,7 @@ fn secrets_go_only_where_declared_and_the_plugin_never_sees_them() {
     let out = probe.run(json!({"url": a.url("/echo")}));
     assert_eq!(out["secret_via_config"], Value::Null, "config.get revealed the secret");
     assert!(!out["body_prefix"].as_str().unwrap().is_empty());
+    assert_eq!((a.hits()[0].method.as_str(), a.hits()[0].path.as_str()), ("GET", "/echo"));
     assert_eq!(a.hits()[0].header("authorization"), Some("Bearer s3cret-key"));
 
     // To the other granted origin: no secret, whatever the plugin sets.

@@ -18,7 +18,7 @@ fn tiny() -> String {
     shared("models/ggml-tiny.en-q5_1.bin").display().to_string()
 }
 
-fn transcribe_json(env: &Env, audio: &PathBuf, extra: &[&str]) -> Value {
+fn transcribe_json(env: &Env, audio: &std::path::Path, extra: &[&str]) -> Value {
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
     let model = tiny();
     let mut args = vec!["transcribe", audio.to_str().unwrap(), "--model", &model, "--threads", "1", "--json"];
@@ -158,7 +158,7 @@ fn ctrl_c_keeps_what_was_transcribed() {
     let audio = shared("corpus/synthetic/meeting_a_2ch.wav");
     let model = tiny();
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
         .args(["transcribe", audio.to_str().unwrap(), "--model", &model, "--threads", "1", "--json", "--out", "partial.json"])
         .env("MINUTES_HOME", env.home.path())
         .current_dir(env.work.path())

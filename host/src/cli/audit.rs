@@ -90,13 +90,11 @@ fn parse_since(s: &str) -> Result<i64, String> {
         return Ok(now - n * unit(last).unwrap_or(0));
     }
     let parts: Vec<&str> = s.split('-').collect();
-    if let [y, m, d] = parts[..] {
-        if let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) {
-            if (1..=12).contains(&m) && (1..=31).contains(&d) {
+    if let [y, m, d] = parts[..]
+        && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>())
+            && (1..=12).contains(&m) && (1..=31).contains(&d) {
                 return Ok(days_from_civil(y, m, d) * 86_400_000);
             }
-        }
-    }
     Err(format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))
 }
 

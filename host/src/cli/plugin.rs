@@ -198,7 +198,7 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let w = rows.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
-    println!("{:<w$}  {:<9}  {:<18}  {}", "ID", "VERSION", "KIND", "NETWORK");
+    println!("{:<w$}  {:<9}  {:<18}  NETWORK", "ID", "VERSION", "KIND");
     for r in &rows {
         let name = match &r.name {
             Some(n) => n.clone(),

@@ -99,11 +99,10 @@ fn read_dir_package(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageErro
         .ok()
         .and_then(|t| t.get("component")?.get("file")?.as_str().map(str::to_owned));
     files.insert(MANIFEST_FILE.to_string(), text);
-    if let Some(name) = component.filter(|n| is_plain_name(n)) {
-        if let Some(bytes) = read_capped(&dir.join(&name))? {
+    if let Some(name) = component.filter(|n| is_plain_name(n))
+        && let Some(bytes) = read_capped(&dir.join(&name))? {
             files.insert(name, bytes);
         }
-    }
     Ok(files)
 }
 

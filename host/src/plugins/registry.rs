@@ -263,11 +263,10 @@ impl Registry {
         let _ = std::fs::remove_dir_all(&old);
 
         let (granted_origins, granted_secrets) = grant.resolve(m, &diff)?;
-        if let Some(prev) = self.lock.plugins.iter().find(|p| p.id == m.id) {
-            if prev.sha256 != m.component.sha256 {
+        if let Some(prev) = self.lock.plugins.iter().find(|p| p.id == m.id)
+            && prev.sha256 != m.component.sha256 {
                 runtime.forget_precompiled(&prev.sha256);
             }
-        }
         let entry = LockEntry {
             id: m.id.clone(),
             version: m.version.clone(),

@@ -198,12 +198,11 @@ pub async fn pull(dl: &Download, dest: &Path, progress: &dyn Fn(u64, Option<u64>
         return Err(ModelError::Truncated { name: dl.name.clone(), got: done, expected });
     }
     let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(expected) = &dl.sha256 {
-        if &actual != expected {
+    if let Some(expected) = &dl.sha256
+        && &actual != expected {
             let _ = std::fs::remove_file(&part);
             return Err(ModelError::Checksum { name: dl.name.clone(), expected: expected.clone(), actual });
         }
-    }
     if !has_ggml_magic(&part) {
         let _ = std::fs::remove_file(&part);
         return Err(ModelError::NotAModel { name: dl.name.clone() });
