@@ -1,12 +1,12 @@
 //! Secrets (API keys) held by the host for plugins. A plugin never reads them: the host writes
 //! them into requests to the origins the manifest names.
 //!
-//! Stored per plugin in `<home>/secrets/<plugin>.toml`, readable only by the user (0600 in a
-//! 0700 folder). `MINUTES_SECRET_<PLUGIN>_<NAME>` (upper case, `-` as `_`) overrides a stored
-//! value, for CI and scripts.
-//
-// No OS keyring yet: headless Linux (our CI, servers) usually has no Secret Service to talk to,
-// and a file only the user can read is the documented fallback.
+//! Stored in the OS keyring when one answers (Secret Service on Linux desktops, the macOS
+//! Keychain, the Windows Credential Manager; service `minutes`, account `<plugin>/<name>`), else
+//! per plugin in `<home>/secrets/<plugin>.toml`, readable only by the user (0600 in a 0700
+//! folder) — headless machines usually have no keyring. `MINUTES_SECRET_<PLUGIN>_<NAME>` (upper
+//! case, `-` as `_`) overrides a stored value, for CI and scripts; `MINUTES_SECRETS=file` skips
+//! the keyring.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,25 @@ pub enum SecretError {
 
 pub struct SecretStore {
     dir: PathBuf,
+    use_keyring: bool,
+}
+
+/// Where a secret is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Keyring,
+    File,
+}
+
+const KEYRING_SERVICE: &str = "minutes";
+
+fn keyring_entry(plugin: &str, name: &str) -> Option<keyring::Entry> {
+    keyring::Entry::new(KEYRING_SERVICE, &format!("{plugin}/{name}")).ok()
+}
+
+/// Why the keyring could not be used, for the debug log; `NoEntry` is not a failure.
+fn keyring_unavailable(e: &keyring::Error) {
+    tracing::debug!("OS keyring not used: {e}");
 }
 
 /// The environment variable that overrides a stored secret.
@@ -30,7 +49,22 @@ pub fn env_name(plugin: &str, name: &str) -> String {
 
 impl SecretStore {
     pub fn new(dir: impl Into<PathBuf>) -> SecretStore {
-        SecretStore { dir: dir.into() }
+        let use_keyring = std::env::var("MINUTES_SECRETS").map(|v| v != "file").unwrap_or(true);
+        SecretStore { dir: dir.into(), use_keyring }
+    }
+
+    fn keyring_get(&self, plugin: &str, name: &str) -> Option<String> {
+        if !self.use_keyring {
+            return None;
+        }
+        match keyring_entry(plugin, name)?.get_password() {
+            Ok(v) => Some(v),
+            Err(keyring::Error::NoEntry) => None,
+            Err(e) => {
+                keyring_unavailable(&e);
+                None
+            }
+        }
     }
 
     fn file(&self, plugin: &str) -> PathBuf {
@@ -64,30 +98,53 @@ impl SecretStore {
         Ok(())
     }
 
-    /// The secret's value: the environment override, else the stored value.
+    /// The secret's value: the environment override, else the keyring, else the file.
     pub fn get(&self, plugin: &str, name: &str) -> Result<Option<String>, SecretError> {
         if let Some(v) = std::env::var_os(env_name(plugin, name)).and_then(|v| v.into_string().ok()) {
+            return Ok(Some(v));
+        }
+        if let Some(v) = self.keyring_get(plugin, name) {
             return Ok(Some(v));
         }
         Ok(self.read(plugin)?.remove(name))
     }
 
-    pub fn set(&self, plugin: &str, name: &str, value: &str) -> Result<(), SecretError> {
+    /// Stores in the keyring when it answers (and drops any copy in the file), else in the file.
+    pub fn set(&self, plugin: &str, name: &str, value: &str) -> Result<Backend, SecretError> {
+        if self.use_keyring {
+            match keyring_entry(plugin, name).map(|e| e.set_password(value)) {
+                Some(Ok(())) => {
+                    let mut values = self.read(plugin)?;
+                    if values.remove(name).is_some() {
+                        self.write(plugin, &values)?;
+                    }
+                    return Ok(Backend::Keyring);
+                }
+                Some(Err(e)) => keyring_unavailable(&e),
+                None => {}
+            }
+        }
         let mut values = self.read(plugin)?;
         values.insert(name.to_string(), value.to_string());
-        self.write(plugin, &values)
-    }
-
-    /// Returns whether a stored value was removed.
-    pub fn remove(&self, plugin: &str, name: &str) -> Result<bool, SecretError> {
-        let mut values = self.read(plugin)?;
-        let had = values.remove(name).is_some();
         self.write(plugin, &values)?;
-        Ok(had)
+        Ok(Backend::File)
     }
 
-    /// Forgets every secret of a plugin (when it is removed).
-    pub fn remove_all(&self, plugin: &str) -> Result<(), SecretError> {
+    /// Returns whether a stored value was removed (from the keyring or the file).
+    pub fn remove(&self, plugin: &str, name: &str) -> Result<bool, SecretError> {
+        let in_keyring = self.use_keyring
+            && keyring_entry(plugin, name).is_some_and(|e| e.delete_credential().is_ok());
+        let mut values = self.read(plugin)?;
+        let in_file = values.remove(name).is_some();
+        self.write(plugin, &values)?;
+        Ok(in_keyring || in_file)
+    }
+
+    /// Forgets the named secrets of a plugin (when it is removed).
+    pub fn remove_all(&self, plugin: &str, names: &[String]) -> Result<(), SecretError> {
+        for name in names {
+            self.remove(plugin, name)?;
+        }
         self.write(plugin, &BTreeMap::new())
     }
 
@@ -96,7 +153,10 @@ impl SecretStore {
         if std::env::var_os(env_name(plugin, name)).is_some() {
             return Ok(Some("environment"));
         }
-        Ok(self.read(plugin)?.contains_key(name).then_some("stored"))
+        if self.keyring_get(plugin, name).is_some() {
+            return Ok(Some("keyring"));
+        }
+        Ok(self.read(plugin)?.contains_key(name).then_some("file"))
     }
 }
 
@@ -117,8 +177,8 @@ mod tests {
     #[test]
     fn stored_secrets_are_private_and_removable() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SecretStore::new(dir.path().join("secrets"));
-        store.set("fireworks", "api-key", "fw-123").expect("set");
+        let store = SecretStore { dir: dir.path().join("secrets"), use_keyring: false };
+        assert_eq!(store.set("fireworks", "api-key", "fw-123").expect("set"), Backend::File);
         assert_eq!(store.get("fireworks", "api-key").expect("get").as_deref(), Some("fw-123"));
         assert_eq!(store.get("other", "api-key").expect("get"), None, "secrets are per plugin");
         #[cfg(unix)]
@@ -132,6 +192,28 @@ mod tests {
         assert!(store.remove("fireworks", "api-key").expect("remove"));
         assert_eq!(store.get("fireworks", "api-key").expect("get"), None);
         assert!(!dir.path().join("secrets/fireworks.toml").exists());
+    }
+
+    /// Runs only where a Secret Service answers (a desktop session, or CI's gnome-keyring
+    /// under dbus-run-session); says so when it cannot.
+    #[test]
+    fn the_os_keyring_is_used_when_one_answers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SecretStore { dir: dir.path().join("secrets"), use_keyring: true };
+        let plugin = format!("keyring-test-{}", std::process::id());
+        match store.set(&plugin, "api-key", "kr-secret").expect("set") {
+            Backend::File => {
+                eprintln!("no OS keyring answered here: the file fallback was used (covered by the test above)");
+                assert_eq!(store.get(&plugin, "api-key").expect("get").as_deref(), Some("kr-secret"));
+            }
+            Backend::Keyring => {
+                assert!(!dir.path().join("secrets").join(format!("{plugin}.toml")).exists(), "a keyring secret also went to the file");
+                assert_eq!(store.get(&plugin, "api-key").expect("get").as_deref(), Some("kr-secret"));
+                assert_eq!(store.source(&plugin, "api-key").expect("source"), Some("keyring"));
+                assert!(store.remove(&plugin, "api-key").expect("remove"));
+                assert_eq!(store.get(&plugin, "api-key").expect("get"), None);
+            }
+        }
     }
 
     #[test]

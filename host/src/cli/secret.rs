@@ -27,8 +27,11 @@ pub fn run(home: &Home, cmd: SecretCommand) -> anyhow::Result<()> {
         SecretCommand::Set { plugin, name } => {
             declared(&registry, &plugin, &name)?;
             let value = read_value(&plugin, &name)?;
-            store.set(&plugin, &name, &value)?;
-            println!("stored `{name}` for plugin `{plugin}` ({} bytes)", value.len());
+            let where_ = match store.set(&plugin, &name, &value)? {
+                crate::secrets::Backend::Keyring => "in the OS keyring".to_string(),
+                crate::secrets::Backend::File => format!("in {} (no OS keyring answered)", home.secrets_dir().display()),
+            };
+            println!("stored `{name}` for plugin `{plugin}` {where_} ({} bytes)", value.len());
         }
         SecretCommand::Remove { plugin, name } => {
             if store.remove(&plugin, &name)? {

@@ -322,6 +322,8 @@ impl Registry {
     /// Removes a plugin's files, its compiled artifacts and its lock entry.
     pub fn remove(&mut self, runtime: Option<&Runtime>, id: &str) -> Result<LockEntry, Error> {
         let entry = self.get(id)?.clone();
+        // Read before the files go: the keyring cannot list what a plugin stored.
+        let names: Vec<String> = self.manifest(id).map(|m| m.secrets.into_iter().map(|s| s.name).collect()).unwrap_or_default();
         let dir = self.home.plugin_dir(id);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
@@ -330,7 +332,7 @@ impl Registry {
             Some(rt) => rt.forget_precompiled(&entry.sha256),
             None => remove_cached(&self.home.cache_dir(), &entry.sha256),
         }
-        if let Err(e) = SecretStore::new(self.home.secrets_dir()).remove_all(id) {
+        if let Err(e) = SecretStore::new(self.home.secrets_dir()).remove_all(id, &names) {
             tracing::warn!("plugin `{id}` removed, but its secrets could not be: {e}");
         }
         self.lock.plugins.retain(|p| p.id != id);
