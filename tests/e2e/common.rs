@@ -52,6 +52,8 @@ impl Env {
             .args(args)
             .env("MINUTES_HOME", self.home.path())
             .env_remove("MINUTES_LOG")
+            // Tests never touch the keyring of the machine they run on.
+            .env("MINUTES_SECRETS", "file")
             .current_dir(self.work.path())
             .stdin(std::process::Stdio::null())
             .output()

@@ -79,6 +79,21 @@ impl Probe {
         block_on(complete(&plugin, &script))
     }
 
+    /// Stores a secret the way a user does: `minutes secret set` reading stdin.
+    fn set_secret(&self, name: &str, value: &str) {
+        use std::io::Write;
+        let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+            .args(["secret", "set", "net-probe", name])
+            .env("MINUTES_HOME", self.env.home.path())
+            .env("MINUTES_SECRETS", "file")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        set.stdin.take().unwrap().write_all(format!("{value}\n").as_bytes()).unwrap();
+        assert!(set.wait().unwrap().success());
+    }
+
     fn ledger(&self) -> Vec<EgressRecord> {
         let ledger = EgressLedger::open(&self.home().ledger_path()).unwrap();
         let mut rows = ledger.records(&AuditFilter { plugin_id: Some("net-probe".into()), limit: 1000, ..Default::default() }).unwrap();
@@ -220,18 +235,9 @@ fn a_trickling_server_hits_the_deadline() {
 fn secrets_go_only_where_declared_and_the_plugin_never_sees_them() {
     let (a, b) = (TestServer::start(), TestServer::start());
     let probe = Probe::install(&[a.origin(), b.origin()], &[a.origin()], None);
-    let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
-        .args(["secret", "set", "net-probe", "api-key"])
-        .env("MINUTES_HOME", probe.env.home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    set.stdin.take().unwrap().write_all(b"s3cret-key\n").unwrap();
-    assert!(set.wait().unwrap().success());
+    probe.set_secret("api-key", "s3cret-key");
     let listed = probe.env.ok(&["secret", "list"]);
-    assert!((listed.contains("api-key: set (file)") || listed.contains("api-key: set (keyring)")) && !listed.contains("s3cret"), "{listed}");
+    assert!(listed.contains("api-key: set (file)") && !listed.contains("s3cret"), "{listed}");
 
     let out = probe.run(json!({"url": a.url("/echo")}));
     assert_eq!(out["secret_via_config"], Value::Null, "config.get revealed the secret");
@@ -356,4 +362,29 @@ fn a_denial_tells_the_user_how_to_allow_it() {
         stderr.contains("plugin 'probe-http' tried to reach https://evil.example — not granted. Allow with: minutes plugin allow probe-http https://evil.example"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_user_configured_endpoint_is_reachable_only_once_granted() {
+    // A "custom OpenAI-compatible" style provider: it declares no origin of its own.
+    let a = TestServer::start();
+    let env = Env::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let pkg = copy_package("net-probe", scratch.path());
+    let manifest = pkg.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("[network]\norigins = [\"https://api.example.com\"]", "[network]\nconfigurable = true")
+        .replace("format = \"Bearer {}\"\norigins = [\"https://api.example.com\"]", "format = \"Bearer {}\"");
+    std::fs::write(&manifest, text).unwrap();
+    env.ok(&["plugin", "install", "--yes", pkg.to_str().unwrap()]);
+    let probe = Probe { env, _scratch: scratch };
+    assert_denied(&probe.run(json!({"url": a.url("/echo")})), &a.origin(), "not granted");
+    assert!(a.hits().is_empty());
+
+    probe.env.ok(&["plugin", "allow", "net-probe", &a.origin()]);
+    probe.set_secret("api-key", "endpoint-key");
+    let out = probe.run(json!({"url": a.url("/echo")}));
+    assert_eq!(out["status"], 200, "{out}");
+    assert_eq!(a.hits()[0].header("authorization"), Some("Bearer endpoint-key"), "the key goes to the endpoint the user granted");
 }
