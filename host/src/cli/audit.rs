@@ -93,15 +93,12 @@ fn parse_since(s: &str) -> Result<i64, String> {
     if let [y, m, d] = parts[..]
         && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>())
             && (1..=12).contains(&m) && (1..=31).contains(&d) {
-                return Ok(days_from_civil(y, m, d) * 86_400_000);
+                return Ok(crate::time::days_from_civil(y, m, d) * 86_400_000);
             }
     Err(format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))
 }
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    crate::time::days_from_civil(y, m, d)
-}
-
+/// A ledger time (ms) for the table.
 fn utc(ms: i64) -> String {
     crate::time::utc(ms.div_euclid(1000))
 }
@@ -112,10 +109,10 @@ mod tests {
 
     #[test]
     fn dates_round_trip() {
-        let ms = days_from_civil(2026, 11, 28) * 86_400_000 + 16 * 3_600_000 + 23 * 60_000 + 5_000;
+        let ms = crate::time::days_from_civil(2026, 11, 28) * 86_400_000 + 16 * 3_600_000 + 23 * 60_000 + 5_000;
         assert_eq!(utc(ms), "2026-11-28 16:23:05");
         assert_eq!(utc(0), "1970-01-01 00:00:00");
-        assert_eq!(parse_since("2024-02-29"), Ok(days_from_civil(2024, 2, 29) * 86_400_000));
+        assert_eq!(parse_since("2024-02-29"), Ok(crate::time::days_from_civil(2024, 2, 29) * 86_400_000));
         assert!(parse_since("yesterday").is_err());
         assert!(parse_since("7d").is_ok_and(|t| t > 0));
     }

@@ -21,7 +21,7 @@ const MAX_LOG_MESSAGES: u32 = 1000;
 pub(crate) const STDIO_CAPACITY: usize = 64 * 1024;
 
 /// What the host knows about a loaded plugin, shared by all its calls.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PluginContext {
     pub id: String,
     pub version: String,

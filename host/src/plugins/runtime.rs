@@ -344,15 +344,7 @@ impl LoadedPlugin {
 
     /// The same plugin, with its outbound requests recorded against `meeting_id`.
     pub fn for_meeting(&self, meeting_id: &str) -> LoadedPlugin {
-        let ctx = PluginContext {
-            id: self.ctx.id.clone(),
-            version: self.ctx.version.clone(),
-            kind: self.ctx.kind,
-            config: self.ctx.config.clone(),
-            memory_limit: self.ctx.memory_limit,
-            net: self.ctx.net.clone(),
-            meeting_id: Some(meeting_id.to_string()),
-        };
+        let ctx = PluginContext { meeting_id: Some(meeting_id.to_string()), ..(*self.ctx).clone() };
         LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
     }
 

@@ -162,15 +162,7 @@ pub async fn pull(dl: &Download, dest: &Path, progress: &dyn Fn(u64, Option<u64>
     let mut hasher = Sha256::new();
     let mut file = if resumed {
         // Hash what is already there so the final checksum covers the whole file.
-        let mut f = std::fs::File::open(&part).map_err(io("cannot read the partial download"))?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf).map_err(io("cannot read the partial download"))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        hash_file(&part, &mut hasher).map_err(io("cannot read the partial download"))?;
         std::fs::OpenOptions::new().append(true).open(&part).map_err(io("cannot append to the partial download"))?
     } else {
         std::fs::File::create(&part).map_err(io(format!("cannot write {}", part.display())))?
@@ -228,18 +220,26 @@ fn has_ggml_magic(path: &Path) -> bool {
 pub fn verify(model: &Path) -> Result<bool, ModelError> {
     let Ok(recorded) = std::fs::read_to_string(sidecar(model)) else { return Ok(true) };
     let expected = recorded.split_whitespace().next().unwrap_or("").to_string();
-    let mut f = std::fs::File::open(model).map_err(io(format!("cannot read {}", model.display())))?;
     let mut hasher = Sha256::new();
+    hash_file(model, &mut hasher).map_err(io(format!("cannot read {}", model.display())))?;
+    Ok(hex(&hasher.finalize()) == expected)
+}
+
+/// Feeds a whole file to `hasher` without reading it into memory at once.
+fn hash_file(path: &Path, hasher: &mut Sha256) -> std::io::Result<()> {
+    let mut f = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(io(format!("cannot read {}", model.display())))?;
+        let n = f.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(());
         }
         hasher.update(&buf[..n]);
     }
-    let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(actual == expected)
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -290,7 +290,7 @@ mod tests {
     }
 
     fn sha(bytes: &[u8]) -> String {
-        Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+        hex(&Sha256::digest(bytes))
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
