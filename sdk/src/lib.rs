@@ -86,7 +86,9 @@ pub mod config;
 pub mod http;
 pub mod json;
 pub mod log;
+pub mod meeting;
 pub mod prompt;
+pub mod subtitles;
 
 /// The language model a template may call (routed by the host to the user's provider).
 pub mod llm {

@@ -1,0 +1,132 @@
+//! What most exporters need from a meeting document: a file name, who spoke, clock times.
+//!
+//! ```
+//! use minutes_sdk::types::{Document, MeetingMetadata, Transcript};
+//! let doc = Document {
+//!     metadata: MeetingMetadata {
+//!         id: "m-1".into(),
+//!         title: "Atlas: weekly sync".into(),
+//!         started_at: "2026-11-28T10:00:00Z".into(),
+//!         duration_ms: 0,
+//!         labels: vec![],
+//!         language: None,
+//!         channel_names: vec![],
+//!     },
+//!     transcript: Transcript { segments: vec![], language: None },
+//!     summary: None,
+//! };
+//! assert_eq!(minutes_sdk::meeting::file_stem(&doc), "2026-11-28-atlas-weekly-sync");
+//! assert_eq!(minutes_sdk::meeting::clock(3_725_000), "01:02:05");
+//! ```
+
+use crate::types::{Document, Segment};
+
+/// `YYYY-MM-DD` from the start time, when it starts with a plausible date.
+pub fn date(doc: &Document) -> Option<String> {
+    iso_date(&doc.metadata.started_at)
+}
+
+/// The `YYYY-MM-DD` at the start of `text` (a date or an RFC 3339 time), if it is a real-looking date.
+pub fn iso_date(text: &str) -> Option<String> {
+    let t = text.trim();
+    let head = t.get(..10)?;
+    let rest = &t[10..];
+    if !(rest.is_empty() || rest.starts_with(['T', 't', ' '])) {
+        return None;
+    }
+    let b = head.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if !(digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10)) {
+        return None;
+    }
+    let month: u32 = head[5..7].parse().ok()?;
+    let day: u32 = head[8..10].parse().ok()?;
+    ((1..=12).contains(&month) && (1..=31).contains(&day)).then(|| head.to_string())
+}
+
+/// A file-name-safe slug of `text`: lower-case letters and digits joined by `-`, at most 60 chars.
+pub fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(60).collect::<String>().trim_end_matches('-').to_string()
+}
+
+/// `2026-11-28-weekly-sync`: the start date and a slug of the title (the meeting id when the
+/// title has no letters). Never contains a path separator or starts with a dot.
+pub fn file_stem(doc: &Document) -> String {
+    let title = slug(&doc.metadata.title);
+    let name = if title.is_empty() { slug(&doc.metadata.id) } else { title };
+    let name = if name.is_empty() { "meeting".to_string() } else { name };
+    match date(doc) {
+        Some(d) => format!("{d}-{name}"),
+        None => name,
+    }
+}
+
+/// Who spoke a segment: its speaker label, else its channel's name. `None` for a mono
+/// recording with no labels, so exporters do not invent speakers.
+pub fn known_speaker(segment: &Segment, channel_names: &[String]) -> Option<String> {
+    if let Some(s) = segment.speaker.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        return Some(s.to_string());
+    }
+    channel_names.get(segment.channel as usize).map(|n| n.trim()).filter(|n| !n.is_empty()).map(str::to_string)
+}
+
+/// Speakers in order of first appearance; the channel names when no segment names one.
+pub fn participants(doc: &Document) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for who in doc.transcript.segments.iter().filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
+        if !seen.contains(&who) {
+            seen.push(who);
+        }
+    }
+    if seen.is_empty() {
+        seen = doc.metadata.channel_names.iter().filter(|n| !n.trim().is_empty()).cloned().collect();
+    }
+    seen
+}
+
+/// `hh:mm:ss`, always with hours (`01:02:05`).
+pub fn clock(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// Text on one line: runs of whitespace (newlines included) become one space.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_are_recognised_and_nonsense_is_not() {
+        assert_eq!(iso_date("2026-03-10").as_deref(), Some("2026-03-10"));
+        assert_eq!(iso_date("2026-03-10T09:00:00Z").as_deref(), Some("2026-03-10"));
+        for bad in ["March 10th", "2026-13-01", "2026-03-32", "2026-3-10", "2026-03-101", "", "2026/03/10"] {
+            assert_eq!(iso_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn slugs_have_no_separators_or_leading_dots() {
+        assert_eq!(slug("../../etc/passwd"), "etc-passwd");
+        assert_eq!(slug("Ünïcode & Co."), "ünïcode-co");
+        assert_eq!(slug("!!!"), "");
+        assert_eq!(slug(&"a ".repeat(50)).len(), 59);
+    }
+
+    #[test]
+    fn clock_has_hours_past_a_day() {
+        assert_eq!(clock(0), "00:00:00");
+        assert_eq!(clock(100 * 3600 * 1000 + 61_999), "100:01:01");
+    }
+}

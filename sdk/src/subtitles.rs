@@ -1,0 +1,233 @@
+//! Subtitle cues from a transcript, for SRT, WebVTT and similar formats.
+//!
+//! Transcripts are not subtitles: two channels talk over each other, segments arrive out of
+//! order, some are empty and some run for a minute. [`cues`] turns them into what players
+//! expect: cues in time order that never overlap, each at most `max_lines` lines of
+//! `max_line_chars`. A long segment is split at word boundaries and its time shared out by
+//! characters (word timing is not in the contract). Segments that start at the same moment
+//! share one cue; otherwise a cue ends where the next begins, and cues left with no time are
+//! dropped.
+//!
+//! ```
+//! use minutes_sdk::subtitles::{CueOptions, cues, timestamp};
+//! use minutes_sdk::types::{Segment, Transcript};
+//! let t = Transcript {
+//!     segments: vec![
+//!         Segment { start_ms: 0, end_ms: 5_000, channel: 0, speaker: None, text: "Hello there.".into() },
+//!         Segment { start_ms: 2_000, end_ms: 4_000, channel: 1, speaker: None, text: "Hi!".into() },
+//!     ],
+//!     language: None,
+//! };
+//! let names = vec!["me".to_string(), "others".to_string()];
+//! let cues = cues(&t, &names, &CueOptions::default());
+//! assert_eq!((cues[0].start_ms, cues[0].end_ms), (0, 2_000)); // clipped at the next cue
+//! assert_eq!(cues[1].parts[0].voice.as_deref(), Some("others"));
+//! assert_eq!(timestamp(3_723_004, ','), "01:02:03,004");
+//! ```
+
+use crate::meeting::{known_speaker, one_line};
+use crate::types::Transcript;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CueOptions {
+    /// Characters per line (42 is the common broadcast limit).
+    pub max_line_chars: usize,
+    /// Lines per cue before a segment is split into several cues.
+    pub max_lines: usize,
+    /// Attach the speaker (or channel name) to each part.
+    pub speakers: bool,
+}
+
+impl Default for CueOptions {
+    fn default() -> Self {
+        CueOptions { max_line_chars: 42, max_lines: 2, speakers: true }
+    }
+}
+
+/// What one speaker says in a cue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CuePart {
+    /// The speaker label or channel name; `None` when unknown or not wanted.
+    pub voice: Option<String>,
+    /// Wrapped lines of plain text (no newlines inside, never empty).
+    pub lines: Vec<String>,
+}
+
+/// A subtitle cue: `start_ms < end_ms`, and it ends no later than the next one starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// Usually one part; several when segments start at the same moment.
+    pub parts: Vec<CuePart>,
+}
+
+/// `HH:MM:SS<sep>mmm`: `','` for SRT, `'.'` for WebVTT. Hours grow past two digits if needed.
+pub fn timestamp(ms: u64, sep: char) -> String {
+    let s = ms / 1000;
+    format!("{:02}:{:02}:{:02}{sep}{:03}", s / 3600, (s / 60) % 60, s % 60, ms % 1000)
+}
+
+/// The cues for `transcript`, in time order, never overlapping.
+pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOptions) -> Vec<Cue> {
+    let max_line = options.max_line_chars.max(1);
+    let max_lines = options.max_lines.max(1);
+    let mut pieces: Vec<Cue> = Vec::new();
+    for seg in &transcript.segments {
+        let text = one_line(&seg.text);
+        if text.is_empty() || seg.end_ms <= seg.start_ms {
+            continue;
+        }
+        let voice = if options.speakers { known_speaker(seg, channel_names) } else { None };
+        let lines = wrap(&text, max_line);
+        let chunks: Vec<&[String]> = lines.chunks(max_lines).collect();
+        let weight = |c: &[String]| c.iter().map(|l| l.chars().count() as u64).sum::<u64>();
+        let total: u64 = chunks.iter().map(|c| weight(c)).sum::<u64>().max(1);
+        let span = seg.end_ms - seg.start_ms;
+        let mut done = 0u64;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let start = seg.start_ms + share(span, done, total);
+            done += weight(chunk);
+            let end = if i + 1 == chunks.len() { seg.end_ms } else { seg.start_ms + share(span, done, total) };
+            pieces.push(Cue { start_ms: start, end_ms: end, parts: vec![CuePart { voice: voice.clone(), lines: chunk.to_vec() }] });
+        }
+    }
+    // Stable: segments that start together keep the transcript's order (channel order, usually).
+    pieces.sort_by_key(|c| c.start_ms);
+
+    let mut merged: Vec<Cue> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match merged.last_mut() {
+            Some(last) if last.start_ms == piece.start_ms => {
+                last.end_ms = last.end_ms.max(piece.end_ms);
+                last.parts.extend(piece.parts);
+            }
+            _ => merged.push(piece),
+        }
+    }
+    let next_starts: Vec<Option<u64>> = merged.iter().skip(1).map(|c| Some(c.start_ms)).chain([None]).collect();
+    merged
+        .into_iter()
+        .zip(next_starts)
+        .filter_map(|(mut cue, next)| {
+            if let Some(next) = next {
+                cue.end_ms = cue.end_ms.min(next);
+            }
+            (cue.end_ms > cue.start_ms).then_some(cue)
+        })
+        .collect()
+}
+
+/// `span * part / total` without overflow.
+fn share(span: u64, part: u64, total: u64) -> u64 {
+    (span as u128 * part as u128 / total as u128) as u64
+}
+
+/// Greedy word wrap; a word longer than a line is cut into line-sized pieces.
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
+        for piece in chars.chunks(max) {
+            let n = piece.len();
+            if len > 0 && len + 1 + n > max {
+                lines.push(std::mem::take(&mut line));
+                len = 0;
+            }
+            if len > 0 {
+                line.push(' ');
+                len += 1;
+            }
+            line.extend(piece);
+            len += n;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Segment;
+
+    fn seg(start_ms: u64, end_ms: u64, channel: u32, text: &str) -> Segment {
+        Segment { start_ms, end_ms, channel, speaker: None, text: text.into() }
+    }
+
+    fn run(segments: Vec<Segment>) -> Vec<Cue> {
+        let names = vec!["me".to_string(), "others".to_string()];
+        cues(&Transcript { segments, language: None }, &names, &CueOptions::default())
+    }
+
+    fn assert_well_formed(cues: &[Cue]) {
+        for (i, c) in cues.iter().enumerate() {
+            assert!(c.end_ms > c.start_ms, "cue {i} has no time: {c:?}");
+            assert!(c.parts.iter().all(|p| !p.lines.is_empty() && p.lines.iter().all(|l| !l.is_empty() && !l.contains('\n'))));
+            if let Some(next) = cues.get(i + 1) {
+                assert!(c.end_ms <= next.start_ms && c.start_ms < next.start_ms, "cue {i} overlaps the next: {c:?} {next:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn overlapping_channels_are_clipped_and_out_of_order_segments_sorted() {
+        let cues = run(vec![seg(9_000, 12_000, 0, "Last."), seg(0, 5_000, 0, "First."), seg(2_000, 4_000, 1, "Second.")]);
+        assert_well_formed(&cues);
+        let spans: Vec<(u64, u64)> = cues.iter().map(|c| (c.start_ms, c.end_ms)).collect();
+        assert_eq!(spans, [(0, 2_000), (2_000, 4_000), (9_000, 12_000)]);
+        assert_eq!(cues[1].parts[0].voice.as_deref(), Some("others"));
+    }
+
+    #[test]
+    fn segments_that_start_together_share_a_cue_instead_of_vanishing() {
+        let cues = run(vec![seg(1_000, 3_000, 0, "Yes."), seg(1_000, 2_000, 1, "No."), seg(2_500, 4_000, 1, "Maybe.")]);
+        assert_well_formed(&cues);
+        assert_eq!((cues[0].start_ms, cues[0].end_ms), (1_000, 2_500));
+        let voices: Vec<_> = cues[0].parts.iter().map(|p| p.voice.as_deref()).collect();
+        assert_eq!(voices, [Some("me"), Some("others")]);
+    }
+
+    #[test]
+    fn empty_and_timeless_segments_are_dropped() {
+        let cues = run(vec![seg(0, 1_000, 0, "  \n "), seg(2_000, 2_000, 0, "zero"), seg(5_000, 4_000, 0, "backwards"), seg(6_000, 7_000, 0, "ok")]);
+        assert_eq!(cues.len(), 1);
+        assert_eq!(cues[0].parts[0].lines, ["ok"]);
+    }
+
+    #[test]
+    fn long_segments_are_split_into_two_line_cues_with_time_shared_by_characters() {
+        let text = "word ".repeat(60); // 299 characters
+        let cues = run(vec![seg(3_600_000, 3_660_000, 0, &text)]);
+        assert_well_formed(&cues);
+        assert!(cues.len() >= 4, "{}", cues.len());
+        for c in &cues {
+            assert!(c.parts[0].lines.len() <= 2 && c.parts[0].lines.iter().all(|l| l.chars().count() <= 42), "{c:?}");
+        }
+        assert_eq!(cues.first().map(|c| c.start_ms), Some(3_600_000));
+        assert_eq!(cues.last().map(|c| c.end_ms), Some(3_660_000));
+        let words: usize = cues.iter().flat_map(|c| &c.parts[0].lines).map(|l| l.split(' ').count()).sum();
+        assert_eq!(words, 60, "words lost or duplicated in the split");
+        // Full cues carry ~84 characters, so they last about as long as each other.
+        let d0 = cues[0].end_ms - cues[0].start_ms;
+        let d1 = cues[1].end_ms - cues[1].start_ms;
+        assert!(d0.abs_diff(d1) <= 1, "{d0} vs {d1}");
+    }
+
+    #[test]
+    fn a_word_longer_than_a_line_is_cut() {
+        let lines = wrap(&"x".repeat(100), 42);
+        assert_eq!(lines.iter().map(String::len).collect::<Vec<_>>(), [42, 42, 16]);
+    }
+
+    #[test]
+    fn timestamps_past_an_hour() {
+        assert_eq!(timestamp(0, ','), "00:00:00,000");
+        assert_eq!(timestamp(3_723_004, '.'), "01:02:03.004");
+        assert_eq!(timestamp(360_000_000, ','), "100:00:00,000");
+    }
+}
