@@ -1,0 +1,101 @@
+//! export-json: the whole meeting document as JSON, in the shape `minutes export --document`
+//! reads back (the `document` record of wit/v0.1/types.wit, snake_case field names).
+
+use minutes_sdk::exporter::{Exporter, export_exporter};
+use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError};
+
+pub struct Json;
+
+impl Exporter for Json {
+    fn info() -> ExporterInfo {
+        ExporterInfo {
+            id: "export-json".into(),
+            name: "JSON".into(),
+            formats: vec![FormatInfo {
+                id: "json".into(),
+                description: "The full meeting document (metadata, transcript, summary) as JSON".into(),
+                media_type: "application/json".into(),
+            }],
+        }
+    }
+
+    fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
+        if format != "json" {
+            return Err(PluginError::InvalidInput(format!("export-json writes `json`, not `{format}`")));
+        }
+        let pretty = minutes_sdk::config::boolean("pretty").unwrap_or(true);
+        Ok(vec![render(&doc, pretty)?])
+    }
+}
+
+export_exporter!(Json);
+
+/// `<date>-<slug>.json` holding the document.
+pub fn render(doc: &Document, pretty: bool) -> Result<OutputFile, PluginError> {
+    let mut text = if pretty { minutes_sdk::json::to_string_pretty(doc)? } else { minutes_sdk::json::to_string(doc)? };
+    text.push('\n');
+    let name = format!("{}.json", minutes_sdk::meeting::file_stem(doc));
+    Ok(OutputFile::text(name, "application/json", text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minutes_sdk::types::{ActionItem, MeetingMetadata, Section, Segment, Summary, Transcript};
+
+    fn doc(summary: Option<Summary>) -> Document {
+        Document {
+            metadata: MeetingMetadata {
+                id: "m-7".into(),
+                title: "Q3 \"planning\" / budget".into(),
+                started_at: "2026-07-01T09:30:00+02:00".into(),
+                duration_ms: 3_600_000,
+                labels: vec!["finance".into()],
+                language: None,
+                channel_names: vec!["me".into(), "others".into()],
+            },
+            transcript: Transcript {
+                segments: vec![Segment { start_ms: 0, end_ms: 1_500, channel: 1, speaker: Some("Ana".into()), text: "Zahlen: 3 € \u{1F4B8}\n".into() }],
+                language: Some("de".into()),
+            },
+            summary,
+        }
+    }
+
+    fn summary() -> Summary {
+        Summary {
+            markdown: "## Budget\n\nFlat.".into(),
+            sections: vec![Section { title: "Budget".into(), body: "Flat.".into() }],
+            action_items: vec![ActionItem { owner: None, task: "Send sheet".into(), due: Some("2026-07-05".into()) }],
+            decisions: vec!["Keep it flat".into()],
+            open_questions: vec![],
+        }
+    }
+
+    #[test]
+    fn the_document_survives_a_round_trip_with_and_without_a_summary() {
+        for d in [doc(Some(summary())), doc(None)] {
+            let file = render(&d, true).unwrap();
+            let text = String::from_utf8(file.bytes).unwrap();
+            let back: Document = minutes_sdk::json::from_str(&text).unwrap();
+            assert_eq!(back, d);
+        }
+    }
+
+    #[test]
+    fn field_names_are_the_ones_minutes_export_reads() {
+        let text = String::from_utf8(render(&doc(Some(summary())), false).unwrap().bytes).unwrap();
+        for key in ["\"started_at\":", "\"duration_ms\":", "\"channel_names\":", "\"start_ms\":", "\"end_ms\":", "\"action_items\":", "\"open_questions\":"] {
+            assert!(text.contains(key), "missing {key} in {text}");
+        }
+        assert!(text.ends_with("}\n") && text.lines().count() == 1, "compact output is one line: {text}");
+        let pretty = String::from_utf8(render(&doc(None), true).unwrap().bytes).unwrap();
+        assert!(pretty.contains("\n  \"metadata\": {\n") && pretty.contains("\"summary\": null"), "{pretty}");
+    }
+
+    #[test]
+    fn the_file_is_named_after_date_and_title() {
+        let file = render(&doc(None), true).unwrap();
+        assert_eq!((file.path.as_str(), file.media_type.as_str()), ("2026-07-01-q3-planning-budget.json", "application/json"));
+    }
+}
