@@ -88,11 +88,14 @@ pub mod json;
 pub mod log;
 pub mod meeting;
 pub mod prompt;
+pub mod chunking;
+pub mod delimit;
+pub mod tokens;
 pub mod subtitles;
 
 /// The language model a template may call (routed by the host to the user's provider).
 pub mod llm {
-    pub use crate::bindings::minutes::plugin::llm::{LlmInfo, complete, info};
+    pub use crate::bindings::minutes::plugin::llm::{Chunk, LlmInfo, Plan, announce_plan, complete, info};
 }
 
 pub mod exporter;
