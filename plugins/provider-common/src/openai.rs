@@ -1,0 +1,467 @@
+//! OpenAI chat completions (`POST {base_url}/chat/completions`; never the Responses API, which
+//! some services store by default): streaming over server-sent events or one JSON answer, JSON
+//! output mode, retries, and errors that say what to fix.
+
+use crate::budget::Budget;
+use crate::errors::{self, Target};
+use crate::manifest::Facts;
+use crate::retry::{self, Step};
+use crate::settings::Settings;
+use crate::sse::SseParser;
+use minutes_sdk::http::{Request, ResponseStream};
+use minutes_sdk::types::{Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime};
+
+/// How a service differs from the common dialect.
+#[derive(Debug, Clone)]
+pub struct Dialect {
+    /// Where the answer-length limit goes: `max_tokens` (most servers) or
+    /// `max_completion_tokens` (OpenAI, which deprecated `max_tokens`).
+    pub max_tokens_field: &'static str,
+    /// The API-key secret the manifest declares (the host adds it; the plugin never sees it).
+    pub secret: Option<&'static str>,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect { max_tokens_field: "max_tokens", secret: Some("api-key") }
+    }
+}
+
+/// Error bodies read from a failed stream are cut here.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+pub fn info(facts: &Facts) -> ProviderInfo {
+    let (model, context_window, max_output) = match Settings::read("") {
+        Ok(s) => (s.model, s.context_window, s.max_output),
+        // info cannot fail: show what is set; `complete` reports the bad setting.
+        Err(_) => (
+            minutes_sdk::config::string(crate::settings::keys::MODEL).unwrap_or_else(|| "unset".into()),
+            minutes_sdk::config::integer(crate::settings::keys::CONTEXT_WINDOW).unwrap_or(8192).clamp(1, u32::MAX as i64) as u32,
+            minutes_sdk::config::integer(crate::settings::keys::MAX_OUTPUT).unwrap_or(1024).clamp(1, u32::MAX as i64) as u32,
+        ),
+    };
+    ProviderInfo {
+        id: facts.id.clone(),
+        name: facts.name.clone(),
+        models: vec![ModelInfo { id: model.clone(), context_window, max_output }],
+        default_model: model,
+        data_policy: facts.data_policy.clone(),
+    }
+}
+
+fn role(r: Role) -> &'static str {
+    match r {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    }
+}
+
+/// The JSON body of a chat-completions request.
+pub fn request_body(s: &Settings, d: &Dialect, model: &str, r: &CompletionRequest) -> Value {
+    let messages: Vec<Value> = r.messages.iter().map(|m| json!({"role": role(m.role), "content": m.content})).collect();
+    let mut body = json!({"model": model, "messages": messages, "stream": s.stream});
+    body[d.max_tokens_field] = json!(r.max_tokens.unwrap_or(s.max_output));
+    if let Some(t) = r.temperature {
+        body["temperature"] = json!(t);
+    }
+    if s.stream {
+        // The last event then carries the token usage.
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    if r.json_output && s.json_mode {
+        body["response_format"] = json!({"type": "json_object"});
+    }
+    body
+}
+
+pub fn complete(facts: &Facts, dialect: &Dialect, request: CompletionRequest) -> Result<Completion, PluginError> {
+    let s = Settings::read("")?;
+    if request.messages.is_empty() {
+        return Err(PluginError::InvalidInput("a completion request needs at least one message".into()));
+    }
+    let model = request.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| s.model.clone());
+    let t = Target {
+        plugin: facts.id.clone(),
+        service: facts.name.clone(),
+        base_url: s.base_url.clone(),
+        model: model.clone(),
+        secret: dialect.secret,
+    };
+    let body = minutes_sdk::json::to_string(&request_body(&s, dialect, &model, &request))?.into_bytes();
+    let url = format!("{}/chat/completions", s.base_url);
+    let budget = Budget::new(s.timeout);
+    let secs = s.timeout.as_secs();
+    let answer = retry::run(&budget, s.max_retries, |_| {
+        let req = Request::post(&url)
+            .header("content-type", "application/json")
+            .header("accept", if s.stream { "text/event-stream" } else { "application/json" })
+            .body(body.clone())
+            .timeout_ms(budget.timeout_ms());
+        if s.stream { attempt_stream(&t, &req, secs) } else { attempt_whole(&t, &req, secs) }
+    })?;
+    answer.into_completion(&t, &request)
+}
+
+fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+    let v = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?;
+    retry::retry_after(&v.1, SystemTime::now())
+}
+
+/// An error status: retried when worth it, else the error for the user.
+pub fn failed_status<T>(t: &Target, status: u16, headers: &[(String, String)], body: &[u8]) -> Result<Step<T>, PluginError> {
+    let error = errors::status_error(t, status, body);
+    match retry::is_retryable(status) {
+        true => Ok(Step::Retry { after: retry_after(headers), error }),
+        false => Err(error),
+    }
+}
+
+fn attempt_whole(t: &Target, req: &Request, secs: u64) -> Result<Step<Answer>, PluginError> {
+    let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
+    if !(200..300).contains(&resp.status) {
+        return failed_status(t, resp.status, &resp.headers, &resp.body);
+    }
+    parse_whole(t, &resp.body).map(Step::Done)
+}
+
+/// Reads what is left of a stream (an error body), up to a cap.
+pub fn drain(stream: &ResponseStream) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match stream.next_chunk() {
+            Ok(Some(c)) => body.extend_from_slice(&c),
+            _ => break,
+        }
+    }
+    body
+}
+
+fn attempt_stream(t: &Target, req: &Request, secs: u64) -> Result<Step<Answer>, PluginError> {
+    let stream = req.send_streaming().map_err(|e| errors::http_error(t, e, secs))?;
+    let status = stream.status();
+    let headers = stream.headers();
+    if !(200..300).contains(&status) {
+        let body = drain(&stream);
+        return failed_status(t, status, &headers, &body);
+    }
+    let is_sse = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().contains("text/event-stream"));
+    if !is_sse {
+        // The server ignored `stream: true` and answered in one piece.
+        let mut body = Vec::new();
+        loop {
+            match stream.next_chunk() {
+                Ok(Some(c)) => body.extend_from_slice(&c),
+                Ok(None) => break,
+                Err(e) => return Err(cut(t, &errors::http_error(t, e, secs), 0)),
+            }
+        }
+        return parse_whole(t, &body).map(Step::Done);
+    }
+    let mut parser = SseParser::default();
+    let mut acc = StreamAnswer::default();
+    loop {
+        match stream.next_chunk() {
+            Ok(Some(chunk)) => {
+                for event in parser.push(&chunk) {
+                    acc.event(t, &event.data)?;
+                }
+                if acc.done {
+                    break;
+                }
+            }
+            Ok(None) => {
+                if let Some(event) = parser.finish() {
+                    acc.event(t, &event.data)?;
+                }
+                break;
+            }
+            Err(e) => return Err(cut(t, &errors::http_error(t, e, secs), acc.text.len())),
+        }
+    }
+    acc.finish(t).map(Step::Done)
+}
+
+fn cut(t: &Target, why: &PluginError, chars: usize) -> PluginError {
+    let why = match why {
+        PluginError::Network(m) | PluginError::Other(m) | PluginError::Denied(m) => m.clone(),
+        other => format!("{other:?}"),
+    };
+    PluginError::Network(format!(
+        "the answer stream from {} was cut after {chars} characters ({why}); the partial answer was discarded",
+        t.base_url
+    ))
+}
+
+/// An answer before it becomes a [`Completion`].
+#[derive(Debug, Default)]
+pub struct Answer {
+    pub text: String,
+    pub model: Option<String>,
+    pub finish_reason: Option<String>,
+    pub usage: Option<(u32, u32)>,
+}
+
+impl Answer {
+    fn into_completion(self, t: &Target, request: &CompletionRequest) -> Result<Completion, PluginError> {
+        if self.finish_reason.as_deref() == Some("content_filter") {
+            return Err(PluginError::Other(format!("{}'s content filter stopped the answer", t.service)));
+        }
+        let usage = match self.usage {
+            Some((input, output)) => TokenUsage { input_tokens: input, output_tokens: output },
+            None => estimate_usage(request, &self.text),
+        };
+        Ok(Completion {
+            truncated: self.finish_reason.as_deref() == Some("length"),
+            model: self.model.filter(|m| !m.is_empty()).unwrap_or_else(|| t.model.clone()),
+            text: self.text,
+            usage,
+        })
+    }
+}
+
+/// When a service reports no usage: about four characters per token, said in the log.
+pub fn estimate_usage(request: &CompletionRequest, text: &str) -> TokenUsage {
+    minutes_sdk::log::warn("the service reported no token usage; the counts are estimated from the text length");
+    let input: usize = request.messages.iter().map(|m| m.content.chars().count()).sum();
+    TokenUsage { input_tokens: (input / 4) as u32, output_tokens: (text.chars().count() / 4) as u32 }
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+}
+
+impl Usage {
+    fn pair(&self) -> Option<(u32, u32)> {
+        let clamp = |n: u64| n.min(u32::MAX as u64) as u32;
+        Some((clamp(self.prompt_tokens?), clamp(self.completion_tokens.unwrap_or(0))))
+    }
+}
+
+#[derive(Deserialize)]
+struct Whole {
+    #[serde(default)]
+    model: Option<String>,
+    choices: Vec<WholeChoice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct WholeChoice {
+    #[serde(default)]
+    message: Option<WholeMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WholeMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+/// A `200` whose body is an error object instead of an answer.
+fn error_in_answer(t: &Target, v: &Value, raw: &[u8]) -> Option<PluginError> {
+    v.get("error")?;
+    Some(match errors::is_context_length(raw) {
+        true => PluginError::ContextLengthExceeded(format!("{}: {}", t.service, errors::service_message(raw))),
+        false => PluginError::Upstream(minutes_sdk::types::UpstreamError {
+            status: v.pointer("/error/code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()).unwrap_or(200),
+            message: format!("{} reported an error: {}", t.service, errors::service_message(raw)),
+        }),
+    })
+}
+
+pub fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
+    if let Some(e) = error_in_answer(t, &v, body) {
+        return Err(e);
+    }
+    let w: Whole = serde_json::from_value(v).map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
+    let choice = w.choices.into_iter().next().ok_or_else(|| errors::malformed(t, "chat completion", "no choices", body))?;
+    Ok(Answer {
+        text: choice.message.and_then(|m| m.content).unwrap_or_default(),
+        model: w.model,
+        finish_reason: choice.finish_reason,
+        usage: w.usage.as_ref().and_then(Usage::pair),
+    })
+}
+
+/// The answer assembled from `chat.completion.chunk` events.
+#[derive(Debug, Default)]
+pub struct StreamAnswer {
+    pub text: String,
+    model: Option<String>,
+    finish_reason: Option<String>,
+    usage: Option<(u32, u32)>,
+    /// `[DONE]` arrived.
+    pub done: bool,
+    events: usize,
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    #[serde(default)]
+    delta: Option<WholeMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+impl StreamAnswer {
+    pub fn event(&mut self, t: &Target, data: &str) -> Result<(), PluginError> {
+        if data.trim() == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        self.events += 1;
+        let v: Value = serde_json::from_str(data)
+            .map_err(|e| errors::malformed(t, &format!("stream event {}", self.events), &e.to_string(), data.as_bytes()))?;
+        if let Some(e) = error_in_answer(t, &v, data.as_bytes()) {
+            return Err(e);
+        }
+        let c: Chunk = serde_json::from_value(v)
+            .map_err(|e| errors::malformed(t, &format!("stream event {}", self.events), &e.to_string(), data.as_bytes()))?;
+        if c.model.is_some() {
+            self.model = c.model;
+        }
+        if let Some(u) = c.usage.as_ref().and_then(Usage::pair) {
+            self.usage = Some(u);
+        }
+        if let Some(choice) = c.choices.into_iter().next() {
+            if let Some(text) = choice.delta.and_then(|d| d.content) {
+                self.text.push_str(&text);
+            }
+            if choice.finish_reason.is_some() {
+                self.finish_reason = choice.finish_reason;
+            }
+        }
+        Ok(())
+    }
+
+    /// The answer, or an error when the stream ended before the service said it was complete.
+    pub fn finish(self, t: &Target) -> Result<Answer, PluginError> {
+        if !self.done && self.finish_reason.is_none() {
+            return Err(PluginError::Network(format!(
+                "the answer stream from {} was cut after {} characters: it ended without a finish reason or [DONE]; \
+                 the partial answer was discarded",
+                t.base_url,
+                self.text.len()
+            )));
+        }
+        Ok(Answer { text: self.text, model: self.model, finish_reason: self.finish_reason, usage: self.usage })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minutes_sdk::types::Message;
+
+    fn target() -> Target {
+        Target { plugin: "openai-compatible".into(), service: "X".into(), base_url: "http://h/v1".into(), model: "m".into(), secret: Some("api-key") }
+    }
+
+    fn settings(stream: bool) -> Settings {
+        Settings {
+            base_url: "http://h/v1".into(),
+            model: "m".into(),
+            stream,
+            context_window: 8192,
+            max_output: 512,
+            timeout: Duration::from_secs(10),
+            max_retries: 1,
+            json_mode: true,
+        }
+    }
+
+    fn request(json_output: bool) -> CompletionRequest {
+        CompletionRequest {
+            messages: vec![
+                Message { role: Role::System, content: "Be brief.".into() },
+                Message { role: Role::User, content: "Hi".into() },
+            ],
+            model: None,
+            max_tokens: None,
+            temperature: Some(0.0),
+            json_output,
+        }
+    }
+
+    #[test]
+    fn body_for_streaming_json_mode() {
+        let b = request_body(&settings(true), &Dialect::default(), "m", &request(true));
+        assert_eq!(b["stream"], true);
+        assert_eq!(b["stream_options"]["include_usage"], true);
+        assert_eq!(b["response_format"]["type"], "json_object");
+        assert_eq!(b["max_tokens"], 512);
+        assert_eq!(b["messages"][0]["role"], "system");
+        assert_eq!(b["messages"][1]["content"], "Hi");
+        let openai = Dialect { max_tokens_field: "max_completion_tokens", secret: Some("api-key") };
+        let b = request_body(&settings(false), &openai, "m", &request(false));
+        assert_eq!(b["max_completion_tokens"], 512);
+        assert!(b.get("max_tokens").is_none() && b.get("stream_options").is_none() && b.get("response_format").is_none());
+    }
+
+    #[test]
+    fn stream_with_usage_and_done() {
+        let t = target();
+        let mut s = StreamAnswer::default();
+        for data in [
+            r#"{"model":"real-m","choices":[{"delta":{"role":"assistant","content":null},"finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"content":"Hel"},"finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"content":"lo"},"finish_reason":"length"}]}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":31,"completion_tokens":2}}"#,
+            "[DONE]",
+        ] {
+            s.event(&t, data).unwrap();
+        }
+        let a = s.finish(&t).unwrap();
+        assert_eq!((a.text.as_str(), a.model.as_deref(), a.usage), ("Hello", Some("real-m"), Some((31, 2))));
+        let c = a.into_completion(&t, &request(false)).unwrap();
+        assert!(c.truncated);
+    }
+
+    #[test]
+    fn a_stream_without_an_end_is_an_error_not_a_short_answer() {
+        let t = target();
+        let mut s = StreamAnswer::default();
+        s.event(&t, r#"{"choices":[{"delta":{"content":"Half an ans"}}]}"#).unwrap();
+        let PluginError::Network(m) = s.finish(&t).unwrap_err() else { panic!() };
+        assert!(m.contains("cut after 11 characters"), "{m}");
+    }
+
+    #[test]
+    fn errors_inside_answers() {
+        let t = target();
+        let mut s = StreamAnswer::default();
+        let e = s.event(&t, r#"{"error":{"message":"maximum context length is 10","code":"context_length_exceeded"}}"#).unwrap_err();
+        assert!(matches!(e, PluginError::ContextLengthExceeded(_)), "{e:?}");
+        let e = s.event(&t, "{not json").unwrap_err();
+        let PluginError::Other(m) = e else { panic!("{e:?}") };
+        assert!(m.contains("malformed JSON"), "{m}");
+        let e = parse_whole(&t, b"<html>502</html>").unwrap_err();
+        assert!(matches!(e, PluginError::Other(ref m) if m.contains("malformed JSON") && m.contains("<html>")), "{e:?}");
+        let a = parse_whole(&t, br#"{"choices":[{"message":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#).unwrap();
+        assert_eq!((a.text.as_str(), a.usage), ("ok", Some((3, 1))));
+    }
+}
