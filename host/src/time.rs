@@ -50,3 +50,8 @@ mod tests {
         assert_eq!(rfc3339(days_from_civil(2024, 2, 29) * 86_400), "2024-02-29T00:00:00Z");
     }
 }
+
+/// Seconds since the Unix epoch, now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}

@@ -90,6 +90,7 @@ pub mod meeting;
 pub mod prompt;
 pub mod chunking;
 pub mod delimit;
+pub mod notes;
 pub mod tokens;
 pub mod subtitles;
 

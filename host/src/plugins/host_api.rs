@@ -32,6 +32,52 @@ pub struct PluginContext {
     pub net: Option<Arc<PluginNet>>,
     /// The meeting this plugin works on, for the egress ledger.
     pub meeting_id: Option<String>,
+    /// Where a template's `llm` calls go; `None`: no provider (offline templates only).
+    pub llm: Option<LlmHandle>,
+}
+
+/// Where a template's `llm` calls go. The summary orchestration implements it over a provider
+/// plugin, after the data policy has allowed that provider for this meeting.
+pub trait LlmBackend: Send + Sync {
+    fn info(&self) -> llm::LlmInfo;
+    fn announce_plan(&self, plan: llm::Plan);
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Completion, PluginError>> + Send + 'static>>;
+}
+
+#[derive(Clone)]
+pub struct LlmHandle(pub Arc<dyn LlmBackend>);
+
+impl std::fmt::Debug for LlmHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let info = self.0.info();
+        write!(f, "LlmHandle({} / {})", info.provider, info.model)
+    }
+}
+
+/// Time a call spent waiting for its language model. A template's own deadline does not count
+/// it: a slow local model must not make a template look hung (the provider has its own deadline).
+#[derive(Clone, Default)]
+pub struct WaitClock(Arc<std::sync::Mutex<(std::time::Duration, Option<Instant>)>>);
+
+impl WaitClock {
+    pub fn waited(&self) -> std::time::Duration {
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0 + guard.1.map(|since| since.elapsed()).unwrap_or_default()
+    }
+
+    fn start(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).1 = Some(Instant::now());
+    }
+
+    fn stop(&self) {
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(since) = guard.1.take() {
+            guard.0 += since.elapsed();
+        }
+    }
 }
 
 pub struct PluginState {
@@ -42,6 +88,7 @@ pub struct PluginState {
     pub(crate) stdio: MemoryOutputPipe,
     /// When the current call must end; outbound requests never outlive it.
     pub(crate) deadline: Instant,
+    pub(crate) llm_wait: WaitClock,
     log_count: u32,
 }
 
@@ -52,7 +99,8 @@ impl PluginState {
         // machine. Its output is captured so a panic message can be shown to the user.
         let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdout(stdio.clone()).stderr(stdio.clone()).build();
         let limiter = MemoryLimiter { max: ctx.memory_limit, hit: false };
-        PluginState { ctx, wasi, table: ResourceTable::new(), limiter, stdio, deadline, log_count: 0 }
+        let llm_wait = WaitClock::default();
+        PluginState { ctx, wasi, table: ResourceTable::new(), limiter, stdio, deadline, llm_wait, log_count: 0 }
     }
 }
 
@@ -172,12 +220,29 @@ impl http::HostResponseStream for PluginState {
 
 impl llm::Host for PluginState {
     async fn info(&mut self) -> wasmtime::Result<Option<llm::LlmInfo>> {
-        Ok(None)
+        Ok(self.ctx.llm.as_ref().map(|h| h.0.info()))
     }
 
-    async fn complete(&mut self, _request: CompletionRequest) -> wasmtime::Result<Result<Completion, PluginError>> {
-        Ok(Err(PluginError::Config(
-            "no summary provider is configured; use a template that works offline".into(),
-        )))
+    async fn announce_plan(&mut self, plan: llm::Plan) -> wasmtime::Result<()> {
+        if let Some(h) = &self.ctx.llm {
+            h.0.announce_plan(plan);
+        }
+        Ok(())
+    }
+
+    async fn complete(&mut self, request: CompletionRequest) -> wasmtime::Result<Result<Completion, PluginError>> {
+        let Some(handle) = &self.ctx.llm else {
+            return Ok(Err(PluginError::Config(
+                "no summary provider is configured: set one with `--provider` or `[summary] provider` in config.toml, \
+                 or use a template that works offline (`--template extractive`)"
+                    .into(),
+            )));
+        };
+        // The provider runs in its own store on its own task, so its fiber never nests in ours.
+        let call = handle.0.complete(request);
+        self.llm_wait.start();
+        let result = tokio::spawn(call).await;
+        self.llm_wait.stop();
+        Ok(result.unwrap_or_else(|e| Err(PluginError::Other(format!("the provider call failed: {e}")))))
     }
 }

@@ -5,7 +5,7 @@
 use super::bindings::{exporter, host::minutes::plugin as host_if, networked_exporter, provider, template, types};
 use super::capabilities;
 use super::error::Error;
-use super::host_api::{PluginContext, PluginState};
+use super::host_api::{LlmHandle, PluginContext, PluginState, WaitClock};
 use super::manifest::{Kind, Manifest};
 use super::net::allowlist::Allowlist;
 use super::net::{NetOptions, NetShared, PluginNet, SecretRule};
@@ -297,6 +297,7 @@ impl Runtime {
                 false => None,
             },
             meeting_id: None,
+            llm: None,
         });
         Ok(LoadedPlugin {
             ctx,
@@ -331,7 +332,10 @@ impl std::fmt::Display for DeadlinePassed {
 }
 impl std::error::Error for DeadlinePassed {}
 
-type CallResult<T> = Result<wasmtime::Result<T>, tokio::time::error::Elapsed>;
+/// The call ran past its deadline.
+struct TimedOut;
+
+type CallResult<T> = Result<wasmtime::Result<T>, TimedOut>;
 
 impl LoadedPlugin {
     pub fn id(&self) -> &str {
@@ -348,22 +352,58 @@ impl LoadedPlugin {
         LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
     }
 
+    /// The same plugin with one setting replaced for this use (e.g. a template's `language`).
+    pub fn with_config(&self, key: &str, value: super::manifest::ConfigValue) -> LoadedPlugin {
+        let mut ctx = (*self.ctx).clone();
+        ctx.config.insert(key.to_string(), value);
+        LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.ctx.version
+    }
+
+    /// The same template, with its `llm` calls going to `llm`.
+    pub fn with_llm(&self, llm: Option<LlmHandle>) -> LoadedPlugin {
+        let ctx = PluginContext { llm, ..(*self.ctx).clone() };
+        LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
+    }
+
     fn new_store(&self) -> Store<PluginState> {
         let deadline = Instant::now() + self.timeout;
         let mut store = Store::new(&self.engine, PluginState::new(self.ctx.clone(), deadline));
         store.limiter(|s| &mut s.limiter);
-        // The guest yields to the executor at every epoch tick, so the tokio timeout around the
-        // call can stop a spinning guest; host awaits (network) are not interrupted by epochs.
-        // Past the deadline plus a grace period the guest is trapped outright.
+        // The guest yields to the executor at every epoch tick, so the timeout around the call
+        // can stop a spinning guest; host awaits (network) are not interrupted by epochs. Past
+        // the deadline plus a grace period the guest is trapped outright. Time spent waiting
+        // for the language model moves both deadlines.
         let hard_deadline = Instant::now() + self.timeout + Duration::from_secs(1);
+        let waited = store.data().llm_wait.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= hard_deadline {
+            if Instant::now() >= hard_deadline + waited.waited() {
                 return Err(wasmtime::Error::new(DeadlinePassed));
             }
             Ok(UpdateDeadline::Yield(1))
         });
         store
+    }
+
+    /// Runs `call` within the plugin's deadline, not counting time spent waiting for the model.
+    async fn timed<T>(&self, waited: WaitClock, call: impl std::future::Future<Output = T>) -> Result<T, TimedOut> {
+        let start = Instant::now();
+        let mut call = std::pin::pin!(call);
+        loop {
+            let deadline = start + self.timeout + waited.waited();
+            tokio::select! {
+                out = &mut call => return Ok(out),
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    if Instant::now() >= start + self.timeout + waited.waited() {
+                        return Err(TimedOut);
+                    }
+                }
+            }
+        }
     }
 
     /// Maps how a call ended to what the user is told.
@@ -403,13 +443,13 @@ impl LoadedPlugin {
         let mut store = self.new_store();
         let result = match &self.entry {
             Entry::Exporter(pre) => {
-                tokio::time::timeout(self.timeout, async {
+                self.timed(WaitClock::default(), async {
                     pre.instantiate_async(&mut store).await?.call_info(&mut store).await
                 })
                 .await
             }
             Entry::NetworkedExporter(pre) => {
-                tokio::time::timeout(self.timeout, async {
+                self.timed(WaitClock::default(), async {
                     pre.instantiate_async(&mut store).await?.call_info(&mut store).await
                 })
                 .await
@@ -423,13 +463,13 @@ impl LoadedPlugin {
         let mut store = self.new_store();
         let result = match &self.entry {
             Entry::Exporter(pre) => {
-                tokio::time::timeout(self.timeout, async {
+                self.timed(WaitClock::default(), async {
                     pre.instantiate_async(&mut store).await?.call_export(&mut store, format, document).await
                 })
                 .await
             }
             Entry::NetworkedExporter(pre) => {
-                tokio::time::timeout(self.timeout, async {
+                self.timed(WaitClock::default(), async {
                     pre.instantiate_async(&mut store).await?.call_export(&mut store, format, document).await
                 })
                 .await
@@ -443,7 +483,7 @@ impl LoadedPlugin {
     pub async fn template_info(&self) -> Result<types::TemplateInfo, Error> {
         let Entry::Template(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Template)) };
         let mut store = self.new_store();
-        let result = tokio::time::timeout(self.timeout, async {
+        let result = self.timed(WaitClock::default(), async {
             pre.instantiate_async(&mut store).await?.call_info(&mut store).await
         })
         .await;
@@ -457,10 +497,12 @@ impl LoadedPlugin {
     ) -> Result<types::Summary, Error> {
         let Entry::Template(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Template)) };
         let mut store = self.new_store();
-        let result = tokio::time::timeout(self.timeout, async {
-            pre.instantiate_async(&mut store).await?.call_summarize(&mut store, transcript, metadata).await
-        })
-        .await;
+        let waited = store.data().llm_wait.clone();
+        let result = self
+            .timed(waited, async {
+                pre.instantiate_async(&mut store).await?.call_summarize(&mut store, transcript, metadata).await
+            })
+            .await;
         let r = self.finish(store, result)?;
         self.plugin_result(r)
     }
@@ -468,7 +510,7 @@ impl LoadedPlugin {
     pub async fn provider_info(&self) -> Result<types::ProviderInfo, Error> {
         let Entry::Provider(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Provider)) };
         let mut store = self.new_store();
-        let result = tokio::time::timeout(self.timeout, async {
+        let result = self.timed(WaitClock::default(), async {
             pre.instantiate_async(&mut store).await?.call_info(&mut store).await
         })
         .await;
@@ -478,7 +520,7 @@ impl LoadedPlugin {
     pub async fn complete(&self, request: &types::CompletionRequest) -> Result<types::Completion, Error> {
         let Entry::Provider(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Provider)) };
         let mut store = self.new_store();
-        let result = tokio::time::timeout(self.timeout, async {
+        let result = self.timed(WaitClock::default(), async {
             pre.instantiate_async(&mut store).await?.call_complete(&mut store, request).await
         })
         .await;

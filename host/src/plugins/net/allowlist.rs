@@ -269,6 +269,11 @@ impl AllowedOrigin {
         matches!(self.host, HostPattern::Subdomains(_))
     }
 
+    /// True for `localhost` and loopback addresses: traffic that never leaves this machine.
+    pub fn is_loopback(&self) -> bool {
+        self.host.is_loopback()
+    }
+
     /// `"https"` or `"http"`.
     pub fn scheme(&self) -> &'static str {
         self.scheme.as_str()
