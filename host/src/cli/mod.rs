@@ -4,8 +4,10 @@ mod audit;
 mod export;
 mod models;
 mod plugin;
+mod plugin_author;
 mod process;
 mod secret;
+pub(crate) mod summarize;
 pub(crate) mod transcribe;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +49,8 @@ enum Command {
     Process(process::ProcessArgs),
     /// Transcribe an audio file locally with whisper.cpp
     Transcribe(transcribe::TranscribeArgs),
+    /// Summarise a meeting with a template plugin (offline by default, or via a provider)
+    Summarize(summarize::SummarizeArgs),
     /// List, download and locate whisper models
     #[command(subcommand)]
     Models(models::ModelsCommand),
@@ -96,6 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&ctx, args),
         Command::Transcribe(args) => transcribe::run(&ctx.home, args),
         Command::Process(args) => process::run(&ctx, args),
+        Command::Summarize(args) => summarize::run(&ctx, args),
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),

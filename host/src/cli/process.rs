@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  minutes process standup.wav\n  minutes process call.m4a --title \"Pricing call\" --dir ~/notes --to export-markdown\n\n\
-    Everything runs on this machine: no plugin here needs the network. Summaries by a provider \
-    plugin come with the summary templates.")]
+    With no provider configured everything runs on this machine: the `extractive` template \
+    summarises offline. With `--provider` (or `[summary] provider` in config.toml) a template \
+    such as `standard` asks that provider's model, after the data policy allows it.")]
 pub struct ProcessArgs {
     /// Audio file: WAV, FLAC, MP3, Ogg/Vorbis or M4A/AAC (2 channels = mic + system audio)
     file: PathBuf,
@@ -27,8 +28,26 @@ pub struct ProcessArgs {
     language: String,
     #[arg(long, env = "MINUTES_THREADS")]
     threads: Option<usize>,
-    /// Exporter plugins to run (repeatable) [default: export-markdown]
-    #[arg(long = "to", value_name = "PLUGIN")]
+    /// Summary template: id, short name (`standard`, `extractive`, ...) or a template file
+    /// [default: `[summary] template` in config.toml, else `standard` with a provider and
+    /// `extractive` (offline) without]
+    #[arg(long)]
+    template: Option<String>,
+    /// Summary provider plugin (`none`: offline) [default: `[summary] provider` in config.toml]
+    #[arg(long)]
+    provider: Option<String>,
+    /// The provider's model for the summary [default: the provider's]
+    #[arg(long, value_name = "MODEL")]
+    summary_model: Option<String>,
+    /// Language of the summary (`auto`: the transcript's)
+    #[arg(long, value_name = "LANG")]
+    summary_language: Option<String>,
+    /// Transcribe and export only
+    #[arg(long)]
+    no_summary: bool,
+    /// Exporter plugins to run (repeatable) [default: `[process] exporters` in config.toml,
+    /// else export-markdown]
+    #[arg(long = "to", visible_alias = "export", value_name = "PLUGIN")]
     exporters: Vec<String>,
     /// Where exports are written
     #[arg(long, default_value = "notes")]
@@ -47,7 +66,10 @@ pub struct ProcessArgs {
 pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()> {
     let home = &ctx.home;
     let registry = Registry::open(home.clone())?;
-    let exporters = if args.exporters.is_empty() { vec!["export-markdown".to_string()] } else { args.exporters.clone() };
+    let exporters = match args.exporters.is_empty() {
+        true => configured_exporters(home)?.unwrap_or_else(|| vec!["export-markdown".to_string()]),
+        false => args.exporters.clone(),
+    };
     for id in &exporters {
         registry.get(id).map_err(|_| {
             anyhow::anyhow!("exporter `{id}` is not installed; install it with `minutes plugin install <package>` (first-party packages: `cargo xtask plugins`)")
@@ -74,8 +96,15 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     if !transcript.complete {
         eprintln!("stopped early: exporting what was transcribed so far");
     }
-    let document = Document { metadata: metadata(&args, &transcript), transcript: transcript.to_wit(), summary: None };
+    let mut document = Document { metadata: metadata(&args, &transcript), transcript: transcript.to_wit(), summary: None };
     let runtime = ctx.runtime()?;
+    let summarized = match args.no_summary || transcript.segments.is_empty() {
+        true => None,
+        false => summarize(&runtime, &registry, &args, &document),
+    };
+    if let Some(s) = &summarized {
+        document.summary = Some(s.summary.clone());
+    }
     let mut written = Vec::new();
     for id in &exporters {
         let plugin = registry.load(&runtime, id)?.for_meeting(&document.metadata.id);
@@ -87,7 +116,7 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         written.extend(crate::output::write_files(id, &args.dir, &files, args.force)?);
     }
     if args.json {
-        return super::print_json(&serde_json::json!({ "meeting": document.metadata, "segments": transcript.segments.len(), "written": written }));
+        return super::print_json(&serde_json::json!({ "meeting": document.metadata, "segments": transcript.segments.len(), "summary": summarized.as_ref().map(|s| &s.provenance), "written": written }));
     }
     println!(
         "transcribed {} ({} segments, {:.0} s of audio)",
@@ -99,6 +128,56 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         println!("wrote {}", p.display());
     }
     Ok(())
+}
+
+/// Summarises with the chosen template; a failure is reported and the meeting is exported
+/// without a summary, so the transcript is never lost to a summary problem.
+fn summarize(
+    runtime: &crate::plugins::Runtime,
+    registry: &Registry,
+    args: &ProcessArgs,
+    document: &Document,
+) -> Option<crate::summarize::Summarized> {
+    let choice = crate::summarize::Choice {
+        template: args.template.clone(),
+        provider: args.provider.clone(),
+        model: args.summary_model.clone(),
+        language: args.summary_language.clone(),
+    };
+    let bar = super::summarize::ProgressBar::new();
+    let result = super::block_on(crate::summarize::summarize(runtime, registry, &choice, document, Some(bar.callback())));
+    bar.finish();
+    match result {
+        Ok(Ok(s)) => {
+            eprintln!("{}", super::summarize::describe(&s.provenance));
+            Some(s)
+        }
+        Ok(Err(e)) => {
+            eprintln!("warning: no summary: {e}");
+            None
+        }
+        Err(e) => {
+            eprintln!("warning: no summary: {e}");
+            None
+        }
+    }
+}
+
+/// `[process] exporters = [...]` in config.toml: exporters to run after every `process`.
+fn configured_exporters(home: &crate::plugins::Home) -> anyhow::Result<Option<Vec<String>>> {
+    let path = home.config_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    };
+    let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let Some(list) = table.get("process").and_then(|p| p.get("exporters")) else { return Ok(None) };
+    let ids = list
+        .as_array()
+        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| anyhow::anyhow!("{}: `[process] exporters` must be a list of plugin ids", path.display()))?;
+    Ok(Some(ids))
 }
 
 fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> MeetingMetadata {
