@@ -1,0 +1,347 @@
+//! Anthropic's Messages API (`POST {base_url}/v1/messages`, `anthropic-version: 2023-06-01`):
+//! system prompts go in the top-level `system` field, answers stream as server-sent events, and
+//! `stop_reason: max_tokens` marks a truncated answer. The host adds the `x-api-key` header.
+
+use minutes_sdk::http::Request;
+use minutes_sdk::provider::{Provider, export_provider};
+use minutes_sdk::types::{Completion, CompletionRequest, PluginError, ProviderInfo, Role, TokenUsage, UpstreamError};
+use provider_common::budget::Budget;
+use provider_common::errors::{self, Target};
+use provider_common::manifest::Facts;
+use provider_common::openai::{drain, estimate_usage, failed_status};
+use provider_common::retry::{self, Step};
+use provider_common::settings::Settings;
+use provider_common::sse::SseParser;
+use serde_json::{Value, json};
+
+const MANIFEST: &str = include_str!("../plugin.toml");
+const API_VERSION: &str = "2023-06-01";
+const JSON_INSTRUCTION: &str = "Answer with one JSON object and nothing else.";
+
+struct Anthropic;
+
+impl Provider for Anthropic {
+    fn info() -> ProviderInfo {
+        provider_common::openai::info(&Facts::parse(MANIFEST))
+    }
+
+    fn complete(request: CompletionRequest) -> Result<Completion, PluginError> {
+        let facts = Facts::parse(MANIFEST);
+        let s = Settings::read("https://api.anthropic.com")?;
+        let model = request.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| s.model.clone());
+        let t = Target {
+            plugin: facts.id.clone(),
+            service: facts.name.clone(),
+            base_url: s.base_url.clone(),
+            model: model.clone(),
+            secret: Some("api-key"),
+        };
+        let body = minutes_sdk::json::to_string(&request_body(&s, &model, &request)?)?.into_bytes();
+        let url = format!("{}/v1/messages", s.base_url);
+        let budget = Budget::new(s.timeout);
+        let secs = s.timeout.as_secs();
+        let answer = retry::run(&budget, s.max_retries, |_| {
+            let req = Request::post(&url)
+                .header("content-type", "application/json")
+                .header("anthropic-version", API_VERSION)
+                .header("accept", if s.stream { "text/event-stream" } else { "application/json" })
+                .body(body.clone())
+                .timeout_ms(budget.timeout_ms());
+            attempt(&t, &req, s.stream, secs)
+        })?;
+        answer.into_completion(&t, &request)
+    }
+}
+
+export_provider!(Anthropic);
+
+/// The Messages API body: system messages joined into `system`, the rest alternating turns
+/// (consecutive messages of one role are merged, as the API requires).
+fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Result<Value, PluginError> {
+    let mut system: Vec<&str> = Vec::new();
+    let mut turns: Vec<(&'static str, String)> = Vec::new();
+    for m in &r.messages {
+        let role = match m.role {
+            Role::System => {
+                system.push(&m.content);
+                continue;
+            }
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        match turns.last_mut() {
+            Some((last, text)) if *last == role => {
+                text.push_str("\n\n");
+                text.push_str(&m.content);
+            }
+            _ => turns.push((role, m.content.clone())),
+        }
+    }
+    if turns.first().map(|(r, _)| *r) != Some("user") {
+        return Err(PluginError::InvalidInput("the Messages API needs a user message first (after any system messages)".into()));
+    }
+    if r.json_output && s.json_mode {
+        system.push(JSON_INSTRUCTION);
+    }
+    let messages: Vec<Value> = turns.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
+    let mut body = json!({
+        "model": model,
+        "max_tokens": r.max_tokens.unwrap_or(s.max_output),
+        "messages": messages,
+        "stream": s.stream,
+    });
+    if !system.is_empty() {
+        body["system"] = json!(system.join("\n\n"));
+    }
+    if let Some(t) = r.temperature {
+        body["temperature"] = json!(t.clamp(0.0, 1.0));
+    }
+    Ok(body)
+}
+
+#[derive(Debug, Default)]
+struct Answer {
+    text: String,
+    model: Option<String>,
+    stop_reason: Option<String>,
+    input_tokens: Option<u32>,
+    output_tokens: Option<u32>,
+    /// `message_stop` arrived.
+    stopped: bool,
+}
+
+impl Answer {
+    fn into_completion(self, t: &Target, request: &CompletionRequest) -> Result<Completion, PluginError> {
+        if self.stop_reason.as_deref() == Some("refusal") {
+            return Err(PluginError::Other(format!("{} declined to answer (stop_reason: refusal)", t.service)));
+        }
+        let usage = match self.input_tokens {
+            Some(input) => TokenUsage { input_tokens: input, output_tokens: self.output_tokens.unwrap_or(0) },
+            None => estimate_usage(request, &self.text),
+        };
+        Ok(Completion {
+            truncated: self.stop_reason.as_deref() == Some("max_tokens"),
+            model: self.model.unwrap_or_else(|| t.model.clone()),
+            text: self.text,
+            usage,
+        })
+    }
+}
+
+fn tokens(v: &Value, key: &str) -> Option<u32> {
+    v.get(key).and_then(Value::as_u64).map(|n| n.min(u32::MAX as u64) as u32)
+}
+
+/// Input tokens, counting prompt-cache reads and writes.
+fn input_tokens(usage: &Value) -> Option<u32> {
+    let base = tokens(usage, "input_tokens")?;
+    let cached = tokens(usage, "cache_creation_input_tokens").unwrap_or(0) + tokens(usage, "cache_read_input_tokens").unwrap_or(0);
+    Some(base.saturating_add(cached))
+}
+
+fn attempt(t: &Target, req: &Request, stream: bool, secs: u64) -> Result<Step<Answer>, PluginError> {
+    if !stream {
+        let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
+        if !(200..300).contains(&resp.status) {
+            return failed_status(t, resp.status, &resp.headers, &resp.body);
+        }
+        return parse_whole(t, &resp.body).map(Step::Done);
+    }
+    let s = req.send_streaming().map_err(|e| errors::http_error(t, e, secs))?;
+    let (status, headers) = (s.status(), s.headers());
+    if !(200..300).contains(&status) {
+        let body = drain(&s);
+        return failed_status(t, status, &headers, &body);
+    }
+    let mut parser = SseParser::default();
+    let mut answer = Answer::default();
+    loop {
+        let events = match s.next_chunk() {
+            Ok(Some(chunk)) => parser.push(&chunk),
+            Ok(None) => {
+                let last: Vec<_> = parser.finish().into_iter().collect();
+                for e in last {
+                    if let Some(step) = event(t, &mut answer, &e.name, &e.data)? {
+                        return Ok(step);
+                    }
+                }
+                break;
+            }
+            Err(e) => {
+                let why = errors::http_error(t, e, secs);
+                return Err(PluginError::Network(format!(
+                    "the answer stream from {} was cut after {} characters ({}); the partial answer was discarded",
+                    t.base_url,
+                    answer.text.len(),
+                    minutes_sdk_describe(&why)
+                )));
+            }
+        };
+        for e in events {
+            if let Some(step) = event(t, &mut answer, &e.name, &e.data)? {
+                return Ok(step);
+            }
+        }
+        if answer.stopped {
+            break;
+        }
+    }
+    if !answer.stopped && answer.stop_reason.is_none() {
+        return Err(PluginError::Network(format!(
+            "the answer stream from {} was cut after {} characters: it ended without message_stop; the partial answer was discarded",
+            t.base_url,
+            answer.text.len()
+        )));
+    }
+    Ok(Step::Done(answer))
+}
+
+fn minutes_sdk_describe(e: &PluginError) -> String {
+    match e {
+        PluginError::Network(m) | PluginError::Denied(m) | PluginError::Other(m) => m.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Applies one streamed event; `Some` ends the attempt early (an error event worth a retry).
+fn event(t: &Target, a: &mut Answer, name: &str, data: &str) -> Result<Option<Step<Answer>>, PluginError> {
+    let v: Value = serde_json::from_str(data).map_err(|e| errors::malformed(t, &format!("`{name}` event"), &e.to_string(), data.as_bytes()))?;
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or(name);
+    match kind {
+        "message_start" => {
+            a.model = v.pointer("/message/model").and_then(Value::as_str).map(str::to_owned);
+            if let Some(u) = v.pointer("/message/usage") {
+                a.input_tokens = input_tokens(u);
+                a.output_tokens = tokens(u, "output_tokens");
+            }
+        }
+        "content_block_delta" => {
+            if let Some(text) = v.pointer("/delta/text").and_then(Value::as_str) {
+                a.text.push_str(text);
+            }
+        }
+        "message_delta" => {
+            if let Some(r) = v.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                a.stop_reason = Some(r.to_string());
+            }
+            if let Some(u) = v.get("usage") {
+                if let Some(out) = tokens(u, "output_tokens") {
+                    a.output_tokens = Some(out);
+                }
+                if let Some(input) = input_tokens(u).filter(|n| *n > 0) {
+                    a.input_tokens = Some(input);
+                }
+            }
+        }
+        "message_stop" => a.stopped = true,
+        "error" => {
+            let error_type = v.pointer("/error/type").and_then(Value::as_str).unwrap_or("error");
+            let message = errors::service_message(data.as_bytes());
+            if errors::is_context_length(data.as_bytes()) {
+                return Err(PluginError::ContextLengthExceeded(format!("{}: {message}", t.service)));
+            }
+            let status = match error_type {
+                "overloaded_error" => 529,
+                "rate_limit_error" => 429,
+                "api_error" => 500,
+                _ => 400,
+            };
+            let error = PluginError::Upstream(UpstreamError {
+                status,
+                message: format!("{} reported {error_type} while streaming: {message}", t.service),
+            });
+            return match retry::is_retryable(status) {
+                true => Ok(Some(Step::Retry { after: None, error })),
+                false => Err(error),
+            };
+        }
+        _ => {} // ping, content_block_start/stop
+    }
+    Ok(None)
+}
+
+fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| errors::malformed(t, "message", &e.to_string(), body))?;
+    let content = v.get("content").and_then(Value::as_array).ok_or_else(|| errors::malformed(t, "message", "no `content`", body))?;
+    let text: String = content.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
+    let usage = v.get("usage").cloned().unwrap_or(Value::Null);
+    Ok(Answer {
+        text,
+        model: v.get("model").and_then(Value::as_str).map(str::to_owned),
+        stop_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_owned),
+        input_tokens: input_tokens(&usage),
+        output_tokens: tokens(&usage, "output_tokens"),
+        stopped: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minutes_sdk::types::Message;
+    use std::time::Duration;
+
+    fn target() -> Target {
+        Target { plugin: "anthropic".into(), service: "Anthropic".into(), base_url: "https://api.anthropic.com".into(), model: "m".into(), secret: Some("api-key") }
+    }
+
+    #[test]
+    fn system_goes_top_level_and_turns_merge() {
+        let s = Settings {
+            base_url: "https://api.anthropic.com".into(),
+            model: "m".into(),
+            stream: true,
+            context_window: 200_000,
+            max_output: 1000,
+            timeout: Duration::from_secs(10),
+            max_retries: 0,
+            json_mode: true,
+        };
+        let msg = |role, c: &str| Message { role, content: c.into() };
+        let r = CompletionRequest {
+            messages: vec![msg(Role::System, "Summarise."), msg(Role::User, "a"), msg(Role::User, "b"), msg(Role::Assistant, "c")],
+            model: None,
+            max_tokens: None,
+            temperature: None,
+            json_output: true,
+        };
+        let b = request_body(&s, "m", &r).unwrap();
+        assert_eq!(b["system"], format!("Summarise.\n\n{JSON_INSTRUCTION}"));
+        assert_eq!(b["messages"], json!([{"role": "user", "content": "a\n\nb"}, {"role": "assistant", "content": "c"}]));
+        assert_eq!(b["max_tokens"], 1000);
+        let only_system = CompletionRequest { messages: vec![msg(Role::System, "x")], ..r };
+        assert!(matches!(request_body(&s, "m", &only_system), Err(PluginError::InvalidInput(_))));
+    }
+
+    #[test]
+    fn streamed_events_build_the_answer() {
+        let t = target();
+        let mut a = Answer::default();
+        let events = [
+            ("message_start", r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":25,"cache_read_input_tokens":5,"output_tokens":1}}}"#),
+            ("ping", r#"{"type":"ping"}"#),
+            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi "}}"#),
+            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"there"}}"#),
+            ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":7}}"#),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ];
+        for (name, data) in events {
+            assert!(event(&t, &mut a, name, data).unwrap().is_none());
+        }
+        assert!(a.stopped);
+        let req = CompletionRequest { messages: vec![], model: None, max_tokens: None, temperature: None, json_output: false };
+        let c = a.into_completion(&t, &req).unwrap();
+        assert_eq!((c.text.as_str(), c.model.as_str(), c.truncated), ("Hi there", "claude-x", true));
+        assert_eq!((c.usage.input_tokens, c.usage.output_tokens), (30, 7));
+    }
+
+    #[test]
+    fn error_events_retry_when_overloaded() {
+        let t = target();
+        let mut a = Answer::default();
+        let overloaded = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert!(matches!(event(&t, &mut a, "error", overloaded), Ok(Some(Step::Retry { .. }))));
+        let bad = r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#;
+        assert!(matches!(event(&t, &mut a, "error", bad), Err(PluginError::Upstream(_))));
+    }
+}
