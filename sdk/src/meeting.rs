@@ -78,10 +78,12 @@ pub fn known_speaker(segment: &Segment, channel_names: &[String]) -> Option<Stri
     channel_names.get(segment.channel as usize).map(|n| n.trim()).filter(|n| !n.is_empty()).map(str::to_string)
 }
 
-/// Speakers in order of first appearance; the channel names when no segment names one.
+/// Speakers in order of first appearance (segments with no words do not count); the channel
+/// names when no segment names one.
 pub fn participants(doc: &Document) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
-    for who in doc.transcript.segments.iter().filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
+    let spoken = doc.transcript.segments.iter().filter(|s| !s.text.trim().is_empty());
+    for who in spoken.filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
         if !seen.contains(&who) {
             seen.push(who);
         }
