@@ -10,5 +10,6 @@ pub mod ledger;
 pub mod output;
 pub mod plugins;
 pub mod secrets;
+pub mod store;
 pub mod time;
 pub mod transcribe;

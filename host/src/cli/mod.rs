@@ -2,6 +2,7 @@
 
 mod audit;
 mod export;
+mod meetings;
 mod models;
 mod plugin;
 mod plugin_author;
@@ -64,6 +65,9 @@ enum Command {
     /// Measure plugin start-up and call overhead
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    // list, show, search, delete, rename, label: the meetings store.
+    #[command(flatten)]
+    Meetings(meetings::MeetingsCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -105,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
+        Command::Meetings(cmd) => meetings::run(&ctx, cmd),
     }
 }
 

@@ -1,0 +1,190 @@
+//! The store's schema and its migrations. `PRAGMA user_version` holds the version; each step
+//! runs in the same write transaction as the version bump, so a crash mid-migration leaves the
+//! previous version intact and the next start simply runs the step again.
+
+use rusqlite::{Connection, Transaction, params};
+
+/// Version 1: meetings, labels, segments, summaries with provenance, exports.
+pub(crate) const V1: &str = "
+CREATE TABLE meetings (
+    id            TEXT    PRIMARY KEY,
+    title         TEXT    NOT NULL,
+    started_at    TEXT    NOT NULL,            -- RFC 3339, sorts as text
+    duration_ms   INTEGER NOT NULL CHECK (duration_ms >= 0),
+    audio_path    TEXT,
+    audio_owned   INTEGER NOT NULL DEFAULT 0,  -- 1: a recording minutes made; 0: the user's file
+    language      TEXT,
+    channel_names TEXT    NOT NULL DEFAULT '[]',
+    created_at    INTEGER NOT NULL             -- unix ms when first stored; retention counts from it
+);
+CREATE INDEX meetings_started ON meetings (started_at DESC, id);
+CREATE INDEX meetings_created ON meetings (created_at);
+
+CREATE TABLE labels (
+    meeting_id TEXT NOT NULL REFERENCES meetings (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    label      TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (meeting_id, label)
+) WITHOUT ROWID;
+CREATE INDEX labels_label ON labels (label, meeting_id);
+
+CREATE TABLE segments (
+    id         INTEGER PRIMARY KEY,
+    meeting_id TEXT    NOT NULL REFERENCES meetings (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    idx        INTEGER NOT NULL,
+    start_ms   INTEGER NOT NULL,
+    end_ms     INTEGER NOT NULL CHECK (end_ms >= start_ms),
+    channel    INTEGER NOT NULL,
+    speaker    TEXT,
+    text       TEXT    NOT NULL,
+    UNIQUE (meeting_id, idx)
+);
+
+CREATE TABLE summaries (
+    id               INTEGER PRIMARY KEY,
+    meeting_id       TEXT    NOT NULL REFERENCES meetings (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    created_at       INTEGER NOT NULL,
+    template_id      TEXT    NOT NULL,
+    template_version TEXT    NOT NULL,
+    provider_id      TEXT,
+    provider_version TEXT,
+    model            TEXT,
+    chunk_plan       TEXT    NOT NULL DEFAULT 'null',
+    prompt_sha256    TEXT    NOT NULL DEFAULT '[]',
+    input_tokens     INTEGER NOT NULL DEFAULT 0,
+    output_tokens    INTEGER NOT NULL DEFAULT 0,
+    duration_ms      INTEGER NOT NULL DEFAULT 0,
+    summary          TEXT    NOT NULL           -- the WIT `summary` record as JSON
+);
+CREATE INDEX summaries_meeting ON summaries (meeting_id, id);
+
+CREATE TABLE exports (
+    id         INTEGER PRIMARY KEY,
+    meeting_id TEXT    NOT NULL REFERENCES meetings (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    plugin     TEXT    NOT NULL,
+    format     TEXT    NOT NULL,
+    path       TEXT    NOT NULL,
+    at         INTEGER NOT NULL
+);
+CREATE INDEX exports_meeting ON exports (meeting_id, id);
+";
+
+/// Version 2: full-text search. External-content FTS5 tables (the text is stored once, in
+/// `segments` and `summaries`) kept in sync by triggers, which run inside the writing
+/// statement and so inside its transaction. Only a meeting's latest summary carries
+/// `search_text`; older ones are kept for their provenance but are not searched.
+const V2_COLUMN: &str = "ALTER TABLE summaries ADD COLUMN search_text TEXT NOT NULL DEFAULT '';";
+const V2: &str = "
+
+CREATE VIRTUAL TABLE segments_fts USING fts5(
+    text, content = 'segments', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN
+    INSERT INTO segments_fts (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN
+    INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+END;
+CREATE TRIGGER segments_fts_update AFTER UPDATE OF text ON segments BEGIN
+    INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', OLD.id, OLD.text);
+    INSERT INTO segments_fts (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+
+CREATE VIRTUAL TABLE summaries_fts USING fts5(
+    search_text, content = 'summaries', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER summaries_fts_insert AFTER INSERT ON summaries BEGIN
+    INSERT INTO summaries_fts (rowid, search_text) VALUES (NEW.id, NEW.search_text);
+END;
+CREATE TRIGGER summaries_fts_delete AFTER DELETE ON summaries BEGIN
+    INSERT INTO summaries_fts (summaries_fts, rowid, search_text) VALUES ('delete', OLD.id, OLD.search_text);
+END;
+CREATE TRIGGER summaries_fts_update AFTER UPDATE OF search_text ON summaries BEGIN
+    INSERT INTO summaries_fts (summaries_fts, rowid, search_text) VALUES ('delete', OLD.id, OLD.search_text);
+    INSERT INTO summaries_fts (rowid, search_text) VALUES (NEW.id, NEW.search_text);
+END;
+";
+
+/// The version this code writes.
+pub(crate) const VERSION: i64 = 2;
+
+pub(crate) enum Migrated {
+    UpToDate,
+    From(i64),
+}
+
+/// Brings the database to [`VERSION`]. Returns the version found, or `Err(found)` wrapped by
+/// the caller when the file is newer than this code.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
+    let found = user_version(conn)?;
+    if found == VERSION {
+        return Ok(Migrated::UpToDate);
+    }
+    if found > VERSION {
+        return Err(MigrateError::TooNew(found));
+    }
+    // IMMEDIATE takes the write lock first: two processes opening an old file at once cannot
+    // both migrate it; the second re-reads the version inside the lock and finds nothing to do.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found = user_version(&tx)?;
+    if found > VERSION {
+        return Err(MigrateError::TooNew(found));
+    }
+    if found < 1 {
+        tx.execute_batch(V1)?;
+    }
+    if found < 2 {
+        tx.execute_batch(V2_COLUMN)?;
+        backfill_search(&tx)?;
+        tx.execute_batch(V2)?;
+        // Index what the version-1 tables hold. The triggers must not see these rows first:
+        // FTS5 counts a 'delete' of a row it never indexed as corruption.
+        tx.execute_batch(
+            "INSERT INTO segments_fts (segments_fts) VALUES ('rebuild'); INSERT INTO summaries_fts (summaries_fts) VALUES ('rebuild');",
+        )?;
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(if found == 0 {
+        Migrated::UpToDate
+    } else {
+        Migrated::From(found)
+    })
+}
+
+#[derive(Debug)]
+pub(crate) enum MigrateError {
+    TooNew(i64),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrateError::Sqlite(e)
+    }
+}
+
+/// Derives the search text of each meeting's latest summary from its JSON.
+fn backfill_search(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let latest: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare(
+            "SELECT id, summary FROM summaries s WHERE id = (SELECT max(id) FROM summaries WHERE meeting_id = s.meeting_id)",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut update = tx.prepare("UPDATE summaries SET search_text = ?2 WHERE id = ?1")?;
+    for (id, json) in latest {
+        match serde_json::from_str(&json) {
+            Ok(summary) => {
+                update.execute(params![id, super::summary_search_text(&summary)])?;
+            }
+            // Unreadable JSON stays stored (and shown as an error on `show`), just unsearchable.
+            Err(e) => tracing::warn!(summary = id, "summary JSON unreadable, not indexed: {e}"),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
