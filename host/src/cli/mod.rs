@@ -7,6 +7,7 @@ mod models;
 mod plugin;
 mod plugin_author;
 mod process;
+mod providers;
 mod secret;
 pub(crate) mod summarize;
 pub(crate) mod transcribe;
@@ -62,6 +63,8 @@ enum Command {
     Secret(secret::SecretCommand),
     /// Show every outbound request plugins made or attempted (the egress ledger)
     Audit(audit::AuditArgs),
+    /// Summary providers: what each does with your data, where it goes; check a key or endpoint
+    Providers(providers::ProvidersArgs),
     /// Measure plugin start-up and call overhead
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),
+        Command::Providers(args) => providers::run(&ctx, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),
     }
