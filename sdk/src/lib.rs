@@ -91,6 +91,7 @@ pub mod prompt;
 pub mod chunking;
 pub mod delimit;
 pub mod notes;
+pub mod notes_llm;
 pub mod tokens;
 pub mod subtitles;
 

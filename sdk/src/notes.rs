@@ -1,0 +1,397 @@
+//! Structured meeting notes: what a template asks a model for, and how the answer is checked.
+//!
+//! A [`NotesSpec`] lists a template's sections (title, instruction, format). The model is asked
+//! for one JSON object of this shape (the schema text in the prompt comes from [`NotesSpec::schema`]):
+//!
+//! ```json
+//! {
+//!   "sections": { "<section key>": "text" or ["item", ...], ... },
+//!   "decisions": ["..."],
+//!   "action_items": [{ "owner": "name or null", "task": "...", "due": "as stated, or null" }],
+//!   "open_questions": ["..."]
+//! }
+//! ```
+//!
+//! [`parse_answer`] is lenient about the wrapping (code fences, prose before or after, section keys
+//! at the top level) and strict about the content: every section and list must be present and of
+//! the right kind, every action item needs a task. Its error says exactly what is wrong, so it can
+//! be sent back to the model for one retry.
+
+use crate::types::{ActionItem, Section, Summary};
+use serde_json::{Map, Value, json};
+use std::fmt::Write;
+
+/// How a section's content is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionFormat {
+    /// A few sentences of prose.
+    Paragraph,
+    /// A list of short items.
+    List,
+    /// One short line (a name, a date, a score).
+    String,
+}
+
+impl SectionFormat {
+    pub fn parse(s: &str) -> Option<SectionFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "paragraph" | "text" | "prose" => Some(SectionFormat::Paragraph),
+            "list" | "bullets" | "bullet list" | "bullet_list" => Some(SectionFormat::List),
+            "string" | "line" => Some(SectionFormat::String),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionSpec {
+    /// JSON key in the answer: lower-case letters, digits and `_`.
+    pub key: String,
+    pub title: String,
+    pub instruction: String,
+    pub format: SectionFormat,
+    /// A Markdown hint for each list item, e.g. a table header `| Owner | Task |` (Meetily's
+    /// `item_format`): items are then rendered as that table's rows.
+    pub item_format: Option<String>,
+}
+
+impl SectionSpec {
+    pub fn new(key: &str, title: &str, format: SectionFormat, instruction: &str) -> SectionSpec {
+        SectionSpec { key: key.into(), title: title.into(), instruction: instruction.into(), format, item_format: None }
+    }
+}
+
+/// One of the lists every summary has (decisions, action items, open questions), with the
+/// template's own heading and guidance for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListSpec {
+    pub title: String,
+    pub instruction: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotesSpec {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// What kind of meeting this is and what matters in its notes (one or two sentences).
+    pub purpose: String,
+    pub sections: Vec<SectionSpec>,
+    pub decisions: ListSpec,
+    pub action_items: ListSpec,
+    pub open_questions: ListSpec,
+}
+
+impl NotesSpec {
+    /// A spec with the usual guidance for decisions, action items and open questions.
+    pub fn new(id: &str, name: &str, description: &str, purpose: &str, sections: Vec<SectionSpec>) -> NotesSpec {
+        NotesSpec {
+            id: id.into(),
+            name: name.into(),
+            description: description.into(),
+            purpose: purpose.into(),
+            sections,
+            decisions: ListSpec {
+                title: "Decisions".into(),
+                instruction: "What the participants agreed on, stated so it stands on its own. Not proposals \
+                              that were rejected or left open."
+                    .into(),
+            },
+            action_items: ListSpec {
+                title: "Action items".into(),
+                instruction: "Tasks someone committed to or was asked to do. owner: the person who will do \
+                              it (null if nobody); due: the deadline as it was said (null if none)."
+                    .into(),
+            },
+            open_questions: ListSpec {
+                title: "Open questions".into(),
+                instruction: "Questions raised and not answered or settled in the meeting.".into(),
+            },
+        }
+    }
+
+    /// The JSON shape the model must answer with, as an example object with descriptions.
+    pub fn schema(&self) -> String {
+        let mut sections = Map::new();
+        for s in &self.sections {
+            let value = match s.format {
+                SectionFormat::Paragraph => json!("<paragraph>"),
+                SectionFormat::String => json!("<one short line>"),
+                SectionFormat::List => json!(["<item>", "..."]),
+            };
+            sections.insert(s.key.clone(), value);
+        }
+        let example = json!({
+            "sections": sections,
+            "decisions": ["<decision>"],
+            "action_items": [{"owner": "<name or null>", "task": "<task>", "due": "<deadline as said, or null>"}],
+            "open_questions": ["<question>"],
+        });
+        serde_json::to_string_pretty(&example).unwrap_or_default()
+    }
+
+    /// What goes in each field, one line each.
+    pub fn field_guide(&self) -> String {
+        let mut out = String::new();
+        for s in &self.sections {
+            let kind = match s.format {
+                SectionFormat::Paragraph => "paragraph",
+                SectionFormat::List => "list of strings",
+                SectionFormat::String => "one short line",
+            };
+            let _ = write!(out, "- sections.{} ({}, {kind}): {}", s.key, s.title, s.instruction.trim());
+            if let Some(f) = &s.item_format {
+                let _ = write!(out, " Write each item in this Markdown form: {}", f.trim());
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "- decisions (list of strings): {}", self.decisions.instruction.trim());
+        let _ = writeln!(out, "- action_items (list of objects): {}", self.action_items.instruction.trim());
+        let _ = writeln!(out, "- open_questions (list of strings): {}", self.open_questions.instruction.trim());
+        out
+    }
+}
+
+/// A section's content as the model gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+/// A validated answer: one value per section of the spec, in the spec's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notes {
+    pub sections: Vec<(String, SectionValue)>,
+    pub decisions: Vec<String>,
+    pub action_items: Vec<ActionItem>,
+    pub open_questions: Vec<String>,
+}
+
+impl Notes {
+    /// Back to the answer's JSON shape (used to hand partial notes to the merge step).
+    pub fn to_json(&self) -> String {
+        let mut sections = Map::new();
+        for (key, value) in &self.sections {
+            let v = match value {
+                SectionValue::Text(t) => json!(t),
+                SectionValue::List(items) => json!(items),
+            };
+            sections.insert(key.clone(), v);
+        }
+        let items: Vec<Value> =
+            self.action_items.iter().map(|a| json!({"owner": a.owner, "task": a.task, "due": a.due})).collect();
+        json!({
+            "sections": sections,
+            "decisions": self.decisions,
+            "action_items": items,
+            "open_questions": self.open_questions,
+        })
+        .to_string()
+    }
+
+    /// The summary record, with Markdown rendered from the notes.
+    pub fn into_summary(self, spec: &NotesSpec) -> Summary {
+        let mut sections = Vec::new();
+        for (section, (_, value)) in spec.sections.iter().zip(&self.sections) {
+            let body = match value {
+                SectionValue::Text(t) => t.trim().to_string(),
+                SectionValue::List(items) => render_list(items, section.item_format.as_deref()),
+            };
+            if !body.is_empty() {
+                sections.push(Section { title: section.title.clone(), body });
+            }
+        }
+        let mut markdown = String::new();
+        for s in &sections {
+            let _ = writeln!(markdown, "## {}\n\n{}\n", s.title, s.body);
+        }
+        if !self.decisions.is_empty() {
+            let _ = writeln!(markdown, "## {}\n\n{}\n", spec.decisions.title, render_list(&self.decisions, None));
+        }
+        if !self.action_items.is_empty() {
+            let _ = writeln!(markdown, "## {}\n", spec.action_items.title);
+            for a in &self.action_items {
+                let mut line = format!("- [ ] {}", a.task);
+                match (&a.owner, &a.due) {
+                    (Some(o), Some(d)) => line += &format!(" ({o}, due {d})"),
+                    (Some(o), None) => line += &format!(" ({o})"),
+                    (None, Some(d)) => line += &format!(" (due {d})"),
+                    (None, None) => {}
+                }
+                let _ = writeln!(markdown, "{line}");
+            }
+            markdown.push('\n');
+        }
+        if !self.open_questions.is_empty() {
+            let _ = writeln!(markdown, "## {}\n\n{}\n", spec.open_questions.title, render_list(&self.open_questions, None));
+        }
+        Summary {
+            markdown: markdown.trim_end().to_string() + "\n",
+            sections,
+            action_items: self.action_items,
+            decisions: self.decisions,
+            open_questions: self.open_questions,
+        }
+    }
+}
+
+fn render_list(items: &[String], item_format: Option<&str>) -> String {
+    match item_format.map(str::trim) {
+        // A table header: items are its rows.
+        Some(header) if header.starts_with('|') => {
+            let mut out = header.to_string();
+            for item in items {
+                let row = item.trim();
+                let row = if row.starts_with('|') { row.to_string() } else { format!("| {row} |") };
+                let _ = write!(out, "\n{row}");
+            }
+            out
+        }
+        _ => items.iter().map(|i| format!("- {}", i.trim())).collect::<Vec<_>>().join("\n"),
+    }
+}
+
+/// Finds the JSON object in a model's answer and checks it against `spec`.
+pub fn parse_answer(text: &str, spec: &NotesSpec) -> Result<Notes, String> {
+    let root = extract_object(text)?;
+    validate(&root, spec)
+}
+
+/// The first JSON object in `text`, skipping code fences and prose around it.
+pub fn extract_object(text: &str) -> Result<Map<String, Value>, String> {
+    let mut last_error = None;
+    for (i, _) in text.match_indices('{').take(50) {
+        let mut stream = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Value>();
+        match stream.next() {
+            Some(Ok(Value::Object(map))) => return Ok(map),
+            Some(Err(e)) => last_error = Some(e.to_string()),
+            _ => {}
+        }
+    }
+    Err(match last_error {
+        Some(e) if text.contains('{') => format!("the answer is not valid JSON ({e})"),
+        _ => "the answer contains no JSON object".into(),
+    })
+}
+
+fn validate(root: &Map<String, Value>, spec: &NotesSpec) -> Result<Notes, String> {
+    // Small models sometimes put the section keys at the top level; accept that when unambiguous.
+    let sections_obj = match root.get("sections") {
+        Some(Value::Object(m)) => m,
+        Some(other) => return Err(format!("`sections` must be an object, got {}", kind(other))),
+        None if !spec.sections.is_empty() && spec.sections.iter().all(|s| root.contains_key(&s.key)) => root,
+        None if spec.sections.is_empty() => root,
+        None => return Err("missing `sections` (an object with one key per section)".into()),
+    };
+    let mut sections = Vec::new();
+    for s in &spec.sections {
+        let value = sections_obj.get(&s.key).ok_or_else(|| format!("missing `sections.{}`", s.key))?;
+        let field = format!("sections.{}", s.key);
+        let v = match s.format {
+            SectionFormat::List => SectionValue::List(string_list(value, &field)?),
+            SectionFormat::Paragraph | SectionFormat::String => SectionValue::Text(text_value(value, &field)?),
+        };
+        sections.push((s.key.clone(), v));
+    }
+    let list = |key: &str| -> Result<Vec<String>, String> {
+        string_list(root.get(key).ok_or_else(|| format!("missing `{key}` (use [] when there are none)"))?, key)
+    };
+    let decisions = list("decisions")?;
+    let open_questions = list("open_questions")?;
+    let items = root.get("action_items").ok_or("missing `action_items` (use [] when there are none)")?;
+    let action_items = action_items(items)?;
+    Ok(Notes { sections, decisions, action_items, open_questions })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn text_value(v: &Value, field: &str) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.trim().to_string()),
+        Value::Null => Ok(String::new()),
+        Value::Number(n) => Ok(n.to_string()),
+        // A list where prose was asked for still says what it should: keep it as lines.
+        Value::Array(items) => {
+            let lines = string_list(&Value::Array(items.clone()), field)?;
+            Ok(lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n"))
+        }
+        other => Err(format!("`{field}` must be a string, got {}", kind(other))),
+    }
+}
+
+fn string_list(v: &Value, field: &str) -> Result<Vec<String>, String> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => Ok(s
+            .lines()
+            .map(|l| l.trim().trim_start_matches(['-', '*', '•']).trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()),
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let text = match item {
+                    Value::String(s) => s.trim().to_string(),
+                    Value::Number(n) => n.to_string(),
+                    // {"text": "..."} and similar single-string objects.
+                    Value::Object(m) => match m.values().filter_map(Value::as_str).collect::<Vec<_>>().as_slice() {
+                        [one] => one.trim().to_string(),
+                        _ => return Err(format!("`{field}[{i}]` must be a string, got an object")),
+                    },
+                    other => return Err(format!("`{field}[{i}]` must be a string, got {}", kind(other))),
+                };
+                if !text.is_empty() {
+                    out.push(text);
+                }
+            }
+            Ok(out)
+        }
+        other => Err(format!("`{field}` must be a list of strings, got {}", kind(other))),
+    }
+}
+
+fn action_items(v: &Value) -> Result<Vec<ActionItem>, String> {
+    let items = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        other => return Err(format!("`action_items` must be a list of objects, got {}", kind(other))),
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let item = match item {
+            Value::String(task) if !task.trim().is_empty() => {
+                out.push(ActionItem { owner: None, task: task.trim().into(), due: None });
+                continue;
+            }
+            Value::Object(m) => m,
+            other => return Err(format!("`action_items[{i}]` must be an object, got {}", kind(other))),
+        };
+        let task = item.get("task").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+        if task.is_empty() {
+            return Err(format!("`action_items[{i}].task` is missing or empty"));
+        }
+        out.push(ActionItem { owner: optional(item.get("owner")), task: task.into(), due: optional(item.get("due")) });
+    }
+    Ok(out)
+}
+
+/// A name or date, or `None` for null, empty and the ways models say "nobody".
+fn optional(v: Option<&Value>) -> Option<String> {
+    let s = v?.as_str()?.trim();
+    let none = ["", "null", "none", "n/a", "na", "unknown", "unassigned", "tbd", "-"];
+    (!none.contains(&s.to_ascii_lowercase().as_str())).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests;
