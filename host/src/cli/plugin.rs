@@ -42,6 +42,12 @@ pub enum PluginCommand {
     Allow { id: String, origin: String },
     /// Take back an origin granted to a plugin
     Deny { id: String, origin: String },
+    /// Write a new plugin crate: an exporter, template, provider or networked-exporter
+    New(super::plugin_author::NewArgs),
+    /// Build a plugin crate for wasm32-wasip2 and package it (sha256 filled in)
+    Build(super::plugin_author::BuildArgs),
+    /// Install a plugin crate in dev mode and rebuild and reload it whenever its sources change
+    Dev(super::plugin_author::DevArgs),
     /// Remove an installed plugin (its files, compiled code, grants and secrets)
     Remove {
         id: String,
@@ -71,6 +77,9 @@ pub(crate) fn run(ctx: &super::Context, cmd: PluginCommand) -> anyhow::Result<()
             }
             Ok(())
         }
+        PluginCommand::New(args) => super::plugin_author::new(ctx, args),
+        PluginCommand::Build(args) => super::plugin_author::build(args),
+        PluginCommand::Dev(args) => super::plugin_author::dev(ctx, args),
         PluginCommand::List { json } => list(home, json),
         PluginCommand::Info { id, json } => info(home, &id, json),
         PluginCommand::Remove { id, json } => {
@@ -92,10 +101,22 @@ fn install(ctx: &super::Context, path: PathBuf, yes: bool, origins: Vec<String>,
     let mut registry = Registry::open(home.clone())?;
     let diff = registry.diff(&pkg);
     let m = &pkg.manifest;
-    let grant = if !origins.is_empty() {
+    let grant = choose_grant(m, &diff, yes, origins)?;
+    let runtime = ctx.runtime()?;
+    let entry = registry.install(&runtime, &pkg, &grant)?;
+    if json {
+        return super::print_json(&entry);
+    }
+    report_install(home, m, &diff, &entry)
+}
+
+/// What to grant of what a package newly asks for: `--grant` origins, everything with `--yes`
+/// or a "y" on the terminal, nothing new when it asks for nothing new; else an error saying how.
+pub(crate) fn choose_grant(m: &Manifest, diff: &CapabilityDiff, yes: bool, origins: Vec<String>) -> anyhow::Result<Grant> {
+    Ok(if !origins.is_empty() {
         Grant::Origins(origins)
     } else if diff.needs_consent() {
-        let request = describe_request(m, &diff);
+        let request = describe_request(m, diff);
         if yes {
             Grant::Requested
         } else if std::io::stdin().is_terminal() {
@@ -117,12 +138,11 @@ fn install(ctx: &super::Context, path: PathBuf, yes: bool, origins: Vec<String>,
         }
     } else {
         Grant::Nothing
-    };
-    let runtime = ctx.runtime()?;
-    let entry = registry.install(&runtime, &pkg, &grant)?;
-    if json {
-        return super::print_json(&entry);
-    }
+    })
+}
+
+/// The lines `minutes plugin install` prints after installing.
+pub(crate) fn report_install(home: &Home, m: &Manifest, diff: &CapabilityDiff, entry: &LockEntry) -> anyhow::Result<()> {
     match &diff.previous_version {
         Some(prev) if prev != &entry.version => println!("updated {} {} → {} ({})", entry.id, prev, entry.version, entry.kind),
         Some(_) => println!("reinstalled {} {} ({})", entry.id, entry.version, entry.kind),
@@ -174,6 +194,8 @@ struct ListRow<'a> {
     name: Option<String>,
     granted_origins: &'a [String],
     sha256: &'a str,
+    /// The crate a `minutes plugin dev` install is rebuilt from.
+    dev: Option<&'a std::path::Path>,
 }
 
 fn list(home: &Home, json: bool) -> anyhow::Result<()> {
@@ -188,6 +210,7 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
             name: registry.manifest(&e.id).ok().map(|m| m.name),
             granted_origins: &e.granted_origins,
             sha256: &e.sha256,
+            dev: e.dev.as_deref(),
         })
         .collect();
     if json {
@@ -204,7 +227,8 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
             Some(n) => n.clone(),
             None => "(files missing: reinstall)".into(),
         };
-        println!("{:<w$}  {:<9}  {:<18}  {}  — {name}", r.id, r.version, r.kind, or_none(r.granted_origins));
+        let dev = r.dev.map(|d| format!(" [dev: {}]", d.display())).unwrap_or_default();
+        println!("{:<w$}  {:<9}  {:<18}  {}  — {name}{dev}", r.id, r.version, r.kind, or_none(r.granted_origins));
     }
     Ok(())
 }

@@ -211,6 +211,13 @@ pub fn assemble(source_manifest: &Path, wasm: &Path, out: &Path) -> Result<PathB
     Ok(dir)
 }
 
+/// Parses a plugin crate's own `plugin.toml`, which has no `component.sha256` until it is
+/// packaged: errors name the key and the file, before anything is built.
+pub fn parse_source_manifest(path: &Path) -> Result<Manifest, PackageError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PackageError::Io { path: path.to_path_buf(), source })?;
+    Ok(Manifest::parse(&with_sha256(&text, &"0".repeat(64)), path)?)
+}
+
 /// Sets `sha256` in the `[component]` table, keeping the rest of the text (and its comments).
 fn with_sha256(text: &str, sha: &str) -> String {
     let mut out = String::with_capacity(text.len() + 80);

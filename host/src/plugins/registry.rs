@@ -73,6 +73,9 @@ pub struct LockEntry {
     pub granted_origins: Vec<String>,
     #[serde(default)]
     pub granted_secrets: Vec<String>,
+    /// Set by `minutes plugin dev`: the crate this plugin is rebuilt from while it is developed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -235,6 +238,11 @@ impl Registry {
     /// Installs (or updates) a checked package with what the user chose to grant of the new
     /// origins and secrets in [`Registry::diff`]. Grants kept from a previous version stay.
     pub fn install(&mut self, runtime: &Runtime, pkg: &Package, grant: &Grant) -> Result<LockEntry, Error> {
+        self.install_with(runtime, pkg, grant, None)
+    }
+
+    /// [`Registry::install`], recording `dev` (the crate folder) for a development install.
+    pub fn install_with(&mut self, runtime: &Runtime, pkg: &Package, grant: &Grant, dev: Option<&Path>) -> Result<LockEntry, Error> {
         let m = &pkg.manifest;
         // Compile and check imports/exports before touching anything on disk.
         let component = runtime.compile_checked(m, &pkg.component)?;
@@ -278,6 +286,7 @@ impl Registry {
                 .unwrap_or(0),
             granted_origins,
             granted_secrets,
+            dev: dev.map(Path::to_path_buf),
         };
         self.lock.plugins.retain(|p| p.id != m.id);
         self.lock.plugins.push(entry.clone());
