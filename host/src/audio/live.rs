@@ -1,0 +1,366 @@
+//! The live transcript: while recording, find speech per channel (VAD) and transcribe each
+//! finished region on a worker, labelled by channel.
+//!
+//! Two threads, so that the slow part can never hold up the cheap part, and neither the
+//! recording: the analysis thread (VAD, microseconds per block) takes the recorder's blocks
+//! and cuts regions; the worker runs whisper on them. Regions the worker cannot take at once
+//! (bounded queue) are remembered by position only and transcribed from the file after the stop;
+//! so is any stretch the recorder could not hand over.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::Instant;
+
+use super::decode::TARGET_RATE;
+use super::recorder::LiveBlock;
+use crate::transcribe::engine::{EngineConfig, TranscribeError, Transcriber};
+use crate::transcribe::pipeline::Segment;
+use crate::transcribe::vad::{SpeechRegion, StreamingVad, VadConfig};
+
+/// Regions waiting for the worker; more are deferred to after the stop.
+const WORKER_QUEUE: usize = 4;
+/// Audio the analysis thread keeps per channel: longer than any region VAD can still report.
+const KEEP_S: usize = 45;
+
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    pub engine: EngineConfig,
+    pub vad: VadConfig,
+    pub channel_names: [String; 2],
+    /// Channels with no device are not analysed.
+    pub active: [bool; 2],
+}
+
+struct Job {
+    channel: usize,
+    region: SpeechRegion,
+    audio: Vec<f32>,
+    /// When the speech ended, for the lag figure (None for work done after the stop).
+    speech_end: Option<Instant>,
+}
+
+/// What the live transcript produced.
+#[derive(Debug, Default)]
+pub struct LiveResult {
+    pub segments: Vec<Segment>,
+    pub language: Option<String>,
+    /// Speech end → text handed out, seconds, for regions transcribed while recording.
+    pub lags: Vec<f64>,
+    /// Regions transcribed while recording / after the stop.
+    pub live_regions: usize,
+    pub deferred_regions: usize,
+    pub error: Option<String>,
+}
+
+/// A printed line: the segment and, for live work, its lag.
+pub type OnSegment = Box<dyn FnMut(&Segment, Option<f64>) + Send>;
+
+pub struct Live {
+    analysis: std::thread::JoinHandle<Vec<(usize, SpeechRegion)>>,
+    worker: std::thread::JoinHandle<LiveResult>,
+    jobs: SyncSender<Job>,
+}
+
+impl Live {
+    /// Starts both threads. `started` is the instant the recording's timeline starts at.
+    /// Returns the sender the recorder gives its blocks to (bounded: ~20 s of audio).
+    pub fn start(
+        config: LiveConfig,
+        started: Instant,
+        on_segment: OnSegment,
+    ) -> std::io::Result<(Live, SyncSender<LiveBlock>)> {
+        let (block_tx, block_rx) = sync_channel::<LiveBlock>(1000);
+        let (job_tx, job_rx) = sync_channel::<Job>(WORKER_QUEUE);
+        let vad = config.vad.clone();
+        let active = config.active;
+        let post_pad = u64::from(config.vad.post_pad_ms);
+        let analysis_jobs = job_tx.clone();
+        let analysis = std::thread::Builder::new()
+            .name("live-vad".into())
+            .spawn(move || analyse(block_rx, analysis_jobs, vad, active, started, post_pad))?;
+        let worker = std::thread::Builder::new()
+            .name("live-whisper".into())
+            .spawn(move || work(config, job_rx, on_segment))?;
+        Ok((
+            Live {
+                analysis,
+                worker,
+                jobs: job_tx,
+            },
+            block_tx,
+        ))
+    }
+
+    /// After the recorder stopped (and dropped its sender) and `audio` is complete: finishes the
+    /// live work, then transcribes what was deferred — the regions the worker had no room for
+    /// and the `gaps` (timeline frames) the analysis thread never saw — reading them from the file.
+    pub fn finish(self, audio: &Path, gaps: &[(u64, u64)]) -> LiveResult {
+        let deferred = self.analysis.join().unwrap_or_default();
+        let mut jobs: Vec<(usize, SpeechRegion)> = deferred;
+        for &(from, to) in gaps {
+            match read_frames(audio, from, to) {
+                Ok(channels) => {
+                    let off = from * 1000 / u64::from(TARGET_RATE);
+                    for (c, samples) in channels.iter().enumerate() {
+                        for r in crate::transcribe::vad::detect(
+                            samples,
+                            TARGET_RATE,
+                            &VadConfig::default(),
+                        ) {
+                            jobs.push((
+                                c,
+                                SpeechRegion {
+                                    start_ms: r.start_ms + off,
+                                    end_ms: r.end_ms + off,
+                                },
+                            ));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "cannot read {} to finish the transcript: {e}",
+                    audio.display()
+                ),
+            }
+        }
+        for (channel, region) in jobs {
+            let ms = |ms: u64| ms * u64::from(TARGET_RATE) / 1000;
+            let audio = match read_frames(audio, ms(region.start_ms), ms(region.end_ms)) {
+                Ok(mut c) if channel < c.len() => c.swap_remove(channel),
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!("cannot read {}: {e}", audio.display());
+                    continue;
+                }
+            };
+            if self
+                .jobs
+                .send(Job {
+                    channel,
+                    region,
+                    audio,
+                    speech_end: None,
+                })
+                .is_err()
+            {
+                break;
+            }
+        }
+        drop(self.jobs);
+        let mut result = self.worker.join().unwrap_or_default();
+        result.segments.sort_by_key(|s| (s.start_ms, s.channel));
+        result
+    }
+}
+
+/// Frames `from..to` of a 16-bit WAV, per channel.
+fn read_frames(path: &Path, from: u64, to: u64) -> Result<Vec<Vec<f32>>, hound::Error> {
+    let mut reader = hound::WavReader::open(path)?;
+    let channels = usize::from(reader.spec().channels);
+    let total = u64::from(reader.duration());
+    let (from, to) = (from.min(total), to.min(total));
+    reader.seek(from as u32)?;
+    let mut out = vec![Vec::with_capacity((to - from) as usize); channels];
+    for (i, s) in reader
+        .samples::<i16>()
+        .take((to - from) as usize * channels)
+        .enumerate()
+    {
+        out[i % channels].push(f32::from(s?) / 32768.0);
+    }
+    Ok(out)
+}
+
+struct Lane {
+    vad: StreamingVad,
+    buf: Vec<f32>,
+    /// Timeline frame of `buf[0]`.
+    buf_start: u64,
+}
+
+impl Lane {
+    fn slice(&self, region: SpeechRegion) -> Vec<f32> {
+        let at = |ms: u64| {
+            ((ms * u64::from(TARGET_RATE) / 1000).saturating_sub(self.buf_start) as usize)
+                .min(self.buf.len())
+        };
+        self.buf[at(region.start_ms)..at(region.end_ms).max(at(region.start_ms))].to_vec()
+    }
+}
+
+fn analyse(
+    blocks: Receiver<LiveBlock>,
+    jobs: SyncSender<Job>,
+    vad: VadConfig,
+    active: [bool; 2],
+    started: Instant,
+    post_pad_ms: u64,
+) -> Vec<(usize, SpeechRegion)> {
+    let mut lanes: Vec<Lane> = (0..2)
+        .map(|_| Lane {
+            vad: StreamingVad::new(TARGET_RATE, vad.clone()),
+            buf: Vec::new(),
+            buf_start: 0,
+        })
+        .collect();
+    let mut deferred = Vec::new();
+    let hand_over = |channel: usize,
+                     region: SpeechRegion,
+                     lane: &Lane,
+                     deferred: &mut Vec<(usize, SpeechRegion)>,
+                     live: bool| {
+        let speech_end = live.then(|| {
+            started + std::time::Duration::from_millis(region.end_ms.saturating_sub(post_pad_ms))
+        });
+        let job = Job {
+            channel,
+            region,
+            audio: lane.slice(region),
+            speech_end,
+        };
+        let sent = if live {
+            jobs.try_send(job)
+                .map_err(|e| matches!(e, TrySendError::Full(_)))
+        } else {
+            jobs.send(job).map_err(|_| false)
+        };
+        if sent.is_err() {
+            deferred.push((channel, region));
+        }
+    };
+    while let Ok(block) = blocks.recv() {
+        for (c, lane) in lanes.iter_mut().enumerate() {
+            if !active[c] {
+                continue;
+            }
+            let samples = &block.channels[c];
+            if lane.buf.is_empty() {
+                lane.buf_start = block.start;
+            }
+            lane.buf.extend_from_slice(samples);
+            for region in lane.vad.push(samples) {
+                hand_over(c, region, lane, &mut deferred, true);
+            }
+            let keep = KEEP_S * TARGET_RATE as usize;
+            if lane.buf.len() > 2 * keep {
+                let cut = lane.buf.len() - keep;
+                lane.buf.drain(..cut);
+                lane.buf_start += cut as u64;
+            }
+        }
+    }
+    // The recording stopped: the last regions, waiting for the worker if need be.
+    for (c, lane) in lanes.iter_mut().enumerate() {
+        if active[c] {
+            for region in lane.vad.finish() {
+                hand_over(c, region, lane, &mut deferred, false);
+            }
+        }
+    }
+    deferred
+}
+
+fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> LiveResult {
+    let mut result = LiveResult::default();
+    let mut engine = match Transcriber::load(config.engine.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            result.error = Some(e.to_string());
+            // Keep draining so the analysis thread never waits on a dead worker.
+            for _ in jobs.iter() {}
+            return result;
+        }
+    };
+    engine.set_fit_audio_ctx(true);
+    let mut contexts = [String::new(), String::new()];
+    let mut languages: Vec<String> = Vec::new();
+    let mut run = |job: Job, result: &mut LiveResult| -> Result<(), TranscribeError> {
+        let context = (!contexts[job.channel].is_empty()).then_some(contexts[job.channel].as_str());
+        let window = engine.transcribe(
+            &job.audio,
+            job.region.start_ms,
+            context,
+            Some(Arc::new(AtomicBool::new(false))),
+        )?;
+        if let Some(l) = window.language {
+            languages.push(l);
+        }
+        let lag = job.speech_end.map(|t| t.elapsed().as_secs_f64());
+        for raw in window.segments {
+            let text = raw.text.trim();
+            if is_non_speech(text) {
+                continue;
+            }
+            let seg = Segment {
+                start_ms: raw.start_ms.max(job.region.start_ms),
+                end_ms: raw.end_ms.min(job.region.end_ms).max(raw.start_ms),
+                channel: job.channel as u32,
+                speaker: Some(config.channel_names[job.channel].clone()),
+                text: text.to_string(),
+                confidence: raw.confidence,
+            };
+            let ctx = &mut contexts[job.channel];
+            ctx.push(' ');
+            ctx.push_str(text);
+            if ctx.len() > 1000 {
+                let cut = ctx.len() - 600;
+                let cut = (cut..ctx.len())
+                    .find(|i| ctx.is_char_boundary(*i))
+                    .unwrap_or(0);
+                ctx.drain(..cut);
+            }
+            on_segment(&seg, lag);
+            result.segments.push(seg);
+        }
+        if let Some(l) = lag {
+            result.lags.push(l);
+        }
+        Ok(())
+    };
+    for job in jobs.iter() {
+        if job.speech_end.is_some() {
+            result.live_regions += 1;
+        } else {
+            result.deferred_regions += 1;
+        }
+        if let Err(e) = run(job, &mut result) {
+            result.error.get_or_insert(e.to_string());
+        }
+    }
+    result.language = most_common(&languages);
+    result
+}
+
+fn is_non_speech(t: &str) -> bool {
+    t.is_empty()
+        || (t.starts_with('[') && t.ends_with(']'))
+        || (t.starts_with('(') && t.ends_with(')'))
+        || t.chars().all(|c| !c.is_alphanumeric())
+}
+
+fn most_common(items: &[String]) -> Option<String> {
+    let mut counts: Vec<(&String, usize)> = Vec::new();
+    for i in items {
+        match counts.iter_mut().find(|(k, _)| *k == i) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((i, 1)),
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(k, _)| k.clone())
+}
+
+/// p-th percentile (0–100) of `xs`, nearest rank.
+pub fn percentile(xs: &[f64], p: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v.get(rank - 1).copied()
+}
