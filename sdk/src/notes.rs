@@ -110,6 +110,48 @@ impl NotesSpec {
         }
     }
 
+    /// Checks what a template author could get wrong: keys, titles, instructions.
+    pub fn check(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, s) in self.sections.iter().enumerate() {
+            let key_ok = !s.key.is_empty()
+                && s.key.len() <= 64
+                && s.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !key_ok {
+                return Err(format!("sections[{i}] key {:?} must be lower-case letters, digits and _", s.key));
+            }
+            if !seen.insert(s.key.as_str()) {
+                return Err(format!("sections[{i}] key {:?} is used twice", s.key));
+            }
+            if s.title.trim().is_empty() {
+                return Err(format!("sections[{i}].title is empty"));
+            }
+            if s.instruction.trim().is_empty() {
+                return Err(format!("sections[{i}].instruction is empty"));
+            }
+        }
+        Ok(())
+    }
+
+    /// An answer that fills every field, for tests and examples.
+    pub fn sample_answer(&self) -> String {
+        let mut sections = Map::new();
+        for s in &self.sections {
+            let value = match s.format {
+                SectionFormat::List => json!([format!("{} item", s.title)]),
+                _ => json!(format!("{} text.", s.title)),
+            };
+            sections.insert(s.key.clone(), value);
+        }
+        json!({
+            "sections": sections,
+            "decisions": ["Launch on March 17th"],
+            "action_items": [{"owner": "Sam", "task": "Update the landing page", "due": "Friday"}],
+            "open_questions": ["Who writes the press kit?"],
+        })
+        .to_string()
+    }
+
     /// The JSON shape the model must answer with, as an example object with descriptions.
     pub fn schema(&self) -> String {
         let mut sections = Map::new();

@@ -154,6 +154,37 @@ impl NotesSpec {
     }
 }
 
+/// Exports a template plugin whose notes are described by `$spec` (a `fn() -> NotesSpec`).
+///
+/// ```no_run
+/// use minutes_sdk::notes::{NotesSpec, SectionFormat, SectionSpec};
+/// pub fn spec() -> NotesSpec {
+///     NotesSpec::new("template-brief", "Brief", "Two lines.", "Any meeting.", vec![
+///         SectionSpec::new("overview", "Overview", SectionFormat::Paragraph, "Two sentences."),
+///     ])
+/// }
+/// minutes_sdk::export_notes_template!(spec);
+/// ```
+#[macro_export]
+macro_rules! export_notes_template {
+    ($spec:path) => {
+        #[doc(hidden)]
+        pub struct NotesTemplate;
+        impl $crate::template::Template for NotesTemplate {
+            fn info() -> $crate::types::TemplateInfo {
+                $spec().info()
+            }
+            fn summarize(
+                transcript: $crate::types::Transcript,
+                metadata: $crate::types::MeetingMetadata,
+            ) -> ::core::result::Result<$crate::types::Summary, $crate::types::PluginError> {
+                $crate::notes_llm::run(&$spec(), transcript, metadata)
+            }
+        }
+        $crate::export_template!(NotesTemplate);
+    };
+}
+
 /// A template's `summarize`, inside a plugin: config, the host's model, and [`summarize`].
 pub fn run(spec: &NotesSpec, transcript: Transcript, metadata: MeetingMetadata) -> Result<Summary, PluginError> {
     let options = Options::from_config()?;
@@ -168,6 +199,7 @@ pub fn summarize(
     model: &mut impl Model,
     options: &Options,
 ) -> Result<Summary, PluginError> {
+    spec.check().map_err(|e| PluginError::Config(format!("template `{}`: {e}", spec.id)))?;
     let info = model.info().ok_or_else(|| no_provider(&spec.id))?;
     let prompts = Prompts { spec, metadata, language: options.language.describe(transcript, metadata) };
     let answer_tokens = answer_tokens(&info);
@@ -509,6 +541,40 @@ impl Model for ScriptedModel {
         let usage = crate::types::TokenUsage { input_tokens: input, output_tokens: tokens::estimate(&text) };
         Ok(Completion { text, model: "test".into(), usage, truncated: false })
     }
+}
+
+/// Runs `spec` over a three-line meeting with a [`ScriptedModel`] that gives
+/// [`NotesSpec::sample_answer`]: the requests sent and the summary made, for template tests.
+pub fn exercise(spec: &NotesSpec) -> Result<(Vec<CompletionRequest>, Summary), PluginError> {
+    use crate::types::Segment;
+    let line = |s: u64, who: &str, text: &str| Segment {
+        start_ms: s * 1000,
+        end_ms: s * 1000 + 3000,
+        channel: 0,
+        speaker: Some(who.into()),
+        text: text.into(),
+    };
+    let transcript = Transcript {
+        segments: vec![
+            line(1, "Maria", "Let's move the launch to March 17th. Does everyone agree?"),
+            line(5, "David", "Agreed. I'll finish the offline sync fixes by March 10th."),
+            line(9, "Sam", "I'll update the landing page by Friday."),
+        ],
+        language: Some("en".into()),
+    };
+    let metadata = MeetingMetadata {
+        id: "sample".into(),
+        title: "Atlas weekly sync".into(),
+        started_at: "2026-11-28T10:00:00Z".into(),
+        duration_ms: 12_000,
+        labels: Vec::new(),
+        language: Some("en".into()),
+        channel_names: Vec::new(),
+    };
+    let mut model = ScriptedModel::new(8192, 1024);
+    model.fallback = Some(spec.sample_answer());
+    let summary = summarize(spec, &transcript, &metadata, &mut model, &Options::default())?;
+    Ok((model.requests, summary))
 }
 
 #[cfg(test)]

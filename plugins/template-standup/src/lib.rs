@@ -1,0 +1,54 @@
+//! template-standup: a daily stand-up — what each person did, what they do next, what blocks them.
+//! Planning, prompts and validation live in the SDK (`minutes_sdk::notes_llm`).
+
+use minutes_sdk::notes::{ListSpec, NotesSpec, SectionFormat, SectionSpec};
+
+pub fn spec() -> NotesSpec {
+    let mut spec = NotesSpec::new(
+        "template-standup",
+        "Stand-up",
+        "Per person: done, next, blockers; plus the team's blockers and follow-ups.",
+        "This is a short daily stand-up: each person reports what they finished, what they work on next \
+         and what blocks them. The notes let the team see progress and blockers at a glance.",
+        vec![
+            SectionSpec::new(
+                "updates",
+                "Updates",
+                SectionFormat::List,
+                "One item per person: \"Name: done …; next …; blockers …\" (write \"none\" for a part they \
+                 did not mention as blocked).",
+            ),
+            SectionSpec::new(
+                "blockers",
+                "Blockers",
+                SectionFormat::List,
+                "Everything that blocks someone, with who is blocked and by what.",
+            ),
+        ],
+    );
+    spec.action_items = ListSpec {
+        title: "Follow-ups".into(),
+        instruction: "Follow-ups agreed during the stand-up (help offered, things to check after the meeting). \
+                      owner: who does it (null if nobody); due: as said (null if none)."
+            .into(),
+    };
+    spec
+}
+
+minutes_sdk::export_notes_template!(spec);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asks_per_person_updates_and_blockers() {
+        let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
+        let system = &requests[0].messages[0].content;
+        assert!(system.contains("- sections.updates (Updates, list of strings): One item per person"), "{system}");
+        assert!(system.contains("- action_items (list of objects): Follow-ups agreed"), "{system}");
+        for heading in ["## Updates", "## Blockers", "## Follow-ups"] {
+            assert!(summary.markdown.contains(heading), "{heading}: {}", summary.markdown);
+        }
+    }
+}
