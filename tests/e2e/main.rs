@@ -6,5 +6,6 @@ mod hostile;
 mod install;
 mod network;
 mod server;
+mod store;
 mod transcribe;
 mod sandbox;

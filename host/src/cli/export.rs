@@ -4,13 +4,19 @@ use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "The document is the JSON form of the `document` record in wit/v0.1/types.wit:\n  \
+#[command(after_help = "Export a stored meeting by id (or the start of one; see `minutes list`), or a meeting \
+    document file: the JSON form of the `document` record in wit/v0.1/types.wit:\n  \
     {\"metadata\": {...}, \"transcript\": {\"segments\": [...]}, \"summary\": null}\n\n\
-    Example:\n  minutes export --document meeting.json --to export-markdown --dir ~/notes")]
+    Examples:\n  minutes export 2026-11-28-atlas --to export-markdown --dir ~/notes\n  \
+    minutes export --document meeting.json --to export-markdown --dir ~/notes")]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["meeting", "document"]))]
 pub struct ExportArgs {
-    /// Meeting document as JSON (metadata, transcript, optional summary)
+    /// A stored meeting's id (or the start of one); the export is recorded with the meeting
+    #[arg(value_name = "MEETING")]
+    meeting: Option<String>,
+    /// Meeting document as JSON (metadata, transcript, optional summary), instead of a stored meeting
     #[arg(long, value_name = "FILE")]
-    document: PathBuf,
+    document: Option<PathBuf>,
     /// Exporter plugin id (see `minutes plugin list`)
     #[arg(long, value_name = "PLUGIN")]
     to: String,
@@ -30,14 +36,25 @@ pub struct ExportArgs {
 
 pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> {
     let home = &ctx.home;
-    let text = std::fs::read_to_string(&args.document).with_context(|| format!("cannot read {}", args.document.display()))?;
-    let document: Document = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a meeting document (see `minutes export --help`)", args.document.display()))?;
+    let (document, store) = match (&args.meeting, &args.document) {
+        (Some(id), _) => {
+            let store = super::meetings::open_store(home)?;
+            let id = store.resolve(id)?;
+            (store.document(&id)?, Some(store))
+        }
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let document: Document = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a meeting document (see `minutes export --help`)", file.display()))?;
+            (document, None)
+        }
+        (None, None) => anyhow::bail!("name a stored meeting (`minutes export <id> --to ...`) or a document file (`--document FILE`)"),
+    };
     let registry = Registry::open(home.clone())?;
     registry.get(&args.to)?;
     let runtime = ctx.runtime()?;
     let plugin = registry.load(&runtime, &args.to)?;
-    let files = super::block_on(async {
+    let (format, files) = super::block_on(async {
         let format = match args.format {
             Some(f) => f,
             None => {
@@ -45,10 +62,15 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
                 info.formats.first().map(|f| f.id.clone()).ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", args.to))?
             }
         };
-        anyhow::Ok(plugin.export(&format, &document).await?)
+        let files = plugin.export(&format, &document).await?;
+        anyhow::Ok((format, files))
     })??;
     let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
     let written = crate::output::write_files(&args.to, &args.dir, &files, args.force)?;
+    if let Some(store) = &store {
+        let absolute: Vec<PathBuf> = written.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+        store.record_export(&document.metadata.id, &args.to, &format, &absolute)?;
+    }
     if args.json {
         super::print_json(&written)?;
     } else {

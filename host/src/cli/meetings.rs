@@ -160,16 +160,45 @@ pub(crate) fn open_store(home: &Home) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Stores a meeting `minutes process` made from the user's audio file (referenced, not owned);
-/// returns its id.
+/// Stores a meeting `minutes process` made from the user's audio file (referenced, not owned)
+/// with its summary, if one was made; returns its id.
 pub(crate) fn save_processed(
     home: &Home,
     document: &Document,
     audio_file: &Path,
+    summarized: Option<&crate::summarize::Summarized>,
 ) -> anyhow::Result<String> {
     let store = open_store(home)?;
     let path = std::fs::canonicalize(audio_file).unwrap_or_else(|_| audio_file.to_path_buf());
-    Ok(store.save_meeting(document, Some(AudioRef { path, owned: false }))?)
+    let id = store.save_meeting(document, Some(AudioRef { path, owned: false }))?;
+    if let Some(s) = summarized {
+        store.save_summary(&id, &s.summary, &store_provenance(&s.provenance))?;
+    }
+    Ok(id)
+}
+
+/// The summariser's provenance in the store's terms.
+pub(crate) fn store_provenance(p: &crate::summarize::Provenance) -> Provenance {
+    let plugin = |r: &crate::summarize::PluginRef| PluginRef {
+        id: r.id.clone(),
+        version: r.version.clone(),
+    };
+    Provenance {
+        template: plugin(&p.template),
+        provider: p.provider.as_ref().map(plugin),
+        model: p.model.clone(),
+        chunk_plan: serde_json::json!({
+            "plan": p.plan,
+            "context_window": p.context_window,
+            "template_definition_sha256": p.template_definition_sha256,
+        }),
+        prompt_sha256: p.requests.iter().map(|r| r.prompt_sha256.clone()).collect(),
+        usage: crate::store::TokenUsage {
+            input_tokens: p.input_tokens,
+            output_tokens: p.output_tokens,
+        },
+        duration_ms: p.duration_ms,
+    }
 }
 
 pub(crate) fn run(ctx: &super::Context, cmd: MeetingsCommand) -> anyhow::Result<()> {
@@ -322,9 +351,10 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();
+            let template = format!("{} {}", p.template.id, p.template.version);
             out.push_str(&format!(
-                "\nSummary — {} {}{by}{model}\n\n",
-                p.template.id, p.template.version
+                "\nSummary — {}{by}{model}\n\n",
+                template.trim_end()
             ));
             out.push_str(render_summary(&s.summary).trim_end());
             out.push('\n');
@@ -367,17 +397,18 @@ fn render_summary(s: &Summary) -> String {
     if !s.action_items.is_empty() {
         out.push_str("## Action items\n");
         for a in &s.action_items {
-            let owner = a
+            let details: Vec<String> = a
                 .owner
-                .as_deref()
-                .map(|o| format!(" ({o})"))
-                .unwrap_or_default();
-            let due = a
-                .due
-                .as_deref()
-                .map(|d| format!(", due {d}"))
-                .unwrap_or_default();
-            out.push_str(&format!("- [ ] {}{owner}{due}\n", a.task));
+                .iter()
+                .cloned()
+                .chain(a.due.iter().map(|d| format!("due {d}")))
+                .collect();
+            let details = if details.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", details.join(", "))
+            };
+            out.push_str(&format!("- [ ] {}{details}\n", a.task));
         }
         out.push('\n');
     }

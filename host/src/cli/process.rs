@@ -115,8 +115,21 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
         written.extend(crate::output::write_files(id, &args.dir, &files, args.force)?);
     }
+    // Meetings store (issue 7): keep the meeting for list/show/search/export by id. The notes
+    // are written already, so a store failure is a warning, not a lost meeting.
+    let meeting_id = match super::meetings::save_processed(home, &document, &args.file, summarized.as_ref()) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}");
+            None
+        }
+    };
+    if !args.json && let Some(id) = &meeting_id {
+        println!("stored as meeting {id} (minutes show {id})");
+    }
+    // End of the meetings-store edit.
     if args.json {
-        return super::print_json(&serde_json::json!({ "meeting": document.metadata, "segments": transcript.segments.len(), "summary": summarized.as_ref().map(|s| &s.provenance), "written": written }));
+        return super::print_json(&serde_json::json!({ "meeting": document.metadata, "meeting_id": meeting_id, "segments": transcript.segments.len(), "summary": summarized.as_ref().map(|s| &s.provenance), "written": written }));
     }
     println!(
         "transcribed {} ({} segments, {:.0} s of audio)",
