@@ -2,9 +2,11 @@
 //! (and, where a test needs two calls in one process, the library the binary is made of).
 
 mod common;
+mod fake_llm;
 mod hostile;
 mod install;
 mod network;
+mod providers;
 mod server;
 mod store;
 mod transcribe;
