@@ -2,6 +2,7 @@
 //! (and, where a test needs two calls in one process, the library the binary is made of).
 
 mod common;
+mod exporters;
 mod fake_llm;
 mod hostile;
 mod install;
