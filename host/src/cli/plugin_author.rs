@@ -208,6 +208,28 @@ impl DevSession<'_> {
     }
 }
 
+/// Size and mtime of every file that [`triggers_rebuild`]. The watcher also reports reads
+/// (cargo and the packager open these files during a build), so a batch of events rebuilds only
+/// when this changed since the last build began.
+fn sources_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    fn walk(path: &Path, dir: &Path, out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>) {
+        let Ok(meta) = std::fs::metadata(path) else { return };
+        if meta.is_dir() {
+            for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                walk(&e.path(), dir, out);
+            }
+        } else if triggers_rebuild(dir, path) {
+            out.push((path.to_path_buf(), meta.len(), meta.modified().ok()));
+        }
+    }
+    let mut out = Vec::new();
+    for p in [dir.join("src"), dir.join("Cargo.toml"), dir.join("plugin.toml")] {
+        walk(&p, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
 /// Files whose change means a rebuild: sources under src/ (not editor backups or swap files)
 /// and the two manifests. target/, dist/ and Cargo.lock change during a build and are ignored.
 fn triggers_rebuild(dir: &Path, path: &Path) -> bool {
@@ -225,6 +247,7 @@ pub(crate) fn dev(ctx: &super::Context, args: DevArgs) -> anyhow::Result<()> {
     let session = DevSession { ctx, runtime: ctx.runtime()?, dir: dir.clone(), out, yes: args.yes, grant: args.grant, json: args.json };
 
     // The first build must work: there is nothing to fall back on yet.
+    let mut built_from = sources_stamp(&dir);
     let started = Instant::now();
     let entry = match session.build_and_install()? {
         Outcome::Installed(e) | Outcome::Unchanged(e) => e,
@@ -246,7 +269,13 @@ pub(crate) fn dev(ctx: &super::Context, args: DevArgs) -> anyhow::Result<()> {
     }
     for batch in rx {
         match batch {
-            Ok(events) if events.iter().any(|e| triggers_rebuild(&dir, &e.path)) => session.reload(),
+            Ok(events) if events.iter().any(|e| triggers_rebuild(&dir, &e.path)) => {
+                let now = sources_stamp(&dir);
+                if now != built_from {
+                    built_from = now;
+                    session.reload();
+                }
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!("file watcher: {e}"),
         }

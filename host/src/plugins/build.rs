@@ -154,6 +154,7 @@ pub struct Built {
 /// The manifest is checked first, so a typo in plugin.toml is reported before a long build;
 /// the profile is `plugin` when the crate defines it, else `release`.
 pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
+    let dir = &std::fs::canonicalize(dir).map_err(|e| BuildError::Crate { path: dir.to_path_buf(), message: e.to_string() })?;
     let krate = PluginCrate::at(dir)?;
     let manifest = parse_source_manifest(&dir.join(MANIFEST_FILE))?;
     check_wasm_target(dir)?;
@@ -190,7 +191,9 @@ pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
         return Err(BuildError::CrateBuild { dir: dir.to_path_buf(), status });
     }
     let wasm = wasm.ok_or_else(|| BuildError::NoComponent(dir.to_path_buf()))?;
-    std::fs::create_dir_all(out).map_err(|e| BuildError::Crate { path: out.to_path_buf(), message: e.to_string() })?;
+    let out_err = |e: std::io::Error| BuildError::Crate { path: out.to_path_buf(), message: e.to_string() };
+    std::fs::create_dir_all(out).map_err(out_err)?;
+    let out = &std::fs::canonicalize(out).map_err(out_err)?;
     let folder = assemble(&dir.join(MANIFEST_FILE), &wasm, out)?;
     let component = std::fs::read(folder.join(&manifest.component.file))
         .map_err(|e| BuildError::Crate { path: folder.clone(), message: e.to_string() })?;
