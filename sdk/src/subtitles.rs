@@ -79,8 +79,7 @@ pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOpti
             continue;
         }
         let voice = if options.speakers { known_speaker(seg, channel_names) } else { None };
-        let lines = wrap(&text, max_line);
-        let chunks: Vec<&[String]> = lines.chunks(max_lines).collect();
+        let chunks = split(&text, max_line, max_lines);
         let weight = |c: &[String]| c.iter().map(|l| l.chars().count() as u64).sum::<u64>();
         let total: u64 = chunks.iter().map(|c| weight(c)).sum::<u64>().max(1);
         let span = seg.end_ms - seg.start_ms;
@@ -89,7 +88,7 @@ pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOpti
             let start = seg.start_ms + share(span, done, total);
             done += weight(chunk);
             let end = if i + 1 == chunks.len() { seg.end_ms } else { seg.start_ms + share(span, done, total) };
-            pieces.push(Cue { start_ms: start, end_ms: end, parts: vec![CuePart { voice: voice.clone(), lines: chunk.to_vec() }] });
+            pieces.push(Cue { start_ms: start, end_ms: end, parts: vec![CuePart { voice: voice.clone(), lines: chunk.clone() }] });
         }
     }
     // Stable: segments that start together keep the transcript's order (channel order, usually).
@@ -123,31 +122,74 @@ fn share(span: u64, part: u64, total: u64) -> u64 {
     (span as u128 * part as u128 / total as u128) as u64
 }
 
-/// Greedy word wrap; a word longer than a line is cut into line-sized pieces.
-fn wrap(text: &str, max: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut len = 0;
+/// The words of `text`, a word longer than a line cut into line-sized pieces.
+fn units(text: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
     for word in text.split_whitespace() {
         let chars: Vec<char> = word.chars().collect();
-        for piece in chars.chunks(max) {
-            let n = piece.len();
-            if len > 0 && len + 1 + n > max {
-                lines.push(std::mem::take(&mut line));
-                len = 0;
-            }
-            if len > 0 {
-                line.push(' ');
-                len += 1;
-            }
-            line.extend(piece);
-            len += n;
+        out.extend(chars.chunks(max).map(|piece| piece.iter().collect::<String>()));
+    }
+    out
+}
+
+/// Greedy wrap of units (each at most `max` characters) into lines.
+fn wrap_units(units: &[String], max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for unit in units {
+        let n = unit.chars().count();
+        if len > 0 && len + 1 + n > max {
+            lines.push(std::mem::take(&mut line));
+            len = 0;
         }
+        if len > 0 {
+            line.push(' ');
+            len += 1;
+        }
+        line.push_str(unit);
+        len += n;
     }
     if !line.is_empty() {
         lines.push(line);
     }
     lines
+}
+
+#[cfg(test)]
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    wrap_units(&units(text, max), max)
+}
+
+/// `text` as cues of at most `max_lines` lines, the words shared evenly between as few cues as
+/// will hold them, so a long segment does not end in a cue of one word that flashes by.
+fn split(text: &str, max: usize, max_lines: usize) -> Vec<Vec<String>> {
+    let units = units(text, max);
+    let greedy = wrap_units(&units, max);
+    if greedy.len() <= max_lines {
+        return vec![greedy];
+    }
+    let len = |u: &String| u.chars().count() + 1;
+    let total: usize = units.iter().map(len).sum();
+    // Each unit fits on a line, so `units.len()` cues always work: the loop ends.
+    for n in greedy.len().div_ceil(max_lines)..=units.len() {
+        let mut chunks: Vec<Vec<String>> = Vec::with_capacity(n);
+        let (mut current, mut done) = (Vec::new(), 0usize);
+        for unit in &units {
+            // Close the chunk when this unit's middle would pass the chunk's share of the text.
+            let boundary = total * (chunks.len() + 1) / n;
+            if !current.is_empty() && done + len(unit) / 2 > boundary {
+                chunks.push(wrap_units(&std::mem::take(&mut current), max));
+            }
+            done += len(unit);
+            current.push(unit.clone());
+        }
+        chunks.push(wrap_units(&current, max));
+        if chunks.iter().all(|c| c.len() <= max_lines) {
+            return chunks;
+        }
+    }
+    greedy.chunks(max_lines).map(<[String]>::to_vec).collect()
 }
 
 #[cfg(test)]
@@ -216,6 +258,19 @@ mod tests {
         let d0 = cues[0].end_ms - cues[0].start_ms;
         let d1 = cues[1].end_ms - cues[1].start_ms;
         assert!(d0.abs_diff(d1) <= 1, "{d0} vs {d1}");
+    }
+
+    #[test]
+    fn a_long_segment_is_shared_evenly_so_no_cue_flashes_by() {
+        // Greedy filling would put 81 characters in the first cue and 26 in the second (2.4 s).
+        let text = "we should move the launch date because the pricing page is not ready and marketing needs two more weeks ready";
+        let cues = run(vec![seg(0, 10_000, 0, text)]);
+        assert_well_formed(&cues);
+        assert_eq!(cues.len(), 2, "{cues:?}");
+        let durations: Vec<u64> = cues.iter().map(|c| c.end_ms - c.start_ms).collect();
+        assert!(durations.iter().all(|d| *d >= 4_000), "{durations:?}");
+        let words: Vec<String> = cues.iter().flat_map(|c| c.parts[0].lines.join(" ").split(' ').map(String::from).collect::<Vec<_>>()).collect();
+        assert_eq!(words.join(" "), text);
     }
 
     #[test]
