@@ -67,6 +67,19 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Meetings store: search (common word, rare word, phrase) and list over generated
+    /// one-hour meetings (~900 segments each), in process and as `minutes` processes
+    #[command(after_help = "Example:\n  cargo build --release -p minutes && target/release/minutes bench store --meetings 1000")]
+    Store {
+        /// Meetings to generate
+        #[arg(long, default_value_t = 1000)]
+        meetings: usize,
+        /// Runs of each measurement
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -87,6 +100,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Plugins { package, iterations, json } => plugins(package, iterations, json),
         BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
+        BenchCommand::Store { meetings, iterations, json } => crate::bench_store::run(meetings, iterations, json),
         BenchCommand::Transcribe { model, corpus, threads, only, json } => {
             let home = crate::plugins::Home::from_env()?;
             let model = crate::transcribe::models::resolve(&model, home.root())?;

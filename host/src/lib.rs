@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod bench;
 mod bench_net;
+mod bench_store;
 mod bench_transcribe;
 pub mod cli;
 pub mod ledger;
