@@ -3,7 +3,9 @@
 
 pub mod align;
 pub mod decode;
+pub mod device;
 pub mod live;
+pub mod recording;
 mod mp4;
 pub mod recorder;
 pub mod source;

@@ -1,0 +1,752 @@
+//! `minutes record` and `minutes recover`: capture the microphone and the system audio as two
+//! channels of a crash-safe recording, with a live transcript; then make the meeting (summary,
+//! exports, store) the way `minutes process` does.
+
+use anyhow::Context as _;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::audio::align::DriftConfig;
+use crate::audio::live::{Live, LiveConfig, percentile};
+use crate::audio::recorder::{self, Recorder, RecorderEvent, Role, clock};
+use crate::audio::recording::{Phase, Recording, interrupted};
+use crate::audio::source::{Capture, FileFeeder};
+use crate::audio::wav::{WavWriter, repair};
+use crate::plugins::Registry;
+use crate::plugins::bindings::types::{Document, MeetingMetadata};
+use crate::transcribe::engine::EngineConfig;
+use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  minutes record --title \"Weekly sync\"\n  minutes record --mic \"alsa_input.usb-Headset\" --system none\n  \
+    minutes record --duration 60 --no-live          # a one-minute recording, transcribed after\n\n\
+    Channel 0 is your microphone (\"me\"), channel 1 the system audio (\"others\"): on Linux the \
+    monitor of the default output, on Windows its loopback. Device names: `minutes devices`.\n\
+    The recording is written to <home>/recordings/<id>/audio.wav and synced twice a second: if \
+    minutes is killed, `minutes recover` (or the next `minutes record`) turns it into a meeting.\n\
+    Ctrl-C stops, finishes the transcript, then summarises and exports like `minutes process`."
+)]
+pub struct RecordArgs {
+    /// Meeting title [default: "Recording <date time>"]
+    #[arg(long)]
+    title: Option<String>,
+    /// Microphone device name [default: the default input]
+    #[arg(long, value_name = "DEVICE")]
+    mic: Option<String>,
+    /// System audio device (a monitor source), or `none` [default: monitor of the default output]
+    #[arg(long, value_name = "DEVICE|none")]
+    system: Option<String>,
+    /// No live transcript: transcribe the whole recording after it stops
+    #[arg(long)]
+    no_live: bool,
+    /// Model name or path (see `minutes models list`)
+    #[arg(long, env = "MINUTES_MODEL")]
+    model: Option<String>,
+    /// Spoken language code or `auto`
+    #[arg(long, default_value = "auto")]
+    language: String,
+    /// CPU threads for whisper [default: all physical cores but one]
+    #[arg(long, env = "MINUTES_THREADS")]
+    threads: Option<usize>,
+    /// Stop after this many seconds (for scripts and tests)
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+    /// Labels for channel 0 and channel 1
+    #[arg(long, value_delimiter = ',', default_value = "me,others")]
+    channel_names: Vec<String>,
+    #[command(flatten)]
+    finish: FinishArgs,
+    /// Play this WAV as the microphone instead of a device (tests, demos)
+    #[arg(long, hide = true, value_name = "WAV")]
+    mic_file: Option<PathBuf>,
+    /// Play this WAV as the system audio instead of a device (tests, demos)
+    #[arg(long, hide = true, value_name = "WAV")]
+    system_file: Option<PathBuf>,
+}
+
+/// How a finished recording becomes a meeting (shared by record and recover).
+#[derive(clap::Args, Clone)]
+pub struct FinishArgs {
+    /// Exporter plugins to run (repeatable) [default: `[process] exporters` in config.toml, else export-markdown]
+    #[arg(long = "to", value_name = "PLUGIN")]
+    exporters: Vec<String>,
+    /// Where exports are written
+    #[arg(long, default_value = "notes")]
+    dir: PathBuf,
+    /// Overwrite existing files
+    #[arg(long)]
+    force: bool,
+    /// Skip the summary
+    #[arg(long)]
+    no_summary: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  minutes recover\n  minutes recover --json --dir ~/notes\n\n\
+    A recording is interrupted when minutes died while recording or transcribing it (crash, \
+    kill, power loss). Its WAV is repaired (everything synced before the end is kept: at most \
+    about a second is lost), transcribed and exported like `minutes process`."
+)]
+pub struct RecoverArgs {
+    /// Model name or path
+    #[arg(long, env = "MINUTES_MODEL")]
+    model: Option<String>,
+    #[arg(long, env = "MINUTES_THREADS")]
+    threads: Option<usize>,
+    #[command(flatten)]
+    finish: FinishArgs,
+}
+
+/// Stops on Ctrl-C (a second Ctrl-C quits at once; the audio is safe on disk either way).
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nstopping — finishing the transcript (Ctrl-C again quits; `minutes recover` finishes later)");
+                f.store(true, Ordering::Relaxed);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    });
+    flag
+}
+
+fn open_sources(args: &RecordArgs) -> anyhow::Result<(Option<Capture>, Option<Capture>)> {
+    let file = |path: &Path| -> anyhow::Result<Capture> {
+        let (feeder, capture) = FileFeeder::open(path, None, 1.0)?;
+        Ok(feeder.spawn(capture))
+    };
+    let mic = match &args.mic_file {
+        Some(p) => Some(file(p)?),
+        None => match crate::audio::device::open_mic(args.mic.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) if args.mic.is_some() => return Err(e.into()),
+            Err(e) => {
+                eprintln!("warning: no microphone: {e}");
+                None
+            }
+        },
+    };
+    let system = match (&args.system_file, args.system.as_deref()) {
+        (Some(p), _) => Some(file(p)?),
+        (None, Some("none")) => None,
+        (None, name) => match crate::audio::device::open_system(name) {
+            Ok(c) => Some(c),
+            Err(e) if name.is_some() => return Err(e.into()),
+            Err(e) => {
+                eprintln!("warning: no system audio: {e}");
+                None
+            }
+        },
+    };
+    if mic.is_none() && system.is_none() {
+        anyhow::bail!(
+            "no audio device to record from: neither a microphone nor system audio could be opened; see what minutes finds with `minutes devices`"
+        );
+    }
+    Ok((mic, system))
+}
+
+pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> {
+    let home = ctx.home.root().to_path_buf();
+    let pending = repair_interrupted(&home);
+    let names = channel_names(&args.channel_names);
+    let (mic, system) = open_sources(&args)?;
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("Recording {}", crate::time::utc(crate::time::now_secs())));
+    let mut rec = Recording::create(
+        &home,
+        &title,
+        mic.as_ref().map(|c| c.name.clone()),
+        system.as_ref().map(|c| c.name.clone()),
+        names.to_vec(),
+    )?;
+    let audio = rec.audio_path();
+    let engine = match args.no_live {
+        true => None,
+        false => match super::transcribe::model_path(args.model.as_deref(), &home) {
+            Ok(model) => Some(engine_config(model, args.threads, &args.language)),
+            Err(e) => {
+                eprintln!("warning: no live transcript: {e:#}");
+                None
+            }
+        },
+    };
+    let active = [mic.is_some(), system.is_some()];
+    let sink = WavWriter::create(&audio, 2, 16_000)
+        .with_context(|| format!("cannot create {}", audio.display()))?;
+    let started = Instant::now();
+    let (events_tx, events) = std::sync::mpsc::channel();
+    let mut recorder = Recorder::new(
+        mic,
+        system,
+        Box::new(sink),
+        audio.display().to_string(),
+        DriftConfig::default(),
+    )?
+    .with_events(events_tx)
+    .with_reopen(Box::new(reopen_default(
+        args.mic_file.is_some() || args.system_file.is_some(),
+    )));
+    let ui = Ui::new(&names);
+    let live = match &engine {
+        Some(engine) => {
+            let config = LiveConfig {
+                engine: engine.clone(),
+                vad: Default::default(),
+                channel_names: names.clone(),
+                active,
+            };
+            let printer = ui.printer();
+            let (live, blocks) = Live::start(config, started, Box::new(move |s, _lag| printer(s)))?;
+            recorder = recorder.with_live(blocks);
+            Some(live)
+        }
+        None => None,
+    };
+    let meters = recorder.meters();
+    let stop = stop_on_ctrl_c();
+    let handle = recorder::spawn(recorder, started, stop.clone())?;
+    ui.started(&rec, &audio);
+    while !handle.is_finished() {
+        if args
+            .duration
+            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+        {
+            stop.store(true, Ordering::Relaxed);
+        }
+        for e in events.try_iter() {
+            ui.event(&e);
+        }
+        ui.status(meters.frames.load(Ordering::Relaxed), meters.take_peaks());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (summary, result) = handle.join().map_err(|_| {
+        anyhow::anyhow!(
+            "the recorder thread crashed; the audio so far is in {}",
+            audio.display()
+        )
+    })?;
+    ui.stopped();
+    let duration_ms = summary.frames * 1000 / 16_000;
+    rec.state.duration_ms = Some(duration_ms);
+    rec.state.stopped_by = result.as_ref().err().map(|e| e.to_string());
+    rec.set_phase(Phase::Transcribing)?;
+    if let Err(e) = &result {
+        eprintln!("error: {e}");
+    }
+    eprintln!("recorded {} to {}", clock(duration_ms), audio.display());
+    let transcript = match live {
+        Some(live) => {
+            let t = Instant::now();
+            let r = live.finish(&audio, &summary.live_gaps);
+            if let Some(e) = &r.error {
+                eprintln!("warning: transcription failed: {e}");
+            }
+            if let (Some(p50), Some(p95)) = (percentile(&r.lags, 50.0), percentile(&r.lags, 95.0)) {
+                tracing::info!(
+                    p50,
+                    p95,
+                    live = r.live_regions,
+                    after = r.deferred_regions,
+                    finish_s = t.elapsed().as_secs_f64(),
+                    "live transcript lag"
+                );
+                if !args.finish.json {
+                    eprintln!(
+                        "live transcript: {} regions live (lag p50 {p50:.1} s, p95 {p95:.1} s), {} after the stop",
+                        r.live_regions, r.deferred_regions
+                    );
+                }
+            }
+            Some(Transcript {
+                segments: r.segments,
+                language: r.language,
+                duration_ms,
+                transcribed_ms: 0,
+                channels: 2,
+                complete: r.error.is_none(),
+            })
+        }
+        None if args.no_live => {
+            transcribe_recording(&home, &audio, &names, args.model.as_deref(), args.threads)
+                .map_err(|e| eprintln!("warning: {e:#}"))
+                .ok()
+        }
+        None => None,
+    };
+    let Some(transcript) = transcript else {
+        eprintln!(
+            "the recording is kept without a transcript: get a model (`minutes models pull base.en-q5_1`), then `minutes recover`"
+        );
+        return Ok(());
+    };
+    let outcome = make_meeting(ctx, &mut rec, &transcript, &args.finish)?;
+    report(&args.finish, &rec, &outcome)?;
+    for r in pending {
+        recover_one(ctx, r, None, None, &args.finish)?;
+    }
+    result.map_err(anyhow::Error::from)
+}
+
+fn channel_names(names: &[String]) -> [String; 2] {
+    [
+        names.first().cloned().unwrap_or_else(|| "me".into()),
+        names.get(1).cloned().unwrap_or_else(|| "others".into()),
+    ]
+}
+
+fn engine_config(model: PathBuf, threads: Option<usize>, language: &str) -> EngineConfig {
+    let mut config = EngineConfig::new(model);
+    // One core stays free for capture: ggml's waiting threads spin.
+    config.threads = threads.unwrap_or_else(|| {
+        crate::transcribe::engine::default_threads()
+            .saturating_sub(1)
+            .max(1)
+    });
+    config.language = (language != "auto").then(|| language.to_string());
+    config
+}
+
+/// Replaces a lost device with the current default of its role (not for file sources).
+fn reopen_default(files: bool) -> impl FnMut(Role) -> Option<Capture> + Send {
+    move |role| {
+        if files {
+            return None;
+        }
+        match role {
+            Role::Mic => crate::audio::device::open_mic(None).ok(),
+            Role::System => crate::audio::device::open_system(None).ok(),
+        }
+    }
+}
+
+fn transcribe_recording(
+    home: &Path,
+    audio: &Path,
+    names: &[String; 2],
+    model: Option<&str>,
+    threads: Option<usize>,
+) -> anyhow::Result<Transcript> {
+    let model = super::transcribe::model_path(model, home)?;
+    let mut config = EngineConfig::new(model);
+    config.threads = threads.unwrap_or_else(crate::transcribe::engine::default_threads);
+    let mut engine = crate::transcribe::engine::Transcriber::load(config)?;
+    let options = PipelineOptions {
+        channel_names: names.to_vec(),
+        ..Default::default()
+    };
+    let total = crate::audio::decode::AudioReader::open(audio)?
+        .info()
+        .duration_ms;
+    let bar = super::transcribe::progress_bar(total);
+    let t = transcribe_file(
+        audio,
+        &mut engine,
+        &options,
+        Arc::new(AtomicBool::new(false)),
+        &mut |p| bar.set_position(p.position_ms / 1000),
+        &mut |_: &Segment| {},
+    )?;
+    bar.finish_and_clear();
+    Ok(t)
+}
+
+struct Outcome {
+    written: Vec<PathBuf>,
+    meeting_id: Option<String>,
+    segments: usize,
+}
+
+/// Summary, exports and store, as `minutes process` does them.
+fn make_meeting(
+    ctx: &super::Context,
+    rec: &mut Recording,
+    transcript: &Transcript,
+    finish: &FinishArgs,
+) -> anyhow::Result<Outcome> {
+    let home = &ctx.home;
+    let registry = Registry::open(home.clone())?;
+    let exporters = if finish.exporters.is_empty() {
+        configured_exporters(home)?.unwrap_or_else(|| vec!["export-markdown".to_string()])
+    } else {
+        finish.exporters.clone()
+    };
+    let started_at = rec.state.started_at.clone();
+    let mut document = Document {
+        metadata: MeetingMetadata {
+            id: format!(
+                "{}-{}",
+                &started_at[..10.min(started_at.len())],
+                slug(&rec.state.title)
+            ),
+            title: rec.state.title.clone(),
+            started_at,
+            duration_ms: transcript.duration_ms,
+            labels: Vec::new(),
+            language: transcript.language.clone(),
+            channel_names: rec.state.channel_names.clone(),
+        },
+        transcript: transcript.to_wit(),
+        summary: None,
+    };
+    let runtime = ctx.runtime()?;
+    // The configured summary ([summary] in config.toml; offline `extractive` by default).
+    let summarized = match finish.no_summary || transcript.segments.is_empty() {
+        true => None,
+        false => {
+            let choice = crate::summarize::Choice {
+                template: None,
+                provider: None,
+                model: None,
+                language: None,
+            };
+            match super::block_on(crate::summarize::summarize(
+                &runtime, &registry, &choice, &document, None,
+            )) {
+                Ok(Ok(s)) => Some(s),
+                Ok(Err(e)) => {
+                    eprintln!("warning: no summary: {e}");
+                    None
+                }
+                Err(e) => {
+                    eprintln!("warning: no summary: {e}");
+                    None
+                }
+            }
+        }
+    };
+    if let Some(s) = &summarized {
+        document.summary = Some(s.summary.clone());
+    }
+    let mut written = Vec::new();
+    for id in &exporters {
+        let plugin = match registry.load(&runtime, id) {
+            Ok(p) => p.for_meeting(&document.metadata.id),
+            Err(e) => {
+                eprintln!(
+                    "warning: exporter `{id}` not run ({e}); install it with `minutes plugin install <package>`"
+                );
+                continue;
+            }
+        };
+        let files = super::block_on(async {
+            let format = plugin
+                .exporter_info()
+                .await?
+                .formats
+                .first()
+                .map(|f| f.id.clone())
+                .unwrap_or_default();
+            plugin.export(&format, &document).await
+        })??;
+        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
+        written.extend(crate::output::write_files(
+            id,
+            &finish.dir,
+            &files,
+            finish.force,
+        )?);
+    }
+    let meeting_id = match super::meetings::save_processed(
+        home,
+        &document,
+        &rec.audio_path(),
+        summarized.as_ref(),
+    ) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}");
+            None
+        }
+    };
+    rec.state.exports = written.iter().map(|p| p.display().to_string()).collect();
+    rec.set_phase(Phase::Done)?;
+    Ok(Outcome {
+        written,
+        meeting_id,
+        segments: transcript.segments.len(),
+    })
+}
+
+fn report(finish: &FinishArgs, rec: &Recording, outcome: &Outcome) -> anyhow::Result<()> {
+    if finish.json {
+        return super::print_json(&serde_json::json!({
+            "recording": rec.state,
+            "audio": rec.audio_path(),
+            "meeting_id": outcome.meeting_id,
+            "segments": outcome.segments,
+            "written": outcome.written,
+        }));
+    }
+    if let Some(id) = &outcome.meeting_id {
+        println!("stored as meeting {id} (minutes show {id})");
+    }
+    for p in &outcome.written {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// Repairs the WAVs of interrupted recordings (cheap; makes them playable at once) and says so.
+fn repair_interrupted(home: &Path) -> Vec<Recording> {
+    let mut out = Vec::new();
+    for r in interrupted(home) {
+        match r {
+            Ok(rec) => match repair(&rec.audio_path()) {
+                Ok(ms) => {
+                    eprintln!(
+                        "found an interrupted recording, {} ({}), repaired: {}; it is transcribed after this one",
+                        rec.state.title,
+                        clock(ms),
+                        rec.audio_path().display()
+                    );
+                    out.push(rec);
+                }
+                Err(e) => eprintln!(
+                    "warning: interrupted recording {} not repaired: {e}",
+                    rec.dir.display()
+                ),
+            },
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    out
+}
+
+fn recover_one(
+    ctx: &super::Context,
+    mut rec: Recording,
+    model: Option<&str>,
+    threads: Option<usize>,
+    finish: &FinishArgs,
+) -> anyhow::Result<serde_json::Value> {
+    let audio = rec.audio_path();
+    let ms = repair(&audio)?;
+    rec.state.duration_ms = Some(ms);
+    // This process owns it now; dying again leaves it interrupted again.
+    rec.state.pid = std::process::id();
+    rec.set_phase(Phase::Transcribing)?;
+    if !finish.json {
+        eprintln!(
+            "recovering {} ({} of audio) from {}",
+            rec.state.title,
+            clock(ms),
+            audio.display()
+        );
+    }
+    let names = channel_names(&rec.state.channel_names);
+    let transcript = transcribe_recording(ctx.home.root(), &audio, &names, model, threads)?;
+    let outcome = make_meeting(ctx, &mut rec, &transcript, finish)?;
+    if !finish.json {
+        report(finish, &rec, &outcome)?;
+    }
+    Ok(serde_json::json!({
+        "id": rec.state.id,
+        "title": rec.state.title,
+        "audio": audio,
+        "duration_ms": ms,
+        "meeting_id": outcome.meeting_id,
+        "segments": outcome.segments,
+        "written": outcome.written,
+    }))
+}
+
+pub(crate) fn recover(ctx: &super::Context, args: RecoverArgs) -> anyhow::Result<()> {
+    let mut done = Vec::new();
+    let mut failed = 0;
+    for r in interrupted(ctx.home.root()) {
+        match r.map_err(anyhow::Error::from).and_then(|rec| {
+            recover_one(ctx, rec, args.model.as_deref(), args.threads, &args.finish)
+        }) {
+            Ok(v) => done.push(v),
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if args.finish.json {
+        super::print_json(&serde_json::json!({ "recovered": done }))?;
+    } else if done.is_empty() && failed == 0 {
+        println!("no interrupted recordings");
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} interrupted recording(s) could not be recovered (see above)");
+    }
+    Ok(())
+}
+
+fn configured_exporters(home: &crate::plugins::Home) -> anyhow::Result<Option<Vec<String>>> {
+    let path = home.config_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
+    };
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let Some(list) = table.get("process").and_then(|p| p.get("exporters")) else {
+        return Ok(None);
+    };
+    let ids = list
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: `[process] exporters` must be a list of plugin ids",
+                path.display()
+            )
+        })?;
+    Ok(Some(ids))
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(48).collect()
+}
+
+/// The terminal: a status line (elapsed, level per channel) under the transcript lines on a
+/// terminal; plain lines otherwise.
+struct Ui {
+    bar: Option<indicatif::ProgressBar>,
+    names: [String; 2],
+    last_plain: std::cell::Cell<u64>,
+}
+
+impl Ui {
+    fn new(names: &[String; 2]) -> Ui {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stdout(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner:.red} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Ui {
+            bar,
+            names: names.clone(),
+            last_plain: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Prints a transcript line (from the live worker's thread).
+    fn printer(&self) -> impl Fn(&Segment) + Send + 'static {
+        let bar = self.bar.clone();
+        move |s: &Segment| {
+            let line = format!(
+                "[{}] {}: {}",
+                clock(s.start_ms),
+                s.speaker.as_deref().unwrap_or("?"),
+                s.text
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None => println!("{line}"),
+            }
+        }
+    }
+
+    fn started(&self, rec: &Recording, audio: &Path) {
+        let line = format!(
+            "recording \"{}\" to {} — Ctrl-C to stop",
+            rec.state.title,
+            audio.display()
+        );
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => println!("{line}"),
+        }
+    }
+
+    fn event(&self, e: &RecorderEvent) {
+        let line = match e {
+            RecorderEvent::DeviceLost { role, why } => format!(
+                "warning: the {} device went away ({why}); the other channel keeps recording, trying the default device",
+                role.label()
+            ),
+            RecorderEvent::DeviceBack { role, name } => {
+                format!("{} recording again from {name}", role.label())
+            }
+        };
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn status(&self, frames: u64, peaks: [f32; 2]) {
+        let ms = frames / 16;
+        match &self.bar {
+            Some(b) => {
+                let meter = |p: f32| {
+                    let db = 20.0 * p.max(1e-6).log10();
+                    let n = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 12.0).round() as usize;
+                    format!(
+                        "{}{} {:>4.0} dB",
+                        "#".repeat(n),
+                        ".".repeat(12 - n),
+                        db.max(-99.0)
+                    )
+                };
+                b.set_message(format!(
+                    "REC {}  {} [{}]  {} [{}]",
+                    clock(ms),
+                    self.names[0],
+                    meter(peaks[0]),
+                    self.names[1],
+                    meter(peaks[1])
+                ));
+                b.tick();
+            }
+            None => {
+                // A line every 30 s: enough to see it is alive in a log.
+                if ms / 30_000 > self.last_plain.get() {
+                    self.last_plain.set(ms / 30_000);
+                    println!("recording {}", clock(ms));
+                }
+            }
+        }
+    }
+
+    fn stopped(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
