@@ -9,6 +9,7 @@ mod hostile;
 mod install;
 mod network;
 mod providers;
+mod record;
 mod server;
 mod store;
 mod transcribe;

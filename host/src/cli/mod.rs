@@ -7,6 +7,8 @@ mod models;
 mod plugin;
 mod plugin_author;
 mod process;
+mod record;
+mod devices;
 mod providers;
 mod secret;
 pub(crate) mod summarize;
@@ -49,6 +51,12 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// The main job: transcribe an audio file and export the meeting (offline)
     Process(process::ProcessArgs),
+    /// Record the microphone and the system audio (two channels), with a live transcript
+    Record(record::RecordArgs),
+    /// Turn recordings interrupted by a crash or kill into meetings
+    Recover(record::RecoverArgs),
+    /// List input devices, outputs and their monitors (system audio)
+    Devices(devices::DevicesArgs),
     /// Transcribe an audio file locally with whisper.cpp
     Transcribe(transcribe::TranscribeArgs),
     /// Summarise a meeting with a template plugin (offline by default, or via a provider)
@@ -107,6 +115,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&ctx, args),
         Command::Transcribe(args) => transcribe::run(&ctx.home, args),
         Command::Process(args) => process::run(&ctx, args),
+        Command::Record(args) => record::run(&ctx, args),
+        Command::Recover(args) => record::recover(&ctx, args),
+        Command::Devices(args) => devices::run(args),
         Command::Summarize(args) => summarize::run(&ctx, args),
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
