@@ -119,10 +119,10 @@ mod tests {
             if end <= start {
                 return Err(format!("cue {i}: ends at {end} ms, not after its start {start} ms"));
             }
-            if let Some((prev_start, prev_end, _)) = cues.last() {
-                if start <= *prev_start || start < *prev_end {
-                    return Err(format!("cue {i} starts at {start} ms: before the previous one ({prev_start}–{prev_end})"));
-                }
+            if let Some((prev_start, prev_end, _)) = cues.last()
+                && (start <= *prev_start || start < *prev_end)
+            {
+                return Err(format!("cue {i} starts at {start} ms: before the previous one ({prev_start}–{prev_end})"));
             }
             cues.push((start, end, text));
         }

@@ -158,10 +158,10 @@ mod tests {
             if end <= start {
                 return Err(format!("cue {i}: ends at {end} ms, not after its start {start} ms"));
             }
-            if let Some(prev) = cues.last() {
-                if start <= prev.start || start < prev.end {
-                    return Err(format!("cue {i} starts at {start} ms: before the previous one ({}–{})", prev.start, prev.end));
-                }
+            if let Some(prev) = cues.last()
+                && (start <= prev.start || start < prev.end)
+            {
+                return Err(format!("cue {i} starts at {start} ms: before the previous one ({}–{})", prev.start, prev.end));
             }
             cues.push(Parsed { start, end, voices, text: text.join("|") });
         }
