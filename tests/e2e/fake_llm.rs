@@ -21,7 +21,10 @@ pub struct Hit {
 
 impl Hit {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -42,22 +45,42 @@ pub enum End {
 
 #[derive(Debug, Clone)]
 pub enum Reply {
-    Whole { status: u16, headers: Vec<(String, String)>, body: String },
-    Stream { content_type: &'static str, pieces: Vec<String>, end: End },
+    Whole {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    Stream {
+        content_type: &'static str,
+        pieces: Vec<String>,
+        end: End,
+    },
     /// Waits before answering.
     Slow(Duration, Box<Reply>),
 }
 
 impl Reply {
     pub fn json(status: u16, body: &str) -> Reply {
-        Reply::Whole { status, headers: vec![("Content-Type".into(), "application/json".into())], body: body.into() }
+        Reply::Whole {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.into(),
+        }
     }
 
     pub fn with_header(self, name: &str, value: &str) -> Reply {
         match self {
-            Reply::Whole { status, mut headers, body } => {
+            Reply::Whole {
+                status,
+                mut headers,
+                body,
+            } => {
                 headers.push((name.into(), value.into()));
-                Reply::Whole { status, headers, body }
+                Reply::Whole {
+                    status,
+                    headers,
+                    body,
+                }
             }
             other => other,
         }
@@ -68,11 +91,17 @@ impl Reply {
         let pieces = events
             .iter()
             .map(|e| match e.split_once('|') {
-                Some((name, data)) if !name.starts_with('{') => format!("event: {name}\ndata: {data}\n\n"),
+                Some((name, data)) if !name.starts_with('{') => {
+                    format!("event: {name}\ndata: {data}\n\n")
+                }
                 _ => format!("data: {e}\n\n"),
             })
             .collect();
-        Reply::Stream { content_type: "text/event-stream", pieces, end }
+        Reply::Stream {
+            content_type: "text/event-stream",
+            pieces,
+            end,
+        }
     }
 
     /// An OpenAI chat-completions stream of `pieces`, with usage and `[DONE]`.
@@ -90,7 +119,11 @@ impl Reply {
 
     /// Newline-delimited JSON, one object per piece (Ollama's streaming).
     pub fn ndjson(lines: &[serde_json::Value], end: End) -> Reply {
-        Reply::Stream { content_type: "application/x-ndjson", pieces: lines.iter().map(|l| format!("{l}\n")).collect(), end }
+        Reply::Stream {
+            content_type: "application/x-ndjson",
+            pieces: lines.iter().map(|l| format!("{l}\n")).collect(),
+            end,
+        }
     }
 
     pub fn slow(by: Duration, then: Reply) -> Reply {
@@ -129,7 +162,11 @@ impl FakeLlm {
 
     /// Scripts `route` ("POST /v1/chat/completions") to answer with `replies` in turn.
     pub fn on(&self, route: &str, replies: Vec<Reply>) -> &Self {
-        self.state.routes.lock().expect("routes").insert(route.to_string(), replies.into());
+        self.state
+            .routes
+            .lock()
+            .expect("routes")
+            .insert(route.to_string(), replies.into());
         self
     }
 
@@ -152,7 +189,10 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (method, path) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -171,7 +211,13 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
     let route = format!("{method} {}", path.split('?').next().unwrap_or(""));
-    st.hits.lock().expect("hits").push(Hit { method, path: path.clone(), headers, body, at: Instant::now() });
+    st.hits.lock().expect("hits").push(Hit {
+        method,
+        path: path.clone(),
+        headers,
+        body,
+        at: Instant::now(),
+    });
     let reply = {
         let mut routes = st.routes.lock().expect("routes");
         match routes.get_mut(&route) {
@@ -180,7 +226,12 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
             None => None,
         }
     };
-    let reply = reply.unwrap_or_else(|| Reply::json(404, &format!("{{\"error\":{{\"message\":\"no route {route}\"}}}}")));
+    let reply = reply.unwrap_or_else(|| {
+        Reply::json(
+            404,
+            &format!("{{\"error\":{{\"message\":\"no route {route}\"}}}}"),
+        )
+    });
     respond(conn, reply)
 }
 
@@ -202,15 +253,31 @@ fn respond(mut conn: TcpStream, reply: Reply) -> std::io::Result<()> {
             std::thread::sleep(by);
             respond(conn, *then)
         }
-        Reply::Whole { status, headers, body } => {
-            let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
+        Reply::Whole {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                reason(status),
+                body.len()
+            );
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             conn.write_all(format!("{head}\r\n{body}").as_bytes())
         }
-        Reply::Stream { content_type, pieces, end } => {
-            let framing = if end == End::Eof { "" } else { "Transfer-Encoding: chunked\r\n" };
+        Reply::Stream {
+            content_type,
+            pieces,
+            end,
+        } => {
+            let framing = if end == End::Eof {
+                ""
+            } else {
+                "Transfer-Encoding: chunked\r\n"
+            };
             conn.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{framing}Connection: close\r\n\r\n").as_bytes())?;
             for p in &pieces {
                 match end {

@@ -66,7 +66,9 @@ pub(crate) fn run(ctx: &super::Context, args: ProvidersArgs) -> anyhow::Result<(
 /// Network calls (a provider's `info` may ask a local server for its models) need tokio's I/O
 /// driver as well as its timer.
 fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     Ok(rt.block_on(f))
 }
 
@@ -119,7 +121,11 @@ fn effective_origins(m: &Manifest, entry: &LockEntry) -> anyhow::Result<Allowlis
     Ok(Allowlist::effective(&declared, &entry.granted_origins)?)
 }
 
-fn provider_row(registry: &Registry, runtime: &Runtime, entry: &LockEntry) -> anyhow::Result<ProviderRow> {
+fn provider_row(
+    registry: &Registry,
+    runtime: &Runtime,
+    entry: &LockEntry,
+) -> anyhow::Result<ProviderRow> {
     let m = registry.manifest(&entry.id)?;
     let allow = effective_origins(&m, entry)?;
     let origins: Vec<String> = allow.entries().iter().map(|o| o.canonical()).collect();
@@ -127,7 +133,10 @@ fn provider_row(registry: &Registry, runtime: &Runtime, entry: &LockEntry) -> an
         .network
         .origins
         .iter()
-        .filter(|o| crate::plugins::net::allowlist::AllowedOrigin::parse(o).is_ok_and(|p| !origins.contains(&p.canonical())))
+        .filter(|o| {
+            crate::plugins::net::allowlist::AllowedOrigin::parse(o)
+                .is_ok_and(|p| !origins.contains(&p.canonical()))
+        })
         .cloned()
         .collect();
     let store = SecretStore::new(registry.home().secrets_dir());
@@ -142,7 +151,9 @@ fn provider_row(registry: &Registry, runtime: &Runtime, entry: &LockEntry) -> an
     }
     let config = registry.effective_config(&m)?;
     let base_url = match config.get("base_url") {
-        Some(crate::plugins::manifest::ConfigValue::Text(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(crate::plugins::manifest::ConfigValue::Text(s)) if !s.trim().is_empty() => {
+            Some(s.trim().to_string())
+        }
         _ => None,
     };
     let mut warnings = Vec::new();
@@ -154,16 +165,32 @@ fn provider_row(registry: &Registry, runtime: &Runtime, entry: &LockEntry) -> an
                 origin_of(&u)
             )),
             Ok(_) => {}
-            Err(e) => warnings.push(format!("base_url {url:?} is not a URL ({e}); fix [plugins.{}] in config.toml", m.id)),
+            Err(e) => warnings.push(format!(
+                "base_url {url:?} is not a URL ({e}); fix [plugins.{}] in config.toml",
+                m.id
+            )),
         }
     } else if m.network.configurable && m.config.contains_key("base_url") {
-        warnings.push(format!("base_url is not set: set it under [plugins.{}] in config.toml", m.id));
+        warnings.push(format!(
+            "base_url is not set: set it under [plugins.{}] in config.toml",
+            m.id
+        ));
     }
     if origins.is_empty() {
-        warnings.push(format!("no origin is granted: it can reach nothing (minutes plugin allow {} <origin>)", m.id));
+        warnings.push(format!(
+            "no origin is granted: it can reach nothing (minutes plugin allow {} <origin>)",
+            m.id
+        ));
     }
-    for s in secrets.iter().filter(|s| s.granted && s.source.is_none()) {
-        warnings.push(format!("secret `{}` is not set: minutes secret set {} {}", s.name, m.id, s.name));
+    // A configurable endpoint may need no key (a local server); a service's preset always does.
+    for s in secrets
+        .iter()
+        .filter(|s| s.granted && s.source.is_none() && !m.network.configurable)
+    {
+        warnings.push(format!(
+            "secret `{}` is not set: minutes secret set {} {}",
+            s.name, m.id, s.name
+        ));
     }
     let mut row = ProviderRow {
         id: m.id.clone(),
@@ -184,27 +211,47 @@ fn provider_row(registry: &Registry, runtime: &Runtime, entry: &LockEntry) -> an
         warnings,
     };
     // What the host plans with: the provider's own `info` (models and context windows).
-    let info = registry.load(runtime, &m.id).map_err(anyhow::Error::from).and_then(|p| block_on(p.provider_info())?.map_err(Into::into));
+    let info = registry
+        .load(runtime, &m.id)
+        .map_err(anyhow::Error::from)
+        .and_then(|p| block_on(p.provider_info())?.map_err(Into::into));
     match info {
         Ok(info) => {
             let default = info.models.iter().find(|x| x.id == info.default_model);
             row.context_window = default.map(|x| x.context_window);
             row.max_output = default.map(|x| x.max_output);
             row.default_model = Some(info.default_model);
-            row.models = info.models.into_iter().map(|x| ModelRow { id: x.id, context_window: x.context_window, max_output: x.max_output }).collect();
+            row.models = info
+                .models
+                .into_iter()
+                .map(|x| ModelRow {
+                    id: x.id,
+                    context_window: x.context_window,
+                    max_output: x.max_output,
+                })
+                .collect();
         }
-        Err(e) => row.warnings.push(format!("its info could not be read: {e:#}")),
+        Err(e) => row
+            .warnings
+            .push(format!("its info could not be read: {e:#}")),
     }
     Ok(row)
 }
 
 fn list(ctx: &super::Context, json: bool) -> anyhow::Result<()> {
     let registry = Registry::open(ctx.home.clone())?;
-    let providers: Vec<&LockEntry> = registry.installed().iter().filter(|e| e.kind == Kind::Provider).collect();
+    let providers: Vec<&LockEntry> = registry
+        .installed()
+        .iter()
+        .filter(|e| e.kind == Kind::Provider)
+        .collect();
     let runtime = ctx.runtime()?;
     let mut rows = Vec::new();
     for entry in providers {
-        rows.push(provider_row(&registry, &runtime, entry).with_context(|| format!("provider `{}`", entry.id))?);
+        rows.push(
+            provider_row(&registry, &runtime, entry)
+                .with_context(|| format!("provider `{}`", entry.id))?,
+        );
     }
     if json {
         return super::print_json(&rows);
@@ -234,17 +281,35 @@ fn yes_no(t: Tristate) -> &'static str {
 }
 
 fn print_row(r: &ProviderRow) {
-    println!("{} {} — {}{}", r.id, r.version, r.name, if r.local { " (local)" } else { "" });
+    println!(
+        "{} {} — {}{}",
+        r.id,
+        r.version,
+        r.name,
+        if r.local { " (local)" } else { "" }
+    );
     match (&r.default_model, r.context_window) {
-        (Some(m), Some(c)) => println!("  model:           {m} (context {c} tokens, answers up to {} tokens)", r.max_output.unwrap_or(0)),
+        (Some(m), Some(c)) => println!(
+            "  model:           {m} (context {c} tokens, answers up to {} tokens)",
+            r.max_output.unwrap_or(0)
+        ),
         (Some(m), None) => println!("  model:           {m}"),
         _ => println!("  model:           unknown"),
     }
     if r.models.len() > 1 {
-        let others: Vec<&str> = r.models.iter().map(|m| m.id.as_str()).filter(|m| Some(*m) != r.default_model.as_deref()).collect();
+        let others: Vec<&str> = r
+            .models
+            .iter()
+            .map(|m| m.id.as_str())
+            .filter(|m| Some(*m) != r.default_model.as_deref())
+            .collect();
         println!("  also available:  {}", others.join(", "));
     }
-    let to = if r.origins.is_empty() { "nowhere yet (no origin granted)".to_string() } else { r.origins.join(", ") };
+    let to = if r.origins.is_empty() {
+        "nowhere yet (no origin granted)".to_string()
+    } else {
+        r.origins.join(", ")
+    };
     println!("  sends:           {} to {to}", r.sends);
     if let Some(u) = &r.base_url {
         println!("  endpoint:        {u}");
@@ -252,6 +317,10 @@ fn print_row(r: &ProviderRow) {
     for s in &r.secrets {
         let state = match s.source {
             Some(src) => format!("set ({src})"),
+            None if r.configurable => format!(
+                "not set (needed only if your endpoint wants a key: minutes secret set {} {})",
+                r.id, s.name
+            ),
             None => format!("not set — minutes secret set {} {}", r.id, s.name),
         };
         println!("  secret:          {} {state}", s.name);
@@ -265,11 +334,18 @@ fn print_row(r: &ProviderRow) {
                 yes_no(p.zero_retention_available),
                 yes_no(p.zero_retention_default)
             );
-            println!("  region:          {}", p.region.as_deref().unwrap_or("unknown"));
+            println!(
+                "  region:          {}",
+                p.region.as_deref().unwrap_or("unknown")
+            );
             if !p.certifications.is_empty() {
                 println!("  certifications:  {}", p.certifications.join(", "));
             }
-            let verified = p.last_verified.as_deref().map(|d| format!(" (verified {d})")).unwrap_or_default();
+            let verified = p
+                .last_verified
+                .as_deref()
+                .map(|d| format!(" (verified {d})"))
+                .unwrap_or_default();
             match p.sources.is_empty() {
                 true => println!("  sources:         none: nothing here is verified"),
                 false => println!("  sources:         {}{verified}", p.sources.join(", ")),
@@ -298,21 +374,36 @@ fn check(ctx: &super::Context, id: &str, model: Option<String>, json: bool) -> a
     let registry = Registry::open(ctx.home.clone())?;
     let m = registry.manifest(id)?;
     if m.kind != Kind::Provider {
-        anyhow::bail!("`{id}` is {}, not a provider (see `minutes providers`)", crate::plugins::error::a(m.kind));
+        anyhow::bail!(
+            "`{id}` is {}, not a provider (see `minutes providers`)",
+            crate::plugins::error::a(m.kind)
+        );
     }
     let runtime = ctx.runtime()?;
     let plugin = registry.load(&runtime, id)?;
     let request = CompletionRequest {
         messages: vec![
-            Message { role: Role::System, content: "This is a connectivity check. Answer with one word.".into() },
-            Message { role: Role::User, content: "Reply with the single word: ready".into() },
+            Message {
+                role: Role::System,
+                content: "This is a connectivity check. Answer with one word.".into(),
+            },
+            Message {
+                role: Role::User,
+                content: "Reply with the single word: ready".into(),
+            },
         ],
         model: model.clone(),
         max_tokens: Some(16),
         temperature: Some(0.0),
         json_output: false,
     };
-    let spinner = spinner(&format!("asking {id}{}…", model.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()));
+    let spinner = spinner(&format!(
+        "asking {id}{}…",
+        model
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default()
+    ));
     let started = Instant::now();
     let result = block_on(plugin.complete(&request))?;
     let latency = started.elapsed();
@@ -333,8 +424,20 @@ fn check(ctx: &super::Context, id: &str, model: Option<String>, json: bool) -> a
     if json {
         return super::print_json(&out);
     }
-    println!("ok: {} answered with model {} in {} ms", out.provider, out.model, out.latency_ms);
-    println!("  tokens: {} in, {} out{}", out.input_tokens, out.output_tokens, if out.truncated { " (stopped at the limit)" } else { "" });
+    println!(
+        "ok: {} answered with model {} in {} ms",
+        out.provider, out.model, out.latency_ms
+    );
+    println!(
+        "  tokens: {} in, {} out{}",
+        out.input_tokens,
+        out.output_tokens,
+        if out.truncated {
+            " (stopped at the limit)"
+        } else {
+            ""
+        }
+    );
     println!("  reply:  {}", out.reply.trim());
     Ok(())
 }

@@ -4,7 +4,9 @@
 
 use minutes_sdk::http::Request;
 use minutes_sdk::provider::{Provider, export_provider};
-use minutes_sdk::types::{Completion, CompletionRequest, PluginError, ProviderInfo, Role, TokenUsage, UpstreamError};
+use minutes_sdk::types::{
+    Completion, CompletionRequest, PluginError, ProviderInfo, Role, TokenUsage, UpstreamError,
+};
 use provider_common::budget::Budget;
 use provider_common::errors::{self, Target};
 use provider_common::manifest::Facts;
@@ -28,7 +30,11 @@ impl Provider for Anthropic {
     fn complete(request: CompletionRequest) -> Result<Completion, PluginError> {
         let facts = Facts::parse(MANIFEST);
         let s = Settings::read("https://api.anthropic.com")?;
-        let model = request.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| s.model.clone());
+        let model = request
+            .model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| s.model.clone());
         let t = Target {
             plugin: facts.id.clone(),
             service: facts.name.clone(),
@@ -44,7 +50,14 @@ impl Provider for Anthropic {
             let req = Request::post(&url)
                 .header("content-type", "application/json")
                 .header("anthropic-version", API_VERSION)
-                .header("accept", if s.stream { "text/event-stream" } else { "application/json" })
+                .header(
+                    "accept",
+                    if s.stream {
+                        "text/event-stream"
+                    } else {
+                        "application/json"
+                    },
+                )
                 .body(body.clone())
                 .timeout_ms(budget.timeout_ms());
             attempt(&t, &req, s.stream, secs)
@@ -78,12 +91,17 @@ fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Result<Valu
         }
     }
     if turns.first().map(|(r, _)| *r) != Some("user") {
-        return Err(PluginError::InvalidInput("the Messages API needs a user message first (after any system messages)".into()));
+        return Err(PluginError::InvalidInput(
+            "the Messages API needs a user message first (after any system messages)".into(),
+        ));
     }
     if r.json_output && s.json_mode {
         system.push(JSON_INSTRUCTION);
     }
-    let messages: Vec<Value> = turns.into_iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
+    let messages: Vec<Value> = turns
+        .into_iter()
+        .map(|(role, content)| json!({"role": role, "content": content}))
+        .collect();
     let mut body = json!({
         "model": model,
         "max_tokens": r.max_tokens.unwrap_or(s.max_output),
@@ -111,12 +129,22 @@ struct Answer {
 }
 
 impl Answer {
-    fn into_completion(self, t: &Target, request: &CompletionRequest) -> Result<Completion, PluginError> {
+    fn into_completion(
+        self,
+        t: &Target,
+        request: &CompletionRequest,
+    ) -> Result<Completion, PluginError> {
         if self.stop_reason.as_deref() == Some("refusal") {
-            return Err(PluginError::Other(format!("{} declined to answer (stop_reason: refusal)", t.service)));
+            return Err(PluginError::Other(format!(
+                "{} declined to answer (stop_reason: refusal)",
+                t.service
+            )));
         }
         let usage = match self.input_tokens {
-            Some(input) => TokenUsage { input_tokens: input, output_tokens: self.output_tokens.unwrap_or(0) },
+            Some(input) => TokenUsage {
+                input_tokens: input,
+                output_tokens: self.output_tokens.unwrap_or(0),
+            },
             None => estimate_usage(request, &self.text),
         };
         Ok(Completion {
@@ -129,17 +157,25 @@ impl Answer {
 }
 
 fn tokens(v: &Value, key: &str) -> Option<u32> {
-    v.get(key).and_then(Value::as_u64).map(|n| n.min(u32::MAX as u64) as u32)
+    v.get(key)
+        .and_then(Value::as_u64)
+        .map(|n| n.min(u32::MAX as u64) as u32)
 }
 
 /// Input tokens, counting prompt-cache reads and writes.
 fn input_tokens(usage: &Value) -> Option<u32> {
     let base = tokens(usage, "input_tokens")?;
-    let cached = tokens(usage, "cache_creation_input_tokens").unwrap_or(0) + tokens(usage, "cache_read_input_tokens").unwrap_or(0);
+    let cached = tokens(usage, "cache_creation_input_tokens").unwrap_or(0)
+        + tokens(usage, "cache_read_input_tokens").unwrap_or(0);
     Some(base.saturating_add(cached))
 }
 
-fn attempt(t: &Target, req: &Request, stream: bool, secs: u64) -> Result<Step<Answer>, PluginError> {
+fn attempt(
+    t: &Target,
+    req: &Request,
+    stream: bool,
+    secs: u64,
+) -> Result<Step<Answer>, PluginError> {
     if !stream {
         let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
         if !(200..300).contains(&resp.status) {
@@ -147,7 +183,9 @@ fn attempt(t: &Target, req: &Request, stream: bool, secs: u64) -> Result<Step<An
         }
         return parse_whole(t, &resp.body).map(Step::Done);
     }
-    let s = req.send_streaming().map_err(|e| errors::http_error(t, e, secs))?;
+    let s = req
+        .send_streaming()
+        .map_err(|e| errors::http_error(t, e, secs))?;
     let (status, headers) = (s.status(), s.headers());
     if !(200..300).contains(&status) {
         let body = drain(&s);
@@ -204,12 +242,27 @@ fn minutes_sdk_describe(e: &PluginError) -> String {
 }
 
 /// Applies one streamed event; `Some` ends the attempt early (an error event worth a retry).
-fn event(t: &Target, a: &mut Answer, name: &str, data: &str) -> Result<Option<Step<Answer>>, PluginError> {
-    let v: Value = serde_json::from_str(data).map_err(|e| errors::malformed(t, &format!("`{name}` event"), &e.to_string(), data.as_bytes()))?;
+fn event(
+    t: &Target,
+    a: &mut Answer,
+    name: &str,
+    data: &str,
+) -> Result<Option<Step<Answer>>, PluginError> {
+    let v: Value = serde_json::from_str(data).map_err(|e| {
+        errors::malformed(
+            t,
+            &format!("`{name}` event"),
+            &e.to_string(),
+            data.as_bytes(),
+        )
+    })?;
     let kind = v.get("type").and_then(Value::as_str).unwrap_or(name);
     match kind {
         "message_start" => {
-            a.model = v.pointer("/message/model").and_then(Value::as_str).map(str::to_owned);
+            a.model = v
+                .pointer("/message/model")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             if let Some(u) = v.pointer("/message/usage") {
                 a.input_tokens = input_tokens(u);
                 a.output_tokens = tokens(u, "output_tokens");
@@ -235,10 +288,16 @@ fn event(t: &Target, a: &mut Answer, name: &str, data: &str) -> Result<Option<St
         }
         "message_stop" => a.stopped = true,
         "error" => {
-            let error_type = v.pointer("/error/type").and_then(Value::as_str).unwrap_or("error");
+            let error_type = v
+                .pointer("/error/type")
+                .and_then(Value::as_str)
+                .unwrap_or("error");
             let message = errors::service_message(data.as_bytes());
             if errors::is_context_length(data.as_bytes()) {
-                return Err(PluginError::ContextLengthExceeded(format!("{}: {message}", t.service)));
+                return Err(PluginError::ContextLengthExceeded(format!(
+                    "{}: {message}",
+                    t.service
+                )));
             }
             let status = match error_type {
                 "overloaded_error" => 529,
@@ -248,7 +307,10 @@ fn event(t: &Target, a: &mut Answer, name: &str, data: &str) -> Result<Option<St
             };
             let error = PluginError::Upstream(UpstreamError {
                 status,
-                message: format!("{} reported {error_type} while streaming: {message}", t.service),
+                message: format!(
+                    "{} reported {error_type} while streaming: {message}",
+                    t.service
+                ),
             });
             return match retry::is_retryable(status) {
                 true => Ok(Some(Step::Retry { after: None, error })),
@@ -261,14 +323,24 @@ fn event(t: &Target, a: &mut Answer, name: &str, data: &str) -> Result<Option<St
 }
 
 fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| errors::malformed(t, "message", &e.to_string(), body))?;
-    let content = v.get("content").and_then(Value::as_array).ok_or_else(|| errors::malformed(t, "message", "no `content`", body))?;
-    let text: String = content.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect();
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| errors::malformed(t, "message", &e.to_string(), body))?;
+    let content = v
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| errors::malformed(t, "message", "no `content`", body))?;
+    let text: String = content
+        .iter()
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect();
     let usage = v.get("usage").cloned().unwrap_or(Value::Null);
     Ok(Answer {
         text,
         model: v.get("model").and_then(Value::as_str).map(str::to_owned),
-        stop_reason: v.get("stop_reason").and_then(Value::as_str).map(str::to_owned),
+        stop_reason: v
+            .get("stop_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         input_tokens: input_tokens(&usage),
         output_tokens: tokens(&usage, "output_tokens"),
         stopped: true,
@@ -282,7 +354,13 @@ mod tests {
     use std::time::Duration;
 
     fn target() -> Target {
-        Target { plugin: "anthropic".into(), service: "Anthropic".into(), base_url: "https://api.anthropic.com".into(), model: "m".into(), secret: Some("api-key") }
+        Target {
+            plugin: "anthropic".into(),
+            service: "Anthropic".into(),
+            base_url: "https://api.anthropic.com".into(),
+            model: "m".into(),
+            secret: Some("api-key"),
+        }
     }
 
     #[test]
@@ -297,9 +375,17 @@ mod tests {
             max_retries: 0,
             json_mode: true,
         };
-        let msg = |role, c: &str| Message { role, content: c.into() };
+        let msg = |role, c: &str| Message {
+            role,
+            content: c.into(),
+        };
         let r = CompletionRequest {
-            messages: vec![msg(Role::System, "Summarise."), msg(Role::User, "a"), msg(Role::User, "b"), msg(Role::Assistant, "c")],
+            messages: vec![
+                msg(Role::System, "Summarise."),
+                msg(Role::User, "a"),
+                msg(Role::User, "b"),
+                msg(Role::Assistant, "c"),
+            ],
             model: None,
             max_tokens: None,
             temperature: None,
@@ -307,10 +393,19 @@ mod tests {
         };
         let b = request_body(&s, "m", &r).unwrap();
         assert_eq!(b["system"], format!("Summarise.\n\n{JSON_INSTRUCTION}"));
-        assert_eq!(b["messages"], json!([{"role": "user", "content": "a\n\nb"}, {"role": "assistant", "content": "c"}]));
+        assert_eq!(
+            b["messages"],
+            json!([{"role": "user", "content": "a\n\nb"}, {"role": "assistant", "content": "c"}])
+        );
         assert_eq!(b["max_tokens"], 1000);
-        let only_system = CompletionRequest { messages: vec![msg(Role::System, "x")], ..r };
-        assert!(matches!(request_body(&s, "m", &only_system), Err(PluginError::InvalidInput(_))));
+        let only_system = CompletionRequest {
+            messages: vec![msg(Role::System, "x")],
+            ..r
+        };
+        assert!(matches!(
+            request_body(&s, "m", &only_system),
+            Err(PluginError::InvalidInput(_))
+        ));
     }
 
     #[test]
@@ -318,20 +413,41 @@ mod tests {
         let t = target();
         let mut a = Answer::default();
         let events = [
-            ("message_start", r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":25,"cache_read_input_tokens":5,"output_tokens":1}}}"#),
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":25,"cache_read_input_tokens":5,"output_tokens":1}}}"#,
+            ),
             ("ping", r#"{"type":"ping"}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi "}}"#),
-            ("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"there"}}"#),
-            ("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":7}}"#),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi "}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"there"}}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":7}}"#,
+            ),
             ("message_stop", r#"{"type":"message_stop"}"#),
         ];
         for (name, data) in events {
             assert!(event(&t, &mut a, name, data).unwrap().is_none());
         }
         assert!(a.stopped);
-        let req = CompletionRequest { messages: vec![], model: None, max_tokens: None, temperature: None, json_output: false };
+        let req = CompletionRequest {
+            messages: vec![],
+            model: None,
+            max_tokens: None,
+            temperature: None,
+            json_output: false,
+        };
         let c = a.into_completion(&t, &req).unwrap();
-        assert_eq!((c.text.as_str(), c.model.as_str(), c.truncated), ("Hi there", "claude-x", true));
+        assert_eq!(
+            (c.text.as_str(), c.model.as_str(), c.truncated),
+            ("Hi there", "claude-x", true)
+        );
         assert_eq!((c.usage.input_tokens, c.usage.output_tokens), (30, 7));
     }
 
@@ -339,9 +455,16 @@ mod tests {
     fn error_events_retry_when_overloaded() {
         let t = target();
         let mut a = Answer::default();
-        let overloaded = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
-        assert!(matches!(event(&t, &mut a, "error", overloaded), Ok(Some(Step::Retry { .. }))));
+        let overloaded =
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert!(matches!(
+            event(&t, &mut a, "error", overloaded),
+            Ok(Some(Step::Retry { .. }))
+        ));
         let bad = r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#;
-        assert!(matches!(event(&t, &mut a, "error", bad), Err(PluginError::Upstream(_))));
+        assert!(matches!(
+            event(&t, &mut a, "error", bad),
+            Err(PluginError::Upstream(_))
+        ));
     }
 }

@@ -6,7 +6,8 @@
 use minutes_sdk::http::Request;
 use minutes_sdk::provider::{Provider, export_provider};
 use minutes_sdk::types::{
-    Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage, UpstreamError,
+    Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage,
+    UpstreamError,
 };
 use provider_common::budget::Budget;
 use provider_common::errors::{self, Target};
@@ -27,11 +28,16 @@ impl Provider for Ollama {
     fn info() -> ProviderInfo {
         let facts = Facts::parse(MANIFEST);
         let mut info = provider_common::openai::info(&facts);
-        let Ok(s) = Settings::read("") else { return info };
+        let Ok(s) = Settings::read("") else {
+            return info;
+        };
         let installed = match installed_models(&s.base_url) {
             Ok(names) => names,
             Err(why) => {
-                minutes_sdk::log::info(&format!("cannot list the models of Ollama at {}: {why}", s.base_url));
+                minutes_sdk::log::info(&format!(
+                    "cannot list the models of Ollama at {}: {why}",
+                    s.base_url
+                ));
                 return info;
             }
         };
@@ -45,10 +51,15 @@ impl Provider for Ollama {
             ));
         }
         // One context window for all: the plugin sends it as num_ctx with every request.
-        let window = show_context_length(&s.base_url, &s.model).map_or(s.context_window, |n| n.min(s.context_window));
+        let window = show_context_length(&s.base_url, &s.model)
+            .map_or(s.context_window, |n| n.min(s.context_window));
         info.models = std::iter::once(s.model.clone())
             .chain(installed.into_iter().filter(|m| !same_model(m, &s.model)))
-            .map(|id| ModelInfo { id, context_window: window, max_output: s.max_output.min(window / 2) })
+            .map(|id| ModelInfo {
+                id,
+                context_window: window,
+                max_output: s.max_output.min(window / 2),
+            })
             .collect();
         info
     }
@@ -56,14 +67,27 @@ impl Provider for Ollama {
     fn complete(request: CompletionRequest) -> Result<Completion, PluginError> {
         let facts = Facts::parse(MANIFEST);
         let s = Settings::read("http://localhost:11434")?;
-        let model = request.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| s.model.clone());
-        let t = Target { plugin: facts.id, service: "Ollama".into(), base_url: s.base_url.clone(), model: model.clone(), secret: None };
+        let model = request
+            .model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| s.model.clone());
+        let t = Target {
+            plugin: facts.id,
+            service: "Ollama".into(),
+            base_url: s.base_url.clone(),
+            model: model.clone(),
+            secret: None,
+        };
         let body = minutes_sdk::json::to_string(&request_body(&s, &model, &request))?.into_bytes();
         let url = format!("{}/api/chat", s.base_url);
         let budget = Budget::new(s.timeout);
         let secs = s.timeout.as_secs();
         let answer = retry::run(&budget, s.max_retries, |_| {
-            let req = Request::post(&url).header("content-type", "application/json").body(body.clone()).timeout_ms(budget.timeout_ms());
+            let req = Request::post(&url)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .timeout_ms(budget.timeout_ms());
             attempt(&t, &req, s.stream, secs).map_err(|e| not_pulled(e, &model))
         })?;
         finish(&t, &s, answer, &request)
@@ -74,7 +98,13 @@ export_provider!(Ollama);
 
 /// `llama3.2` and `llama3.2:latest` are one model.
 fn same_model(a: &str, b: &str) -> bool {
-    let norm = |s: &str| if s.contains(':') { s.to_string() } else { format!("{s}:latest") };
+    let norm = |s: &str| {
+        if s.contains(':') {
+            s.to_string()
+        } else {
+            format!("{s}:latest")
+        }
+    };
     norm(a) == norm(b)
 }
 
@@ -86,10 +116,20 @@ fn installed_models(base_url: &str) -> Result<Vec<String>, String> {
     if resp.status != 200 {
         return Err(format!("/api/tags answered {}", resp.status));
     }
-    let v: Value = serde_json::from_slice(&resp.body).map_err(|e| format!("/api/tags: malformed JSON: {e}"))?;
+    let v: Value = serde_json::from_slice(&resp.body)
+        .map_err(|e| format!("/api/tags: malformed JSON: {e}"))?;
     Ok(v.get("models")
         .and_then(Value::as_array)
-        .map(|ms| ms.iter().filter_map(|m| m.get("name").or(m.get("model")).and_then(Value::as_str).map(str::to_owned)).collect())
+        .map(|ms| {
+            ms.iter()
+                .filter_map(|m| {
+                    m.get("name")
+                        .or(m.get("model"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -101,7 +141,9 @@ fn show_context_length(base_url: &str, model: &str) -> Option<u32> {
         .timeout_ms(TAGS_TIMEOUT_MS)
         .send()
         .ok()?;
-    let v: Value = serde_json::from_slice(&resp.body).ok().filter(|_| resp.status == 200)?;
+    let v: Value = serde_json::from_slice(&resp.body)
+        .ok()
+        .filter(|_| resp.status == 200)?;
     let info = v.get("model_info")?.as_object()?;
     let arch = info.get("general.architecture")?.as_str()?;
     let n = info.get(&format!("{arch}.context_length"))?.as_u64()?;
@@ -114,12 +156,18 @@ fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Value {
         Role::User => "user",
         Role::Assistant => "assistant",
     };
-    let messages: Vec<Value> = r.messages.iter().map(|m| json!({"role": role(m.role), "content": m.content})).collect();
-    let mut options = json!({"num_ctx": s.context_window, "num_predict": r.max_tokens.unwrap_or(s.max_output)});
+    let messages: Vec<Value> = r
+        .messages
+        .iter()
+        .map(|m| json!({"role": role(m.role), "content": m.content}))
+        .collect();
+    let mut options =
+        json!({"num_ctx": s.context_window, "num_predict": r.max_tokens.unwrap_or(s.max_output)});
     if let Some(t) = r.temperature {
         options["temperature"] = json!(t);
     }
-    let mut body = json!({"model": model, "messages": messages, "stream": s.stream, "options": options});
+    let mut body =
+        json!({"model": model, "messages": messages, "stream": s.stream, "options": options});
     if r.json_output && s.json_mode {
         body["format"] = json!("json");
     }
@@ -129,7 +177,10 @@ fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Value {
 /// A 404 from Ollama means the model is not pulled: say how to get it.
 fn not_pulled(e: PluginError, model: &str) -> PluginError {
     match e {
-        PluginError::Upstream(UpstreamError { status: 404, message }) => PluginError::Upstream(UpstreamError {
+        PluginError::Upstream(UpstreamError {
+            status: 404,
+            message,
+        }) => PluginError::Upstream(UpstreamError {
             status: 404,
             message: format!("{message} (if the model is missing: `ollama pull {model}`)"),
         }),
@@ -149,12 +200,16 @@ struct Answer {
 
 /// Applies one NDJSON object (a streamed piece, or the whole answer).
 fn apply(t: &Target, a: &mut Answer, line: &str) -> Result<(), PluginError> {
-    let v: Value = serde_json::from_str(line).map_err(|e| errors::malformed(t, "chat answer", &e.to_string(), line.as_bytes()))?;
+    let v: Value = serde_json::from_str(line)
+        .map_err(|e| errors::malformed(t, "chat answer", &e.to_string(), line.as_bytes()))?;
     if v.get("error").is_some() {
         let message = errors::service_message(line.as_bytes());
         return Err(match errors::is_context_length(line.as_bytes()) {
             true => PluginError::ContextLengthExceeded(format!("Ollama: {message}")),
-            false => PluginError::Upstream(UpstreamError { status: 200, message: format!("Ollama reported an error: {message}") }),
+            false => PluginError::Upstream(UpstreamError {
+                status: 200,
+                message: format!("Ollama reported an error: {message}"),
+            }),
         });
     }
     if let Some(text) = v.pointer("/message/content").and_then(Value::as_str) {
@@ -165,15 +220,27 @@ fn apply(t: &Target, a: &mut Answer, line: &str) -> Result<(), PluginError> {
     }
     if v.get("done").and_then(Value::as_bool) == Some(true) {
         a.done = true;
-        a.done_reason = v.get("done_reason").and_then(Value::as_str).map(str::to_owned);
-        let count = |k: &str| v.get(k).and_then(Value::as_u64).map(|n| n.min(u32::MAX as u64) as u32);
+        a.done_reason = v
+            .get("done_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let count = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_u64)
+                .map(|n| n.min(u32::MAX as u64) as u32)
+        };
         a.prompt_tokens = count("prompt_eval_count");
         a.output_tokens = count("eval_count");
     }
     Ok(())
 }
 
-fn attempt(t: &Target, req: &Request, stream: bool, secs: u64) -> Result<Step<Answer>, PluginError> {
+fn attempt(
+    t: &Target,
+    req: &Request,
+    stream: bool,
+    secs: u64,
+) -> Result<Step<Answer>, PluginError> {
     let mut a = Answer::default();
     if !stream {
         let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
@@ -183,7 +250,9 @@ fn attempt(t: &Target, req: &Request, stream: bool, secs: u64) -> Result<Step<An
         apply(t, &mut a, &String::from_utf8_lossy(&resp.body))?;
         return Ok(Step::Done(a));
     }
-    let s = req.send_streaming().map_err(|e| errors::http_error(t, e, secs))?;
+    let s = req
+        .send_streaming()
+        .map_err(|e| errors::http_error(t, e, secs))?;
     let (status, headers) = (s.status(), s.headers());
     if !(200..300).contains(&status) {
         let body = drain(&s);
@@ -219,7 +288,12 @@ fn attempt(t: &Target, req: &Request, stream: bool, secs: u64) -> Result<Step<An
     Ok(Step::Done(a))
 }
 
-fn finish(t: &Target, s: &Settings, a: Answer, request: &CompletionRequest) -> Result<Completion, PluginError> {
+fn finish(
+    t: &Target,
+    s: &Settings,
+    a: Answer,
+    request: &CompletionRequest,
+) -> Result<Completion, PluginError> {
     if !a.done {
         return Err(PluginError::Network(format!(
             "the answer stream from {} was cut after {} characters: it ended without `done: true`; the partial answer was discarded",
@@ -228,13 +302,18 @@ fn finish(t: &Target, s: &Settings, a: Answer, request: &CompletionRequest) -> R
         )));
     }
     let usage = match a.prompt_tokens {
-        Some(p) => TokenUsage { input_tokens: p, output_tokens: a.output_tokens.unwrap_or(0) },
+        Some(p) => TokenUsage {
+            input_tokens: p,
+            output_tokens: a.output_tokens.unwrap_or(0),
+        },
         None => estimate_usage(request, &a.text),
     };
     // Ollama drops the start of a prompt that does not fit num_ctx and answers anyway; a prompt
     // that filled the window was most likely cut, and a summary of part of a transcript is
     // worse than an error.
-    if a.prompt_tokens.is_some_and(|p| p.saturating_add(usage.output_tokens) >= s.context_window) {
+    if a.prompt_tokens
+        .is_some_and(|p| p.saturating_add(usage.output_tokens) >= s.context_window)
+    {
         return Err(PluginError::ContextLengthExceeded(format!(
             "the prompt ({} tokens) and answer ({} tokens) filled Ollama's whole context window (num_ctx {}); \
              Ollama cuts input silently at that point. Send less, or raise `context_window` if the model supports more",
@@ -254,7 +333,13 @@ mod tests {
     use super::*;
 
     fn target() -> Target {
-        Target { plugin: "ollama".into(), service: "Ollama".into(), base_url: "http://localhost:11434".into(), model: "m".into(), secret: None }
+        Target {
+            plugin: "ollama".into(),
+            service: "Ollama".into(),
+            base_url: "http://localhost:11434".into(),
+            model: "m".into(),
+            secret: None,
+        }
     }
 
     #[test]
@@ -268,9 +353,20 @@ mod tests {
         ] {
             apply(&t, &mut a, line).unwrap();
         }
-        assert_eq!((a.text.as_str(), a.done, a.prompt_tokens, a.output_tokens), ("Hello", true, Some(31), Some(5)));
-        let e = apply(&t, &mut Answer::default(), r#"{"error":"model runner has unexpectedly stopped"}"#).unwrap_err();
-        assert!(matches!(e, PluginError::Upstream(ref u) if u.message.contains("unexpectedly stopped")), "{e:?}");
+        assert_eq!(
+            (a.text.as_str(), a.done, a.prompt_tokens, a.output_tokens),
+            ("Hello", true, Some(31), Some(5))
+        );
+        let e = apply(
+            &t,
+            &mut Answer::default(),
+            r#"{"error":"model runner has unexpectedly stopped"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PluginError::Upstream(ref u) if u.message.contains("unexpectedly stopped")),
+            "{e:?}"
+        );
     }
 
     #[test]

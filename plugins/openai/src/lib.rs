@@ -3,5 +3,8 @@
 provider_common::export_openai_preset!(
     OpenAi,
     include_str!("../plugin.toml"),
-    provider_common::openai::Dialect { max_tokens_field: "max_completion_tokens", secret: Some("api-key") }
+    provider_common::openai::Dialect {
+        max_tokens_field: "max_completion_tokens",
+        secret: Some("api-key")
+    }
 );

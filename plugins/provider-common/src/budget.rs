@@ -11,7 +11,10 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(total: Duration) -> Budget {
-        Budget { start: Instant::now(), total }
+        Budget {
+            start: Instant::now(),
+            total,
+        }
     }
 
     pub fn total(&self) -> Duration {

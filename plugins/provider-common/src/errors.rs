@@ -39,7 +39,11 @@ pub fn service_message(body: &[u8]) -> String {
         return "no details given".into();
     }
     let cut: String = text.chars().take(300).collect();
-    if cut.len() < text.len() { format!("{cut}…") } else { cut }
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
 }
 
 /// True when the error says the request does not fit the model's context (OpenAI's
@@ -47,9 +51,20 @@ pub fn service_message(body: &[u8]) -> String {
 /// too long", and the wordings other compatible servers use).
 pub fn is_context_length(body: &[u8]) -> bool {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let codes = [v.pointer("/error/code"), v.pointer("/error/type"), v.get("code"), v.get("type")];
+    let codes = [
+        v.pointer("/error/code"),
+        v.pointer("/error/type"),
+        v.get("code"),
+        v.get("type"),
+    ];
     if codes.iter().flatten().filter_map(|c| c.as_str()).any(|c| {
-        matches!(c, "context_length_exceeded" | "exceed_context_size_error" | "context_window_exceeded" | "string_above_max_length")
+        matches!(
+            c,
+            "context_length_exceeded"
+                | "exceed_context_size_error"
+                | "context_window_exceeded"
+                | "string_above_max_length"
+        )
     }) {
         return true;
     }
@@ -85,8 +100,15 @@ pub fn status_error(t: &Target, status: u16, body: &[u8]) -> PluginError {
                 ),
                 None => format!("check that {} accepts requests without a key", t.base_url),
             };
-            let what = if status == 401 { "refused the API key" } else { "refused access (wrong key, or no access to this model)" };
-            PluginError::Upstream(UpstreamError { status, message: format!("{} {what}: {said}; {fix}", t.service) })
+            let what = if status == 401 {
+                "refused the API key"
+            } else {
+                "refused access (wrong key, or no access to this model)"
+            };
+            PluginError::Upstream(UpstreamError {
+                status,
+                message: format!("{} {what}: {said}; {fix}", t.service),
+            })
         }
         404 => PluginError::Upstream(UpstreamError {
             status,
@@ -99,7 +121,10 @@ pub fn status_error(t: &Target, status: u16, body: &[u8]) -> PluginError {
             "{} says the request is too long for model `{}`: {said}",
             t.service, t.model
         )),
-        _ => PluginError::Upstream(UpstreamError { status, message: format!("{} answered {status}: {said}", t.service) }),
+        _ => PluginError::Upstream(UpstreamError {
+            status,
+            message: format!("{} answered {status}: {said}", t.service),
+        }),
     }
 }
 
@@ -141,18 +166,38 @@ mod tests {
 
     #[test]
     fn auth_errors_name_the_secret_command() {
-        let e = status_error(&target(), 401, br#"{"error":{"message":"Invalid API key","code":"invalid_api_key"}}"#);
-        let PluginError::Upstream(u) = e else { panic!("{e:?}") };
+        let e = status_error(
+            &target(),
+            401,
+            br#"{"error":{"message":"Invalid API key","code":"invalid_api_key"}}"#,
+        );
+        let PluginError::Upstream(u) = e else {
+            panic!("{e:?}")
+        };
         assert_eq!(u.status, 401);
-        assert!(u.message.contains("minutes secret set fireworks api-key"), "{}", u.message);
+        assert!(
+            u.message.contains("minutes secret set fireworks api-key"),
+            "{}",
+            u.message
+        );
         assert!(u.message.contains("Invalid API key"), "{}", u.message);
-        assert!(u.message.contains("MINUTES_SECRET_FIREWORKS_API_KEY"), "{}", u.message);
+        assert!(
+            u.message.contains("MINUTES_SECRET_FIREWORKS_API_KEY"),
+            "{}",
+            u.message
+        );
     }
 
     #[test]
     fn not_found_names_model_and_base_url() {
-        let PluginError::Upstream(u) = status_error(&target(), 404, b"Not Found") else { panic!() };
-        assert!(u.message.contains("`m1`") && u.message.contains("api.fireworks.ai/inference/v1"), "{}", u.message);
+        let PluginError::Upstream(u) = status_error(&target(), 404, b"Not Found") else {
+            panic!()
+        };
+        assert!(
+            u.message.contains("`m1`") && u.message.contains("api.fireworks.ai/inference/v1"),
+            "{}",
+            u.message
+        );
     }
 
     #[test]
@@ -163,14 +208,31 @@ mod tests {
             br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}"#,
         ];
         for body in bodies {
-            assert!(matches!(status_error(&target(), 400, body), PluginError::ContextLengthExceeded(_)), "{}", String::from_utf8_lossy(body));
+            assert!(
+                matches!(
+                    status_error(&target(), 400, body),
+                    PluginError::ContextLengthExceeded(_)
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
-        assert!(matches!(status_error(&target(), 400, br#"{"error":{"message":"temperature out of range"}}"#), PluginError::Upstream(_)));
+        assert!(matches!(
+            status_error(
+                &target(),
+                400,
+                br#"{"error":{"message":"temperature out of range"}}"#
+            ),
+            PluginError::Upstream(_)
+        ));
     }
 
     #[test]
     fn service_message_falls_back_to_the_body() {
-        assert_eq!(service_message(br#"{"error":"model not found"}"#), "model not found");
+        assert_eq!(
+            service_message(br#"{"error":"model not found"}"#),
+            "model not found"
+        );
         assert_eq!(service_message(b"  Bad Gateway "), "Bad Gateway");
         assert_eq!(service_message(b""), "no details given");
     }

@@ -33,8 +33,15 @@ macro_rules! export_openai_preset {
             }
             fn complete(
                 request: $crate::minutes_sdk::types::CompletionRequest,
-            ) -> Result<$crate::minutes_sdk::types::Completion, $crate::minutes_sdk::types::PluginError> {
-                $crate::openai::complete(&$crate::manifest::Facts::parse($manifest), &$dialect, request)
+            ) -> Result<
+                $crate::minutes_sdk::types::Completion,
+                $crate::minutes_sdk::types::PluginError,
+            > {
+                $crate::openai::complete(
+                    &$crate::manifest::Facts::parse($manifest),
+                    &$dialect,
+                    request,
+                )
             }
         }
         $crate::minutes_sdk::provider::export_provider!($ty);

@@ -25,7 +25,9 @@ impl LineBuffer {
     /// What is left after the last newline (a final line without one), if anything.
     pub fn finish(&mut self) -> Option<String> {
         let rest = std::mem::take(&mut self.pending);
-        let text = String::from_utf8_lossy(&rest).trim_end_matches('\r').to_string();
+        let text = String::from_utf8_lossy(&rest)
+            .trim_end_matches('\r')
+            .to_string();
         (!text.trim().is_empty()).then_some(text)
     }
 }

@@ -64,7 +64,10 @@ impl Facts {
             },
             Err(e) => Facts {
                 id: "invalid-manifest".into(),
-                name: format!("plugin.toml compiled into this plugin is invalid: {}", e.message()),
+                name: format!(
+                    "plugin.toml compiled into this plugin is invalid: {}",
+                    e.message()
+                ),
                 data_policy: DataPolicy {
                     retention: "unknown".into(),
                     trains_on_data: Tristate::Unknown,

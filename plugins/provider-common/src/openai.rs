@@ -9,7 +9,9 @@ use crate::retry::{self, Step};
 use crate::settings::Settings;
 use crate::sse::SseParser;
 use minutes_sdk::http::{Request, ResponseStream};
-use minutes_sdk::types::{Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage};
+use minutes_sdk::types::{
+    Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
@@ -26,7 +28,10 @@ pub struct Dialect {
 
 impl Default for Dialect {
     fn default() -> Self {
-        Dialect { max_tokens_field: "max_tokens", secret: Some("api-key") }
+        Dialect {
+            max_tokens_field: "max_tokens",
+            secret: Some("api-key"),
+        }
     }
 }
 
@@ -38,15 +43,24 @@ pub fn info(facts: &Facts) -> ProviderInfo {
         Ok(s) => (s.model, s.context_window, s.max_output),
         // info cannot fail: show what is set; `complete` reports the bad setting.
         Err(_) => (
-            minutes_sdk::config::string(crate::settings::keys::MODEL).unwrap_or_else(|| "unset".into()),
-            minutes_sdk::config::integer(crate::settings::keys::CONTEXT_WINDOW).unwrap_or(8192).clamp(1, u32::MAX as i64) as u32,
-            minutes_sdk::config::integer(crate::settings::keys::MAX_OUTPUT).unwrap_or(1024).clamp(1, u32::MAX as i64) as u32,
+            minutes_sdk::config::string(crate::settings::keys::MODEL)
+                .unwrap_or_else(|| "unset".into()),
+            minutes_sdk::config::integer(crate::settings::keys::CONTEXT_WINDOW)
+                .unwrap_or(8192)
+                .clamp(1, u32::MAX as i64) as u32,
+            minutes_sdk::config::integer(crate::settings::keys::MAX_OUTPUT)
+                .unwrap_or(1024)
+                .clamp(1, u32::MAX as i64) as u32,
         ),
     };
     ProviderInfo {
         id: facts.id.clone(),
         name: facts.name.clone(),
-        models: vec![ModelInfo { id: model.clone(), context_window, max_output }],
+        models: vec![ModelInfo {
+            id: model.clone(),
+            context_window,
+            max_output,
+        }],
         default_model: model,
         data_policy: facts.data_policy.clone(),
     }
@@ -62,7 +76,11 @@ fn role(r: Role) -> &'static str {
 
 /// The JSON body of a chat-completions request.
 pub fn request_body(s: &Settings, d: &Dialect, model: &str, r: &CompletionRequest) -> Value {
-    let messages: Vec<Value> = r.messages.iter().map(|m| json!({"role": role(m.role), "content": m.content})).collect();
+    let messages: Vec<Value> = r
+        .messages
+        .iter()
+        .map(|m| json!({"role": role(m.role), "content": m.content}))
+        .collect();
     let mut body = json!({"model": model, "messages": messages, "stream": s.stream});
     body[d.max_tokens_field] = json!(r.max_tokens.unwrap_or(s.max_output));
     if let Some(t) = r.temperature {
@@ -78,12 +96,22 @@ pub fn request_body(s: &Settings, d: &Dialect, model: &str, r: &CompletionReques
     body
 }
 
-pub fn complete(facts: &Facts, dialect: &Dialect, request: CompletionRequest) -> Result<Completion, PluginError> {
+pub fn complete(
+    facts: &Facts,
+    dialect: &Dialect,
+    request: CompletionRequest,
+) -> Result<Completion, PluginError> {
     let s = Settings::read("")?;
     if request.messages.is_empty() {
-        return Err(PluginError::InvalidInput("a completion request needs at least one message".into()));
+        return Err(PluginError::InvalidInput(
+            "a completion request needs at least one message".into(),
+        ));
     }
-    let model = request.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| s.model.clone());
+    let model = request
+        .model
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| s.model.clone());
     let t = Target {
         plugin: facts.id.clone(),
         service: facts.name.clone(),
@@ -91,31 +119,53 @@ pub fn complete(facts: &Facts, dialect: &Dialect, request: CompletionRequest) ->
         model: model.clone(),
         secret: dialect.secret,
     };
-    let body = minutes_sdk::json::to_string(&request_body(&s, dialect, &model, &request))?.into_bytes();
+    let body =
+        minutes_sdk::json::to_string(&request_body(&s, dialect, &model, &request))?.into_bytes();
     let url = format!("{}/chat/completions", s.base_url);
     let budget = Budget::new(s.timeout);
     let secs = s.timeout.as_secs();
     let answer = retry::run(&budget, s.max_retries, |_| {
         let req = Request::post(&url)
             .header("content-type", "application/json")
-            .header("accept", if s.stream { "text/event-stream" } else { "application/json" })
+            .header(
+                "accept",
+                if s.stream {
+                    "text/event-stream"
+                } else {
+                    "application/json"
+                },
+            )
             .body(body.clone())
             .timeout_ms(budget.timeout_ms());
-        if s.stream { attempt_stream(&t, &req, secs) } else { attempt_whole(&t, &req, secs) }
+        if s.stream {
+            attempt_stream(&t, &req, secs)
+        } else {
+            attempt_whole(&t, &req, secs)
+        }
     })?;
     answer.into_completion(&t, &request)
 }
 
 fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
-    let v = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?;
+    let v = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?;
     retry::retry_after(&v.1, SystemTime::now())
 }
 
 /// An error status: retried when worth it, else the error for the user.
-pub fn failed_status<T>(t: &Target, status: u16, headers: &[(String, String)], body: &[u8]) -> Result<Step<T>, PluginError> {
+pub fn failed_status<T>(
+    t: &Target,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Step<T>, PluginError> {
     let error = errors::status_error(t, status, body);
     match retry::is_retryable(status) {
-        true => Ok(Step::Retry { after: retry_after(headers), error }),
+        true => Ok(Step::Retry {
+            after: retry_after(headers),
+            error,
+        }),
         false => Err(error),
     }
 }
@@ -141,16 +191,19 @@ pub fn drain(stream: &ResponseStream) -> Vec<u8> {
 }
 
 fn attempt_stream(t: &Target, req: &Request, secs: u64) -> Result<Step<Answer>, PluginError> {
-    let stream = req.send_streaming().map_err(|e| errors::http_error(t, e, secs))?;
+    let stream = req
+        .send_streaming()
+        .map_err(|e| errors::http_error(t, e, secs))?;
     let status = stream.status();
     let headers = stream.headers();
     if !(200..300).contains(&status) {
         let body = drain(&stream);
         return failed_status(t, status, &headers, &body);
     }
-    let is_sse = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().contains("text/event-stream"));
+    let is_sse = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-type")
+            && v.to_ascii_lowercase().contains("text/event-stream")
+    });
     if !is_sse {
         // The server ignored `stream: true` and answered in one piece.
         let mut body = Vec::new();
@@ -208,17 +261,30 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn into_completion(self, t: &Target, request: &CompletionRequest) -> Result<Completion, PluginError> {
+    fn into_completion(
+        self,
+        t: &Target,
+        request: &CompletionRequest,
+    ) -> Result<Completion, PluginError> {
         if self.finish_reason.as_deref() == Some("content_filter") {
-            return Err(PluginError::Other(format!("{}'s content filter stopped the answer", t.service)));
+            return Err(PluginError::Other(format!(
+                "{}'s content filter stopped the answer",
+                t.service
+            )));
         }
         let usage = match self.usage {
-            Some((input, output)) => TokenUsage { input_tokens: input, output_tokens: output },
+            Some((input, output)) => TokenUsage {
+                input_tokens: input,
+                output_tokens: output,
+            },
             None => estimate_usage(request, &self.text),
         };
         Ok(Completion {
             truncated: self.finish_reason.as_deref() == Some("length"),
-            model: self.model.filter(|m| !m.is_empty()).unwrap_or_else(|| t.model.clone()),
+            model: self
+                .model
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| t.model.clone()),
             text: self.text,
             usage,
         })
@@ -227,9 +293,18 @@ impl Answer {
 
 /// When a service reports no usage: about four characters per token, said in the log.
 pub fn estimate_usage(request: &CompletionRequest, text: &str) -> TokenUsage {
-    minutes_sdk::log::warn("the service reported no token usage; the counts are estimated from the text length");
-    let input: usize = request.messages.iter().map(|m| m.content.chars().count()).sum();
-    TokenUsage { input_tokens: (input / 4) as u32, output_tokens: (text.chars().count() / 4) as u32 }
+    minutes_sdk::log::warn(
+        "the service reported no token usage; the counts are estimated from the text length",
+    );
+    let input: usize = request
+        .messages
+        .iter()
+        .map(|m| m.content.chars().count())
+        .sum();
+    TokenUsage {
+        input_tokens: (input / 4) as u32,
+        output_tokens: (text.chars().count() / 4) as u32,
+    }
 }
 
 #[derive(Deserialize)]
@@ -243,7 +318,10 @@ struct Usage {
 impl Usage {
     fn pair(&self) -> Option<(u32, u32)> {
         let clamp = |n: u64| n.min(u32::MAX as u64) as u32;
-        Some((clamp(self.prompt_tokens?), clamp(self.completion_tokens.unwrap_or(0))))
+        Some((
+            clamp(self.prompt_tokens?),
+            clamp(self.completion_tokens.unwrap_or(0)),
+        ))
     }
 }
 
@@ -274,21 +352,39 @@ struct WholeMessage {
 fn error_in_answer(t: &Target, v: &Value, raw: &[u8]) -> Option<PluginError> {
     v.get("error")?;
     Some(match errors::is_context_length(raw) {
-        true => PluginError::ContextLengthExceeded(format!("{}: {}", t.service, errors::service_message(raw))),
+        true => PluginError::ContextLengthExceeded(format!(
+            "{}: {}",
+            t.service,
+            errors::service_message(raw)
+        )),
         false => PluginError::Upstream(minutes_sdk::types::UpstreamError {
-            status: v.pointer("/error/code").and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok()).unwrap_or(200),
-            message: format!("{} reported an error: {}", t.service, errors::service_message(raw)),
+            status: v
+                .pointer("/error/code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(200),
+            message: format!(
+                "{} reported an error: {}",
+                t.service,
+                errors::service_message(raw)
+            ),
         }),
     })
 }
 
 pub fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
     if let Some(e) = error_in_answer(t, &v, body) {
         return Err(e);
     }
-    let w: Whole = serde_json::from_value(v).map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
-    let choice = w.choices.into_iter().next().ok_or_else(|| errors::malformed(t, "chat completion", "no choices", body))?;
+    let w: Whole = serde_json::from_value(v)
+        .map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
+    let choice = w
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| errors::malformed(t, "chat completion", "no choices", body))?;
     Ok(Answer {
         text: choice.message.and_then(|m| m.content).unwrap_or_default(),
         model: w.model,
@@ -334,13 +430,25 @@ impl StreamAnswer {
             return Ok(());
         }
         self.events += 1;
-        let v: Value = serde_json::from_str(data)
-            .map_err(|e| errors::malformed(t, &format!("stream event {}", self.events), &e.to_string(), data.as_bytes()))?;
+        let v: Value = serde_json::from_str(data).map_err(|e| {
+            errors::malformed(
+                t,
+                &format!("stream event {}", self.events),
+                &e.to_string(),
+                data.as_bytes(),
+            )
+        })?;
         if let Some(e) = error_in_answer(t, &v, data.as_bytes()) {
             return Err(e);
         }
-        let c: Chunk = serde_json::from_value(v)
-            .map_err(|e| errors::malformed(t, &format!("stream event {}", self.events), &e.to_string(), data.as_bytes()))?;
+        let c: Chunk = serde_json::from_value(v).map_err(|e| {
+            errors::malformed(
+                t,
+                &format!("stream event {}", self.events),
+                &e.to_string(),
+                data.as_bytes(),
+            )
+        })?;
         if c.model.is_some() {
             self.model = c.model;
         }
@@ -368,7 +476,12 @@ impl StreamAnswer {
                 self.text.len()
             )));
         }
-        Ok(Answer { text: self.text, model: self.model, finish_reason: self.finish_reason, usage: self.usage })
+        Ok(Answer {
+            text: self.text,
+            model: self.model,
+            finish_reason: self.finish_reason,
+            usage: self.usage,
+        })
     }
 }
 
@@ -378,7 +491,13 @@ mod tests {
     use minutes_sdk::types::Message;
 
     fn target() -> Target {
-        Target { plugin: "openai-compatible".into(), service: "X".into(), base_url: "http://h/v1".into(), model: "m".into(), secret: Some("api-key") }
+        Target {
+            plugin: "openai-compatible".into(),
+            service: "X".into(),
+            base_url: "http://h/v1".into(),
+            model: "m".into(),
+            secret: Some("api-key"),
+        }
     }
 
     fn settings(stream: bool) -> Settings {
@@ -397,8 +516,14 @@ mod tests {
     fn request(json_output: bool) -> CompletionRequest {
         CompletionRequest {
             messages: vec![
-                Message { role: Role::System, content: "Be brief.".into() },
-                Message { role: Role::User, content: "Hi".into() },
+                Message {
+                    role: Role::System,
+                    content: "Be brief.".into(),
+                },
+                Message {
+                    role: Role::User,
+                    content: "Hi".into(),
+                },
             ],
             model: None,
             max_tokens: None,
@@ -416,10 +541,17 @@ mod tests {
         assert_eq!(b["max_tokens"], 512);
         assert_eq!(b["messages"][0]["role"], "system");
         assert_eq!(b["messages"][1]["content"], "Hi");
-        let openai = Dialect { max_tokens_field: "max_completion_tokens", secret: Some("api-key") };
+        let openai = Dialect {
+            max_tokens_field: "max_completion_tokens",
+            secret: Some("api-key"),
+        };
         let b = request_body(&settings(false), &openai, "m", &request(false));
         assert_eq!(b["max_completion_tokens"], 512);
-        assert!(b.get("max_tokens").is_none() && b.get("stream_options").is_none() && b.get("response_format").is_none());
+        assert!(
+            b.get("max_tokens").is_none()
+                && b.get("stream_options").is_none()
+                && b.get("response_format").is_none()
+        );
     }
 
     #[test]
@@ -436,7 +568,10 @@ mod tests {
             s.event(&t, data).unwrap();
         }
         let a = s.finish(&t).unwrap();
-        assert_eq!((a.text.as_str(), a.model.as_deref(), a.usage), ("Hello", Some("real-m"), Some((31, 2))));
+        assert_eq!(
+            (a.text.as_str(), a.model.as_deref(), a.usage),
+            ("Hello", Some("real-m"), Some((31, 2)))
+        );
         let c = a.into_completion(&t, &request(false)).unwrap();
         assert!(c.truncated);
     }
@@ -445,8 +580,11 @@ mod tests {
     fn a_stream_without_an_end_is_an_error_not_a_short_answer() {
         let t = target();
         let mut s = StreamAnswer::default();
-        s.event(&t, r#"{"choices":[{"delta":{"content":"Half an ans"}}]}"#).unwrap();
-        let PluginError::Network(m) = s.finish(&t).unwrap_err() else { panic!() };
+        s.event(&t, r#"{"choices":[{"delta":{"content":"Half an ans"}}]}"#)
+            .unwrap();
+        let PluginError::Network(m) = s.finish(&t).unwrap_err() else {
+            panic!()
+        };
         assert!(m.contains("cut after 11 characters"), "{m}");
     }
 
@@ -457,10 +595,15 @@ mod tests {
         let e = s.event(&t, r#"{"error":{"message":"maximum context length is 10","code":"context_length_exceeded"}}"#).unwrap_err();
         assert!(matches!(e, PluginError::ContextLengthExceeded(_)), "{e:?}");
         let e = s.event(&t, "{not json").unwrap_err();
-        let PluginError::Other(m) = e else { panic!("{e:?}") };
+        let PluginError::Other(m) = e else {
+            panic!("{e:?}")
+        };
         assert!(m.contains("malformed JSON"), "{m}");
         let e = parse_whole(&t, b"<html>502</html>").unwrap_err();
-        assert!(matches!(e, PluginError::Other(ref m) if m.contains("malformed JSON") && m.contains("<html>")), "{e:?}");
+        assert!(
+            matches!(e, PluginError::Other(ref m) if m.contains("malformed JSON") && m.contains("<html>")),
+            "{e:?}"
+        );
         let a = parse_whole(&t, br#"{"choices":[{"message":{"content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#).unwrap();
         assert_eq!((a.text.as_str(), a.usage), ("ok", Some((3, 1))));
     }

@@ -20,7 +20,10 @@ pub fn is_retryable(status: u16) -> bool {
 pub enum Step<T> {
     Done(T),
     /// A retryable failure: `error` is what the user sees if no retry is left.
-    Retry { after: Option<Duration>, error: PluginError },
+    Retry {
+        after: Option<Duration>,
+        error: PluginError,
+    },
 }
 
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110); `None` when absent or unreadable.
@@ -44,14 +47,21 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 fn http_date(s: &str) -> Option<u64> {
     let rest = s.split_once(", ")?.1;
     let parts: Vec<&str> = rest.split_whitespace().collect();
-    let [day, month, year, time, "GMT"] = parts[..] else { return None };
+    let [day, month, year, time, "GMT"] = parts[..] else {
+        return None;
+    };
     let day: u64 = day.parse().ok()?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == month)? as u64
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == month)? as u64
         + 1;
     let year: i64 = year.parse().ok()?;
-    let hms: Vec<u64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let hms: Vec<u64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let [h, m, sec] = hms[..] else { return None };
     if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
         return None;
@@ -69,7 +79,9 @@ fn http_date(s: &str) -> Option<u64> {
 
 /// The wait before retry number `attempt` (0-based) when the service did not say.
 pub fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF.saturating_mul(1 << attempt.min(10)).min(MAX_BACKOFF)
+    FIRST_BACKOFF
+        .saturating_mul(1 << attempt.min(10))
+        .min(MAX_BACKOFF)
 }
 
 /// Runs `attempt` until it is done, fails for good, or retries (`max_retries`) or the budget
@@ -85,7 +97,13 @@ pub fn run<T>(
             Step::Done(v) => return Ok(v),
             Step::Retry { after, error } => {
                 if n >= max_retries {
-                    return Err(annotate(error, &format!("gave up after {} attempts (setting `max_retries` = {max_retries})", n + 1)));
+                    return Err(annotate(
+                        error,
+                        &format!(
+                            "gave up after {} attempts (setting `max_retries` = {max_retries})",
+                            n + 1
+                        ),
+                    ));
                 }
                 let wait = after.unwrap_or_else(|| backoff(n));
                 if wait + MIN_ATTEMPT_TIME > budget.remaining() {
@@ -98,7 +116,12 @@ pub fn run<T>(
                         ),
                     ));
                 }
-                minutes_sdk::log::info(&format!("attempt {} failed ({}); retrying in {:.1} s", n + 1, short(&error), wait.as_secs_f64()));
+                minutes_sdk::log::info(&format!(
+                    "attempt {} failed ({}); retrying in {:.1} s",
+                    n + 1,
+                    short(&error),
+                    wait.as_secs_f64()
+                ));
                 std::thread::sleep(wait);
                 n += 1;
             }
@@ -117,7 +140,10 @@ fn short(e: &PluginError) -> String {
 fn annotate(e: PluginError, note: &str) -> PluginError {
     match e {
         PluginError::Upstream(UpstreamError { status, message }) => {
-            PluginError::Upstream(UpstreamError { status, message: format!("{message}; {note}") })
+            PluginError::Upstream(UpstreamError {
+                status,
+                message: format!("{message}; {note}"),
+            })
         }
         PluginError::Network(m) => PluginError::Network(format!("{m}; {note}")),
         PluginError::Other(m) => PluginError::Other(format!("{m}; {note}")),
@@ -135,13 +161,31 @@ mod tests {
         assert_eq!(retry_after("3", now), Some(Duration::from_secs(3)));
         assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
         assert_eq!(retry_after("1.5", now), Some(Duration::from_millis(1500)));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
         // A date in the past means "now".
-        assert_eq!(retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(http_date("Tue, 29 Feb 2028 12:00:00 GMT"), Some(1_835_438_400));
-        for bad in ["", "soon", "-3", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT"] {
+        assert_eq!(
+            http_date("Tue, 29 Feb 2028 12:00:00 GMT"),
+            Some(1_835_438_400)
+        );
+        for bad in [
+            "",
+            "soon",
+            "-3",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 25:49:37 GMT",
+        ] {
             assert_eq!(retry_after(bad, now), None, "{bad}");
         }
     }
@@ -162,7 +206,10 @@ mod tests {
             calls += 1;
             Ok(Step::Retry {
                 after: Some(Duration::from_secs(60)),
-                error: PluginError::Upstream(UpstreamError { status: 429, message: "slow down".into() }),
+                error: PluginError::Upstream(UpstreamError {
+                    status: 429,
+                    message: "slow down".into(),
+                }),
             })
         })
         .unwrap_err();
@@ -170,7 +217,11 @@ mod tests {
         match err {
             PluginError::Upstream(u) => {
                 assert_eq!(u.status, 429);
-                assert!(u.message.contains("slow down") && u.message.contains("60.0 s"), "{}", u.message);
+                assert!(
+                    u.message.contains("slow down") && u.message.contains("60.0 s"),
+                    "{}",
+                    u.message
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -180,10 +231,22 @@ mod tests {
     fn no_retry_when_none_are_allowed() {
         let budget = Budget::new(Duration::from_secs(60));
         let err = run::<()>(&budget, 0, |_| {
-            Ok(Step::Retry { after: None, error: PluginError::Upstream(UpstreamError { status: 503, message: "busy".into() }) })
+            Ok(Step::Retry {
+                after: None,
+                error: PluginError::Upstream(UpstreamError {
+                    status: 503,
+                    message: "busy".into(),
+                }),
+            })
         })
         .unwrap_err();
-        let PluginError::Upstream(u) = err else { panic!() };
-        assert!(u.message.contains("gave up after 1 attempts"), "{}", u.message);
+        let PluginError::Upstream(u) = err else {
+            panic!()
+        };
+        assert!(
+            u.message.contains("gave up after 1 attempts"),
+            "{}",
+            u.message
+        );
     }
 }

@@ -33,7 +33,9 @@ pub struct Settings {
 fn positive(key: &str, default: i64, max: i64) -> Result<i64, PluginError> {
     let v = config::integer(key).unwrap_or(default);
     if v < 1 || v > max {
-        return Err(PluginError::Config(format!("`{key}` = {v} must be between 1 and {max}")));
+        return Err(PluginError::Config(format!(
+            "`{key}` = {v} must be between 1 and {max}"
+        )));
     }
     Ok(v)
 }
@@ -41,7 +43,8 @@ fn positive(key: &str, default: i64, max: i64) -> Result<i64, PluginError> {
 impl Settings {
     /// Reads the settings; `fallback_base_url` is used when the manifest declares none.
     pub fn read(fallback_base_url: &str) -> Result<Settings, PluginError> {
-        let base_url = config::string(keys::BASE_URL).unwrap_or_else(|| fallback_base_url.to_string());
+        let base_url =
+            config::string(keys::BASE_URL).unwrap_or_else(|| fallback_base_url.to_string());
         let base_url = base_url.trim().trim_end_matches('/').to_string();
         if base_url.is_empty() {
             return Err(PluginError::Config(format!(
@@ -49,15 +52,23 @@ impl Settings {
                 keys::BASE_URL
             )));
         }
-        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) || base_url.contains(['?', '#', ' ']) {
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
+            || base_url.contains(['?', '#', ' '])
+        {
             return Err(PluginError::Config(format!(
                 "`{}` = {base_url:?} is not an http(s) URL such as https://api.example.com/v1",
                 keys::BASE_URL
             )));
         }
-        let model = config::string(keys::MODEL).unwrap_or_default().trim().to_string();
+        let model = config::string(keys::MODEL)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         if model.is_empty() {
-            return Err(PluginError::Config(format!("`{}` is not set: name the model to use", keys::MODEL)));
+            return Err(PluginError::Config(format!(
+                "`{}` is not set: name the model to use",
+                keys::MODEL
+            )));
         }
         let context_window = positive(keys::CONTEXT_WINDOW, 8192, 100_000_000)? as u32;
         let max_output = positive(keys::MAX_OUTPUT, 4096, 10_000_000)? as u32;

@@ -60,7 +60,10 @@ impl SseParser {
             self.name.clear();
             return;
         }
-        out.push(Event { name: std::mem::take(&mut self.name), data: std::mem::take(&mut self.data).join("\n") });
+        out.push(Event {
+            name: std::mem::take(&mut self.name),
+            data: std::mem::take(&mut self.data).join("\n"),
+        });
     }
 }
 
@@ -79,10 +82,22 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                Event { name: "message_start".into(), data: "{\"a\":1}".into() },
-                Event { name: String::new(), data: "one\ntwo".into() },
+                Event {
+                    name: "message_start".into(),
+                    data: "{\"a\":1}".into()
+                },
+                Event {
+                    name: String::new(),
+                    data: "one\ntwo".into()
+                },
             ]
         );
-        assert_eq!(p.finish(), Some(Event { name: String::new(), data: "[DONE]".into() }));
+        assert_eq!(
+            p.finish(),
+            Some(Event {
+                name: String::new(),
+                data: "[DONE]".into()
+            })
+        );
     }
 }
