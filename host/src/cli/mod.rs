@@ -165,7 +165,7 @@ fn offline_in_config(home: &crate::plugins::Home) -> anyhow::Result<bool> {
 
 /// A current-thread tokio runtime for one command.
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     Ok(rt.block_on(f))
 }
 
