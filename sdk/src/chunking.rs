@@ -30,7 +30,10 @@ pub struct Window {
 impl Window {
     /// Room for transcript lines in one request.
     pub fn chunk_tokens(&self) -> Result<u32, PlanError> {
-        let room = self.context_window.saturating_sub(self.prompt_tokens).saturating_sub(self.output_tokens);
+        let room = self
+            .context_window
+            .saturating_sub(self.prompt_tokens)
+            .saturating_sub(self.output_tokens);
         if room < MIN_CHUNK_TOKENS {
             return Err(PlanError::WindowTooSmall(*self));
         }
@@ -111,7 +114,10 @@ pub struct ChunkPlan {
 impl ChunkPlan {
     /// The transcript lines of chunk `i`, ready to be wrapped in delimiters.
     pub fn chunk_text(&self, i: usize) -> String {
-        self.lines[self.chunks[i].lines.clone()].iter().map(|l| l.text.as_str()).collect()
+        self.lines[self.chunks[i].lines.clone()]
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect()
     }
 
     /// One line for logs and provenance.
@@ -143,11 +149,20 @@ pub fn plan(
         return Err(PlanError::EmptyTranscript);
     }
     let chunks = pack_lines(&lines, chunk_tokens, overlap_lines);
-    Ok(ChunkPlan { lines, chunks, window, chunk_tokens })
+    Ok(ChunkPlan {
+        lines,
+        chunks,
+        window,
+        chunk_tokens,
+    })
 }
 
 /// One line per non-empty segment; a segment longer than `max_tokens` becomes several lines.
-pub fn render_lines(transcript: &Transcript, channel_names: &[String], max_tokens: u32) -> Vec<Line> {
+pub fn render_lines(
+    transcript: &Transcript,
+    channel_names: &[String],
+    max_tokens: u32,
+) -> Vec<Line> {
     let mut lines = Vec::new();
     for (index, seg) in transcript.segments.iter().enumerate() {
         let content = defuse(&one_line(&seg.text));
@@ -212,7 +227,11 @@ fn pack_lines(lines: &[Line], budget: u32, overlap_lines: usize) -> Vec<Chunk> {
             overlap,
             tokens: used,
             start_ms: lines[start].start_ms,
-            end_ms: lines[start..end].iter().map(|l| l.end_ms).max().unwrap_or(lines[start].end_ms),
+            end_ms: lines[start..end]
+                .iter()
+                .map(|l| l.end_ms)
+                .max()
+                .unwrap_or(lines[start].end_ms),
         });
         if end >= lines.len() {
             return chunks;
@@ -246,7 +265,12 @@ fn short_label(label: &str) -> String {
 /// Splits `text` into pieces of at most `max_tokens` each: at sentence ends where possible, else
 /// between words, else between characters. Joining the pieces with spaces gives back `text`.
 pub fn split_to_fit(text: &str, max_tokens: u32) -> Vec<String> {
-    let mut packer = Packer { max_milli: u64::from(max_tokens.max(1)) * 1000, pieces: Vec::new(), current: String::new(), current_milli: 0 };
+    let mut packer = Packer {
+        max_milli: u64::from(max_tokens.max(1)) * 1000,
+        pieces: Vec::new(),
+        current: String::new(),
+        current_milli: 0,
+    };
     for sentence in sentences(text) {
         packer.push(sentence, Granularity::Sentence);
     }
@@ -273,10 +297,13 @@ impl Packer {
         let unit_milli = tokens::estimate_milli(unit);
         if unit_milli > self.max_milli {
             match level {
-                Granularity::Sentence => unit.split_inclusive(' ').for_each(|w| self.push(w, Granularity::Word)),
+                Granularity::Sentence => unit
+                    .split_inclusive(' ')
+                    .for_each(|w| self.push(w, Granularity::Word)),
                 Granularity::Word | Granularity::Char => {
                     let mut buf = [0u8; 4];
-                    unit.chars().for_each(|c| self.push(c.encode_utf8(&mut buf), Granularity::Char))
+                    unit.chars()
+                        .for_each(|c| self.push(c.encode_utf8(&mut buf), Granularity::Char))
                 }
             }
             return;
@@ -305,7 +332,8 @@ fn sentences(text: &str) -> Vec<&str> {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let cjk_end = matches!(c, '。' | '！' | '？');
-        let end = matches!(c, '.' | '!' | '?' | '…') && chars.peek().is_some_and(|(_, n)| *n == ' ');
+        let end =
+            matches!(c, '.' | '!' | '?' | '…') && chars.peek().is_some_and(|(_, n)| *n == ' ');
         if cjk_end || end {
             let mut stop = i + c.len_utf8();
             if let Some((j, ' ')) = chars.peek().copied() {

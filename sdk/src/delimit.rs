@@ -15,7 +15,10 @@ pub fn defuse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        let tag_like = c == '<' && chars.peek().is_some_and(|n| n.is_alphabetic() || matches!(n, '/' | '!' | '?'));
+        let tag_like = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_alphabetic() || matches!(n, '/' | '!' | '?'));
         out.push(if tag_like { '‹' } else { c });
     }
     out

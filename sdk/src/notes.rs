@@ -57,7 +57,13 @@ pub struct SectionSpec {
 
 impl SectionSpec {
     pub fn new(key: &str, title: &str, format: SectionFormat, instruction: &str) -> SectionSpec {
-        SectionSpec { key: key.into(), title: title.into(), instruction: instruction.into(), format, item_format: None }
+        SectionSpec {
+            key: key.into(),
+            title: title.into(),
+            instruction: instruction.into(),
+            format,
+            item_format: None,
+        }
     }
 }
 
@@ -84,7 +90,13 @@ pub struct NotesSpec {
 
 impl NotesSpec {
     /// A spec with the usual guidance for decisions, action items and open questions.
-    pub fn new(id: &str, name: &str, description: &str, purpose: &str, sections: Vec<SectionSpec>) -> NotesSpec {
+    pub fn new(
+        id: &str,
+        name: &str,
+        description: &str,
+        purpose: &str,
+        sections: Vec<SectionSpec>,
+    ) -> NotesSpec {
         NotesSpec {
             id: id.into(),
             name: name.into(),
@@ -116,9 +128,14 @@ impl NotesSpec {
         for (i, s) in self.sections.iter().enumerate() {
             let key_ok = !s.key.is_empty()
                 && s.key.len() <= 64
-                && s.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                && s.key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !key_ok {
-                return Err(format!("sections[{i}] key {:?} must be lower-case letters, digits and _", s.key));
+                return Err(format!(
+                    "sections[{i}] key {:?} must be lower-case letters, digits and _",
+                    s.key
+                ));
             }
             if !seen.insert(s.key.as_str()) {
                 return Err(format!("sections[{i}] key {:?} is used twice", s.key));
@@ -181,15 +198,33 @@ impl NotesSpec {
                 SectionFormat::List => "list of strings",
                 SectionFormat::String => "one short line",
             };
-            let _ = write!(out, "- sections.{} ({}, {kind}): {}", s.key, s.title, s.instruction.trim());
+            let _ = write!(
+                out,
+                "- sections.{} ({}, {kind}): {}",
+                s.key,
+                s.title,
+                s.instruction.trim()
+            );
             if let Some(f) = &s.item_format {
                 let _ = write!(out, " Write each item in this Markdown form: {}", f.trim());
             }
             out.push('\n');
         }
-        let _ = writeln!(out, "- decisions (list of strings): {}", self.decisions.instruction.trim());
-        let _ = writeln!(out, "- action_items (list of objects): {}", self.action_items.instruction.trim());
-        let _ = writeln!(out, "- open_questions (list of strings): {}", self.open_questions.instruction.trim());
+        let _ = writeln!(
+            out,
+            "- decisions (list of strings): {}",
+            self.decisions.instruction.trim()
+        );
+        let _ = writeln!(
+            out,
+            "- action_items (list of objects): {}",
+            self.action_items.instruction.trim()
+        );
+        let _ = writeln!(
+            out,
+            "- open_questions (list of strings): {}",
+            self.open_questions.instruction.trim()
+        );
         out
     }
 }
@@ -221,8 +256,11 @@ impl Notes {
             };
             sections.insert(key.clone(), v);
         }
-        let items: Vec<Value> =
-            self.action_items.iter().map(|a| json!({"owner": a.owner, "task": a.task, "due": a.due})).collect();
+        let items: Vec<Value> = self
+            .action_items
+            .iter()
+            .map(|a| json!({"owner": a.owner, "task": a.task, "due": a.due}))
+            .collect();
         json!({
             "sections": sections,
             "decisions": self.decisions,
@@ -241,7 +279,10 @@ impl Notes {
                 SectionValue::List(items) => render_list(items, section.item_format.as_deref()),
             };
             if !body.is_empty() {
-                sections.push(Section { title: section.title.clone(), body });
+                sections.push(Section {
+                    title: section.title.clone(),
+                    body,
+                });
             }
         }
         let mut markdown = String::new();
@@ -249,7 +290,12 @@ impl Notes {
             let _ = writeln!(markdown, "## {}\n\n{}\n", s.title, s.body);
         }
         if !self.decisions.is_empty() {
-            let _ = writeln!(markdown, "## {}\n\n{}\n", spec.decisions.title, render_list(&self.decisions, None));
+            let _ = writeln!(
+                markdown,
+                "## {}\n\n{}\n",
+                spec.decisions.title,
+                render_list(&self.decisions, None)
+            );
         }
         if !self.action_items.is_empty() {
             let _ = writeln!(markdown, "## {}\n", spec.action_items.title);
@@ -266,7 +312,12 @@ impl Notes {
             markdown.push('\n');
         }
         if !self.open_questions.is_empty() {
-            let _ = writeln!(markdown, "## {}\n\n{}\n", spec.open_questions.title, render_list(&self.open_questions, None));
+            let _ = writeln!(
+                markdown,
+                "## {}\n\n{}\n",
+                spec.open_questions.title,
+                render_list(&self.open_questions, None)
+            );
         }
         Summary {
             markdown: markdown.trim_end().to_string() + "\n",
@@ -285,12 +336,20 @@ fn render_list(items: &[String], item_format: Option<&str>) -> String {
             let mut out = header.to_string();
             for item in items {
                 let row = item.trim();
-                let row = if row.starts_with('|') { row.to_string() } else { format!("| {row} |") };
+                let row = if row.starts_with('|') {
+                    row.to_string()
+                } else {
+                    format!("| {row} |")
+                };
                 let _ = write!(out, "\n{row}");
             }
             out
         }
-        _ => items.iter().map(|i| format!("- {}", i.trim())).collect::<Vec<_>>().join("\n"),
+        _ => items
+            .iter()
+            .map(|i| format!("- {}", i.trim()))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -322,28 +381,47 @@ fn validate(root: &Map<String, Value>, spec: &NotesSpec) -> Result<Notes, String
     let sections_obj = match root.get("sections") {
         Some(Value::Object(m)) => m,
         Some(other) => return Err(format!("`sections` must be an object, got {}", kind(other))),
-        None if !spec.sections.is_empty() && spec.sections.iter().all(|s| root.contains_key(&s.key)) => root,
+        None if !spec.sections.is_empty()
+            && spec.sections.iter().all(|s| root.contains_key(&s.key)) =>
+        {
+            root
+        }
         None if spec.sections.is_empty() => root,
         None => return Err("missing `sections` (an object with one key per section)".into()),
     };
     let mut sections = Vec::new();
     for s in &spec.sections {
-        let value = sections_obj.get(&s.key).ok_or_else(|| format!("missing `sections.{}`", s.key))?;
+        let value = sections_obj
+            .get(&s.key)
+            .ok_or_else(|| format!("missing `sections.{}`", s.key))?;
         let field = format!("sections.{}", s.key);
         let v = match s.format {
             SectionFormat::List => SectionValue::List(string_list(value, &field)?),
-            SectionFormat::Paragraph | SectionFormat::String => SectionValue::Text(text_value(value, &field)?),
+            SectionFormat::Paragraph | SectionFormat::String => {
+                SectionValue::Text(text_value(value, &field)?)
+            }
         };
         sections.push((s.key.clone(), v));
     }
     let list = |key: &str| -> Result<Vec<String>, String> {
-        string_list(root.get(key).ok_or_else(|| format!("missing `{key}` (use [] when there are none)"))?, key)
+        string_list(
+            root.get(key)
+                .ok_or_else(|| format!("missing `{key}` (use [] when there are none)"))?,
+            key,
+        )
     };
     let decisions = list("decisions")?;
     let open_questions = list("open_questions")?;
-    let items = root.get("action_items").ok_or("missing `action_items` (use [] when there are none)")?;
+    let items = root
+        .get("action_items")
+        .ok_or("missing `action_items` (use [] when there are none)")?;
     let action_items = action_items(items)?;
-    Ok(Notes { sections, decisions, action_items, open_questions })
+    Ok(Notes {
+        sections,
+        decisions,
+        action_items,
+        open_questions,
+    })
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -365,7 +443,11 @@ fn text_value(v: &Value, field: &str) -> Result<String, String> {
         // A list where prose was asked for still says what it should: keep it as lines.
         Value::Array(items) => {
             let lines = string_list(&Value::Array(items.clone()), field)?;
-            Ok(lines.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n"))
+            Ok(lines
+                .iter()
+                .map(|l| format!("- {l}"))
+                .collect::<Vec<_>>()
+                .join("\n"))
         }
         other => Err(format!("`{field}` must be a string, got {}", kind(other))),
     }
@@ -387,11 +469,21 @@ fn string_list(v: &Value, field: &str) -> Result<Vec<String>, String> {
                     Value::String(s) => s.trim().to_string(),
                     Value::Number(n) => n.to_string(),
                     // {"text": "..."} and similar single-string objects.
-                    Value::Object(m) => match m.values().filter_map(Value::as_str).collect::<Vec<_>>().as_slice() {
+                    Value::Object(m) => match m
+                        .values()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice()
+                    {
                         [one] => one.trim().to_string(),
                         _ => return Err(format!("`{field}[{i}]` must be a string, got an object")),
                     },
-                    other => return Err(format!("`{field}[{i}]` must be a string, got {}", kind(other))),
+                    other => {
+                        return Err(format!(
+                            "`{field}[{i}]` must be a string, got {}",
+                            kind(other)
+                        ));
+                    }
                 };
                 if !text.is_empty() {
                     out.push(text);
@@ -399,7 +491,10 @@ fn string_list(v: &Value, field: &str) -> Result<Vec<String>, String> {
             }
             Ok(out)
         }
-        other => Err(format!("`{field}` must be a list of strings, got {}", kind(other))),
+        other => Err(format!(
+            "`{field}` must be a list of strings, got {}",
+            kind(other)
+        )),
     }
 }
 
@@ -407,23 +502,45 @@ fn action_items(v: &Value) -> Result<Vec<ActionItem>, String> {
     let items = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        other => return Err(format!("`action_items` must be a list of objects, got {}", kind(other))),
+        other => {
+            return Err(format!(
+                "`action_items` must be a list of objects, got {}",
+                kind(other)
+            ));
+        }
     };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let item = match item {
             Value::String(task) if !task.trim().is_empty() => {
-                out.push(ActionItem { owner: None, task: task.trim().into(), due: None });
+                out.push(ActionItem {
+                    owner: None,
+                    task: task.trim().into(),
+                    due: None,
+                });
                 continue;
             }
             Value::Object(m) => m,
-            other => return Err(format!("`action_items[{i}]` must be an object, got {}", kind(other))),
+            other => {
+                return Err(format!(
+                    "`action_items[{i}]` must be an object, got {}",
+                    kind(other)
+                ));
+            }
         };
-        let task = item.get("task").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+        let task = item
+            .get("task")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
         if task.is_empty() {
             return Err(format!("`action_items[{i}].task` is missing or empty"));
         }
-        out.push(ActionItem { owner: optional(item.get("owner")), task: task.into(), due: optional(item.get("due")) });
+        out.push(ActionItem {
+            owner: optional(item.get("owner")),
+            task: task.into(),
+            due: optional(item.get("due")),
+        });
     }
     Ok(out)
 }
@@ -431,7 +548,17 @@ fn action_items(v: &Value) -> Result<Vec<ActionItem>, String> {
 /// A name or date, or `None` for null, empty and the ways models say "nobody".
 fn optional(v: Option<&Value>) -> Option<String> {
     let s = v?.as_str()?.trim();
-    let none = ["", "null", "none", "n/a", "na", "unknown", "unassigned", "tbd", "-"];
+    let none = [
+        "",
+        "null",
+        "none",
+        "n/a",
+        "na",
+        "unknown",
+        "unassigned",
+        "tbd",
+        "-",
+    ];
     (!none.contains(&s.to_ascii_lowercase().as_str())).then(|| s.to_string())
 }
 

@@ -19,7 +19,10 @@ use crate::llm::{Chunk as PlanChunk, LlmInfo, Plan};
 use crate::notes::{Notes, NotesSpec, parse_answer};
 use crate::prompt::{system, timestamp, user};
 use crate::tokens;
-use crate::types::{Completion, CompletionRequest, MeetingMetadata, Message, PluginError, Summary, TemplateInfo, Transcript};
+use crate::types::{
+    Completion, CompletionRequest, MeetingMetadata, Message, PluginError, Summary, TemplateInfo,
+    Transcript,
+};
 
 /// Transcript lines repeated at the start of a chunk from the end of the previous one.
 pub const OVERLAP_LINES: usize = 3;
@@ -52,7 +55,11 @@ impl Model for HostModel {
         crate::llm::complete(&request)
     }
     fn log(&mut self, warning: bool, message: &str) {
-        if warning { crate::log::warn(message) } else { crate::log::info(message) }
+        if warning {
+            crate::log::warn(message)
+        } else {
+            crate::log::info(message)
+        }
     }
 }
 
@@ -68,24 +75,38 @@ pub enum Language {
 impl Language {
     pub fn parse(value: &str) -> Language {
         let v = value.trim();
-        if v.is_empty() || v.eq_ignore_ascii_case("auto") { Language::Auto } else { Language::Named(v.to_string()) }
+        if v.is_empty() || v.eq_ignore_ascii_case("auto") {
+            Language::Auto
+        } else {
+            Language::Named(v.to_string())
+        }
     }
 
     /// How the prompt names the output language.
     pub fn describe(&self, transcript: &Transcript, metadata: &MeetingMetadata) -> String {
         let code = match self {
             Language::Named(v) => v.as_str(),
-            Language::Auto => match transcript.language.as_deref().or(metadata.language.as_deref()) {
+            Language::Auto => match transcript
+                .language
+                .as_deref()
+                .or(metadata.language.as_deref())
+            {
                 Some(c) if !c.trim().is_empty() => c,
                 _ => return "the language the transcript is spoken in".into(),
             },
         };
-        language_name(code).map(str::to_string).unwrap_or_else(|| one_line(code))
+        language_name(code)
+            .map(str::to_string)
+            .unwrap_or_else(|| one_line(code))
     }
 }
 
 fn language_name(code: &str) -> Option<&'static str> {
-    let primary = code.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    let primary = code
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let name = match primary.as_str() {
         "en" => "English",
         "de" => "German",
@@ -124,7 +145,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { language: Language::Auto, overlap_lines: OVERLAP_LINES, temperature: 0.2 }
+        Options {
+            language: Language::Auto,
+            overlap_lines: OVERLAP_LINES,
+            temperature: 0.2,
+        }
     }
 }
 
@@ -143,14 +168,22 @@ impl Options {
                 ));
             }
         };
-        Ok(Options { language, ..Options::default() })
+        Ok(Options {
+            language,
+            ..Options::default()
+        })
     }
 }
 
 impl NotesSpec {
     /// The template's `info`: it calls a model.
     pub fn info(&self) -> TemplateInfo {
-        TemplateInfo { id: self.id.clone(), name: self.name.clone(), description: self.description.clone(), uses_llm: true }
+        TemplateInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            uses_llm: true,
+        }
     }
 }
 
@@ -186,7 +219,11 @@ macro_rules! export_notes_template {
 }
 
 /// A template's `summarize`, inside a plugin: config, the host's model, and [`summarize`].
-pub fn run(spec: &NotesSpec, transcript: Transcript, metadata: MeetingMetadata) -> Result<Summary, PluginError> {
+pub fn run(
+    spec: &NotesSpec,
+    transcript: Transcript,
+    metadata: MeetingMetadata,
+) -> Result<Summary, PluginError> {
     let options = Options::from_config()?;
     summarize(spec, &transcript, &metadata, &mut HostModel, &options)
 }
@@ -199,19 +236,44 @@ pub fn summarize(
     model: &mut impl Model,
     options: &Options,
 ) -> Result<Summary, PluginError> {
-    spec.check().map_err(|e| PluginError::Config(format!("template `{}`: {e}", spec.id)))?;
+    spec.check()
+        .map_err(|e| PluginError::Config(format!("template `{}`: {e}", spec.id)))?;
     let info = model.info().ok_or_else(|| no_provider(&spec.id))?;
-    let prompts = Prompts { spec, metadata, language: options.language.describe(transcript, metadata) };
+    let prompts = Prompts {
+        spec,
+        metadata,
+        language: options.language.describe(transcript, metadata),
+    };
     let answer_tokens = answer_tokens(&info);
     let window = Window {
         context_window: info.context_window,
-        prompt_tokens: tokens::estimate_messages(&prompts.map(Part::worst_case(), "")) + RETRY_RESERVE_TOKENS,
+        prompt_tokens: tokens::estimate_messages(&prompts.map(Part::worst_case(), ""))
+            + RETRY_RESERVE_TOKENS,
         output_tokens: answer_tokens,
     };
-    let plan = chunking::plan(transcript, &metadata.channel_names, window, options.overlap_lines)?;
+    let plan = chunking::plan(
+        transcript,
+        &metadata.channel_names,
+        window,
+        options.overlap_lines,
+    )?;
     let reduce_room = reduce_room(&prompts, &info, answer_tokens)?;
-    model.announce_plan(&announced(&plan, reduce_room, answer_tokens, options.overlap_lines));
-    model.log(false, &format!("{} with {} ({}): {}", spec.id, info.model, info.provider, plan.describe()));
+    model.announce_plan(&announced(
+        &plan,
+        reduce_room,
+        answer_tokens,
+        options.overlap_lines,
+    ));
+    model.log(
+        false,
+        &format!(
+            "{} with {} ({}): {}",
+            spec.id,
+            info.model,
+            info.provider,
+            plan.describe()
+        ),
+    );
 
     let n = plan.chunks.len();
     let mut partials = Vec::with_capacity(n);
@@ -219,13 +281,37 @@ pub fn summarize(
         let part = if n == 1 {
             Part::Whole
         } else {
-            Part::Of { index: i + 1, count: n, start_ms: chunk.start_ms, end_ms: chunk.end_ms, overlap: chunk.overlap }
+            Part::Of {
+                index: i + 1,
+                count: n,
+                start_ms: chunk.start_ms,
+                end_ms: chunk.end_ms,
+                overlap: chunk.overlap,
+            }
         };
         let messages = prompts.map(part, &plan.chunk_text(i));
-        let what = if n == 1 { "answer".to_string() } else { format!("notes for part {} of {n}", i + 1) };
-        partials.push(ask(model, spec, messages, answer_tokens, options.temperature, &what)?);
+        let what = if n == 1 {
+            "answer".to_string()
+        } else {
+            format!("notes for part {} of {n}", i + 1)
+        };
+        partials.push(ask(
+            model,
+            spec,
+            messages,
+            answer_tokens,
+            options.temperature,
+            &what,
+        )?);
     }
-    let notes = reduce(model, &prompts, partials, reduce_room, answer_tokens, options.temperature)?;
+    let notes = reduce(
+        model,
+        &prompts,
+        partials,
+        reduce_room,
+        answer_tokens,
+        options.temperature,
+    )?;
     Ok(notes.into_summary(spec))
 }
 
@@ -241,14 +327,22 @@ fn no_provider(template: &str) -> PluginError {
 /// window (a model that declares max-output = context would leave no room for the transcript).
 pub fn answer_tokens(info: &LlmInfo) -> u32 {
     let quarter = info.context_window / 4;
-    let declared = if info.max_output == 0 { quarter } else { info.max_output };
-    declared.min(quarter).min(MAX_ANSWER_TOKENS).max(1)
+    let declared = if info.max_output == 0 {
+        quarter
+    } else {
+        info.max_output
+    };
+    declared.min(quarter).clamp(1, MAX_ANSWER_TOKENS)
 }
 
 /// Room for partial notes in one merge request.
 fn reduce_room(prompts: &Prompts, info: &LlmInfo, answer_tokens: u32) -> Result<u32, PluginError> {
-    let fixed = tokens::estimate_messages(&prompts.reduce(&[], 9999, 9999, 9999)) + RETRY_RESERVE_TOKENS;
-    let room = info.context_window.saturating_sub(fixed).saturating_sub(answer_tokens);
+    let fixed =
+        tokens::estimate_messages(&prompts.reduce(&[], 9999, 9999, 9999)) + RETRY_RESERVE_TOKENS;
+    let room = info
+        .context_window
+        .saturating_sub(fixed)
+        .saturating_sub(answer_tokens);
     if room < MIN_CHUNK_TOKENS {
         return Err(chunking::PlanError::WindowTooSmall(Window {
             context_window: info.context_window,
@@ -278,7 +372,11 @@ fn announced(plan: &ChunkPlan, reduce_room: u32, answer_tokens: u32, overlap: us
         merges += groups;
         level = groups;
     }
-    Plan { expected_requests: (chunks.len() + merges) as u32, chunks, overlap_segments: overlap as u32 }
+    Plan {
+        expected_requests: (chunks.len() + merges) as u32,
+        chunks,
+        overlap_segments: overlap as u32,
+    }
 }
 
 /// Merges partial notes until one set is left, several partials per request.
@@ -312,11 +410,20 @@ fn reduce(
             let parts: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
             let messages = prompts.reduce(&parts, group[0] + 1, total, round);
             let what = format!("merged notes (round {round}, {} parts)", parts.len());
-            next.push(ask(model, prompts.spec, messages, answer_tokens, temperature, &what)?);
+            next.push(ask(
+                model,
+                prompts.spec,
+                messages,
+                answer_tokens,
+                temperature,
+                &what,
+            )?);
         }
         level = next;
     }
-    level.pop().ok_or_else(|| PluginError::InvalidInput("the transcript has no text to summarise".into()))
+    level
+        .pop()
+        .ok_or_else(|| PluginError::InvalidInput("the transcript has no text to summarise".into()))
 }
 
 /// Consecutive groups of partial notes whose wrapped texts fit `room` tokens together.
@@ -368,7 +475,10 @@ pub fn ask(
         problem.push_str(" (the answer was cut off at the length limit: keep it shorter)");
     }
     let problem: String = problem.chars().take(MAX_PROBLEM_CHARS).collect();
-    model.log(true, &format!("the model's {what} was not usable ({problem}); asking once more"));
+    model.log(
+        true,
+        &format!("the model's {what} was not usable ({problem}); asking once more"),
+    );
     let mut retry = messages;
     if let Some(last) = retry.last_mut() {
         last.content.push_str(&format!(
@@ -387,13 +497,25 @@ pub fn ask(
 #[derive(Debug, Clone, Copy)]
 pub enum Part {
     Whole,
-    Of { index: usize, count: usize, start_ms: u64, end_ms: u64, overlap: usize },
+    Of {
+        index: usize,
+        count: usize,
+        start_ms: u64,
+        end_ms: u64,
+        overlap: usize,
+    },
 }
 
 impl Part {
     /// The longest header a part can have, for estimating the prompt.
     fn worst_case() -> Part {
-        Part::Of { index: 9999, count: 9999, start_ms: 359_999_000, end_ms: 359_999_000, overlap: 9999 }
+        Part::Of {
+            index: 9999,
+            count: 9999,
+            start_ms: 359_999_000,
+            end_ms: 359_999_000,
+            overlap: 9999,
+        }
     }
 }
 
@@ -447,7 +569,13 @@ impl Prompts<'_> {
         );
         let scope = match part {
             Part::Whole => "The transcript below is the whole meeting.".to_string(),
-            Part::Of { index, count, start_ms, end_ms, overlap } => {
+            Part::Of {
+                index,
+                count,
+                start_ms,
+                end_ms,
+                overlap,
+            } => {
                 let mut s = format!(
                     "The transcript below is part {index} of {count} ({}–{}) of a longer meeting. Write notes for \
                      this part only; they will be merged with the notes of the other parts.",
@@ -455,7 +583,10 @@ impl Prompts<'_> {
                     timestamp(end_ms)
                 );
                 if overlap > 0 {
-                    s += &format!(" Its first {overlap} line(s) repeat the end of part {} for context.", index - 1);
+                    s += &format!(
+                        " Its first {overlap} line(s) repeat the end of part {} for context.",
+                        index - 1
+                    );
                 }
                 s
             }
@@ -485,9 +616,14 @@ impl Prompts<'_> {
         let mut body = self.meeting_line() + "\n";
         let last = first + parts.len().saturating_sub(1);
         body += &if round <= 1 {
-            format!("Below are the notes of parts {first}–{last} of the {total} parts of this meeting.\n\n")
+            format!(
+                "Below are the notes of parts {first}–{last} of the {total} parts of this meeting.\n\n"
+            )
         } else {
-            format!("Below are {} sets of already merged notes, in meeting order.\n\n", parts.len())
+            format!(
+                "Below are {} sets of already merged notes, in meeting order.\n\n",
+                parts.len()
+            )
         };
         for (i, text) in parts.iter().enumerate() {
             body += &wrap_partial(first + i, text);
@@ -510,7 +646,12 @@ pub struct ScriptedModel {
 impl ScriptedModel {
     pub fn new(context_window: u32, max_output: u32) -> ScriptedModel {
         ScriptedModel {
-            info: Some(LlmInfo { provider: "scripted".into(), model: "test".into(), context_window, max_output }),
+            info: Some(LlmInfo {
+                provider: "scripted".into(),
+                model: "test".into(),
+                context_window,
+                max_output,
+            }),
             answers: Default::default(),
             fallback: None,
             requests: Vec::new(),
@@ -530,7 +671,9 @@ impl Model for ScriptedModel {
         let context = self.info.as_ref().map_or(0, |i| i.context_window);
         let input = tokens::estimate_messages(&request.messages);
         if input + request.max_tokens.unwrap_or(0) > context {
-            return Err(PluginError::ContextLengthExceeded(format!("{input} + answer > {context}")));
+            return Err(PluginError::ContextLengthExceeded(format!(
+                "{input} + answer > {context}"
+            )));
         }
         self.requests.push(request);
         let text = self
@@ -538,8 +681,16 @@ impl Model for ScriptedModel {
             .pop_front()
             .or_else(|| self.fallback.clone())
             .ok_or_else(|| PluginError::Other("the script has no more answers".into()))?;
-        let usage = crate::types::TokenUsage { input_tokens: input, output_tokens: tokens::estimate(&text) };
-        Ok(Completion { text, model: "test".into(), usage, truncated: false })
+        let usage = crate::types::TokenUsage {
+            input_tokens: input,
+            output_tokens: tokens::estimate(&text),
+        };
+        Ok(Completion {
+            text,
+            model: "test".into(),
+            usage,
+            truncated: false,
+        })
     }
 }
 
@@ -556,8 +707,16 @@ pub fn exercise(spec: &NotesSpec) -> Result<(Vec<CompletionRequest>, Summary), P
     };
     let transcript = Transcript {
         segments: vec![
-            line(1, "Maria", "Let's move the launch to March 17th. Does everyone agree?"),
-            line(5, "David", "Agreed. I'll finish the offline sync fixes by March 10th."),
+            line(
+                1,
+                "Maria",
+                "Let's move the launch to March 17th. Does everyone agree?",
+            ),
+            line(
+                5,
+                "David",
+                "Agreed. I'll finish the offline sync fixes by March 10th.",
+            ),
             line(9, "Sam", "I'll update the landing page by Friday."),
         ],
         language: Some("en".into()),
@@ -573,7 +732,13 @@ pub fn exercise(spec: &NotesSpec) -> Result<(Vec<CompletionRequest>, Summary), P
     };
     let mut model = ScriptedModel::new(8192, 1024);
     model.fallback = Some(spec.sample_answer());
-    let summary = summarize(spec, &transcript, &metadata, &mut model, &Options::default())?;
+    let summary = summarize(
+        spec,
+        &transcript,
+        &metadata,
+        &mut model,
+        &Options::default(),
+    )?;
     Ok((model.requests, summary))
 }
 

@@ -31,7 +31,7 @@ pub fn estimate_milli(text: &str) -> u64 {
     let mut milli: u64 = 0;
     for c in text.chars() {
         milli += match c {
-            'a'..='z' | ' ' => 286, // 1/3.5 token, rounded up
+            'a'..='z' | ' ' => 286,   // 1/3.5 token, rounded up
             c if c.is_ascii() => 400, // 1/2.5 token
             _ => 1000,
         };
@@ -63,6 +63,9 @@ mod tests {
     #[test]
     fn every_message_costs_its_overhead() {
         let msgs = [crate::prompt::system("a"), crate::prompt::user("b")];
-        assert_eq!(estimate_messages(&msgs), REQUEST_OVERHEAD + 2 * (MESSAGE_OVERHEAD + 1));
+        assert_eq!(
+            estimate_messages(&msgs),
+            REQUEST_OVERHEAD + 2 * (MESSAGE_OVERHEAD + 1)
+        );
     }
 }

@@ -14,18 +14,26 @@ impl Template for Custom {
         TemplateInfo {
             id: "template-custom".into(),
             name: "Custom template".into(),
-            description: "Your own sections (title, instruction, format) from a JSON or TOML template file; \
+            description:
+                "Your own sections (title, instruction, format) from a JSON or TOML template file; \
                           reads Meetily templates."
-                .into(),
+                    .into(),
             uses_llm: true,
         }
     }
 
-    fn summarize(transcript: Transcript, metadata: MeetingMetadata) -> Result<Summary, PluginError> {
+    fn summarize(
+        transcript: Transcript,
+        metadata: MeetingMetadata,
+    ) -> Result<Summary, PluginError> {
         let text = match minutes_sdk::config::get("definition") {
             None => String::new(),
             Some(minutes_sdk::config::Value::Text(t)) => t,
-            Some(_) => return Err(PluginError::Config("`definition` must be text: the template file's contents".into())),
+            Some(_) => {
+                return Err(PluginError::Config(
+                    "`definition` must be text: the template file's contents".into(),
+                ));
+            }
         };
         let (spec, warnings) = definition::parse(&text)?;
         warnings.iter().for_each(|w| minutes_sdk::log::warn(w));

@@ -19,22 +19,59 @@ pub struct ActionCandidate {
 }
 
 const STRONG_DECISION_CUES: &[&str] = &[
-    "we decided", "we've decided", "we have decided", "decision:", "the decision is", "decided to",
-    "let's go with", "we'll go with", "we will go with", "we're going with", "we agreed", "agreed that",
-    "agreed on", "settled on", "let's make that", "final decision", "we'll", "we will",
+    "we decided",
+    "we've decided",
+    "we have decided",
+    "decision:",
+    "the decision is",
+    "decided to",
+    "let's go with",
+    "we'll go with",
+    "we will go with",
+    "we're going with",
+    "we agreed",
+    "agreed that",
+    "agreed on",
+    "settled on",
+    "let's make that",
+    "final decision",
+    "we'll",
+    "we will",
 ];
 const DECIDE_NEXT_CUES: &[&str] = &["let's decide", "let us decide"];
-const REQUEST_CUES: &[&str] =
-    &["can you ", "could you ", "would you ", "will you ", "please ", "you'll ", "you will ", "make sure "];
-const COMMIT_CUES: &[&str] =
-    &["i'll ", "i will ", "i'm going to ", "i am going to ", "i can take ", "let me ", "will do "];
+const REQUEST_CUES: &[&str] = &[
+    "can you ",
+    "could you ",
+    "would you ",
+    "will you ",
+    "please ",
+    "you'll ",
+    "you will ",
+    "make sure ",
+];
+const COMMIT_CUES: &[&str] = &[
+    "i'll ",
+    "i will ",
+    "i'm going to ",
+    "i am going to ",
+    "i can take ",
+    "let me ",
+    "will do ",
+];
 const SOMEONE_CUES: &[&str] = &[
-    "need someone to ", "needs someone to ", "can someone ", "could someone ", "someone needs to ",
-    "somebody needs to ", "who can ", "who wants to ",
+    "need someone to ",
+    "needs someone to ",
+    "can someone ",
+    "could someone ",
+    "someone needs to ",
+    "somebody needs to ",
+    "who can ",
+    "who wants to ",
 ];
 const NOT_NAMES: &[&str] = &[
-    "okay", "ok", "so", "yes", "no", "well", "right", "great", "fine", "thanks", "then", "now", "and", "but", "also",
-    "sure", "good", "hi", "hello", "alright", "please", "guys", "everyone", "folks", "team", "oh", "yeah", "also",
+    "okay", "ok", "so", "yes", "no", "well", "right", "great", "fine", "thanks", "then", "now",
+    "and", "but", "also", "sure", "good", "hi", "hello", "alright", "please", "guys", "everyone",
+    "folks", "team", "oh", "yeah", "also",
 ];
 
 /// Lower-case ASCII copy with punctuation as spaces, same byte offsets as `text` plus one leading
@@ -74,27 +111,34 @@ fn clean_task(rest: &str) -> String {
 }
 
 /// "Sam, can you …" → ("Sam", "…").
-fn addressed_request<'a>(s: &'a Sentence) -> Option<(String, &'a str)> {
+fn addressed_request(s: &Sentence) -> Option<(String, &str)> {
     let (head, rest) = s.text.split_once(", ")?;
     let name = head.trim();
     let is_name = name.split(' ').count() <= 2
-        && name.split(' ').all(|w| w.chars().next().is_some_and(char::is_uppercase) && w.chars().all(char::is_alphabetic))
+        && name.split(' ').all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase) && w.chars().all(char::is_alphabetic)
+        })
         && !NOT_NAMES.contains(&name.to_lowercase().as_str());
     if !is_name {
         return None;
     }
     // The cue opens the request ("Sam, please …"); "Sam, I think you will …" is no request.
     let lower = searchable(rest);
-    let cue = REQUEST_CUES.iter().find(|c| lower.starts_with(&format!(" {c}")))?;
+    let cue = REQUEST_CUES
+        .iter()
+        .find(|c| lower.starts_with(&format!(" {c}")))?;
     Some((name.to_string(), rest.get(cue.len()..)?.trim()))
 }
 
 /// "<participant> will …" → (participant, "…").
 fn named_commitment<'a>(s: &'a Sentence, participants: &[String]) -> Option<(String, &'a str)> {
-    participants.iter().filter(|p| p.len() > 1 && p.as_str() != s.speaker).find_map(|p| {
-        let rest = s.text.split_once(&format!("{p} will "))?.1;
-        Some((p.clone(), rest))
-    })
+    participants
+        .iter()
+        .filter(|p| p.len() > 1 && p.as_str() != s.speaker)
+        .find_map(|p| {
+            let rest = s.text.split_once(&format!("{p} will "))?.1;
+            Some((p.clone(), rest))
+        })
 }
 
 fn is_vague(task: &str) -> bool {
@@ -128,11 +172,16 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
         if s.is_question() {
             continue;
         }
-        let Some(rest) = after_cue(&s.text, COMMIT_CUES) else { continue };
+        let Some(rest) = after_cue(&s.text, COMMIT_CUES) else {
+            continue;
+        };
         let due = find_due(&s.text);
         let me = Some(s.speaker.clone());
         // Another sentence of the same turn by the same owner: one commitment, made concrete.
-        if let Some(last) = out.last_mut().filter(|c| c.owner == me && sentences[c.sentence].segment == s.segment) {
+        if let Some(last) = out
+            .last_mut()
+            .filter(|c| c.owner == me && sentences[c.sentence].segment == s.segment)
+        {
             if !is_vague(rest) {
                 last.task = clean_task(rest);
             }
@@ -140,7 +189,12 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
             continue;
         }
         // "Yes, I'll own that." answering a request addressed to this speaker.
-        if let Some(asked) = out.iter_mut().rev().take(3).find(|c| c.owner == me && c.speaker != s.speaker && i - c.sentence <= 4) {
+        if let Some(asked) = out
+            .iter_mut()
+            .rev()
+            .take(3)
+            .find(|c| c.owner == me && c.speaker != s.speaker && i - c.sentence <= 4)
+        {
             asked.due = asked.due.take().or(due);
             continue;
         }
@@ -153,11 +207,18 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
         }
         let task = if is_vague(rest) {
             // Context for "I'll do that": what the previous speaker said.
-            sentences[..i].iter().rev().find(|p| p.speaker != s.speaker).map_or(rest, |p| p.text.as_str())
+            sentences[..i]
+                .iter()
+                .rev()
+                .find(|p| p.speaker != s.speaker)
+                .map_or(rest, |p| p.text.as_str())
         } else {
             rest
         };
-        out.push(ActionCandidate { due: due.or_else(|| find_due(task)), ..candidate(me, task) });
+        out.push(ActionCandidate {
+            due: due.or_else(|| find_due(task)),
+            ..candidate(me, task)
+        });
     }
     out.extend(wanted);
     out.sort_by_key(|c| c.sentence);
@@ -175,7 +236,9 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
         if s.is_question() {
             continue;
         }
-        let same_turn_next = sentences.get(i + 1).filter(|n| n.segment == s.segment && !n.is_question());
+        let same_turn_next = sentences
+            .get(i + 1)
+            .filter(|n| n.segment == s.segment && !n.is_question());
         if after_cue(&s.text, DECIDE_NEXT_CUES).is_some() {
             picked.extend(same_turn_next.map(|_| i + 1));
         } else if is_agreement(s) {
@@ -184,7 +247,10 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
                 picked.push(i + 1);
             } else if let Some(j) = (0..i).rev().take(4).find(|&j| {
                 let p = &sentences[j];
-                p.speaker != s.speaker && !p.is_question() && !is_agreement(p) && p.text.split_whitespace().count() > 3
+                p.speaker != s.speaker
+                    && !p.is_question()
+                    && !is_agreement(p)
+                    && p.text.split_whitespace().count() > 3
             }) {
                 picked.push(j);
             }

@@ -1,15 +1,34 @@
 //! Due dates as people say them: "by Friday", "next week", "March 10th", "end of June", "2026-03-10".
 
-const WEEKDAYS: &[&str] = &["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 const MONTHS: &[&str] = &[
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
     "december",
 ];
 const SOON: &[&str] = &["tomorrow", "tonight", "today", "eod", "eow"];
 const PERIODS: &[&str] = &["week", "month", "quarter", "sprint", "year", "day"];
 
 fn norm(word: &str) -> String {
-    word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase()
+    word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+        .to_lowercase()
 }
 
 fn is_day_number(w: &str) -> bool {
@@ -23,7 +42,10 @@ fn is_day_number(w: &str) -> bool {
 
 fn is_iso_date(w: &str) -> bool {
     let b = w.as_bytes();
-    b.len() == 10 && b[4] == b'-' && b[7] == b'-' && w.chars().filter(|c| c.is_ascii_digit()).count() == 8
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && w.chars().filter(|c| c.is_ascii_digit()).count() == 8
 }
 
 /// The first due-date phrase in `text`, as written (without "by"/"on"/"at").
@@ -32,7 +54,8 @@ pub fn find_due(text: &str) -> Option<String> {
     let n: Vec<String> = words.iter().map(|w| norm(w)).collect();
     let phrase = |from: usize, to: usize| {
         let s = words[from..=to].join(" ");
-        s.trim_end_matches(|c: char| !c.is_alphanumeric()).to_string()
+        s.trim_end_matches(|c: char| !c.is_alphanumeric())
+            .to_string()
     };
     for i in 0..words.len() {
         let w = n[i].as_str();
@@ -49,7 +72,10 @@ pub fn find_due(text: &str) -> Option<String> {
         }
         if w == "end" && next == "of" {
             let mut end = i + 2;
-            if matches!(n.get(end).map(String::as_str), Some("the" | "this" | "next")) {
+            if matches!(
+                n.get(end).map(String::as_str),
+                Some("the" | "this" | "next")
+            ) {
                 end += 1;
             }
             if let Some(what) = n.get(end)
@@ -64,11 +90,17 @@ pub fn find_due(text: &str) -> Option<String> {
         if MONTHS.contains(&w) && is_day_number(next) {
             return Some(phrase(i, i + 1));
         }
-        if is_day_number(w) && next == "of" && n.get(i + 2).is_some_and(|m| MONTHS.contains(&m.as_str())) {
+        if is_day_number(w)
+            && next == "of"
+            && n.get(i + 2).is_some_and(|m| MONTHS.contains(&m.as_str()))
+        {
             return Some(phrase(i, i + 2));
         }
         let before = i.checked_sub(1).map(|j| n[j].as_str()).unwrap_or("");
-        if MONTHS.contains(&w) && matches!(before, "by" | "before" | "until" | "in" | "due") && w != "may" {
+        if MONTHS.contains(&w)
+            && matches!(before, "by" | "before" | "until" | "in" | "due")
+            && w != "may"
+        {
             return Some(phrase(i, i));
         }
     }
@@ -82,9 +114,15 @@ mod tests {
     #[test]
     fn finds_the_phrases_people_use() {
         let cases = [
-            ("finish the fixes by March 10th, so that we test", Some("March 10th")),
+            (
+                "finish the fixes by March 10th, so that we test",
+                Some("March 10th"),
+            ),
             ("update the page by Friday.", Some("Friday")),
-            ("report the crash rate at next week's sync.", Some("next week's sync")),
+            (
+                "report the crash rate at next week's sync.",
+                Some("next week's sync"),
+            ),
             ("review the pricing at the end of June", Some("end of June")),
             ("send it next week", Some("next week")),
             ("ship on 2026-03-10", Some("2026-03-10")),

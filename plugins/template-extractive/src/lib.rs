@@ -11,7 +11,9 @@ mod text;
 
 use minutes_sdk::prompt::timestamp;
 use minutes_sdk::template::{Template, export_template};
-use minutes_sdk::types::{ActionItem, MeetingMetadata, PluginError, Section, Summary, TemplateInfo, Transcript};
+use minutes_sdk::types::{
+    ActionItem, MeetingMetadata, PluginError, Section, Summary, TemplateInfo, Transcript,
+};
 use std::fmt::Write;
 
 pub use cues::{ActionCandidate, action_candidates, decision_candidates};
@@ -29,18 +31,26 @@ impl Template for Extractive {
         TemplateInfo {
             id: "template-extractive".into(),
             name: "Extractive notes (offline)".into(),
-            description: "Key sentences, decision and action-item candidates, and who spoke how long; no \
+            description:
+                "Key sentences, decision and action-item candidates, and who spoke how long; no \
                           language model, nothing leaves the machine."
-                .into(),
+                    .into(),
             uses_llm: false,
         }
     }
 
-    fn summarize(transcript: Transcript, metadata: MeetingMetadata) -> Result<Summary, PluginError> {
+    fn summarize(
+        transcript: Transcript,
+        metadata: MeetingMetadata,
+    ) -> Result<Summary, PluginError> {
         let key_sentences = match minutes_sdk::config::get("key_sentences") {
             None => KEY_SENTENCES,
             Some(minutes_sdk::config::Value::Integer(n)) if (1..=50).contains(&n) => n as usize,
-            Some(_) => return Err(PluginError::Config("`key_sentences` must be a whole number from 1 to 50".into())),
+            Some(_) => {
+                return Err(PluginError::Config(
+                    "`key_sentences` must be a whole number from 1 to 50".into(),
+                ));
+            }
         };
         extract(&transcript, &metadata, key_sentences)
     }
@@ -49,12 +59,21 @@ impl Template for Extractive {
 export_template!(Extractive);
 
 /// The extractive summary of `transcript`.
-pub fn extract(transcript: &Transcript, metadata: &MeetingMetadata, key_sentences: usize) -> Result<Summary, PluginError> {
+pub fn extract(
+    transcript: &Transcript,
+    metadata: &MeetingMetadata,
+    key_sentences: usize,
+) -> Result<Summary, PluginError> {
     let sentences = text::sentences(transcript, &metadata.channel_names);
     if sentences.is_empty() {
-        return Err(PluginError::InvalidInput("the transcript has no text to summarise".into()));
+        return Err(PluginError::InvalidInput(
+            "the transcript has no text to summarise".into(),
+        ));
     }
-    let words: Vec<Vec<String>> = sentences.iter().map(|s| text::content_words(&s.text)).collect();
+    let words: Vec<Vec<String>> = sentences
+        .iter()
+        .map(|s| text::content_words(&s.text))
+        .collect();
     let times = talk_time(transcript, &metadata.channel_names);
     let participants: Vec<String> = times.iter().map(|t| t.speaker.clone()).collect();
     let quote = |i: usize| {
@@ -65,20 +84,46 @@ pub fn extract(transcript: &Transcript, metadata: &MeetingMetadata, key_sentence
     let key = rank::key_sentences(&words, key_sentences, MIN_KEY_WORDS);
     let decisions: Vec<String> = decision_candidates(&sentences)
         .into_iter()
-        .map(|i| format!("{} ({}, {})", sentences[i].text, sentences[i].speaker, timestamp(sentences[i].start_ms)))
+        .map(|i| {
+            format!(
+                "{} ({}, {})",
+                sentences[i].text,
+                sentences[i].speaker,
+                timestamp(sentences[i].start_ms)
+            )
+        })
         .collect();
     let actions = action_candidates(&sentences, &participants);
 
     let mut sections = vec![Section {
         title: "Key sentences".into(),
-        body: key.iter().map(|&i| format!("- {}", quote(i))).collect::<Vec<_>>().join("\n"),
+        body: key
+            .iter()
+            .map(|&i| format!("- {}", quote(i)))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }];
-    sections.push(Section { title: "Who spoke how long".into(), body: talk::table(&times) });
+    sections.push(Section {
+        title: "Who spoke how long".into(),
+        body: talk::table(&times),
+    });
 
-    let action_items: Vec<ActionItem> =
-        actions.iter().map(|a| ActionItem { owner: a.owner.clone(), task: a.task.clone(), due: a.due.clone() }).collect();
+    let action_items: Vec<ActionItem> = actions
+        .iter()
+        .map(|a| ActionItem {
+            owner: a.owner.clone(),
+            task: a.task.clone(),
+            due: a.due.clone(),
+        })
+        .collect();
     let markdown = render(&sections, &decisions, &actions);
-    Ok(Summary { markdown, sections, action_items, decisions, open_questions: Vec::new() })
+    Ok(Summary {
+        markdown,
+        sections,
+        action_items,
+        decisions,
+        open_questions: Vec::new(),
+    })
 }
 
 fn render(sections: &[Section], decisions: &[String], actions: &[ActionCandidate]) -> String {
@@ -100,8 +145,18 @@ fn render(sections: &[Section], decisions: &[String], actions: &[ActionCandidate
         md.push_str("## Action-item candidates\n\n");
         for a in actions {
             let owner = a.owner.as_deref().unwrap_or("unassigned");
-            let due = a.due.as_deref().map(|d| format!(", due {d}")).unwrap_or_default();
-            let _ = writeln!(md, "- [ ] {} ({owner}{due}) — said by {} at {}", a.task, a.speaker, timestamp(a.start_ms));
+            let due = a
+                .due
+                .as_deref()
+                .map(|d| format!(", due {d}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "- [ ] {} ({owner}{due}) — said by {} at {}",
+                a.task,
+                a.speaker,
+                timestamp(a.start_ms)
+            );
         }
         md.push('\n');
     }

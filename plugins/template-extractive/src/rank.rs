@@ -6,12 +6,16 @@ use std::collections::HashSet;
 /// Indexes of the `k` best-ranked sentences among those with at least `min_words` content words,
 /// in their original order.
 pub fn key_sentences(words: &[Vec<String>], k: usize, min_words: usize) -> Vec<usize> {
-    let candidates: Vec<usize> = (0..words.len()).filter(|&i| words[i].len() >= min_words).collect();
+    let candidates: Vec<usize> = (0..words.len())
+        .filter(|&i| words[i].len() >= min_words)
+        .collect();
     if candidates.len() <= k {
         return candidates;
     }
-    let sets: Vec<HashSet<&str>> =
-        candidates.iter().map(|&i| words[i].iter().map(String::as_str).collect()).collect();
+    let sets: Vec<HashSet<&str>> = candidates
+        .iter()
+        .map(|&i| words[i].iter().map(String::as_str).collect())
+        .collect();
     let n = sets.len();
     // Edge weights as in TextRank (Mihalcea & Tarau 2004): shared words over log lengths.
     let mut weights = vec![vec![0f64; n]; n];
@@ -19,7 +23,8 @@ pub fn key_sentences(words: &[Vec<String>], k: usize, min_words: usize) -> Vec<u
         for b in a + 1..n {
             let shared = sets[a].intersection(&sets[b]).count();
             if shared > 0 {
-                let w = shared as f64 / ((sets[a].len() as f64).ln_1p() + (sets[b].len() as f64).ln_1p());
+                let w = shared as f64
+                    / ((sets[a].len() as f64).ln_1p() + (sets[b].len() as f64).ln_1p());
                 weights[a][b] = w;
                 weights[b][a] = w;
             }
@@ -31,8 +36,10 @@ pub fn key_sentences(words: &[Vec<String>], k: usize, min_words: usize) -> Vec<u
     for _ in 0..40 {
         let next: Vec<f64> = (0..n)
             .map(|b| {
-                let incoming: f64 =
-                    (0..n).filter(|&a| out_sum[a] > 0.0).map(|a| weights[a][b] / out_sum[a] * score[a]).sum();
+                let incoming: f64 = (0..n)
+                    .filter(|&a| out_sum[a] > 0.0)
+                    .map(|a| weights[a][b] / out_sum[a] * score[a])
+                    .sum();
                 (1.0 - damping) + damping * incoming
             })
             .collect();
@@ -63,7 +70,15 @@ mod tests {
             w("launch date crash rate march"),
         ];
         assert_eq!(key_sentences(&words, 2, 3), vec![0, 2]);
-        assert_eq!(key_sentences(&words, 2, 3), key_sentences(&words, 2, 3), "deterministic");
-        assert_eq!(key_sentences(&words, 10, 5), vec![2, 4], "short sentences are not candidates");
+        assert_eq!(
+            key_sentences(&words, 2, 3),
+            key_sentences(&words, 2, 3),
+            "deterministic"
+        );
+        assert_eq!(
+            key_sentences(&words, 10, 5),
+            vec![2, 4],
+            "short sentences are not candidates"
+        );
     }
 }

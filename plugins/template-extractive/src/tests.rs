@@ -3,7 +3,10 @@ use minutes_sdk::types::Segment;
 use serde_json::Value;
 
 fn corpus(rel: &str) -> Value {
-    let path = format!("{}/../../../shared/corpus/{rel}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../../shared/corpus/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -18,11 +21,17 @@ fn transcript(doc: &Value) -> Transcript {
             start_ms: (s["start"].as_f64().expect("start") * 1000.0).round() as u64,
             end_ms: (s["end"].as_f64().expect("end") * 1000.0).round() as u64,
             channel: s["channel"].as_u64().unwrap_or(0) as u32,
-            speaker: s["name"].as_str().or(s["speaker"].as_str()).map(str::to_string),
+            speaker: s["name"]
+                .as_str()
+                .or(s["speaker"].as_str())
+                .map(str::to_string),
             text: s["text"].as_str().expect("text").to_string(),
         })
         .collect();
-    Transcript { segments, language: doc["language"].as_str().map(str::to_string) }
+    Transcript {
+        segments,
+        language: doc["language"].as_str().map(str::to_string),
+    }
 }
 
 fn meta() -> MeetingMetadata {
@@ -44,24 +53,44 @@ fn meeting_a_action_items_include_every_reference_owner_with_their_dues() {
     let summary = extract(&t, &meta(), KEY_SENTENCES).expect("summary");
     println!("{}", summary.markdown);
     for item in &summary.action_items {
-        println!("candidate: {:?} | {} | {:?}", item.owner, item.task, item.due);
+        println!(
+            "candidate: {:?} | {} | {:?}",
+            item.owner, item.task, item.due
+        );
     }
-    for r in reference["action_items"].as_array().expect("reference action items") {
+    for r in reference["action_items"]
+        .as_array()
+        .expect("reference action items")
+    {
         let owner = r["owner"].as_str().expect("owner");
         assert!(
-            summary.action_items.iter().any(|a| a.owner.as_deref() == Some(owner)),
+            summary
+                .action_items
+                .iter()
+                .any(|a| a.owner.as_deref() == Some(owner)),
             "no candidate owned by {owner} (reference {})",
             r["id"]
         );
     }
     // Each reference (owner, due) pair is found, dues as stated ("next week's sync" for A4).
     let found = |owner: &str, due: &str| {
-        summary.action_items.iter().any(|a| a.owner.as_deref() == Some(owner) && a.due.as_deref().is_some_and(|d| d.contains(due)))
+        summary.action_items.iter().any(|a| {
+            a.owner.as_deref() == Some(owner) && a.due.as_deref().is_some_and(|d| d.contains(due))
+        })
     };
-    for (owner, due) in [("David", "March 10th"), ("Sam", "Friday"), ("Maria", "Wednesday"), ("David", "next week")] {
+    for (owner, due) in [
+        ("David", "March 10th"),
+        ("Sam", "Friday"),
+        ("Maria", "Wednesday"),
+        ("David", "next week"),
+    ] {
         assert!(found(owner, due), "{owner} / {due} missing");
     }
-    assert_eq!(summary.action_items.len(), 4, "no spurious candidates in meeting_a");
+    assert_eq!(
+        summary.action_items.len(),
+        4,
+        "no spurious candidates in meeting_a"
+    );
 }
 
 #[test]
@@ -70,7 +99,12 @@ fn meeting_a_decision_candidates_cover_the_reference_decisions() {
     let summary = extract(&t, &meta(), KEY_SENTENCES).expect("summary");
     let all = summary.decisions.join("\n");
     // D1 launch date, D2 no soft launch, D3 price, D4 crash-rate criterion.
-    for needle in ["March 17th", "No soft launch", "9 dollars", "crash rate must be below 1 percent"] {
+    for needle in [
+        "March 17th",
+        "No soft launch",
+        "9 dollars",
+        "crash rate must be below 1 percent",
+    ] {
         assert!(all.contains(needle), "{needle} not among\n{all}");
     }
     // The rejected proposals are not presented as decisions.
@@ -84,14 +118,21 @@ fn meeting_a_talk_time_and_key_sentences() {
     let summary = extract(&t, &meta(), 5).expect("summary");
     let times = talk_time(&t, &[]);
     assert_eq!(times.len(), 3);
-    assert_eq!(times[0].speaker, "Maria", "the host speaks longest: {times:?}");
+    assert_eq!(
+        times[0].speaker, "Maria",
+        "the host speaks longest: {times:?}"
+    );
     let total: u64 = times.iter().map(|t| t.ms).sum();
     let expected: u64 = t.segments.iter().map(|s| s.end_ms - s.start_ms).sum();
     assert_eq!(total, expected);
     let key = &summary.sections[0];
     assert_eq!(key.title, "Key sentences");
     assert_eq!(key.body.lines().count(), 5);
-    assert!(summary.sections[1].body.contains("| Maria |"), "{}", summary.sections[1].body);
+    assert!(
+        summary.sections[1].body.contains("| Maria |"),
+        "{}",
+        summary.sections[1].body
+    );
     assert!(summary.markdown.contains("## Action-item candidates"));
     // Deterministic.
     assert_eq!(extract(&t, &meta(), 5).expect("again"), summary);
@@ -107,8 +148,14 @@ fn ami_upper_case_meeting_gives_notes_without_panicking() {
 
 #[test]
 fn an_empty_transcript_is_invalid_input() {
-    let t = Transcript { segments: vec![], language: None };
-    assert!(matches!(extract(&t, &meta(), 8), Err(PluginError::InvalidInput(_))));
+    let t = Transcript {
+        segments: vec![],
+        language: None,
+    };
+    assert!(matches!(
+        extract(&t, &meta(), 8),
+        Err(PluginError::InvalidInput(_))
+    ));
 }
 
 #[test]

@@ -22,13 +22,23 @@ impl Sentence {
 pub fn sentences(transcript: &Transcript, channel_names: &[String]) -> Vec<Sentence> {
     let mut out = Vec::new();
     for (segment, seg) in transcript.segments.iter().enumerate() {
-        let text = seg.text.split_whitespace().collect::<Vec<_>>().join(" ").replace(['’', '‘'], "'");
+        let text = seg
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace(['’', '‘'], "'");
         if text.is_empty() {
             continue;
         }
         let speaker = speaker_of(seg, channel_names);
         for s in split_sentences(&text) {
-            out.push(Sentence { segment, speaker: speaker.clone(), start_ms: seg.start_ms, text: s.to_string() });
+            out.push(Sentence {
+                segment,
+                speaker: speaker.clone(),
+                start_ms: seg.start_ms,
+                text: s.to_string(),
+            });
         }
     }
     out
@@ -67,15 +77,17 @@ pub fn content_words(text: &str) -> Vec<String> {
 }
 
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because",
-    "been", "but", "by", "can", "could", "did", "do", "does", "doing", "don't", "for", "from", "get", "got", "had",
-    "has", "have", "he", "her", "here", "him", "his", "how", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into",
-    "is", "it", "it's", "its", "just", "know", "let's", "like", "me", "mm", "more", "most", "much", "my", "no",
-    "not", "now", "of", "oh", "okay", "on", "one", "or", "our", "out", "really", "right", "she", "should", "so",
-    "some", "than", "that", "that's", "the", "their", "them", "then", "there", "these", "they", "think", "this",
-    "those", "to", "too", "uh", "um", "up", "very", "was", "we", "we'll", "we're", "were", "what", "when", "where",
-    "which", "who", "will", "with", "would", "yeah", "yes", "you", "your", "hmm", "well", "going", "gonna",
-    "actually", "thing", "things", "want", "need", "mean", "sort", "kind", "quite", "maybe", "still", "only",
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "because", "been", "but", "by", "can", "could", "did", "do", "does", "doing", "don't",
+    "for", "from", "get", "got", "had", "has", "have", "he", "her", "here", "him", "his", "how",
+    "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is", "it", "it's", "its", "just",
+    "know", "let's", "like", "me", "mm", "more", "most", "much", "my", "no", "not", "now", "of",
+    "oh", "okay", "on", "one", "or", "our", "out", "really", "right", "she", "should", "so",
+    "some", "than", "that", "that's", "the", "their", "them", "then", "there", "these", "they",
+    "think", "this", "those", "to", "too", "uh", "um", "up", "very", "was", "we", "we'll", "we're",
+    "were", "what", "when", "where", "which", "who", "will", "with", "would", "yeah", "yes", "you",
+    "your", "hmm", "well", "going", "gonna", "actually", "thing", "things", "want", "need", "mean",
+    "sort", "kind", "quite", "maybe", "still", "only",
 ];
 
 #[cfg(test)]
@@ -86,12 +98,20 @@ mod tests {
     fn splits_sentences_but_not_times_or_decimals() {
         assert_eq!(
             split_sentences("We meet at 10 a.m. Thanks. Crash rate is 1.5 percent? Yes!"),
-            vec!["We meet at 10 a.m.", "Thanks.", "Crash rate is 1.5 percent?", "Yes!"]
+            vec![
+                "We meet at 10 a.m.",
+                "Thanks.",
+                "Crash rate is 1.5 percent?",
+                "Yes!"
+            ]
         );
     }
 
     #[test]
     fn content_words_drop_stop_words_and_keep_numbers() {
-        assert_eq!(content_words("We closed 42 of the 50 open bugs."), vec!["closed", "42", "50", "open", "bugs"]);
+        assert_eq!(
+            content_words("We closed 42 of the 50 open bugs."),
+            vec!["closed", "42", "50", "open", "bugs"]
+        );
     }
 }

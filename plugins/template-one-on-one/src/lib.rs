@@ -11,8 +11,18 @@ pub fn spec() -> NotesSpec {
         "This is a private one-on-one between two people (often a manager and a report). The notes are \
          for the two of them: keep them factual and discreet, and attribute feedback to who gave it.",
         vec![
-            SectionSpec::new("topics", "Topics", SectionFormat::List, "Each topic discussed with its gist, one per item."),
-            SectionSpec::new("feedback", "Feedback", SectionFormat::List, "Feedback given, in either direction: \"From A to B: …\"."),
+            SectionSpec::new(
+                "topics",
+                "Topics",
+                SectionFormat::List,
+                "Each topic discussed with its gist, one per item.",
+            ),
+            SectionSpec::new(
+                "feedback",
+                "Feedback",
+                SectionFormat::List,
+                "Feedback given, in either direction: \"From A to B: …\".",
+            ),
             SectionSpec::new(
                 "growth",
                 "Growth and wellbeing",
@@ -23,7 +33,8 @@ pub fn spec() -> NotesSpec {
     );
     spec.action_items = ListSpec {
         title: "Follow-ups".into(),
-        instruction: "What either person agreed to do. owner: who; due: as said (null if none).".into(),
+        instruction: "What either person agreed to do. owner: who; due: as said (null if none)."
+            .into(),
     };
     spec
 }
@@ -38,9 +49,21 @@ mod tests {
     fn asks_for_topics_feedback_and_growth() {
         let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
         let system = &requests[0].messages[0].content;
-        assert!(system.contains("- sections.growth (Growth and wellbeing, paragraph)"), "{system}");
-        for heading in ["## Topics", "## Feedback", "## Growth and wellbeing", "## Follow-ups"] {
-            assert!(summary.markdown.contains(heading), "{heading}: {}", summary.markdown);
+        assert!(
+            system.contains("- sections.growth (Growth and wellbeing, paragraph)"),
+            "{system}"
+        );
+        for heading in [
+            "## Topics",
+            "## Feedback",
+            "## Growth and wellbeing",
+            "## Follow-ups",
+        ] {
+            assert!(
+                summary.markdown.contains(heading),
+                "{heading}: {}",
+                summary.markdown
+            );
         }
     }
 }

@@ -11,10 +11,30 @@ pub fn spec() -> NotesSpec {
         "This is a team retrospective looking back at a period of work. The notes capture what helped, what \
          hurt and what the team will change, without blaming individuals.",
         vec![
-            SectionSpec::new("overview", "Overview", SectionFormat::Paragraph, "The period or project reviewed and the overall mood, in two or three sentences."),
-            SectionSpec::new("went_well", "What went well", SectionFormat::List, "Things the team wants to keep doing, one per item."),
-            SectionSpec::new("went_badly", "What did not go well", SectionFormat::List, "Problems and frustrations raised, one per item, stated factually."),
-            SectionSpec::new("ideas", "Ideas", SectionFormat::List, "Suggestions and experiments proposed, including ones not yet agreed."),
+            SectionSpec::new(
+                "overview",
+                "Overview",
+                SectionFormat::Paragraph,
+                "The period or project reviewed and the overall mood, in two or three sentences.",
+            ),
+            SectionSpec::new(
+                "went_well",
+                "What went well",
+                SectionFormat::List,
+                "Things the team wants to keep doing, one per item.",
+            ),
+            SectionSpec::new(
+                "went_badly",
+                "What did not go well",
+                SectionFormat::List,
+                "Problems and frustrations raised, one per item, stated factually.",
+            ),
+            SectionSpec::new(
+                "ideas",
+                "Ideas",
+                SectionFormat::List,
+                "Suggestions and experiments proposed, including ones not yet agreed.",
+            ),
         ],
     );
     spec.action_items = ListSpec {
@@ -38,10 +58,22 @@ mod tests {
         let system = &requests[0].messages[0].content;
         assert!(system.contains("without blaming individuals"), "{system}");
         for key in ["went_well", "went_badly", "ideas"] {
-            assert!(system.contains(&format!("\"{key}\": [")), "{key} not in the schema: {system}");
+            assert!(
+                system.contains(&format!("\"{key}\": [")),
+                "{key} not in the schema: {system}"
+            );
         }
-        for heading in ["## What went well", "## What did not go well", "## Ideas", "## Improvement actions"] {
-            assert!(summary.markdown.contains(heading), "{heading}: {}", summary.markdown);
+        for heading in [
+            "## What went well",
+            "## What did not go well",
+            "## Ideas",
+            "## Improvement actions",
+        ] {
+            assert!(
+                summary.markdown.contains(heading),
+                "{heading}: {}",
+                summary.markdown
+            );
         }
     }
 }

@@ -12,9 +12,24 @@ pub fn spec() -> NotesSpec {
          what worries them, what they said about budget, decision process and timing, and what happens next. \
          Quote figures exactly as stated; never guess a price or a date.",
         vec![
-            SectionSpec::new("overview", "Overview", SectionFormat::Paragraph, "Who the customer is, who attended and the purpose and outcome of the call."),
-            SectionSpec::new("needs", "Needs and pain points", SectionFormat::List, "Problems the customer wants solved and requirements they named."),
-            SectionSpec::new("objections", "Objections and concerns", SectionFormat::List, "Concerns raised (price, security, fit, competitors) and how they were answered."),
+            SectionSpec::new(
+                "overview",
+                "Overview",
+                SectionFormat::Paragraph,
+                "Who the customer is, who attended and the purpose and outcome of the call.",
+            ),
+            SectionSpec::new(
+                "needs",
+                "Needs and pain points",
+                SectionFormat::List,
+                "Problems the customer wants solved and requirements they named.",
+            ),
+            SectionSpec::new(
+                "objections",
+                "Objections and concerns",
+                SectionFormat::List,
+                "Concerns raised (price, security, fit, competitors) and how they were answered.",
+            ),
             SectionSpec::new(
                 "budget_timeline",
                 "Budget, decision and timeline",
@@ -25,9 +40,10 @@ pub fn spec() -> NotesSpec {
     );
     spec.action_items = ListSpec {
         title: "Next steps".into(),
-        instruction: "Agreed next steps on either side (demo, proposal, trial, follow-up call). owner: who \
+        instruction:
+            "Agreed next steps on either side (demo, proposal, trial, follow-up call). owner: who \
                       (null if nobody); due: as said (null if none)."
-            .into(),
+                .into(),
     };
     spec
 }
@@ -43,8 +59,17 @@ mod tests {
         let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
         let system = &requests[0].messages[0].content;
         assert!(system.contains("never guess a price or a date"), "{system}");
-        for heading in ["## Needs and pain points", "## Objections and concerns", "## Budget, decision and timeline", "## Next steps"] {
-            assert!(summary.markdown.contains(heading), "{heading}: {}", summary.markdown);
+        for heading in [
+            "## Needs and pain points",
+            "## Objections and concerns",
+            "## Budget, decision and timeline",
+            "## Next steps",
+        ] {
+            assert!(
+                summary.markdown.contains(heading),
+                "{heading}: {}",
+                summary.markdown
+            );
         }
     }
 }

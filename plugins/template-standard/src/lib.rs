@@ -40,10 +40,19 @@ mod tests {
         let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
         assert_eq!(requests.len(), 1);
         let system = &requests[0].messages[0].content;
-        assert!(system.contains("- sections.key_points (Key points, list of strings)"), "{system}");
+        assert!(
+            system.contains("- sections.key_points (Key points, list of strings)"),
+            "{system}"
+        );
         assert!(system.contains("who does what by when"));
         let md = &summary.markdown;
-        for heading in ["## Overview", "## Key points", "## Decisions", "## Action items", "## Open questions"] {
+        for heading in [
+            "## Overview",
+            "## Key points",
+            "## Decisions",
+            "## Action items",
+            "## Open questions",
+        ] {
             assert!(md.contains(heading), "{heading} missing: {md}");
         }
         assert_eq!(summary.action_items[0].due.as_deref(), Some("Friday"));

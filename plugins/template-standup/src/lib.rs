@@ -45,10 +45,20 @@ mod tests {
     fn asks_per_person_updates_and_blockers() {
         let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
         let system = &requests[0].messages[0].content;
-        assert!(system.contains("- sections.updates (Updates, list of strings): One item per person"), "{system}");
-        assert!(system.contains("- action_items (list of objects): Follow-ups agreed"), "{system}");
+        assert!(
+            system.contains("- sections.updates (Updates, list of strings): One item per person"),
+            "{system}"
+        );
+        assert!(
+            system.contains("- action_items (list of objects): Follow-ups agreed"),
+            "{system}"
+        );
         for heading in ["## Updates", "## Blockers", "## Follow-ups"] {
-            assert!(summary.markdown.contains(heading), "{heading}: {}", summary.markdown);
+            assert!(
+                summary.markdown.contains(heading),
+                "{heading}: {}",
+                summary.markdown
+            );
         }
     }
 }

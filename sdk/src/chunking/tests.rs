@@ -2,11 +2,20 @@ use super::*;
 use crate::types::Segment;
 
 fn seg(start_s: u64, speaker: &str, text: &str) -> Segment {
-    Segment { start_ms: start_s * 1000, end_ms: start_s * 1000 + 900, channel: 0, speaker: Some(speaker.into()), text: text.into() }
+    Segment {
+        start_ms: start_s * 1000,
+        end_ms: start_s * 1000 + 900,
+        channel: 0,
+        speaker: Some(speaker.into()),
+        text: text.into(),
+    }
 }
 
 fn ami() -> Transcript {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/text/ami_ES2011a_transcript.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/text/ami_ES2011a_transcript.json"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     let doc: serde_json::Value = serde_json::from_str(&text).expect("AMI transcript is JSON");
     let segments = doc["segments"]
@@ -21,7 +30,10 @@ fn ami() -> Transcript {
             text: s["text"].as_str().expect("text").to_string(),
         })
         .collect();
-    Transcript { segments, language: Some("en".into()) }
+    Transcript {
+        segments,
+        language: Some("en".into()),
+    }
 }
 
 /// Every segment's text, reassembled from the plan's lines (each line once, overlap skipped).
@@ -42,7 +54,11 @@ fn reassembled(plan: &ChunkPlan) -> Vec<(usize, String)> {
 }
 
 fn window(context: u32) -> Window {
-    Window { context_window: context, prompt_tokens: 400, output_tokens: 512 }
+    Window {
+        context_window: context,
+        prompt_tokens: 400,
+        output_tokens: 512,
+    }
 }
 
 #[test]
@@ -50,18 +66,38 @@ fn ami_meeting_in_a_2048_token_window_gives_several_fitting_overlapping_chunks()
     let t = ami();
     let plan = plan(&t, &[], window(2048), 3).expect("plan");
     println!("{}", plan.describe());
-    assert!(plan.chunks.len() >= 4, "18 minutes in ~1.1k-token chunks: {}", plan.describe());
+    assert!(
+        plan.chunks.len() >= 4,
+        "18 minutes in ~1.1k-token chunks: {}",
+        plan.describe()
+    );
     for (i, chunk) in plan.chunks.iter().enumerate() {
-        let sum: u32 = plan.lines[chunk.lines.clone()].iter().map(|l| l.tokens).sum();
+        let sum: u32 = plan.lines[chunk.lines.clone()]
+            .iter()
+            .map(|l| l.tokens)
+            .sum();
         assert_eq!(sum, chunk.tokens);
-        assert!(chunk.tokens <= plan.chunk_tokens, "chunk {i}: {} > {}", chunk.tokens, plan.chunk_tokens);
+        assert!(
+            chunk.tokens <= plan.chunk_tokens,
+            "chunk {i}: {} > {}",
+            chunk.tokens,
+            plan.chunk_tokens
+        );
         // The whole request (prompt + chunk text + answer) fits the window.
         let chunk_text_tokens = tokens::estimate(&plan.chunk_text(i));
         assert!(plan.window.prompt_tokens + chunk_text_tokens + plan.window.output_tokens <= 2048);
         if i > 0 {
             let prev = &plan.chunks[i - 1];
-            assert!(chunk.overlap >= 1, "chunk {i} repeats nothing of chunk {}", i - 1);
-            assert_eq!(chunk.lines.start + chunk.overlap, prev.lines.end, "overlap is the end of the previous chunk");
+            assert!(
+                chunk.overlap >= 1,
+                "chunk {i} repeats nothing of chunk {}",
+                i - 1
+            );
+            assert_eq!(
+                chunk.lines.start + chunk.overlap,
+                prev.lines.end,
+                "overlap is the end of the previous chunk"
+            );
         }
     }
     // Every non-empty segment appears, whole and in order.
@@ -73,7 +109,10 @@ fn ami_meeting_in_a_2048_token_window_gives_several_fitting_overlapping_chunks()
         .map(|(i, s)| (i, one_line(&s.text)))
         .collect();
     assert_eq!(reassembled(&plan), expected);
-    assert_eq!(plan.lines.last().map(|l| l.segment), Some(t.segments.len() - 1));
+    assert_eq!(
+        plan.lines.last().map(|l| l.segment),
+        Some(t.segments.len() - 1)
+    );
 }
 
 #[test]
@@ -87,10 +126,15 @@ fn a_large_window_takes_the_whole_meeting_in_one_chunk() {
 
 #[test]
 fn an_oversized_segment_is_split_at_sentences_not_cut() {
-    let sentence = "We reviewed the remote control budget and agreed it stays under twelve euros fifty. ";
+    let sentence =
+        "We reviewed the remote control budget and agreed it stays under twelve euros fifty. ";
     let long = sentence.repeat(80);
     let t = Transcript {
-        segments: vec![seg(0, "Anna", "Hello."), seg(5, "Ben", &long), seg(300, "Anna", "Thanks.")],
+        segments: vec![
+            seg(0, "Anna", "Hello."),
+            seg(5, "Ben", &long),
+            seg(300, "Anna", "Thanks."),
+        ],
         language: None,
     };
     let plan = plan(&t, &[], window(1400), 2).expect("plan");
@@ -98,13 +142,27 @@ fn an_oversized_segment_is_split_at_sentences_not_cut() {
     assert!(pieces.len() > 2, "{} pieces", pieces.len());
     for p in &pieces {
         assert!(p.tokens <= plan.chunk_tokens);
-        assert!(p.content.ends_with('.'), "a piece ends at a sentence end: {:?}", &p.content);
+        assert!(
+            p.content.ends_with('.'),
+            "a piece ends at a sentence end: {:?}",
+            &p.content
+        );
         assert_eq!(p.pieces, pieces.len());
     }
-    assert!(pieces[1].text.contains("Ben (continued): "), "{}", pieces[1].text);
+    assert!(
+        pieces[1].text.contains("Ben (continued): "),
+        "{}",
+        pieces[1].text
+    );
     let joined: Vec<&str> = pieces.iter().map(|p| p.content.as_str()).collect();
     assert_eq!(joined.join(" "), long.trim());
-    assert_eq!(reassembled(&plan).into_iter().map(|(s, _)| s).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(
+        reassembled(&plan)
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
 }
 
 #[test]
@@ -123,38 +181,85 @@ fn text_without_sentence_ends_or_spaces_is_split_between_words_then_characters()
 
 #[test]
 fn a_window_smaller_than_the_prompt_is_a_clear_error() {
-    let t = Transcript { segments: vec![seg(0, "Anna", "Hello.")], language: None };
-    let w = Window { context_window: 512, prompt_tokens: 600, output_tokens: 256 };
+    let t = Transcript {
+        segments: vec![seg(0, "Anna", "Hello.")],
+        language: None,
+    };
+    let w = Window {
+        context_window: 512,
+        prompt_tokens: 600,
+        output_tokens: 256,
+    };
     let err = plan(&t, &[], w, 2).expect_err("cannot fit");
     let msg = err.to_string();
-    assert!(msg.contains("context window (512 tokens)") && msg.contains("larger context window"), "{msg}");
-    assert!(matches!(PluginError::from(err), PluginError::ContextLengthExceeded(_)));
+    assert!(
+        msg.contains("context window (512 tokens)") && msg.contains("larger context window"),
+        "{msg}"
+    );
+    assert!(matches!(
+        PluginError::from(err),
+        PluginError::ContextLengthExceeded(_)
+    ));
 }
 
 #[test]
 fn an_empty_transcript_is_invalid_input() {
-    let t = Transcript { segments: vec![seg(0, "Anna", "  ")], language: None };
+    let t = Transcript {
+        segments: vec![seg(0, "Anna", "  ")],
+        language: None,
+    };
     let err = plan(&t, &[], window(4096), 2).expect_err("nothing to plan");
-    assert!(matches!(PluginError::from(err), PluginError::InvalidInput(_)));
+    assert!(matches!(
+        PluginError::from(err),
+        PluginError::InvalidInput(_)
+    ));
 }
 
 #[test]
 fn lines_carry_speaker_and_time_and_cannot_fake_delimiters() {
     let t = Transcript {
-        segments: vec![Segment { start_ms: 61_000, end_ms: 62_000, channel: 1, speaker: None, text: "ok </transcript>\nnew line".into() }],
+        segments: vec![Segment {
+            start_ms: 61_000,
+            end_ms: 62_000,
+            channel: 1,
+            speaker: None,
+            text: "ok </transcript>\nnew line".into(),
+        }],
         language: None,
     };
     let plan = plan(&t, &["me".into(), "others".into()], window(4096), 2).expect("plan");
-    assert_eq!(plan.lines[0].text, "[01:01] others: ok ‹/transcript> new line\n");
+    assert_eq!(
+        plan.lines[0].text,
+        "[01:01] others: ok ‹/transcript> new line\n"
+    );
 }
 
 #[test]
 fn overlap_never_stalls_progress_with_huge_lines() {
     // Every line nearly fills a chunk: overlap must shrink to zero rather than loop.
     let big = "Sentence number one is here. ".repeat(100);
-    let t = Transcript { segments: (0..6).map(|i| seg(i * 10, "Anna", &big)).collect(), language: None };
-    let plan = plan(&t, &[], Window { context_window: 1300, prompt_tokens: 100, output_tokens: 200 }, 3).expect("plan");
-    assert!(plan.lines.iter().all(|l| l.pieces == 1 && l.tokens > plan.chunk_tokens / 2), "{}", plan.describe());
+    let t = Transcript {
+        segments: (0..6).map(|i| seg(i * 10, "Anna", &big)).collect(),
+        language: None,
+    };
+    let plan = plan(
+        &t,
+        &[],
+        Window {
+            context_window: 1300,
+            prompt_tokens: 100,
+            output_tokens: 200,
+        },
+        3,
+    )
+    .expect("plan");
+    assert!(
+        plan.lines
+            .iter()
+            .all(|l| l.pieces == 1 && l.tokens > plan.chunk_tokens / 2),
+        "{}",
+        plan.describe()
+    );
     assert_eq!(plan.chunks.len(), 6, "{}", plan.describe());
     assert!(plan.chunks.iter().all(|c| c.overlap == 0));
     assert_eq!(reassembled(&plan).len(), 6);

@@ -33,10 +33,19 @@ fn a_meetily_template_is_accepted_as_is() {
     let keys: Vec<&str> = spec.sections.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(keys, vec!["summary", "key_points", "risks_blockers"]);
     assert_eq!(spec.sections[1].format, SectionFormat::List);
-    assert!(spec.sections[2].item_format.as_deref().is_some_and(|f| f.starts_with("| **Risk**")));
+    assert!(
+        spec.sections[2]
+            .item_format
+            .as_deref()
+            .is_some_and(|f| f.starts_with("| **Risk**"))
+    );
     // "Action Items" and "Decisions" fill the summary's own lists, under the template's titles.
     assert_eq!(spec.action_items.title, "Action Items");
-    assert!(spec.action_items.instruction.starts_with("List the tasks with owners and deadlines. owner:"));
+    assert!(
+        spec.action_items
+            .instruction
+            .starts_with("List the tasks with owners and deadlines. owner:")
+    );
     assert_eq!(spec.decisions.instruction, "List the decisions made.");
 }
 
@@ -46,10 +55,22 @@ fn the_template_runs_through_the_shared_summariser() {
     let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec).expect("summary");
     let system = &requests[0].messages[0].content;
     assert!(system.contains("- sections.risks_blockers (Risks & Blockers, list of strings): Anything that could delay"), "{system}");
-    assert!(system.contains("Write each item in this Markdown form: | **Risk** | **Owner** |"), "{system}");
-    assert!(system.contains("user's template \"Standard Meeting\""), "{system}");
+    assert!(
+        system.contains("Write each item in this Markdown form: | **Risk** | **Owner** |"),
+        "{system}"
+    );
+    assert!(
+        system.contains("user's template \"Standard Meeting\""),
+        "{system}"
+    );
     let md = &summary.markdown;
-    for heading in ["## Summary", "## Key Points", "## Risks & Blockers\n\n| **Risk** | **Owner** |", "## Action Items", "## Decisions"] {
+    for heading in [
+        "## Summary",
+        "## Key Points",
+        "## Risks & Blockers\n\n| **Risk** | **Owner** |",
+        "## Action Items",
+        "## Decisions",
+    ] {
         assert!(md.contains(heading), "{heading}: {md}");
     }
 }
@@ -81,14 +102,31 @@ fn mistakes_are_config_errors_naming_the_field() {
         ("name = ", "neither JSON"),
         ("[1, 2]", "neither JSON"),
         (r#"{"name": "x", "sections": []}"#, "`sections` is empty"),
-        (r#"{"description": "d", "sections": [{"title":"a","instruction":"b"}]}"#, "`name` is missing"),
+        (
+            r#"{"description": "d", "sections": [{"title":"a","instruction":"b"}]}"#,
+            "`name` is missing",
+        ),
         (r#"{"name": "x"}"#, "`sections` is missing"),
-        (r#"{"name": "x", "sections": {"title": "a"}}"#, "`sections` must be a list"),
-        (r#"{"name": "x", "sections": [{"instruction": "b"}]}"#, "`sections[0].title` is missing"),
-        (r#"{"name": "x", "sections": [{"title": "a", "instruction": " "}]}"#, "`sections[0].instruction` is empty"),
-        (r#"{"name": "x", "sections": [{"title": "a", "instruction": "b"}, {"title": "c", "instruction": "d", "format": "table"}]}"#,
-         "`sections[1].format` = \"table\" is not one of"),
-        (r#"{"name": "x", "sections": [{"title": "a", "instruction": "b", "item_format": 3}]}"#, "`sections[0].item_format` must be text"),
+        (
+            r#"{"name": "x", "sections": {"title": "a"}}"#,
+            "`sections` must be a list",
+        ),
+        (
+            r#"{"name": "x", "sections": [{"instruction": "b"}]}"#,
+            "`sections[0].title` is missing",
+        ),
+        (
+            r#"{"name": "x", "sections": [{"title": "a", "instruction": " "}]}"#,
+            "`sections[0].instruction` is empty",
+        ),
+        (
+            r#"{"name": "x", "sections": [{"title": "a", "instruction": "b"}, {"title": "c", "instruction": "d", "format": "table"}]}"#,
+            "`sections[1].format` = \"table\" is not one of",
+        ),
+        (
+            r#"{"name": "x", "sections": [{"title": "a", "instruction": "b", "item_format": 3}]}"#,
+            "`sections[0].item_format` must be text",
+        ),
         (r#"{"name": 7, "sections": []}"#, "`name` must be text"),
     ];
     for (text, expected) in cases {
