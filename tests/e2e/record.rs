@@ -247,11 +247,7 @@ fn real_capture_records_mic_and_system_audio_apart_and_transcribes_them() {
     // The transcript, per channel, through the meetings store.
     let id = result["meeting_id"].as_str().expect("stored meeting");
     let shown: Value = serde_json::from_str(&env.ok(&["show", id, "--json"])).expect("show json");
-    let t = if shown["transcript"].is_object() {
-        &shown["transcript"]
-    } else {
-        &shown
-    };
+    let t = &shown["document"]["transcript"];
     let (mic, system) = (words(t, 0), words(t, 1));
     println!("me: {mic}\nothers: {system}");
     let hits = |text: &str, keys: &[&str]| keys.iter().filter(|k| text.contains(*k)).count();

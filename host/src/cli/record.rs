@@ -208,7 +208,7 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
     .with_reopen(Box::new(reopen_default(
         args.mic_file.is_some() || args.system_file.is_some(),
     )));
-    let ui = Ui::new(&names);
+    let ui = Ui::new(&names, args.finish.json);
     let live = match &engine {
         Some(engine) => {
             let config = LiveConfig {
@@ -643,11 +643,13 @@ struct Ui {
     bar: Option<indicatif::ProgressBar>,
     names: [String; 2],
     last_plain: std::cell::Cell<u64>,
+    /// stdout carries only the final JSON: everything else goes to stderr.
+    json: bool,
 }
 
 impl Ui {
-    fn new(names: &[String; 2]) -> Ui {
-        let bar = std::io::stdout().is_terminal().then(|| {
+    fn new(names: &[String; 2], json: bool) -> Ui {
+        let bar = (std::io::stdout().is_terminal() && !json).then(|| {
             let bar = indicatif::ProgressBar::with_draw_target(
                 None,
                 indicatif::ProgressDrawTarget::stdout(),
@@ -662,12 +664,13 @@ impl Ui {
             bar,
             names: names.clone(),
             last_plain: std::cell::Cell::new(0),
+            json,
         }
     }
 
     /// Prints a transcript line (from the live worker's thread).
     fn printer(&self) -> impl Fn(&Segment) + Send + 'static {
-        let bar = self.bar.clone();
+        let (bar, json) = (self.bar.clone(), self.json);
         move |s: &Segment| {
             let line = format!(
                 "[{}] {}: {}",
@@ -677,6 +680,7 @@ impl Ui {
             );
             match &bar {
                 Some(b) => b.println(line),
+                None if json => eprintln!("{line}"),
                 None => println!("{line}"),
             }
         }
@@ -690,6 +694,7 @@ impl Ui {
         );
         match &self.bar {
             Some(b) => b.println(line),
+            None if self.json => eprintln!("{line}"),
             None => println!("{line}"),
         }
     }
@@ -738,7 +743,7 @@ impl Ui {
                 // A line every 30 s: enough to see it is alive in a log.
                 if ms / 30_000 > self.last_plain.get() {
                     self.last_plain.set(ms / 30_000);
-                    println!("recording {}", clock(ms));
+                    eprintln!("recording {}", clock(ms));
                 }
             }
         }
