@@ -169,26 +169,6 @@ fn export_obsidian_writes_into_a_folder_of_the_vault_and_refuses_to_leave_it() {
     }
 }
 
-/// Runs export-webhook the way `minutes export` and `minutes process` do, in this process:
-/// the home's plugin, its config and grants, the home's egress ledger.
-// Through the library rather than the binary: the CLI's `block_on` builds a tokio runtime
-// without IO, so a networked exporter that gets past the grant check panics there (see the
-// report for the one-line host fix); the grant refusal and the audit go through the binary.
-fn webhook_export(env: &Env, document: &str) -> Result<Vec<minutes::plugins::bindings::types::OutputFile>, String> {
-    use minutes::ledger::EgressLedger;
-    use minutes::plugins::net::NetOptions;
-    use minutes::plugins::{Home, Registry, Runtime};
-    let home = Home::at(env.home.path());
-    let ledger = EgressLedger::open(&home.ledger_path()).expect("ledger");
-    let options = NetOptions { ledger: Some(std::sync::Arc::new(ledger)), ..Default::default() };
-    let runtime = Runtime::with_network(&home.cache_dir(), options).expect("runtime");
-    let doc: minutes::plugins::bindings::types::Document = serde_json::from_str(document).expect("document");
-    let plugin = Registry::open(home).expect("registry").load(&runtime, "export-webhook").map_err(|e| e.to_string())?;
-    let plugin = plugin.for_meeting(&doc.metadata.id);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
-    rt.block_on(plugin.export("json", &doc)).map_err(|e| e.to_string())
-}
-
 #[test]
 fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it() {
     let server = TestServer::start();
@@ -208,8 +188,8 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
     assert!(server.hits().is_empty(), "reached the endpoint before it was granted");
 
     env.ok(&["plugin", "allow", "export-webhook", &server.origin()]);
-    let files = webhook_export(&env, SAMPLE_DOCUMENT).expect("delivered");
-    assert!(files.is_empty(), "the webhook returned files: {:?}", files.iter().map(|f| &f.path).collect::<Vec<_>>());
+    let out = env.ok(&args);
+    assert!(!out.contains("wrote"), "the webhook wrote files: {out}");
     let hits = server.hits();
     assert_eq!(hits.len(), 1);
     assert_eq!((hits[0].method.as_str(), hits[0].path.as_str()), ("POST", "/ok"));
@@ -231,19 +211,19 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
         .expect("spawn");
     std::io::Write::write_all(&mut set.stdin.take().expect("stdin"), b"hook-token\n").expect("write");
     assert!(set.wait().expect("wait").success());
-    webhook_export(&env, SAMPLE_DOCUMENT).expect("delivered with a token");
+    env.ok(&args);
     assert_eq!(server.hits()[1].header("authorization"), Some("Bearer hook-token"));
 
     // An endpoint that refuses is an error naming the status.
     std::fs::write(&config, format!("[plugins.export-webhook]\nurl = \"{}\"\n", server.url("/missing"))).expect("config");
-    let err = webhook_export(&env, SAMPLE_DOCUMENT).expect_err("a 404 is not a delivery");
+    let err = env.fails(&args);
     assert!(err.contains("answered 404") && err.contains("did not accept the meeting"), "{err}");
 
     let audit = env.ok(&["audit", "--plugin", "export-webhook"]);
     assert!(audit.contains("DENIED") && audit.contains(&format!("{}/ok", server.origin())), "{audit}");
-    let json: Value = serde_json::from_str(&env.ok(&["audit", "--meeting", "m-42", "--json"])).expect("json");
+    let json: Value = serde_json::from_str(&env.ok(&["audit", "--plugin", "export-webhook", "--json"])).expect("json");
     let rows = json["records"].as_array().expect("records");
-    assert_eq!(rows.len(), 3, "{json}");
+    assert_eq!(rows.len(), 4, "one denied, two delivered, one refused: {json}");
     let posts: Vec<&Value> = rows.iter().filter(|r| r["method"] == "POST" && r["status"] == 200).collect();
     assert_eq!(posts.len(), 2, "{json}");
     assert!(posts.iter().all(|r| r["bytes_sent"].as_u64() == Some(hits[0].body.len() as u64)), "{json}");
