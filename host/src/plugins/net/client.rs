@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 /// Redirect hops the host follows for a plugin that asked it to.
 pub const MAX_REDIRECTS: usize = 5;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Generous because a local model on a slow CPU reads a long prompt for minutes before its
+/// first byte; the request's own deadline (the plugin's limit) still bounds every wait.
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(300);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Concurrent requests per plugin; more wait their turn.
 pub const MAX_CONCURRENT: usize = 4;
 
