@@ -12,5 +12,6 @@ mod providers;
 mod record;
 mod server;
 mod store;
+mod summaries;
 mod transcribe;
 mod sandbox;
