@@ -130,6 +130,7 @@ fn silence_gives_an_empty_transcript_with_a_warning() {
 fn process_turns_a_recording_into_markdown_notes_offline() {
     let env = Env::new();
     env.install(&package("export-markdown"));
+    env.install(&package("template-extractive"));
     let jfk = shared("corpus/real/jfk.wav");
     let model = tiny();
     let out = {
@@ -144,6 +145,10 @@ fn process_turns_a_recording_into_markdown_notes_offline() {
     assert!(md.contains("duration: \"0:00:11\""), "{md}");
     assert!(md.contains("tags:\n  - \"history\""), "{md}");
     assert!(md.to_lowercase().contains("fellow americans") && md.to_lowercase().contains("what you can do for your country"), "{md}");
+    // Summarised offline by the extractive template before the export.
+    assert_eq!(report["summary"]["template"]["id"], "template-extractive", "{report}");
+    assert!(report["summary"]["provider"].is_null());
+    assert!(md.contains("## Key sentences") && md.find("## Key sentences") < md.find("## Transcript"), "{md}");
     // Nothing left the machine.
     let audit = env.ok(&["audit", "--json"]);
     assert!(serde_json::from_str::<Value>(&audit).unwrap()["records"].as_array().unwrap().is_empty(), "{audit}");
