@@ -123,73 +123,86 @@ fn share(span: u64, part: u64, total: u64) -> u64 {
 }
 
 /// The words of `text`, a word longer than a line cut into line-sized pieces.
-fn units(text: &str, max: usize) -> Vec<String> {
+fn units(text: &str, max: usize) -> Vec<&str> {
     let mut out = Vec::new();
     for word in text.split_whitespace() {
-        let chars: Vec<char> = word.chars().collect();
-        out.extend(chars.chunks(max).map(|piece| piece.iter().collect::<String>()));
+        let (mut start, mut count) = (0, 0);
+        for (i, _) in word.char_indices() {
+            if count == max {
+                out.push(&word[start..i]);
+                (start, count) = (i, 0);
+            }
+            count += 1;
+        }
+        out.push(&word[start..]);
     }
     out
 }
 
-/// Greedy wrap of units (each at most `max` characters) into lines.
-fn wrap_units(units: &[String], max: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let mut len = 0;
-    for unit in units {
-        let n = unit.chars().count();
+/// Greedy wrap of units (each at most `max` characters; `lens` are their lengths) into lines,
+/// calling `line` with the range of units on each line.
+fn wrap_ranges(lens: &[usize], max: usize, mut line: impl FnMut(std::ops::Range<usize>)) {
+    let (mut first, mut len) = (0, 0);
+    for (i, &n) in lens.iter().enumerate() {
         if len > 0 && len + 1 + n > max {
-            lines.push(std::mem::take(&mut line));
-            len = 0;
+            line(first..i);
+            (first, len) = (i, 0);
         }
-        if len > 0 {
-            line.push(' ');
-            len += 1;
-        }
-        line.push_str(unit);
-        len += n;
+        len += if len > 0 { 1 + n } else { n };
     }
-    if !line.is_empty() {
-        lines.push(line);
+    if first < lens.len() {
+        line(first..lens.len());
     }
+}
+
+fn line_count(lens: &[usize], max: usize) -> usize {
+    let mut n = 0;
+    wrap_ranges(lens, max, |_| n += 1);
+    n
+}
+
+fn wrap_units(units: &[&str], lens: &[usize], max: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    wrap_ranges(lens, max, |r| lines.push(units[r].join(" ")));
     lines
 }
 
 #[cfg(test)]
 fn wrap(text: &str, max: usize) -> Vec<String> {
-    wrap_units(&units(text, max), max)
+    let units = units(text, max);
+    let lens: Vec<usize> = units.iter().map(|u| u.chars().count()).collect();
+    wrap_units(&units, &lens, max)
 }
 
 /// `text` as cues of at most `max_lines` lines, the words shared evenly between as few cues as
 /// will hold them, so a long segment does not end in a cue of one word that flashes by.
 fn split(text: &str, max: usize, max_lines: usize) -> Vec<Vec<String>> {
     let units = units(text, max);
-    let greedy = wrap_units(&units, max);
-    if greedy.len() <= max_lines {
-        return vec![greedy];
+    let lens: Vec<usize> = units.iter().map(|u| u.chars().count()).collect();
+    let greedy = line_count(&lens, max);
+    if greedy <= max_lines {
+        return vec![wrap_units(&units, &lens, max)];
     }
-    let len = |u: &String| u.chars().count() + 1;
-    let total: usize = units.iter().map(len).sum();
-    // Each unit fits on a line, so `units.len()` cues always work: the loop ends.
-    for n in greedy.len().div_ceil(max_lines)..=units.len() {
-        let mut chunks: Vec<Vec<String>> = Vec::with_capacity(n);
-        let (mut current, mut done) = (Vec::new(), 0usize);
-        for unit in &units {
+    let total: usize = lens.iter().map(|l| l + 1).sum();
+    // Each unit fits on a line, so `units.len()` cues always work: the loop returns.
+    for n in greedy.div_ceil(max_lines)..=units.len() {
+        let mut cuts = Vec::with_capacity(n);
+        let (mut first, mut done) = (0, 0);
+        for (i, &len) in lens.iter().enumerate() {
             // Close the chunk when this unit's middle would pass the chunk's share of the text.
-            let boundary = total * (chunks.len() + 1) / n;
-            if !current.is_empty() && done + len(unit) / 2 > boundary {
-                chunks.push(wrap_units(&std::mem::take(&mut current), max));
+            let boundary = total * (cuts.len() + 1) / n;
+            if i > first && done + len.div_ceil(2) > boundary {
+                cuts.push(first..i);
+                first = i;
             }
-            done += len(unit);
-            current.push(unit.clone());
+            done += len + 1;
         }
-        chunks.push(wrap_units(&current, max));
-        if chunks.iter().all(|c| c.len() <= max_lines) {
-            return chunks;
+        cuts.push(first..units.len());
+        if cuts.iter().all(|r| line_count(&lens[r.clone()], max) <= max_lines) {
+            return cuts.into_iter().map(|r| wrap_units(&units[r.clone()], &lens[r], max)).collect();
         }
     }
-    greedy.chunks(max_lines).map(<[String]>::to_vec).collect()
+    units.iter().map(|u| vec![u.to_string()]).collect()
 }
 
 #[cfg(test)]
