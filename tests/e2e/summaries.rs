@@ -194,3 +194,22 @@ fn a_template_file_without_rust_runs_through_the_generic_template() {
     let err = env.fails(&["summarize", &corpus("synthetic/meeting_a.json"), "--template", file.to_str().expect("utf-8")]);
     assert!(err.contains("format") && err.contains("table"), "{err}");
 }
+
+#[test]
+fn a_stored_meeting_is_summarised_in_place_and_its_summary_is_searchable() {
+    let fake = FakeLlm::start();
+    fake.on(CHAT, vec![notes_reply()]);
+    let env = setup(&fake, 8192, "");
+    let doc = env.document();
+    env.ok(&["store", "add-document", doc.to_str().expect("utf-8")]);
+    let out = summarize_json(&env, &["m-4", "--provider", "openai-compatible"]);
+    assert_eq!(out["meeting"], "m-42", "a unique id prefix names the stored meeting");
+    let show: Value = serde_json::from_str(&env.ok(&["show", "m-42", "--json"])).expect("show");
+    let shown = show.to_string();
+    assert!(shown.contains("Use a rubber case"), "{shown}");
+    assert!(shown.contains("template-standard") && shown.contains("openai-compatible"), "provenance is kept: {shown}");
+    let hits: Value = serde_json::from_str(&env.ok(&["search", "rubber case", "--json"])).expect("search");
+    assert!(hits.to_string().contains("m-42"), "{hits}");
+    let err = env.fails(&["summarize", "no-such-meeting"]);
+    assert!(err.contains("no-such-meeting"), "{err}");
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
+    minutes summarize 2026-11-30-weekly-sync            # a stored meeting (see `minutes list`)\n  \
     minutes summarize meeting.json                      # offline: the extractive template\n  \
     minutes summarize meeting.json --provider ollama    # template-standard via a local model\n  \
     minutes summarize call.json --template sales-call --provider fireworks --language de\n  \
@@ -21,8 +22,10 @@ use std::sync::Arc;
     [policy]\n  require_zero_retention = true\n  forbid_training = true\n  \
     [policy.labels.confidential]\n  local_only = true")]
 pub struct SummarizeArgs {
-    /// Meeting document or transcript (JSON)
-    input: PathBuf,
+    /// A stored meeting (id or unambiguous prefix, see `minutes list`), or a meeting document
+    /// or transcript (JSON file)
+    #[arg(value_name = "MEETING|FILE")]
+    input: String,
     /// Template: an id, a short name (`standard`, `extractive`, `standup`, ...), or a template
     /// file (.json/.toml: sections with title, instruction, format; Meetily templates work as-is)
     #[arg(long, short)]
@@ -45,7 +48,15 @@ pub struct SummarizeArgs {
 }
 
 pub(crate) fn run(ctx: &super::Context, args: SummarizeArgs) -> anyhow::Result<()> {
-    let doc = crate::summarize::input::load_document(&args.input)?;
+    // A file when one exists at that path, else a meeting in the store.
+    let (doc, stored) = match std::path::Path::new(&args.input).is_file() {
+        true => (crate::summarize::input::load_document(std::path::Path::new(&args.input))?, None),
+        false => {
+            let store = super::meetings::open_store(&ctx.home)?;
+            let id = store.resolve(&args.input)?;
+            (store.document(&id)?, Some((store, id)))
+        }
+    };
     let registry = Registry::open(ctx.home.clone())?;
     let runtime = ctx.runtime()?;
     let choice = Choice { template: args.template, provider: args.provider, model: args.model, language: args.language };
@@ -53,6 +64,9 @@ pub(crate) fn run(ctx: &super::Context, args: SummarizeArgs) -> anyhow::Result<(
     let result = super::block_on(crate::summarize::summarize(&runtime, &registry, &choice, &doc, Some(bar.callback())))?;
     bar.finish();
     let Summarized { summary, provenance } = result?;
+    if let Some((store, id)) = &stored {
+        store.save_summary(id, &summary, &super::meetings::store_provenance(&provenance))?;
+    }
     if args.json {
         return super::print_json(&serde_json::json!({ "meeting": doc.metadata.id, "summary": summary, "provenance": provenance }));
     }
@@ -64,6 +78,9 @@ pub(crate) fn run(ctx: &super::Context, args: SummarizeArgs) -> anyhow::Result<(
         None => println!("{}", summary.markdown.trim_end()),
     }
     eprintln!("{}", describe(&provenance));
+    if let Some((_, id)) = &stored {
+        eprintln!("saved as the summary of meeting {id} (minutes show {id})");
+    }
     Ok(())
 }
 
