@@ -693,11 +693,11 @@ fn ollama_streams_ndjson_and_lists_installed_models() {
 // ---- Against a real local LLM server (../shared/llm/setup-and-start.sh) ----
 
 /// The server has one slot: its tests run one at a time.
-static REAL_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static REAL_SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The value of `var`, or `None` after saying the test was skipped; under CI a missing server
 /// is a failure, not a skip.
-fn real_server(var: &str) -> Option<String> {
+pub(crate) fn real_server(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Some(v.trim().trim_end_matches('/').to_string()),
         _ if std::env::var_os("CI").is_some() => {
@@ -714,7 +714,7 @@ fn real_server(var: &str) -> Option<String> {
     }
 }
 
-fn origin_of(url: &str) -> String {
+pub(crate) fn origin_of(url: &str) -> String {
     let u = url::Url::parse(url).expect("a URL");
     format!(
         "{}://{}:{}",

@@ -213,3 +213,37 @@ fn a_stored_meeting_is_summarised_in_place_and_its_summary_is_searchable() {
     let err = env.fails(&["summarize", "no-such-meeting"]);
     assert!(err.contains("no-such-meeting"), "{err}");
 }
+
+/// The standard template through a real local model (llama.cpp behind the Ollama API): the
+/// notes have the template's shape and real token counts. The model is small: the test checks
+/// shape and loose content, never exact text.
+#[test]
+fn real_model_writes_standard_notes_for_meeting_a() {
+    use crate::providers::{REAL_SERVER, origin_of, real_server};
+    let Some(base) = real_server("OLLAMA_BASE_URL") else { return };
+    let _slot = REAL_SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let model = std::env::var("LLM_MODEL_NAME").unwrap_or_else(|_| "qwen2.5-coder:0.5b".into());
+    let env = Env::new();
+    for p in ["template-standard", "ollama"] {
+        env.install(&package(p));
+    }
+    env.ok(&["plugin", "allow", "ollama", &origin_of(&base)]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!("[summary]\nprovider = \"ollama\"\n\n[plugins.ollama]\nbase_url = \"{base}\"\nmodel = \"{model}\"\ncontext_window = 4096\n"),
+    )
+    .expect("config");
+    let started = std::time::Instant::now();
+    let out = summarize_json(&env, &[&corpus("synthetic/meeting_a.json")]);
+    let p = &out["provenance"];
+    assert_eq!(p["template"]["id"], "template-standard");
+    assert_eq!(p["provider"]["id"], "ollama");
+    assert!(p["input_tokens"].as_u64().unwrap_or(0) > 500 && p["output_tokens"].as_u64().unwrap_or(0) > 20, "{p}");
+    let s = &out["summary"];
+    let md = s["markdown"].as_str().unwrap_or("").to_lowercase();
+    assert!(md.contains("## overview"), "{md}");
+    let items = s["action_items"].as_array().map_or(0, Vec::len) + s["decisions"].as_array().map_or(0, Vec::len);
+    assert!(items >= 1, "no decisions or action items: {s}");
+    assert!(["launch", "march", "price", "pricing", "beta"].iter().any(|w| md.contains(w)), "off topic: {md}");
+    eprintln!("real summary of meeting_a in {:.1} s:\n{md}", started.elapsed().as_secs_f64());
+}
