@@ -74,12 +74,19 @@ pub fn write_files(plugin: &str, dir: &Path, files: &[(String, Vec<u8>)], force:
         }
         planned.push(target);
     }
+    if planned.is_empty() {
+        return Ok(planned);
+    }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     for (target, (_, bytes)) in planned.iter().zip(files) {
         let parent = target.parent().unwrap_or(dir);
         std::fs::create_dir_all(parent).map_err(io(parent))?;
-        // Write beside the target, then rename: a crash never leaves a half-written file.
-        let tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+        // Write beside the target, then rename: a crash never leaves a half-written file. The
+        // file gets the usual permissions (0666 less the umask), not a temp file's 0600.
+        let mut builder = tempfile::Builder::new();
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(parent).map_err(io(parent))?;
         std::fs::write(tmp.path(), bytes).map_err(io(target))?;
         tmp.persist(target).map_err(|e| OutputError::Io { path: target.clone(), source: e.error })?;
     }
@@ -89,6 +96,30 @@ pub fn write_files(plugin: &str, dir: &Path, files: &[(String, Vec<u8>)], force:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn exports_are_readable_like_any_file_the_user_writes() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_files("p", dir.path(), &files(&["notes.md"]), false).unwrap();
+        let mode = std::fs::metadata(&written[0]).unwrap().permissions().mode() & 0o777;
+        // 0666 less this process's umask (Linux reports it), not a temp file's 0600.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let umask = status.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+        match umask {
+            Some(umask) => assert_eq!(mode, 0o666 & !umask, "{mode:o} with umask {umask:o}"),
+            None => assert!(mode & 0o600 == 0o600, "{mode:o}"),
+        }
+    }
+
+    #[test]
+    fn nothing_to_write_creates_no_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("not-made");
+        assert!(write_files("p", &out, &[], false).unwrap().is_empty());
+        assert!(!out.exists());
+    }
 
     fn files(names: &[&str]) -> Vec<(String, Vec<u8>)> {
         names.iter().map(|n| (n.to_string(), b"x".to_vec())).collect()

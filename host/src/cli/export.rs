@@ -53,7 +53,8 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
     let registry = Registry::open(home.clone())?;
     registry.get(&args.to)?;
     let runtime = ctx.runtime()?;
-    let plugin = registry.load(&runtime, &args.to)?;
+    // Requests a networked exporter makes are recorded against this meeting in the ledger.
+    let plugin = registry.load(&runtime, &args.to)?.for_meeting(&document.metadata.id);
     let (format, files) = super::block_on(async {
         let format = match args.format {
             Some(f) => f,
@@ -73,6 +74,9 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
     }
     if args.json {
         super::print_json(&written)?;
+    } else if written.is_empty() {
+        // A webhook-style exporter delivers instead of writing: say it succeeded.
+        println!("{}: done ({format}); it wrote no files", args.to);
     } else {
         for path in &written {
             println!("wrote {}", path.display());
