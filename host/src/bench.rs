@@ -24,6 +24,29 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Recording: CPU of capture + writing, dropped frames under CPU load, memory over time, and
+    /// (with --model) the live transcript's lag; needs PulseAudio/PipeWire and the default devices
+    #[command(after_help = "Example (headless: a PulseAudio null sink, its monitor as system audio):\n  \
+        minutes bench capture --seconds 600 --load 2 --play ../shared/corpus/synthetic/meeting_a.wav\n  \
+        minutes bench capture --seconds 180 --play ../shared/corpus/synthetic/meeting_a.wav --model ../shared/models/ggml-base-q5_1.bin")]
+    Capture {
+        /// How long to record
+        #[arg(long, default_value_t = 120.0)]
+        seconds: f64,
+        /// Busy-looping processes to run meanwhile (CPU load)
+        #[arg(long, default_value_t = 0)]
+        load: usize,
+        /// Play this file in a loop into the default output (paplay) while recording
+        #[arg(long)]
+        play: Option<PathBuf>,
+        /// Run the live transcript with this model and report its lag
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Transcription: the minutes pipeline against whole-file whisper on the corpus (wall time,
     /// real-time factor, peak memory, WER)
     #[command(after_help = "Example:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 1")]
@@ -99,6 +122,9 @@ pub(crate) fn stat(what: &'static str, mut samples: Vec<Duration>, target_us: Op
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Plugins { package, iterations, json } => plugins(package, iterations, json),
+        BenchCommand::Capture { seconds, load, play, model, threads, json } => {
+            crate::bench_capture::run(crate::bench_capture::CaptureBench { seconds, load, play, model, threads, json })
+        }
         BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
         BenchCommand::Store { meetings, iterations, json } => crate::bench_store::run(meetings, iterations, json),
         BenchCommand::Transcribe { model, corpus, threads, only, json } => {

@@ -3,6 +3,7 @@
 
 pub mod audio;
 pub mod bench;
+mod bench_capture;
 mod bench_net;
 mod bench_store;
 mod bench_transcribe;
@@ -12,5 +13,6 @@ pub mod output;
 pub mod plugins;
 pub mod secrets;
 pub mod store;
+pub mod summarize;
 pub mod time;
 pub mod transcribe;
