@@ -180,8 +180,8 @@ pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
             if msg["reason"] != "compiler-artifact" {
                 continue;
             }
-            let files = msg["filenames"].as_array().into_iter().flatten().filter_map(|f| f.as_str());
-            if let Some(f) = files.filter(|f| f.ends_with(".wasm")).last() {
+            let mut files = msg["filenames"].as_array().into_iter().flatten().filter_map(|f| f.as_str());
+            if let Some(f) = files.rfind(|f| f.ends_with(".wasm")) {
                 wasm = Some(PathBuf::from(f));
             }
         }
