@@ -39,6 +39,12 @@ pub enum BenchCommand {
         /// Play this file in a loop into the default output (paplay) while recording
         #[arg(long)]
         play: Option<PathBuf>,
+        /// Microphone device [default: the default input]
+        #[arg(long)]
+        mic: Option<String>,
+        /// System audio device [default: monitor of the default output]
+        #[arg(long)]
+        system: Option<String>,
         /// Run the live transcript with this model and report its lag
         #[arg(long)]
         model: Option<PathBuf>,
@@ -122,8 +128,8 @@ pub(crate) fn stat(what: &'static str, mut samples: Vec<Duration>, target_us: Op
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Plugins { package, iterations, json } => plugins(package, iterations, json),
-        BenchCommand::Capture { seconds, load, play, model, threads, json } => {
-            crate::bench_capture::run(crate::bench_capture::CaptureBench { seconds, load, play, model, threads, json })
+        BenchCommand::Capture { seconds, load, play, mic, system, model, threads, json } => {
+            crate::bench_capture::run(crate::bench_capture::CaptureBench { seconds, load, play, mic, system, model, threads, json })
         }
         BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
         BenchCommand::Store { meetings, iterations, json } => crate::bench_store::run(meetings, iterations, json),

@@ -20,6 +20,8 @@ pub struct CaptureBench {
     pub seconds: f64,
     pub load: usize,
     pub play: Option<PathBuf>,
+    pub mic: Option<String>,
+    pub system: Option<String>,
     pub model: Option<PathBuf>,
     pub threads: usize,
     pub json: bool,
@@ -27,8 +29,12 @@ pub struct CaptureBench {
 
 /// utime + stime of this process, seconds.
 fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    let Some((_, rest)) = stat.rsplit_once(") ") else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some((_, rest)) = stat.rsplit_once(") ") else {
+        return 0.0;
+    };
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command name; 100 Hz ticks.
@@ -36,7 +42,15 @@ fn cpu_seconds() -> f64 {
 }
 
 fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok())).map(|pages| pages * 4096.0 / 1_048_576.0).unwrap_or(0.0)
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map(|pages| pages * 4096.0 / 1_048_576.0)
+        .unwrap_or(0.0)
 }
 
 struct Children(Vec<Child>);
@@ -51,27 +65,47 @@ impl Drop for Children {
 }
 
 pub fn run(b: CaptureBench) -> anyhow::Result<()> {
-    let mic = crate::audio::device::open_mic(None)?;
-    let system = crate::audio::device::open_system(None)?;
+    let mic = crate::audio::device::open_mic(b.mic.as_deref())?;
+    let system = crate::audio::device::open_system(b.system.as_deref())?;
     let names = (mic.name.clone(), system.name.clone());
     let dir = tempfile::tempdir()?;
     let audio = dir.path().join("bench.wav");
     let sink = WavWriter::create(&audio, 2, 16_000)?;
     let mut children = Children(Vec::new());
     for _ in 0..b.load {
-        children.0.push(Command::new("sh").args(["-c", "while :; do :; done"]).stdout(Stdio::null()).spawn()?);
+        children.0.push(
+            Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .stdout(Stdio::null())
+                .spawn()?,
+        );
     }
     if let Some(file) = &b.play {
         let f = file.display().to_string();
-        children.0.push(Command::new("sh").args(["-c", &format!("while :; do paplay '{f}' || exit 1; done")]).spawn()?);
+        children.0.push(
+            Command::new("sh")
+                .args(["-c", &format!("while :; do paplay '{f}' || exit 1; done")])
+                .spawn()?,
+        );
     }
     let started = Instant::now();
-    let mut recorder = Recorder::new(Some(mic), Some(system), Box::new(sink), audio.display().to_string(), DriftConfig::default())?;
+    let mut recorder = Recorder::new(
+        Some(mic),
+        Some(system),
+        Box::new(sink),
+        audio.display().to_string(),
+        DriftConfig::default(),
+    )?;
     let live = match &b.model {
         Some(model) => {
             let mut engine = crate::transcribe::engine::EngineConfig::new(model);
             engine.threads = b.threads;
-            let config = LiveConfig { engine, vad: Default::default(), channel_names: ["me".into(), "others".into()], active: [true, true] };
+            let config = LiveConfig {
+                engine,
+                vad: Default::default(),
+                channel_names: ["me".into(), "others".into()],
+                active: [true, true],
+            };
             let (live, blocks) = Live::start(config, started, Box::new(|_, _| {}))?;
             recorder = recorder.with_live(blocks);
             Some(live)
@@ -90,7 +124,9 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let (summary, result) = handle.join().map_err(|_| anyhow::anyhow!("recorder thread crashed"))?;
+    let (summary, result) = handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("recorder thread crashed"))?;
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     rss.push((wall, rss_mib()));
