@@ -2,6 +2,7 @@
 
 mod audit;
 mod export;
+pub(crate) mod finish;
 mod meetings;
 mod models;
 mod plugin;

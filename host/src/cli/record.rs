@@ -15,7 +15,7 @@ use crate::audio::recorder::{self, Recorder, RecorderEvent, Role, clock};
 use crate::audio::recording::{Phase, Recording, interrupted};
 use crate::audio::source::{Capture, FileFeeder};
 use crate::audio::wav::{WavWriter, repair};
-use crate::plugins::Registry;
+use super::finish::FinishArgs;
 use crate::plugins::bindings::types::{Document, MeetingMetadata};
 use crate::transcribe::engine::EngineConfig;
 use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
@@ -66,26 +66,6 @@ pub struct RecordArgs {
     /// Play this WAV as the system audio instead of a device (tests, demos)
     #[arg(long, hide = true, value_name = "WAV")]
     system_file: Option<PathBuf>,
-}
-
-/// How a finished recording becomes a meeting (shared by record and recover).
-#[derive(clap::Args, Clone)]
-pub struct FinishArgs {
-    /// Exporter plugins to run (repeatable) [default: `[process] exporters` in config.toml, else export-markdown]
-    #[arg(long = "to", value_name = "PLUGIN")]
-    exporters: Vec<String>,
-    /// Where exports are written
-    #[arg(long, default_value = "notes")]
-    dir: PathBuf,
-    /// Overwrite existing files
-    #[arg(long)]
-    force: bool,
-    /// Skip the summary
-    #[arg(long)]
-    no_summary: bool,
-    /// Print the result as JSON
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -385,21 +365,10 @@ fn make_meeting(
     transcript: &Transcript,
     finish: &FinishArgs,
 ) -> anyhow::Result<Outcome> {
-    let home = &ctx.home;
-    let registry = Registry::open(home.clone())?;
-    let exporters = if finish.exporters.is_empty() {
-        configured_exporters(home)?.unwrap_or_else(|| vec!["export-markdown".to_string()])
-    } else {
-        finish.exporters.clone()
-    };
     let started_at = rec.state.started_at.clone();
     let mut document = Document {
         metadata: MeetingMetadata {
-            id: format!(
-                "{}-{}",
-                &started_at[..10.min(started_at.len())],
-                slug(&rec.state.title)
-            ),
+            id: crate::store::derived_id(&started_at, &rec.state.title),
             title: rec.state.title.clone(),
             started_at,
             duration_ms: transcript.duration_ms,
@@ -410,81 +379,26 @@ fn make_meeting(
         transcript: transcript.to_wit(),
         summary: None,
     };
-    let runtime = ctx.runtime()?;
-    // The configured summary ([summary] in config.toml; offline `extractive` by default).
-    let summarized = match finish.no_summary || transcript.segments.is_empty() {
-        true => None,
-        false => {
-            let choice = crate::summarize::Choice {
-                template: None,
-                provider: None,
-                model: None,
-                language: None,
-            };
-            match super::block_on(crate::summarize::summarize(
-                &runtime, &registry, &choice, &document, None,
-            )) {
-                Ok(Ok(s)) => Some(s),
-                Ok(Err(e)) => {
-                    eprintln!("warning: no summary: {e}");
-                    None
-                }
-                Err(e) => {
-                    eprintln!("warning: no summary: {e}");
-                    None
-                }
-            }
-        }
-    };
-    if let Some(s) = &summarized {
-        document.summary = Some(s.summary.clone());
-    }
-    let mut written = Vec::new();
-    for id in &exporters {
-        let plugin = match registry.load(&runtime, id) {
-            Ok(p) => p.for_meeting(&document.metadata.id),
+    // An exporter that is missing is skipped with a warning: the recording is already safe.
+    let registry = crate::plugins::Registry::open(ctx.home.clone())?;
+    let exporters: Vec<String> = finish
+        .exporters(&ctx.home)?
+        .into_iter()
+        .filter(|id| match registry.get(id) {
+            Ok(_) => true,
             Err(e) => {
-                eprintln!(
-                    "warning: exporter `{id}` not run ({e}); install it with `minutes plugin install <package>`"
-                );
-                continue;
+                eprintln!("warning: exporter `{id}` not run ({e}); install it with `minutes plugin install <package>`");
+                false
             }
-        };
-        let files = super::block_on(async {
-            let format = plugin
-                .exporter_info()
-                .await?
-                .formats
-                .first()
-                .map(|f| f.id.clone())
-                .unwrap_or_default();
-            plugin.export(&format, &document).await
-        })??;
-        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-        written.extend(crate::output::write_files(
-            id,
-            &finish.dir,
-            &files,
-            finish.force,
-        )?);
-    }
-    let meeting_id = match super::meetings::save_processed(
-        home,
-        &document,
-        &rec.audio_path(),
-        summarized.as_ref(),
-    ) {
-        Ok(id) => Some(id),
-        Err(e) => {
-            eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}");
-            None
-        }
-    };
+        })
+        .collect();
+    let done = super::finish::finish(ctx, &mut document, &rec.audio_path(), finish, &exporters)?;
+    let written = done.written;
     rec.state.exports = written.iter().map(|p| p.display().to_string()).collect();
     rec.set_phase(Phase::Done)?;
     Ok(Outcome {
         written,
-        meeting_id,
+        meeting_id: done.meeting_id,
         segments: transcript.segments.len(),
     })
 }
@@ -595,46 +509,6 @@ pub(crate) fn recover(ctx: &super::Context, args: RecoverArgs) -> anyhow::Result
         anyhow::bail!("{failed} interrupted recording(s) could not be recovered (see above)");
     }
     Ok(())
-}
-
-fn configured_exporters(home: &crate::plugins::Home) -> anyhow::Result<Option<Vec<String>>> {
-    let path = home.config_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
-    };
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-    let Some(list) = table.get("process").and_then(|p| p.get("exporters")) else {
-        return Ok(None);
-    };
-    let ids = list
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-        })
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: `[process] exporters` must be a list of plugin ids",
-                path.display()
-            )
-        })?;
-    Ok(Some(ids))
-}
-
-fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').chars().take(48).collect()
 }
 
 /// The terminal: a status line (elapsed, level per channel) under the transcript lines on a
