@@ -290,7 +290,7 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
         let lag = job.speech_end.map(|t| t.elapsed().as_secs_f64());
         for raw in window.segments {
             let text = raw.text.trim();
-            if is_non_speech(text) {
+            if crate::transcribe::pipeline::is_non_speech(text) {
                 continue;
             }
             let seg = Segment {
@@ -329,29 +329,8 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
             result.error.get_or_insert(e.to_string());
         }
     }
-    result.language = most_common(&languages);
+    result.language = crate::transcribe::pipeline::most_common(&languages);
     result
-}
-
-fn is_non_speech(t: &str) -> bool {
-    t.is_empty()
-        || (t.starts_with('[') && t.ends_with(']'))
-        || (t.starts_with('(') && t.ends_with(')'))
-        || t.chars().all(|c| !c.is_alphanumeric())
-}
-
-fn most_common(items: &[String]) -> Option<String> {
-    let mut counts: Vec<(&String, usize)> = Vec::new();
-    for i in items {
-        match counts.iter_mut().find(|(k, _)| *k == i) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((i, 1)),
-        }
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(k, _)| k.clone())
 }
 
 /// p-th percentile (0–100) of `xs`, nearest rank.

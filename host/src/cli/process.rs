@@ -2,7 +2,7 @@
 
 use crate::plugins::Registry;
 use crate::plugins::bindings::types::{Document, MeetingMetadata};
-use crate::transcribe::engine::{EngineConfig, Transcriber, default_threads};
+use crate::transcribe::engine::Transcriber;
 use crate::transcribe::pipeline::{PipelineOptions, Segment, transcribe_file};
 use std::path::PathBuf;
 
@@ -20,14 +20,8 @@ pub struct ProcessArgs {
     /// Labels (repeatable: --label acme --label sales)
     #[arg(long = "label")]
     labels: Vec<String>,
-    /// Model name or path
-    #[arg(long, env = "MINUTES_MODEL")]
-    model: Option<String>,
-    /// Spoken language code or `auto`
-    #[arg(long, default_value = "auto")]
-    language: String,
-    #[arg(long, env = "MINUTES_THREADS")]
-    threads: Option<usize>,
+    #[command(flatten)]
+    engine: super::transcribe::EngineArgs,
     /// Labels for channel 0 and channel 1 of a 2-channel recording
     #[arg(long, value_delimiter = ',', default_value = "me,others")]
     channel_names: Vec<String>,
@@ -40,11 +34,7 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     let registry = Registry::open(home.clone())?;
     let exporters = args.finish.exporters(home)?;
     args.finish.check_exporters(&registry)?;
-    let model = super::transcribe::model_path(args.model.as_deref(), home.root())?;
-    let mut config = EngineConfig::new(&model);
-    config.threads = args.threads.unwrap_or_else(default_threads);
-    config.language = (args.language != "auto").then(|| args.language.clone());
-    let mut engine = Transcriber::load(config)?;
+    let mut engine = Transcriber::load(args.engine.config(home.root())?)?;
     let options = PipelineOptions { channel_names: args.channel_names.clone(), ..Default::default() };
     let cancel = super::transcribe::cancel_on_ctrl_c();
     let total = crate::audio::decode::AudioReader::open(&args.file)?.info().duration_ms;

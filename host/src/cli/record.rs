@@ -16,6 +16,7 @@ use crate::audio::recording::{Phase, Recording, interrupted};
 use crate::audio::source::{Capture, FileFeeder};
 use crate::audio::wav::{WavWriter, repair};
 use super::finish::FinishArgs;
+use super::transcribe::EngineArgs;
 use crate::plugins::bindings::types::{Document, MeetingMetadata};
 use crate::transcribe::engine::EngineConfig;
 use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
@@ -43,15 +44,9 @@ pub struct RecordArgs {
     /// No live transcript: transcribe the whole recording after it stops
     #[arg(long)]
     no_live: bool,
-    /// Model name or path (see `minutes models list`)
-    #[arg(long, env = "MINUTES_MODEL")]
-    model: Option<String>,
-    /// Spoken language code or `auto`
-    #[arg(long, default_value = "auto")]
-    language: String,
-    /// CPU threads for whisper [default: all physical cores but one]
-    #[arg(long, env = "MINUTES_THREADS")]
-    threads: Option<usize>,
+    /// Whisper model, language and threads (while recording, one core stays free for capture)
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Stop after this many seconds (for scripts and tests)
     #[arg(long, value_name = "SECS")]
     duration: Option<f64>,
@@ -76,11 +71,8 @@ pub struct RecordArgs {
     about a second is lost), transcribed and exported like `minutes process`."
 )]
 pub struct RecoverArgs {
-    /// Model name or path
-    #[arg(long, env = "MINUTES_MODEL")]
-    model: Option<String>,
-    #[arg(long, env = "MINUTES_THREADS")]
-    threads: Option<usize>,
+    #[command(flatten)]
+    engine: EngineArgs,
     #[command(flatten)]
     finish: FinishArgs,
 }
@@ -164,8 +156,8 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
     let audio = rec.audio_path();
     let engine = match args.no_live {
         true => None,
-        false => match super::transcribe::model_path(args.model.as_deref(), &home) {
-            Ok(model) => Some(engine_config(model, args.threads, &args.language)),
+        false => match live_engine_config(&args.engine, &home) {
+            Ok(config) => Some(config),
             Err(e) => {
                 eprintln!("warning: no live transcript: {e:#}");
                 None
@@ -269,7 +261,7 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
             })
         }
         None if args.no_live => {
-            transcribe_recording(&home, &audio, &names, args.model.as_deref(), args.threads)
+            transcribe_recording(&home, &audio, &names, &args.engine)
                 .map_err(|e| eprintln!("warning: {e:#}"))
                 .ok()
         }
@@ -284,7 +276,7 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
     let outcome = make_meeting(ctx, &mut rec, &transcript, &args.finish)?;
     report(&args.finish, &rec, &outcome)?;
     for r in pending {
-        recover_one(ctx, r, None, None, &args.finish)?;
+        recover_one(ctx, r, &args.engine, &args.finish)?;
     }
     result.map_err(anyhow::Error::from)
 }
@@ -296,16 +288,13 @@ fn channel_names(names: &[String]) -> [String; 2] {
     ]
 }
 
-fn engine_config(model: PathBuf, threads: Option<usize>, language: &str) -> EngineConfig {
-    let mut config = EngineConfig::new(model);
+fn live_engine_config(engine: &EngineArgs, home: &Path) -> anyhow::Result<EngineConfig> {
+    let mut config = engine.config(home)?;
     // One core stays free for capture: ggml's waiting threads spin.
-    config.threads = threads.unwrap_or_else(|| {
-        crate::transcribe::engine::default_threads()
-            .saturating_sub(1)
-            .max(1)
-    });
-    config.language = (language != "auto").then(|| language.to_string());
-    config
+    if engine.threads.is_none() {
+        config.threads = config.threads.saturating_sub(1).max(1);
+    }
+    Ok(config)
 }
 
 /// Replaces a lost device with the current default of its role (not for file sources).
@@ -325,13 +314,9 @@ fn transcribe_recording(
     home: &Path,
     audio: &Path,
     names: &[String; 2],
-    model: Option<&str>,
-    threads: Option<usize>,
+    engine: &EngineArgs,
 ) -> anyhow::Result<Transcript> {
-    let model = super::transcribe::model_path(model, home)?;
-    let mut config = EngineConfig::new(model);
-    config.threads = threads.unwrap_or_else(crate::transcribe::engine::default_threads);
-    let mut engine = crate::transcribe::engine::Transcriber::load(config)?;
+    let mut engine = crate::transcribe::engine::Transcriber::load(engine.config(home)?)?;
     let options = PipelineOptions {
         channel_names: names.to_vec(),
         ..Default::default()
@@ -451,8 +436,7 @@ fn repair_interrupted(home: &Path) -> Vec<Recording> {
 fn recover_one(
     ctx: &super::Context,
     mut rec: Recording,
-    model: Option<&str>,
-    threads: Option<usize>,
+    engine: &EngineArgs,
     finish: &FinishArgs,
 ) -> anyhow::Result<serde_json::Value> {
     let audio = rec.audio_path();
@@ -470,7 +454,7 @@ fn recover_one(
         );
     }
     let names = channel_names(&rec.state.channel_names);
-    let transcript = transcribe_recording(ctx.home.root(), &audio, &names, model, threads)?;
+    let transcript = transcribe_recording(ctx.home.root(), &audio, &names, engine)?;
     let outcome = make_meeting(ctx, &mut rec, &transcript, finish)?;
     if !finish.json {
         report(finish, &rec, &outcome)?;
@@ -491,7 +475,7 @@ pub(crate) fn recover(ctx: &super::Context, args: RecoverArgs) -> anyhow::Result
     let mut failed = 0;
     for r in interrupted(ctx.home.root()) {
         match r.map_err(anyhow::Error::from).and_then(|rec| {
-            recover_one(ctx, rec, args.model.as_deref(), args.threads, &args.finish)
+            recover_one(ctx, rec, &args.engine, &args.finish)
         }) {
             Ok(v) => done.push(v),
             Err(e) => {

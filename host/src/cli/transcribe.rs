@@ -15,21 +15,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct TranscribeArgs {
     /// Audio file: WAV, FLAC, MP3, Ogg/Vorbis or M4A/AAC
     file: PathBuf,
-    /// Model name (see `minutes models list`) or path to a ggml .bin file
-    #[arg(long, env = "MINUTES_MODEL")]
-    model: Option<String>,
-    /// Spoken language code (en, de, …) or `auto`
-    #[arg(long, default_value = "auto")]
-    language: String,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Translate to English
     #[arg(long)]
     translate: bool,
     /// Vocabulary hints: names and terms that appear in the meeting
     #[arg(long, value_name = "TEXT")]
     prompt: Option<String>,
-    /// CPU threads for whisper [default: physical cores]
-    #[arg(long, env = "MINUTES_THREADS")]
-    threads: Option<usize>,
     /// Transcribe silence too (no voice activity detection)
     #[arg(long)]
     no_vad: bool,
@@ -45,6 +38,29 @@ pub struct TranscribeArgs {
     /// Write the transcript to FILE instead of stdout
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
+}
+
+/// Which whisper model, language and threads: the same flags for every command that transcribes.
+#[derive(clap::Args, Clone, Debug)]
+pub struct EngineArgs {
+    /// Model name (see `minutes models list`) or path to a ggml .bin file
+    #[arg(long, env = "MINUTES_MODEL")]
+    pub model: Option<String>,
+    /// Spoken language code (en, de, …) or `auto`
+    #[arg(long, default_value = "auto")]
+    pub language: String,
+    /// CPU threads for whisper [default: physical cores]
+    #[arg(long, env = "MINUTES_THREADS")]
+    pub threads: Option<usize>,
+}
+
+impl EngineArgs {
+    pub fn config(&self, home: &Path) -> anyhow::Result<EngineConfig> {
+        let mut config = EngineConfig::new(model_path(self.model.as_deref(), home)?);
+        config.threads = self.threads.unwrap_or_else(default_threads);
+        config.language = (self.language != "auto").then(|| self.language.clone());
+        Ok(config)
+    }
 }
 
 /// The model to use: the argument (or MINUTES_MODEL), else the best installed one.
@@ -88,10 +104,8 @@ pub(crate) fn progress_bar(total_ms: Option<u64>) -> indicatif::ProgressBar {
 }
 
 pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::Result<()> {
-    let model = model_path(args.model.as_deref(), home.root())?;
-    let mut config = EngineConfig::new(&model);
-    config.threads = args.threads.unwrap_or_else(default_threads);
-    config.language = (args.language != "auto").then(|| args.language.clone());
+    let mut config = args.engine.config(home.root())?;
+    let model = config.model.clone();
     config.translate = args.translate;
     config.initial_prompt = args.prompt.clone();
     let mut engine = Transcriber::load(config)?;

@@ -187,7 +187,7 @@ fn quietest_point(lane: &Lane, from: u64, to: u64) -> u64 {
 }
 
 /// Whisper's way of saying "nothing here": `[BLANK_AUDIO]`, `(music)`, `[ Silence ]`.
-fn is_non_speech(text: &str) -> bool {
+pub(crate) fn is_non_speech(text: &str) -> bool {
     let t = text.trim();
     t.is_empty()
         || ((t.starts_with('[') && t.ends_with(']')) || (t.starts_with('(') && t.ends_with(')')))
@@ -433,7 +433,8 @@ pub fn transcribe_whole(path: &Path, engine: &mut Transcriber) -> Result<Transcr
     })
 }
 
-fn most_common(items: &[String]) -> Option<String> {
+/// The most frequent item (the language most windows detected).
+pub(crate) fn most_common(items: &[String]) -> Option<String> {
     let mut counts: Vec<(&String, usize)> = Vec::new();
     for i in items {
         match counts.iter_mut().find(|(k, _)| *k == i) {
