@@ -62,6 +62,9 @@ pub(crate) fn fts_queries(query: &str) -> Option<(String, String)> {
     ))
 }
 
+/// A hit with the FTS row it came from, to drop duplicates between the two query tiers.
+type KeyedHit = ((HitSource, i64), SearchHit);
+
 impl Store {
     /// The best `limit` matches for `query`, exact-phrase matches first, then by bm25.
     /// `mark` wraps each matched word in the snippet, e.g. ("\x1b[1m", "\x1b[0m") or ("**", "**").
@@ -93,10 +96,10 @@ impl Store {
         limit: usize,
         mark: (&str, &str),
         exact: bool,
-    ) -> Result<Vec<((HitSource, i64), SearchHit)>, StoreError> {
+    ) -> Result<Vec<KeyedHit>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let conn = self.lock();
-        let run = || -> rusqlite::Result<Vec<((HitSource, i64), SearchHit)>> {
+        let run = || -> rusqlite::Result<Vec<KeyedHit>> {
             // The inner query lets FTS5 order by rank itself and stop at the limit, so
             // snippets are made only for the rows returned.
             let mut segments = conn.prepare_cached(
@@ -105,7 +108,7 @@ impl Store {
                        FROM segments_fts WHERE segments_fts MATCH ?1 ORDER BY rank LIMIT ?4) h \
                  JOIN segments s ON s.id = h.rowid JOIN meetings m ON m.id = s.meeting_id ORDER BY h.score",
             )?;
-            let mut hits: Vec<((HitSource, i64), SearchHit)> = segments
+            let mut hits: Vec<KeyedHit> = segments
                 .query_map(
                     params![expr, mark.0, mark.1, limit, SEGMENT_SNIPPET_TOKENS],
                     |r| {
