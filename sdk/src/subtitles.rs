@@ -25,8 +25,9 @@
 //! assert_eq!(timestamp(3_723_004, ','), "01:02:03,004");
 //! ```
 
+use crate::exporter::OneFormat;
 use crate::meeting::{known_speaker, one_line};
-use crate::types::Transcript;
+use crate::types::{Document, OutputFile, PluginError, Transcript};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CueOptions {
@@ -40,7 +41,11 @@ pub struct CueOptions {
 
 impl Default for CueOptions {
     fn default() -> Self {
-        CueOptions { max_line_chars: 42, max_lines: 2, speakers: true }
+        CueOptions {
+            max_line_chars: 42,
+            max_lines: 2,
+            speakers: true,
+        }
     }
 }
 
@@ -65,7 +70,92 @@ pub struct Cue {
 /// `HH:MM:SS<sep>mmm`: `','` for SRT, `'.'` for WebVTT. Hours grow past two digits if needed.
 pub fn timestamp(ms: u64, sep: char) -> String {
     let s = ms / 1000;
-    format!("{:02}:{:02}:{:02}{sep}{:03}", s / 3600, (s / 60) % 60, s % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}{sep}{:03}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        ms % 1000
+    )
+}
+
+/// The inverse of [`timestamp`], strict: `HH:MM:SS<sep>mmm` with two-digit minutes and seconds
+/// below 60 and three-digit milliseconds. For validators of subtitle files.
+pub fn parse_timestamp(text: &str, sep: char) -> Result<u64, String> {
+    let (hms, ms) = text
+        .split_once(sep)
+        .ok_or(format!("{text:?}: no `{sep}mmm`"))?;
+    let f: Vec<&str> = hms.split(':').collect();
+    let ok = f.len() == 3
+        && f[0].len() >= 2
+        && f[1].len() == 2
+        && f[2].len() == 2
+        && ms.len() == 3
+        && f.iter()
+            .chain([&ms])
+            .all(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        return Err(format!("{text:?} is not HH:MM:SS{sep}mmm"));
+    }
+    let n = |s: &str| s.parse::<u64>().map_err(|e| e.to_string());
+    let (h, m, s) = (n(f[0])?, n(f[1])?, n(f[2])?);
+    if m > 59 || s > 59 {
+        return Err(format!("{text:?}: minutes or seconds out of range"));
+    }
+    Ok(((h * 60 + m) * 60 + s) * 1000 + n(ms)?)
+}
+
+/// The cue settings of a subtitle exporter from its config: `line_length` (16–200 characters,
+/// default 42) and `speakers` (default true).
+pub fn options_from_config(plugin: &str) -> Result<CueOptions, PluginError> {
+    cue_options(
+        plugin,
+        crate::config::integer("line_length"),
+        crate::config::boolean("speakers"),
+    )
+}
+
+/// [`options_from_config`] given the values read; an out-of-range `line_length` is an error
+/// that says where to fix it.
+pub fn cue_options(
+    plugin: &str,
+    line_length: Option<i64>,
+    speakers: Option<bool>,
+) -> Result<CueOptions, PluginError> {
+    let line_length = line_length.unwrap_or(42);
+    if !(16..=200).contains(&line_length) {
+        return Err(PluginError::Config(format!(
+            "`line_length` = {line_length}: must be 16–200 characters (set it under [plugins.{plugin}] in config.toml)"
+        )));
+    }
+    Ok(CueOptions {
+        max_line_chars: line_length as usize,
+        max_lines: 2,
+        speakers: speakers.unwrap_or(true),
+    })
+}
+
+/// The whole `export` of a subtitle exporter: checks the format, reads the cue settings, and
+/// writes `<date>-<title>.<format>` with `render`; a transcript with no timed speech is an error.
+pub fn export(
+    exporter: &OneFormat,
+    requested: &str,
+    doc: &Document,
+    render: fn(&[Cue]) -> String,
+) -> Result<Vec<OutputFile>, PluginError> {
+    exporter.check(requested)?;
+    let options = options_from_config(exporter.plugin)?;
+    let cues = cues(&doc.transcript, &doc.metadata.channel_names, &options);
+    if cues.is_empty() {
+        return Err(PluginError::InvalidInput(
+            "the transcript has no timed speech to subtitle".into(),
+        ));
+    }
+    Ok(vec![OutputFile::text(
+        exporter.file_name(doc),
+        exporter.media_type,
+        render(&cues),
+    )])
 }
 
 /// The cues for `transcript`, in time order, never overlapping.
@@ -78,7 +168,11 @@ pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOpti
         if text.is_empty() || seg.end_ms <= seg.start_ms {
             continue;
         }
-        let voice = if options.speakers { known_speaker(seg, channel_names) } else { None };
+        let voice = if options.speakers {
+            known_speaker(seg, channel_names)
+        } else {
+            None
+        };
         let chunks = split(&text, max_line, max_lines);
         let weight = |c: &[String]| c.iter().map(|l| l.chars().count() as u64).sum::<u64>();
         let total: u64 = chunks.iter().map(|c| weight(c)).sum::<u64>().max(1);
@@ -87,8 +181,19 @@ pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOpti
         for (i, chunk) in chunks.iter().enumerate() {
             let start = seg.start_ms + share(span, done, total);
             done += weight(chunk);
-            let end = if i + 1 == chunks.len() { seg.end_ms } else { seg.start_ms + share(span, done, total) };
-            pieces.push(Cue { start_ms: start, end_ms: end, parts: vec![CuePart { voice: voice.clone(), lines: chunk.clone() }] });
+            let end = if i + 1 == chunks.len() {
+                seg.end_ms
+            } else {
+                seg.start_ms + share(span, done, total)
+            };
+            pieces.push(Cue {
+                start_ms: start,
+                end_ms: end,
+                parts: vec![CuePart {
+                    voice: voice.clone(),
+                    lines: chunk.clone(),
+                }],
+            });
         }
     }
     // Stable: segments that start together keep the transcript's order (channel order, usually).
@@ -104,7 +209,12 @@ pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOpti
             _ => merged.push(piece),
         }
     }
-    let next_starts: Vec<Option<u64>> = merged.iter().skip(1).map(|c| Some(c.start_ms)).chain([None]).collect();
+    let next_starts: Vec<Option<u64>> = merged
+        .iter()
+        .skip(1)
+        .map(|c| Some(c.start_ms))
+        .chain([None])
+        .collect();
     merged
         .into_iter()
         .zip(next_starts)
@@ -198,8 +308,14 @@ fn split(text: &str, max: usize, max_lines: usize) -> Vec<Vec<String>> {
             done += len + 1;
         }
         cuts.push(first..units.len());
-        if cuts.iter().all(|r| line_count(&lens[r.clone()], max) <= max_lines) {
-            return cuts.into_iter().map(|r| wrap_units(&units[r.clone()], &lens[r], max)).collect();
+        if cuts
+            .iter()
+            .all(|r| line_count(&lens[r.clone()], max) <= max_lines)
+        {
+            return cuts
+                .into_iter()
+                .map(|r| wrap_units(&units[r.clone()], &lens[r], max))
+                .collect();
         }
     }
     units.iter().map(|u| vec![u.to_string()]).collect()
@@ -211,27 +327,48 @@ mod tests {
     use crate::types::Segment;
 
     fn seg(start_ms: u64, end_ms: u64, channel: u32, text: &str) -> Segment {
-        Segment { start_ms, end_ms, channel, speaker: None, text: text.into() }
+        Segment {
+            start_ms,
+            end_ms,
+            channel,
+            speaker: None,
+            text: text.into(),
+        }
     }
 
     fn run(segments: Vec<Segment>) -> Vec<Cue> {
         let names = vec!["me".to_string(), "others".to_string()];
-        cues(&Transcript { segments, language: None }, &names, &CueOptions::default())
+        cues(
+            &Transcript {
+                segments,
+                language: None,
+            },
+            &names,
+            &CueOptions::default(),
+        )
     }
 
     fn assert_well_formed(cues: &[Cue]) {
         for (i, c) in cues.iter().enumerate() {
             assert!(c.end_ms > c.start_ms, "cue {i} has no time: {c:?}");
-            assert!(c.parts.iter().all(|p| !p.lines.is_empty() && p.lines.iter().all(|l| !l.is_empty() && !l.contains('\n'))));
+            assert!(c.parts.iter().all(|p| !p.lines.is_empty()
+                && p.lines.iter().all(|l| !l.is_empty() && !l.contains('\n'))));
             if let Some(next) = cues.get(i + 1) {
-                assert!(c.end_ms <= next.start_ms && c.start_ms < next.start_ms, "cue {i} overlaps the next: {c:?} {next:?}");
+                assert!(
+                    c.end_ms <= next.start_ms && c.start_ms < next.start_ms,
+                    "cue {i} overlaps the next: {c:?} {next:?}"
+                );
             }
         }
     }
 
     #[test]
     fn overlapping_channels_are_clipped_and_out_of_order_segments_sorted() {
-        let cues = run(vec![seg(9_000, 12_000, 0, "Last."), seg(0, 5_000, 0, "First."), seg(2_000, 4_000, 1, "Second.")]);
+        let cues = run(vec![
+            seg(9_000, 12_000, 0, "Last."),
+            seg(0, 5_000, 0, "First."),
+            seg(2_000, 4_000, 1, "Second."),
+        ]);
         assert_well_formed(&cues);
         let spans: Vec<(u64, u64)> = cues.iter().map(|c| (c.start_ms, c.end_ms)).collect();
         assert_eq!(spans, [(0, 2_000), (2_000, 4_000), (9_000, 12_000)]);
@@ -240,7 +377,11 @@ mod tests {
 
     #[test]
     fn segments_that_start_together_share_a_cue_instead_of_vanishing() {
-        let cues = run(vec![seg(1_000, 3_000, 0, "Yes."), seg(1_000, 2_000, 1, "No."), seg(2_500, 4_000, 1, "Maybe.")]);
+        let cues = run(vec![
+            seg(1_000, 3_000, 0, "Yes."),
+            seg(1_000, 2_000, 1, "No."),
+            seg(2_500, 4_000, 1, "Maybe."),
+        ]);
         assert_well_formed(&cues);
         assert_eq!((cues[0].start_ms, cues[0].end_ms), (1_000, 2_500));
         let voices: Vec<_> = cues[0].parts.iter().map(|p| p.voice.as_deref()).collect();
@@ -249,7 +390,12 @@ mod tests {
 
     #[test]
     fn empty_and_timeless_segments_are_dropped() {
-        let cues = run(vec![seg(0, 1_000, 0, "  \n "), seg(2_000, 2_000, 0, "zero"), seg(5_000, 4_000, 0, "backwards"), seg(6_000, 7_000, 0, "ok")]);
+        let cues = run(vec![
+            seg(0, 1_000, 0, "  \n "),
+            seg(2_000, 2_000, 0, "zero"),
+            seg(5_000, 4_000, 0, "backwards"),
+            seg(6_000, 7_000, 0, "ok"),
+        ]);
         assert_eq!(cues.len(), 1);
         assert_eq!(cues[0].parts[0].lines, ["ok"]);
     }
@@ -261,11 +407,19 @@ mod tests {
         assert_well_formed(&cues);
         assert!(cues.len() >= 4, "{}", cues.len());
         for c in &cues {
-            assert!(c.parts[0].lines.len() <= 2 && c.parts[0].lines.iter().all(|l| l.chars().count() <= 42), "{c:?}");
+            assert!(
+                c.parts[0].lines.len() <= 2
+                    && c.parts[0].lines.iter().all(|l| l.chars().count() <= 42),
+                "{c:?}"
+            );
         }
         assert_eq!(cues.first().map(|c| c.start_ms), Some(3_600_000));
         assert_eq!(cues.last().map(|c| c.end_ms), Some(3_660_000));
-        let words: usize = cues.iter().flat_map(|c| &c.parts[0].lines).map(|l| l.split(' ').count()).sum();
+        let words: usize = cues
+            .iter()
+            .flat_map(|c| &c.parts[0].lines)
+            .map(|l| l.split(' ').count())
+            .sum();
         assert_eq!(words, 60, "words lost or duplicated in the split");
         // Full cues carry ~84 characters, so they last about as long as each other.
         let d0 = cues[0].end_ms - cues[0].start_ms;
@@ -282,14 +436,27 @@ mod tests {
         assert_eq!(cues.len(), 2, "{cues:?}");
         let durations: Vec<u64> = cues.iter().map(|c| c.end_ms - c.start_ms).collect();
         assert!(durations.iter().all(|d| *d >= 4_000), "{durations:?}");
-        let words: Vec<String> = cues.iter().flat_map(|c| c.parts[0].lines.join(" ").split(' ').map(String::from).collect::<Vec<_>>()).collect();
+        let words: Vec<String> = cues
+            .iter()
+            .flat_map(|c| {
+                c.parts[0]
+                    .lines
+                    .join(" ")
+                    .split(' ')
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         assert_eq!(words.join(" "), text);
     }
 
     #[test]
     fn a_word_longer_than_a_line_is_cut() {
         let lines = wrap(&"x".repeat(100), 42);
-        assert_eq!(lines.iter().map(String::len).collect::<Vec<_>>(), [42, 42, 16]);
+        assert_eq!(
+            lines.iter().map(String::len).collect::<Vec<_>>(),
+            [42, 42, 16]
+        );
     }
 
     #[test]
@@ -297,5 +464,40 @@ mod tests {
         assert_eq!(timestamp(0, ','), "00:00:00,000");
         assert_eq!(timestamp(3_723_004, '.'), "01:02:03.004");
         assert_eq!(timestamp(360_000_000, ','), "100:00:00,000");
+    }
+
+    #[test]
+    fn timestamps_parse_back_and_malformed_ones_are_refused() {
+        for ms in [0, 3_723_004, 360_000_000] {
+            assert_eq!(parse_timestamp(&timestamp(ms, ','), ','), Ok(ms));
+            assert_eq!(parse_timestamp(&timestamp(ms, '.'), '.'), Ok(ms));
+        }
+        for bad in [
+            "00:00:01.000",
+            "0:00:01,000",
+            "00:61:00,000",
+            "00:00:01,00",
+            "00:00:01,0a0",
+            "00:01,000",
+        ] {
+            assert!(parse_timestamp(bad, ',').is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn cue_options_default_and_refuse_odd_line_lengths() {
+        assert_eq!(
+            cue_options("export-srt", None, None),
+            Ok(CueOptions::default())
+        );
+        let narrow = cue_options("export-srt", Some(20), Some(false)).unwrap();
+        assert_eq!((narrow.max_line_chars, narrow.speakers), (20, false));
+        match cue_options("export-vtt", Some(5), None) {
+            Err(PluginError::Config(m)) => assert!(
+                m.contains("`line_length` = 5") && m.contains("[plugins.export-vtt]"),
+                "{m}"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

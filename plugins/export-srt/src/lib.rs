@@ -1,58 +1,44 @@
 //! export-srt: the transcript as SubRip subtitles — numbered cues, `HH:MM:SS,mmm` times, in
 //! order and never overlapping (see `minutes_sdk::subtitles`), speakers as `Name:` prefixes.
 
-use minutes_sdk::exporter::{Exporter, export_exporter};
-use minutes_sdk::subtitles::{Cue, CueOptions, cues, timestamp};
-use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError};
+use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::subtitles::{Cue, timestamp};
+use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError};
 use std::fmt::Write;
 
 pub struct Srt;
 
+const SRT: OneFormat = OneFormat {
+    plugin: "export-srt",
+    name: "SRT subtitles",
+    format: "srt",
+    description: "SubRip subtitles for the recording",
+    media_type: "application/x-subrip",
+};
+
 impl Exporter for Srt {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-srt".into(),
-            name: "SRT subtitles".into(),
-            formats: vec![FormatInfo {
-                id: "srt".into(),
-                description: "SubRip subtitles for the recording".into(),
-                media_type: "application/x-subrip".into(),
-            }],
-        }
+        SRT.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "srt" {
-            return Err(PluginError::InvalidInput(format!("export-srt writes `srt`, not `{format}`")));
-        }
-        let options = options()?;
-        let cues = cues(&doc.transcript, &doc.metadata.channel_names, &options);
-        if cues.is_empty() {
-            return Err(PluginError::InvalidInput("the transcript has no timed speech to subtitle".into()));
-        }
-        let name = format!("{}.srt", minutes_sdk::meeting::file_stem(&doc));
-        Ok(vec![OutputFile::text(name, "application/x-subrip", render(&cues))])
+        minutes_sdk::subtitles::export(&SRT, &format, &doc, render)
     }
 }
 
 export_exporter!(Srt);
 
-fn options() -> Result<CueOptions, PluginError> {
-    let line_length = minutes_sdk::config::integer("line_length").unwrap_or(42);
-    if !(16..=200).contains(&line_length) {
-        return Err(PluginError::Config(format!(
-            "`line_length` = {line_length}: must be 16–200 characters (set it under [plugins.export-srt] in config.toml)"
-        )));
-    }
-    let speakers = minutes_sdk::config::boolean("speakers").unwrap_or(true);
-    Ok(CueOptions { max_line_chars: line_length as usize, max_lines: 2, speakers })
-}
-
 /// The SubRip file for `cues`.
 pub fn render(cues: &[Cue]) -> String {
     let mut out = String::new();
     for (i, cue) in cues.iter().enumerate() {
-        let _ = writeln!(out, "{}\n{} --> {}", i + 1, timestamp(cue.start_ms, ','), timestamp(cue.end_ms, ','));
+        let _ = writeln!(
+            out,
+            "{}\n{} --> {}",
+            i + 1,
+            timestamp(cue.start_ms, ','),
+            timestamp(cue.end_ms, ',')
+        );
         for part in &cue.parts {
             for (j, line) in part.lines.iter().enumerate() {
                 // A line holding `-->` could be taken for a timing line by lenient parsers.
@@ -71,30 +57,11 @@ pub fn render(cues: &[Cue]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minutes_sdk::subtitles::{CueOptions, cues, parse_timestamp};
     use minutes_sdk::types::{Segment, Transcript};
 
     /// A parsed cue: start, end (ms), text lines.
     type Parsed = (u64, u64, Vec<String>);
-
-    fn parse_time(t: &str) -> Result<u64, String> {
-        let (hms, ms) = t.split_once(',').ok_or(format!("{t:?}: no `,mmm`"))?;
-        let f: Vec<&str> = hms.split(':').collect();
-        let ok = f.len() == 3
-            && f[0].len() >= 2
-            && f[1].len() == 2
-            && f[2].len() == 2
-            && ms.len() == 3
-            && f.iter().chain([&ms]).all(|p| p.bytes().all(|b| b.is_ascii_digit()));
-        if !ok {
-            return Err(format!("{t:?} is not HH:MM:SS,mmm"));
-        }
-        let n = |s: &str| s.parse::<u64>().map_err(|e| e.to_string());
-        let (h, m, s) = (n(f[0])?, n(f[1])?, n(f[2])?);
-        if m > 59 || s > 59 {
-            return Err(format!("{t:?}: minutes or seconds out of range"));
-        }
-        Ok(((h * 60 + m) * 60 + s) * 1000 + n(ms)?)
-    }
 
     /// Checks what a strict SRT reader checks, and the promises of the exporter: numbered from
     /// 1, start strictly increasing, end after start, no cue overlapping the next.
@@ -110,19 +77,29 @@ mod tests {
                 return Err(format!("cue {i}: index {index:?}, expected {}", i + 1));
             }
             let timing = lines.next().ok_or(format!("cue {i}: no timing line"))?;
-            let (a, b) = timing.split_once(" --> ").ok_or(format!("cue {i}: bad timing line {timing:?}"))?;
-            let (start, end) = (parse_time(a)?, parse_time(b)?);
+            let (a, b) = timing
+                .split_once(" --> ")
+                .ok_or(format!("cue {i}: bad timing line {timing:?}"))?;
+            let (start, end) = (parse_timestamp(a, ',')?, parse_timestamp(b, ',')?);
             let text: Vec<String> = lines.map(str::to_string).collect();
-            if text.is_empty() || text.iter().any(|l| l.trim().is_empty() || l.contains("-->")) {
+            if text.is_empty()
+                || text
+                    .iter()
+                    .any(|l| l.trim().is_empty() || l.contains("-->"))
+            {
                 return Err(format!("cue {i}: missing or bad text {text:?}"));
             }
             if end <= start {
-                return Err(format!("cue {i}: ends at {end} ms, not after its start {start} ms"));
+                return Err(format!(
+                    "cue {i}: ends at {end} ms, not after its start {start} ms"
+                ));
             }
             if let Some((prev_start, prev_end, _)) = cues.last()
                 && (start <= *prev_start || start < *prev_end)
             {
-                return Err(format!("cue {i} starts at {start} ms: before the previous one ({prev_start}–{prev_end})"));
+                return Err(format!(
+                    "cue {i} starts at {start} ms: before the previous one ({prev_start}–{prev_end})"
+                ));
             }
             cues.push((start, end, text));
         }
@@ -130,17 +107,31 @@ mod tests {
     }
 
     fn seg(start_ms: u64, end_ms: u64, channel: u32, text: &str) -> Segment {
-        Segment { start_ms, end_ms, channel, speaker: None, text: text.into() }
+        Segment {
+            start_ms,
+            end_ms,
+            channel,
+            speaker: None,
+            text: text.into(),
+        }
     }
 
     fn export(segments: Vec<Segment>) -> String {
         let names = vec!["me".to_string(), "others".to_string()];
-        render(&cues(&Transcript { segments, language: None }, &names, &CueOptions::default()))
+        render(&cues(
+            &Transcript {
+                segments,
+                language: None,
+            },
+            &names,
+            &CueOptions::default(),
+        ))
     }
 
     #[test]
     fn the_validator_catches_what_it_promises_to() {
-        let good = "1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:02,000 --> 00:00:03,500\nthere\n\n";
+        let good =
+            "1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:02,000 --> 00:00:03,500\nthere\n\n";
         assert_eq!(validate(good).unwrap().len(), 2);
         for bad in [
             "1\n00:00:01.000 --> 00:00:02,000\nhi\n\n",
@@ -164,11 +155,18 @@ mod tests {
             seg(8_000, 9_000, 0, "   "),
         ]);
         let cues = validate(&srt).unwrap_or_else(|e| panic!("{e}\n{srt}"));
-        let got: Vec<(u64, u64, String)> = cues.into_iter().map(|(a, b, t)| (a, b, t.join("|"))).collect();
+        let got: Vec<(u64, u64, String)> = cues
+            .into_iter()
+            .map(|(a, b, t)| (a, b, t.join("|")))
+            .collect();
         assert_eq!(
             got,
             [
-                (0, 3_000, "me: We move the launch to March 17th.".to_string()),
+                (
+                    0,
+                    3_000,
+                    "me: We move the launch to March 17th.".to_string()
+                ),
                 (3_000, 5_000, "others: Wait -> what?".to_string()),
                 (10_000, 14_000, "others: Agreed.".to_string()),
             ]
@@ -177,23 +175,41 @@ mod tests {
 
     #[test]
     fn long_segments_past_an_hour_are_split_into_short_cues() {
-        let long = "the quarterly numbers look fine but the churn in the pro tier worries everyone here ".repeat(4);
-        let srt = export(vec![seg(3_599_500, 3_659_500, 1, &long), seg(3_659_500, 3_661_000, 0, "Right.")]);
+        let long =
+            "the quarterly numbers look fine but the churn in the pro tier worries everyone here "
+                .repeat(4);
+        let srt = export(vec![
+            seg(3_599_500, 3_659_500, 1, &long),
+            seg(3_659_500, 3_661_000, 0, "Right."),
+        ]);
         let cues = validate(&srt).unwrap_or_else(|e| panic!("{e}\n{srt}"));
         assert!(cues.len() >= 5, "{srt}");
         assert!(srt.starts_with("1\n00:59:59,500 --> "), "{srt}");
         assert!(srt.contains(" --> 01:00:59,500\n"), "{srt}");
         for (_, _, text) in &cues {
             assert!(text.len() <= 2, "{text:?}");
-            assert!(text.iter().all(|l| l.chars().count() <= 42 + "others: ".len()), "{text:?}");
+            assert!(
+                text.iter()
+                    .all(|l| l.chars().count() <= 42 + "others: ".len()),
+                "{text:?}"
+            );
         }
-        assert_eq!(cues.last().map(|c| (c.0, c.1)), Some((3_659_500, 3_661_000)));
+        assert_eq!(
+            cues.last().map(|c| (c.0, c.1)),
+            Some((3_659_500, 3_661_000))
+        );
     }
 
     #[test]
     fn speakers_who_start_together_share_a_cue() {
-        let srt = export(vec![seg(1_000, 2_000, 0, "Yes."), seg(1_000, 3_000, 1, "No.")]);
-        assert_eq!(srt, "1\n00:00:01,000 --> 00:00:03,000\nme: Yes.\nothers: No.\n\n");
+        let srt = export(vec![
+            seg(1_000, 2_000, 0, "Yes."),
+            seg(1_000, 3_000, 1, "No."),
+        ]);
+        assert_eq!(
+            srt,
+            "1\n00:00:01,000 --> 00:00:03,000\nme: Yes.\nothers: No.\n\n"
+        );
         validate(&srt).unwrap();
     }
 }

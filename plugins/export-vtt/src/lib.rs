@@ -1,70 +1,64 @@
 //! export-vtt: the transcript as WebVTT subtitles — `HH:MM:SS.mmm` cues in order and never
 //! overlapping (see `minutes_sdk::subtitles`), speakers and channels as `<v Name>` voice tags.
 
-use minutes_sdk::exporter::{Exporter, export_exporter};
+use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
 use minutes_sdk::meeting::one_line;
-use minutes_sdk::subtitles::{Cue, CueOptions, cues, timestamp};
-use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError};
+use minutes_sdk::subtitles::{Cue, timestamp};
+use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError};
 use std::fmt::Write;
 
 pub struct Vtt;
 
+const VTT: OneFormat = OneFormat {
+    plugin: "export-vtt",
+    name: "WebVTT subtitles",
+    format: "vtt",
+    description: "WebVTT subtitles with speakers as voice tags",
+    media_type: "text/vtt",
+};
+
 impl Exporter for Vtt {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-vtt".into(),
-            name: "WebVTT subtitles".into(),
-            formats: vec![FormatInfo {
-                id: "vtt".into(),
-                description: "WebVTT subtitles with speakers as voice tags".into(),
-                media_type: "text/vtt".into(),
-            }],
-        }
+        VTT.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "vtt" {
-            return Err(PluginError::InvalidInput(format!("export-vtt writes `vtt`, not `{format}`")));
-        }
-        let options = options()?;
-        let cues = cues(&doc.transcript, &doc.metadata.channel_names, &options);
-        if cues.is_empty() {
-            return Err(PluginError::InvalidInput("the transcript has no timed speech to subtitle".into()));
-        }
-        let name = format!("{}.vtt", minutes_sdk::meeting::file_stem(&doc));
-        Ok(vec![OutputFile::text(name, "text/vtt", render(&cues))])
+        minutes_sdk::subtitles::export(&VTT, &format, &doc, render)
     }
 }
 
 export_exporter!(Vtt);
 
-fn options() -> Result<CueOptions, PluginError> {
-    let line_length = minutes_sdk::config::integer("line_length").unwrap_or(42);
-    if !(16..=200).contains(&line_length) {
-        return Err(PluginError::Config(format!(
-            "`line_length` = {line_length}: must be 16–200 characters (set it under [plugins.export-vtt] in config.toml)"
-        )));
-    }
-    let speakers = minutes_sdk::config::boolean("speakers").unwrap_or(true);
-    Ok(CueOptions { max_line_chars: line_length as usize, max_lines: 2, speakers })
-}
-
 /// Cue text and voice names may not hold markup: `&`, `<` and `>` become character references.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The WebVTT file for `cues`.
 pub fn render(cues: &[Cue]) -> String {
     let mut out = String::from("WEBVTT\n\n");
     for cue in cues {
-        let _ = writeln!(out, "{} --> {}", timestamp(cue.start_ms, '.'), timestamp(cue.end_ms, '.'));
+        let _ = writeln!(
+            out,
+            "{} --> {}",
+            timestamp(cue.start_ms, '.'),
+            timestamp(cue.end_ms, '.')
+        );
         let several = cue.parts.len() > 1;
         for part in &cue.parts {
-            let text = part.lines.iter().map(|l| escape(l)).collect::<Vec<_>>().join("\n");
+            let text = part
+                .lines
+                .iter()
+                .map(|l| escape(l))
+                .collect::<Vec<_>>()
+                .join("\n");
             let _ = match &part.voice {
                 // Alone in its cue, a voice span runs to the end; beside others it is closed.
-                Some(voice) if several => writeln!(out, "<v {}>{text}</v>", escape(&one_line(voice))),
+                Some(voice) if several => {
+                    writeln!(out, "<v {}>{text}</v>", escape(&one_line(voice)))
+                }
                 Some(voice) => writeln!(out, "<v {}>{text}", escape(&one_line(voice))),
                 None => writeln!(out, "{text}"),
             };
@@ -77,6 +71,7 @@ pub fn render(cues: &[Cue]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minutes_sdk::subtitles::{CueOptions, cues, parse_timestamp};
     use minutes_sdk::types::{Segment, Transcript};
 
     /// A parsed cue: start, end (ms), voices named, text with tags and references decoded.
@@ -88,26 +83,6 @@ mod tests {
         text: String,
     }
 
-    fn parse_time(t: &str) -> Result<u64, String> {
-        let (hms, ms) = t.split_once('.').ok_or(format!("{t:?}: no `.mmm`"))?;
-        let f: Vec<&str> = hms.split(':').collect();
-        let ok = f.len() == 3
-            && f[0].len() >= 2
-            && f[1].len() == 2
-            && f[2].len() == 2
-            && ms.len() == 3
-            && f.iter().chain([&ms]).all(|p| p.bytes().all(|b| b.is_ascii_digit()));
-        if !ok {
-            return Err(format!("{t:?} is not HH:MM:SS.mmm"));
-        }
-        let n = |s: &str| s.parse::<u64>().map_err(|e| e.to_string());
-        let (h, m, s) = (n(f[0])?, n(f[1])?, n(f[2])?);
-        if m > 59 || s > 59 {
-            return Err(format!("{t:?}: minutes or seconds out of range"));
-        }
-        Ok(((h * 60 + m) * 60 + s) * 1000 + n(ms)?)
-    }
-
     /// Decodes cue text: only `<v Name>`, `</v>` tags and the three character references we
     /// write are allowed; anything else is markup that leaked through unescaped.
     fn decode(line: &str, voices: &mut Vec<String>) -> Result<String, String> {
@@ -117,7 +92,9 @@ mod tests {
             if let Some(tail) = rest.strip_prefix("</v>") {
                 rest = tail;
             } else if let Some(tail) = rest.strip_prefix("<v ") {
-                let (name, tail) = tail.split_once('>').ok_or(format!("unclosed voice tag in {line:?}"))?;
+                let (name, tail) = tail
+                    .split_once('>')
+                    .ok_or(format!("unclosed voice tag in {line:?}"))?;
                 voices.push(decode(name, &mut Vec::new())?);
                 rest = tail;
             } else if c == '<' || c == '>' {
@@ -140,7 +117,9 @@ mod tests {
     /// Checks the WebVTT syntax we rely on and the exporter's promises: start strictly
     /// increasing, end after start, no cue overlapping the next.
     fn validate(vtt: &str) -> Result<Vec<Parsed>, String> {
-        let body = vtt.strip_prefix("WEBVTT\n\n").ok_or("no `WEBVTT` header line followed by a blank line")?;
+        let body = vtt
+            .strip_prefix("WEBVTT\n\n")
+            .ok_or("no `WEBVTT` header line followed by a blank line")?;
         if !vtt.ends_with("\n\n") || vtt.contains('\r') {
             return Err("not ending in a blank line, or CR line ends".into());
         }
@@ -148,37 +127,69 @@ mod tests {
         for (i, block) in body.trim_end_matches('\n').split("\n\n").enumerate() {
             let mut lines = block.lines();
             let timing = lines.next().ok_or(format!("cue {i}: empty block"))?;
-            let (a, b) = timing.split_once(" --> ").ok_or(format!("cue {i}: bad timing line {timing:?}"))?;
-            let (start, end) = (parse_time(a)?, parse_time(b)?);
+            let (a, b) = timing
+                .split_once(" --> ")
+                .ok_or(format!("cue {i}: bad timing line {timing:?}"))?;
+            let (start, end) = (parse_timestamp(a, '.')?, parse_timestamp(b, '.')?);
             let mut voices = Vec::new();
-            let text: Vec<String> = lines.map(|l| decode(l, &mut voices)).collect::<Result<_, _>>()?;
+            let text: Vec<String> = lines
+                .map(|l| decode(l, &mut voices))
+                .collect::<Result<_, _>>()?;
             if text.is_empty() || text.iter().any(|l| l.trim().is_empty()) {
                 return Err(format!("cue {i}: missing or blank text"));
             }
             if end <= start {
-                return Err(format!("cue {i}: ends at {end} ms, not after its start {start} ms"));
+                return Err(format!(
+                    "cue {i}: ends at {end} ms, not after its start {start} ms"
+                ));
             }
             if let Some(prev) = cues.last()
                 && (start <= prev.start || start < prev.end)
             {
-                return Err(format!("cue {i} starts at {start} ms: before the previous one ({}–{})", prev.start, prev.end));
+                return Err(format!(
+                    "cue {i} starts at {start} ms: before the previous one ({}–{})",
+                    prev.start, prev.end
+                ));
             }
-            cues.push(Parsed { start, end, voices, text: text.join("|") });
+            cues.push(Parsed {
+                start,
+                end,
+                voices,
+                text: text.join("|"),
+            });
         }
         Ok(cues)
     }
 
     fn seg(start_ms: u64, end_ms: u64, channel: u32, speaker: Option<&str>, text: &str) -> Segment {
-        Segment { start_ms, end_ms, channel, speaker: speaker.map(Into::into), text: text.into() }
+        Segment {
+            start_ms,
+            end_ms,
+            channel,
+            speaker: speaker.map(Into::into),
+            text: text.into(),
+        }
     }
 
     fn export(segments: Vec<Segment>) -> String {
         let names = vec!["me".to_string(), "others".to_string()];
-        render(&cues(&Transcript { segments, language: None }, &names, &CueOptions::default()))
+        render(&cues(
+            &Transcript {
+                segments,
+                language: None,
+            },
+            &names,
+            &CueOptions::default(),
+        ))
     }
 
     fn parsed(start: u64, end: u64, voices: &[&str], text: &str) -> Parsed {
-        Parsed { start, end, voices: voices.iter().map(|v| v.to_string()).collect(), text: text.into() }
+        Parsed {
+            start,
+            end,
+            voices: voices.iter().map(|v| v.to_string()).collect(),
+            text: text.into(),
+        }
     }
 
     #[test]
@@ -213,20 +224,36 @@ mod tests {
                 parsed(65_000, 68_000, &["others"], "Agreed, no soft launch."),
             ]
         );
-        assert!(vtt.contains("00:00:01.000 --> 00:00:04.000\n<v Maria>We move the launch.\n\n"), "{vtt}");
+        assert!(
+            vtt.contains("00:00:01.000 --> 00:00:04.000\n<v Maria>We move the launch.\n\n"),
+            "{vtt}"
+        );
     }
 
     #[test]
     fn markup_in_text_and_names_is_escaped() {
-        let vtt = export(vec![seg(0, 2_000, 0, Some("R&D <lead>"), "<b>bold</b> & -->")]);
-        assert!(vtt.contains("<v R&amp;D &lt;lead&gt;>&lt;b&gt;bold&lt;/b&gt; &amp; --&gt;\n"), "{vtt}");
+        let vtt = export(vec![seg(
+            0,
+            2_000,
+            0,
+            Some("R&D <lead>"),
+            "<b>bold</b> & -->",
+        )]);
+        assert!(
+            vtt.contains("<v R&amp;D &lt;lead&gt;>&lt;b&gt;bold&lt;/b&gt; &amp; --&gt;\n"),
+            "{vtt}"
+        );
         let cues = validate(&vtt).unwrap_or_else(|e| panic!("{e}\n{vtt}"));
-        assert_eq!(cues, [parsed(0, 2_000, &["R&D <lead>"], "<b>bold</b> & -->")]);
+        assert_eq!(
+            cues,
+            [parsed(0, 2_000, &["R&D <lead>"], "<b>bold</b> & -->")]
+        );
     }
 
     #[test]
     fn past_an_hour_long_segments_split_and_simultaneous_speakers_share_a_cue() {
-        let long = "we will need a second opinion on the pricing page before the launch date ".repeat(3);
+        let long =
+            "we will need a second opinion on the pricing page before the launch date ".repeat(3);
         let vtt = export(vec![
             seg(3_700_000, 3_701_000, 0, None, "Yes."),
             seg(3_700_000, 3_702_000, 1, None, "No."),
@@ -235,10 +262,22 @@ mod tests {
         let cues = validate(&vtt).unwrap_or_else(|e| panic!("{e}\n{vtt}"));
         assert!(vtt.starts_with("WEBVTT\n\n01:00:00.000 --> "), "{vtt}");
         let last = cues.last().unwrap();
-        assert_eq!(*last, parsed(3_700_000, 3_702_000, &["me", "others"], "Yes.|No."));
-        assert!(vtt.ends_with("<v me>Yes.</v>\n<v others>No.</v>\n\n"), "{vtt}");
+        assert_eq!(
+            *last,
+            parsed(3_700_000, 3_702_000, &["me", "others"], "Yes.|No.")
+        );
+        assert!(
+            vtt.ends_with("<v me>Yes.</v>\n<v others>No.</v>\n\n"),
+            "{vtt}"
+        );
         let split = &cues[..cues.len() - 1];
-        assert!(split.len() >= 3 && split.iter().all(|c| c.text.split('|').count() <= 2), "{vtt}");
-        assert_eq!((split[0].start, split.last().unwrap().end), (3_600_000, 3_650_000));
+        assert!(
+            split.len() >= 3 && split.iter().all(|c| c.text.split('|').count() <= 2),
+            "{vtt}"
+        );
+        assert_eq!(
+            (split[0].start, split.last().unwrap().end),
+            (3_600_000, 3_650_000)
+        );
     }
 }
