@@ -94,6 +94,7 @@ pub mod notes;
 pub mod notes_llm;
 pub mod tokens;
 pub mod subtitles;
+pub mod yaml;
 
 /// The language model a template may call (routed by the host to the user's provider).
 pub mod llm {

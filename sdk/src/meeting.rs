@@ -19,7 +19,8 @@
 //! assert_eq!(minutes_sdk::meeting::clock(3_725_000), "01:02:05");
 //! ```
 
-use crate::types::{Document, Segment};
+use crate::types::{ActionItem, Document, Segment, Summary};
+use std::fmt::Write;
 
 /// `YYYY-MM-DD` from the start time, when it starts with a plausible date.
 pub fn date(doc: &Document) -> Option<String> {
@@ -105,6 +106,30 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A summary as Markdown: the free-form text (only when there are no sections), one `##`
+/// heading per section, then Decisions, Action items and Open questions as lists, each left
+/// out when empty. `task` writes one action-item line (`- [ ] …` in the exporter's style).
+pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem) -> String) {
+    if s.sections.is_empty() && !s.markdown.trim().is_empty() {
+        let _ = writeln!(out, "{}\n", s.markdown.trim());
+    }
+    for section in &s.sections {
+        let _ = writeln!(out, "## {}\n\n{}\n", one_line(&section.title), section.body.trim());
+    }
+    let list = |out: &mut String, title: &str, items: Vec<String>| {
+        if !items.is_empty() {
+            let _ = writeln!(out, "## {title}\n");
+            for item in items {
+                let _ = writeln!(out, "{item}");
+            }
+            out.push('\n');
+        }
+    };
+    list(out, "Decisions", s.decisions.iter().map(|d| format!("- {}", one_line(d))).collect());
+    list(out, "Action items", s.action_items.iter().map(task).collect());
+    list(out, "Open questions", s.open_questions.iter().map(|q| format!("- {}", one_line(q))).collect());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +149,20 @@ mod tests {
         assert_eq!(slug("Ünïcode & Co."), "ünïcode-co");
         assert_eq!(slug("!!!"), "");
         assert_eq!(slug(&"a ".repeat(50)).len(), 59);
+    }
+
+    #[test]
+    fn markdown_summary_lists_only_what_there_is() {
+        let s = Summary {
+            markdown: "Free text.".into(),
+            sections: vec![],
+            action_items: vec![ActionItem { owner: None, task: "Book\na room".into(), due: None }],
+            decisions: vec![],
+            open_questions: vec!["Price?".into()],
+        };
+        let mut out = String::new();
+        markdown_summary(&mut out, &s, |a| format!("- [ ] {}", one_line(&a.task)));
+        assert_eq!(out, "Free text.\n\n## Action items\n\n- [ ] Book a room\n\n## Open questions\n\n- Price?\n\n");
     }
 
     #[test]

@@ -1,28 +1,26 @@
 //! export-json: the whole meeting document as JSON, in the shape `minutes export --document`
 //! reads back (the `document` record of wit/v0.1/types.wit, snake_case field names).
 
-use minutes_sdk::exporter::{Exporter, export_exporter};
-use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError};
+use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError};
 
 pub struct Json;
 
+const JSON: OneFormat = OneFormat {
+    plugin: "export-json",
+    name: "JSON",
+    format: "json",
+    description: "The full meeting document (metadata, transcript, summary) as JSON",
+    media_type: "application/json",
+};
+
 impl Exporter for Json {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-json".into(),
-            name: "JSON".into(),
-            formats: vec![FormatInfo {
-                id: "json".into(),
-                description: "The full meeting document (metadata, transcript, summary) as JSON".into(),
-                media_type: "application/json".into(),
-            }],
-        }
+        JSON.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "json" {
-            return Err(PluginError::InvalidInput(format!("export-json writes `json`, not `{format}`")));
-        }
+        JSON.check(&format)?;
         let pretty = minutes_sdk::config::boolean("pretty").unwrap_or(true);
         Ok(vec![render(&doc, pretty)?])
     }
@@ -34,8 +32,7 @@ export_exporter!(Json);
 pub fn render(doc: &Document, pretty: bool) -> Result<OutputFile, PluginError> {
     let mut text = if pretty { minutes_sdk::json::to_string_pretty(doc)? } else { minutes_sdk::json::to_string(doc)? };
     text.push('\n');
-    let name = format!("{}.json", minutes_sdk::meeting::file_stem(doc));
-    Ok(OutputFile::text(name, "application/json", text))
+    Ok(OutputFile::text(JSON.file_name(doc), JSON.media_type, text))
 }
 
 #[cfg(test)]

@@ -1,35 +1,34 @@
 //! export-markdown: a meeting as one Markdown file with YAML front matter.
 
-use minutes_sdk::exporter::{Exporter, export_exporter};
-use minutes_sdk::prompt::{speaker_of, timestamp};
-use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError, Summary};
+use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::meeting::{known_speaker, markdown_summary, one_line, participants};
+use minutes_sdk::prompt::timestamp;
+use minutes_sdk::types::{ActionItem, Document, ExporterInfo, OutputFile, PluginError};
+use minutes_sdk::yaml;
 use std::fmt::Write;
 
 pub struct Markdown;
 
+const MARKDOWN: OneFormat = OneFormat {
+    plugin: "export-markdown",
+    name: "Markdown",
+    format: "md",
+    description: "Markdown with YAML front matter",
+    media_type: "text/markdown",
+};
+
 impl Exporter for Markdown {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-markdown".into(),
-            name: "Markdown".into(),
-            formats: vec![FormatInfo {
-                id: "md".into(),
-                description: "Markdown with YAML front matter".into(),
-                media_type: "text/markdown".into(),
-            }],
-        }
+        MARKDOWN.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "md" {
-            return Err(PluginError::InvalidInput(format!("export-markdown writes `md`, not `{format}`")));
-        }
+        MARKDOWN.check(&format)?;
         let options = Options {
             include_transcript: minutes_sdk::config::boolean("include_transcript").unwrap_or(true),
             timestamps: minutes_sdk::config::boolean("timestamps").unwrap_or(true),
         };
-        let name = format!("{}.md", file_stem(&doc));
-        Ok(vec![OutputFile::text(name, "text/markdown", render(&doc, &options))])
+        Ok(vec![OutputFile::text(MARKDOWN.file_name(&doc), MARKDOWN.media_type, render(&doc, &options))])
     }
 }
 
@@ -45,20 +44,20 @@ pub fn render(doc: &Document, options: &Options) -> String {
     let meta = &doc.metadata;
     let mut out = String::new();
     out.push_str("---\n");
-    let _ = writeln!(out, "title: {}", yaml_string(&meta.title));
-    let _ = writeln!(out, "date: {}", yaml_string(&meta.started_at));
-    let _ = writeln!(out, "duration: {}", yaml_string(&duration(meta.duration_ms)));
-    let _ = writeln!(out, "meeting_id: {}", yaml_string(&meta.id));
+    let _ = writeln!(out, "title: {}", yaml::string(&meta.title));
+    let _ = writeln!(out, "date: {}", yaml::string(&meta.started_at));
+    let _ = writeln!(out, "duration: {}", yaml::string(&duration(meta.duration_ms)));
+    let _ = writeln!(out, "meeting_id: {}", yaml::string(&meta.id));
     if let Some(lang) = meta.language.as_deref().or(doc.transcript.language.as_deref()) {
-        let _ = writeln!(out, "language: {}", yaml_string(lang));
+        let _ = writeln!(out, "language: {}", yaml::string(lang));
     }
-    yaml_list(&mut out, "participants", &participants(doc));
-    yaml_list(&mut out, "tags", &meta.labels);
+    yaml::list(&mut out, "participants", &participants(doc));
+    yaml::list(&mut out, "tags", &meta.labels);
     out.push_str("---\n\n");
 
     let _ = writeln!(out, "# {}\n", one_line(&meta.title));
     if let Some(summary) = &doc.summary {
-        render_summary(&mut out, summary);
+        markdown_summary(&mut out, summary, task);
     }
     if options.include_transcript {
         out.push_str("## Transcript\n\n");
@@ -76,125 +75,29 @@ pub fn render(doc: &Document, options: &Options) -> String {
     out
 }
 
-fn render_summary(out: &mut String, s: &Summary) {
-    if !s.markdown.trim().is_empty() && s.sections.is_empty() {
-        let _ = writeln!(out, "{}\n", s.markdown.trim());
+/// `- [ ] task (owner, due date)`.
+fn task(item: &ActionItem) -> String {
+    let mut line = format!("- [ ] {}", one_line(&item.task));
+    match (&item.owner, &item.due) {
+        (Some(o), Some(d)) => line += &format!(" ({}, due {})", one_line(o), one_line(d)),
+        (Some(o), None) => line += &format!(" ({})", one_line(o)),
+        (None, Some(d)) => line += &format!(" (due {})", one_line(d)),
+        (None, None) => {}
     }
-    for section in &s.sections {
-        let _ = writeln!(out, "## {}\n\n{}\n", one_line(&section.title), section.body.trim());
-    }
-    if !s.decisions.is_empty() {
-        out.push_str("## Decisions\n\n");
-        for d in &s.decisions {
-            let _ = writeln!(out, "- {}", one_line(d));
-        }
-        out.push('\n');
-    }
-    if !s.action_items.is_empty() {
-        out.push_str("## Action items\n\n");
-        for item in &s.action_items {
-            let mut line = format!("- [ ] {}", one_line(&item.task));
-            match (&item.owner, &item.due) {
-                (Some(o), Some(d)) => line += &format!(" ({}, due {})", one_line(o), one_line(d)),
-                (Some(o), None) => line += &format!(" ({})", one_line(o)),
-                (None, Some(d)) => line += &format!(" (due {})", one_line(d)),
-                (None, None) => {}
-            }
-            let _ = writeln!(out, "{line}");
-        }
-        out.push('\n');
-    }
-    if !s.open_questions.is_empty() {
-        out.push_str("## Open questions\n\n");
-        for q in &s.open_questions {
-            let _ = writeln!(out, "- {}", one_line(q));
-        }
-        out.push('\n');
-    }
+    line
 }
 
-/// The speaker label, else the channel's name; `None` for a mono recording with no labels.
-fn known_speaker(seg: &minutes_sdk::types::Segment, channel_names: &[String]) -> Option<String> {
-    let labelled = seg.speaker.as_deref().is_some_and(|s| !s.trim().is_empty());
-    (labelled || channel_names.get(seg.channel as usize).is_some()).then(|| speaker_of(seg, channel_names))
-}
-
-/// Speakers in order of first appearance, falling back to channel names.
-fn participants(doc: &Document) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    for who in doc.transcript.segments.iter().filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
-        if !seen.contains(&who) {
-            seen.push(who);
-        }
-    }
-    if seen.is_empty() {
-        seen = doc.metadata.channel_names.clone();
-    }
-    seen
-}
-
-/// `2026-11-28-weekly-sync`, from the start date and a slug of the title.
-fn file_stem(doc: &Document) -> String {
-    let date: String = doc.metadata.started_at.chars().take(10).collect();
-    let mut slug = String::new();
-    for c in doc.metadata.title.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    let slug: String = slug.trim_end_matches('-').chars().take(60).collect();
-    let slug = if slug.is_empty() { doc.metadata.id.clone() } else { slug };
-    let date_ok = date.len() == 10 && date.chars().all(|c| c.is_ascii_digit() || c == '-');
-    let stem = if date_ok { format!("{date}-{slug}") } else { slug };
-    // The host refuses path separators anyway; never produce them.
-    stem.replace(['/', '\\'], "-").trim_start_matches('.').to_string()
-}
-
+/// `h:mm:ss` with unpadded hours (`0:03:01`).
 fn duration(ms: u64) -> String {
     let s = ms / 1000;
     format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A double-quoted YAML scalar: safe for any text (colons, quotes, newlines, leading dashes).
-fn yaml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn yaml_list(out: &mut String, key: &str, items: &[String]) {
-    if items.is_empty() {
-        let _ = writeln!(out, "{key}: []");
-        return;
-    }
-    let _ = writeln!(out, "{key}:");
-    for item in items {
-        let _ = writeln!(out, "  - {}", yaml_string(item));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minutes_sdk::types::{ActionItem, MeetingMetadata, Segment, Transcript};
+    use minutes_sdk::meeting::file_stem;
+    use minutes_sdk::types::{MeetingMetadata, Segment, Summary, Transcript};
 
     fn doc() -> Document {
         Document {

@@ -3,30 +3,29 @@
 //! day's daily note, and the transcript folded away in a callout. The user names the vault with
 //! `minutes export --dir <vault>`; the note goes to `<folder>/<date>-<title>.md` inside it.
 
-use minutes_sdk::exporter::{Exporter, export_exporter};
-use minutes_sdk::meeting::{clock, file_stem, iso_date, known_speaker, one_line, participants};
-use minutes_sdk::types::{ActionItem, Document, ExporterInfo, FormatInfo, OutputFile, PluginError, Summary};
+use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::meeting::{clock, iso_date, known_speaker, markdown_summary, one_line, participants};
+use minutes_sdk::types::{ActionItem, Document, ExporterInfo, OutputFile, PluginError};
+use minutes_sdk::yaml;
 use std::fmt::Write;
 
 pub struct Obsidian;
 
+const OBSIDIAN: OneFormat = OneFormat {
+    plugin: "export-obsidian",
+    name: "Obsidian",
+    format: "md",
+    description: "An Obsidian note with properties, tags, tasks and a daily-note link",
+    media_type: "text/markdown",
+};
+
 impl Exporter for Obsidian {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-obsidian".into(),
-            name: "Obsidian".into(),
-            formats: vec![FormatInfo {
-                id: "md".into(),
-                description: "An Obsidian note with properties, tags, tasks and a daily-note link".into(),
-                media_type: "text/markdown".into(),
-            }],
-        }
+        OBSIDIAN.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "md" {
-            return Err(PluginError::InvalidInput(format!("export-obsidian writes `md`, not `{format}`")));
-        }
+        OBSIDIAN.check(&format)?;
         let options = Options {
             folder: clean_folder(&minutes_sdk::config::string("folder").unwrap_or_else(|| "Meetings".into()))?,
             tag: minutes_sdk::config::string("tag").unwrap_or_else(|| "meeting".into()),
@@ -50,9 +49,9 @@ pub struct Options {
 
 /// The note for `doc`, at `<folder>/<date>-<slug>.md`.
 pub fn note(doc: &Document, options: &Options) -> OutputFile {
-    let name = format!("{}.md", file_stem(doc));
+    let name = OBSIDIAN.file_name(doc);
     let path = if options.folder.is_empty() { name } else { format!("{}/{name}", options.folder) };
-    OutputFile::text(path, "text/markdown", render(doc, options))
+    OutputFile::text(path, OBSIDIAN.media_type, render(doc, options))
 }
 
 /// The `folder` setting as a relative path inside the vault: `.`, empty parts and backslashes
@@ -83,16 +82,16 @@ pub fn render(doc: &Document, options: &Options) -> String {
     let meta = &doc.metadata;
     let date = iso_date(&meta.started_at);
     let mut out = String::from("---\n");
-    let _ = writeln!(out, "title: {}", yaml_string(&one_line(&meta.title)));
+    let _ = writeln!(out, "title: {}", yaml::string(&one_line(&meta.title)));
     if let Some(d) = &date {
         // Unquoted, so Obsidian shows it as a date property.
         let _ = writeln!(out, "date: {d}");
     }
-    let _ = writeln!(out, "started: {}", yaml_string(&meta.started_at));
-    let _ = writeln!(out, "duration: {}", yaml_string(&clock(meta.duration_ms)));
-    yaml_list(&mut out, "participants", &participants(doc));
-    yaml_list(&mut out, "tags", &tags(&options.tag, &meta.labels));
-    let _ = writeln!(out, "meeting_id: {}", yaml_string(&meta.id));
+    let _ = writeln!(out, "started: {}", yaml::string(&meta.started_at));
+    let _ = writeln!(out, "duration: {}", yaml::string(&clock(meta.duration_ms)));
+    yaml::list(&mut out, "participants", &participants(doc));
+    yaml::list(&mut out, "tags", &tags(&options.tag, &meta.labels));
+    let _ = writeln!(out, "meeting_id: {}", yaml::string(&meta.id));
     out.push_str("---\n\n");
 
     let _ = writeln!(out, "# {}\n", one_line(&meta.title));
@@ -100,33 +99,12 @@ pub fn render(doc: &Document, options: &Options) -> String {
         let _ = writeln!(out, "Daily note: [[{d}]]\n");
     }
     if let Some(summary) = &doc.summary {
-        render_summary(&mut out, summary);
+        markdown_summary(&mut out, summary, task);
     }
     if options.include_transcript {
         transcript(&mut out, doc);
     }
     out
-}
-
-fn render_summary(out: &mut String, s: &Summary) {
-    if s.sections.is_empty() && !s.markdown.trim().is_empty() {
-        let _ = writeln!(out, "{}\n", s.markdown.trim());
-    }
-    for section in &s.sections {
-        let _ = writeln!(out, "## {}\n\n{}\n", one_line(&section.title), section.body.trim());
-    }
-    let list = |out: &mut String, title: &str, items: Vec<String>| {
-        if !items.is_empty() {
-            let _ = writeln!(out, "## {title}\n");
-            for item in items {
-                let _ = writeln!(out, "{item}");
-            }
-            out.push('\n');
-        }
-    };
-    list(out, "Decisions", s.decisions.iter().map(|d| format!("- {}", one_line(d))).collect());
-    list(out, "Action items", s.action_items.iter().map(task).collect());
-    list(out, "Open questions", s.open_questions.iter().map(|q| format!("- {}", one_line(q))).collect());
 }
 
 /// `- [ ] task [[Owner]] 📅 2026-03-10`: the Obsidian Tasks due-date signifier needs an ISO
@@ -196,42 +174,10 @@ fn transcript(out: &mut String, doc: &Document) {
     }
 }
 
-/// A double-quoted YAML scalar: safe for any text (colons, quotes, leading dashes).
-fn yaml_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn yaml_list(out: &mut String, key: &str, items: &[String]) {
-    if items.is_empty() {
-        let _ = writeln!(out, "{key}: []");
-        return;
-    }
-    let _ = writeln!(out, "{key}:");
-    for item in items {
-        let _ = writeln!(out, "  - {}", yaml_string(item));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minutes_sdk::types::{MeetingMetadata, Section, Segment, Transcript};
+    use minutes_sdk::types::{MeetingMetadata, Section, Segment, Summary, Transcript};
 
     fn doc() -> Document {
         Document {

@@ -1,33 +1,30 @@
 //! export-txt: a meeting as plain text — a short header, the summary when there is one, then
 //! one `[hh:mm:ss] speaker: text` line per segment.
 
-use minutes_sdk::exporter::{Exporter, export_exporter};
-use minutes_sdk::meeting::{clock, file_stem, known_speaker, one_line, participants};
-use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError, Summary};
+use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::meeting::{clock, known_speaker, one_line, participants};
+use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError, Summary};
 use std::fmt::Write;
 
 pub struct Text;
 
+const TXT: OneFormat = OneFormat {
+    plugin: "export-txt",
+    name: "Plain text",
+    format: "txt",
+    description: "Summary, then one `[hh:mm:ss] speaker: text` line per segment",
+    media_type: "text/plain",
+};
+
 impl Exporter for Text {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-txt".into(),
-            name: "Plain text".into(),
-            formats: vec![FormatInfo {
-                id: "txt".into(),
-                description: "Summary, then one `[hh:mm:ss] speaker: text` line per segment".into(),
-                media_type: "text/plain".into(),
-            }],
-        }
+        TXT.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "txt" {
-            return Err(PluginError::InvalidInput(format!("export-txt writes `txt`, not `{format}`")));
-        }
+        TXT.check(&format)?;
         let include_summary = minutes_sdk::config::boolean("include_summary").unwrap_or(true);
-        let name = format!("{}.txt", file_stem(&doc));
-        Ok(vec![OutputFile::text(name, "text/plain; charset=utf-8", render(&doc, include_summary))])
+        Ok(vec![OutputFile::text(TXT.file_name(&doc), "text/plain; charset=utf-8", render(&doc, include_summary))])
     }
 }
 

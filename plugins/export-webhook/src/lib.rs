@@ -4,31 +4,30 @@
 //! records the request in the egress ledger. Nothing is written to disk.
 
 use minutes_sdk::http::Request;
+use minutes_sdk::exporter::OneFormat;
 use minutes_sdk::networked_exporter::{Exporter, export_networked_exporter};
-use minutes_sdk::types::{Document, ExporterInfo, FormatInfo, OutputFile, PluginError, UpstreamError};
+use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError, UpstreamError};
 
 pub struct Webhook;
 
 /// Per request; the manifest's call limit stays above it so a slow endpoint fails cleanly.
 const TIMEOUT_MS: u32 = 20_000;
 
+const WEBHOOK: OneFormat = OneFormat {
+    plugin: "export-webhook",
+    name: "Webhook",
+    format: "json",
+    description: "POST the meeting document as JSON to the configured URL",
+    media_type: "application/json",
+};
+
 impl Exporter for Webhook {
     fn info() -> ExporterInfo {
-        ExporterInfo {
-            id: "export-webhook".into(),
-            name: "Webhook".into(),
-            formats: vec![FormatInfo {
-                id: "json".into(),
-                description: "POST the meeting document as JSON to the configured URL".into(),
-                media_type: "application/json".into(),
-            }],
-        }
+        WEBHOOK.info()
     }
 
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        if format != "json" {
-            return Err(PluginError::InvalidInput(format!("export-webhook sends `json`, not `{format}`")));
-        }
+        WEBHOOK.check(&format)?;
         let url = target_url(minutes_sdk::config::string("url"))?;
         let reply = Request::post(&url).json(&doc)?.timeout_ms(TIMEOUT_MS).send().map_err(PluginError::from)?;
         check_reply(&url, reply.status, &reply.body)?;
