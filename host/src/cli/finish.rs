@@ -76,41 +76,58 @@ impl FinishArgs {
     }
 }
 
-/// Summarises `document` (recorded from `audio`), exports it with `exporters` and stores it.
+/// Stores `document` (recorded from `audio`; `audio_owned` when minutes made the recording, so
+/// retention may delete it), summarises it, exports it with `exporters`, and records all of it
+/// in the store. The meeting is stored first so the exports carry its final id.
 pub fn finish(
     ctx: &super::Context,
     document: &mut Document,
     audio: &Path,
+    audio_owned: bool,
     args: &FinishArgs,
     exporters: &[String],
 ) -> anyhow::Result<Finished> {
     let registry = Registry::open(ctx.home.clone())?;
     let runtime = ctx.runtime()?;
+    let warn = |e: &dyn std::fmt::Display| eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}");
+    let store = super::meetings::open_store(&ctx.home).map_err(|e| warn(&e)).ok();
+    let path = std::fs::canonicalize(audio).unwrap_or_else(|_| audio.to_path_buf());
+    let meeting_id = store.as_ref().and_then(|s| {
+        s.save_meeting(document, Some(crate::store::AudioRef { path, owned: audio_owned })).map_err(|e| warn(&e)).ok()
+    });
+    if let Some(id) = &meeting_id {
+        document.metadata.id = id.clone();
+    }
     let summarized = match args.no_summary || document.transcript.segments.is_empty() {
         true => None,
         false => summarize(&runtime, &registry, &args.choice(), document),
     };
     if let Some(s) = &summarized {
         document.summary = Some(s.summary.clone());
+        if let (Some(store), Some(id)) = (&store, &meeting_id)
+            && let Err(e) = store.save_summary(id, &s.summary, &super::meetings::store_provenance(&s.provenance))
+        {
+            eprintln!("warning: the summary was not stored: {e}");
+        }
     }
     let mut written = Vec::new();
     for id in exporters {
         let plugin = registry.load(&runtime, id)?.for_meeting(&document.metadata.id);
-        let files = super::block_on(async {
+        let (format, files) = super::block_on(async {
             let format = plugin.exporter_info().await?.formats.first().map(|f| f.id.clone()).unwrap_or_default();
-            plugin.export(&format, document).await
+            let files = plugin.export(&format, document).await?;
+            Ok::<_, crate::plugins::Error>((format, files))
         })??;
         let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-        written.extend(crate::output::write_files(id, &args.dir, &files, args.force)?);
-    }
-    // The notes are written already, so a store failure is a warning, not a lost meeting.
-    let meeting_id = match super::meetings::save_processed(&ctx.home, document, audio, summarized.as_ref()) {
-        Ok(id) => Some(id),
-        Err(e) => {
-            eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}");
-            None
+        let paths = crate::output::write_files(id, &args.dir, &files, args.force)?;
+        if let (Some(store), Some(meeting)) = (&store, &meeting_id) {
+            let absolute: Vec<PathBuf> = paths.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+            if let Err(e) = store.record_export(meeting, id, &format, &absolute) {
+                eprintln!("warning: the export by {id} was not recorded: {e}");
+            }
         }
-    };
+        written.extend(paths);
+    }
     Ok(Finished { summarized, written, meeting_id })
 }
 

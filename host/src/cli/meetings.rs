@@ -160,23 +160,6 @@ pub(crate) fn open_store(home: &Home) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Stores a meeting `minutes process` made from the user's audio file (referenced, not owned)
-/// with its summary, if one was made; returns its id.
-pub(crate) fn save_processed(
-    home: &Home,
-    document: &Document,
-    audio_file: &Path,
-    summarized: Option<&crate::summarize::Summarized>,
-) -> anyhow::Result<String> {
-    let store = open_store(home)?;
-    let path = std::fs::canonicalize(audio_file).unwrap_or_else(|_| audio_file.to_path_buf());
-    let id = store.save_meeting(document, Some(AudioRef { path, owned: false }))?;
-    if let Some(s) = summarized {
-        store.save_summary(&id, &s.summary, &store_provenance(&s.provenance))?;
-    }
-    Ok(id)
-}
-
 /// The summariser's provenance in the store's terms.
 pub(crate) fn store_provenance(p: &crate::summarize::Provenance) -> Provenance {
     let plugin = |r: &crate::summarize::PluginRef| PluginRef {

@@ -52,7 +52,7 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         eprintln!("stopped early: exporting what was transcribed so far");
     }
     let mut document = Document { metadata: metadata(&args, &transcript), transcript: transcript.to_wit(), summary: None };
-    let done = super::finish::finish(ctx, &mut document, &args.file, &args.finish, &exporters)?;
+    let done = super::finish::finish(ctx, &mut document, &args.file, false, &args.finish, &exporters)?;
     let super::finish::Finished { summarized, written, meeting_id } = done;
     if args.finish.json {
         return super::print_json(&serde_json::json!({ "meeting": document.metadata, "meeting_id": meeting_id, "segments": transcript.segments.len(), "summary": summarized.as_ref().map(|s| &s.provenance), "written": written }));

@@ -377,7 +377,7 @@ fn make_meeting(
             }
         })
         .collect();
-    let done = super::finish::finish(ctx, &mut document, &rec.audio_path(), finish, &exporters)?;
+    let done = super::finish::finish(ctx, &mut document, &rec.audio_path(), true, finish, &exporters)?;
     let written = done.written;
     rec.state.exports = written.iter().map(|p| p.display().to_string()).collect();
     rec.set_phase(Phase::Done)?;
