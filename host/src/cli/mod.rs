@@ -27,8 +27,12 @@ use std::process::ExitCode;
     long_about = "Private meeting notes: transcribed on your machine, extended by sandboxed plugins.\n\n\
         Everything that talks to the outside world — summary providers, exporters, prompt templates — \
         is a WebAssembly plugin that can reach only the hosts you grant it.",
-    after_help = "Examples:\n  minutes plugin install ./export-markdown-0.1.0.tar.gz\n  minutes plugin list\n  \
-        minutes export --document meeting.json --to export-markdown --dir notes/"
+    after_help = "Examples:\n  minutes process standup.m4a                 # transcribe, summarise, export: notes/<date>-standup.md\n  \
+        minutes record --title \"Weekly sync\"      # mic + system audio, live transcript; Ctrl-C to finish\n  \
+        minutes search \"launch date\"\n  \
+        minutes summarize 2026-11-30-weekly-sync --provider ollama\n  \
+        minutes plugin install ./export-obsidian-0.1.0.tar.gz\n  \
+        minutes audit                              # everything plugins sent, or tried to"
 )]
 pub struct Cli {
     /// Where minutes keeps plugins, settings and data [default: the platform's data folder]
@@ -47,39 +51,39 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install, list, inspect and remove plugins
-    #[command(subcommand)]
-    Plugin(plugin::PluginCommand),
-    /// The main job: transcribe an audio file and export the meeting (offline)
+    /// The main job: transcribe, summarise and export an audio file (offline by default)
     Process(process::ProcessArgs),
     /// Record the microphone and the system audio (two channels), with a live transcript
     Record(record::RecordArgs),
     /// Turn recordings interrupted by a crash or kill into meetings
     Recover(record::RecoverArgs),
-    /// List input devices, outputs and their monitors (system audio)
-    Devices(devices::DevicesArgs),
     /// Transcribe an audio file locally with whisper.cpp
     Transcribe(transcribe::TranscribeArgs),
     /// Summarise a meeting with a template plugin (offline by default, or via a provider)
     Summarize(summarize::SummarizeArgs),
+    // list, show, search, delete, rename, label: the meetings store.
+    #[command(flatten)]
+    Meetings(meetings::MeetingsCommand),
+    /// Export a stored meeting (or a document file) with an exporter plugin
+    Export(export::ExportArgs),
+    /// List input devices, outputs and their monitors (system audio)
+    Devices(devices::DevicesArgs),
     /// List, download and locate whisper models
     #[command(subcommand)]
     Models(models::ModelsCommand),
-    /// Export a meeting document with an exporter plugin
-    Export(export::ExportArgs),
+    /// Summary providers: what each does with your data, where it goes; check a key or endpoint
+    Providers(providers::ProvidersArgs),
+    /// Install, list, inspect, remove and write plugins
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
     /// Set and remove the secrets (API keys) minutes holds for plugins
     #[command(subcommand)]
     Secret(secret::SecretCommand),
     /// Show every outbound request plugins made or attempted (the egress ledger)
     Audit(audit::AuditArgs),
-    /// Summary providers: what each does with your data, where it goes; check a key or endpoint
-    Providers(providers::ProvidersArgs),
-    /// Measure plugin start-up and call overhead
+    /// Benchmarks: plugins, network sandbox, transcription, store, capture
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
-    // list, show, search, delete, rename, label: the meetings store.
-    #[command(flatten)]
-    Meetings(meetings::MeetingsCommand),
 }
 
 pub fn main() -> ExitCode {
