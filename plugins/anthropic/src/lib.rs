@@ -2,18 +2,19 @@
 //! system prompts go in the top-level `system` field, answers stream as server-sent events, and
 //! `stop_reason: max_tokens` marks a truncated answer. The host adds the `x-api-key` header.
 
-use minutes_sdk::http::Request;
+use minutes_sdk::http::{Request, ResponseStream};
 use minutes_sdk::provider::{Provider, export_provider};
 use minutes_sdk::types::{
-    Completion, CompletionRequest, PluginError, ProviderInfo, Role, TokenUsage, UpstreamError,
+    Completion, CompletionRequest, PluginError, ProviderInfo, Role, UpstreamError,
 };
 use provider_common::budget::Budget;
 use provider_common::errors::{self, Target};
 use provider_common::manifest::Facts;
-use provider_common::openai::{drain, estimate_usage, failed_status};
+use provider_common::openai::{clamp_tokens, reported_usage};
 use provider_common::retry::{self, Step};
 use provider_common::settings::Settings;
 use provider_common::sse::SseParser;
+use provider_common::transport::{self, next_chunk};
 use serde_json::{Value, json};
 
 const MANIFEST: &str = include_str!("../plugin.toml");
@@ -30,11 +31,7 @@ impl Provider for Anthropic {
     fn complete(request: CompletionRequest) -> Result<Completion, PluginError> {
         let facts = Facts::parse(MANIFEST);
         let s = Settings::read("https://api.anthropic.com")?;
-        let model = request
-            .model
-            .clone()
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or_else(|| s.model.clone());
+        let model = s.model_for(&request);
         let t = Target {
             plugin: facts.id.clone(),
             service: facts.name.clone(),
@@ -50,17 +47,14 @@ impl Provider for Anthropic {
             let req = Request::post(&url)
                 .header("content-type", "application/json")
                 .header("anthropic-version", API_VERSION)
-                .header(
-                    "accept",
-                    if s.stream {
-                        "text/event-stream"
-                    } else {
-                        "application/json"
-                    },
-                )
+                .header("accept", transport::accept(s.stream))
                 .body(body.clone())
                 .timeout_ms(budget.timeout_ms());
-            attempt(&t, &req, s.stream, secs)
+            if s.stream {
+                transport::streamed(&t, &req, secs, |stream, _| read_stream(&t, stream, secs))
+            } else {
+                transport::whole(&t, &req, secs, |body| parse_whole(&t, body))
+            }
         })?;
         answer.into_completion(&t, &request)
     }
@@ -140,13 +134,7 @@ impl Answer {
                 t.service
             )));
         }
-        let usage = match self.input_tokens {
-            Some(input) => TokenUsage {
-                input_tokens: input,
-                output_tokens: self.output_tokens.unwrap_or(0),
-            },
-            None => estimate_usage(request, &self.text),
-        };
+        let usage = reported_usage(request, &self.text, self.input_tokens, self.output_tokens);
         Ok(Completion {
             truncated: self.stop_reason.as_deref() == Some("max_tokens"),
             model: self.model.unwrap_or_else(|| t.model.clone()),
@@ -157,9 +145,7 @@ impl Answer {
 }
 
 fn tokens(v: &Value, key: &str) -> Option<u32> {
-    v.get(key)
-        .and_then(Value::as_u64)
-        .map(|n| n.min(u32::MAX as u64) as u32)
+    v.get(key).and_then(Value::as_u64).map(clamp_tokens)
 }
 
 /// Input tokens, counting prompt-cache reads and writes.
@@ -170,75 +156,28 @@ fn input_tokens(usage: &Value) -> Option<u32> {
     Some(base.saturating_add(cached))
 }
 
-fn attempt(
-    t: &Target,
-    req: &Request,
-    stream: bool,
-    secs: u64,
-) -> Result<Step<Answer>, PluginError> {
-    if !stream {
-        let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
-        if !(200..300).contains(&resp.status) {
-            return failed_status(t, resp.status, &resp.headers, &resp.body);
-        }
-        return parse_whole(t, &resp.body).map(Step::Done);
-    }
-    let s = req
-        .send_streaming()
-        .map_err(|e| errors::http_error(t, e, secs))?;
-    let (status, headers) = (s.status(), s.headers());
-    if !(200..300).contains(&status) {
-        let body = drain(&s);
-        return failed_status(t, status, &headers, &body);
-    }
+fn read_stream(t: &Target, stream: &ResponseStream, secs: u64) -> Result<Step<Answer>, PluginError> {
     let mut parser = SseParser::default();
     let mut answer = Answer::default();
-    loop {
-        let events = match s.next_chunk() {
-            Ok(Some(chunk)) => parser.push(&chunk),
-            Ok(None) => {
-                let last: Vec<_> = parser.finish().into_iter().collect();
-                for e in last {
-                    if let Some(step) = event(t, &mut answer, &e.name, &e.data)? {
-                        return Ok(step);
-                    }
-                }
-                break;
-            }
-            Err(e) => {
-                let why = errors::http_error(t, e, secs);
-                return Err(PluginError::Network(format!(
-                    "the answer stream from {} was cut after {} characters ({}); the partial answer was discarded",
-                    t.base_url,
-                    answer.text.len(),
-                    minutes_sdk_describe(&why)
-                )));
-            }
-        };
-        for e in events {
+    while let Some(chunk) = next_chunk(t, stream, secs, answer.text.len())? {
+        for e in parser.push(&chunk) {
             if let Some(step) = event(t, &mut answer, &e.name, &e.data)? {
                 return Ok(step);
             }
         }
         if answer.stopped {
-            break;
+            return Ok(Step::Done(answer));
         }
     }
+    if let Some(e) = parser.finish()
+        && let Some(step) = event(t, &mut answer, &e.name, &e.data)?
+    {
+        return Ok(step);
+    }
     if !answer.stopped && answer.stop_reason.is_none() {
-        return Err(PluginError::Network(format!(
-            "the answer stream from {} was cut after {} characters: it ended without message_stop; the partial answer was discarded",
-            t.base_url,
-            answer.text.len()
-        )));
+        return Err(errors::stream_unfinished(t, answer.text.len(), "message_stop"));
     }
     Ok(Step::Done(answer))
-}
-
-fn minutes_sdk_describe(e: &PluginError) -> String {
-    match e {
-        PluginError::Network(m) | PluginError::Denied(m) | PluginError::Other(m) => m.clone(),
-        other => format!("{other:?}"),
-    }
 }
 
 /// Applies one streamed event; `Some` ends the attempt early (an error event worth a retry).

@@ -3,19 +3,19 @@
 //! `options.num_ctx` so that what minutes plans with is what Ollama uses (its own default is
 //! smaller, and it cuts input that does not fit without saying so).
 
-use minutes_sdk::http::Request;
+use minutes_sdk::http::{Request, ResponseStream};
 use minutes_sdk::provider::{Provider, export_provider};
 use minutes_sdk::types::{
-    Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage,
-    UpstreamError,
+    Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, UpstreamError,
 };
 use provider_common::budget::Budget;
 use provider_common::errors::{self, Target};
 use provider_common::lines::LineBuffer;
 use provider_common::manifest::Facts;
-use provider_common::openai::{drain, estimate_usage, failed_status};
+use provider_common::openai::{clamp_tokens, reported_usage, role_name};
 use provider_common::retry::{self, Step};
 use provider_common::settings::Settings;
+use provider_common::transport::{self, next_chunk};
 use serde_json::{Value, json};
 
 const MANIFEST: &str = include_str!("../plugin.toml");
@@ -67,11 +67,7 @@ impl Provider for Ollama {
     fn complete(request: CompletionRequest) -> Result<Completion, PluginError> {
         let facts = Facts::parse(MANIFEST);
         let s = Settings::read("http://localhost:11434")?;
-        let model = request
-            .model
-            .clone()
-            .filter(|m| !m.trim().is_empty())
-            .unwrap_or_else(|| s.model.clone());
+        let model = s.model_for(&request);
         let t = Target {
             plugin: facts.id,
             service: "Ollama".into(),
@@ -88,7 +84,15 @@ impl Provider for Ollama {
                 .header("content-type", "application/json")
                 .body(body.clone())
                 .timeout_ms(budget.timeout_ms());
-            attempt(&t, &req, s.stream, secs).map_err(|e| not_pulled(e, &model))
+            let step = if s.stream {
+                transport::streamed(&t, &req, secs, |stream, _| read_stream(&t, stream, secs))
+            } else {
+                transport::whole(&t, &req, secs, |body| {
+                    let mut a = Answer::default();
+                    apply(&t, &mut a, &String::from_utf8_lossy(body)).map(|()| a)
+                })
+            };
+            step.map_err(|e| not_pulled(e, &model))
         })?;
         finish(&t, &s, answer, &request)
     }
@@ -151,15 +155,10 @@ fn show_context_length(base_url: &str, model: &str) -> Option<u32> {
 }
 
 fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Value {
-    let role = |r: Role| match r {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-    };
     let messages: Vec<Value> = r
         .messages
         .iter()
-        .map(|m| json!({"role": role(m.role), "content": m.content}))
+        .map(|m| json!({"role": role_name(m.role), "content": m.content}))
         .collect();
     let mut options =
         json!({"num_ctx": s.context_window, "num_predict": r.max_tokens.unwrap_or(s.max_output)});
@@ -202,15 +201,8 @@ struct Answer {
 fn apply(t: &Target, a: &mut Answer, line: &str) -> Result<(), PluginError> {
     let v: Value = serde_json::from_str(line)
         .map_err(|e| errors::malformed(t, "chat answer", &e.to_string(), line.as_bytes()))?;
-    if v.get("error").is_some() {
-        let message = errors::service_message(line.as_bytes());
-        return Err(match errors::is_context_length(line.as_bytes()) {
-            true => PluginError::ContextLengthExceeded(format!("Ollama: {message}")),
-            false => PluginError::Upstream(UpstreamError {
-                status: 200,
-                message: format!("Ollama reported an error: {message}"),
-            }),
-        });
+    if let Some(e) = errors::error_in_answer(t, &v, line.as_bytes()) {
+        return Err(e);
     }
     if let Some(text) = v.pointer("/message/content").and_then(Value::as_str) {
         a.text.push_str(text);
@@ -224,65 +216,25 @@ fn apply(t: &Target, a: &mut Answer, line: &str) -> Result<(), PluginError> {
             .get("done_reason")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let count = |k: &str| {
-            v.get(k)
-                .and_then(Value::as_u64)
-                .map(|n| n.min(u32::MAX as u64) as u32)
-        };
+        let count = |k: &str| v.get(k).and_then(Value::as_u64).map(clamp_tokens);
         a.prompt_tokens = count("prompt_eval_count");
         a.output_tokens = count("eval_count");
     }
     Ok(())
 }
 
-fn attempt(
-    t: &Target,
-    req: &Request,
-    stream: bool,
-    secs: u64,
-) -> Result<Step<Answer>, PluginError> {
+fn read_stream(t: &Target, stream: &ResponseStream, secs: u64) -> Result<Step<Answer>, PluginError> {
     let mut a = Answer::default();
-    if !stream {
-        let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
-        if !(200..300).contains(&resp.status) {
-            return failed_status(t, resp.status, &resp.headers, &resp.body);
-        }
-        apply(t, &mut a, &String::from_utf8_lossy(&resp.body))?;
-        return Ok(Step::Done(a));
-    }
-    let s = req
-        .send_streaming()
-        .map_err(|e| errors::http_error(t, e, secs))?;
-    let (status, headers) = (s.status(), s.headers());
-    if !(200..300).contains(&status) {
-        let body = drain(&s);
-        return failed_status(t, status, &headers, &body);
-    }
     let mut lines = LineBuffer::default();
     while !a.done {
-        match s.next_chunk() {
-            Ok(Some(chunk)) => {
-                for line in lines.push(&chunk).iter().filter(|l| !l.trim().is_empty()) {
-                    apply(t, &mut a, line)?;
-                }
+        let Some(chunk) = next_chunk(t, stream, secs, a.text.len())? else {
+            if let Some(line) = lines.finish() {
+                apply(t, &mut a, &line)?;
             }
-            Ok(None) => {
-                if let Some(line) = lines.finish() {
-                    apply(t, &mut a, &line)?;
-                }
-                break;
-            }
-            Err(e) => {
-                let why = match errors::http_error(t, e, secs) {
-                    PluginError::Network(m) | PluginError::Denied(m) => m,
-                    other => format!("{other:?}"),
-                };
-                return Err(PluginError::Network(format!(
-                    "the answer stream from {} was cut after {} characters ({why}); the partial answer was discarded",
-                    t.base_url,
-                    a.text.len()
-                )));
-            }
+            break;
+        };
+        for line in lines.push(&chunk).iter().filter(|l| !l.trim().is_empty()) {
+            apply(t, &mut a, line)?;
         }
     }
     Ok(Step::Done(a))
@@ -295,19 +247,9 @@ fn finish(
     request: &CompletionRequest,
 ) -> Result<Completion, PluginError> {
     if !a.done {
-        return Err(PluginError::Network(format!(
-            "the answer stream from {} was cut after {} characters: it ended without `done: true`; the partial answer was discarded",
-            t.base_url,
-            a.text.len()
-        )));
+        return Err(errors::stream_unfinished(t, a.text.len(), "`done: true`"));
     }
-    let usage = match a.prompt_tokens {
-        Some(p) => TokenUsage {
-            input_tokens: p,
-            output_tokens: a.output_tokens.unwrap_or(0),
-        },
-        None => estimate_usage(request, &a.text),
-    };
+    let usage = reported_usage(request, &a.text, a.prompt_tokens, a.output_tokens);
     // Ollama drops the start of a prompt that does not fit num_ctx and answers anyway; a prompt
     // that filled the window was most likely cut, and a summary of part of a transcript is
     // worse than an error.

@@ -150,6 +150,43 @@ pub fn malformed(t: &Target, what: &str, detail: &str, body: &[u8]) -> PluginErr
     ))
 }
 
+/// A `200` whose body is an error object (`{"error": ...}`) instead of an answer.
+pub fn error_in_answer(t: &Target, v: &Value, raw: &[u8]) -> Option<PluginError> {
+    v.get("error")?;
+    Some(match is_context_length(raw) {
+        true => PluginError::ContextLengthExceeded(format!("{}: {}", t.service, service_message(raw))),
+        false => PluginError::Upstream(UpstreamError {
+            status: v
+                .pointer("/error/code")
+                .and_then(Value::as_u64)
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(200),
+            message: format!("{} reported an error: {}", t.service, service_message(raw)),
+        }),
+    })
+}
+
+/// An answer stream that broke after `chars` characters (`why`: the transport's error).
+pub fn stream_cut(t: &Target, why: &PluginError, chars: usize) -> PluginError {
+    let why = match why {
+        PluginError::Network(m) | PluginError::Other(m) | PluginError::Denied(m) => m.clone(),
+        other => format!("{other:?}"),
+    };
+    PluginError::Network(format!(
+        "the answer stream from {} was cut after {chars} characters ({why}); the partial answer was discarded",
+        t.base_url
+    ))
+}
+
+/// An answer stream that ended cleanly but before the protocol's end marker (`missing`).
+pub fn stream_unfinished(t: &Target, chars: usize, missing: &str) -> PluginError {
+    PluginError::Network(format!(
+        "the answer stream from {} was cut after {chars} characters: it ended without {missing}; \
+         the partial answer was discarded",
+        t.base_url
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +262,18 @@ mod tests {
             ),
             PluginError::Upstream(_)
         ));
+    }
+
+    #[test]
+    fn broken_and_unfinished_streams_say_what_was_lost() {
+        let PluginError::Network(m) = stream_cut(&target(), &PluginError::Network("reset".into()), 42) else {
+            panic!()
+        };
+        assert!(m.contains("cut after 42 characters (reset)") && m.contains("api.fireworks.ai"), "{m}");
+        let PluginError::Network(m) = stream_unfinished(&target(), 7, "[DONE]") else {
+            panic!()
+        };
+        assert!(m.contains("cut after 7 characters: it ended without [DONE]"), "{m}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! is the whole of the `openai-compatible`, `fireworks`, `openai`, `groq` and `openrouter`
 //! plugins: each preset crate is its `plugin.toml` (origin, default model, context window, data
 //! policy) plus one [`export_openai_preset!`] line. `anthropic` and `ollama` speak their own
-//! protocols with the same pieces: [`sse`]/[`lines`] parsing, [`retry`], [`errors`], [`budget`].
+//! protocols with the same pieces: [`transport`], [`sse`]/[`lines`] parsing, [`retry`], [`errors`],
+//! [`budget`], and the request and usage helpers of [`openai`].
 
 pub mod budget;
 pub mod errors;
@@ -12,6 +13,7 @@ pub mod openai;
 pub mod retry;
 pub mod settings;
 pub mod sse;
+pub mod transport;
 
 pub use minutes_sdk;
 

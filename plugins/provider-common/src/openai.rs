@@ -8,13 +8,13 @@ use crate::manifest::Facts;
 use crate::retry::{self, Step};
 use crate::settings::Settings;
 use crate::sse::SseParser;
+use crate::transport::{self, next_chunk};
 use minutes_sdk::http::{Request, ResponseStream};
 use minutes_sdk::types::{
     Completion, CompletionRequest, ModelInfo, PluginError, ProviderInfo, Role, TokenUsage,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime};
 
 /// How a service differs from the common dialect.
 #[derive(Debug, Clone)]
@@ -35,8 +35,8 @@ impl Default for Dialect {
     }
 }
 
-/// Error bodies read from a failed stream are cut here.
-const MAX_ERROR_BODY: usize = 64 * 1024;
+// Kept here for the plugins that imported them from `openai` before `transport` existed.
+pub use crate::transport::{drain, failed_status};
 
 pub fn info(facts: &Facts) -> ProviderInfo {
     let (model, context_window, max_output) = match Settings::read("") {
@@ -66,7 +66,8 @@ pub fn info(facts: &Facts) -> ProviderInfo {
     }
 }
 
-fn role(r: Role) -> &'static str {
+/// The role's name in the chat APIs (`system`, `user`, `assistant`).
+pub fn role_name(r: Role) -> &'static str {
     match r {
         Role::System => "system",
         Role::User => "user",
@@ -79,7 +80,7 @@ pub fn request_body(s: &Settings, d: &Dialect, model: &str, r: &CompletionReques
     let messages: Vec<Value> = r
         .messages
         .iter()
-        .map(|m| json!({"role": role(m.role), "content": m.content}))
+        .map(|m| json!({"role": role_name(m.role), "content": m.content}))
         .collect();
     let mut body = json!({"model": model, "messages": messages, "stream": s.stream});
     body[d.max_tokens_field] = json!(r.max_tokens.unwrap_or(s.max_output));
@@ -107,11 +108,7 @@ pub fn complete(
             "a completion request needs at least one message".into(),
         ));
     }
-    let model = request
-        .model
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-        .unwrap_or_else(|| s.model.clone());
+    let model = s.model_for(&request);
     let t = Target {
         plugin: facts.id.clone(),
         service: facts.name.clone(),
@@ -127,79 +124,24 @@ pub fn complete(
     let answer = retry::run(&budget, s.max_retries, |_| {
         let req = Request::post(&url)
             .header("content-type", "application/json")
-            .header(
-                "accept",
-                if s.stream {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                },
-            )
+            .header("accept", transport::accept(s.stream))
             .body(body.clone())
             .timeout_ms(budget.timeout_ms());
         if s.stream {
-            attempt_stream(&t, &req, secs)
+            transport::streamed(&t, &req, secs, |stream, headers| read_stream(&t, stream, headers, secs))
         } else {
-            attempt_whole(&t, &req, secs)
+            transport::whole(&t, &req, secs, |body| parse_whole(&t, body))
         }
     })?;
     answer.into_completion(&t, &request)
 }
 
-fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
-    let v = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?;
-    retry::retry_after(&v.1, SystemTime::now())
-}
-
-/// An error status: retried when worth it, else the error for the user.
-pub fn failed_status<T>(
+fn read_stream(
     t: &Target,
-    status: u16,
+    stream: &ResponseStream,
     headers: &[(String, String)],
-    body: &[u8],
-) -> Result<Step<T>, PluginError> {
-    let error = errors::status_error(t, status, body);
-    match retry::is_retryable(status) {
-        true => Ok(Step::Retry {
-            after: retry_after(headers),
-            error,
-        }),
-        false => Err(error),
-    }
-}
-
-fn attempt_whole(t: &Target, req: &Request, secs: u64) -> Result<Step<Answer>, PluginError> {
-    let resp = req.send().map_err(|e| errors::http_error(t, e, secs))?;
-    if !(200..300).contains(&resp.status) {
-        return failed_status(t, resp.status, &resp.headers, &resp.body);
-    }
-    parse_whole(t, &resp.body).map(Step::Done)
-}
-
-/// Reads what is left of a stream (an error body), up to a cap.
-pub fn drain(stream: &ResponseStream) -> Vec<u8> {
-    let mut body = Vec::new();
-    while body.len() < MAX_ERROR_BODY {
-        match stream.next_chunk() {
-            Ok(Some(c)) => body.extend_from_slice(&c),
-            _ => break,
-        }
-    }
-    body
-}
-
-fn attempt_stream(t: &Target, req: &Request, secs: u64) -> Result<Step<Answer>, PluginError> {
-    let stream = req
-        .send_streaming()
-        .map_err(|e| errors::http_error(t, e, secs))?;
-    let status = stream.status();
-    let headers = stream.headers();
-    if !(200..300).contains(&status) {
-        let body = drain(&stream);
-        return failed_status(t, status, &headers, &body);
-    }
+    secs: u64,
+) -> Result<Step<Answer>, PluginError> {
     let is_sse = headers.iter().any(|(k, v)| {
         k.eq_ignore_ascii_case("content-type")
             && v.to_ascii_lowercase().contains("text/event-stream")
@@ -207,48 +149,25 @@ fn attempt_stream(t: &Target, req: &Request, secs: u64) -> Result<Step<Answer>, 
     if !is_sse {
         // The server ignored `stream: true` and answered in one piece.
         let mut body = Vec::new();
-        loop {
-            match stream.next_chunk() {
-                Ok(Some(c)) => body.extend_from_slice(&c),
-                Ok(None) => break,
-                Err(e) => return Err(cut(t, &errors::http_error(t, e, secs), 0)),
-            }
+        while let Some(c) = next_chunk(t, stream, secs, 0)? {
+            body.extend_from_slice(&c);
         }
         return parse_whole(t, &body).map(Step::Done);
     }
     let mut parser = SseParser::default();
     let mut acc = StreamAnswer::default();
-    loop {
-        match stream.next_chunk() {
-            Ok(Some(chunk)) => {
-                for event in parser.push(&chunk) {
-                    acc.event(t, &event.data)?;
-                }
-                if acc.done {
-                    break;
-                }
-            }
-            Ok(None) => {
-                if let Some(event) = parser.finish() {
-                    acc.event(t, &event.data)?;
-                }
-                break;
-            }
-            Err(e) => return Err(cut(t, &errors::http_error(t, e, secs), acc.text.len())),
+    while let Some(chunk) = next_chunk(t, stream, secs, acc.text.len())? {
+        for event in parser.push(&chunk) {
+            acc.event(t, &event.data)?;
+        }
+        if acc.done {
+            return acc.finish(t).map(Step::Done);
         }
     }
+    if let Some(event) = parser.finish() {
+        acc.event(t, &event.data)?;
+    }
     acc.finish(t).map(Step::Done)
-}
-
-fn cut(t: &Target, why: &PluginError, chars: usize) -> PluginError {
-    let why = match why {
-        PluginError::Network(m) | PluginError::Other(m) | PluginError::Denied(m) => m.clone(),
-        other => format!("{other:?}"),
-    };
-    PluginError::Network(format!(
-        "the answer stream from {} was cut after {chars} characters ({why}); the partial answer was discarded",
-        t.base_url
-    ))
 }
 
 /// An answer before it becomes a [`Completion`].
@@ -272,13 +191,12 @@ impl Answer {
                 t.service
             )));
         }
-        let usage = match self.usage {
-            Some((input, output)) => TokenUsage {
-                input_tokens: input,
-                output_tokens: output,
-            },
-            None => estimate_usage(request, &self.text),
-        };
+        let usage = reported_usage(
+            request,
+            &self.text,
+            self.usage.map(|u| u.0),
+            self.usage.map(|u| u.1),
+        );
         Ok(Completion {
             truncated: self.finish_reason.as_deref() == Some("length"),
             model: self
@@ -307,6 +225,27 @@ pub fn estimate_usage(request: &CompletionRequest, text: &str) -> TokenUsage {
     }
 }
 
+/// The token counts the service reported (output defaults to 0), else [`estimate_usage`].
+pub fn reported_usage(
+    request: &CompletionRequest,
+    text: &str,
+    input: Option<u32>,
+    output: Option<u32>,
+) -> TokenUsage {
+    match input {
+        Some(input_tokens) => TokenUsage {
+            input_tokens,
+            output_tokens: output.unwrap_or(0),
+        },
+        None => estimate_usage(request, text),
+    }
+}
+
+/// A token count as the contract holds it (saturating at `u32::MAX`).
+pub fn clamp_tokens(n: u64) -> u32 {
+    n.min(u32::MAX as u64) as u32
+}
+
 #[derive(Deserialize)]
 struct Usage {
     #[serde(default)]
@@ -317,10 +256,9 @@ struct Usage {
 
 impl Usage {
     fn pair(&self) -> Option<(u32, u32)> {
-        let clamp = |n: u64| n.min(u32::MAX as u64) as u32;
         Some((
-            clamp(self.prompt_tokens?),
-            clamp(self.completion_tokens.unwrap_or(0)),
+            clamp_tokens(self.prompt_tokens?),
+            clamp_tokens(self.completion_tokens.unwrap_or(0)),
         ))
     }
 }
@@ -348,34 +286,10 @@ struct WholeMessage {
     content: Option<String>,
 }
 
-/// A `200` whose body is an error object instead of an answer.
-fn error_in_answer(t: &Target, v: &Value, raw: &[u8]) -> Option<PluginError> {
-    v.get("error")?;
-    Some(match errors::is_context_length(raw) {
-        true => PluginError::ContextLengthExceeded(format!(
-            "{}: {}",
-            t.service,
-            errors::service_message(raw)
-        )),
-        false => PluginError::Upstream(minutes_sdk::types::UpstreamError {
-            status: v
-                .pointer("/error/code")
-                .and_then(Value::as_u64)
-                .and_then(|c| u16::try_from(c).ok())
-                .unwrap_or(200),
-            message: format!(
-                "{} reported an error: {}",
-                t.service,
-                errors::service_message(raw)
-            ),
-        }),
-    })
-}
-
 pub fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| errors::malformed(t, "chat completion", &e.to_string(), body))?;
-    if let Some(e) = error_in_answer(t, &v, body) {
+    if let Some(e) = errors::error_in_answer(t, &v, body) {
         return Err(e);
     }
     let w: Whole = serde_json::from_value(v)
@@ -438,7 +352,7 @@ impl StreamAnswer {
                 data.as_bytes(),
             )
         })?;
-        if let Some(e) = error_in_answer(t, &v, data.as_bytes()) {
+        if let Some(e) = errors::error_in_answer(t, &v, data.as_bytes()) {
             return Err(e);
         }
         let c: Chunk = serde_json::from_value(v).map_err(|e| {
@@ -469,12 +383,11 @@ impl StreamAnswer {
     /// The answer, or an error when the stream ended before the service said it was complete.
     pub fn finish(self, t: &Target) -> Result<Answer, PluginError> {
         if !self.done && self.finish_reason.is_none() {
-            return Err(PluginError::Network(format!(
-                "the answer stream from {} was cut after {} characters: it ended without a finish reason or [DONE]; \
-                 the partial answer was discarded",
-                t.base_url,
-                self.text.len()
-            )));
+            return Err(errors::stream_unfinished(
+                t,
+                self.text.len(),
+                "a finish reason or [DONE]",
+            ));
         }
         Ok(Answer {
             text: self.text,
@@ -489,6 +402,7 @@ impl StreamAnswer {
 mod tests {
     use super::*;
     use minutes_sdk::types::Message;
+    use std::time::Duration;
 
     fn target() -> Target {
         Target {

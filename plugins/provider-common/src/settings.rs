@@ -41,6 +41,15 @@ fn positive(key: &str, default: i64, max: i64) -> Result<i64, PluginError> {
 }
 
 impl Settings {
+    /// The model a request names, else the `model` setting.
+    pub fn model_for(&self, request: &minutes_sdk::types::CompletionRequest) -> String {
+        request
+            .model
+            .clone()
+            .filter(|m| !m.trim().is_empty())
+            .unwrap_or_else(|| self.model.clone())
+    }
+
     /// Reads the settings; `fallback_base_url` is used when the manifest declares none.
     pub fn read(fallback_base_url: &str) -> Result<Settings, PluginError> {
         let base_url =
