@@ -95,6 +95,8 @@ pub mod notes_llm;
 pub mod tokens;
 pub mod subtitles;
 pub mod yaml;
+#[cfg(test)]
+mod test_support;
 
 /// The language model a template may call (routed by the host to the user's provider).
 pub mod llm {

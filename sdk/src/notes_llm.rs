@@ -742,5 +742,32 @@ pub fn exercise(spec: &NotesSpec) -> Result<(Vec<CompletionRequest>, Summary), P
     Ok((model.requests, summary))
 }
 
+/// For template tests: [`exercise`], then checks that the first system prompt holds each of
+/// `prompt_has` and the summary's Markdown each of `markdown_has`, panicking with the text that
+/// lacks it. Returns what `exercise` returned, for further checks.
+pub fn assert_exercise(
+    spec: &NotesSpec,
+    prompt_has: &[&str],
+    markdown_has: &[&str],
+) -> (Vec<CompletionRequest>, Summary) {
+    let (requests, summary) = exercise(spec).unwrap_or_else(|e| panic!("{}: no summary: {e:?}", spec.id));
+    let system = requests
+        .first()
+        .and_then(|r| r.messages.first())
+        .map_or("", |m| m.content.as_str());
+    for want in prompt_has {
+        assert!(system.contains(want), "{}: the prompt lacks {want:?}:\n{system}", spec.id);
+    }
+    for want in markdown_has {
+        assert!(
+            summary.markdown.contains(want),
+            "{}: the summary lacks {want:?}:\n{}",
+            spec.id,
+            summary.markdown
+        );
+    }
+    (requests, summary)
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_support::ami;
 use crate::types::Segment;
 
 fn seg(start_s: u64, speaker: &str, text: &str) -> Segment {
@@ -8,31 +9,6 @@ fn seg(start_s: u64, speaker: &str, text: &str) -> Segment {
         channel: 0,
         speaker: Some(speaker.into()),
         text: text.into(),
-    }
-}
-
-fn ami() -> Transcript {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/text/ami_ES2011a_transcript.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("AMI transcript is JSON");
-    let segments = doc["segments"]
-        .as_array()
-        .expect("segments")
-        .iter()
-        .map(|s| Segment {
-            start_ms: (s["start"].as_f64().expect("start") * 1000.0) as u64,
-            end_ms: (s["end"].as_f64().expect("end") * 1000.0) as u64,
-            channel: 0,
-            speaker: s["speaker"].as_str().map(str::to_string),
-            text: s["text"].as_str().expect("text").to_string(),
-        })
-        .collect();
-    Transcript {
-        segments,
-        language: Some("en".into()),
     }
 }
 

@@ -1,27 +1,5 @@
 use super::*;
-
-fn spec() -> NotesSpec {
-    NotesSpec::new(
-        "t",
-        "T",
-        "d",
-        "A weekly sync.",
-        vec![
-            SectionSpec::new(
-                "overview",
-                "Overview",
-                SectionFormat::Paragraph,
-                "What the meeting was about.",
-            ),
-            SectionSpec::new(
-                "key_points",
-                "Key points",
-                SectionFormat::List,
-                "The main points.",
-            ),
-        ],
-    )
-}
+use crate::test_support::weekly_sync_spec as spec;
 
 const GOOD: &str = r#"{"sections":{"overview":"Launch moved.","key_points":["42 of 50 bugs closed"]},
  "decisions":["Launch on March 17th"],

@@ -1,29 +1,6 @@
 use super::*;
-use crate::notes::{SectionFormat, SectionSpec};
+use crate::test_support::{ami, weekly_sync_spec as spec};
 use crate::types::Segment;
-
-fn spec() -> NotesSpec {
-    NotesSpec::new(
-        "template-test",
-        "Test",
-        "d",
-        "A weekly sync.",
-        vec![
-            SectionSpec::new(
-                "overview",
-                "Overview",
-                SectionFormat::Paragraph,
-                "What the meeting was about.",
-            ),
-            SectionSpec::new(
-                "key_points",
-                "Key points",
-                SectionFormat::List,
-                "The main points.",
-            ),
-        ],
-    )
-}
 
 fn meta() -> MeetingMetadata {
     MeetingMetadata {
@@ -181,31 +158,6 @@ fn two_malformed_answers_fail_clearly() {
     }
 }
 
-fn ami() -> Transcript {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/text/ami_ES2011a_transcript.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    let segments = doc["segments"]
-        .as_array()
-        .expect("segments")
-        .iter()
-        .map(|s| Segment {
-            start_ms: (s["start"].as_f64().expect("start") * 1000.0) as u64,
-            end_ms: (s["end"].as_f64().expect("end") * 1000.0) as u64,
-            channel: 0,
-            speaker: s["speaker"].as_str().map(str::to_string),
-            text: s["text"].as_str().expect("text").to_string(),
-        })
-        .collect();
-    Transcript {
-        segments,
-        language: Some("en".into()),
-    }
-}
-
 #[test]
 fn a_long_meeting_in_a_small_window_maps_every_chunk_then_merges() {
     let t = ami();
@@ -329,4 +281,10 @@ fn the_answer_reserve_leaves_room_for_the_transcript() {
     assert_eq!(answer_tokens(&info(8192, 1000)), 1000);
     assert_eq!(answer_tokens(&info(128_000, 16_384)), MAX_ANSWER_TOKENS);
     assert_eq!(answer_tokens(&info(4096, 0)), 1024);
+}
+
+#[test]
+#[should_panic(expected = "the summary lacks \"## Risks\"")]
+fn assert_exercise_names_what_the_summary_lacks() {
+    assert_exercise(&spec(), &["A weekly sync."], &["## Overview", "## Risks"]);
 }
