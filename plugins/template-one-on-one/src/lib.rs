@@ -1,10 +1,10 @@
 //! template-one-on-one: a 1:1 between two people — topics, feedback, growth and follow-ups.
 //! Planning, prompts and validation live in the SDK.
 
-use minutes_sdk::notes::{ListSpec, NotesSpec, SectionFormat, SectionSpec};
+use minutes_sdk::notes::{NotesSpec, SectionFormat, SectionSpec};
 
 pub fn spec() -> NotesSpec {
-    let mut spec = NotesSpec::new(
+    NotesSpec::new(
         "template-one-on-one",
         "One-on-one",
         "Topics, feedback both ways, growth and wellbeing, follow-ups.",
@@ -30,40 +30,28 @@ pub fn spec() -> NotesSpec {
                 "Career goals, learning, workload and wellbeing as discussed; empty if not discussed.",
             ),
         ],
-    );
-    spec.action_items = ListSpec {
-        title: "Follow-ups".into(),
-        instruction: "What either person agreed to do. owner: who; due: as said (null if none)."
-            .into(),
-    };
-    spec
+    )
+    .with_action_items(
+        "Follow-ups",
+        "What either person agreed to do. owner: who; due: as said (null if none).",
+    )
 }
 
 minutes_sdk::export_notes_template!(spec);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn asks_for_topics_feedback_and_growth() {
-        let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
-        let system = &requests[0].messages[0].content;
-        assert!(
-            system.contains("- sections.growth (Growth and wellbeing, paragraph)"),
-            "{system}"
+        minutes_sdk::notes_llm::assert_exercise(
+            &super::spec(),
+            &["- sections.growth (Growth and wellbeing, paragraph)"],
+            &[
+                "## Topics",
+                "## Feedback",
+                "## Growth and wellbeing",
+                "## Follow-ups",
+            ],
         );
-        for heading in [
-            "## Topics",
-            "## Feedback",
-            "## Growth and wellbeing",
-            "## Follow-ups",
-        ] {
-            assert!(
-                summary.markdown.contains(heading),
-                "{heading}: {}",
-                summary.markdown
-            );
-        }
     }
 }

@@ -1,10 +1,10 @@
 //! template-retro: a retrospective — what went well, what did not, ideas, and the improvement
 //! actions the team commits to. Planning, prompts and validation live in the SDK.
 
-use minutes_sdk::notes::{ListSpec, NotesSpec, SectionFormat, SectionSpec};
+use minutes_sdk::notes::{NotesSpec, SectionFormat, SectionSpec};
 
 pub fn spec() -> NotesSpec {
-    let mut spec = NotesSpec::new(
+    NotesSpec::new(
         "template-retro",
         "Retrospective",
         "What went well, what did not, ideas, and improvement actions with owners.",
@@ -36,44 +36,34 @@ pub fn spec() -> NotesSpec {
                 "Suggestions and experiments proposed, including ones not yet agreed.",
             ),
         ],
-    );
-    spec.action_items = ListSpec {
-        title: "Improvement actions".into(),
-        instruction: "Changes the team committed to. owner: who drives it (null if nobody); due: when, as said \
-                      (null if none)."
-            .into(),
-    };
-    spec
+    )
+    .with_action_items(
+        "Improvement actions",
+        "Changes the team committed to. owner: who drives it (null if nobody); due: when, as said \
+         (null if none).",
+    )
 }
 
 minutes_sdk::export_notes_template!(spec);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn asks_for_the_retro_columns() {
-        let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
-        let system = &requests[0].messages[0].content;
-        assert!(system.contains("without blaming individuals"), "{system}");
-        for key in ["went_well", "went_badly", "ideas"] {
-            assert!(
-                system.contains(&format!("\"{key}\": [")),
-                "{key} not in the schema: {system}"
-            );
-        }
-        for heading in [
-            "## What went well",
-            "## What did not go well",
-            "## Ideas",
-            "## Improvement actions",
-        ] {
-            assert!(
-                summary.markdown.contains(heading),
-                "{heading}: {}",
-                summary.markdown
-            );
-        }
+        minutes_sdk::notes_llm::assert_exercise(
+            &super::spec(),
+            &[
+                "without blaming individuals",
+                "\"went_well\": [",
+                "\"went_badly\": [",
+                "\"ideas\": [",
+            ],
+            &[
+                "## What went well",
+                "## What did not go well",
+                "## Ideas",
+                "## Improvement actions",
+            ],
+        );
     }
 }

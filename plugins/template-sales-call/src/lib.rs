@@ -1,10 +1,10 @@
 //! template-sales-call: a call with a prospect or customer — their situation, needs, objections,
 //! budget and timeline, and the next steps. Planning, prompts and validation live in the SDK.
 
-use minutes_sdk::notes::{ListSpec, NotesSpec, SectionFormat, SectionSpec};
+use minutes_sdk::notes::{NotesSpec, SectionFormat, SectionSpec};
 
 pub fn spec() -> NotesSpec {
-    let mut spec = NotesSpec::new(
+    NotesSpec::new(
         "template-sales-call",
         "Sales call",
         "Customer, needs and pain points, objections, budget and timeline, next steps.",
@@ -37,39 +37,29 @@ pub fn spec() -> NotesSpec {
                 "Budget, who decides and how, and the timeline, only as stated; say what is unknown.",
             ),
         ],
-    );
-    spec.action_items = ListSpec {
-        title: "Next steps".into(),
-        instruction:
-            "Agreed next steps on either side (demo, proposal, trial, follow-up call). owner: who \
-                      (null if nobody); due: as said (null if none)."
-                .into(),
-    };
-    spec
+    )
+    .with_action_items(
+        "Next steps",
+        "Agreed next steps on either side (demo, proposal, trial, follow-up call). owner: who \
+         (null if nobody); due: as said (null if none).",
+    )
 }
 
 minutes_sdk::export_notes_template!(spec);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn asks_for_needs_objections_budget_and_next_steps() {
-        let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
-        let system = &requests[0].messages[0].content;
-        assert!(system.contains("never guess a price or a date"), "{system}");
-        for heading in [
-            "## Needs and pain points",
-            "## Objections and concerns",
-            "## Budget, decision and timeline",
-            "## Next steps",
-        ] {
-            assert!(
-                summary.markdown.contains(heading),
-                "{heading}: {}",
-                summary.markdown
-            );
-        }
+        minutes_sdk::notes_llm::assert_exercise(
+            &super::spec(),
+            &["never guess a price or a date"],
+            &[
+                "## Needs and pain points",
+                "## Objections and concerns",
+                "## Budget, decision and timeline",
+                "## Next steps",
+            ],
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! template-standup: a daily stand-up — what each person did, what they do next, what blocks them.
 //! Planning, prompts and validation live in the SDK (`minutes_sdk::notes_llm`).
 
-use minutes_sdk::notes::{ListSpec, NotesSpec, SectionFormat, SectionSpec};
+use minutes_sdk::notes::{NotesSpec, SectionFormat, SectionSpec};
 
 pub fn spec() -> NotesSpec {
-    let mut spec = NotesSpec::new(
+    NotesSpec::new(
         "template-standup",
         "Stand-up",
         "Per person: done, next, blockers; plus the team's blockers and follow-ups.",
@@ -25,40 +25,27 @@ pub fn spec() -> NotesSpec {
                 "Everything that blocks someone, with who is blocked and by what.",
             ),
         ],
-    );
-    spec.action_items = ListSpec {
-        title: "Follow-ups".into(),
-        instruction: "Follow-ups agreed during the stand-up (help offered, things to check after the meeting). \
-                      owner: who does it (null if nobody); due: as said (null if none)."
-            .into(),
-    };
-    spec
+    )
+    .with_action_items(
+        "Follow-ups",
+        "Follow-ups agreed during the stand-up (help offered, things to check after the meeting). \
+         owner: who does it (null if nobody); due: as said (null if none).",
+    )
 }
 
 minutes_sdk::export_notes_template!(spec);
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn asks_per_person_updates_and_blockers() {
-        let (requests, summary) = minutes_sdk::notes_llm::exercise(&spec()).expect("summary");
-        let system = &requests[0].messages[0].content;
-        assert!(
-            system.contains("- sections.updates (Updates, list of strings): One item per person"),
-            "{system}"
+        minutes_sdk::notes_llm::assert_exercise(
+            &super::spec(),
+            &[
+                "- sections.updates (Updates, list of strings): One item per person",
+                "- action_items (list of objects): Follow-ups agreed",
+            ],
+            &["## Updates", "## Blockers", "## Follow-ups"],
         );
-        assert!(
-            system.contains("- action_items (list of objects): Follow-ups agreed"),
-            "{system}"
-        );
-        for heading in ["## Updates", "## Blockers", "## Follow-ups"] {
-            assert!(
-                summary.markdown.contains(heading),
-                "{heading}: {}",
-                summary.markdown
-            );
-        }
     }
 }
