@@ -10,7 +10,7 @@ use minutes_sdk::types::{
 use provider_common::budget::Budget;
 use provider_common::errors::{self, Target};
 use provider_common::manifest::Facts;
-use provider_common::openai::{clamp_tokens, reported_usage};
+use provider_common::openai::clamp_tokens;
 use provider_common::retry::{self, Step};
 use provider_common::settings::Settings;
 use provider_common::sse::SseParser;
@@ -134,13 +134,19 @@ impl Answer {
                 t.service
             )));
         }
-        let usage = reported_usage(request, &self.text, self.input_tokens, self.output_tokens);
-        Ok(Completion {
-            truncated: self.stop_reason.as_deref() == Some("max_tokens"),
-            model: self.model.unwrap_or_else(|| t.model.clone()),
+        provider_common::openai::Answer {
+            // The OpenAI word for a truncated answer, which `into_completion` looks for.
+            finish_reason: self.stop_reason.map(|r| match r.as_str() {
+                "max_tokens" => "length".to_string(),
+                _ => r,
+            }),
+            usage: self
+                .input_tokens
+                .map(|input| (input, self.output_tokens.unwrap_or(0))),
             text: self.text,
-            usage,
-        })
+            model: self.model,
+        }
+        .into_completion(t, request)
     }
 }
 

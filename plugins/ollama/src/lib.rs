@@ -12,7 +12,7 @@ use provider_common::budget::Budget;
 use provider_common::errors::{self, Target};
 use provider_common::lines::LineBuffer;
 use provider_common::manifest::Facts;
-use provider_common::openai::{clamp_tokens, reported_usage, role_name};
+use provider_common::openai::{clamp_tokens, role_name};
 use provider_common::retry::{self, Step};
 use provider_common::settings::Settings;
 use provider_common::transport::{self, next_chunk};
@@ -249,25 +249,26 @@ fn finish(
     if !a.done {
         return Err(errors::stream_unfinished(t, a.text.len(), "`done: true`"));
     }
-    let usage = reported_usage(request, &a.text, a.prompt_tokens, a.output_tokens);
+    let output = a.output_tokens.unwrap_or(0);
     // Ollama drops the start of a prompt that does not fit num_ctx and answers anyway; a prompt
     // that filled the window was most likely cut, and a summary of part of a transcript is
     // worse than an error.
-    if a.prompt_tokens
-        .is_some_and(|p| p.saturating_add(usage.output_tokens) >= s.context_window)
+    if let Some(prompt) = a.prompt_tokens
+        && prompt.saturating_add(output) >= s.context_window
     {
         return Err(PluginError::ContextLengthExceeded(format!(
-            "the prompt ({} tokens) and answer ({} tokens) filled Ollama's whole context window (num_ctx {}); \
+            "the prompt ({prompt} tokens) and answer ({output} tokens) filled Ollama's whole context window (num_ctx {}); \
              Ollama cuts input silently at that point. Send less, or raise `context_window` if the model supports more",
-            usage.input_tokens, usage.output_tokens, s.context_window
+            s.context_window
         )));
     }
-    Ok(Completion {
-        truncated: a.done_reason.as_deref() == Some("length"),
-        model: a.model.unwrap_or_else(|| t.model.clone()),
+    provider_common::openai::Answer {
+        usage: a.prompt_tokens.map(|prompt| (prompt, output)),
         text: a.text,
-        usage,
-    })
+        model: a.model,
+        finish_reason: a.done_reason,
+    }
+    .into_completion(t, request)
 }
 
 #[cfg(test)]

@@ -180,7 +180,9 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn into_completion(
+    /// The completion: `length` marks it truncated, a missing model is the one asked for, and
+    /// missing usage is estimated. A `content_filter` stop is an error.
+    pub fn into_completion(
         self,
         t: &Target,
         request: &CompletionRequest,
