@@ -158,6 +158,31 @@ pub fn export(
     )])
 }
 
+/// Exports `$ty` as a subtitle exporter writing `$format` (a [`OneFormat`]) with `$render`
+/// (`fn(&[Cue]) -> String`); everything else is [`export`].
+///
+/// ```ignore
+/// minutes_sdk::export_subtitle_exporter!(Srt, SRT, render);
+/// ```
+#[macro_export]
+macro_rules! export_subtitle_exporter {
+    ($ty:ident, $format:expr, $render:path) => {
+        pub struct $ty;
+        impl $crate::exporter::Exporter for $ty {
+            fn info() -> $crate::types::ExporterInfo {
+                $format.info()
+            }
+            fn export(
+                format: String,
+                doc: $crate::types::Document,
+            ) -> Result<Vec<$crate::types::OutputFile>, $crate::types::PluginError> {
+                $crate::subtitles::export(&$format, &format, &doc, $render)
+            }
+        }
+        $crate::export_exporter!($ty);
+    };
+}
+
 /// The cues for `transcript`, in time order, never overlapping.
 pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOptions) -> Vec<Cue> {
     let max_line = options.max_line_chars.max(1);

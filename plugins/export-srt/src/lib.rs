@@ -1,12 +1,9 @@
 //! export-srt: the transcript as SubRip subtitles — numbered cues, `HH:MM:SS,mmm` times, in
 //! order and never overlapping (see `minutes_sdk::subtitles`), speakers as `Name:` prefixes.
 
-use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::exporter::OneFormat;
 use minutes_sdk::subtitles::{Cue, timestamp};
-use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError};
 use std::fmt::Write;
-
-pub struct Srt;
 
 const SRT: OneFormat = OneFormat {
     plugin: "export-srt",
@@ -16,17 +13,7 @@ const SRT: OneFormat = OneFormat {
     media_type: "application/x-subrip",
 };
 
-impl Exporter for Srt {
-    fn info() -> ExporterInfo {
-        SRT.info()
-    }
-
-    fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        minutes_sdk::subtitles::export(&SRT, &format, &doc, render)
-    }
-}
-
-export_exporter!(Srt);
+minutes_sdk::export_subtitle_exporter!(Srt, SRT, render);
 
 /// The SubRip file for `cues`.
 pub fn render(cues: &[Cue]) -> String {

@@ -1,13 +1,10 @@
 //! export-vtt: the transcript as WebVTT subtitles — `HH:MM:SS.mmm` cues in order and never
 //! overlapping (see `minutes_sdk::subtitles`), speakers and channels as `<v Name>` voice tags.
 
-use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
+use minutes_sdk::exporter::OneFormat;
 use minutes_sdk::meeting::one_line;
 use minutes_sdk::subtitles::{Cue, timestamp};
-use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError};
 use std::fmt::Write;
-
-pub struct Vtt;
 
 const VTT: OneFormat = OneFormat {
     plugin: "export-vtt",
@@ -17,17 +14,7 @@ const VTT: OneFormat = OneFormat {
     media_type: "text/vtt",
 };
 
-impl Exporter for Vtt {
-    fn info() -> ExporterInfo {
-        VTT.info()
-    }
-
-    fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
-        minutes_sdk::subtitles::export(&VTT, &format, &doc, render)
-    }
-}
-
-export_exporter!(Vtt);
+minutes_sdk::export_subtitle_exporter!(Vtt, VTT, render);
 
 /// Cue text and voice names may not hold markup: `&`, `<` and `>` become character references.
 fn escape(text: &str) -> String {
