@@ -24,7 +24,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 pub struct Runtime {
     engine: Engine,
-    linkers: HashMap<Kind, Linker<PluginState>>,
+    /// One linker per kind, built on first use: a command that runs one exporter does not pay
+    /// for the other kinds' WASI bindings.
+    linkers: HashMap<Kind, std::sync::OnceLock<Linker<PluginState>>>,
     cache_dir: PathBuf,
     compat: String,
     net_options: NetOptions,
@@ -146,10 +148,7 @@ impl Runtime {
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         let engine = Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))?;
-        let mut linkers = HashMap::new();
-        for kind in Kind::ALL {
-            linkers.insert(kind, linker_for(&engine, kind).map_err(|e| Error::Engine(format!("{e:#}")))?);
-        }
+        let linkers = Kind::ALL.into_iter().map(|k| (k, std::sync::OnceLock::new())).collect();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         let compat = format!("{:016x}", h.finish());
@@ -163,6 +162,15 @@ impl Runtime {
             net: std::sync::OnceLock::new(),
             _ticker,
         })
+    }
+
+    fn linker(&self, kind: Kind) -> Result<&Linker<PluginState>, Error> {
+        let cell = &self.linkers[&kind];
+        if let Some(l) = cell.get() {
+            return Ok(l);
+        }
+        let linker = linker_for(&self.engine, kind).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        Ok(cell.get_or_init(|| linker))
     }
 
     fn net_shared(&self) -> Result<Arc<NetShared>, Error> {
@@ -198,7 +206,7 @@ impl Runtime {
                 });
             }
         }
-        let linker = &self.linkers[&manifest.kind];
+        let linker = self.linker(manifest.kind)?;
         let bad = |e: wasmtime::Error| Error::BadExports {
             id: manifest.id.clone(),
             kind: manifest.kind,
