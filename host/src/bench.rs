@@ -193,13 +193,42 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
         export_calls.push(t.elapsed());
     }
 
+    // A one-hour meeting (900 segments): in process (fresh Store + instantiate + export + write
+    // the files), then as `minutes export --document` (process wall time, start-up included).
+    let hour = hour_document();
+    let out_dir = tmp.path().join("exports");
+    let mut hour_calls = Vec::new();
+    for _ in 0..iterations.min(50) {
+        let t = Instant::now();
+        let plugin = registry.load(&runtime, &id)?;
+        let files = rt.block_on(plugin.export(&format, &hour))?;
+        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
+        crate::output::write_files(&id, &out_dir, &files, true)?;
+        hour_calls.push(t.elapsed());
+    }
+    let doc_file = tmp.path().join("hour.json");
+    std::fs::write(&doc_file, serde_json::to_vec(&hour)?)?;
+    let exe = std::env::current_exe()?;
+    let mut hour_cli = Vec::new();
+    for _ in 0..iterations.min(30) {
+        let t = Instant::now();
+        let out = std::process::Command::new(&exe)
+            .args(["export", "--force", "--to", &id, "--dir"])
+            .arg(&out_dir)
+            .arg("--document")
+            .arg(&doc_file)
+            .env("MINUTES_HOME", home.root())
+            .output()?;
+        hour_cli.push(t.elapsed());
+        anyhow::ensure!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     // `minutes plugin list` with 10 plugins installed, as a separate process.
     for i in 1..10 {
         let copy = tmp.path().join(format!("copy{i}"));
         copy_renamed(&package_dir(&pkg, tmp.path())?, &copy, &id, &format!("{id}-copy{i}"))?;
         registry.install(&runtime, &Package::open(&copy)?, &Grant::Requested)?;
     }
-    let exe = std::env::current_exe()?;
     let mut list = Vec::new();
     for _ in 0..iterations.min(50) {
         let t = Instant::now();
@@ -213,6 +242,8 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
         stat("cold load: the above + instantiate + first call", cold, Some(2000.0)),
         stat("call: fresh Store + instantiate + info()", info_calls, None),
         stat("call: fresh Store + instantiate + export() of a 3-segment meeting", export_calls, Some(50.0)),
+        stat("export of a 1-hour meeting: load + instantiate + export + write files", hour_calls, Some(20_000.0)),
+        stat("`minutes export --document` of a 1-hour meeting (process wall time)", hour_cli, None),
         stat("`minutes plugin list` with 10 plugins (process wall time)", list, Some(50_000.0)),
     ];
     if json {
@@ -263,6 +294,24 @@ fn copy_renamed(from: &Path, to: &Path, id: &str, new_id: &str) -> anyhow::Resul
     let text = std::fs::read_to_string(&manifest)?;
     std::fs::write(&manifest, text.replacen(&format!("id = \"{id}\""), &format!("id = \"{new_id}\""), 1))?;
     Ok(())
+}
+
+/// One hour of alternating speech on two channels: 900 segments of 4 s with a 0.2 s pause.
+fn hour_document() -> Document {
+    let words = ["launch", "pricing", "roadmap", "customer", "budget", "review", "testing", "release", "feedback", "android", "crash", "rate"];
+    let segments = (0..900u64)
+        .map(|i| Segment {
+            start_ms: i * 4000,
+            end_ms: i * 4000 + 3800,
+            channel: (i % 2) as u32,
+            speaker: None,
+            text: (0..12).map(|w| words[((i * 7 + w * 3) % words.len() as u64) as usize]).collect::<Vec<_>>().join(" ") + ".",
+        })
+        .collect();
+    let mut doc = small_document();
+    doc.metadata.duration_ms = 3_600_000;
+    doc.transcript.segments = segments;
+    doc
 }
 
 fn small_document() -> Document {
