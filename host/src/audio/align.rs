@@ -3,17 +3,20 @@
 //!
 //! Two devices never share a clock: a microphone at "48 kHz" may deliver 48 048 frames a second
 //! and the sound card 47 990. Resampling each by its nominal rate would let the channels drift
-//! apart by seconds over an hour. So every channel is steered to the system clock instead:
+//! apart by seconds over an hour. So every channel is steered to the system clock instead — but
+//! steered by what its clock does over minutes, not by when its callbacks happen to arrive:
 //!
-//! * Position error: where this channel's audio ends on the timeline (frames produced, plus the
-//!   input still pending, at the current ratio) minus where it should end (elapsed clock × 16 kHz).
-//! * The error is smoothed (callbacks arrive in bursts) and drives a slow PI controller that
-//!   nudges the resampling ratio by at most ±1 %, far below anything audible or harmful to
-//!   recognition. The integral term learns the device's true rate, so a steady drift leaves no
-//!   standing offset.
-//! * Large errors are not steered but snapped: a device that starts late, stalls or is replaced
-//!   gets silence padded in; a burst of stale audio is dropped. The timeline is never stretched
-//!   to cover a gap.
+//! * Rate: frames received against clock time, fitted over a long window ([`ClockFit`]). A
+//!   delivery can be late (scheduling, a busy server) but never early, so the fit is the upper
+//!   envelope of those points, not a least-squares line: late deliveries, bursts and stalls do
+//!   not move it, a clock that really runs 0.1 % fast does.
+//! * Position: where this channel's audio ends on the timeline minus where the clock says it
+//!   should end. Only its best (least late) value over a few seconds counts, and only beyond a
+//!   dead band, as a slow trim of at most 0.1 %: it keeps fit errors from adding up without
+//!   chasing latency.
+//! * Large errors are not steered but snapped: a device that stalls or is replaced gets silence
+//!   padded in; a burst of stale audio is dropped. The timeline is never stretched to cover a gap.
+//!   A first delivery that brings audio queued just before the start is latency, and kept.
 
 use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
 use rubato::{
@@ -28,28 +31,37 @@ use super::decode::TARGET_RATE;
 pub struct DriftConfig {
     /// Steer the ratio (off only to show what drift does without it).
     pub correct: bool,
-    /// Proportional gain: ratio change per second of error.
-    pub kp: f64,
-    /// Integral gain: ratio change per second of error per second.
-    pub ki: f64,
-    /// Time constant of the error smoothing, seconds.
-    pub smooth_s: f64,
+    /// History the device's rate is fitted over, seconds.
+    pub fit_window_s: f64,
+    /// History needed before the fitted rate is used, seconds.
+    pub min_fit_s: f64,
+    /// Position errors within this band (either way) are latency and left alone, seconds.
+    pub deadband_s: f64,
+    /// Trim of the ratio per second of position error beyond the band.
+    pub trim_gain: f64,
+    /// Largest trim (0.001 = 0.1 %).
+    pub max_trim: f64,
     /// Errors beyond this many seconds are snapped (pad or drop), not steered.
     pub snap_s: f64,
+    /// Audio queued before the start that a first delivery may bring and that is kept, seconds.
+    pub startup_backlog_s: f64,
     /// Largest relative ratio change (0.01 = 1 %).
     pub max_adjust: f64,
 }
 
 impl Default for DriftConfig {
     fn default() -> Self {
-        // A loop of about 2 minutes (ω = 0.05/s, damping 1): slow enough to ignore callback
-        // jitter, fast enough to hold a 0.1 % drift within ~20 ms.
         DriftConfig {
             correct: true,
-            kp: 0.1,
-            ki: 0.0025,
-            smooth_s: 2.0,
-            snap_s: 0.4,
+            // Five minutes: a 0.2 s swing of latency moves the fitted rate by < 0.01 %.
+            fit_window_s: 300.0,
+            min_fit_s: 10.0,
+            deadband_s: 0.05,
+            trim_gain: 0.01,
+            max_trim: 0.001,
+            // With the 0.5 s sync this bounds what a kill -9 loses to about a second.
+            snap_s: 0.5,
+            startup_backlog_s: 0.5,
             max_adjust: 0.01,
         }
     }
@@ -75,6 +87,90 @@ pub struct AlignStats {
     pub error_s: f64,
 }
 
+/// Width of a fit bin, seconds: one point (the least late delivery) per bin.
+const BIN_S: f64 = 0.5;
+/// The position error's envelope (its least late value) is taken over this many bins.
+const ENVELOPE_BINS: usize = 60;
+
+/// The device's rate from frames received against clock time: the upper convex hull of the
+/// points (no delivery comes before its audio exists), read at the middle of the window, which
+/// is the line that lies above every point with the least total distance to them.
+#[derive(Default)]
+struct ClockFit {
+    /// (clock s, frames − nominal × clock), the highest per bin, oldest first.
+    points: VecDeque<(f64, f64)>,
+    bin: Option<(i64, f64, f64)>,
+    hull: Vec<(f64, f64)>,
+    /// The fitted excess rate, recomputed when a bin closes.
+    excess: Option<f64>,
+    dirty: bool,
+}
+
+impl ClockFit {
+    fn add(&mut self, t: f64, y: f64, window: f64) {
+        let b = (t / BIN_S).floor() as i64;
+        match &mut self.bin {
+            Some((cur, bt, by)) if *cur == b => {
+                if y > *by {
+                    (*bt, *by) = (t, y);
+                }
+            }
+            _ => {
+                if let Some((_, bt, by)) = self.bin.take() {
+                    self.points.push_back((bt, by));
+                    self.dirty = true;
+                }
+                self.bin = Some((b, t, y));
+            }
+        }
+        while self.points.front().is_some_and(|p| p.0 < t - window) {
+            self.points.pop_front();
+        }
+    }
+
+    /// Frames per second above the nominal rate, once `min_span` seconds are covered.
+    fn excess_rate(&mut self, min_span: f64) -> Option<f64> {
+        if !self.dirty {
+            return self.excess;
+        }
+        self.dirty = false;
+        let (first, last) = (self.points.front()?, self.points.back()?);
+        if last.0 - first.0 < min_span {
+            return None;
+        }
+        self.hull.clear();
+        for &p in &self.points {
+            while self.hull.len() >= 2 {
+                let (a, b) = (
+                    self.hull[self.hull.len() - 2],
+                    self.hull[self.hull.len() - 1],
+                );
+                // Drop b when it lies on or below the line from a to p.
+                if (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0) >= 0.0 {
+                    self.hull.pop();
+                } else {
+                    break;
+                }
+            }
+            self.hull.push(p);
+        }
+        let mid = self.points.iter().map(|p| p.0).sum::<f64>() / self.points.len() as f64;
+        self.excess = self
+            .hull
+            .windows(2)
+            .find(|w| w[1].0 >= mid)
+            .map(|w| (w[1].1 - w[0].1) / (w[1].0 - w[0].0).max(1e-9));
+        self.excess
+    }
+
+    fn clear(&mut self) {
+        self.points.clear();
+        self.bin = None;
+        self.excess = None;
+        self.dirty = false;
+    }
+}
+
 pub struct ChannelAligner {
     rate: u32,
     base_ratio: f64,
@@ -88,10 +184,21 @@ pub struct ChannelAligner {
     /// Timeline position of the end of `queue`, in 16 kHz frames.
     end_pos: u64,
     started: bool,
-    err_smooth: f64,
-    integral: f64,
+    /// Input frames received since the start, adjusted for what snaps padded or dropped, so a
+    /// gap does not look like a slow clock.
+    received: f64,
+    fit: ClockFit,
+    /// The fitted rate as a relative ratio, and the position trim on top of it.
+    rate_rel: f64,
+    trim: f64,
     rel: f64,
-    last_t: f64,
+    /// Position error the channel settled at in its first `min_fit_s` (its latency, a kept
+    /// backlog), seconds: the trim's target. Provisional until `baseline_learned`.
+    baseline_s: f64,
+    baseline_learned: bool,
+    start_t: f64,
+    /// Best position error per recent bin: (bin, seconds).
+    envelope: VecDeque<(i64, f64)>,
     config: DriftConfig,
     stats: AlignStats,
 }
@@ -110,10 +217,15 @@ impl ChannelAligner {
             queue: VecDeque::new(),
             end_pos: 0,
             started: false,
-            err_smooth: 0.0,
-            integral: 0.0,
+            received: 0.0,
+            fit: ClockFit::default(),
+            rate_rel: 1.0,
+            trim: 0.0,
             rel: 1.0,
-            last_t: 0.0,
+            baseline_s: 0.0,
+            baseline_learned: false,
+            start_t: 0.0,
+            envelope: VecDeque::new(),
             config,
             stats: AlignStats {
                 ratio: 1.0,
@@ -149,9 +261,14 @@ impl ChannelAligner {
         self.base_ratio = base_ratio;
         self.input[0].clear();
         self.started = false;
-        self.integral = 0.0;
-        self.err_smooth = 0.0;
+        self.received = 0.0;
+        self.fit.clear();
+        self.envelope.clear();
+        self.rate_rel = 1.0;
+        self.trim = 0.0;
         self.rel = 1.0;
+        self.baseline_s = 0.0;
+        self.baseline_learned = false;
         Ok(())
     }
 
@@ -192,22 +309,76 @@ impl ChannelAligner {
                 return Ok(());
             }
             self.started = true;
-            self.snap(error);
-            self.last_t = now;
-        } else if error_s.abs() > self.config.snap_s {
+            // Audio the device had queued when the recording started is latency, not drift:
+            // kept (up to a bound), and the steering aims at this offset rather than at zero.
+            let keep = self.config.startup_backlog_s * f64::from(TARGET_RATE);
+            let excess = if error > 0.0 {
+                (error - keep).max(0.0)
+            } else {
+                error
+            };
+            self.snap(excess);
+            self.baseline_s = (error - excess) / f64::from(TARGET_RATE);
+            self.received = self.input[0].len() as f64;
+            self.start_t = now;
+        } else if (error_s - self.baseline_s).abs() > self.config.snap_s {
             tracing::debug!(error_s, "channel off the clock: snapping");
-            self.snap(error);
-            self.err_smooth = 0.0;
-        } else if self.config.correct && !samples.is_empty() {
-            // Measured only right after a delivery: between deliveries the error just grows
-            // by the time since the last callback, which is not drift but a constant latency.
-            let dt = (now - self.last_t).max(0.0);
-            self.err_smooth += (error_s - self.err_smooth) * (dt / self.config.smooth_s).min(1.0);
-            let limit = self.config.max_adjust / self.config.ki.max(1e-12);
-            self.integral = (self.integral + self.err_smooth * dt).clamp(-limit, limit);
-            let u = (self.config.kp * self.err_smooth + self.config.ki * self.integral)
-                .clamp(-self.config.max_adjust, self.config.max_adjust);
-            self.rel = 1.0 - u;
+            self.snap(error - self.baseline_s * f64::from(TARGET_RATE));
+            self.envelope.clear();
+            self.received += samples.len() as f64;
+        } else if !samples.is_empty() {
+            self.received += samples.len() as f64;
+            if self.config.correct {
+                // Measured only right after a delivery: between deliveries the error just grows
+                // by the time since the last callback, which is not drift.
+                self.steer(now, error_s)?;
+            }
+        }
+        self.resample()
+    }
+
+    fn steer(&mut self, now: f64, error_s: f64) -> Result<(), AlignError> {
+        let nominal = f64::from(self.rate);
+        self.fit
+            .add(now, self.received - nominal * now, self.config.fit_window_s);
+        if let Some(excess) = self.fit.excess_rate(self.config.min_fit_s) {
+            self.rate_rel = (nominal / (nominal + excess))
+                .clamp(1.0 - self.config.max_adjust, 1.0 + self.config.max_adjust);
+        }
+        let bin = (now / BIN_S).floor() as i64;
+        match self.envelope.back_mut() {
+            Some((b, e)) if *b == bin => *e = e.max(error_s),
+            _ => {
+                self.envelope.push_back((bin, error_s));
+                if self.envelope.len() > ENVELOPE_BINS {
+                    self.envelope.pop_front();
+                }
+            }
+        }
+        let best = self
+            .envelope
+            .iter()
+            .map(|(_, e)| *e)
+            .fold(f64::NEG_INFINITY, f64::max);
+        if !self.baseline_learned && now - self.start_t >= self.config.min_fit_s {
+            // Where the least late deliveries of the first seconds landed is this device's
+            // latency: kept as it is, not steered away.
+            self.baseline_s = best;
+            self.baseline_learned = true;
+        }
+        self.trim = 0.0;
+        if self.baseline_learned && self.envelope.len() >= ENVELOPE_BINS / 2 {
+            let off = best - self.baseline_s;
+            let beyond = off.abs() - self.config.deadband_s;
+            if beyond > 0.0 {
+                self.trim = (self.config.trim_gain * beyond.copysign(off))
+                    .clamp(-self.config.max_trim, self.config.max_trim);
+            }
+        }
+        let rel = (self.rate_rel * (1.0 - self.trim))
+            .clamp(1.0 - self.config.max_adjust, 1.0 + self.config.max_adjust);
+        if (rel - self.rel).abs() > 1e-9 {
+            self.rel = rel;
             if let Some(r) = self.resampler.as_mut() {
                 r.set_resample_ratio_relative(self.rel, true)
                     .map_err(|e| AlignError {
@@ -215,10 +386,9 @@ impl ChannelAligner {
                         why: e.to_string(),
                     })?;
             }
-            self.stats.ratio = self.rel;
-            self.last_t = now;
         }
-        self.resample()
+        self.stats.ratio = self.rel;
+        Ok(())
     }
 
     /// Frames ahead (+) or behind (−) the clock at `now`.
@@ -229,8 +399,12 @@ impl ChannelAligner {
     }
 
     fn snap(&mut self, error: f64) {
+        let ratio = self.base_ratio * self.rel;
         if error < 0.0 {
-            self.pad((-error).round() as usize);
+            let n = (-error).round() as usize;
+            self.pad(n);
+            // The gap counts as received, so the rate fit sees a steady clock.
+            self.received += n as f64 / ratio;
         } else {
             let mut excess = error.round() as usize;
             let from_queue = excess.min(self.queue.len());
@@ -238,10 +412,10 @@ impl ChannelAligner {
             self.queue.drain(..from_queue);
             self.end_pos -= from_queue as u64;
             excess -= from_queue;
-            let ratio = self.base_ratio * self.rel;
             let input_frames = ((excess as f64 / ratio) as usize).min(self.input[0].len());
             self.input[0].drain(..input_frames);
             self.stats.dropped += from_queue as u64 + (input_frames as f64 * ratio) as u64;
+            self.received -= from_queue as f64 / ratio + input_frames as f64;
         }
     }
 
@@ -318,25 +492,28 @@ mod tests {
         out
     }
 
-    /// Runs a source through an aligner on a simulated clock; returns the timeline.
-    fn run(
+    /// Runs a source through an aligner on a simulated clock; returns the timeline and the
+    /// ratio after each step. `device_time(now)` is how far the device has delivered by clock
+    /// time `now` (now minus its latency at that moment); deliveries come in 60 ms bursts.
+    fn run_with(
         speed: f64,
         rate_file: Vec<f32>,
         secs: f64,
         config: DriftConfig,
-    ) -> (Vec<f32>, AlignStats) {
+        mut device_time: impl FnMut(f64) -> f64,
+    ) -> (Vec<f32>, AlignStats, Vec<f64>) {
         let (mut feeder, mut capture) =
             FileFeeder::from_samples(rate_file, 16_000, speed, "sim".into());
         let mut aligner = ChannelAligner::new(config);
         aligner.attach(capture.rate).expect("attach");
         let mut out = Vec::new();
         let mut buf = Vec::new();
+        let mut ratios = Vec::new();
         let steps = (secs / 0.02) as usize;
         for step in 1..=steps {
             let now = step as f64 * 0.02;
-            // Deliveries in 60 ms bursts, as a real device's callbacks come.
             if step % 3 == 0 {
-                feeder.pump(now);
+                feeder.pump(device_time(now));
             }
             buf.clear();
             while let Ok(x) = capture.consumer.pop() {
@@ -344,8 +521,41 @@ mod tests {
             }
             aligner.push(&buf, now).expect("push");
             out.extend(aligner.queue.drain(..));
+            ratios.push(aligner.stats().ratio);
         }
-        (out, aligner.stats())
+        (out, aligner.stats(), ratios)
+    }
+
+    fn run(
+        speed: f64,
+        rate_file: Vec<f32>,
+        secs: f64,
+        config: DriftConfig,
+    ) -> (Vec<f32>, AlignStats) {
+        let (out, stats, _) = run_with(speed, rate_file, secs, config, |t| t);
+        (out, stats)
+    }
+
+    /// A latency that jumps between 0 and 400 ms every 0.1–2 s (seeded, so every run is the
+    /// same): the device stalls when it grows and bursts when it shrinks, as a busy machine's
+    /// sound server does.
+    fn jittery() -> impl FnMut(f64) -> f64 {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut latency = 0.0;
+        let mut until = 0.0;
+        move |now| {
+            if now >= until {
+                latency = 0.4 * next();
+                until = now + 0.1 + 1.9 * next();
+            }
+            (now - latency).max(0.0)
+        }
     }
 
     #[test]
@@ -447,5 +657,90 @@ mod tests {
         }
         assert!((out.len() as i64 - 160_000).abs() < 800, "{}", out.len());
         assert!(aligner.stats().padded >= 23_000, "{:?}", aligner.stats());
+    }
+
+    #[test]
+    fn late_deliveries_bursts_and_stalls_do_not_move_the_rate() {
+        let secs = 300.0;
+        let source = clicks(secs + 5.0, 5.0);
+        let (out, stats, ratios) = run_with(1.0, source, secs, DriftConfig::default(), jittery());
+        // The device's clock is exact: after the first half minute the ratio stays within
+        // 0.05 % of 1 (a controller that chases the latency sits at its ±1 % limit here).
+        let worst = ratios[1500..]
+            .iter()
+            .map(|r| (r - 1.0).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 5e-4, "ratio moved by {worst:.6} under jitter");
+        // Nothing was padded or dropped after the start: the stalls were waited out.
+        assert_eq!(stats.dropped, 0, "{stats:?}");
+        assert!(stats.padded < 8_000, "{stats:?}");
+        // Every click where the clock puts it (the first delivery may have been up to 0.4 s
+        // late: that offset is the device's latency and stays constant).
+        let on = onsets(&out);
+        assert!(on.len() >= 55, "{}", on.len());
+        let offset = on[0] as i64;
+        for (i, at) in on.iter().enumerate() {
+            let drift = *at as i64 - offset - (i as i64 * 80_000);
+            assert!(
+                drift.abs() < 480,
+                "click {i} moved {:.1} ms",
+                drift as f64 / 16.0
+            );
+        }
+    }
+
+    #[test]
+    fn a_fast_clock_is_corrected_through_jitter() {
+        let secs = 300.0;
+        let source = clicks(secs + 5.0, 5.0);
+        let (out, stats, _) = run_with(1.001, source, secs, DriftConfig::default(), jittery());
+        assert!(
+            (stats.ratio - 1.0 / 1.001).abs() < 1e-4,
+            "learned ratio {}",
+            stats.ratio
+        );
+        let on = onsets(&out);
+        let offset = on[0] as i64;
+        let n = on.len() - 1;
+        // Uncorrected, the last click would be 0.1 % (≈ 300 ms) late by now.
+        let drift = on[n] as i64 - offset - (n as i64 * 80_000);
+        assert!(
+            drift.abs() < 960,
+            "last click {:.1} ms off",
+            drift as f64 / 16.0
+        );
+    }
+
+    #[test]
+    fn a_startup_backlog_is_kept_as_latency_unless_it_is_absurd() {
+        // The first delivery, 0.3 s in, brings 0.6 s: 0.3 s were queued before the start.
+        let (out, stats, ratios) = run_with(
+            1.0,
+            clicks(65.0, 2.0),
+            60.0,
+            DriftConfig::default(),
+            |now| now + 0.3,
+        );
+        assert_eq!(stats.dropped, 0, "{stats:?}");
+        let on = onsets(&out);
+        // The first click (at the very start of the audio) is there, and all the others are
+        // 2 s apart: nothing was cut, nothing is being steered away.
+        assert!(on[0] < 400, "{:?}", &on[..3]);
+        assert!(on.len() >= 29, "{}", on.len());
+        for w in on.windows(2) {
+            assert!((w[1] as i64 - w[0] as i64 - 32_000).abs() < 40, "{w:?}");
+        }
+        assert!(ratios.iter().all(|r| (r - 1.0).abs() < 2e-4));
+        // A first delivery of 3 s when the recording is 0.1 s old is stale: only the bound is
+        // kept.
+        let (_, stats, _) = run_with(
+            1.0,
+            clicks(20.0, 2.0),
+            10.0,
+            DriftConfig::default(),
+            |now| now + 2.9,
+        );
+        let dropped_s = stats.dropped as f64 / 16_000.0;
+        assert!((dropped_s - 2.5).abs() < 0.1, "dropped {dropped_s} s");
     }
 }

@@ -122,7 +122,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// `mic` and `system` are the started sources (None: that channel stays silent).
+    /// `mic` and `system` are the started sources (None: that channel stays silent). The
+    /// recording's clock starts now: take the `Instant` right before or after this call.
     pub fn new(
         mic: Option<Capture>,
         system: Option<Capture>,
@@ -138,8 +139,15 @@ impl Recorder {
             dropped_before: 0,
         });
         for (ch, capture) in channels.iter_mut().zip([mic, system]) {
-            if let Some(c) = capture {
+            if let Some(mut c) = capture {
                 ch.aligner.attach(c.rate)?;
+                // The streams were started while the devices were being opened (seconds, with
+                // PulseAudio): what they captured until now precedes the recording's timeline,
+                // which the caller starts right here. Left in, it would reach the aligner as a
+                // first delivery of seconds of "stale" audio.
+                if let Ok(chunk) = c.consumer.read_chunk(c.consumer.slots()) {
+                    chunk.commit_all();
+                }
                 ch.capture = Some(c);
             }
         }
@@ -249,8 +257,12 @@ impl Recorder {
             return Ok(());
         };
         for ch in self.channels.iter_mut().filter(|c| c.lost) {
-            if let Some(c) = reopen(ch.role) {
+            if let Some(mut c) = reopen(ch.role) {
                 ch.aligner.attach(c.rate)?;
+                // As at the start: what it captured while being opened is not "now".
+                if let Ok(chunk) = c.consumer.read_chunk(c.consumer.slots()) {
+                    chunk.commit_all();
+                }
                 let name = c.name.clone();
                 ch.capture = Some(c);
                 ch.lost = false;
