@@ -189,6 +189,13 @@ fn find(host: &cpal::Host, name: &str, input: bool) -> Option<cpal::Device> {
 /// into the ring buffer (no locks, no allocation).
 pub fn open(device: &cpal::Device) -> Result<Capture, DeviceError> {
     let name = device_name(device);
+    // cpal's PulseAudio streams lose audio whenever the process runs 50 ms late (see pulse.rs).
+    #[cfg(target_os = "linux")]
+    if cpal::default_host().id() == cpal::HostId::PulseAudio {
+        if let Some(capture) = super::pulse::open(&name) {
+            return Ok(capture);
+        }
+    }
     let fail = |why: String| DeviceError::Open {
         name: name.clone(),
         why,

@@ -5,6 +5,8 @@ pub mod align;
 pub mod decode;
 pub mod device;
 pub mod live;
+#[cfg(target_os = "linux")]
+mod pulse;
 pub mod recording;
 mod mp4;
 pub mod recorder;
