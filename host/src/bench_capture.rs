@@ -64,6 +64,68 @@ impl Drop for Children {
     }
 }
 
+/// Plays a file into the default output over and over until dropped. paplay is run directly
+/// (not from a shell loop), so stopping really stops it: an orphaned paplay kept playing into
+/// the next benchmark and held the caller's pipe open for minutes.
+struct Player {
+    stop: Arc<AtomicBool>,
+    child: Arc<std::sync::Mutex<Option<Child>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Player {
+    fn start(file: &Path) -> anyhow::Result<Player> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let child: Arc<std::sync::Mutex<Option<Child>>> = Arc::default();
+        let first = Command::new("paplay").arg(file).spawn().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot run paplay to play {}: {e} (install pulseaudio-utils)",
+                file.display()
+            )
+        })?;
+        *child.lock().map_err(|_| anyhow::anyhow!("player lock"))? = Some(first);
+        let (flag, slot, file) = (stop.clone(), child.clone(), file.to_path_buf());
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let done = match slot.lock() {
+                    Ok(mut c) => match c.as_mut().map(|c| c.try_wait()) {
+                        Some(Ok(Some(_))) | None => {
+                            *c = Command::new("paplay").arg(&file).spawn().ok();
+                            c.is_none()
+                        }
+                        _ => false,
+                    },
+                    Err(_) => true,
+                };
+                if done {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Ok(Player {
+            stop,
+            child,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Player {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Ok(mut c) = self.child.lock() {
+            if let Some(c) = c.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
 pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     let mic = crate::audio::device::open_mic(b.mic.as_deref())?;
     let system = crate::audio::device::open_system(b.system.as_deref())?;
@@ -80,14 +142,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
                 .spawn()?,
         );
     }
-    if let Some(file) = &b.play {
-        let f = file.display().to_string();
-        children.0.push(
-            Command::new("sh")
-                .args(["-c", &format!("while :; do paplay '{f}' || exit 1; done")])
-                .spawn()?,
-        );
-    }
+    let player = b.play.as_deref().map(Player::start).transpose()?;
     let started = Instant::now();
     let mut recorder = Recorder::new(
         Some(mic),
@@ -131,6 +186,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     let cpu = cpu_seconds() - cpu0;
     rss.push((wall, rss_mib()));
     drop(children);
+    drop(player);
     result?;
     let lags = live.map(|l| l.finish(Path::new(&audio), &summary.live_gaps));
     // Padding at the very start is the devices' first-callback latency, not a drop.
