@@ -157,7 +157,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
             engine.threads = b.threads;
             let config = LiveConfig {
                 engine,
-                vad: Default::default(),
+                vad: crate::transcribe::vad::VadConfig::live(),
                 channel_names: ["me".into(), "others".into()],
                 active: [true, true],
             };

@@ -44,7 +44,7 @@ pub struct RecordArgs {
     /// No live transcript: transcribe the whole recording after it stops
     #[arg(long)]
     no_live: bool,
-    /// Whisper model, language and threads (while recording, one core stays free for capture)
+    /// Whisper model, language and threads for the live and final transcript
     #[command(flatten)]
     engine: EngineArgs,
     /// Stop after this many seconds (for scripts and tests)
@@ -185,7 +185,7 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
         Some(engine) => {
             let config = LiveConfig {
                 engine: engine.clone(),
-                vad: Default::default(),
+                vad: crate::transcribe::vad::VadConfig::live(),
                 channel_names: names.clone(),
                 active,
             };
@@ -289,12 +289,9 @@ fn channel_names(names: &[String]) -> [String; 2] {
 }
 
 fn live_engine_config(engine: &EngineArgs, home: &Path) -> anyhow::Result<EngineConfig> {
-    let mut config = engine.config(home)?;
-    // One core stays free for capture: ggml's waiting threads spin.
-    if engine.threads.is_none() {
-        config.threads = config.threads.saturating_sub(1).max(1);
-    }
-    Ok(config)
+    // All physical cores: capture and writing take ~2.5% of one core, and the PulseAudio
+    // streams buffer up to 4 s, so whisper's busy threads cannot make the recording drop audio.
+    engine.config(home)
 }
 
 /// Replaces a lost device with the current default of its role (not for file sources).

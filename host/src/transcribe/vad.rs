@@ -67,6 +67,15 @@ pub struct VadConfig {
     pub highpass_hz: f32,
 }
 
+impl VadConfig {
+    /// For the live transcript: regions of at most 10 s, so a long turn is printed in pieces a
+    /// few seconds after they are spoken instead of after the whole turn (a shorter region also
+    /// costs whisper less, with the audio context fitted to it).
+    pub fn live() -> VadConfig {
+        VadConfig { max_region_ms: 10_000, split_search_ms: 3_000, ..VadConfig::default() }
+    }
+}
+
 impl Default for VadConfig {
     fn default() -> Self {
         VadConfig {
