@@ -174,7 +174,7 @@ fn real_capture_records_mic_and_system_audio_apart_and_transcribes_them() {
     );
 
     let model = tiny();
-    let mut record = pulse
+    let record = pulse
         .command(env!("CARGO_BIN_EXE_minutes"))
         .args([
             "record",

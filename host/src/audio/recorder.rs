@@ -592,7 +592,7 @@ mod tests {
 
     #[test]
     fn a_lost_device_keeps_the_other_channel_and_is_replaced() {
-        let (mut mic, mic_cap) =
+        let (mic, mic_cap) =
             FileFeeder::from_samples(tone(10.0, 440.0, 0.0, 10.0), 16_000, 1.0, "mic".into());
         let mic = std::cell::RefCell::new(mic);
         let (sys, sys_cap) =

@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_full_ring_drops_and_counts_instead_of_blocking() {
-        let (mut feeder, mut capture) =
+        let (mut feeder, capture) =
             FileFeeder::from_samples(vec![0.5; 16_000 * 10], 16_000, 1.0, "t".into());
         feeder.pump(6.0); // 6 s into a 4 s ring, nobody reading
         assert_eq!(
