@@ -112,7 +112,8 @@ impl NotesSpec {
             action_items: ListSpec {
                 title: "Action items".into(),
                 instruction: "Tasks someone committed to or was asked to do. owner: the person who will do \
-                              it (null if nobody); due: the deadline as it was said (null if none)."
+                              it (null if nobody); due: the deadline as it was said (null if none was said; never the \
+                              meeting's own date)."
                     .into(),
             },
             open_questions: ListSpec {

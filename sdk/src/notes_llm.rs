@@ -543,8 +543,10 @@ impl Prompts<'_> {
     fn meeting_line(&self) -> String {
         let m = self.metadata;
         let mut line = format!("Meeting: \"{}\"", defuse(&one_line(&m.title)));
-        if !m.started_at.trim().is_empty() {
-            line += &format!(", started {}", defuse(&one_line(&m.started_at)));
+        // The date alone: small models copy a full timestamp into every `due`.
+        let date: String = m.started_at.trim().chars().take(10).collect();
+        if !date.is_empty() {
+            line += &format!(", held on {}", defuse(&one_line(&date)));
         }
         if m.duration_ms > 0 {
             line += &format!(", {} long", timestamp(m.duration_ms));
