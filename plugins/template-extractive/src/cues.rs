@@ -258,9 +258,26 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
             picked.push(i);
         }
     }
+    picked.retain(|&i| has_substance(&sentences[i].text));
     picked.sort_unstable();
     picked.dedup();
     picked
+}
+
+/// Words that carry no decision on their own: "Yes!", "Okay, we'll do!" follow a proposal but
+/// state nothing a reader of the notes could act on.
+const FILLER: &[&str] = &[
+    "yes", "yeah", "yep", "ok", "okay", "sure", "fine", "great", "good", "right", "agreed", "alright", "we'll", "we",
+    "will", "do", "it", "that", "this", "so", "then", "by", "the", "a", "to", "and", "let's", "go", "sounds", "perfect",
+    "monday", "tuesday", "wednesday", "thursday", "friday",
+];
+
+/// At least two words beyond acknowledgements and function words.
+fn has_substance(text: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty() && !FILLER.contains(&w.to_lowercase().as_str()))
+        .count()
+        >= 2
 }
 
 #[cfg(test)]

@@ -104,6 +104,8 @@ fn decisions_from_cues_agreement_and_let_us_decide() {
         ("Sam", "Could we go with blue?"),
         ("Maria", "Decision: the pro tier costs 9 dollars."),
         ("Sam", "The weather is nice."),
+        ("Maria", "Okay, let's decide. Yes!"),
+        ("Sam", "Okay, we'll do! We'll do, by Friday!"),
     ]);
     let picked: Vec<&str> = decision_candidates(&s)
         .into_iter()
