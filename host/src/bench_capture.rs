@@ -206,6 +206,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
         "deferred_regions": lags.as_ref().map(|l| l.deferred_regions),
         "lag_p50_s": lags.as_ref().and_then(|l| percentile(&l.lags, 50.0)),
         "lag_p95_s": lags.as_ref().and_then(|l| percentile(&l.lags, 95.0)),
+        "lags_s": lags.as_ref().map(|l| &l.lags),
     });
     if b.json {
         return crate::cli::print_json(&report);

@@ -264,7 +264,8 @@ fn analyse(
 
 fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> LiveResult {
     let mut result = LiveResult::default();
-    let mut engine = match Transcriber::load(config.engine.clone()) {
+    // Live windows are single regions: no DTW alignment pass is needed to place their text.
+    let mut engine = match Transcriber::load(EngineConfig { dtw: false, ..config.engine.clone() }) {
         Ok(e) => e,
         Err(e) => {
             result.error = Some(e.to_string());

@@ -34,6 +34,10 @@ pub struct EngineConfig {
     /// Vocabulary hints (names, jargon) given to every window.
     pub initial_prompt: Option<String>,
     pub word_timestamps: bool,
+    /// Align tokens with DTW (an extra decoder pass per window). The pipeline needs it to split
+    /// packed windows back into turns; the live transcript, whose windows are single regions,
+    /// does not, and answers sooner without it.
+    pub dtw: bool,
 }
 
 impl EngineConfig {
@@ -45,6 +49,7 @@ impl EngineConfig {
             translate: false,
             initial_prompt: None,
             word_timestamps: false,
+            dtw: true,
         }
     }
 }
@@ -157,7 +162,7 @@ impl Transcriber {
         let mut ctx_params = WhisperContextParameters::default();
         // DTW token timestamps are far more precise than whisper's own; they are what lets the
         // pipeline split a window that packs several turns back into those turns.
-        if let Some(preset) = dtw_preset(&config.model) {
+        if let Some(preset) = dtw_preset(&config.model).filter(|_| config.dtw) {
             ctx_params.dtw_parameters(whisper_rs::DtwParameters { mode: whisper_rs::DtwMode::ModelPreset { model_preset: preset }, ..Default::default() });
         }
         let ctx = WhisperContext::new_with_params(path, ctx_params)
