@@ -419,7 +419,12 @@ fn validate(root: &Map<String, Value>, spec: &NotesSpec) -> Result<Notes, String
         )
     };
     let decisions = list("decisions")?;
-    let open_questions = list("open_questions")?;
+    // Small models often leave out the last key when there is nothing to put in it; an absent
+    // `open_questions` is read as none rather than costing the whole answer.
+    let open_questions = match root.get("open_questions") {
+        None => Vec::new(),
+        Some(v) => string_list(v, "open_questions")?,
+    };
     let items = root
         .get("action_items")
         .ok_or("missing `action_items` (use [] when there are none)")?;

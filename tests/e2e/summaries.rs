@@ -234,7 +234,18 @@ fn real_model_writes_standard_notes_for_meeting_a() {
     )
     .expect("config");
     let started = std::time::Instant::now();
-    let out = summarize_json(&env, &[&corpus("synthetic/meeting_a.json")]);
+    let meeting = corpus("synthetic/meeting_a.json");
+    let args = ["summarize", meeting.as_str(), "--json"];
+    let mut run = env.run(&args);
+    // A 0.5B model now and then rambles past its token limit on both tries; that is the
+    // model, and the error says so. One more run; a second failure fails the test.
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    if !run.status.success() && stderr.contains("malformed twice") {
+        eprintln!("the small model's answers were malformed, running once more: {stderr}");
+        run = env.run(&args);
+    }
+    assert!(run.status.success(), "summarize failed: {}", String::from_utf8_lossy(&run.stderr));
+    let out: Value = serde_json::from_slice(&run.stdout).expect("summarize --json");
     let p = &out["provenance"];
     assert_eq!(p["template"]["id"], "template-standard");
     assert_eq!(p["provider"]["id"], "ollama");
