@@ -36,17 +36,10 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(State::default());
         let st = state.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let st = st.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(conn, &st);
-                });
-            }
+        let port = listen(move |conn| {
+            let _ = serve(conn, &st);
         });
         TestServer { port, state }
     }
@@ -68,7 +61,22 @@ impl TestServer {
     }
 }
 
-fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
+/// Serves every connection to a new 127.0.0.1 port on a thread of its own; returns the port.
+pub fn listen(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = Arc::new(handle);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let handle = handle.clone();
+            std::thread::spawn(move || handle(conn));
+        }
+    });
+    port
+}
+
+/// Reads one request: the request line, the headers and a Content-Length body.
+pub fn read_request(conn: &TcpStream) -> std::io::Result<Hit> {
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut line = String::new();
@@ -88,7 +96,12 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
     let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
-    let hit = Hit { method, path: path.clone(), headers, body };
+    Ok(Hit { method, path, headers, body })
+}
+
+fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
+    let hit = read_request(&conn)?;
+    let path = hit.path.clone();
     st.hits.lock().expect("hits").push(hit.clone());
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);

@@ -56,10 +56,10 @@ impl FinishArgs {
         Ok(configured_exporters(home)?.unwrap_or_else(|| vec!["export-markdown".to_string()]))
     }
 
-    /// Fails before any work when an exporter is not installed.
-    pub fn check_exporters(&self, registry: &Registry) -> anyhow::Result<()> {
-        for id in self.exporters(registry.home())? {
-            registry.get(&id).map_err(|_| {
+    /// Fails before any work when one of `exporters` is not installed.
+    pub fn check_exporters(registry: &Registry, exporters: &[String]) -> anyhow::Result<()> {
+        for id in exporters {
+            registry.get(id).map_err(|_| {
                 anyhow::anyhow!("exporter `{id}` is not installed; install it with `minutes plugin install <package>` (first-party packages: `cargo xtask plugins`)")
             })?;
         }
@@ -149,17 +149,11 @@ fn summarize(runtime: &crate::plugins::Runtime, registry: &Registry, choice: &Ch
 
 /// `[process] exporters = [...]` in config.toml: exporters to run after every meeting.
 fn configured_exporters(home: &Home) -> anyhow::Result<Option<Vec<String>>> {
-    let path = home.config_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
-    };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let Some(table) = super::config_table(home)? else { return Ok(None) };
     let Some(list) = table.get("process").and_then(|p| p.get("exporters")) else { return Ok(None) };
     let ids = list
         .as_array()
         .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
-        .ok_or_else(|| anyhow::anyhow!("{}: `[process] exporters` must be a list of plugin ids", path.display()))?;
+        .ok_or_else(|| anyhow::anyhow!("{}: `[process] exporters` must be a list of plugin ids", home.config_path().display()))?;
     Ok(Some(ids))
 }

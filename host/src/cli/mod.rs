@@ -154,18 +154,24 @@ impl Context {
 
 /// `offline = true` at the top of config.toml.
 fn offline_in_config(home: &crate::plugins::Home) -> anyhow::Result<bool> {
-    let path = home.config_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
-    };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let Some(table) = config_table(home)? else { return Ok(false) };
     match table.get("offline") {
         None => Ok(false),
         Some(toml::Value::Boolean(b)) => Ok(*b),
-        Some(_) => anyhow::bail!("{}: `offline` must be true or false", path.display()),
+        Some(_) => anyhow::bail!("{}: `offline` must be true or false", home.config_path().display()),
     }
+}
+
+/// config.toml of the home, parsed; `None` when there is none.
+pub(crate) fn config_table(home: &crate::plugins::Home) -> anyhow::Result<Option<toml::Table>> {
+    let path = home.config_path();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+    };
+    let table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    Ok(Some(table))
 }
 
 /// A current-thread tokio runtime for one command.

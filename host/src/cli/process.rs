@@ -33,7 +33,7 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     let home = &ctx.home;
     let registry = Registry::open(home.clone())?;
     let exporters = args.finish.exporters(home)?;
-    args.finish.check_exporters(&registry)?;
+    super::finish::FinishArgs::check_exporters(&registry, &exporters)?;
     let mut engine = Transcriber::load(args.engine.config(home.root())?)?;
     let options = PipelineOptions { channel_names: args.channel_names.clone(), ..Default::default() };
     let cancel = super::transcribe::cancel_on_ctrl_c();
