@@ -55,7 +55,10 @@ pub enum BenchCommand {
     },
     /// Transcription: the minutes pipeline against whole-file whisper on the corpus (wall time,
     /// real-time factor, peak memory, WER)
-    #[command(after_help = "Example:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 1")]
+    #[command(after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2\n  \
+      # a 60-minute meeting with long silences, made by the corpus generator:\n  \
+      python3 ../shared/corpus/synthetic/gen_meeting.py ../shared/corpus/synthetic/meeting_a_script.json /tmp/long --long 60\n  \
+      minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --only none --file /tmp/long/meeting_a_long60.wav")]
     Transcribe {
         /// Model file or name
         #[arg(long, env = "MINUTES_MODEL")]
@@ -65,9 +68,13 @@ pub enum BenchCommand {
         corpus: PathBuf,
         #[arg(long, default_value_t = 1)]
         threads: usize,
-        /// Only files whose path contains this
+        /// Only corpus files whose path contains this
         #[arg(long)]
         only: Option<String>,
+        /// Also measure this file (its reference: the .txt beside it, if there is one);
+        /// may be given more than once
+        #[arg(long)]
+        file: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -133,10 +140,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         }
         BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
         BenchCommand::Store { meetings, iterations, json } => crate::bench_store::run(meetings, iterations, json),
-        BenchCommand::Transcribe { model, corpus, threads, only, json } => {
+        BenchCommand::Transcribe { model, corpus, threads, only, file, json } => {
             let home = crate::plugins::Home::from_env()?;
             let model = crate::transcribe::models::resolve(&model, home.root())?;
-            crate::bench_transcribe::run(&corpus, &model, threads, only, json)
+            crate::bench_transcribe::run(&corpus, &file, &model, threads, only, json)
         }
         BenchCommand::TranscribeOne { model, threads, mode, reference, file } => {
             let r = crate::bench_transcribe::run_one(&file, reference.as_deref(), &model, threads, mode)?;

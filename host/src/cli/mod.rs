@@ -100,7 +100,9 @@ pub fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // whisper.cpp reports the window it was told to cut short ("encoder_begin_callback
+        // returned false") as an error; its real failures reach the user as minutes' own errors.
+        0 => "warn,whisper_rs=off",
         1 => "minutes=debug,info",
         _ => "trace",
     };

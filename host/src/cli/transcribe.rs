@@ -52,6 +52,10 @@ pub struct EngineArgs {
     /// CPU threads for whisper [default: physical cores]
     #[arg(long, env = "MINUTES_THREADS")]
     pub threads: Option<usize>,
+    /// Beam search with this many beams (whisper.cpp's command line uses 5); 1 is greedy
+    /// decoding, about 1.5x faster and as accurate on the test corpus
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub beam_size: u16,
 }
 
 impl EngineArgs {
@@ -59,6 +63,7 @@ impl EngineArgs {
         let mut config = EngineConfig::new(model_path(self.model.as_deref(), home)?);
         config.threads = self.threads.unwrap_or_else(default_threads);
         config.language = (self.language != "auto").then(|| self.language.clone());
+        config.beam_size = usize::from(self.beam_size);
         Ok(config)
     }
 }

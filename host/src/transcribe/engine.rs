@@ -34,10 +34,15 @@ pub struct EngineConfig {
     /// Vocabulary hints (names, jargon) given to every window.
     pub initial_prompt: Option<String>,
     pub word_timestamps: bool,
-    /// Align tokens with DTW (an extra decoder pass per window). The pipeline needs it to split
-    /// packed windows back into turns; the live transcript, whose windows are single regions,
-    /// does not, and answers sooner without it.
+    /// Align tokens with DTW (an extra decoder pass per window, ~9% of the time with base).
+    /// The pipeline turns it on for 2-channel recordings, whose turns are merged across
+    /// channels in time order and so need each word's time to split a window back into turns;
+    /// in one channel the order is right anyway and whisper's own token times do.
     pub dtw: bool,
+    /// 1: greedy decoding (whisper's fallback to sampling stays on). More: beam search with
+    /// that many beams, as whisper.cpp's command line does by default (5) — slower, at times
+    /// more accurate.
+    pub beam_size: usize,
 }
 
 impl EngineConfig {
@@ -49,7 +54,8 @@ impl EngineConfig {
             translate: false,
             initial_prompt: None,
             word_timestamps: false,
-            dtw: true,
+            dtw: false,
+            beam_size: 1,
         }
     }
 }
@@ -107,6 +113,11 @@ pub struct Transcriber {
     state: WhisperState,
     config: EngineConfig,
     multilingual: bool,
+    /// With `language: None`: what the first window with words was detected as. whisper.cpp
+    /// runs a whole extra encoder pass to detect the language of every window it is given (a
+    /// third of the cost of a window); whole-file whisper detects once per file, and so do we,
+    /// once per recording (see `forget_language`).
+    detected_language: Option<String>,
     fit_audio_ctx: bool,
     min_tail_ms: u32,
 }
@@ -155,6 +166,11 @@ impl Transcriber {
         // whisper.cpp and ggml log to stderr by default; route them into tracing (debug level).
         whisper_rs::install_logging_hooks();
         check_model_file(&config.model)?;
+        let (state, multilingual) = Self::create(&config)?;
+        Ok(Transcriber { state, config, multilingual, detected_language: None, fit_audio_ctx: false, min_tail_ms: 0 })
+    }
+
+    fn create(config: &EngineConfig) -> Result<(WhisperState, bool), TranscribeError> {
         let path = config.model.to_str().ok_or_else(|| TranscribeError::NotAModel {
             path: config.model.clone(),
             why: "path is not UTF-8".into(),
@@ -177,7 +193,23 @@ impl Transcriber {
             }
         }
         let state = ctx.create_state().map_err(|e| TranscribeError::ModelLoad { path: config.model.clone(), message: e.to_string() })?;
-        Ok(Transcriber { state, config, multilingual, fit_audio_ctx: false, min_tail_ms: 0 })
+        Ok((state, multilingual))
+    }
+
+    /// DTW token alignment on or off. It is a property of the loaded model, so changing it
+    /// loads the model again (a fraction of a second; the file is in the page cache).
+    pub fn set_dtw(&mut self, on: bool) -> Result<(), TranscribeError> {
+        if self.config.dtw != on {
+            let config = EngineConfig { dtw: on, ..self.config.clone() };
+            self.state = Self::create(&config)?.0;
+            self.config = config;
+        }
+        Ok(())
+    }
+
+    /// Detect the language afresh on the next window: a new recording starts.
+    pub fn forget_language(&mut self) {
+        self.detected_language = None;
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -210,7 +242,10 @@ impl Transcriber {
         context: Option<&str>,
         abort: Option<Arc<AtomicBool>>,
     ) -> Result<WindowResult, TranscribeError> {
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        let mut params = match self.config.beam_size {
+            0 | 1 => FullParams::new(SamplingStrategy::Greedy { best_of: 1 }),
+            n => FullParams::new(SamplingStrategy::BeamSearch { beam_size: n as i32, patience: -1.0 }),
+        };
         params.set_n_threads(self.config.threads.max(1) as i32);
         params.set_print_progress(false);
         params.set_print_realtime(false);
@@ -225,10 +260,11 @@ impl Transcriber {
                 params.set_audio_ctx(frames as i32);
             }
         }
-        let language = match (&self.config.language, self.multilingual) {
-            (Some(l), _) => Some(l.as_str()),
-            (None, false) => Some("en"),
-            (None, true) => Some("auto"),
+        let language = match (&self.config.language, self.multilingual, &self.detected_language) {
+            (Some(l), _, _) => Some(l.as_str()),
+            (None, false, _) => Some("en"),
+            (None, true, Some(l)) => Some(l.as_str()),
+            (None, true, None) => Some("auto"),
         };
         params.set_language(language);
         let prompt = match (&self.config.initial_prompt, context) {
@@ -270,6 +306,12 @@ impl Transcriber {
         result.map_err(|e| TranscribeError::Whisper(e.to_string()))?;
         let language = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).map(str::to_owned);
         let segments = self.collect(offset_ms);
+        // Keep a detection only once it rests on a few words, not on a cough.
+        let words: usize = segments.iter().filter(|s| !super::pipeline::is_non_speech(&s.text)).map(|s| s.text.split_whitespace().count()).sum();
+        if self.config.language.is_none() && self.multilingual && self.detected_language.is_none() && words >= 3 {
+            tracing::debug!(?language, "language detected; kept for the rest of the recording");
+            self.detected_language = language.clone();
+        }
         Ok(WindowResult { segments, language, aborted: false })
     }
 

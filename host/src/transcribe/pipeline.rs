@@ -340,6 +340,8 @@ pub fn transcribe_file(
     }
     let info = reader.info().clone();
     let split = options.split_channels && info.channels == 2;
+    engine.forget_language();
+    engine.set_dtw(split && options.vad.is_some())?;
     if info.channels > 2 {
         tracing::warn!("{} has {} channels; mixing them to one", path.display(), info.channels);
     }
