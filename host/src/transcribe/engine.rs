@@ -207,6 +207,16 @@ impl Transcriber {
         Ok(())
     }
 
+    /// Transcribes ten seconds of silence, so that the first real window does not pay for
+    /// the first call: whisper.cpp allocates its buffers and the model's pages are touched;
+    /// and its language detection, which encodes the audio at the size of the window before
+    /// it (a full 30 s on the first call), then costs a third of that. The live transcript
+    /// does this while the recording starts: its first line came 2-3 s later without it.
+    pub fn warm_up(&mut self) -> Result<(), TranscribeError> {
+        let silence = vec![0.0f32; 10 * 16_000];
+        self.transcribe(&silence, 0, None, None).map(|_| ())
+    }
+
     /// Detect the language afresh on the next window: a new recording starts.
     pub fn forget_language(&mut self) {
         self.detected_language = None;
@@ -259,6 +269,10 @@ impl Transcriber {
             if frames < 1500 {
                 params.set_audio_ctx(frames as i32);
             }
+            // A decoder caught in a repetition loop runs to whisper's 220-token limit, is judged
+            // failed, and starts again at a higher temperature, up to five times: seconds of
+            // work for a short window. Fast speech is ~4 tokens a second; allow twice that.
+            params.set_max_tokens((samples.len() / 16_000 * 8 + 24) as i32);
         }
         let language = match (&self.config.language, self.multilingual, &self.detected_language) {
             (Some(l), _, _) => Some(l.as_str()),

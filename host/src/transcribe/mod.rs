@@ -4,5 +4,6 @@
 pub mod engine;
 pub mod models;
 pub mod pipeline;
+pub mod repeats;
 pub mod vad;
 pub mod wer;

@@ -223,8 +223,9 @@ impl Run<'_> {
         }
         let last_piece_end = pack.pieces.last().map(|p| p.source_ms + p.len_ms).unwrap_or(0);
         for raw in result.segments.into_iter().filter(|s| !is_non_speech(&s.text)) {
-            for seg in self.split(lane, &pack, raw, last_piece_end) {
-                if is_non_speech(&seg.text) {
+            for mut seg in self.split(lane, &pack, raw, last_piece_end) {
+                seg.text = super::repeats::collapse_loops(&seg.text);
+                if is_non_speech(&seg.text) || super::repeats::copies_context(&seg.text, &lane.context) {
                     continue;
                 }
                 lane.context.push(' ');

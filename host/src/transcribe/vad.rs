@@ -72,7 +72,11 @@ impl VadConfig {
     /// few seconds after they are spoken instead of after the whole turn (a shorter region also
     /// costs whisper less, with the audio context fitted to it).
     pub fn live() -> VadConfig {
-        VadConfig { max_region_ms: 10_000, split_search_ms: 3_000, ..VadConfig::default() }
+        // A region is final `lookahead_ms` + max(min_silence, post_pad + merge_gap + pre_pad)
+        // after its last speech: 1.25 s by default, 0.65 s here. Live regions are transcribed
+        // one by one, so merging close ones gains nothing; the noise floor still has four
+        // seconds of the past to go by.
+        VadConfig { max_region_ms: 8_000, split_search_ms: 1_500, lookahead_ms: 150, merge_gap_ms: 0, ..VadConfig::default() }
     }
 }
 
