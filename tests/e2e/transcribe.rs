@@ -80,6 +80,18 @@ fn a_two_channel_meeting_is_attributed_per_channel() {
     assert!(others.contains("offline sync") && others.contains("crash rate"), "{others}");
     assert!(!me.contains("offline sync module"), "David's words on Maria's channel: {me}");
     assert!(t["transcribed_ms"].as_u64().unwrap() < 2 * 181_000, "VAD skipped nothing");
+    // Talk time per speaker (what the notes report) follows the reference: a segment's end
+    // once ran over the gap into a later turn, and channel 0 talked 129 s of 80.
+    for channel in [0u64, 1] {
+        let spoken = |segs: &[Value], start: &str, end: &str, scale: f64| -> f64 {
+            segs.iter().filter(|s| s["channel"] == channel).map(|s| (s[end].as_f64().unwrap() - s[start].as_f64().unwrap()) * scale).sum()
+        };
+        let ours = spoken(segs, "start_ms", "end_ms", 0.001);
+        let theirs = spoken(reference["segments"].as_array().unwrap(), "start", "end", 1.0);
+        // Segments end at their last word's aligned time, not after it: tiny.en reads ~25 % short.
+        println!("channel {channel}: {ours:.1} s of speech, reference {theirs:.1} s");
+        assert!(ours <= 1.2 * theirs && ours >= 0.6 * theirs, "channel {channel}: {ours:.1} s of speech, reference {theirs:.1} s");
+    }
 }
 
 #[test]

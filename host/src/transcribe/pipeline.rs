@@ -269,7 +269,11 @@ impl Run<'_> {
 
     fn place(&self, lane: &Lane, pack: &Pack, raw: RawSegment, last_end: u64) -> Segment {
         let start_ms = pack.to_source(raw.start_ms);
-        let end_ms = pack.to_source(raw.end_ms).max(start_ms).min(last_end.max(start_ms));
+        // A segment (split per piece) ends in its own piece: whisper's end timestamp often runs
+        // over the gap into the next piece, which maps it onto a later turn — a 2 s sentence
+        // then lasted 24 s, and talk time per speaker summed to more than the meeting.
+        let piece_end = pack.pieces.get(pack.piece_at(raw.start_ms)).map_or(last_end, |p| p.source_ms + p.len_ms);
+        let end_ms = pack.to_source(raw.end_ms).min(piece_end).max(start_ms).min(last_end.max(start_ms));
         Segment { start_ms, end_ms, channel: lane.channel, speaker: lane.label.clone(), text: raw.text, confidence: raw.confidence }
     }
 
