@@ -137,11 +137,10 @@ pub fn run(
             cmd.args(["bench", "transcribe-one", "--model"])
                 .arg(model)
                 .args(["--threads", &threads.to_string(), "--mode"]);
-            cmd.arg(match mode {
-                Mode::Whole => "whole",
-                Mode::WholeBeam => "whole-beam",
-                Mode::Pipeline => "pipeline",
-            });
+            // The child parses `--mode` with the same clap enum.
+            if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
+                cmd.arg(name.get_name());
+            }
             if let Some(r) = reference {
                 cmd.arg("--reference").arg(r);
             }
