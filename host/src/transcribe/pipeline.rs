@@ -15,10 +15,18 @@ use std::time::{Duration, Instant};
 /// packed regions. Longer calls (whisper sliding through them itself) measured no faster on
 /// meeting_a and transcribed worse (WER 0.114–0.116 against 0.086 with base q5_1).
 const PACK_MS: u64 = 28_000;
-/// Silence put between packed regions so whisper hears them as separate utterances.
-const PACK_GAP_MS: u64 = 400;
+/// Silence put between packed regions. Their padding already holds 350 ms of the pause around
+/// them; this keeps two regions apart even where the padding is cut short.
+const PACK_GAP_MS: u64 = 100;
 /// A region is cut to fill a window only if the part that fits is at least this long.
 const MIN_PIECE_MS: u64 = 3_000;
+/// Whisper at times stops after a sentence or two and reports that as the whole window: one
+/// segment, no timestamps, the rest of the speech silently lost (tiny.en dropped 60 of
+/// meeting_a's 425 words in one window). Speech yields 3–4 tokens a second; a window of speech
+/// with fewer than this is transcribed again in two halves.
+const MIN_TOKENS_PER_SECOND: f64 = 1.2;
+/// Below this much speech a window is not second-guessed: a few words may be all there is.
+const MIN_RETRY_SPEECH_MS: u64 = 8_000;
 /// How far back from the window's end to look for a quiet point to cut at.
 const SPLIT_SEARCH_MS: u64 = 2_000;
 /// Audio kept per channel behind the read position: longer than any region VAD can still open.
@@ -112,6 +120,39 @@ impl Pack {
         self.samples.extend_from_slice(audio);
     }
 
+    fn audio(&self, piece: &Piece) -> &[f32] {
+        let from = ms_to_samples(piece.pack_ms).min(self.samples.len());
+        let to = ms_to_samples(piece.pack_ms + piece.len_ms).min(self.samples.len());
+        &self.samples[from..to]
+    }
+
+    /// The pack cut in two near the middle of its speech: between pieces, or inside a lone
+    /// piece at its quietest point.
+    fn halves(&self) -> Option<(Pack, Pack)> {
+        let speech: u64 = self.pieces.iter().map(|p| p.len_ms).sum();
+        let pieces: Vec<Piece> = match self.pieces.as_slice() {
+            [] => return None,
+            [p] if p.len_ms < 2 * MIN_PIECE_MS => return None,
+            [p] => {
+                let cut = quietest_point(&self.samples, 0, p.pack_ms + p.len_ms / 3, p.pack_ms + 2 * p.len_ms / 3) - p.pack_ms;
+                vec![
+                    Piece { len_ms: cut, ..*p },
+                    Piece { pack_ms: p.pack_ms + cut, source_ms: p.source_ms + cut, len_ms: p.len_ms - cut },
+                ]
+            }
+            many => many.to_vec(),
+        };
+        let split = (1..pieces.len()).min_by_key(|&k| pieces[..k].iter().map(|p| p.len_ms).sum::<u64>().abs_diff(speech / 2)).unwrap_or(1);
+        let repack = |part: &[Piece]| {
+            let mut pack = Pack::default();
+            for p in part {
+                pack.push(p.source_ms, self.audio(p));
+            }
+            pack
+        };
+        Some((repack(&pieces[..split]), repack(&pieces[split..])))
+    }
+
     /// Which piece a time inside the pack belongs to (gaps go to the piece before).
     fn piece_at(&self, t: u64) -> usize {
         self.pieces.iter().rposition(|p| p.pack_ms <= t).unwrap_or(0)
@@ -170,13 +211,15 @@ fn samples_to_ms(n: usize) -> u64 {
     n as u64 * 1000 / u64::from(TARGET_RATE)
 }
 
-/// The start of the quietest 20 ms between `from` and `to` (a pause between words).
-fn quietest_point(lane: &Lane, from: u64, to: u64) -> u64 {
+/// The start of the quietest 20 ms between `from` and `to` (a pause between words), in `audio`
+/// that starts at `audio_start_ms`.
+fn quietest_point(audio: &[f32], audio_start_ms: u64, from: u64, to: u64) -> u64 {
     const FRAME_MS: u64 = 20;
     let mut best = (f32::MAX, to);
     let mut t = from;
     while t + FRAME_MS <= to {
-        let frame = lane.slice(t, t + FRAME_MS);
+        let at = |ms: u64| ms_to_samples(ms.saturating_sub(audio_start_ms)).min(audio.len());
+        let frame = &audio[at(t)..at(t + FRAME_MS)];
         let energy = frame.iter().map(|x| x * x).sum::<f32>();
         if energy < best.0 {
             best = (energy, t);
@@ -211,21 +254,36 @@ impl Run<'_> {
         }
         let pack = std::mem::take(&mut lane.pack);
         self.transcribed_ms += pack.len_ms();
-        let context = (!lane.context.is_empty()).then_some(lane.context.as_str());
+        self.transcribe_pack(lane, pack, true)
+    }
+
+    fn transcribe_pack(&mut self, lane: &mut Lane, pack: Pack, may_retry: bool) -> Result<(), PipelineError> {
+        let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
         let t = Instant::now();
         let result = self.engine.transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
-        tracing::debug!(channel = lane.channel, pieces = pack.pieces.len(), audio_ms = pack.len_ms(), took_ms = t.elapsed().as_millis() as u64, "window transcribed");
+        let tokens: usize = result.segments.iter().filter(|s| !is_non_speech(&s.text)).map(|s| s.text_tokens).sum();
+        tracing::debug!(channel = lane.channel, pieces = pack.pieces.len(), audio_ms = pack.len_ms(), tokens, took_ms = t.elapsed().as_millis() as u64, "window transcribed");
         if result.aborted {
             return Ok(());
+        }
+        let speech_ms: u64 = pack.pieces.iter().map(|p| p.len_ms).sum();
+        if may_retry && speech_ms >= MIN_RETRY_SPEECH_MS && (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0 {
+            if let Some((first, second)) = pack.halves() {
+                tracing::debug!(channel = lane.channel, speech_ms, tokens, "whisper heard too little of a window; transcribing it again in two halves");
+                self.transcribe_pack(lane, first, false)?;
+                return self.transcribe_pack(lane, second, false);
+            }
         }
         if let Some(l) = result.language {
             self.languages.push(l);
         }
         let last_piece_end = pack.pieces.last().map(|p| p.source_ms + p.len_ms).unwrap_or(0);
         for raw in result.segments.into_iter().filter(|s| !is_non_speech(&s.text)) {
+            tracing::trace!(start_ms = raw.start_ms, end_ms = raw.end_ms, text = %raw.text, "whisper segment");
             for mut seg in self.split(lane, &pack, raw, last_piece_end) {
                 seg.text = super::repeats::collapse_loops(&seg.text);
                 if is_non_speech(&seg.text) || super::repeats::copies_context(&seg.text, &lane.context) {
+                    tracing::debug!(text = %seg.text, "segment dropped: no speech, or a copy of the words before it");
                     continue;
                 }
                 lane.context.push(' ');
@@ -261,7 +319,7 @@ impl Run<'_> {
                 let start = words.first().map(|w| w.start_ms).unwrap_or(raw.start_ms);
                 let end = words.last().map(|w| w.end_ms).unwrap_or(raw.end_ms);
                 let confidence = words.iter().map(|w| w.probability).sum::<f32>() / words.len().max(1) as f32;
-                let part = RawSegment { start_ms: start, end_ms: end, text: text.trim().to_string(), confidence, no_speech_probability: raw.no_speech_probability, words: Vec::new() };
+                let part = RawSegment { start_ms: start, end_ms: end, text: text.trim().to_string(), confidence, no_speech_probability: raw.no_speech_probability, words: Vec::new(), text_tokens: words.len() };
                 self.place(lane, pack, part, last_end)
             })
             .collect()
@@ -295,7 +353,7 @@ impl Run<'_> {
                 self.flush(lane)?;
                 continue;
             }
-            let cut = quietest_point(lane, start + room - SPLIT_SEARCH_MS.min(room / 2), start + room);
+            let cut = quietest_point(&lane.buf, lane.buf_start_ms, start + room - SPLIT_SEARCH_MS.min(room / 2), start + room);
             let audio = lane.slice(start, cut).to_vec();
             lane.pack.push(start, &audio);
             self.flush(lane)?;
@@ -495,6 +553,37 @@ mod tests {
         assert_eq!(pack.len_ms(), 3_000 + PACK_GAP_MS);
         assert_eq!(pack.piece_at(2_000 + PACK_GAP_MS / 2), 0);
         assert_eq!(pack.piece_at(2_000 + PACK_GAP_MS), 1);
+    }
+
+    #[test]
+    fn a_window_whisper_half_ignored_is_cut_in_two_that_keep_their_times() {
+        // Pieces of 6, 3, 5 and 4 s: the cut nearest 9 s of 18 falls after the second.
+        let mut pack = Pack::default();
+        for (at, secs, level) in [(1_000, 6, 0.1), (9_000, 3, 0.2), (15_000, 5, 0.3), (22_000, 4, 0.4)] {
+            pack.push(at, &vec![level; ms_to_samples(secs * 1000)]);
+        }
+        let (first, second) = pack.halves().expect("four pieces split");
+        assert_eq!(first.pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(1_000, 6_000), (9_000, 3_000)]);
+        assert_eq!(second.pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(15_000, 5_000), (22_000, 4_000)]);
+        // Each half carries its pieces' own audio, not the gaps or a neighbour's.
+        assert_eq!(second.samples[ms_to_samples(100)], 0.3);
+        assert_eq!(second.to_source(5_000 + PACK_GAP_MS + 1_000), 23_000);
+        assert_eq!(second.samples.last(), Some(&0.4));
+
+        // One long piece is cut at its quietest point in the middle third.
+        let mut lone = Pack::default();
+        let mut audio = vec![0.3f32; ms_to_samples(12_000)];
+        audio[ms_to_samples(7_000)..ms_to_samples(7_100)].fill(0.0);
+        lone.push(40_000, &audio);
+        let (a, b) = lone.halves().expect("a long piece splits");
+        assert_eq!((a.pieces[0].source_ms, a.pieces[0].len_ms), (40_000, 7_000));
+        assert_eq!((b.pieces[0].source_ms, b.pieces[0].len_ms), (47_000, 5_000));
+        assert_eq!(a.samples.len() + b.samples.len(), audio.len());
+
+        // A short lone piece is left whole.
+        let mut short = Pack::default();
+        short.push(0, &vec![0.3; ms_to_samples(4_000)]);
+        assert!(short.halves().is_none());
     }
 
     #[test]

@@ -15,6 +15,9 @@ fn keys(text: &str) -> Vec<String> {
 
 /// Phrases shorter than this may honestly be said twice in a row ("No, no.").
 const MIN_LOOP_WORDS: usize = 3;
+/// Two-word phrases are a loop from this many copies on ("Thanks everyone." four times over the
+/// last 2 s of a meeting); "No, no, no." is one word three times and stays.
+const MIN_SHORT_LOOP_COPIES: usize = 3;
 /// Longest phrase looked for; whisper's loops are one or two sentences.
 const MAX_LOOP_WORDS: usize = 40;
 
@@ -36,7 +39,9 @@ pub fn collapse_loops(text: &str) -> String {
     let mut i = 0;
     while i < words.len() {
         let longest = ((words.len() - i) / 2).min(MAX_LOOP_WORDS);
+        let short_loop = i + 2 * MIN_SHORT_LOOP_COPIES <= words.len() && (1..MIN_SHORT_LOOP_COPIES).all(|c| k[i..i + 2] == k[i + 2 * c..i + 2 * c + 2]);
         let period = (MIN_LOOP_WORDS..=longest).find(|&p| k[i..i + p] == k[i + p..i + 2 * p]);
+        let period = if short_loop { Some(2) } else { period };
         let Some(p) = period else {
             i += 1;
             continue;
@@ -93,6 +98,7 @@ mod tests {
         assert_eq!(collapse_loops(looped), "Yes, I own that. The fixes will be done by March 10th.");
         assert_eq!(collapse_loops("Okay, we'll do. Okay, we'll do. Anything else?"), "Okay, we'll do. Anything else?");
         assert_eq!(collapse_loops("If it... If it... It... stays above 1%"), "If it... If it... It... stays above 1%", "two-word phrases stay");
+        assert_eq!(collapse_loops("Thanks everyone. Thanks everyone. Thanks everyone. Thanks everyone."), "Thanks everyone.");
         assert_eq!(collapse_loops("We have a lot of work to do. We have a lot of work to do. We"), "We have a lot of work to do.");
         assert_eq!(
             collapse_loops("Next, pricing for the pro tier. The options were $9 or $12 per month. Next, pricing for the pro tier. The options were $9 or $"),

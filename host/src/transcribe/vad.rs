@@ -40,8 +40,10 @@ pub struct VadConfig {
     pub min_speech_ms: u32,
     /// Silence that ends a region (default 300 ms); shorter pauses stay inside it (hangover).
     pub min_silence_ms: u32,
-    /// Padded regions closer than this are merged (default 250 ms): such a gap saves almost nothing
-    /// and splitting there would cost whisper its context.
+    /// Padded regions closer than this are merged (default 0). The file pipeline packs regions
+    /// into one window with a short gap, so a split costs whisper no context, and every pause cut
+    /// out is encoder time saved. Tighter padding (150/200 ms) saved more on the synthetic
+    /// meetings but cut real speech: recall on an AMI excerpt fell from 96.6 % to 92.8 %.
     pub merge_gap_ms: u32,
     /// Longest region (default 28 s): whisper decodes 30 s windows.
     pub max_region_ms: u32,
@@ -73,10 +75,10 @@ impl VadConfig {
     /// costs whisper less, with the audio context fitted to it).
     pub fn live() -> VadConfig {
         // A region is final `lookahead_ms` + max(min_silence, post_pad + merge_gap + pre_pad)
-        // after its last speech: 1.25 s by default, 0.65 s here. Live regions are transcribed
+        // after its last speech: 1 s by default, 0.65 s here. Live regions are transcribed
         // one by one, so merging close ones gains nothing; the noise floor still has four
         // seconds of the past to go by.
-        VadConfig { max_region_ms: 8_000, split_search_ms: 1_500, lookahead_ms: 150, merge_gap_ms: 0, ..VadConfig::default() }
+        VadConfig { max_region_ms: 8_000, split_search_ms: 1_500, lookahead_ms: 150, ..VadConfig::default() }
     }
 }
 
@@ -89,7 +91,7 @@ impl Default for VadConfig {
             post_pad_ms: 300,
             min_speech_ms: 80,
             min_silence_ms: 300,
-            merge_gap_ms: 250,
+            merge_gap_ms: 0,
             max_region_ms: 28_000,
             split_search_ms: 4_000,
             start_db: 10.0,
@@ -151,7 +153,7 @@ pub fn coverage(regions: &[SpeechRegion], total_ms: u64) -> f64 {
 ///
 /// A region is reported once nothing later can extend or merge into it: `lookahead_ms` +
 /// max(`min_silence_ms`, `post_pad_ms + merge_gap_ms + pre_pad_ms`) after its last speech frame
-/// (1.25 s with the defaults). A region cut at `max_region_ms` is reported once the speech is
+/// (1 s with the defaults). A region cut at `max_region_ms` is reported once the speech is
 /// known to go past the limit, so a caller never needs to hold more than about
 /// `max_region_ms` + 2 s of audio behind the stream position.
 pub struct StreamingVad {
@@ -1121,7 +1123,7 @@ mod tests {
         assert_eq!(regions.len(), 4, "{regions:?}");
         for (i, r) in regions.iter().enumerate() {
             let onset = 1000 + 3000 * i as u64;
-            let (want_start, want_end) = (onset - 200, onset + 1000 + 300);
+            let (want_start, want_end) = (onset - u64::from(config.pre_pad_ms), onset + 1000 + u64::from(config.post_pad_ms));
             assert!(
                 r.start_ms.abs_diff(want_start) <= 30,
                 "{r:?}: start, want {want_start}"
