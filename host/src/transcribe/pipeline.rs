@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 /// packed regions. Longer calls (whisper sliding through them itself) measured no faster on
 /// meeting_a and transcribed worse (WER 0.114–0.116 against 0.086 with base q5_1).
 const PACK_MS: u64 = 28_000;
-/// Silence put between packed regions. Their padding already holds 350 ms of the pause around
-/// them; this keeps two regions apart even where the padding is cut short.
+/// Silence put between packed regions. Their padding already holds up to 500 ms of the pause
+/// between them; this keeps two regions apart even where the padding is cut short.
 const PACK_GAP_MS: u64 = 100;
 /// A region is cut to fill a window only if the part that fits is at least this long.
 const MIN_PIECE_MS: u64 = 3_000;
 /// Whisper at times stops after a sentence or two and reports that as the whole window: one
-/// segment, no timestamps, the rest of the speech silently lost (tiny.en dropped 60 of
-/// meeting_a's 425 words in one window). Speech yields 3–4 tokens a second; a window of speech
+/// segment, no timestamps, the rest of the speech silently lost (tiny.en dropped about 50
+/// of meeting_a's 425 words in one window). Speech yields 3–4 tokens a second; a window of speech
 /// with fewer than this is transcribed again in two halves.
 const MIN_TOKENS_PER_SECOND: f64 = 1.2;
 /// Below this much speech a window is not second-guessed: a few words may be all there is.
@@ -258,6 +258,8 @@ impl Run<'_> {
     }
 
     fn transcribe_pack(&mut self, lane: &mut Lane, pack: Pack, may_retry: bool) -> Result<(), PipelineError> {
+        // A retry goes without the words before: a prompt that led whisper astray once does not
+        // get to do it twice.
         let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
         let t = Instant::now();
         let result = self.engine.transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
