@@ -287,8 +287,7 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
     let mut run = |job: Job, result: &mut LiveResult| -> Result<(), TranscribeError> {
         // A short prompt: with windows of a few seconds, whisper given a long one copied it
         // into the transcript more often (live WER 0.20 with 100 words on meeting_a).
-        let words: Vec<&str> = contexts[job.channel].split_whitespace().collect();
-        let prompt = words[words.len().saturating_sub(LIVE_PROMPT_WORDS)..].join(" ");
+        let prompt = crate::transcribe::engine::tail_words(&contexts[job.channel], LIVE_PROMPT_WORDS);
         let context = (!prompt.is_empty()).then_some(prompt.as_str());
         let took = Instant::now();
         let waited = job.speech_end.map(|t| took.saturating_duration_since(t).as_millis() as u64);

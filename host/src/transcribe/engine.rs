@@ -211,9 +211,8 @@ impl Transcriber {
     }
 
     /// Transcribes ten seconds of silence, so that the first real window does not pay for
-    /// the first call: whisper.cpp allocates its buffers and the model's pages are touched;
-    /// and its language detection, which encodes the audio at the size of the window before
-    /// it (a full 30 s on the first call), then costs a third of that. The live transcript
+    /// the first call: whisper.cpp allocates its buffers and the model's pages are touched.
+    /// The live transcript
     /// does this while the recording starts: its first line came 2-3 s later without it.
     pub fn warm_up(&mut self) -> Result<(), TranscribeError> {
         let silence = vec![0.0f32; 10 * 16_000];
@@ -255,15 +254,11 @@ impl Transcriber {
         context: Option<&str>,
         abort: Option<Arc<AtomicBool>>,
     ) -> Result<WindowResult, TranscribeError> {
-        let mut params = match self.config.beam_size {
-            0 | 1 => FullParams::new(SamplingStrategy::Greedy { best_of: 1 }),
-            n => FullParams::new(SamplingStrategy::BeamSearch { beam_size: n as i32, patience: -1.0 }),
+        let strategy = match self.config.beam_size {
+            0 | 1 => SamplingStrategy::Greedy { best_of: 1 },
+            n => SamplingStrategy::BeamSearch { beam_size: n as i32, patience: -1.0 },
         };
-        params.set_n_threads(self.config.threads.max(1) as i32);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_special(false);
-        params.set_print_timestamps(false);
+        let mut params = quiet_params(strategy, self.config.threads);
         params.set_translate(self.config.translate);
         params.set_token_timestamps(self.config.word_timestamps);
         if self.fit_audio_ctx {
@@ -379,6 +374,17 @@ impl Transcriber {
     }
 }
 
+/// Parameters that keep whisper.cpp from printing to stdout (the transcript is ours to print).
+fn quiet_params<'a, 'b>(strategy: SamplingStrategy, threads: usize) -> FullParams<'a, 'b> {
+    let mut params = FullParams::new(strategy);
+    params.set_n_threads(threads.max(1) as i32);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_special(false);
+    params.set_print_timestamps(false);
+    params
+}
+
 /// Encoder frames (20 ms each) after a fitted window's audio.
 const FIT_MARGIN_FRAMES: usize = 100;
 
@@ -392,12 +398,7 @@ const LANGUAGE_PROBE_MS: usize = 6_000;
 /// second of silence, sized to `LANGUAGE_PROBE_MS` and stopped after one token, sizes the
 /// detection that follows to the window's first 6 s: two passes of a fifth of the size.
 fn size_language_probe(state: &mut WhisperState, threads: usize) -> Result<(), TranscribeError> {
-    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-    params.set_n_threads(threads.max(1) as i32);
-    params.set_print_progress(false);
-    params.set_print_realtime(false);
-    params.set_print_special(false);
-    params.set_print_timestamps(false);
+    let mut params = quiet_params(SamplingStrategy::Greedy { best_of: 1 }, threads);
     params.set_language(Some("en"));
     params.set_audio_ctx((LANGUAGE_PROBE_MS / 20) as i32);
     params.set_no_timestamps(true);
@@ -443,7 +444,7 @@ unsafe extern "C" fn abort_requested(user_data: *mut std::ffi::c_void) -> bool {
 }
 
 /// The last `n` words of `text`, for carrying context into the next window.
-fn tail_words(text: &str, n: usize) -> String {
+pub(crate) fn tail_words(text: &str, n: usize) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     words[words.len().saturating_sub(n)..].join(" ")
 }

@@ -22,7 +22,8 @@ const MIN_SHORT_LOOP_COPIES: usize = 3;
 const MAX_LOOP_WORDS: usize = 40;
 
 /// Removes immediate repetitions of a phrase of three words or more ("Okay, we'll do. Okay,
-/// we'll do." → "Okay, we'll do."), and a cut-off start of one more copy at the end.
+/// we'll do." → "Okay, we'll do."), or of two words from three copies on, and a cut-off start
+/// of one more copy at the end.
 pub fn collapse_loops(text: &str) -> String {
     // A lone mark ("—", "$" of a cut-off amount) travels with the word before it.
     let mut words: Vec<String> = Vec::new();
