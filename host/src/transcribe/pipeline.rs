@@ -27,6 +27,9 @@ const MIN_PIECE_MS: u64 = 3_000;
 const MIN_TOKENS_PER_SECOND: f64 = 1.2;
 /// Below this much speech a window is not second-guessed: a few words may be all there is.
 const MIN_RETRY_SPEECH_MS: u64 = 8_000;
+/// What whisper leaves after its last segment is looked at again only if it is at least this
+/// long: packs end with padding and gaps, and a shorter tail is rarely speech.
+const MIN_TAIL_MS: u32 = 2_500;
 /// How far back from the window's end to look for a quiet point to cut at.
 const SPLIT_SEARCH_MS: u64 = 2_000;
 /// Audio kept per channel behind the read position: longer than any region VAD can still open.
@@ -153,6 +156,17 @@ impl Pack {
         Some((repack(&pieces[..split]), repack(&pieces[split..])))
     }
 
+    /// The pack's audio from `t` (pack time) on, as a pack of its own.
+    fn tail_from(&self, t: u64) -> Pack {
+        let mut tail = Pack::default();
+        for p in self.pieces.iter().filter(|p| p.pack_ms + p.len_ms > t) {
+            let skip = t.saturating_sub(p.pack_ms);
+            let rest = Piece { pack_ms: p.pack_ms + skip, source_ms: p.source_ms + skip, len_ms: p.len_ms - skip };
+            tail.push(rest.source_ms, self.audio(&rest));
+        }
+        tail
+    }
+
     /// Which piece a time inside the pack belongs to (gaps go to the piece before).
     fn piece_at(&self, t: u64) -> usize {
         self.pieces.iter().rposition(|p| p.pack_ms <= t).unwrap_or(0)
@@ -254,35 +268,53 @@ impl Run<'_> {
         }
         let pack = std::mem::take(&mut lane.pack);
         self.transcribed_ms += pack.len_ms();
-        self.transcribe_pack(lane, pack, true)
+        let done_ms = self.transcribe_pack(lane, &pack, true)?;
+        // Only a tail shorter than half the window moves on, so every window makes progress.
+        let tail_ms = pack.len_ms().saturating_sub(done_ms);
+        if lane.vad.is_some() && tail_ms >= u64::from(MIN_TAIL_MS) && 2 * tail_ms < pack.len_ms() && !self.cancel.load(Ordering::Relaxed) {
+            tracing::debug!(channel = lane.channel, tail_ms, "whisper stopped short of the window's end; its tail goes to the next window");
+            lane.pack = pack.tail_from(done_ms);
+        }
+        Ok(())
     }
 
-    fn transcribe_pack(&mut self, lane: &mut Lane, pack: Pack, may_retry: bool) -> Result<(), PipelineError> {
+    /// Transcribes a pack; returns how far into it (pack time) whisper's segments reached.
+    fn transcribe_pack(&mut self, lane: &mut Lane, pack: &Pack, may_retry: bool) -> Result<u64, PipelineError> {
         // A retry goes without the words before: a prompt that led whisper astray once does not
         // get to do it twice.
         let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
+        // A first attempt leaves its tail to the next window (see `flush`); a half being
+        // retried has no next window to leave it to, so whisper may take another pass.
+        // Fixed windows without VAD leave tails to whisper itself.
+        self.engine.set_min_tail_ms(match (lane.vad.is_some(), may_retry) {
+            (false, _) => 0,
+            (true, true) => u32::MAX,
+            (true, false) => MIN_TAIL_MS,
+        });
         let t = Instant::now();
         let result = self.engine.transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
         let tokens: usize = result.segments.iter().filter(|s| !is_non_speech(&s.text)).map(|s| s.text_tokens).sum();
         tracing::debug!(channel = lane.channel, pieces = pack.pieces.len(), audio_ms = pack.len_ms(), tokens, took_ms = t.elapsed().as_millis() as u64, "window transcribed");
         if result.aborted {
-            return Ok(());
+            return Ok(pack.len_ms());
         }
         let speech_ms: u64 = pack.pieces.iter().map(|p| p.len_ms).sum();
         if may_retry && speech_ms >= MIN_RETRY_SPEECH_MS && (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0 {
             if let Some((first, second)) = pack.halves() {
                 tracing::debug!(channel = lane.channel, speech_ms, tokens, "whisper heard too little of a window; transcribing it again in two halves");
-                self.transcribe_pack(lane, first, false)?;
-                return self.transcribe_pack(lane, second, false);
+                self.transcribe_pack(lane, &first, false)?;
+                self.transcribe_pack(lane, &second, false)?;
+                return Ok(pack.len_ms());
             }
         }
+        let done_ms = result.segments.iter().map(|s| s.end_ms).max().unwrap_or(pack.len_ms());
         if let Some(l) = result.language {
             self.languages.push(l);
         }
         let last_piece_end = pack.pieces.last().map(|p| p.source_ms + p.len_ms).unwrap_or(0);
         for raw in result.segments.into_iter().filter(|s| !is_non_speech(&s.text)) {
             tracing::trace!(start_ms = raw.start_ms, end_ms = raw.end_ms, text = %raw.text, "whisper segment");
-            for mut seg in self.split(lane, &pack, raw, last_piece_end) {
+            for mut seg in self.split(lane, pack, raw, last_piece_end) {
                 seg.text = super::repeats::collapse_loops(&seg.text);
                 if is_non_speech(&seg.text) || super::repeats::copies_context(&seg.text, &lane.context) {
                     tracing::debug!(text = %seg.text, "segment dropped: no speech, or a copy of the words before it");
@@ -297,7 +329,7 @@ impl Run<'_> {
         let keep_from = lane.context.len().saturating_sub(2000);
         let boundary = (keep_from..lane.context.len()).find(|i| lane.context.is_char_boundary(*i)).unwrap_or(0);
         lane.context.drain(..boundary);
-        Ok(())
+        Ok(done_ms)
     }
 
     /// A whisper segment can run across several packed regions (turns); split it where its
@@ -400,8 +432,6 @@ pub fn transcribe_file(
     if options.vad.is_some() {
         engine.set_word_timestamps(true);
         engine.set_fit_audio_ctx(options.fit_audio_ctx);
-        // Packs end with padding and gaps; what whisper leaves after its last segment is rarely speech.
-        engine.set_min_tail_ms(std::env::var("MINUTES_MIN_TAIL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2500));
     }
     let info = reader.info().clone();
     let split = options.split_channels && info.channels == 2;
@@ -460,7 +490,10 @@ pub fn transcribe_file(
                 for r in regions {
                     run.region(lane, r)?;
                 }
-                run.flush(lane)?;
+                // A flush may leave a tail behind for the next window; this is the last one.
+                while !lane.pack.samples.is_empty() && !cancel.load(Ordering::Relaxed) {
+                    run.flush(lane)?;
+                }
             }
             None => run.fixed_windows(lane, true)?,
         }
@@ -558,7 +591,7 @@ mod tests {
     }
 
     #[test]
-    fn a_window_whisper_half_ignored_is_cut_in_two_that_keep_their_times() {
+    fn a_window_whisper_half_ignored_or_left_unfinished_is_cut_keeping_its_times() {
         // Pieces of 6, 3, 5 and 4 s: the cut nearest 9 s of 18 falls after the second.
         let mut pack = Pack::default();
         for (at, secs, level) in [(1_000, 6, 0.1), (9_000, 3, 0.2), (15_000, 5, 0.3), (22_000, 4, 0.4)] {
@@ -581,6 +614,14 @@ mod tests {
         assert_eq!((a.pieces[0].source_ms, a.pieces[0].len_ms), (40_000, 7_000));
         assert_eq!((b.pieces[0].source_ms, b.pieces[0].len_ms), (47_000, 5_000));
         assert_eq!(a.samples.len() + b.samples.len(), audio.len());
+
+        // What whisper left unfinished keeps its own times and audio.
+        let tail = pack.tail_from(5_000);
+        assert_eq!(tail.pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(6_000, 1_000), (9_000, 3_000), (15_000, 5_000), (22_000, 4_000)]);
+        assert_eq!(tail.samples[0], 0.1);
+        assert_eq!(tail.to_source(1_000 + PACK_GAP_MS + 500), 9_500);
+        // From inside a gap: the next pieces, whole.
+        assert_eq!(pack.tail_from(6_000 + PACK_GAP_MS / 2).pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(9_000, 3_000), (15_000, 5_000), (22_000, 4_000)]);
 
         // A short lone piece is left whole.
         let mut short = Pack::default();
