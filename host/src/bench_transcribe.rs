@@ -21,6 +21,9 @@ pub enum Mode {
     WholeBeam,
     /// the minutes pipeline: VAD, packed windows, channels transcribed separately
     Pipeline,
+    /// the same with beam search, 5 beams (`minutes transcribe --beam-size 5`); measured by
+    /// `transcribe-one`, not in the table
+    PipelineBeam,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,14 +52,14 @@ fn peak_rss_mb() -> f64 {
 pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usize, mode: Mode) -> anyhow::Result<RunResult> {
     let mut config = EngineConfig::new(model);
     config.threads = threads;
-    if mode == Mode::WholeBeam {
+    if matches!(mode, Mode::WholeBeam | Mode::PipelineBeam) {
         config.beam_size = 5;
     }
     let mut engine = Transcriber::load(config)?;
     let started = Instant::now();
     let transcript = match mode {
         Mode::Whole | Mode::WholeBeam => transcribe_whole(file, &mut engine)?,
-        Mode::Pipeline => transcribe_file(file, &mut engine, &PipelineOptions::default(), Arc::new(AtomicBool::new(false)), &mut |_| {}, &mut |_| {})?,
+        Mode::Pipeline | Mode::PipelineBeam => transcribe_file(file, &mut engine, &PipelineOptions::default(), Arc::new(AtomicBool::new(false)), &mut |_| {}, &mut |_| {})?,
     };
     let wall_s = started.elapsed().as_secs_f64();
     let audio_s = transcript.duration_ms as f64 / 1000.0;

@@ -81,7 +81,8 @@ pub struct Transcript {
     pub segments: Vec<Segment>,
     pub language: Option<String>,
     pub duration_ms: u64,
-    /// Audio actually given to whisper (after VAD), summed over channels.
+    /// Audio actually given to whisper (after VAD), summed over channels; a window's tail
+    /// handed on to the next window counts twice.
     pub transcribed_ms: u64,
     pub channels: usize,
     /// False when stopped early (Ctrl-C): the segments are what was finished.
