@@ -123,6 +123,7 @@ pub struct Transcriber {
     detected_language: Option<String>,
     fit_audio_ctx: bool,
     min_tail_ms: u32,
+    hand_over_tails: bool,
 }
 
 /// The DTW alignment-heads preset for a standard model, read from its ggml header
@@ -170,7 +171,7 @@ impl Transcriber {
         whisper_rs::install_logging_hooks();
         check_model_file(&config.model)?;
         let (state, multilingual) = Self::create(&config)?;
-        Ok(Transcriber { state, config, multilingual, detected_language: None, fit_audio_ctx: false, min_tail_ms: 0 })
+        Ok(Transcriber { state, config, multilingual, detected_language: None, fit_audio_ctx: false, min_tail_ms: 0, hand_over_tails: false })
     }
 
     fn create(config: &EngineConfig) -> Result<(WhisperState, bool), TranscribeError> {
@@ -237,6 +238,13 @@ impl Transcriber {
     /// (0: whisper's own behaviour).
     pub fn set_min_tail_ms(&mut self, ms: u32) {
         self.min_tail_ms = ms;
+    }
+
+    /// Leave a tail shorter than half the window to the caller instead of the extra pass: the
+    /// pipeline puts it at the front of its next window, where it costs only its own length.
+    /// A longer tail means whisper lost its way early in the window, and gets whisper's pass.
+    pub fn set_hand_over_tails(&mut self, on: bool) {
+        self.hand_over_tails = on;
     }
 
     /// Size the encoder to each window instead of always 30 s: a 10 s window then costs a
@@ -308,7 +316,7 @@ impl Transcriber {
         // the end of the input by more than 1 s — for a packed window that is usually just
         // trailing padding, and doubles the cost. Allow the extra pass only when a real amount
         // of audio is left.
-        let tail = TailGuard { len_cs: (samples.len() / 160) as i64, min_tail_cs: self.min_tail_ms as i64 / 10 };
+        let tail = TailGuard { len_cs: (samples.len() / 160) as i64, min_tail_cs: self.min_tail_ms as i64 / 10, hand_over: self.hand_over_tails };
         if self.min_tail_ms > 0 {
             // SAFETY: the callback only reads the state's finished segments (the API whisper.cpp
             // offers for callbacks) and `tail`, which outlives `full`.
@@ -415,6 +423,8 @@ struct TailGuard {
     len_cs: i64,
     /// Run another pass only if at least this much audio is left after the last segment.
     min_tail_cs: i64,
+    /// Tails shorter than half the window are left to the caller.
+    hand_over: bool,
 }
 
 unsafe extern "C" fn encoder_may_start(
@@ -432,7 +442,8 @@ unsafe extern "C" fn encoder_may_start(
             return true; // the first pass
         }
         let last_end = whisper_full_get_segment_t1_from_state(state, n - 1);
-        let again = guard.len_cs - last_end >= guard.min_tail_cs;
+        let tail = guard.len_cs - last_end;
+        let again = tail >= guard.min_tail_cs && !(guard.hand_over && 2 * tail < guard.len_cs);
         tracing::debug!(len_cs = guard.len_cs, last_end, again, "whisper wants another pass over the window's tail");
         again
     }

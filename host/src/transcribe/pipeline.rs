@@ -270,7 +270,8 @@ impl Run<'_> {
         let pack = std::mem::take(&mut lane.pack);
         self.transcribed_ms += pack.len_ms();
         let done_ms = self.transcribe_pack(lane, &pack, true)?;
-        // Only a tail shorter than half the window moves on, so every window makes progress.
+        // Only a tail shorter than half the window moves on (the engine let whisper take a
+        // longer one itself), so every window makes progress.
         let tail_ms = pack.len_ms().saturating_sub(done_ms);
         if lane.vad.is_some() && tail_ms >= u64::from(MIN_TAIL_MS) && 2 * tail_ms < pack.len_ms() && !self.cancel.load(Ordering::Relaxed) {
             tracing::debug!(channel = lane.channel, tail_ms, "whisper stopped short of the window's end; its tail goes to the next window");
@@ -284,14 +285,11 @@ impl Run<'_> {
         // A retry goes without the words before: a prompt that led whisper astray once does not
         // get to do it twice.
         let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
-        // A first attempt leaves its tail to the next window (see `flush`); a half being
+        // A first attempt hands a short tail on to the next window (see `flush`); a half being
         // retried has no next window to leave it to, so whisper may take another pass.
         // Fixed windows without VAD leave tails to whisper itself.
-        self.engine.set_min_tail_ms(match (lane.vad.is_some(), may_retry) {
-            (false, _) => 0,
-            (true, true) => u32::MAX,
-            (true, false) => MIN_TAIL_MS,
-        });
+        self.engine.set_min_tail_ms(if lane.vad.is_some() { MIN_TAIL_MS } else { 0 });
+        self.engine.set_hand_over_tails(lane.vad.is_some() && may_retry);
         let t = Instant::now();
         let result = self.engine.transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
         let tokens: usize = result.segments.iter().filter(|s| !is_non_speech(&s.text)).map(|s| s.text_tokens).sum();
