@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
 /// ggml model files start with this magic ("lmgg" on disk).
@@ -110,6 +110,8 @@ pub struct WindowResult {
     pub language: Option<String>,
     /// True when stopped by the abort flag.
     pub aborted: bool,
+    /// Where the tail whisper left to the caller starts (see `set_hand_over_tails`).
+    pub handed_over_from_ms: Option<u64>,
 }
 
 pub struct Transcriber {
@@ -316,10 +318,11 @@ impl Transcriber {
         // the end of the input by more than 1 s — for a packed window that is usually just
         // trailing padding, and doubles the cost. Allow the extra pass only when a real amount
         // of audio is left.
-        let tail = TailGuard { len_cs: (samples.len() / 160) as i64, min_tail_cs: self.min_tail_ms as i64 / 10, hand_over: self.hand_over_tails };
+        let tail = TailGuard { len_cs: (samples.len() / 160) as i64, min_tail_cs: self.min_tail_ms as i64 / 10, hand_over: self.hand_over_tails, handed_over_at: AtomicI64::new(-1) };
         if self.min_tail_ms > 0 {
             // SAFETY: the callback only reads the state's finished segments (the API whisper.cpp
-            // offers for callbacks) and `tail`, which outlives `full`.
+            // offers for callbacks) and reads or stores atomically through `tail`, which
+            // outlives `full`.
             unsafe {
                 params.set_start_encoder_callback(Some(encoder_may_start));
                 params.set_start_encoder_callback_user_data(&tail as *const TailGuard as *mut std::ffi::c_void);
@@ -327,7 +330,7 @@ impl Transcriber {
         }
         let result = self.state.full(params, samples);
         if flag.load(Ordering::Relaxed) {
-            return Ok(WindowResult { segments: Vec::new(), language: None, aborted: true });
+            return Ok(WindowResult { segments: Vec::new(), language: None, aborted: true, handed_over_from_ms: None });
         }
         result.map_err(|e| TranscribeError::Whisper(e.to_string()))?;
         let language = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).map(str::to_owned);
@@ -338,7 +341,8 @@ impl Transcriber {
             tracing::debug!(?language, "language detected; kept for the rest of the recording");
             self.detected_language = language.clone();
         }
-        Ok(WindowResult { segments, language, aborted: false })
+        let handed_over_from_ms = u64::try_from(tail.handed_over_at.load(Ordering::Relaxed)).ok().map(|cs| offset_ms + cs * 10);
+        Ok(WindowResult { segments, language, aborted: false, handed_over_from_ms })
     }
 
     fn collect(&self, offset_ms: u64) -> Vec<RawSegment> {
@@ -425,6 +429,8 @@ struct TailGuard {
     min_tail_cs: i64,
     /// Tails shorter than half the window are left to the caller.
     hand_over: bool,
+    /// Where a tail left to the caller starts (centiseconds), -1 for none.
+    handed_over_at: AtomicI64,
 }
 
 unsafe extern "C" fn encoder_may_start(
@@ -443,8 +449,12 @@ unsafe extern "C" fn encoder_may_start(
         }
         let last_end = whisper_full_get_segment_t1_from_state(state, n - 1);
         let tail = guard.len_cs - last_end;
-        let again = tail >= guard.min_tail_cs && !(guard.hand_over && 2 * tail < guard.len_cs);
-        tracing::debug!(len_cs = guard.len_cs, last_end, again, "whisper wants another pass over the window's tail");
+        let hand_over = guard.hand_over && tail >= guard.min_tail_cs && 2 * tail < guard.len_cs;
+        if hand_over {
+            guard.handed_over_at.store(last_end, Ordering::Relaxed);
+        }
+        let again = tail >= guard.min_tail_cs && !hand_over;
+        tracing::debug!(len_cs = guard.len_cs, last_end, again, hand_over, "whisper wants another pass over the window's tail");
         again
     }
 }

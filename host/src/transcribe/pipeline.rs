@@ -269,19 +269,19 @@ impl Run<'_> {
         }
         let pack = std::mem::take(&mut lane.pack);
         self.transcribed_ms += pack.len_ms();
-        let done_ms = self.transcribe_pack(lane, &pack, true)?;
-        // Only a tail shorter than half the window moves on (the engine let whisper take a
-        // longer one itself), so every window makes progress.
-        let tail_ms = pack.len_ms().saturating_sub(done_ms);
-        if lane.vad.is_some() && tail_ms >= u64::from(MIN_TAIL_MS) && 2 * tail_ms < pack.len_ms() && !self.cancel.load(Ordering::Relaxed) {
-            tracing::debug!(channel = lane.channel, tail_ms, "whisper stopped short of the window's end; its tail goes to the next window");
-            lane.pack = pack.tail_from(done_ms);
+        // The engine hands over only a tail shorter than half the window (a longer one gets
+        // whisper's own pass), so every window makes progress.
+        if let Some(from) = self.transcribe_pack(lane, &pack, true)? {
+            if !self.cancel.load(Ordering::Relaxed) {
+                tracing::debug!(channel = lane.channel, tail_ms = pack.len_ms().saturating_sub(from), "whisper stopped short of the window's end; its tail goes to the next window");
+                lane.pack = pack.tail_from(from);
+            }
         }
         Ok(())
     }
 
-    /// Transcribes a pack; returns how far into it (pack time) whisper's segments reached.
-    fn transcribe_pack(&mut self, lane: &mut Lane, pack: &Pack, may_retry: bool) -> Result<u64, PipelineError> {
+    /// Transcribes a pack; returns where the tail whisper left unfinished starts (pack time).
+    fn transcribe_pack(&mut self, lane: &mut Lane, pack: &Pack, may_retry: bool) -> Result<Option<u64>, PipelineError> {
         // A retry goes without the words before: a prompt that led whisper astray once does not
         // get to do it twice.
         let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
@@ -295,7 +295,7 @@ impl Run<'_> {
         let tokens: usize = result.segments.iter().filter(|s| !is_non_speech(&s.text)).map(|s| s.text_tokens).sum();
         tracing::debug!(channel = lane.channel, pieces = pack.pieces.len(), audio_ms = pack.len_ms(), tokens, took_ms = t.elapsed().as_millis() as u64, "window transcribed");
         if result.aborted {
-            return Ok(pack.len_ms());
+            return Ok(None);
         }
         let speech_ms: u64 = pack.pieces.iter().map(|p| p.len_ms).sum();
         if may_retry && speech_ms >= MIN_RETRY_SPEECH_MS && (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0 {
@@ -303,10 +303,9 @@ impl Run<'_> {
                 tracing::debug!(channel = lane.channel, speech_ms, tokens, "whisper heard too little of a window; transcribing it again in two halves");
                 self.transcribe_pack(lane, &first, false)?;
                 self.transcribe_pack(lane, &second, false)?;
-                return Ok(pack.len_ms());
+                return Ok(None);
             }
         }
-        let done_ms = result.segments.iter().map(|s| s.end_ms).max().unwrap_or(pack.len_ms());
         if let Some(l) = result.language {
             self.languages.push(l);
         }
@@ -328,7 +327,7 @@ impl Run<'_> {
         let keep_from = lane.context.len().saturating_sub(2000);
         let boundary = (keep_from..lane.context.len()).find(|i| lane.context.is_char_boundary(*i)).unwrap_or(0);
         lane.context.drain(..boundary);
-        Ok(done_ms)
+        Ok(result.handed_over_from_ms)
     }
 
     /// A whisper segment can run across several packed regions (turns); split it where its
