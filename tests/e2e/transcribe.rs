@@ -51,6 +51,26 @@ fn jfk_is_transcribed_within_wer_bounds() {
     assert!(segs.iter().all(|s| s["end_ms"].as_u64() >= s["start_ms"].as_u64() && s["end_ms"].as_u64().unwrap() <= 11_500), "{t}");
 }
 
+/// The multilingual base model with the default `--language auto`: each recording is heard in
+/// its own language (whisper detects it on the first window's start, at a fifth of the encoder
+/// size), transcribed in it, not translated.
+#[test]
+fn a_recording_in_another_language_is_detected_and_transcribed_in_it() {
+    let env = Env::new();
+    let base = shared("models/ggml-base-q5_1.bin").display().to_string();
+    for (lang, file, words) in [("de", "de_espeak.flac", ["morgen", "zeitplan", "märz"]), ("fr", "fr_espeak.flac", ["bonjour", "aujourd'hui", "budget"])] {
+        let audio = workspace().join("tests/fixtures/languages").join(file);
+        let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+        let out = env.ok(&["transcribe", audio.to_str().unwrap(), "--model", &base, "--threads", "2", "--json"]);
+        let t: Value = serde_json::from_str(&out).expect("json transcript");
+        let text = text_of(&t, None).to_lowercase();
+        assert_eq!(t["language"], lang, "{text}");
+        for w in words {
+            assert!(text.contains(w), "{lang}: `{w}` missing from: {text}");
+        }
+    }
+}
+
 #[test]
 fn a_two_channel_meeting_is_attributed_per_channel() {
     let env = Env::new();

@@ -406,17 +406,15 @@ const LANGUAGE_PROBE_MS: usize = 6_000;
 
 /// whisper.cpp detects a window's language by encoding its start at the encoder size of the
 /// *previous* call: all 30 s on the first call, or after a full window — a whole extra encoder
-/// pass (1.6 s of 18 s for meeting_a with base on 2 cores) for one token of output. A call on a
-/// second of silence, sized to `LANGUAGE_PROBE_MS` and stopped after one token, sizes the
-/// detection that follows to the window's first 6 s: two passes of a fifth of the size.
+/// pass (1.6 s of 18 s for meeting_a with base on 2 cores) for one token of output. A call
+/// sized to `LANGUAGE_PROBE_MS` sizes the detection that follows to the window's first 6 s.
+/// Its duration of 100 ms is whisper's minimum: the call sets the size, then finds nothing
+/// left to encode, so it costs only a mel spectrogram (an encoded second of silence was 0.5 s).
 fn size_language_probe(state: &mut WhisperState, threads: usize) -> Result<(), TranscribeError> {
     let mut params = quiet_params(SamplingStrategy::Greedy { best_of: 1 }, threads);
     params.set_language(Some("en"));
     params.set_audio_ctx((LANGUAGE_PROBE_MS / 20) as i32);
-    params.set_no_timestamps(true);
-    params.set_single_segment(true);
-    params.set_max_tokens(1);
-    params.set_temperature_inc(0.0);
+    params.set_duration_ms(100);
     state.full(params, &[0.0; 16_000]).map_err(|e| TranscribeError::Whisper(e.to_string()))?;
     Ok(())
 }
