@@ -49,9 +49,10 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// One measurement, in this process (called by the child).
-pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usize, mode: Mode) -> anyhow::Result<RunResult> {
+pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usize, language: &str, mode: Mode) -> anyhow::Result<RunResult> {
     let mut config = EngineConfig::new(model);
     config.threads = threads;
+    config.language = (language != "auto").then(|| language.to_owned());
     if matches!(mode, Mode::WholeBeam | Mode::PipelineBeam) {
         config.beam_size = 5;
     }
@@ -106,6 +107,7 @@ pub fn run(
     extra: &[PathBuf],
     model: &Path,
     threads: usize,
+    language: &str,
     only: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
@@ -139,7 +141,7 @@ pub fn run(
             let mut cmd = std::process::Command::new(&exe);
             cmd.args(["bench", "transcribe-one", "--model"])
                 .arg(model)
-                .args(["--threads", &threads.to_string(), "--mode"]);
+                .args(["--threads", &threads.to_string(), "--language", language, "--mode"]);
             // The child parses `--mode` with the same clap enum.
             if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
                 cmd.arg(name.get_name());
@@ -225,7 +227,7 @@ pub fn run(
         totals[2].wer()
     );
     println!(
-        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy"
+        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; language: {language}"
     );
     println!("target: minutes ≤ 0.70x the whole-file wall time on meeting_a, WER ≤ whole + 0.005");
     Ok(())
