@@ -53,7 +53,8 @@ pub struct EngineArgs {
     #[arg(long, env = "MINUTES_THREADS")]
     pub threads: Option<usize>,
     /// Beam search with this many beams (whisper.cpp's command line uses 5); 1 is greedy
-    /// decoding, about 1.5x faster and as accurate on the test corpus
+    /// decoding. 5 beams take about 1.5x as long and made 15 % fewer word errors on four
+    /// synthetic meetings with the base model
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
     pub beam_size: u16,
 }
