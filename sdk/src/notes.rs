@@ -178,6 +178,10 @@ impl NotesSpec {
     }
 
     /// The JSON shape the model must answer with, as an example object with descriptions.
+    ///
+    /// serde_json's map sorts the keys, so the lists come before `sections`. That order is kept
+    /// on purpose: with the notes first, the 0.5B test model looped in its key points and ran
+    /// out of tokens in 5 of 6 runs of meeting_a, against 2 of 7 in this order.
     pub fn schema(&self) -> String {
         let mut sections = Map::new();
         for s in &self.sections {

@@ -450,6 +450,9 @@ fn wrap_partial(part: usize, text: &str) -> String {
     format!("<partial-notes part=\"{part}\">\n{text}\n</partial-notes>\n")
 }
 
+/// How much of an unusable answer the log shows.
+const MAX_SHOWN_ANSWER_CHARS: usize = 1_500;
+
 /// Sends `messages`, parses the answer as notes; on a malformed answer asks once more, saying why.
 pub fn ask(
     model: &mut impl Model,
@@ -475,6 +478,11 @@ pub fn ask(
         problem.push_str(" (the answer was cut off at the length limit: keep it shorter)");
     }
     let problem: String = problem.chars().take(MAX_PROBLEM_CHARS).collect();
+    // What the model said, for `-v`: whether it rambled, wrapped the JSON or answered in prose.
+    model.log(
+        false,
+        &format!("unusable {what} begins: {}", first.text.chars().take(MAX_SHOWN_ANSWER_CHARS).collect::<String>()),
+    );
     model.log(
         true,
         &format!("the model's {what} was not usable ({problem}); asking once more"),

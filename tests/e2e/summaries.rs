@@ -237,10 +237,14 @@ fn real_model_writes_standard_notes_for_meeting_a() {
     let meeting = corpus("synthetic/meeting_a.json");
     let args = ["summarize", meeting.as_str(), "--json"];
     let mut run = env.run(&args);
-    // A 0.5B model now and then rambles past its token limit on both tries; that is the
-    // model, and the error says so. One more run; a second failure fails the test.
-    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    if !run.status.success() && stderr.contains("malformed twice") {
+    // A 0.5B model loops in a list until its token limit on both tries of a run in about one
+    // run of four (more under the load of the other tests); that is the model, and the error
+    // says so. Up to three runs; only the model failing all of them fails the test.
+    for _ in 0..2 {
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        if run.status.success() || !stderr.contains("malformed twice") {
+            break;
+        }
         eprintln!("the small model's answers were malformed, running once more: {stderr}");
         run = env.run(&args);
     }
