@@ -66,6 +66,7 @@ pub enum BenchCommand {
         /// The corpus folder (with real/ and synthetic/)
         #[arg(long, default_value = "../shared/corpus")]
         corpus: PathBuf,
+        /// CPU threads for whisper, the same for every run (the figures in the README use 2)
         #[arg(long, default_value_t = 1)]
         threads: usize,
         /// Language of the speech for both runs (a code such as en), or `auto`: detected by
@@ -79,6 +80,7 @@ pub enum BenchCommand {
         /// may be given more than once
         #[arg(long)]
         file: Vec<PathBuf>,
+        /// Print every run as JSON instead of the table
         #[arg(long)]
         json: bool,
     },
