@@ -52,7 +52,7 @@ fn peak_rss_mb() -> f64 {
 pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usize, language: &str, mode: Mode) -> anyhow::Result<RunResult> {
     let mut config = EngineConfig::new(model);
     config.threads = threads;
-    config.language = (language != "auto").then(|| language.to_owned());
+    config.language = EngineConfig::language_arg(language);
     if matches!(mode, Mode::WholeBeam | Mode::PipelineBeam) {
         config.beam_size = 5;
     }

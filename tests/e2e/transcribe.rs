@@ -19,9 +19,12 @@ fn tiny() -> String {
 }
 
 fn transcribe_json(env: &Env, audio: &std::path::Path, extra: &[&str]) -> Value {
+    transcribe_json_with(env, &tiny(), audio, extra)
+}
+
+fn transcribe_json_with(env: &Env, model: &str, audio: &std::path::Path, extra: &[&str]) -> Value {
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let model = tiny();
-    let mut args = vec!["transcribe", audio.to_str().unwrap(), "--model", &model, "--threads", "1", "--json"];
+    let mut args = vec!["transcribe", audio.to_str().unwrap(), "--model", model, "--threads", "1", "--json"];
     args.extend_from_slice(extra);
     serde_json::from_str(&env.ok(&args)).expect("json transcript")
 }
@@ -59,10 +62,7 @@ fn a_recording_in_another_language_is_detected_and_transcribed_in_it() {
     let env = Env::new();
     let base = shared("models/ggml-base-q5_1.bin").display().to_string();
     for (lang, file, words) in [("de", "de_espeak.flac", ["morgen", "zeitplan", "märz"]), ("fr", "fr_espeak.flac", ["bonjour", "aujourd'hui", "budget"])] {
-        let audio = workspace().join("tests/fixtures/languages").join(file);
-        let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-        let out = env.ok(&["transcribe", audio.to_str().unwrap(), "--model", &base, "--threads", "2", "--json"]);
-        let t: Value = serde_json::from_str(&out).expect("json transcript");
+        let t = transcribe_json_with(&env, &base, &workspace().join("tests/fixtures/languages").join(file), &[]);
         let text = text_of(&t, None).to_lowercase();
         assert_eq!(t["language"], lang, "{text}");
         for w in words {

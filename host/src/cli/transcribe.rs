@@ -63,7 +63,7 @@ impl EngineArgs {
     pub fn config(&self, home: &Path) -> anyhow::Result<EngineConfig> {
         let mut config = EngineConfig::new(model_path(self.model.as_deref(), home)?);
         config.threads = self.threads.unwrap_or_else(default_threads);
-        config.language = (self.language != "auto").then(|| self.language.clone());
+        config.language = EngineConfig::language_arg(&self.language);
         config.beam_size = usize::from(self.beam_size);
         Ok(config)
     }

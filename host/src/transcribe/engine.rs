@@ -46,6 +46,11 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// A `--language` argument as the config holds it: `auto` is `None` (detect).
+    pub fn language_arg(arg: &str) -> Option<String> {
+        (arg != "auto").then(|| arg.to_owned())
+    }
+
     pub fn new(model: impl Into<PathBuf>) -> EngineConfig {
         EngineConfig {
             model: model.into(),
