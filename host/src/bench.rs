@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
     /// Cold load, per-call overhead and `plugin list` time, using an exporter package
-    #[command(after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`).")]
+    #[command(
+        after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`)."
+    )]
     Plugins {
         /// An exporter package (folder or .tar.gz), e.g. target/plugins/export-markdown
         #[arg(long, value_name = "PACKAGE")]
@@ -26,9 +28,11 @@ pub enum BenchCommand {
     },
     /// Recording: CPU of capture + writing, dropped frames under CPU load, memory over time, and
     /// (with --model) the live transcript's lag; needs PulseAudio/PipeWire and the default devices
-    #[command(after_help = "Example (headless: a PulseAudio null sink, its monitor as system audio):\n  \
+    #[command(
+        after_help = "Example (headless: a PulseAudio null sink, its monitor as system audio):\n  \
         minutes bench capture --seconds 600 --load 2 --play ../shared/corpus/synthetic/meeting_a.wav\n  \
-        minutes bench capture --seconds 180 --play ../shared/corpus/synthetic/meeting_a.wav --model ../shared/models/ggml-base-q5_1.bin")]
+        minutes bench capture --seconds 180 --play ../shared/corpus/synthetic/meeting_a.wav --model ../shared/models/ggml-base-q5_1.bin"
+    )]
     Capture {
         /// How long to record
         #[arg(long, default_value_t = 120.0)]
@@ -55,10 +59,12 @@ pub enum BenchCommand {
     },
     /// Transcription: the minutes pipeline against whole-file whisper on the corpus (wall time,
     /// real-time factor, peak memory, WER)
-    #[command(after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2\n  \
+    #[command(
+        after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2\n  \
       # a 60-minute meeting with long silences, made by the corpus generator:\n  \
       python3 ../shared/corpus/synthetic/gen_meeting.py ../shared/corpus/synthetic/meeting_a_script.json /tmp/long --long 60\n  \
-      minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --only none --file /tmp/long/meeting_a_long60.wav")]
+      minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --only none --file /tmp/long/meeting_a_long60.wav"
+    )]
     Transcribe {
         /// Model file or name
         #[arg(long, env = "MINUTES_MODEL")]
@@ -113,7 +119,9 @@ pub enum BenchCommand {
     },
     /// Meetings store: search (common word, rare word, phrase) and list over generated
     /// one-hour meetings (~900 segments each), in process and as `minutes` processes
-    #[command(after_help = "Example:\n  cargo build --release -p minutes && target/release/minutes bench store --meetings 1000")]
+    #[command(
+        after_help = "Example:\n  cargo build --release -p minutes && target/release/minutes bench store --meetings 1000"
+    )]
     Store {
         /// Meetings to generate
         #[arg(long, default_value_t = 1000)]
@@ -137,24 +145,79 @@ pub(crate) struct Stat {
 pub(crate) fn stat(what: &'static str, mut samples: Vec<Duration>, target_us: Option<f64>) -> Stat {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
-    Stat { what, median_us: at(0.5), p90_us: at(0.9), target_us }
+    Stat {
+        what,
+        median_us: at(0.5),
+        p90_us: at(0.9),
+        target_us,
+    }
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
-        BenchCommand::Plugins { package, iterations, json } => plugins(package, iterations, json),
-        BenchCommand::Capture { seconds, load, play, mic, system, model, threads, json } => {
-            crate::bench_capture::run(crate::bench_capture::CaptureBench { seconds, load, play, mic, system, model, threads, json })
-        }
-        BenchCommand::Net { requests, ledger_rows, json } => crate::bench_net::run(requests, ledger_rows, json),
-        BenchCommand::Store { meetings, iterations, json } => crate::bench_store::run(meetings, iterations, json),
-        BenchCommand::Transcribe { model, corpus, threads, language, only, file, json } => {
+        BenchCommand::Plugins {
+            package,
+            iterations,
+            json,
+        } => plugins(package, iterations, json),
+        BenchCommand::Capture {
+            seconds,
+            load,
+            play,
+            mic,
+            system,
+            model,
+            threads,
+            json,
+        } => crate::bench_capture::run(crate::bench_capture::CaptureBench {
+            seconds,
+            load,
+            play,
+            mic,
+            system,
+            model,
+            threads,
+            json,
+        }),
+        BenchCommand::Net {
+            requests,
+            ledger_rows,
+            json,
+        } => crate::bench_net::run(requests, ledger_rows, json),
+        BenchCommand::Store {
+            meetings,
+            iterations,
+            json,
+        } => crate::bench_store::run(meetings, iterations, json),
+        BenchCommand::Transcribe {
+            model,
+            corpus,
+            threads,
+            language,
+            only,
+            file,
+            json,
+        } => {
             let home = crate::plugins::Home::from_env()?;
             let model = crate::transcribe::models::resolve(&model, home.root())?;
             crate::bench_transcribe::run(&corpus, &file, &model, threads, &language, only, json)
         }
-        BenchCommand::TranscribeOne { model, threads, mode, language, reference, file } => {
-            let r = crate::bench_transcribe::run_one(&file, reference.as_deref(), &model, threads, &language, mode)?;
+        BenchCommand::TranscribeOne {
+            model,
+            threads,
+            mode,
+            language,
+            reference,
+            file,
+        } => {
+            let r = crate::bench_transcribe::run_one(
+                &file,
+                reference.as_deref(),
+                &model,
+                threads,
+                &language,
+                mode,
+            )?;
             crate::cli::print_json(&r)
         }
     }
@@ -166,7 +229,9 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
     let home = Home::at(tmp.path().join("home"));
     let pkg = Package::open(&package)?;
     let id = pkg.manifest.id.clone();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
 
     let t = Instant::now();
     let runtime = Runtime::new(&home.cache_dir())?;
@@ -235,31 +300,71 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
             .env("MINUTES_HOME", home.root())
             .output()?;
         hour_cli.push(t.elapsed());
-        anyhow::ensure!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "export failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     // `minutes plugin list` with 10 plugins installed, as a separate process.
     for i in 1..10 {
         let copy = tmp.path().join(format!("copy{i}"));
-        copy_renamed(&package_dir(&pkg, tmp.path())?, &copy, &id, &format!("{id}-copy{i}"))?;
+        copy_renamed(
+            &package_dir(&pkg, tmp.path())?,
+            &copy,
+            &id,
+            &format!("{id}-copy{i}"),
+        )?;
         registry.install(&runtime, &Package::open(&copy)?, &Grant::Requested)?;
     }
     let mut list = Vec::new();
     for _ in 0..iterations.min(50) {
         let t = Instant::now();
-        let out = std::process::Command::new(&exe).args(["plugin", "list"]).env("MINUTES_HOME", home.root()).output()?;
+        let out = std::process::Command::new(&exe)
+            .args(["plugin", "list"])
+            .env("MINUTES_HOME", home.root())
+            .output()?;
         list.push(t.elapsed());
-        anyhow::ensure!(out.status.success(), "plugin list failed: {}", String::from_utf8_lossy(&out.stderr));
+        anyhow::ensure!(
+            out.status.success(),
+            "plugin list failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     let stats = vec![
-        stat("load: manifest + deserialize precompiled + InstancePre", load_only, None),
-        stat("cold load: the above + instantiate + first call", cold, Some(2000.0)),
+        stat(
+            "load: manifest + deserialize precompiled + InstancePre",
+            load_only,
+            None,
+        ),
+        stat(
+            "cold load: the above + instantiate + first call",
+            cold,
+            Some(2000.0),
+        ),
         stat("call: fresh Store + instantiate + info()", info_calls, None),
-        stat("call: fresh Store + instantiate + export() of a 3-segment meeting", export_calls, Some(50.0)),
-        stat("export of a 1-hour meeting: load + instantiate + export + write files", hour_calls, Some(20_000.0)),
-        stat("`minutes export --document` of a 1-hour meeting (process wall time)", hour_cli, None),
-        stat("`minutes plugin list` with 10 plugins (process wall time)", list, Some(50_000.0)),
+        stat(
+            "call: fresh Store + instantiate + export() of a 3-segment meeting",
+            export_calls,
+            Some(50.0),
+        ),
+        stat(
+            "export of a 1-hour meeting: load + instantiate + export + write files",
+            hour_calls,
+            Some(20_000.0),
+        ),
+        stat(
+            "`minutes export --document` of a 1-hour meeting (process wall time)",
+            hour_cli,
+            None,
+        ),
+        stat(
+            "`minutes plugin list` with 10 plugins (process wall time)",
+            list,
+            Some(50_000.0),
+        ),
     ];
     if json {
         #[derive(Serialize)]
@@ -278,11 +383,32 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
         return crate::cli::print_json(&report);
     }
     println!("plugin benchmark ({id}, {iterations} iterations, medians)");
-    println!("  engine start:       {:>10.1} µs", engine_start.as_secs_f64() * 1e6);
-    println!("  install (compile):  {:>10.1} µs", install.as_secs_f64() * 1e6);
+    println!(
+        "  engine start:       {:>10.1} µs",
+        engine_start.as_secs_f64() * 1e6
+    );
+    println!(
+        "  install (compile):  {:>10.1} µs",
+        install.as_secs_f64() * 1e6
+    );
     for s in &stats {
-        let target = s.target_us.map(|t| format!("  (target ≤ {t} µs{})", if s.median_us <= t { ", met" } else { ", MISSED" }));
-        println!("  {:<70} {:>10.1} µs  p90 {:>10.1} µs{}", s.what, s.median_us, s.p90_us, target.unwrap_or_default());
+        let target = s.target_us.map(|t| {
+            format!(
+                "  (target ≤ {t} µs{})",
+                if s.median_us <= t {
+                    ", met"
+                } else {
+                    ", MISSED"
+                }
+            )
+        });
+        println!(
+            "  {:<70} {:>10.1} µs  p90 {:>10.1} µs{}",
+            s.what,
+            s.median_us,
+            s.p90_us,
+            target.unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -307,20 +433,30 @@ fn copy_renamed(from: &Path, to: &Path, id: &str, new_id: &str) -> anyhow::Resul
     }
     let manifest = to.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&manifest)?;
-    std::fs::write(&manifest, text.replacen(&format!("id = \"{id}\""), &format!("id = \"{new_id}\""), 1))?;
+    std::fs::write(
+        &manifest,
+        text.replacen(&format!("id = \"{id}\""), &format!("id = \"{new_id}\""), 1),
+    )?;
     Ok(())
 }
 
 /// One hour of alternating speech on two channels: 900 segments of 4 s with a 0.2 s pause.
 fn hour_document() -> Document {
-    let words = ["launch", "pricing", "roadmap", "customer", "budget", "review", "testing", "release", "feedback", "android", "crash", "rate"];
+    let words = [
+        "launch", "pricing", "roadmap", "customer", "budget", "review", "testing", "release",
+        "feedback", "android", "crash", "rate",
+    ];
     let segments = (0..900u64)
         .map(|i| Segment {
             start_ms: i * 4000,
             end_ms: i * 4000 + 3800,
             channel: (i % 2) as u32,
             speaker: None,
-            text: (0..12).map(|w| words[((i * 7 + w * 3) % words.len() as u64) as usize]).collect::<Vec<_>>().join(" ") + ".",
+            text: (0..12)
+                .map(|w| words[((i * 7 + w * 3) % words.len() as u64) as usize])
+                .collect::<Vec<_>>()
+                .join(" ")
+                + ".",
         })
         .collect();
     let mut doc = small_document();
@@ -330,7 +466,13 @@ fn hour_document() -> Document {
 }
 
 fn small_document() -> Document {
-    let seg = |start_ms, channel, text: &str| Segment { start_ms, end_ms: start_ms + 2000, channel, speaker: None, text: text.into() };
+    let seg = |start_ms, channel, text: &str| Segment {
+        start_ms,
+        end_ms: start_ms + 2000,
+        channel,
+        speaker: None,
+        text: text.into(),
+    };
     Document {
         metadata: MeetingMetadata {
             id: "bench".into(),
@@ -342,7 +484,11 @@ fn small_document() -> Document {
             channel_names: vec!["me".into(), "others".into()],
         },
         transcript: Transcript {
-            segments: vec![seg(0, 0, "Shall we start?"), seg(2000, 1, "Yes, the build is green."), seg(4000, 0, "Great.")],
+            segments: vec![
+                seg(0, 0, "Shall we start?"),
+                seg(2000, 1, "Yes, the build is green."),
+                seg(4000, 0, "Great."),
+            ],
             language: Some("en".into()),
         },
         summary: None,

@@ -43,13 +43,24 @@ pub struct RunResult {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
 
 /// One measurement, in this process (called by the child).
-pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usize, language: &str, mode: Mode) -> anyhow::Result<RunResult> {
+pub fn run_one(
+    file: &Path,
+    reference: Option<&Path>,
+    model: &Path,
+    threads: usize,
+    language: &str,
+    mode: Mode,
+) -> anyhow::Result<RunResult> {
     let mut config = EngineConfig::new(model);
     config.threads = threads;
     config.language = EngineConfig::language_arg(language);
@@ -60,16 +71,29 @@ pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usi
     let started = Instant::now();
     let transcript = match mode {
         Mode::Whole | Mode::WholeBeam => transcribe_whole(file, &mut engine)?,
-        Mode::Pipeline | Mode::PipelineBeam => transcribe_file(file, &mut engine, &PipelineOptions::default(), Arc::new(AtomicBool::new(false)), &mut |_| {}, &mut |_| {})?,
+        Mode::Pipeline | Mode::PipelineBeam => transcribe_file(
+            file,
+            &mut engine,
+            &PipelineOptions::default(),
+            Arc::new(AtomicBool::new(false)),
+            &mut |_| {},
+            &mut |_| {},
+        )?,
     };
     let wall_s = started.elapsed().as_secs_f64();
     let audio_s = transcript.duration_ms as f64 / 1000.0;
     let errors = match reference {
-        Some(r) => Some(wer::score(&std::fs::read_to_string(r)?, &transcript.text(None))),
+        Some(r) => Some(wer::score(
+            &std::fs::read_to_string(r)?,
+            &transcript.text(None),
+        )),
         None => None,
     };
     Ok(RunResult {
-        file: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         mode,
         audio_s,
         wall_s,
@@ -77,7 +101,8 @@ pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usi
         peak_rss_mb: peak_rss_mb(),
         wer: errors.map(|e| e.wer()),
         errors,
-        transcribed_fraction: transcript.transcribed_ms as f64 / (transcript.duration_ms.max(1) as f64 * transcript.channels.clamp(1, 2) as f64),
+        transcribed_fraction: transcript.transcribed_ms as f64
+            / (transcript.duration_ms.max(1) as f64 * transcript.channels.clamp(1, 2) as f64),
     })
 }
 
@@ -85,7 +110,11 @@ pub fn run_one(file: &Path, reference: Option<&Path>, model: &Path, threads: usi
 fn corpus_files(corpus: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
     let mut files = Vec::new();
     if let Ok(entries) = std::fs::read_dir(corpus.join("real")) {
-        let mut wavs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wav")).collect();
+        let mut wavs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+            .collect();
         wavs.sort();
         for w in wavs {
             let txt = w.with_extension("txt");
@@ -141,7 +170,13 @@ pub fn run(
             let mut cmd = std::process::Command::new(&exe);
             cmd.args(["bench", "transcribe-one", "--model"])
                 .arg(model)
-                .args(["--threads", &threads.to_string(), "--language", language, "--mode"]);
+                .args([
+                    "--threads",
+                    &threads.to_string(),
+                    "--language",
+                    language,
+                    "--mode",
+                ]);
             // The child parses `--mode` with the same clap enum.
             if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
                 cmd.arg(name.get_name());

@@ -6,17 +6,30 @@ use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("plugin `{plugin}` asked to write `{path}`, which is outside the output folder ({why}); nothing was written")]
-    Escapes { plugin: String, path: String, why: &'static str },
+    #[error(
+        "plugin `{plugin}` asked to write `{path}`, which is outside the output folder ({why}); nothing was written"
+    )]
+    Escapes {
+        plugin: String,
+        path: String,
+        why: &'static str,
+    },
     #[error("{0} already exists; pass --force to overwrite it")]
     Exists(PathBuf),
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Checks a plugin-chosen relative path and returns its parts.
 fn safe_parts<'a>(plugin: &str, path: &'a str) -> Result<Vec<&'a str>, OutputError> {
-    let refuse = |why| OutputError::Escapes { plugin: plugin.to_string(), path: path.to_string(), why };
+    let refuse = |why| OutputError::Escapes {
+        plugin: plugin.to_string(),
+        path: path.to_string(),
+        why,
+    };
     if path.is_empty() || path.len() > 1024 {
         return Err(refuse("empty or too long"));
     }
@@ -29,7 +42,9 @@ fn safe_parts<'a>(plugin: &str, path: &'a str) -> Result<Vec<&'a str>, OutputErr
             Component::Normal(p) => parts.push(p.to_str().ok_or_else(|| refuse("not UTF-8"))?),
             Component::CurDir => {}
             Component::ParentDir => return Err(refuse("`..` is not allowed")),
-            Component::RootDir | Component::Prefix(_) => return Err(refuse("absolute paths are not allowed")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(refuse("absolute paths are not allowed"));
+            }
         }
     }
     if parts.is_empty() {
@@ -39,7 +54,12 @@ fn safe_parts<'a>(plugin: &str, path: &'a str) -> Result<Vec<&'a str>, OutputErr
 }
 
 /// Writes `files` (path, bytes) under `dir`. All paths are checked before anything is written.
-pub fn write_files(plugin: &str, dir: &Path, files: &[(String, Vec<u8>)], force: bool) -> Result<Vec<PathBuf>, OutputError> {
+pub fn write_files(
+    plugin: &str,
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    force: bool,
+) -> Result<Vec<PathBuf>, OutputError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| OutputError::Io { path, source }
@@ -65,12 +85,18 @@ pub fn write_files(plugin: &str, dir: &Path, files: &[(String, Vec<u8>)], force:
                         source: std::io::Error::other("exists and is not a folder"),
                     });
                 }
-                Ok(m) if i + 1 == parts.len() && (m.is_dir() || !force) => return Err(OutputError::Exists(target)),
+                Ok(m) if i + 1 == parts.len() && (m.is_dir() || !force) => {
+                    return Err(OutputError::Exists(target));
+                }
                 _ => {}
             }
         }
         if planned.contains(&target) {
-            return Err(OutputError::Escapes { plugin: plugin.to_string(), path: name.clone(), why: "it names the same file twice" });
+            return Err(OutputError::Escapes {
+                plugin: plugin.to_string(),
+                path: name.clone(),
+                why: "it names the same file twice",
+            });
         }
         planned.push(target);
     }
@@ -88,7 +114,10 @@ pub fn write_files(plugin: &str, dir: &Path, files: &[(String, Vec<u8>)], force:
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let tmp = builder.tempfile_in(parent).map_err(io(parent))?;
         std::fs::write(tmp.path(), bytes).map_err(io(target))?;
-        tmp.persist(target).map_err(|e| OutputError::Io { path: target.clone(), source: e.error })?;
+        tmp.persist(target).map_err(|e| OutputError::Io {
+            path: target.clone(),
+            source: e.error,
+        })?;
     }
     Ok(planned)
 }
@@ -106,7 +135,10 @@ mod tests {
         let mode = std::fs::metadata(&written[0]).unwrap().permissions().mode() & 0o777;
         // 0666 less this process's umask (Linux reports it), not a temp file's 0600.
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let umask = status.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
         match umask {
             Some(umask) => assert_eq!(mode, 0o666 & !umask, "{mode:o} with umask {umask:o}"),
             None => assert!(mode & 0o600 == 0o600, "{mode:o}"),
@@ -122,17 +154,31 @@ mod tests {
     }
 
     fn files(names: &[&str]) -> Vec<(String, Vec<u8>)> {
-        names.iter().map(|n| (n.to_string(), b"x".to_vec())).collect()
+        names
+            .iter()
+            .map(|n| (n.to_string(), b"x".to_vec()))
+            .collect()
     }
 
     #[test]
     fn escapes_are_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().expect("tempdir");
-        for bad in ["../x.md", "/etc/passwd", "a/../../x", "", "a\\b", "ok/\u{7}bell"] {
-            let err = write_files("p", dir.path(), &files(&["fine.md", bad]), false).expect_err(bad);
+        for bad in [
+            "../x.md",
+            "/etc/passwd",
+            "a/../../x",
+            "",
+            "a\\b",
+            "ok/\u{7}bell",
+        ] {
+            let err =
+                write_files("p", dir.path(), &files(&["fine.md", bad]), false).expect_err(bad);
             assert!(matches!(err, OutputError::Escapes { .. }), "{bad}: {err}");
         }
-        assert!(!dir.path().join("fine.md").exists(), "a refused batch wrote a file");
+        assert!(
+            !dir.path().join("fine.md").exists(),
+            "a refused batch wrote a file"
+        );
     }
 
     #[test]
@@ -151,7 +197,16 @@ mod tests {
         write_files("p", dir.path(), &files(&["sub/a.md"]), false).expect("first write");
         let err = write_files("p", dir.path(), &files(&["sub/a.md"]), false).expect_err("exists");
         assert!(err.to_string().contains("--force"), "{err}");
-        write_files("p", dir.path(), &[("sub/a.md".into(), b"new".to_vec())], true).expect("forced");
-        assert_eq!(std::fs::read(dir.path().join("sub/a.md")).expect("read"), b"new");
+        write_files(
+            "p",
+            dir.path(),
+            &[("sub/a.md".into(), b"new".to_vec())],
+            true,
+        )
+        .expect("forced");
+        assert_eq!(
+            std::fs::read(dir.path().join("sub/a.md")).expect("read"),
+            b"new"
+        );
     }
 }

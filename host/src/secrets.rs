@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("cannot {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is damaged ({message}); remove it and set the secrets again")]
     Damaged { path: PathBuf, message: String },
 }
@@ -44,13 +48,20 @@ fn keyring_unavailable(e: &keyring::Error) {
 
 /// The environment variable that overrides a stored secret.
 pub fn env_name(plugin: &str, name: &str) -> String {
-    format!("MINUTES_SECRET_{}_{}", plugin, name).to_ascii_uppercase().replace('-', "_")
+    format!("MINUTES_SECRET_{}_{}", plugin, name)
+        .to_ascii_uppercase()
+        .replace('-', "_")
 }
 
 impl SecretStore {
     pub fn new(dir: impl Into<PathBuf>) -> SecretStore {
-        let use_keyring = std::env::var("MINUTES_SECRETS").map(|v| v != "file").unwrap_or(true);
-        SecretStore { dir: dir.into(), use_keyring }
+        let use_keyring = std::env::var("MINUTES_SECRETS")
+            .map(|v| v != "file")
+            .unwrap_or(true);
+        SecretStore {
+            dir: dir.into(),
+            use_keyring,
+        }
     }
 
     fn keyring_get(&self, plugin: &str, name: &str) -> Option<String> {
@@ -74,15 +85,26 @@ impl SecretStore {
     fn read(&self, plugin: &str) -> Result<BTreeMap<String, String>, SecretError> {
         let path = self.file(plugin);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| SecretError::Damaged { path, message: e.message().to_string() }),
+            Ok(text) => toml::from_str(&text).map_err(|e| SecretError::Damaged {
+                path,
+                message: e.message().to_string(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(source) => Err(SecretError::Io { action: "read", path, source }),
+            Err(source) => Err(SecretError::Io {
+                action: "read",
+                path,
+                source,
+            }),
         }
     }
 
     fn write(&self, plugin: &str, values: &BTreeMap<String, String>) -> Result<(), SecretError> {
         let path = self.file(plugin);
-        let io = |action, source| SecretError::Io { action, path: path.clone(), source };
+        let io = |action, source| SecretError::Io {
+            action,
+            path: path.clone(),
+            source,
+        };
         create_private_dir(&self.dir).map_err(|e| io("create the folder of", e))?;
         if values.is_empty() {
             return match std::fs::remove_file(&path) {
@@ -90,7 +112,10 @@ impl SecretStore {
                 _ => Ok(()),
             };
         }
-        let text = toml::to_string(values).map_err(|e| SecretError::Damaged { path: path.clone(), message: e.to_string() })?;
+        let text = toml::to_string(values).map_err(|e| SecretError::Damaged {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         // NamedTempFile is created 0600; the rename keeps that mode.
         let tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| io("write", e))?;
         std::fs::write(tmp.path(), text).map_err(|e| io("write", e))?;
@@ -100,7 +125,8 @@ impl SecretStore {
 
     /// The secret's value: the environment override, else the keyring, else the file.
     pub fn get(&self, plugin: &str, name: &str) -> Result<Option<String>, SecretError> {
-        if let Some(v) = std::env::var_os(env_name(plugin, name)).and_then(|v| v.into_string().ok()) {
+        if let Some(v) = std::env::var_os(env_name(plugin, name)).and_then(|v| v.into_string().ok())
+        {
             return Ok(Some(v));
         }
         if let Some(v) = self.keyring_get(plugin, name) {
@@ -177,16 +203,35 @@ mod tests {
     #[test]
     fn stored_secrets_are_private_and_removable() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SecretStore { dir: dir.path().join("secrets"), use_keyring: false };
-        assert_eq!(store.set("fireworks", "api-key", "fw-123").expect("set"), Backend::File);
-        assert_eq!(store.get("fireworks", "api-key").expect("get").as_deref(), Some("fw-123"));
-        assert_eq!(store.get("other", "api-key").expect("get"), None, "secrets are per plugin");
+        let store = SecretStore {
+            dir: dir.path().join("secrets"),
+            use_keyring: false,
+        };
+        assert_eq!(
+            store.set("fireworks", "api-key", "fw-123").expect("set"),
+            Backend::File
+        );
+        assert_eq!(
+            store.get("fireworks", "api-key").expect("get").as_deref(),
+            Some("fw-123")
+        );
+        assert_eq!(
+            store.get("other", "api-key").expect("get"),
+            None,
+            "secrets are per plugin"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("secrets/fireworks.toml")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("secrets/fireworks.toml"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "secret file readable by others: {mode:o}");
-            let mode = std::fs::metadata(dir.path().join("secrets")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("secrets"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "secret folder open to others: {mode:o}");
         }
         assert!(store.remove("fireworks", "api-key").expect("remove"));
@@ -199,17 +244,37 @@ mod tests {
     #[test]
     fn the_os_keyring_is_used_when_one_answers() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SecretStore { dir: dir.path().join("secrets"), use_keyring: true };
+        let store = SecretStore {
+            dir: dir.path().join("secrets"),
+            use_keyring: true,
+        };
         let plugin = format!("keyring-test-{}", std::process::id());
         match store.set(&plugin, "api-key", "kr-secret").expect("set") {
             Backend::File => {
-                eprintln!("no OS keyring answered here: the file fallback was used (covered by the test above)");
-                assert_eq!(store.get(&plugin, "api-key").expect("get").as_deref(), Some("kr-secret"));
+                eprintln!(
+                    "no OS keyring answered here: the file fallback was used (covered by the test above)"
+                );
+                assert_eq!(
+                    store.get(&plugin, "api-key").expect("get").as_deref(),
+                    Some("kr-secret")
+                );
             }
             Backend::Keyring => {
-                assert!(!dir.path().join("secrets").join(format!("{plugin}.toml")).exists(), "a keyring secret also went to the file");
-                assert_eq!(store.get(&plugin, "api-key").expect("get").as_deref(), Some("kr-secret"));
-                assert_eq!(store.source(&plugin, "api-key").expect("source"), Some("keyring"));
+                assert!(
+                    !dir.path()
+                        .join("secrets")
+                        .join(format!("{plugin}.toml"))
+                        .exists(),
+                    "a keyring secret also went to the file"
+                );
+                assert_eq!(
+                    store.get(&plugin, "api-key").expect("get").as_deref(),
+                    Some("kr-secret")
+                );
+                assert_eq!(
+                    store.source(&plugin, "api-key").expect("source"),
+                    Some("keyring")
+                );
                 assert!(store.remove(&plugin, "api-key").expect("remove"));
                 assert_eq!(store.get(&plugin, "api-key").expect("get"), None);
             }
@@ -218,6 +283,9 @@ mod tests {
 
     #[test]
     fn environment_overrides_use_upper_case_names() {
-        assert_eq!(env_name("open-ai", "api-key"), "MINUTES_SECRET_OPEN_AI_API_KEY");
+        assert_eq!(
+            env_name("open-ai", "api-key"),
+            "MINUTES_SECRET_OPEN_AI_API_KEY"
+        );
     }
 }

@@ -47,11 +47,17 @@ mod tests {
         let secs = days_from_civil(2026, 11, 28) * 86_400 + 16 * 3600 + 23 * 60 + 5;
         assert_eq!(utc(secs), "2026-11-28 16:23:05");
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(days_from_civil(2024, 2, 29) * 86_400), "2024-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339(days_from_civil(2024, 2, 29) * 86_400),
+            "2024-02-29T00:00:00Z"
+        );
     }
 }
 
 /// Seconds since the Unix epoch, now.
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -87,7 +87,10 @@ impl From<HttpError> for PluginError {
     fn from(e: HttpError) -> Self {
         match e {
             HttpError::Denied(_) => PluginError::Denied(describe(&e)),
-            HttpError::UpstreamStatus(status) => PluginError::Upstream(UpstreamError { status, message: describe(&e) }),
+            HttpError::UpstreamStatus(status) => PluginError::Upstream(UpstreamError {
+                status,
+                message: describe(&e),
+            }),
             other => PluginError::Network(describe(&other)),
         }
     }
@@ -104,6 +107,9 @@ impl Response {
     }
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }

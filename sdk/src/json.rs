@@ -16,14 +16,17 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, PluginError> {
 }
 
 pub fn to_string_pretty<T: Serialize>(value: &T) -> Result<String, PluginError> {
-    serde_json::to_string_pretty(value).map_err(|e| PluginError::Other(format!("cannot encode JSON: {e}")))
+    serde_json::to_string_pretty(value)
+        .map_err(|e| PluginError::Other(format!("cannot encode JSON: {e}")))
 }
 
 /// Parses JSON that came from outside (a model's answer, an HTTP body).
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, PluginError> {
-    serde_json::from_str(text).map_err(|e| PluginError::InvalidInput(format!("malformed JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| PluginError::InvalidInput(format!("malformed JSON: {e}")))
 }
 
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PluginError> {
-    serde_json::from_slice(bytes).map_err(|e| PluginError::InvalidInput(format!("malformed JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| PluginError::InvalidInput(format!("malformed JSON: {e}")))
 }

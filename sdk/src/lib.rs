@@ -76,31 +76,41 @@ pub mod types {
 
     impl OutputFile {
         /// A UTF-8 text file.
-        pub fn text(path: impl Into<String>, media_type: impl Into<String>, text: impl Into<String>) -> Self {
-            OutputFile { path: path.into(), media_type: media_type.into(), bytes: text.into().into_bytes() }
+        pub fn text(
+            path: impl Into<String>,
+            media_type: impl Into<String>,
+            text: impl Into<String>,
+        ) -> Self {
+            OutputFile {
+                path: path.into(),
+                media_type: media_type.into(),
+                bytes: text.into().into_bytes(),
+            }
         }
     }
 }
 
+pub mod chunking;
 pub mod config;
+pub mod delimit;
 pub mod http;
 pub mod json;
 pub mod log;
 pub mod meeting;
-pub mod prompt;
-pub mod chunking;
-pub mod delimit;
 pub mod notes;
 pub mod notes_llm;
-pub mod tokens;
+pub mod prompt;
 pub mod subtitles;
-pub mod yaml;
 #[cfg(test)]
 mod test_support;
+pub mod tokens;
+pub mod yaml;
 
 /// The language model a template may call (routed by the host to the user's provider).
 pub mod llm {
-    pub use crate::bindings::minutes::plugin::llm::{Chunk, LlmInfo, Plan, announce_plan, complete, info};
+    pub use crate::bindings::minutes::plugin::llm::{
+        Chunk, LlmInfo, Plan, announce_plan, complete, info,
+    };
 }
 
 pub mod exporter;

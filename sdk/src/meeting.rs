@@ -55,15 +55,28 @@ pub fn slug(text: &str) -> String {
             slug.push('-');
         }
     }
-    slug.trim_end_matches('-').chars().take(60).collect::<String>().trim_end_matches('-').to_string()
+    slug.trim_end_matches('-')
+        .chars()
+        .take(60)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
 }
 
 /// `2026-11-28-weekly-sync`: the start date and a slug of the title (the meeting id when the
 /// title has no letters). Never contains a path separator or starts with a dot.
 pub fn file_stem(doc: &Document) -> String {
     let title = slug(&doc.metadata.title);
-    let name = if title.is_empty() { slug(&doc.metadata.id) } else { title };
-    let name = if name.is_empty() { "meeting".to_string() } else { name };
+    let name = if title.is_empty() {
+        slug(&doc.metadata.id)
+    } else {
+        title
+    };
+    let name = if name.is_empty() {
+        "meeting".to_string()
+    } else {
+        name
+    };
     match date(doc) {
         Some(d) => format!("{d}-{name}"),
         None => name,
@@ -73,24 +86,43 @@ pub fn file_stem(doc: &Document) -> String {
 /// Who spoke a segment: its speaker label, else its channel's name. `None` for a mono
 /// recording with no labels, so exporters do not invent speakers.
 pub fn known_speaker(segment: &Segment, channel_names: &[String]) -> Option<String> {
-    if let Some(s) = segment.speaker.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(s) = segment
+        .speaker
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         return Some(s.to_string());
     }
-    channel_names.get(segment.channel as usize).map(|n| n.trim()).filter(|n| !n.is_empty()).map(str::to_string)
+    channel_names
+        .get(segment.channel as usize)
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
 }
 
 /// Speakers in order of first appearance (segments with no words do not count); the channel
 /// names when no segment names one.
 pub fn participants(doc: &Document) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
-    let spoken = doc.transcript.segments.iter().filter(|s| !s.text.trim().is_empty());
+    let spoken = doc
+        .transcript
+        .segments
+        .iter()
+        .filter(|s| !s.text.trim().is_empty());
     for who in spoken.filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
         if !seen.contains(&who) {
             seen.push(who);
         }
     }
     if seen.is_empty() {
-        seen = doc.metadata.channel_names.iter().filter(|n| !n.trim().is_empty()).cloned().collect();
+        seen = doc
+            .metadata
+            .channel_names
+            .iter()
+            .filter(|n| !n.trim().is_empty())
+            .cloned()
+            .collect();
     }
     seen
 }
@@ -114,7 +146,12 @@ pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem
         let _ = writeln!(out, "{}\n", s.markdown.trim());
     }
     for section in &s.sections {
-        let _ = writeln!(out, "## {}\n\n{}\n", one_line(&section.title), section.body.trim());
+        let _ = writeln!(
+            out,
+            "## {}\n\n{}\n",
+            one_line(&section.title),
+            section.body.trim()
+        );
     }
     let list = |out: &mut String, title: &str, items: Vec<String>| {
         if !items.is_empty() {
@@ -125,9 +162,27 @@ pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem
             out.push('\n');
         }
     };
-    list(out, "Decisions", s.decisions.iter().map(|d| format!("- {}", one_line(d))).collect());
-    list(out, "Action items", s.action_items.iter().map(task).collect());
-    list(out, "Open questions", s.open_questions.iter().map(|q| format!("- {}", one_line(q))).collect());
+    list(
+        out,
+        "Decisions",
+        s.decisions
+            .iter()
+            .map(|d| format!("- {}", one_line(d)))
+            .collect(),
+    );
+    list(
+        out,
+        "Action items",
+        s.action_items.iter().map(task).collect(),
+    );
+    list(
+        out,
+        "Open questions",
+        s.open_questions
+            .iter()
+            .map(|q| format!("- {}", one_line(q)))
+            .collect(),
+    );
 }
 
 #[cfg(test)]
@@ -137,8 +192,19 @@ mod tests {
     #[test]
     fn iso_dates_are_recognised_and_nonsense_is_not() {
         assert_eq!(iso_date("2026-03-10").as_deref(), Some("2026-03-10"));
-        assert_eq!(iso_date("2026-03-10T09:00:00Z").as_deref(), Some("2026-03-10"));
-        for bad in ["March 10th", "2026-13-01", "2026-03-32", "2026-3-10", "2026-03-101", "", "2026/03/10"] {
+        assert_eq!(
+            iso_date("2026-03-10T09:00:00Z").as_deref(),
+            Some("2026-03-10")
+        );
+        for bad in [
+            "March 10th",
+            "2026-13-01",
+            "2026-03-32",
+            "2026-3-10",
+            "2026-03-101",
+            "",
+            "2026/03/10",
+        ] {
             assert_eq!(iso_date(bad), None, "{bad}");
         }
     }
@@ -156,13 +222,20 @@ mod tests {
         let s = Summary {
             markdown: "Free text.".into(),
             sections: vec![],
-            action_items: vec![ActionItem { owner: None, task: "Book\na room".into(), due: None }],
+            action_items: vec![ActionItem {
+                owner: None,
+                task: "Book\na room".into(),
+                due: None,
+            }],
             decisions: vec![],
             open_questions: vec!["Price?".into()],
         };
         let mut out = String::new();
         markdown_summary(&mut out, &s, |a| format!("- [ ] {}", one_line(&a.task)));
-        assert_eq!(out, "Free text.\n\n## Action items\n\n- [ ] Book a room\n\n## Open questions\n\n- Price?\n\n");
+        assert_eq!(
+            out,
+            "Free text.\n\n## Action items\n\n- [ ] Book a room\n\n## Open questions\n\n- Price?\n\n"
+        );
     }
 
     #[test]

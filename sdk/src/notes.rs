@@ -126,7 +126,10 @@ impl NotesSpec {
     /// The same spec with its action items under another title and instruction (a stand-up's
     /// "Follow-ups", a retro's "Improvement actions").
     pub fn with_action_items(mut self, title: &str, instruction: &str) -> NotesSpec {
-        self.action_items = ListSpec { title: title.into(), instruction: instruction.into() };
+        self.action_items = ListSpec {
+            title: title.into(),
+            instruction: instruction.into(),
+        };
         self
     }
 

@@ -481,7 +481,14 @@ pub fn ask(
     // What the model said, for `-v`: whether it rambled, wrapped the JSON or answered in prose.
     model.log(
         false,
-        &format!("unusable {what} begins: {}", first.text.chars().take(MAX_SHOWN_ANSWER_CHARS).collect::<String>()),
+        &format!(
+            "unusable {what} begins: {}",
+            first
+                .text
+                .chars()
+                .take(MAX_SHOWN_ANSWER_CHARS)
+                .collect::<String>()
+        ),
     );
     model.log(
         true,
@@ -760,13 +767,18 @@ pub fn assert_exercise(
     prompt_has: &[&str],
     markdown_has: &[&str],
 ) -> (Vec<CompletionRequest>, Summary) {
-    let (requests, summary) = exercise(spec).unwrap_or_else(|e| panic!("{}: no summary: {e:?}", spec.id));
+    let (requests, summary) =
+        exercise(spec).unwrap_or_else(|e| panic!("{}: no summary: {e:?}", spec.id));
     let system = requests
         .first()
         .and_then(|r| r.messages.first())
         .map_or("", |m| m.content.as_str());
     for want in prompt_has {
-        assert!(system.contains(want), "{}: the prompt lacks {want:?}:\n{system}", spec.id);
+        assert!(
+            system.contains(want),
+            "{}: the prompt lacks {want:?}:\n{system}",
+            spec.id
+        );
     }
     for want in markdown_has {
         assert!(

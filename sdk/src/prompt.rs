@@ -17,7 +17,11 @@ use crate::types::{Message, Role, Segment, Transcript};
 pub fn timestamp(ms: u64) -> String {
     let s = ms / 1000;
     let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
-    if h > 0 { format!("{h}:{m:02}:{s:02}") } else { format!("{m:02}:{s:02}") }
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    }
 }
 
 /// Who spoke a segment: its speaker label, else the name of its channel, else `channel N`.
@@ -39,20 +43,34 @@ pub fn transcript_lines(transcript: &Transcript, channel_names: &[String]) -> St
         if text.is_empty() {
             continue;
         }
-        out.push_str(&format!("[{}] {}: {}\n", timestamp(seg.start_ms), speaker_of(seg, channel_names), text));
+        out.push_str(&format!(
+            "[{}] {}: {}\n",
+            timestamp(seg.start_ms),
+            speaker_of(seg, channel_names),
+            text
+        ));
     }
     out
 }
 
 pub fn system(content: impl Into<String>) -> Message {
-    Message { role: Role::System, content: content.into() }
+    Message {
+        role: Role::System,
+        content: content.into(),
+    }
 }
 
 pub fn user(content: impl Into<String>) -> Message {
-    Message { role: Role::User, content: content.into() }
+    Message {
+        role: Role::User,
+        content: content.into(),
+    }
 }
 
 /// Wraps untrusted text (a transcript) so a model treats it as data, not instructions.
 pub fn as_data(label: &str, text: &str) -> String {
-    format!("<{label}>\n{}\n</{label}>", text.replace(&format!("</{label}>"), ""))
+    format!(
+        "<{label}>\n{}\n</{label}>",
+        text.replace(&format!("</{label}>"), "")
+    )
 }

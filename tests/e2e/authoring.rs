@@ -36,7 +36,11 @@ impl Author {
         for e in std::fs::read_dir(&home).expect("home").flatten() {
             if e.file_name() != "sdk" {
                 let p = e.path();
-                let removed = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                let removed = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
                 removed.expect("clear home");
             }
         }
@@ -61,7 +65,13 @@ impl Author {
             .env("MINUTES_HOME", self.home())
             .env("MINUTES_SECRETS", "file")
             .env_remove("MINUTES_LOG")
-            .env("CARGO_TARGET_DIR", self.root.parent().expect("authoring dir").join("cargo-target"))
+            .env(
+                "CARGO_TARGET_DIR",
+                self.root
+                    .parent()
+                    .expect("authoring dir")
+                    .join("cargo-target"),
+            )
             .env("CARGO_NET_OFFLINE", "true")
             .current_dir(self.work())
             .stdin(Stdio::null());
@@ -74,14 +84,21 @@ impl Author {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.minutes(args).output().expect("run minutes");
-        assert!(out.status.success(), "minutes {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "minutes {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
     fn edit(&self, from: &str, to: &str) {
         let path = self.krate().join("src/lib.rs");
         let text = std::fs::read_to_string(&path).expect("lib.rs");
-        assert!(text.contains(from), "the scaffold no longer contains {from:?}:\n{text}");
+        assert!(
+            text.contains(from),
+            "the scaffold no longer contains {from:?}:\n{text}"
+        );
         std::fs::write(&path, text.replacen(from, to, 1)).expect("edit lib.rs");
     }
 
@@ -109,13 +126,20 @@ impl DevProcess {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if tx.send(line).is_err() {
                     break;
                 }
             }
         });
-        DevProcess { child, lines, seen: Vec::new() }
+        DevProcess {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits for a line that starts with `prefix`; returns it and how long it took.
@@ -130,8 +154,13 @@ impl DevProcess {
                         return (line, started.elapsed());
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => panic!("no `{prefix}` line within {BUILD_TIMEOUT:?}; saw {:?}", self.seen),
-                Err(RecvTimeoutError::Disconnected) => panic!("minutes plugin dev exited; it printed {:?}", self.seen),
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no `{prefix}` line within {BUILD_TIMEOUT:?}; saw {:?}",
+                    self.seen
+                ),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("minutes plugin dev exited; it printed {:?}", self.seen)
+                }
             }
         }
     }
@@ -145,7 +174,11 @@ impl Drop for DevProcess {
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().expect("tokio").block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio")
+        .block_on(f)
 }
 
 /// What a process that has been running all along gets from the plugin now.
@@ -162,67 +195,134 @@ fn a_new_author_scaffolds_builds_installs_exports_and_develops_an_exporter() {
 
     let out = author.ok(&["plugin", "new", "exporter", "my-exporter"]);
     assert!(out.contains("created my-exporter (exporter)"), "{out}");
-    let cargo_toml = std::fs::read_to_string(author.krate().join("Cargo.toml")).expect("Cargo.toml");
-    assert!(cargo_toml.contains("[workspace]") && cargo_toml.contains("minutes-sdk = { path = "), "{cargo_toml}");
+    let cargo_toml =
+        std::fs::read_to_string(author.krate().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        cargo_toml.contains("[workspace]") && cargo_toml.contains("minutes-sdk = { path = "),
+        "{cargo_toml}"
+    );
 
     // The scaffold's own unit tests pass natively, as its README says.
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let test = author.cmd(&cargo, &["test", "--quiet"]).current_dir(author.krate()).output().expect("cargo test");
-    assert!(test.status.success(), "cargo test of the scaffold failed:\n{}", String::from_utf8_lossy(&test.stderr));
-    assert!(String::from_utf8_lossy(&test.stdout).contains("3 passed"), "{}", String::from_utf8_lossy(&test.stdout));
+    let test = author
+        .cmd(&cargo, &["test", "--quiet"])
+        .current_dir(author.krate())
+        .output()
+        .expect("cargo test");
+    assert!(
+        test.status.success(),
+        "cargo test of the scaffold failed:\n{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&test.stdout).contains("3 passed"),
+        "{}",
+        String::from_utf8_lossy(&test.stdout)
+    );
     let t_test = t0.elapsed();
 
     // The author makes it theirs, builds, installs.
     author.edit("\"Meeting: {}\\n\"", "\"Minutes of {}\\n\"");
     let t1 = Instant::now();
     let built: serde_json::Value =
-        serde_json::from_str(&author.ok(&["plugin", "build", "my-exporter", "--json"])).expect("build --json");
+        serde_json::from_str(&author.ok(&["plugin", "build", "my-exporter", "--json"]))
+            .expect("build --json");
     let t_build = t1.elapsed();
-    assert_eq!((built["id"].as_str(), built["kind"].as_str(), built["profile"].as_str()), (Some("my-exporter"), Some("exporter"), Some("plugin")));
+    assert_eq!(
+        (
+            built["id"].as_str(),
+            built["kind"].as_str(),
+            built["profile"].as_str()
+        ),
+        (Some("my-exporter"), Some("exporter"), Some("plugin"))
+    );
     let folder = PathBuf::from(built["folder"].as_str().expect("folder"));
     let packaged = std::fs::read_to_string(folder.join("plugin.toml")).expect("packaged manifest");
-    assert!(packaged.contains(&format!("sha256 = \"{}\"", built["sha256"].as_str().expect("sha"))), "{packaged}");
+    assert!(
+        packaged.contains(&format!(
+            "sha256 = \"{}\"",
+            built["sha256"].as_str().expect("sha")
+        )),
+        "{packaged}"
+    );
     assert!(Path::new(built["archive"].as_str().expect("archive")).is_file());
     let out = author.ok(&["plugin", "install", folder.to_str().expect("utf-8")]);
-    assert!(out.contains("installed my-exporter 0.1.0 (exporter)"), "{out}");
+    assert!(
+        out.contains("installed my-exporter 0.1.0 (exporter)"),
+        "{out}"
+    );
 
     // A stored meeting, exported with the new plugin.
     std::fs::write(author.work().join("meeting.json"), SAMPLE_DOCUMENT).expect("document");
     author.ok(&["store", "add-document", "meeting.json"]);
     let text = author.export_stored("out");
-    assert!(text.starts_with("Minutes of Atlas: weekly release sync\nStarted: 2026-11-28T10:00:00Z\n"), "{text}");
-    assert!(text.contains("TODO (Sam): Draft the announcement\n"), "{text}");
-    assert!(text.contains("[01:05] others: Agreed, no soft launch.\n"), "{text}");
+    assert!(
+        text.starts_with("Minutes of Atlas: weekly release sync\nStarted: 2026-11-28T10:00:00Z\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("TODO (Sam): Draft the announcement\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[01:05] others: Agreed, no soft launch.\n"),
+        "{text}"
+    );
 
     // A process that keeps running from here on.
     let home = Home::at(author.home());
-    let live = LivePlugins::open(home.clone(), Runtime::new(&home.cache_dir()).expect("runtime")).expect("live plugins");
+    let live = LivePlugins::open(
+        home.clone(),
+        Runtime::new(&home.cache_dir()).expect("runtime"),
+    )
+    .expect("live plugins");
     let doc: Document = serde_json::from_str(SAMPLE_DOCUMENT).expect("document");
     assert!(live_export(&live, &doc).starts_with("Minutes of "));
 
     // Dev mode: installed and marked as such, then rebuilt on every edit.
     let mut dev = DevProcess::start(&author);
     dev.wait_for("watching ");
-    let list: serde_json::Value = serde_json::from_str(&author.ok(&["plugin", "list", "--json"])).expect("list");
-    assert_eq!(list[0]["dev"].as_str().map(PathBuf::from), Some(std::fs::canonicalize(author.krate()).expect("crate")));
+    let list: serde_json::Value =
+        serde_json::from_str(&author.ok(&["plugin", "list", "--json"])).expect("list");
+    assert_eq!(
+        list[0]["dev"].as_str().map(PathBuf::from),
+        Some(std::fs::canonicalize(author.krate()).expect("crate"))
+    );
     assert!(author.ok(&["plugin", "list"]).contains("[dev: "));
 
     author.edit("\"Minutes of {}\\n\"", "\"Notes from {}\\n\"");
     let (line, t_reload) = dev.wait_for("reloaded my-exporter 0.1.0");
     assert!(line.contains("sha256 "), "{line}");
-    assert!(author.export_stored("out2").starts_with("Notes from Atlas: weekly release sync\n"));
-    assert!(live_export(&live, &doc).starts_with("Notes from "), "the running process kept the old version");
+    assert!(
+        author
+            .export_stored("out2")
+            .starts_with("Notes from Atlas: weekly release sync\n")
+    );
+    assert!(
+        live_export(&live, &doc).starts_with("Notes from "),
+        "the running process kept the old version"
+    );
 
     // Settings are followed the same way.
-    std::fs::write(author.home().join("config.toml"), "[plugins.my-exporter]\ntimestamps = false\n").expect("config");
+    std::fs::write(
+        author.home().join("config.toml"),
+        "[plugins.my-exporter]\ntimestamps = false\n",
+    )
+    .expect("config");
     let text = live_export(&live, &doc);
-    assert!(text.contains("\nothers: Agreed, no soft launch.\n") && !text.contains("[01:05]"), "config change not picked up:\n{text}");
+    assert!(
+        text.contains("\nothers: Agreed, no soft launch.\n") && !text.contains("[01:05]"),
+        "config change not picked up:\n{text}"
+    );
 
     // A broken build is reported; dev mode goes on and the last good build stays installed.
     author.edit("pub fn render(", "pub fn render(,");
     let (line, _) = dev.wait_for("build failed: ");
     assert!(line.contains("cargo build failed"), "{line}");
-    assert!(dev.child.try_wait().expect("poll").is_none(), "dev mode exited on a build error");
+    assert!(
+        dev.child.try_wait().expect("poll").is_none(),
+        "dev mode exited on a build error"
+    );
     assert!(live_export(&live, &doc).starts_with("Notes from "));
     author.edit("pub fn render(,", "pub fn render(");
     author.edit("\"Notes from {}\\n\"", "\"Fixed: {}\\n\"");

@@ -3,13 +3,19 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
     // .../target/debug/minutes -> .../target
     let exe = Path::new(env!("CARGO_BIN_EXE_minutes"));
-    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
 }
 
 /// Builds first-party and test plugins once per test run (the same build `cargo xtask plugins
@@ -22,8 +28,11 @@ pub fn packages() -> &'static Path {
         let target = target_dir();
         let out = target.join("e2e-packages");
         let mut crates = PluginCrate::all_in(&ws.join("plugins")).expect("plugins/");
-        crates.extend(PluginCrate::all_in(&ws.join("tests").join("plugins")).expect("tests/plugins/"));
-        build_packages(&ws, &crates, "plugin", &target, &out).expect("building the plugin packages");
+        crates.extend(
+            PluginCrate::all_in(&ws.join("tests").join("plugins")).expect("tests/plugins/"),
+        );
+        build_packages(&ws, &crates, "plugin", &target, &out)
+            .expect("building the plugin packages");
         out
     })
 }
@@ -44,7 +53,10 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { home: tempfile::tempdir().expect("home"), work: tempfile::tempdir().expect("work") }
+        Env {
+            home: tempfile::tempdir().expect("home"),
+            work: tempfile::tempdir().expect("work"),
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -63,23 +75,37 @@ impl Env {
     /// Runs and expects success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "minutes {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "minutes {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf-8 stdout")
     }
 
     /// Runs and expects failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "minutes {args:?} should have failed:\n{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "minutes {args:?} should have failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).expect("utf-8 stderr")
     }
 
     pub fn install(&self, package: &Path) {
-        self.ok(&["plugin", "install", "--yes", package.to_str().expect("utf-8 path")]);
+        self.ok(&[
+            "plugin",
+            "install",
+            "--yes",
+            package.to_str().expect("utf-8 path"),
+        ]);
     }
 
     pub fn installed_ids(&self) -> Vec<String> {
-        let json: serde_json::Value = serde_json::from_str(&self.ok(&["plugin", "list", "--json"])).expect("json");
+        let json: serde_json::Value =
+            serde_json::from_str(&self.ok(&["plugin", "list", "--json"])).expect("json");
         json.as_array()
             .expect("array")
             .iter()

@@ -25,7 +25,15 @@ const TRICKY_DOCUMENT: &str = r#"{
 }"#;
 
 fn export(env: &Env, doc: &Path, plugin: &str, dir: &str) -> String {
-    env.ok(&["export", "--document", doc.to_str().expect("utf-8"), "--to", plugin, "--dir", dir])
+    env.ok(&[
+        "export",
+        "--document",
+        doc.to_str().expect("utf-8"),
+        "--to",
+        plugin,
+        "--dir",
+        dir,
+    ])
 }
 
 fn read(env: &Env, rel: &str) -> String {
@@ -33,9 +41,15 @@ fn read(env: &Env, rel: &str) -> String {
 }
 
 fn tricky(env: &Env) -> std::path::PathBuf {
-    let long = "the churn in the pro tier worries everyone and we need numbers before we decide anything ".repeat(4);
+    let long =
+        "the churn in the pro tier worries everyone and we need numbers before we decide anything "
+            .repeat(4);
     let path = env.path("tricky.json");
-    std::fs::write(&path, TRICKY_DOCUMENT.replace("\"LONG\"", &format!("\"{}\"", long.trim()))).expect("write");
+    std::fs::write(
+        &path,
+        TRICKY_DOCUMENT.replace("\"LONG\"", &format!("\"{}\"", long.trim())),
+    )
+    .expect("write");
     path
 }
 
@@ -56,7 +70,10 @@ fn export_json_writes_the_document_and_minutes_reads_it_back() {
     let sample: Value = serde_json::from_str(SAMPLE_DOCUMENT).expect("sample");
     for part in ["metadata", "transcript", "summary"] {
         for (key, value) in sample[part].as_object().expect("object") {
-            assert_eq!(&json[part][key], value, "{part}.{key} changed on the way out");
+            assert_eq!(
+                &json[part][key], value,
+                "{part}.{key} changed on the way out"
+            );
         }
     }
 
@@ -67,7 +84,10 @@ fn export_json_writes_the_document_and_minutes_reads_it_back() {
     assert_eq!(read(&env, &format!("out2/{STEM}.json")), text);
     env.install(&archive("export-markdown"));
     export(&env, &again, "export-markdown", "md");
-    assert!(read(&env, &format!("md/{STEM}.md")).contains("- [ ] Draft the announcement (Sam, due March 10th)"));
+    assert!(
+        read(&env, &format!("md/{STEM}.md"))
+            .contains("- [ ] Draft the announcement (Sam, due March 10th)")
+    );
 }
 
 #[test]
@@ -76,39 +96,78 @@ fn export_txt_puts_the_summary_first_then_timed_lines() {
     env.install(&archive("export-txt"));
     export(&env, &env.document(), "export-txt", "out");
     let text = read(&env, &format!("out/{STEM}.txt"));
-    assert!(text.starts_with("Atlas: weekly release sync\n2026-11-28 · 00:03:01 · Maria, others\n\nOverview\n"), "{text}");
-    assert!(text.contains("- [ ] Draft the announcement (Sam, due March 10th)\n"), "{text}");
+    assert!(
+        text.starts_with(
+            "Atlas: weekly release sync\n2026-11-28 · 00:03:01 · Maria, others\n\nOverview\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("- [ ] Draft the announcement (Sam, due March 10th)\n"),
+        "{text}"
+    );
     assert!(text.ends_with("Transcript\n----------\n[00:00:01] Maria: We move the launch to March 17th.\n[00:01:05] others: Agreed, no soft launch.\n"), "{text}");
 
-    std::fs::write(env.home.path().join("config.toml"), "[plugins.export-txt]\ninclude_summary = false\n").expect("config");
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        "[plugins.export-txt]\ninclude_summary = false\n",
+    )
+    .expect("config");
     export(&env, &env.document(), "export-txt", "plain");
     let plain = read(&env, &format!("plain/{STEM}.txt"));
-    assert!(!plain.contains("Overview") && plain.contains("[00:01:05] others:"), "{plain}");
+    assert!(
+        !plain.contains("Overview") && plain.contains("[00:01:05] others:"),
+        "{plain}"
+    );
 }
 
 /// Parses SRT (`sep` = ',') or WebVTT (`sep` = '.') cues, checking times and order: start
 /// strictly increasing, end after start, no overlap. Returns (start, end, text) per cue.
 fn cues(text: &str, sep: char) -> Vec<(u64, u64, String)> {
-    let body = if sep == '.' { text.strip_prefix("WEBVTT\n\n").expect("WEBVTT header") } else { text };
+    let body = if sep == '.' {
+        text.strip_prefix("WEBVTT\n\n").expect("WEBVTT header")
+    } else {
+        text
+    };
     let time = |t: &str| -> u64 {
-        let (hms, ms) = t.split_once(sep).unwrap_or_else(|| panic!("{t:?} lacks `{sep}mmm`"));
-        let f: Vec<u64> = hms.split(':').map(|p| p.parse().unwrap_or_else(|_| panic!("{t:?}"))).collect();
-        assert!(f.len() == 3 && f[1] < 60 && f[2] < 60 && ms.len() == 3 && hms.len() >= 8, "{t:?}");
+        let (hms, ms) = t
+            .split_once(sep)
+            .unwrap_or_else(|| panic!("{t:?} lacks `{sep}mmm`"));
+        let f: Vec<u64> = hms
+            .split(':')
+            .map(|p| p.parse().unwrap_or_else(|_| panic!("{t:?}")))
+            .collect();
+        assert!(
+            f.len() == 3 && f[1] < 60 && f[2] < 60 && ms.len() == 3 && hms.len() >= 8,
+            "{t:?}"
+        );
         ((f[0] * 60 + f[1]) * 60 + f[2]) * 1000 + ms.parse::<u64>().expect("ms")
     };
     let mut out: Vec<(u64, u64, String)> = Vec::new();
     for (i, block) in body.trim_end_matches('\n').split("\n\n").enumerate() {
         let mut lines = block.lines();
         if sep == ',' {
-            assert_eq!(lines.next(), Some((i + 1).to_string().as_str()), "cue index");
+            assert_eq!(
+                lines.next(),
+                Some((i + 1).to_string().as_str()),
+                "cue index"
+            );
         }
         let timing = lines.next().expect("timing line");
-        let (a, b) = timing.split_once(" --> ").unwrap_or_else(|| panic!("bad timing line {timing:?}"));
+        let (a, b) = timing
+            .split_once(" --> ")
+            .unwrap_or_else(|| panic!("bad timing line {timing:?}"));
         let (start, end) = (time(a), time(b));
         let cue_text = lines.collect::<Vec<_>>().join("|");
-        assert!(end > start && !cue_text.trim().is_empty(), "cue {i}: {block:?}");
+        assert!(
+            end > start && !cue_text.trim().is_empty(),
+            "cue {i}: {block:?}"
+        );
         if let Some((s, e, _)) = out.last() {
-            assert!(start > *s && start >= *e, "cue {i} overlaps or goes back: {block:?}");
+            assert!(
+                start > *s && start >= *e,
+                "cue {i} overlaps or goes back: {block:?}"
+            );
         }
         out.push((start, end, cue_text));
     }
@@ -125,19 +184,39 @@ fn export_srt_and_vtt_write_valid_subtitles_from_a_messy_transcript() {
     export(&env, &doc, "export-vtt", "subs");
 
     let srt = cues(&read(&env, &format!("subs/{STEM}.srt")), ',');
-    assert_eq!(srt[0], (1000, 3000, "Maria: We move the launch to March 17th.".to_string()));
+    assert_eq!(
+        srt[0],
+        (
+            1000,
+            3000,
+            "Maria: We move the launch to March 17th.".to_string()
+        )
+    );
     assert_eq!(srt[1], (3000, 5000, "others: Agreed.".to_string()));
-    let long: Vec<_> = srt.iter().filter(|c| c.0 >= 10_000 && c.1 <= 40_000).collect();
+    let long: Vec<_> = srt
+        .iter()
+        .filter(|c| c.0 >= 10_000 && c.1 <= 40_000)
+        .collect();
     assert!(long.len() >= 4, "the long segment was not split: {srt:?}");
     assert!(long.iter().all(|c| c.2.split('|').count() <= 2), "{long:?}");
-    assert_eq!((long[0].0, long.last().map(|c| c.1)), (10_000, Some(40_000)));
+    assert_eq!(
+        (long[0].0, long.last().map(|c| c.1)),
+        (10_000, Some(40_000))
+    );
     assert_eq!(srt.last().map(|c| (c.0, c.1)), Some((3_605_000, 3_609_000)));
     assert!(!srt.iter().any(|c| c.2.contains("zero length")), "{srt:?}");
 
     let vtt_text = read(&env, &format!("subs/{STEM}.vtt"));
     let vtt = cues(&vtt_text, '.');
     assert_eq!(vtt.len(), srt.len());
-    assert_eq!(vtt[0], (1000, 3000, "<v Maria>We move the launch to March 17th.".to_string()));
+    assert_eq!(
+        vtt[0],
+        (
+            1000,
+            3000,
+            "<v Maria>We move the launch to March 17th.".to_string()
+        )
+    );
     assert!(vtt_text.contains("01:00:05.000 --> 01:00:09.000\n<v others>Past the hour &lt;now&gt; &amp; still going.\n"), "{vtt_text}");
 }
 
@@ -149,23 +228,64 @@ fn export_obsidian_writes_into_a_folder_of_the_vault_and_refuses_to_leave_it() {
     let out = export(&env, &doc, "export-obsidian", "vault");
     assert!(out.contains(&format!("Meetings/{STEM}.md")), "{out}");
     let note = read(&env, &format!("vault/Meetings/{STEM}.md"));
-    assert!(note.starts_with("---\ntitle: \"Atlas: weekly release sync\"\ndate: 2026-11-28\n"), "{note}");
-    assert!(note.contains("tags:\n  - \"meeting\"\n  - \"atlas\"\n  - \"release\"\n"), "{note}");
+    assert!(
+        note.starts_with("---\ntitle: \"Atlas: weekly release sync\"\ndate: 2026-11-28\n"),
+        "{note}"
+    );
+    assert!(
+        note.contains("tags:\n  - \"meeting\"\n  - \"atlas\"\n  - \"release\"\n"),
+        "{note}"
+    );
     assert!(note.contains("Daily note: [[2026-11-28]]"), "{note}");
-    assert!(note.contains("- [ ] Draft the announcement [[Sam]] (due March 10th)\n"), "{note}");
-    assert!(note.contains("> [!quote]- Transcript\n> **[00:00:01] Maria:** We move the launch to March 17th."), "{note}");
+    assert!(
+        note.contains("- [ ] Draft the announcement [[Sam]] (due March 10th)\n"),
+        "{note}"
+    );
+    assert!(
+        note.contains(
+            "> [!quote]- Transcript\n> **[00:00:01] Maria:** We move the launch to March 17th."
+        ),
+        "{note}"
+    );
 
     let config = env.home.path().join("config.toml");
-    std::fs::write(&config, "[plugins.export-obsidian]\nfolder = \"Work/Meetings/2026\"\ntag = \"\"\n").expect("config");
+    std::fs::write(
+        &config,
+        "[plugins.export-obsidian]\nfolder = \"Work/Meetings/2026\"\ntag = \"\"\n",
+    )
+    .expect("config");
     export(&env, &doc, "export-obsidian", "vault");
     let nested = read(&env, &format!("vault/Work/Meetings/2026/{STEM}.md"));
-    assert!(nested.contains("tags:\n  - \"atlas\"\n  - \"release\"\nmeeting_id"), "{nested}");
+    assert!(
+        nested.contains("tags:\n  - \"atlas\"\n  - \"release\"\nmeeting_id"),
+        "{nested}"
+    );
 
     for bad in ["../outside", "/tmp/elsewhere"] {
-        std::fs::write(&config, format!("[plugins.export-obsidian]\nfolder = \"{bad}\"\n")).expect("config");
-        let err = env.fails(&["export", "--document", doc.to_str().unwrap(), "--to", "export-obsidian", "--dir", "vault2"]);
-        assert!(err.contains("`folder`") && err.contains("config.toml") && err.contains("inside the vault"), "{bad}: {err}");
-        assert!(!env.path("outside").exists() && !env.path("vault2").exists(), "{bad}: something was written");
+        std::fs::write(
+            &config,
+            format!("[plugins.export-obsidian]\nfolder = \"{bad}\"\n"),
+        )
+        .expect("config");
+        let err = env.fails(&[
+            "export",
+            "--document",
+            doc.to_str().unwrap(),
+            "--to",
+            "export-obsidian",
+            "--dir",
+            "vault2",
+        ]);
+        assert!(
+            err.contains("`folder`")
+                && err.contains("config.toml")
+                && err.contains("inside the vault"),
+            "{bad}: {err}"
+        );
+        assert!(
+            !env.path("outside").exists() && !env.path("vault2").exists(),
+            "{bad}: something was written"
+        );
     }
 }
 
@@ -176,29 +296,66 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
     env.install(&archive("export-webhook"));
     env.install(&archive("export-json"));
     let doc = env.document();
-    let args = ["export", "--document", doc.to_str().unwrap(), "--to", "export-webhook", "--dir", "out"];
+    let args = [
+        "export",
+        "--document",
+        doc.to_str().unwrap(),
+        "--to",
+        "export-webhook",
+        "--dir",
+        "out",
+    ];
 
     let err = env.fails(&args);
-    assert!(err.contains("`url` is not set") && err.contains("config.toml"), "{err}");
+    assert!(
+        err.contains("`url` is not set") && err.contains("config.toml"),
+        "{err}"
+    );
 
     let config = env.home.path().join("config.toml");
-    std::fs::write(&config, format!("[plugins.export-webhook]\nurl = \"{}\"\n", server.url("/ok"))).expect("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.export-webhook]\nurl = \"{}\"\n",
+            server.url("/ok")
+        ),
+    )
+    .expect("config");
     let err = env.fails(&args);
-    assert!(err.contains(&format!("minutes plugin allow export-webhook {}", server.origin())), "{err}");
-    assert!(server.hits().is_empty(), "reached the endpoint before it was granted");
+    assert!(
+        err.contains(&format!(
+            "minutes plugin allow export-webhook {}",
+            server.origin()
+        )),
+        "{err}"
+    );
+    assert!(
+        server.hits().is_empty(),
+        "reached the endpoint before it was granted"
+    );
 
     env.ok(&["plugin", "allow", "export-webhook", &server.origin()]);
     let out = env.ok(&args);
-    assert!(out.contains("export-webhook: done") && out.contains("it wrote no files"), "the webhook wrote files: {out}");
+    assert!(
+        out.contains("export-webhook: done") && out.contains("it wrote no files"),
+        "the webhook wrote files: {out}"
+    );
     let hits = server.hits();
     assert_eq!(hits.len(), 1);
-    assert_eq!((hits[0].method.as_str(), hits[0].path.as_str()), ("POST", "/ok"));
+    assert_eq!(
+        (hits[0].method.as_str(), hits[0].path.as_str()),
+        ("POST", "/ok")
+    );
     assert_eq!(hits[0].header("content-type"), Some("application/json"));
     assert_eq!(hits[0].header("authorization"), None, "no token was set");
     let body: Value = serde_json::from_slice(&hits[0].body).expect("the body is JSON");
     export(&env, &doc, "export-json", "json");
-    let written: Value = serde_json::from_str(&read(&env, &format!("json/{STEM}.json"))).expect("json");
-    assert_eq!(body, written, "the webhook body is not the document export-json writes");
+    let written: Value =
+        serde_json::from_str(&read(&env, &format!("json/{STEM}.json"))).expect("json");
+    assert_eq!(
+        body, written,
+        "the webhook body is not the document export-json writes"
+    );
 
     // The optional token goes along as a bearer header, added by the host.
     let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
@@ -209,22 +366,53 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    std::io::Write::write_all(&mut set.stdin.take().expect("stdin"), b"hook-token\n").expect("write");
+    std::io::Write::write_all(&mut set.stdin.take().expect("stdin"), b"hook-token\n")
+        .expect("write");
     assert!(set.wait().expect("wait").success());
     env.ok(&args);
-    assert_eq!(server.hits()[1].header("authorization"), Some("Bearer hook-token"));
+    assert_eq!(
+        server.hits()[1].header("authorization"),
+        Some("Bearer hook-token")
+    );
 
     // An endpoint that refuses is an error naming the status.
-    std::fs::write(&config, format!("[plugins.export-webhook]\nurl = \"{}\"\n", server.url("/missing"))).expect("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.export-webhook]\nurl = \"{}\"\n",
+            server.url("/missing")
+        ),
+    )
+    .expect("config");
     let err = env.fails(&args);
-    assert!(err.contains("answered 404") && err.contains("did not accept the meeting"), "{err}");
+    assert!(
+        err.contains("answered 404") && err.contains("did not accept the meeting"),
+        "{err}"
+    );
 
     let audit = env.ok(&["audit", "--plugin", "export-webhook"]);
-    assert!(audit.contains("DENIED") && audit.contains(&format!("{}/ok", server.origin())), "{audit}");
-    let json: Value = serde_json::from_str(&env.ok(&["audit", "--plugin", "export-webhook", "--json"])).expect("json");
+    assert!(
+        audit.contains("DENIED") && audit.contains(&format!("{}/ok", server.origin())),
+        "{audit}"
+    );
+    let json: Value =
+        serde_json::from_str(&env.ok(&["audit", "--plugin", "export-webhook", "--json"]))
+            .expect("json");
     let rows = json["records"].as_array().expect("records");
-    assert_eq!(rows.len(), 4, "one denied, two delivered, one refused: {json}");
-    let posts: Vec<&Value> = rows.iter().filter(|r| r["method"] == "POST" && r["status"] == 200).collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "one denied, two delivered, one refused: {json}"
+    );
+    let posts: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["status"] == 200)
+        .collect();
     assert_eq!(posts.len(), 2, "{json}");
-    assert!(posts.iter().all(|r| r["bytes_sent"].as_u64() == Some(hits[0].body.len() as u64)), "{json}");
+    assert!(
+        posts
+            .iter()
+            .all(|r| r["bytes_sent"].as_u64() == Some(hits[0].body.len() as u64)),
+        "{json}"
+    );
 }

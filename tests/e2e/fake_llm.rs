@@ -177,7 +177,12 @@ impl FakeLlm {
 }
 
 fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
-    let crate::server::Hit { method, path, headers, body } = crate::server::read_request(&conn)?;
+    let crate::server::Hit {
+        method,
+        path,
+        headers,
+        body,
+    } = crate::server::read_request(&conn)?;
     let route = format!("{method} {}", path.split('?').next().unwrap_or(""));
     st.hits.lock().expect("hits").push(Hit {
         method,

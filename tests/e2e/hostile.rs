@@ -3,17 +3,33 @@
 use crate::common::*;
 
 fn assert_nothing_installed(env: &Env) {
-    assert!(env.installed_ids().is_empty(), "a refused plugin was installed");
+    assert!(
+        env.installed_ids().is_empty(),
+        "a refused plugin was installed"
+    );
     let plugins = env.home.path().join("plugins");
-    let leftovers: Vec<_> = std::fs::read_dir(&plugins).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
-    assert!(leftovers.is_empty(), "refused install left files: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(&plugins)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "refused install left files: {leftovers:?}"
+    );
 }
 
 #[test]
 fn a_template_that_imports_http_is_refused() {
     let env = Env::new();
-    let err = env.fails(&["plugin", "install", "--yes", package("hostile-template-http").to_str().unwrap()]);
-    assert!(err.contains("is a template but imports `minutes:plugin/http@0.1.0`"), "{err}");
+    let err = env.fails(&[
+        "plugin",
+        "install",
+        "--yes",
+        package("hostile-template-http").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("is a template but imports `minutes:plugin/http@0.1.0`"),
+        "{err}"
+    );
     assert!(err.contains("through `llm`"), "{err}");
     assert_nothing_installed(&env);
 }
@@ -21,8 +37,16 @@ fn a_template_that_imports_http_is_refused() {
 #[test]
 fn an_exporter_that_imports_sockets_is_refused() {
     let env = Env::new();
-    let err = env.fails(&["plugin", "install", "--yes", archive("hostile-sockets").to_str().unwrap()]);
-    assert!(err.contains("is an exporter but imports `wasi:sockets/"), "{err}");
+    let err = env.fails(&[
+        "plugin",
+        "install",
+        "--yes",
+        archive("hostile-sockets").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("is an exporter but imports `wasi:sockets/"),
+        "{err}"
+    );
     assert!(err.contains("bypass the host's network checks"), "{err}");
     assert_nothing_installed(&env);
 }
@@ -37,7 +61,10 @@ fn a_component_that_does_not_match_its_sha256_is_refused() {
     bytes[100] ^= 0x01;
     std::fs::write(&wasm, bytes).unwrap();
     let err = env.fails(&["plugin", "install", "--yes", pkg.to_str().unwrap()]);
-    assert!(err.contains("export_markdown.wasm` does not match its manifest"), "{err}");
+    assert!(
+        err.contains("export_markdown.wasm` does not match its manifest"),
+        "{err}"
+    );
     assert!(err.contains("tampered"), "{err}");
     assert_nothing_installed(&env);
 }
@@ -49,10 +76,15 @@ fn a_kind_lie_is_refused() {
     let scratch = tempfile::tempdir().unwrap();
     let pkg = copy_package("export-markdown", scratch.path());
     let manifest = pkg.join("plugin.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace("kind = \"exporter\"", "kind = \"template\"");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("kind = \"exporter\"", "kind = \"template\"");
     std::fs::write(&manifest, text).unwrap();
     let err = env.fails(&["plugin", "install", "--yes", pkg.to_str().unwrap()]);
-    assert!(err.contains("export-markdown") && err.contains("template"), "{err}");
+    assert!(
+        err.contains("export-markdown") && err.contains("template"),
+        "{err}"
+    );
     assert_nothing_installed(&env);
 }
 
@@ -63,13 +95,39 @@ fn malformed_and_hostile_manifests_get_clear_errors() {
     type Edit = Box<dyn Fn(String) -> String>;
     let cases: Vec<(Edit, &str)> = vec![
         (Box::new(|t| t + "\nsurprise = true\n"), "surprise"),
-        (Box::new(|t| t.replace("version = \"0.1.0\"\n", "")), "missing field `version`"),
-        (Box::new(|t| t.replace("id = \"export-markdown\"", "id = \"../../etc\"")), "path separators"),
-        (Box::new(|t| t.replace("id = \"export-markdown\"", "id = \"a/b\"")), "path separators"),
-        (Box::new(|t| t.replace("file = \"export_markdown.wasm\"", "file = \"../../bin/sh.wasm\"")), "plain file name"),
-        (Box::new(|t| t.replace("api = \"0.1\"", "api = \"7\"")), "not supported"),
-        (Box::new(|t| t + "\n[network]\norigins = [\"https://evil.example\"]\n"), "cannot use the network"),
-        (Box::new(|t| t + "\n[limits]\nmemory_mib = 999999\n"), "memory_mib"),
+        (
+            Box::new(|t| t.replace("version = \"0.1.0\"\n", "")),
+            "missing field `version`",
+        ),
+        (
+            Box::new(|t| t.replace("id = \"export-markdown\"", "id = \"../../etc\"")),
+            "path separators",
+        ),
+        (
+            Box::new(|t| t.replace("id = \"export-markdown\"", "id = \"a/b\"")),
+            "path separators",
+        ),
+        (
+            Box::new(|t| {
+                t.replace(
+                    "file = \"export_markdown.wasm\"",
+                    "file = \"../../bin/sh.wasm\"",
+                )
+            }),
+            "plain file name",
+        ),
+        (
+            Box::new(|t| t.replace("api = \"0.1\"", "api = \"7\"")),
+            "not supported",
+        ),
+        (
+            Box::new(|t| t + "\n[network]\norigins = [\"https://evil.example\"]\n"),
+            "cannot use the network",
+        ),
+        (
+            Box::new(|t| t + "\n[limits]\nmemory_mib = 999999\n"),
+            "memory_mib",
+        ),
         (Box::new(|_| "id = [".to_string()), "plugin.toml"),
         (Box::new(|_| "\u{0}\u{1}binary".to_string()), "plugin.toml"),
     ];
@@ -80,8 +138,14 @@ fn malformed_and_hostile_manifests_get_clear_errors() {
         let manifest = pkg.join("plugin.toml");
         std::fs::write(&manifest, edit(std::fs::read_to_string(&manifest).unwrap())).unwrap();
         let err = env.fails(&["plugin", "install", "--yes", pkg.to_str().unwrap()]);
-        assert!(err.contains(needle), "case {i}: error does not say {needle:?}:\n{err}");
-        assert!(err.contains(&format!("case{i}/export-markdown/plugin.toml")), "case {i}: error does not name the file:\n{err}");
+        assert!(
+            err.contains(needle),
+            "case {i}: error does not say {needle:?}:\n{err}"
+        );
+        assert!(
+            err.contains(&format!("case{i}/export-markdown/plugin.toml")),
+            "case {i}: error does not name the file:\n{err}"
+        );
         assert!(!err.contains("panicked"), "case {i}: {err}");
         assert_nothing_installed(&env);
     }

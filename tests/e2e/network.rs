@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 struct StaticResolver(IpAddr);
 
 impl HostResolver for StaticResolver {
-    fn lookup<'a>(&'a self, _host: &'a str, _port: u16) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
+    fn lookup<'a>(
+        &'a self,
+        _host: &'a str,
+        _port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
         Box::pin(async move { Ok(vec![self.0]) })
     }
 }
@@ -27,11 +31,25 @@ impl HostResolver for StaticResolver {
 fn probe_package(dir: &std::path::Path, origins: &[String], secret_origins: &[String]) -> PathBuf {
     let pkg = copy_package("net-probe", dir);
     let manifest = pkg.join("plugin.toml");
-    let quote = |v: &[String]| v.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ");
+    let quote = |v: &[String]| {
+        v.iter()
+            .map(|o| format!("\"{o}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let text = std::fs::read_to_string(&manifest)
         .unwrap()
-        .replace("origins = [\"https://api.example.com\"]\n\n[[secrets]]", &format!("origins = [{}]\n\n[[secrets]]", quote(origins)))
-        .replace("format = \"Bearer {}\"\norigins = [\"https://api.example.com\"]", &format!("format = \"Bearer {{}}\"\norigins = [{}]", quote(secret_origins)));
+        .replace(
+            "origins = [\"https://api.example.com\"]\n\n[[secrets]]",
+            &format!("origins = [{}]\n\n[[secrets]]", quote(origins)),
+        )
+        .replace(
+            "format = \"Bearer {}\"\norigins = [\"https://api.example.com\"]",
+            &format!(
+                "format = \"Bearer {{}}\"\norigins = [{}]",
+                quote(secret_origins)
+            ),
+        );
     std::fs::write(&manifest, text).unwrap();
     pkg
 }
@@ -43,17 +61,30 @@ struct Probe {
 
 impl Probe {
     /// Installs net-probe declaring `declared`, granting `granted` (None = all it asks for).
-    fn install(declared: &[String], secret_origins: &[String], granted: Option<&[String]>) -> Probe {
+    fn install(
+        declared: &[String],
+        secret_origins: &[String],
+        granted: Option<&[String]>,
+    ) -> Probe {
         let env = Env::new();
         let scratch = tempfile::tempdir().unwrap();
         let pkg = probe_package(scratch.path(), declared, secret_origins);
-        let mut args = vec!["plugin".to_string(), "install".into(), pkg.to_str().unwrap().into()];
+        let mut args = vec![
+            "plugin".to_string(),
+            "install".into(),
+            pkg.to_str().unwrap().into(),
+        ];
         match granted {
             None => args.push("--yes".into()),
-            Some(g) => g.iter().for_each(|o| args.extend(["--grant".into(), o.clone()])),
+            Some(g) => g
+                .iter()
+                .for_each(|o| args.extend(["--grant".into(), o.clone()])),
         }
         env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        Probe { env, _scratch: scratch }
+        Probe {
+            env,
+            _scratch: scratch,
+        }
     }
 
     fn home(&self) -> Home {
@@ -63,9 +94,15 @@ impl Probe {
     fn load(&self, options: NetOptions) -> (Runtime, LoadedPlugin) {
         let home = self.home();
         let ledger = EgressLedger::open(&home.ledger_path()).unwrap();
-        let options = NetOptions { ledger: Some(Arc::new(ledger)), ..options };
+        let options = NetOptions {
+            ledger: Some(Arc::new(ledger)),
+            ..options
+        };
         let runtime = Runtime::with_network(&home.cache_dir(), options).unwrap();
-        let plugin = Registry::open(home).unwrap().load(&runtime, "net-probe").unwrap();
+        let plugin = Registry::open(home)
+            .unwrap()
+            .load(&runtime, "net-probe")
+            .unwrap();
         (runtime, plugin)
     }
 
@@ -90,13 +127,23 @@ impl Probe {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        set.stdin.take().unwrap().write_all(format!("{value}\n").as_bytes()).unwrap();
+        set.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{value}\n").as_bytes())
+            .unwrap();
         assert!(set.wait().unwrap().success());
     }
 
     fn ledger(&self) -> Vec<EgressRecord> {
         let ledger = EgressLedger::open(&self.home().ledger_path()).unwrap();
-        let mut rows = ledger.records(&AuditFilter { plugin_id: Some("net-probe".into()), limit: 1000, ..Default::default() }).unwrap();
+        let mut rows = ledger
+            .records(&AuditFilter {
+                plugin_id: Some("net-probe".into()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .unwrap();
         rows.reverse();
         rows
     }
@@ -104,18 +151,28 @@ impl Probe {
 
 async fn complete(plugin: &LoadedPlugin, script: &Value) -> Value {
     let request = CompletionRequest {
-        messages: vec![Message { role: Role::User, content: script.to_string() }],
+        messages: vec![Message {
+            role: Role::User,
+            content: script.to_string(),
+        }],
         model: None,
         max_tokens: None,
         temperature: None,
         json_output: false,
     };
-    let completion = plugin.complete(&request).await.expect("the probe reports, it does not fail");
+    let completion = plugin
+        .complete(&request)
+        .await
+        .expect("the probe reports, it does not fail");
     serde_json::from_str(&completion.text).unwrap()
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 fn assert_denied(out: &Value, origin: &str, why: &str) {
@@ -133,47 +190,80 @@ fn an_undeclared_host_is_never_reached() {
     assert!(other.hits().is_empty(), "the undeclared server was reached");
     let rows = probe.ledger();
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0].outcome, rows[0].origin.as_str(), rows[0].bytes_sent), (Outcome::Denied, other.origin().as_str(), 0));
+    assert_eq!(
+        (rows[0].outcome, rows[0].origin.as_str(), rows[0].bytes_sent),
+        (Outcome::Denied, other.origin().as_str(), 0)
+    );
 
     // The allowed one works, and is recorded with its size.
     let out = probe.run(json!({"url": allowed.url("/ok")}));
     assert_eq!(out["status"], 200, "{out}");
     assert_eq!(out["body_prefix"], "hello");
     let rows = probe.ledger();
-    assert_eq!((rows[1].outcome, rows[1].status, rows[1].bytes_received), (Outcome::Sent, Some(200), 5));
+    assert_eq!(
+        (rows[1].outcome, rows[1].status, rows[1].bytes_received),
+        (Outcome::Sent, Some(200), 5)
+    );
 }
 
 #[test]
 fn a_declared_but_ungranted_host_is_never_reached_until_allowed() {
     let (a, b) = (TestServer::start(), TestServer::start());
-    let probe = Probe::install(&[a.origin(), b.origin()], &[a.origin()], Some(&[a.origin()]));
+    let probe = Probe::install(
+        &[a.origin(), b.origin()],
+        &[a.origin()],
+        Some(&[a.origin()]),
+    );
     let out = probe.run(json!({"url": b.url("/ok")}));
     assert_denied(&out, &b.origin(), "not granted");
     assert!(b.hits().is_empty());
-    assert!(probe.ledger()[0].reason.as_deref().unwrap_or("").contains("not granted"));
+    assert!(
+        probe.ledger()[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("not granted")
+    );
 
     probe.env.ok(&["plugin", "allow", "net-probe", &b.origin()]);
     assert_eq!(probe.run(json!({"url": b.url("/ok")}))["status"], 200);
     probe.env.ok(&["plugin", "deny", "net-probe", &b.origin()]);
-    assert_denied(&probe.run(json!({"url": b.url("/ok")})), &b.origin(), "not granted");
+    assert_denied(
+        &probe.run(json!({"url": b.url("/ok")})),
+        &b.origin(),
+        "not granted",
+    );
     assert_eq!(b.hits().len(), 1, "reached only while allowed");
 
     // An origin the plugin never declared cannot be granted at all.
-    let err = probe.env.fails(&["plugin", "allow", "net-probe", "https://evil.example"]);
-    assert!(err.contains("does not declare https://evil.example"), "{err}");
+    let err = probe
+        .env
+        .fails(&["plugin", "allow", "net-probe", "https://evil.example"]);
+    assert!(
+        err.contains("does not declare https://evil.example"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_redirect_to_an_unlisted_host_is_refused_at_the_hop() {
     let (a, b) = (TestServer::start(), TestServer::start());
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
-    let out = probe.run(json!({"url": a.url(&format!("/redirect?to={}", b.url("/ok"))), "follow_redirects": true}));
+    let out = probe.run(
+        json!({"url": a.url(&format!("/redirect?to={}", b.url("/ok"))), "follow_redirects": true}),
+    );
     assert_denied(&out, &b.origin(), "not granted");
     assert!(b.hits().is_empty(), "the redirect target was reached");
     let rows = probe.ledger();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!((rows[0].status, rows[0].outcome), (Some(302), Outcome::Sent));
-    assert_eq!((rows[1].outcome, rows[1].origin.as_str()), (Outcome::Denied, b.origin().as_str()));
+    assert_eq!(
+        (rows[0].status, rows[0].outcome),
+        (Some(302), Outcome::Sent)
+    );
+    assert_eq!(
+        (rows[1].outcome, rows[1].origin.as_str()),
+        (Outcome::Denied, b.origin().as_str())
+    );
 
     // Without follow_redirects the plugin gets the 302 itself.
     let out = probe.run(json!({"url": a.url(&format!("/redirect?to={}", b.url("/ok")))}));
@@ -187,20 +277,37 @@ fn a_redirect_to_the_metadata_address_is_refused() {
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
     let out = probe.run(json!({"url": a.url("/redirect?to=http://169.254.169.254/latest/meta-data/"), "follow_redirects": true}));
     assert_denied(&out, "http://169.254.169.254", "not granted");
-    assert_eq!(probe.ledger().last().map(|r| r.outcome), Some(Outcome::Denied));
+    assert_eq!(
+        probe.ledger().last().map(|r| r.outcome),
+        Some(Outcome::Denied)
+    );
 }
 
 #[test]
 fn a_granted_name_that_resolves_to_a_private_address_is_refused() {
     let a = TestServer::start();
     let name = format!("https://api.internal.test:{}", a.port);
-    let probe = Probe::install(std::slice::from_ref(&name), std::slice::from_ref(&name), None);
-    let options = NetOptions { resolver: Arc::new(StaticResolver(IpAddr::from([127, 0, 0, 1]))), ..Default::default() };
+    let probe = Probe::install(
+        std::slice::from_ref(&name),
+        std::slice::from_ref(&name),
+        None,
+    );
+    let options = NetOptions {
+        resolver: Arc::new(StaticResolver(IpAddr::from([127, 0, 0, 1]))),
+        ..Default::default()
+    };
     let out = probe.run_with(options, json!({"url": format!("{name}/ok")}));
     assert_denied(&out, &name, "non-public");
     assert!(a.hits().is_empty(), "connected to the private address");
-    let options = NetOptions { resolver: Arc::new(StaticResolver(IpAddr::from([10, 1, 2, 3]))), ..Default::default() };
-    assert_denied(&probe.run_with(options, json!({"url": format!("{name}/ok")})), &name, "non-public");
+    let options = NetOptions {
+        resolver: Arc::new(StaticResolver(IpAddr::from([10, 1, 2, 3]))),
+        ..Default::default()
+    };
+    assert_denied(
+        &probe.run_with(options, json!({"url": format!("{name}/ok")})),
+        &name,
+        "non-public",
+    );
 }
 
 #[test]
@@ -209,14 +316,30 @@ fn huge_and_gzip_bomb_responses_stop_at_the_limit() {
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
     for path in ["/huge", "/gzip-bomb"] {
         let out = probe.run(json!({"url": a.url(path)}));
-        assert!(out["error"].as_str().unwrap_or("").contains("larger than the limit of 1048576 bytes"), "{path}: {out}");
+        assert!(
+            out["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("larger than the limit of 1048576 bytes"),
+            "{path}: {out}"
+        );
         let row = probe.ledger().pop().unwrap();
         assert_eq!(row.outcome, Outcome::Failed, "{path}");
-        assert!(row.bytes_received <= 1024 * 1024, "{path}: read {} bytes", row.bytes_received);
+        assert!(
+            row.bytes_received <= 1024 * 1024,
+            "{path}: read {} bytes",
+            row.bytes_received
+        );
     }
     // Streaming is capped the same way.
     let out = probe.run(json!({"url": a.url("/gzip-bomb"), "stream": true}));
-    assert!(out["error"].as_str().unwrap_or("").contains("larger than the limit"), "{out}");
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("larger than the limit"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -226,9 +349,15 @@ fn a_trickling_server_hits_the_deadline() {
     let started = Instant::now();
     let out = probe.run(json!({"url": a.url("/trickle"), "timeout_ms": 2500}));
     let took = started.elapsed();
-    assert!(out["error"].as_str().unwrap_or("").starts_with("timed out"), "{out}");
+    assert!(
+        out["error"].as_str().unwrap_or("").starts_with("timed out"),
+        "{out}"
+    );
     assert!(took < Duration::from_secs(6), "took {took:?}");
-    assert_eq!(probe.ledger().pop().map(|r| r.outcome), Some(Outcome::Failed));
+    assert_eq!(
+        probe.ledger().pop().map(|r| r.outcome),
+        Some(Outcome::Failed)
+    );
 }
 
 #[test]
@@ -237,23 +366,47 @@ fn secrets_go_only_where_declared_and_the_plugin_never_sees_them() {
     let probe = Probe::install(&[a.origin(), b.origin()], &[a.origin()], None);
     probe.set_secret("api-key", "s3cret-key");
     let listed = probe.env.ok(&["secret", "list"]);
-    assert!(listed.contains("api-key: set (file)") && !listed.contains("s3cret"), "{listed}");
+    assert!(
+        listed.contains("api-key: set (file)") && !listed.contains("s3cret"),
+        "{listed}"
+    );
 
     let out = probe.run(json!({"url": a.url("/echo")}));
-    assert_eq!(out["secret_via_config"], Value::Null, "config.get revealed the secret");
+    assert_eq!(
+        out["secret_via_config"],
+        Value::Null,
+        "config.get revealed the secret"
+    );
     assert!(!out["body_prefix"].as_str().unwrap().is_empty());
-    assert_eq!((a.hits()[0].method.as_str(), a.hits()[0].path.as_str()), ("GET", "/echo"));
-    assert_eq!(a.hits()[0].header("authorization"), Some("Bearer s3cret-key"));
+    assert_eq!(
+        (a.hits()[0].method.as_str(), a.hits()[0].path.as_str()),
+        ("GET", "/echo")
+    );
+    assert_eq!(
+        a.hits()[0].header("authorization"),
+        Some("Bearer s3cret-key")
+    );
 
     // To the other granted origin: no secret, whatever the plugin sets.
     probe.run(json!({"url": b.url("/echo"), "headers": [["X-Leak", "anything"]]}));
-    assert_eq!(b.hits()[0].header("authorization"), None, "secret sent to an origin it was not declared for");
+    assert_eq!(
+        b.hits()[0].header("authorization"),
+        None,
+        "secret sent to an origin it was not declared for"
+    );
     // The plugin cannot overwrite the injected value with its own.
     probe.run(json!({"url": a.url("/echo"), "headers": [["Authorization", "Bearer forged"]]}));
-    assert_eq!(a.hits()[1].header("authorization"), Some("Bearer s3cret-key"));
+    assert_eq!(
+        a.hits()[1].header("authorization"),
+        Some("Bearer s3cret-key")
+    );
     // And a redirect from the secret's origin to another granted one does not carry it.
     probe.run(json!({"url": a.url(&format!("/redirect?to={}", b.url("/echo"))), "follow_redirects": true}));
-    assert_eq!(b.hits().last().unwrap().header("authorization"), None, "secret followed a redirect");
+    assert_eq!(
+        b.hits().last().unwrap().header("authorization"),
+        None,
+        "secret followed a redirect"
+    );
     // Nothing the plugin sent anywhere contains the secret except the injected header.
     for hit in a.hits().iter().chain(b.hits().iter()) {
         let body = String::from_utf8_lossy(&hit.body);
@@ -267,11 +420,16 @@ fn concurrent_requests_are_limited_per_plugin() {
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
     let (_rt, plugin) = probe.load(NetOptions::default());
     let script = json!({"url": a.url("/slow")});
-    let outs = block_on(futures_util::future::join_all((0..10).map(|_| complete(&plugin, &script))));
+    let outs = block_on(futures_util::future::join_all(
+        (0..10).map(|_| complete(&plugin, &script)),
+    ));
     assert!(outs.iter().all(|o| o["status"] == 200), "{outs:?}");
     assert_eq!(a.hits().len(), 10);
     let max = a.max_in_flight();
-    assert!((1..=minutes::plugins::net::client::MAX_CONCURRENT).contains(&max), "{max} requests in flight at once");
+    assert!(
+        (1..=minutes::plugins::net::client::MAX_CONCURRENT).contains(&max),
+        "{max} requests in flight at once"
+    );
 }
 
 #[test]
@@ -280,29 +438,55 @@ fn server_sent_events_stream_in_chunks() {
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
     let out = probe.run(json!({"url": a.url("/sse"), "stream": true}));
     assert_eq!(out["status"], 200);
-    assert!(out["body_prefix"].as_str().unwrap().contains("data: {\"n\": 5}"), "{out}");
+    assert!(
+        out["body_prefix"]
+            .as_str()
+            .unwrap()
+            .contains("data: {\"n\": 5}"),
+        "{out}"
+    );
     let row = probe.ledger().pop().unwrap();
-    assert_eq!((row.outcome, row.bytes_received), (Outcome::Sent, out["bytes"].as_u64().unwrap()));
+    assert_eq!(
+        (row.outcome, row.bytes_received),
+        (Outcome::Sent, out["bytes"].as_u64().unwrap())
+    );
 }
 
 #[test]
 fn offline_mode_sends_nothing_and_the_ledger_proves_it() {
     let a = TestServer::start();
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
-    let out = probe.run_with(NetOptions { offline: true, ..Default::default() }, json!({"url": a.url("/ok")}));
+    let out = probe.run_with(
+        NetOptions {
+            offline: true,
+            ..Default::default()
+        },
+        json!({"url": a.url("/ok")}),
+    );
     assert_denied(&out, &a.origin(), "offline");
     assert!(a.hits().is_empty());
     let rows = probe.ledger();
-    assert_eq!((rows[0].outcome, rows[0].bytes_sent, rows[0].bytes_received), (Outcome::Denied, 0, 0));
+    assert_eq!(
+        (rows[0].outcome, rows[0].bytes_sent, rows[0].bytes_received),
+        (Outcome::Denied, 0, 0)
+    );
 }
 
 #[test]
 fn hop_by_hop_and_forged_host_headers_are_refused() {
     let a = TestServer::start();
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
-    for (name, value) in [("Host", "evil.example"), ("Transfer-Encoding", "chunked"), ("Connection", "upgrade"), ("X-Bad", "a\r\nInjected: 1")] {
+    for (name, value) in [
+        ("Host", "evil.example"),
+        ("Transfer-Encoding", "chunked"),
+        ("Connection", "upgrade"),
+        ("X-Bad", "a\r\nInjected: 1"),
+    ] {
         let out = probe.run(json!({"url": a.url("/echo"), "headers": [[name, value]]}));
-        assert!(out["error"].as_str().unwrap_or("").starts_with("protocol"), "{name}: {out}");
+        assert!(
+            out["error"].as_str().unwrap_or("").starts_with("protocol"),
+            "{name}: {out}"
+        );
     }
     assert!(a.hits().is_empty());
     for url in ["ftp://127.0.0.1/x", "http://user:pw@127.0.0.1/ok"] {
@@ -319,12 +503,24 @@ fn audit_shows_real_rows_with_totals() {
     probe.run(json!({"url": a.url("/ok")}));
     probe.run(json!({"url": b.url("/ok")}));
     let text = probe.env.ok(&["audit", "--plugin", "net-probe"]);
-    assert!(text.contains("DENIED") && text.contains(&b.origin()), "{text}");
+    assert!(
+        text.contains("DENIED") && text.contains(&b.origin()),
+        "{text}"
+    );
     assert!(text.contains(&format!("{}/ok", a.origin())), "{text}");
-    assert!(text.contains("2 requests (1 denied, 0 failed)") || text.contains("1 requests (1 denied"), "{text}");
+    assert!(
+        text.contains("2 requests (1 denied, 0 failed)") || text.contains("1 requests (1 denied"),
+        "{text}"
+    );
     let json: Value = serde_json::from_str(&probe.env.ok(&["audit", "--json"])).unwrap();
     assert_eq!(json["records"].as_array().unwrap().len(), 2);
-    let none: Value = serde_json::from_str(&probe.env.ok(&["audit", "--plugin", "someone-else", "--json"])).unwrap();
+    let none: Value =
+        serde_json::from_str(
+            &probe
+                .env
+                .ok(&["audit", "--plugin", "someone-else", "--json"]),
+        )
+        .unwrap();
     assert!(none["records"].as_array().unwrap().is_empty());
 }
 
@@ -335,18 +531,45 @@ fn an_update_that_asks_for_more_needs_consent_again() {
     let scratch = tempfile::tempdir().unwrap();
     let wider = probe_package(scratch.path(), &[a.origin(), b.origin()], &[a.origin()]);
     let manifest = wider.join("plugin.toml");
-    std::fs::write(&manifest, std::fs::read_to_string(&manifest).unwrap().replace("version = \"0.1.0\"", "version = \"0.2.0\"")).unwrap();
-    let err = probe.env.fails(&["plugin", "install", wider.to_str().unwrap()]);
-    assert!(err.contains("(updating from 0.1.0) asks for more than before"), "{err}");
-    assert!(err.contains(&format!("network access to {}", b.origin())), "{err}");
-    assert!(!err.contains(&format!("network access to {}\n", a.origin())), "already granted origin asked again: {err}");
-    let info: Value = serde_json::from_str(&probe.env.ok(&["plugin", "info", "net-probe", "--json"])).unwrap();
-    assert_eq!(info["installed"]["version"], "0.1.0", "refused update replaced the plugin");
+    std::fs::write(
+        &manifest,
+        std::fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+    )
+    .unwrap();
+    let err = probe
+        .env
+        .fails(&["plugin", "install", wider.to_str().unwrap()]);
+    assert!(
+        err.contains("(updating from 0.1.0) asks for more than before"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("network access to {}", b.origin())),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("network access to {}\n", a.origin())),
+        "already granted origin asked again: {err}"
+    );
+    let info: Value =
+        serde_json::from_str(&probe.env.ok(&["plugin", "info", "net-probe", "--json"])).unwrap();
+    assert_eq!(
+        info["installed"]["version"], "0.1.0",
+        "refused update replaced the plugin"
+    );
 
-    let out = probe.env.ok(&["plugin", "install", "--yes", wider.to_str().unwrap()]);
+    let out = probe
+        .env
+        .ok(&["plugin", "install", "--yes", wider.to_str().unwrap()]);
     assert!(out.contains("updated net-probe 0.1.0 → 0.2.0"), "{out}");
-    let info: Value = serde_json::from_str(&probe.env.ok(&["plugin", "info", "net-probe", "--json"])).unwrap();
-    assert_eq!(info["installed"]["granted_origins"], json!([a.origin(), b.origin()]));
+    let info: Value =
+        serde_json::from_str(&probe.env.ok(&["plugin", "info", "net-probe", "--json"])).unwrap();
+    assert_eq!(
+        info["installed"]["granted_origins"],
+        json!([a.origin(), b.origin()])
+    );
 }
 
 #[test]
@@ -354,9 +577,21 @@ fn a_denial_tells_the_user_how_to_allow_it() {
     // probe-http reads its target from config: point it somewhere it was never granted.
     let env = Env::new();
     env.install(&package("probe-http"));
-    std::fs::write(env.home.path().join("config.toml"), "[plugins.probe-http]\nurl = \"https://evil.example/collect\"\n").unwrap();
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        "[plugins.probe-http]\nurl = \"https://evil.example/collect\"\n",
+    )
+    .unwrap();
     let doc = env.document();
-    let out = env.run(&["export", "--document", doc.to_str().unwrap(), "--to", "probe-http", "--dir", "out"]);
+    let out = env.run(&[
+        "export",
+        "--document",
+        doc.to_str().unwrap(),
+        "--to",
+        "probe-http",
+        "--dir",
+        "out",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("plugin 'probe-http' tried to reach https://evil.example — not granted. Allow with: minutes plugin allow probe-http https://evil.example"),
@@ -374,17 +609,34 @@ fn a_user_configured_endpoint_is_reachable_only_once_granted() {
     let manifest = pkg.join("plugin.toml");
     let text = std::fs::read_to_string(&manifest)
         .unwrap()
-        .replace("[network]\norigins = [\"https://api.example.com\"]", "[network]\nconfigurable = true")
-        .replace("format = \"Bearer {}\"\norigins = [\"https://api.example.com\"]", "format = \"Bearer {}\"");
+        .replace(
+            "[network]\norigins = [\"https://api.example.com\"]",
+            "[network]\nconfigurable = true",
+        )
+        .replace(
+            "format = \"Bearer {}\"\norigins = [\"https://api.example.com\"]",
+            "format = \"Bearer {}\"",
+        );
     std::fs::write(&manifest, text).unwrap();
     env.ok(&["plugin", "install", "--yes", pkg.to_str().unwrap()]);
-    let probe = Probe { env, _scratch: scratch };
-    assert_denied(&probe.run(json!({"url": a.url("/echo")})), &a.origin(), "not granted");
+    let probe = Probe {
+        env,
+        _scratch: scratch,
+    };
+    assert_denied(
+        &probe.run(json!({"url": a.url("/echo")})),
+        &a.origin(),
+        "not granted",
+    );
     assert!(a.hits().is_empty());
 
     probe.env.ok(&["plugin", "allow", "net-probe", &a.origin()]);
     probe.set_secret("api-key", "endpoint-key");
     let out = probe.run(json!({"url": a.url("/echo")}));
     assert_eq!(out["status"], 200, "{out}");
-    assert_eq!(a.hits()[0].header("authorization"), Some("Bearer endpoint-key"), "the key goes to the endpoint the user granted");
+    assert_eq!(
+        a.hits()[0].header("authorization"),
+        Some("Bearer endpoint-key"),
+        "the key goes to the endpoint the user granted"
+    );
 }

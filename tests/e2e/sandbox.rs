@@ -19,7 +19,11 @@ fn document() -> Document {
 }
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 #[test]
@@ -31,8 +35,15 @@ fn an_infinite_loop_is_stopped_at_its_deadline_and_the_host_answers_the_next_cal
     let err = block_on(plugin.export("spin", &doc)).expect_err("must be stopped");
     let took = started.elapsed();
     assert!(matches!(err, Error::Timeout { secs: 2, .. }), "{err}");
-    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "stopped after {took:?}");
-    assert!(err.to_string().contains("did not finish within its limit of 2 s"), "{err}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "stopped after {took:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("did not finish within its limit of 2 s"),
+        "{err}"
+    );
 
     // Same plugin, same process: the next call is answered.
     let files = block_on(plugin.export("ok", &doc)).expect("next call works");
@@ -40,8 +51,21 @@ fn an_infinite_loop_is_stopped_at_its_deadline_and_the_host_answers_the_next_cal
 
     // And through the binary.
     let docpath = env.document();
-    let err = env.fails(&["export", "--document", docpath.to_str().unwrap(), "--to", "hostile-loop", "--format", "spin"]);
-    assert!(err.contains("plugin `hostile-loop` did not finish within its limit of 2 s and was stopped"), "{err}");
+    let err = env.fails(&[
+        "export",
+        "--document",
+        docpath.to_str().unwrap(),
+        "--to",
+        "hostile-loop",
+        "--format",
+        "spin",
+    ]);
+    assert!(
+        err.contains(
+            "plugin `hostile-loop` did not finish within its limit of 2 s and was stopped"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -51,7 +75,11 @@ fn a_memory_bomb_traps_at_its_limit() {
     let doc = document();
     let err = block_on(plugin.export("ok", &doc)).expect_err("must trap");
     assert!(matches!(err, Error::MemoryLimit { mib: 32, .. }), "{err}");
-    assert!(err.to_string().contains("more than its memory limit of 32 MiB"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("more than its memory limit of 32 MiB"),
+        "{err}"
+    );
     // A fresh Store per call: the next call starts clean.
     let info = block_on(plugin.exporter_info()).expect("next call works");
     assert_eq!(info.id, "hostile-memory");
@@ -62,10 +90,19 @@ fn a_panic_is_reported_with_its_message_and_the_plugin_name() {
     let env = Env::new();
     env.install(&package("hostile-panic"));
     let doc = env.document();
-    let err = env.fails(&["export", "--document", doc.to_str().unwrap(), "--to", "hostile-panic"]);
+    let err = env.fails(&[
+        "export",
+        "--document",
+        doc.to_str().unwrap(),
+        "--to",
+        "hostile-panic",
+    ]);
     assert!(err.contains("plugin `hostile-panic` crashed"), "{err}");
     assert!(err.contains("hostile-panic gave up on format ok"), "{err}");
-    assert!(!err.contains("RUST_BACKTRACE"), "host panicked instead: {err}");
+    assert!(
+        !err.contains("RUST_BACKTRACE"),
+        "host panicked instead: {err}"
+    );
 }
 
 #[test]
@@ -73,11 +110,26 @@ fn offline_flag_refuses_every_request_of_a_run() {
     let env = Env::new();
     env.install(&package("probe-http"));
     let doc = env.document();
-    env.ok(&["--offline", "export", "--document", doc.to_str().unwrap(), "--to", "probe-http", "--dir", "out"]);
+    env.ok(&[
+        "--offline",
+        "export",
+        "--document",
+        doc.to_str().unwrap(),
+        "--to",
+        "probe-http",
+        "--dir",
+        "out",
+    ]);
     let result = std::fs::read_to_string(env.path("out/result.txt")).unwrap();
-    assert!(result.starts_with("request to https://api.example.com denied: offline mode"), "{result}");
+    assert!(
+        result.starts_with("request to https://api.example.com denied: offline mode"),
+        "{result}"
+    );
     let audit = env.ok(&["audit", "--plugin", "probe-http"]);
-    assert!(audit.contains("DENIED") && audit.contains("offline mode"), "{audit}");
+    assert!(
+        audit.contains("DENIED") && audit.contains("offline mode"),
+        "{audit}"
+    );
 }
 
 #[test]
@@ -87,7 +139,19 @@ fn a_plugin_cannot_escape_the_output_folder() {
     env.install(&package("export-markdown"));
     let doc = SAMPLE_DOCUMENT.replace("Atlas: weekly release sync", "../../../../tmp/evil");
     std::fs::write(env.path("evil.json"), doc).unwrap();
-    env.ok(&["export", "--document", "evil.json", "--to", "export-markdown", "--dir", "out"]);
-    let names: Vec<String> = std::fs::read_dir(env.path("out")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    env.ok(&[
+        "export",
+        "--document",
+        "evil.json",
+        "--to",
+        "export-markdown",
+        "--dir",
+        "out",
+    ]);
+    let names: Vec<String> = std::fs::read_dir(env.path("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, ["2026-11-28-tmp-evil.md"]);
 }

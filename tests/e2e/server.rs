@@ -18,7 +18,10 @@ pub struct Hit {
 
 impl Hit {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -82,7 +85,10 @@ pub fn read_request(conn: &TcpStream) -> std::io::Result<Hit> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (method, path) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    );
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -93,10 +99,19 @@ pub fn read_request(conn: &TcpStream) -> std::io::Result<Hit> {
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
-    Ok(Hit { method, path, headers, body })
+    Ok(Hit {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
 fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
@@ -162,8 +177,20 @@ fn respond(mut conn: TcpStream, path: &str, hit: &Hit) -> std::io::Result<()> {
             conn.write_all(format!("{}slow", head("200 OK", "", 4)).as_bytes())
         }
         "/sse" => {
-            let events: String = (1..=5).map(|i| format!("data: {{\"n\": {i}}}\n\n")).collect();
-            conn.write_all(format!("{}{events}", head("200 OK", "Content-Type: text/event-stream\r\n", events.len())).as_bytes())
+            let events: String = (1..=5)
+                .map(|i| format!("data: {{\"n\": {i}}}\n\n"))
+                .collect();
+            conn.write_all(
+                format!(
+                    "{}{events}",
+                    head(
+                        "200 OK",
+                        "Content-Type: text/event-stream\r\n",
+                        events.len()
+                    )
+                )
+                .as_bytes(),
+            )
         }
         _ => conn.write_all(head("404 Not Found", "", 0).as_bytes()),
     }

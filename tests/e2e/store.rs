@@ -282,7 +282,10 @@ fn process_saves_the_meeting_in_the_store() {
     );
     // The export process made is recorded against the meeting.
     let exports = show["exports"].to_string();
-    assert!(exports.contains("export-markdown") && exports.contains("inaugural.md"), "{show}");
+    assert!(
+        exports.contains("export-markdown") && exports.contains("inaugural.md"),
+        "{show}"
+    );
     // The same recording again replaces that meeting's transcript instead of adding another.
     let mut again = args.to_vec();
     again.push("--force");

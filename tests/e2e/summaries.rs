@@ -9,7 +9,12 @@ use serde_json::{Value, json};
 const CHAT: &str = "POST /v1/chat/completions";
 
 fn corpus(rel: &str) -> String {
-    workspace().join("../shared/corpus").join(rel).to_str().expect("utf-8").to_string()
+    workspace()
+        .join("../shared/corpus")
+        .join(rel)
+        .to_str()
+        .expect("utf-8")
+        .to_string()
 }
 
 /// A valid answer for the standard notes schema, as a non-streamed chat completion.
@@ -32,7 +37,12 @@ fn notes_reply() -> Reply {
 /// context window, plus `extra_config` (TOML).
 fn setup(fake: &FakeLlm, context_window: u32, extra_config: &str) -> Env {
     let env = Env::new();
-    for p in ["template-standard", "template-extractive", "template-custom", "openai-compatible"] {
+    for p in [
+        "template-standard",
+        "template-extractive",
+        "template-custom",
+        "openai-compatible",
+    ] {
         env.install(&package(p));
     }
     env.ok(&["plugin", "allow", "openai-compatible", &fake.origin()]);
@@ -64,27 +74,60 @@ fn a_long_transcript_is_planned_into_chunks_and_every_segment_is_sent() {
     let ami = corpus("text/ami_ES2011a_transcript.json");
     let out = summarize_json(&env, &[&ami, "--provider", "openai-compatible"]);
     let p = &out["provenance"];
-    let chunks = p["plan"]["chunks"].as_array().expect("a plan was announced");
-    assert!(chunks.len() >= 3, "18 minutes in a 2,048-token window must take several chunks: {p}");
+    let chunks = p["plan"]["chunks"]
+        .as_array()
+        .expect("a plan was announced");
+    assert!(
+        chunks.len() >= 3,
+        "18 minutes in a 2,048-token window must take several chunks: {p}"
+    );
     let requests = p["requests"].as_array().expect("requests");
     let hits = fake.hits_on("/v1/chat/completions");
-    assert_eq!(requests.len(), hits.len(), "provenance records every request sent");
-    assert!(requests.len() > chunks.len(), "map over {} chunks, then reduce: {} requests", chunks.len(), requests.len());
+    assert_eq!(
+        requests.len(),
+        hits.len(),
+        "provenance records every request sent"
+    );
+    assert!(
+        requests.len() > chunks.len(),
+        "map over {} chunks, then reduce: {} requests",
+        chunks.len(),
+        requests.len()
+    );
     for r in requests {
         assert_eq!(r["prompt_sha256"].as_str().expect("hash").len(), 64);
     }
     // Nothing truncated: every segment of the transcript reached the model in some request.
-    let sent: String = hits.iter().map(|h| h.json()["messages"].to_string()).collect::<Vec<_>>().join("\n");
-    let source: Value = serde_json::from_str(&std::fs::read_to_string(&ami).expect("ami")).expect("json");
+    let sent: String = hits
+        .iter()
+        .map(|h| h.json()["messages"].to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let source: Value =
+        serde_json::from_str(&std::fs::read_to_string(&ami).expect("ami")).expect("json");
     let segments = source["segments"].as_array().expect("segments");
     let missing: Vec<&str> = segments
         .iter()
         .filter_map(|s| s["text"].as_str())
         .filter(|t| !t.split_whitespace().all(|w| sent.contains(w)))
         .collect();
-    assert!(missing.is_empty(), "{} of {} segments never reached the model, e.g. {:?}", missing.len(), segments.len(), missing.first());
-    let whole = segments.iter().filter_map(|s| s["text"].as_str()).filter(|t| sent.contains(&t.split_whitespace().collect::<Vec<_>>().join(" "))).count();
-    assert!(whole * 100 >= segments.len() * 95, "only {whole} of {} segments were sent whole", segments.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {} segments never reached the model, e.g. {:?}",
+        missing.len(),
+        segments.len(),
+        missing.first()
+    );
+    let whole = segments
+        .iter()
+        .filter_map(|s| s["text"].as_str())
+        .filter(|t| sent.contains(&t.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .count();
+    assert!(
+        whole * 100 >= segments.len() * 95,
+        "only {whole} of {} segments were sent whole",
+        segments.len()
+    );
     // Each request fits the declared window by the template's own estimate.
     for c in chunks {
         assert!(c[2].as_u64().expect("tokens") <= 2048, "{c}");
@@ -92,10 +135,17 @@ fn a_long_transcript_is_planned_into_chunks_and_every_segment_is_sent() {
     assert_eq!(p["provider"]["id"], "openai-compatible");
     assert_eq!(p["template"]["id"], "template-standard");
     assert_eq!(p["context_window"], 2048);
-    assert_eq!(p["input_tokens"].as_u64(), Some(700 * requests.len() as u64));
+    assert_eq!(
+        p["input_tokens"].as_u64(),
+        Some(700 * requests.len() as u64)
+    );
     let md = out["summary"]["markdown"].as_str().expect("markdown");
     assert!(md.contains("Use a rubber case"), "{md}");
-    assert_eq!(audit_rows(&env), hits.len(), "the ledger records each request");
+    assert_eq!(
+        audit_rows(&env),
+        hits.len(),
+        "the ledger records each request"
+    );
 }
 
 #[test]
@@ -106,21 +156,44 @@ fn the_data_policy_refuses_before_anything_is_sent() {
     // A provider that may reach a public service, under a rule it does not meet (its policy is
     // unknown). The fake is granted too, but nothing may go anywhere.
     let env = setup(&fake, 8192, "[policy]\nrequire_zero_retention = true\n");
-    env.ok(&["plugin", "allow", "openai-compatible", "https://llm.example.com"]);
+    env.ok(&[
+        "plugin",
+        "allow",
+        "openai-compatible",
+        "https://llm.example.com",
+    ]);
     let err = env.fails(&["summarize", &meeting, "--provider", "openai-compatible"]);
-    assert!(err.contains("[policy] require_zero_retention = true"), "{err}");
+    assert!(
+        err.contains("[policy] require_zero_retention = true"),
+        "{err}"
+    );
     assert!(err.contains("nothing was sent"), "{err}");
-    assert!(err.contains("https://llm.example.com") || err.contains("retention"), "{err}");
+    assert!(
+        err.contains("https://llm.example.com") || err.contains("retention"),
+        "{err}"
+    );
     assert!(fake.hits().is_empty());
     assert_eq!(audit_rows(&env), 0);
 
     // Per-label rule: a meeting labelled `confidential` goes only to providers on this machine.
-    let env = setup(&fake, 8192, "[policy.labels.confidential]\nlocal_only = true\n");
-    let mut doc: Value = serde_json::from_str(&env.ok(&["summarize", &meeting, "--template", "extractive", "--json"])).expect("json");
+    let env = setup(
+        &fake,
+        8192,
+        "[policy.labels.confidential]\nlocal_only = true\n",
+    );
+    let mut doc: Value = serde_json::from_str(&env.ok(&[
+        "summarize",
+        &meeting,
+        "--template",
+        "extractive",
+        "--json",
+    ]))
+    .expect("json");
     assert!(doc["provenance"]["provider"].is_null());
     let dir = tempfile::tempdir().expect("tmp");
     let labelled = dir.path().join("confidential.json");
-    let source = serde_json::from_str::<Value>(&std::fs::read_to_string(&meeting).expect("read")).expect("json");
+    let source = serde_json::from_str::<Value>(&std::fs::read_to_string(&meeting).expect("read"))
+        .expect("json");
     doc = json!({
         "metadata": {"id": "m1", "title": "Board", "started_at": "2026-11-30T09:00:00Z", "duration_ms": 181000,
                      "labels": ["confidential"], "language": "en", "channel_names": []},
@@ -136,9 +209,17 @@ fn the_data_policy_refuses_before_anything_is_sent() {
     assert_eq!(ok["provenance"]["provider"]["id"], "openai-compatible");
     assert_eq!(fake.hits().len(), 1);
     // The same provider, once it may also reach a public host: refused, naming the label's rule.
-    env.ok(&["plugin", "allow", "openai-compatible", "https://llm.example.com"]);
+    env.ok(&[
+        "plugin",
+        "allow",
+        "openai-compatible",
+        "https://llm.example.com",
+    ]);
     let err = env.fails(&["summarize", labelled, "--provider", "openai-compatible"]);
-    assert!(err.contains("[policy.labels.confidential]") && err.contains("local_only = true"), "{err}");
+    assert!(
+        err.contains("[policy.labels.confidential]") && err.contains("local_only = true"),
+        "{err}"
+    );
     assert!(err.contains("labelled `confidential`"), "{err}");
     assert_eq!(fake.hits().len(), 1, "nothing more was sent");
 }
@@ -152,15 +233,32 @@ fn offline_by_default_and_llm_templates_say_what_they_need() {
     let out = summarize_json(&env, &[&meeting]);
     assert_eq!(out["provenance"]["template"]["id"], "template-extractive");
     assert!(out["provenance"]["provider"].is_null());
-    let owners: Vec<&str> = out["summary"]["action_items"].as_array().expect("items").iter().filter_map(|i| i["owner"].as_str()).collect();
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(corpus("synthetic/meeting_a_summary_ref.json")).expect("ref")).expect("json");
-    for item in reference["action_items"].as_array().expect("reference items") {
+    let owners: Vec<&str> = out["summary"]["action_items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["owner"].as_str())
+        .collect();
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(corpus("synthetic/meeting_a_summary_ref.json")).expect("ref"),
+    )
+    .expect("json");
+    for item in reference["action_items"]
+        .as_array()
+        .expect("reference items")
+    {
         let owner = item["owner"].as_str().expect("owner");
-        assert!(owners.contains(&owner), "reference owner {owner} missing from {owners:?}");
+        assert!(
+            owners.contains(&owner),
+            "reference owner {owner} missing from {owners:?}"
+        );
     }
     // An LLM template without a provider: a clear error naming the offline alternative.
     let err = env.fails(&["summarize", &meeting, "--template", "standard"]);
-    assert!(err.contains("needs a language model") && err.contains("--template extractive"), "{err}");
+    assert!(
+        err.contains("needs a language model") && err.contains("--template extractive"),
+        "{err}"
+    );
     assert!(fake.hits().is_empty());
     assert_eq!(audit_rows(&env), 0);
 }
@@ -182,16 +280,47 @@ fn a_template_file_without_rust_runs_through_the_generic_template() {
     // Meetily's template format, as is.
     std::fs::write(&file, r#"{"name": "Risk review", "description": "Risks only",
         "sections": [{"title": "Risks", "instruction": "List every risk mentioned, with who raised it.", "format": "list"}]}"#).expect("write");
-    let out = summarize_json(&env, &[&corpus("synthetic/meeting_a.json"), "--template", file.to_str().expect("utf-8")]);
+    let out = summarize_json(
+        &env,
+        &[
+            &corpus("synthetic/meeting_a.json"),
+            "--template",
+            file.to_str().expect("utf-8"),
+        ],
+    );
     assert_eq!(out["provenance"]["template"]["id"], "template-custom");
-    assert_eq!(out["provenance"]["template_definition_sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        out["provenance"]["template_definition_sha256"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
     let hits = fake.hits_on("/v1/chat/completions");
     assert_eq!(hits.len(), 1);
-    assert!(hits[0].json()["messages"].to_string().contains("List every risk mentioned"), "the file's instruction reaches the model");
-    assert!(out["summary"]["markdown"].as_str().expect("md").contains("Launch slips again"));
+    assert!(
+        hits[0].json()["messages"]
+            .to_string()
+            .contains("List every risk mentioned"),
+        "the file's instruction reaches the model"
+    );
+    assert!(
+        out["summary"]["markdown"]
+            .as_str()
+            .expect("md")
+            .contains("Launch slips again")
+    );
     // A broken file names the field.
-    std::fs::write(&file, r#"{"name": "x", "sections": [{"title": "T", "instruction": "i", "format": "table"}]}"#).expect("write");
-    let err = env.fails(&["summarize", &corpus("synthetic/meeting_a.json"), "--template", file.to_str().expect("utf-8")]);
+    std::fs::write(
+        &file,
+        r#"{"name": "x", "sections": [{"title": "T", "instruction": "i", "format": "table"}]}"#,
+    )
+    .expect("write");
+    let err = env.fails(&[
+        "summarize",
+        &corpus("synthetic/meeting_a.json"),
+        "--template",
+        file.to_str().expect("utf-8"),
+    ]);
     assert!(err.contains("format") && err.contains("table"), "{err}");
 }
 
@@ -203,12 +332,19 @@ fn a_stored_meeting_is_summarised_in_place_and_its_summary_is_searchable() {
     let doc = env.document();
     env.ok(&["store", "add-document", doc.to_str().expect("utf-8")]);
     let out = summarize_json(&env, &["m-4", "--provider", "openai-compatible"]);
-    assert_eq!(out["meeting"], "m-42", "a unique id prefix names the stored meeting");
+    assert_eq!(
+        out["meeting"], "m-42",
+        "a unique id prefix names the stored meeting"
+    );
     let show: Value = serde_json::from_str(&env.ok(&["show", "m-42", "--json"])).expect("show");
     let shown = show.to_string();
     assert!(shown.contains("Use a rubber case"), "{shown}");
-    assert!(shown.contains("template-standard") && shown.contains("openai-compatible"), "provenance is kept: {shown}");
-    let hits: Value = serde_json::from_str(&env.ok(&["search", "rubber case", "--json"])).expect("search");
+    assert!(
+        shown.contains("template-standard") && shown.contains("openai-compatible"),
+        "provenance is kept: {shown}"
+    );
+    let hits: Value =
+        serde_json::from_str(&env.ok(&["search", "rubber case", "--json"])).expect("search");
     assert!(hits.to_string().contains("m-42"), "{hits}");
     let err = env.fails(&["summarize", "no-such-meeting"]);
     assert!(err.contains("no-such-meeting"), "{err}");
@@ -220,7 +356,9 @@ fn a_stored_meeting_is_summarised_in_place_and_its_summary_is_searchable() {
 #[test]
 fn real_model_writes_standard_notes_for_meeting_a() {
     use crate::providers::{REAL_SERVER, origin_of, real_server};
-    let Some(base) = real_server("OLLAMA_BASE_URL") else { return };
+    let Some(base) = real_server("OLLAMA_BASE_URL") else {
+        return;
+    };
     let _slot = REAL_SERVER.lock().unwrap_or_else(|e| e.into_inner());
     let model = std::env::var("LLM_MODEL_NAME").unwrap_or_else(|_| "qwen2.5-coder:0.5b".into());
     let env = Env::new();
@@ -248,17 +386,34 @@ fn real_model_writes_standard_notes_for_meeting_a() {
         eprintln!("the small model's answers were malformed, running once more: {stderr}");
         run = env.run(&args);
     }
-    assert!(run.status.success(), "summarize failed: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "summarize failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let out: Value = serde_json::from_slice(&run.stdout).expect("summarize --json");
     let p = &out["provenance"];
     assert_eq!(p["template"]["id"], "template-standard");
     assert_eq!(p["provider"]["id"], "ollama");
-    assert!(p["input_tokens"].as_u64().unwrap_or(0) > 500 && p["output_tokens"].as_u64().unwrap_or(0) > 20, "{p}");
+    assert!(
+        p["input_tokens"].as_u64().unwrap_or(0) > 500
+            && p["output_tokens"].as_u64().unwrap_or(0) > 20,
+        "{p}"
+    );
     let s = &out["summary"];
     let md = s["markdown"].as_str().unwrap_or("").to_lowercase();
     assert!(md.contains("## overview"), "{md}");
-    let items = s["action_items"].as_array().map_or(0, Vec::len) + s["decisions"].as_array().map_or(0, Vec::len);
+    let items = s["action_items"].as_array().map_or(0, Vec::len)
+        + s["decisions"].as_array().map_or(0, Vec::len);
     assert!(items >= 1, "no decisions or action items: {s}");
-    assert!(["launch", "march", "price", "pricing", "beta"].iter().any(|w| md.contains(w)), "off topic: {md}");
-    eprintln!("real summary of meeting_a in {:.1} s:\n{md}", started.elapsed().as_secs_f64());
+    assert!(
+        ["launch", "march", "price", "pricing", "beta"]
+            .iter()
+            .any(|w| md.contains(w)),
+        "off topic: {md}"
+    );
+    eprintln!(
+        "real summary of meeting_a in {:.1} s:\n{md}",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -11,7 +11,11 @@ use std::sync::Mutex;
 static WHISPER: Mutex<()> = Mutex::new(());
 
 fn shared(rel: &str) -> PathBuf {
-    workspace().parent().expect("parent").join("shared").join(rel)
+    workspace()
+        .parent()
+        .expect("parent")
+        .join("shared")
+        .join(rel)
 }
 
 fn tiny() -> String {
@@ -24,7 +28,15 @@ fn transcribe_json(env: &Env, audio: &std::path::Path, extra: &[&str]) -> Value 
 
 fn transcribe_json_with(env: &Env, model: &str, audio: &std::path::Path, extra: &[&str]) -> Value {
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let mut args = vec!["transcribe", audio.to_str().unwrap(), "--model", model, "--threads", "1", "--json"];
+    let mut args = vec![
+        "transcribe",
+        audio.to_str().unwrap(),
+        "--model",
+        model,
+        "--threads",
+        "1",
+        "--json",
+    ];
     args.extend_from_slice(extra);
     serde_json::from_str(&env.ok(&args)).expect("json transcript")
 }
@@ -47,11 +59,21 @@ fn jfk_is_transcribed_within_wer_bounds() {
     let reference = std::fs::read_to_string(shared("corpus/real/jfk.txt")).unwrap();
     let stats = wer::score(&reference, &text_of(&t, None));
     println!("jfk WER {:.3} ({stats:?})", stats.wer());
-    assert!(stats.wer() <= 0.10, "WER {:.3}: {}", stats.wer(), text_of(&t, None));
+    assert!(
+        stats.wer() <= 0.10,
+        "WER {:.3}: {}",
+        stats.wer(),
+        text_of(&t, None)
+    );
     assert_eq!(t["complete"], true);
     assert_eq!(t["language"], "en");
     let segs = t["segments"].as_array().unwrap();
-    assert!(segs.iter().all(|s| s["end_ms"].as_u64() >= s["start_ms"].as_u64() && s["end_ms"].as_u64().unwrap() <= 11_500), "{t}");
+    assert!(
+        segs.iter()
+            .all(|s| s["end_ms"].as_u64() >= s["start_ms"].as_u64()
+                && s["end_ms"].as_u64().unwrap() <= 11_500),
+        "{t}"
+    );
 }
 
 /// The multilingual base model with the default `--language auto`: each recording is heard in
@@ -61,8 +83,16 @@ fn jfk_is_transcribed_within_wer_bounds() {
 fn a_recording_in_another_language_is_detected_and_transcribed_in_it() {
     let env = Env::new();
     let base = shared("models/ggml-base-q5_1.bin").display().to_string();
-    for (lang, file, words) in [("de", "de_espeak.flac", ["morgen", "zeitplan", "märz"]), ("fr", "fr_espeak.flac", ["bonjour", "aujourd'hui", "budget"])] {
-        let t = transcribe_json_with(&env, &base, &workspace().join("tests/fixtures/languages").join(file), &[]);
+    for (lang, file, words) in [
+        ("de", "de_espeak.flac", ["morgen", "zeitplan", "märz"]),
+        ("fr", "fr_espeak.flac", ["bonjour", "aujourd'hui", "budget"]),
+    ] {
+        let t = transcribe_json_with(
+            &env,
+            &base,
+            &workspace().join("tests/fixtures/languages").join(file),
+            &[],
+        );
         let text = text_of(&t, None).to_lowercase();
         assert_eq!(t["language"], lang, "{text}");
         for w in words {
@@ -75,7 +105,10 @@ fn a_recording_in_another_language_is_detected_and_transcribed_in_it() {
 fn a_two_channel_meeting_is_attributed_per_channel() {
     let env = Env::new();
     let t = transcribe_json(&env, &shared("corpus/synthetic/meeting_a_2ch.wav"), &[]);
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(shared("corpus/synthetic/meeting_a.json")).unwrap()).unwrap();
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared("corpus/synthetic/meeting_a.json")).unwrap(),
+    )
+    .unwrap();
     for channel in [0u64, 1] {
         let ref_text: Vec<&str> = reference["segments"]
             .as_array()
@@ -85,32 +118,70 @@ fn a_two_channel_meeting_is_attributed_per_channel() {
             .map(|s| s["text"].as_str().unwrap())
             .collect();
         let stats = wer::score(&ref_text.join(" "), &text_of(&t, Some(channel)));
-        println!("meeting_a_2ch channel {channel}: WER {:.3} ({stats:?})", stats.wer());
+        println!(
+            "meeting_a_2ch channel {channel}: WER {:.3} ({stats:?})",
+            stats.wer()
+        );
         // Measured 0.134 / 0.136 with tiny.en q5_1; the bound leaves room for CPU differences.
-        assert!(stats.wer() <= 0.30, "channel {channel} WER {:.3}", stats.wer());
+        assert!(
+            stats.wer() <= 0.30,
+            "channel {channel} WER {:.3}",
+            stats.wer()
+        );
     }
     let segs = t["segments"].as_array().unwrap();
-    assert!(segs.iter().any(|s| s["speaker"] == "me") && segs.iter().any(|s| s["speaker"] == "others"));
-    let starts: Vec<u64> = segs.iter().map(|s| s["start_ms"].as_u64().unwrap()).collect();
-    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "segments are not in time order");
+    assert!(
+        segs.iter().any(|s| s["speaker"] == "me") && segs.iter().any(|s| s["speaker"] == "others")
+    );
+    let starts: Vec<u64> = segs
+        .iter()
+        .map(|s| s["start_ms"].as_u64().unwrap())
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "segments are not in time order"
+    );
     // Maria (channel 0) runs the meeting; David and Sam (channel 1) report on the release.
     let me = text_of(&t, Some(0)).to_lowercase();
     let others = text_of(&t, Some(1)).to_lowercase();
-    assert!(me.contains("let's get started") && me.contains("pro tier"), "{me}");
-    assert!(others.contains("offline sync") && others.contains("crash rate"), "{others}");
-    assert!(!me.contains("offline sync module"), "David's words on Maria's channel: {me}");
-    assert!(t["transcribed_ms"].as_u64().unwrap() < 2 * 181_000, "VAD skipped nothing");
+    assert!(
+        me.contains("let's get started") && me.contains("pro tier"),
+        "{me}"
+    );
+    assert!(
+        others.contains("offline sync") && others.contains("crash rate"),
+        "{others}"
+    );
+    assert!(
+        !me.contains("offline sync module"),
+        "David's words on Maria's channel: {me}"
+    );
+    assert!(
+        t["transcribed_ms"].as_u64().unwrap() < 2 * 181_000,
+        "VAD skipped nothing"
+    );
     // Talk time per speaker (what the notes report) follows the reference: a segment's end
     // once ran over the gap into a later turn, and channel 0 talked 129 s of 80.
     for channel in [0u64, 1] {
         let spoken = |segs: &[Value], start: &str, end: &str, scale: f64| -> f64 {
-            segs.iter().filter(|s| s["channel"] == channel).map(|s| (s[end].as_f64().unwrap() - s[start].as_f64().unwrap()) * scale).sum()
+            segs.iter()
+                .filter(|s| s["channel"] == channel)
+                .map(|s| (s[end].as_f64().unwrap() - s[start].as_f64().unwrap()) * scale)
+                .sum()
         };
         let ours = spoken(segs, "start_ms", "end_ms", 0.001);
-        let theirs = spoken(reference["segments"].as_array().unwrap(), "start", "end", 1.0);
+        let theirs = spoken(
+            reference["segments"].as_array().unwrap(),
+            "start",
+            "end",
+            1.0,
+        );
         // Segments end at their last word's aligned time, not after it: tiny.en reads ~25 % short.
         println!("channel {channel}: {ours:.1} s of speech, reference {theirs:.1} s");
-        assert!(ours <= 1.2 * theirs && ours >= 0.6 * theirs, "channel {channel}: {ours:.1} s of speech, reference {theirs:.1} s");
+        assert!(
+            ours <= 1.2 * theirs && ours >= 0.6 * theirs,
+            "channel {channel}: {ours:.1} s of speech, reference {theirs:.1} s"
+        );
     }
 }
 
@@ -132,7 +203,10 @@ fn bad_audio_and_bad_models_get_clear_errors() {
     let bytes = std::fs::read(tiny()).unwrap();
     std::fs::write(env.path("cut.bin"), &bytes[..bytes.len() / 3]).unwrap();
     let err = env.fails(&["transcribe", jfk.to_str().unwrap(), "--model", "cut.bin"]);
-    assert!(err.contains("could not load the model") && err.contains("pull it again"), "{err}");
+    assert!(
+        err.contains("could not load the model") && err.contains("pull it again"),
+        "{err}"
+    );
 
     let err = env.fails(&["transcribe", jfk.to_str().unwrap(), "--model", "base.en"]);
     assert!(err.contains("minutes models pull base.en"), "{err}");
@@ -143,7 +217,12 @@ fn bad_audio_and_bad_models_get_clear_errors() {
 #[test]
 fn silence_gives_an_empty_transcript_with_a_warning() {
     let env = Env::new();
-    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(env.path("silence.wav"), spec).unwrap();
     for _ in 0..16_000 * 5 {
         w.write_sample(0i16).unwrap();
@@ -154,7 +233,10 @@ fn silence_gives_an_empty_transcript_with_a_warning() {
     let out = env.run(&["transcribe", "silence.wav", "--model", &model, "--json"]);
     assert!(out.status.success());
     let t: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(t["segments"].as_array().unwrap().is_empty(), "hallucinated text into silence: {t}");
+    assert!(
+        t["segments"].as_array().unwrap().is_empty(),
+        "hallucinated text into silence: {t}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("no speech found"));
 }
 
@@ -167,26 +249,68 @@ fn process_turns_a_recording_into_markdown_notes_offline() {
     let model = tiny();
     let out = {
         let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-        env.ok(&["process", jfk.to_str().unwrap(), "--model", &model, "--threads", "1", "--title", "Inaugural address", "--label", "history", "--json"])
+        env.ok(&[
+            "process",
+            jfk.to_str().unwrap(),
+            "--model",
+            &model,
+            "--threads",
+            "1",
+            "--title",
+            "Inaugural address",
+            "--label",
+            "history",
+            "--json",
+        ])
     };
     let report: Value = serde_json::from_str(&out).unwrap();
     let written = report["written"][0].as_str().unwrap();
-    assert_eq!(written, "notes/2026-11-28-inaugural-address.md".replace("2026-11-28", &report["meeting"]["started_at"].as_str().unwrap()[..10]));
+    assert_eq!(
+        written,
+        "notes/2026-11-28-inaugural-address.md".replace(
+            "2026-11-28",
+            &report["meeting"]["started_at"].as_str().unwrap()[..10]
+        )
+    );
     let md = std::fs::read_to_string(env.path(written)).unwrap();
-    assert!(md.starts_with("---\ntitle: \"Inaugural address\"\n"), "{md}");
+    assert!(
+        md.starts_with("---\ntitle: \"Inaugural address\"\n"),
+        "{md}"
+    );
     assert!(md.contains("duration: \"0:00:11\""), "{md}");
     assert!(md.contains("tags:\n  - \"history\""), "{md}");
-    assert!(md.to_lowercase().contains("fellow americans") && md.to_lowercase().contains("what you can do for your country"), "{md}");
+    assert!(
+        md.to_lowercase().contains("fellow americans")
+            && md
+                .to_lowercase()
+                .contains("what you can do for your country"),
+        "{md}"
+    );
     // Summarised offline by the extractive template before the export.
-    assert_eq!(report["summary"]["template"]["id"], "template-extractive", "{report}");
+    assert_eq!(
+        report["summary"]["template"]["id"], "template-extractive",
+        "{report}"
+    );
     assert!(report["summary"]["provider"].is_null());
-    assert!(md.contains("## Key sentences") && md.find("## Key sentences") < md.find("## Transcript"), "{md}");
+    assert!(
+        md.contains("## Key sentences") && md.find("## Key sentences") < md.find("## Transcript"),
+        "{md}"
+    );
     // Nothing left the machine.
     let audit = env.ok(&["audit", "--json"]);
-    assert!(serde_json::from_str::<Value>(&audit).unwrap()["records"].as_array().unwrap().is_empty(), "{audit}");
+    assert!(
+        serde_json::from_str::<Value>(&audit).unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{audit}"
+    );
 
     let err = Env::new().fails(&["process", jfk.to_str().unwrap(), "--model", &model]);
-    assert!(err.contains("exporter `export-markdown` is not installed"), "{err}");
+    assert!(
+        err.contains("exporter `export-markdown` is not installed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -196,7 +320,17 @@ fn ctrl_c_keeps_what_was_transcribed() {
     let model = tiny();
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
-        .args(["transcribe", audio.to_str().unwrap(), "--model", &model, "--threads", "1", "--json", "--out", "partial.json"])
+        .args([
+            "transcribe",
+            audio.to_str().unwrap(),
+            "--model",
+            &model,
+            "--threads",
+            "1",
+            "--json",
+            "--out",
+            "partial.json",
+        ])
         .env("MINUTES_HOME", env.home.path())
         .current_dir(env.work.path())
         .stdout(std::process::Stdio::null())
@@ -205,15 +339,27 @@ fn ctrl_c_keeps_what_was_transcribed() {
         .unwrap();
     // Long enough for the first windows to finish, far from the end of the 3-minute file.
     std::thread::sleep(std::time::Duration::from_secs(12));
-    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    let t: Value = serde_json::from_str(&std::fs::read_to_string(env.path("partial.json")).unwrap()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("partial.json")).unwrap()).unwrap();
     assert_eq!(t["complete"], false);
     let n = t["segments"].as_array().unwrap().len();
     assert!(n > 0, "nothing kept: {t}");
     let segs = t["segments"].as_array().unwrap();
-    assert!(segs.iter().all(|s| s["end_ms"].as_u64().unwrap() < 120_000), "kept more than was reached: {t}");
+    assert!(
+        segs.iter().all(|s| s["end_ms"].as_u64().unwrap() < 120_000),
+        "kept more than was reached: {t}"
+    );
     assert!(text_of(&t, None).split_whitespace().count() >= 5, "{t}");
 }

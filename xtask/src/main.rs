@@ -18,14 +18,22 @@ fn cargo() -> Command {
 
 /// Adds the wasm32-wasip2 target when rustup manages the toolchain and it is missing.
 fn ensure_wasm_target() -> anyhow::Result<()> {
-    let Ok(out) = Command::new("rustup").args(["target", "list", "--installed"]).output() else {
+    let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
         return Ok(()); // not a rustup toolchain: cargo will say what is missing
     };
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-wasip2")
+    {
         return Ok(());
     }
     eprintln!("adding the wasm32-wasip2 target (rustup target add wasm32-wasip2)");
-    let status = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).status()?;
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2"])
+        .status()?;
     if !status.success() {
         bail!("`rustup target add wasm32-wasip2` failed; plugins cannot be built without it");
     }
@@ -33,11 +41,16 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn target_dir(ws: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| ws.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ws.join("target"))
 }
 
 fn plugins(test_plugins: bool) -> anyhow::Result<()> {
@@ -45,12 +58,24 @@ fn plugins(test_plugins: bool) -> anyhow::Result<()> {
     let ws = workspace();
     let target = target_dir(&ws);
     let first_party = PluginCrate::all_in(&ws.join("plugins"))?;
-    for dir in build_packages(&ws, &first_party, "plugin", &target, &target.join("plugins"))? {
+    for dir in build_packages(
+        &ws,
+        &first_party,
+        "plugin",
+        &target,
+        &target.join("plugins"),
+    )? {
         println!("package {}", dir.display());
     }
     if test_plugins {
         let hostile = PluginCrate::all_in(&ws.join("tests").join("plugins"))?;
-        for dir in build_packages(&ws, &hostile, "plugin", &target, &target.join("test-plugins"))? {
+        for dir in build_packages(
+            &ws,
+            &hostile,
+            "plugin",
+            &target,
+            &target.join("test-plugins"),
+        )? {
             println!("test package {}", dir.display());
         }
     }
@@ -62,7 +87,13 @@ fn bench() -> anyhow::Result<()> {
     let target = target_dir(&ws);
     plugins(false)?;
     let status = cargo()
-        .args(["build", "--release", "--package", "minutes", "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "minutes",
+            "--manifest-path",
+        ])
         .arg(ws.join("Cargo.toml"))
         .status()
         .context("cannot run cargo")?;
@@ -85,7 +116,11 @@ fn bench() -> anyhow::Result<()> {
 fn install() -> anyhow::Result<()> {
     let ws = workspace();
     plugins(false)?;
-    let status = cargo().args(["install", "--locked", "--path"]).arg(ws.join("host")).status().context("cannot run cargo")?;
+    let status = cargo()
+        .args(["install", "--locked", "--path"])
+        .arg(ws.join("host"))
+        .status()
+        .context("cannot run cargo")?;
     if !status.success() {
         bail!("cargo install failed");
     }
@@ -99,10 +134,17 @@ fn install() -> anyhow::Result<()> {
     for pkg in packages {
         let manifest = minutes::plugins::package::Package::open(&pkg)?.manifest;
         if !manifest.network.origins.is_empty() || !manifest.secrets.is_empty() {
-            println!("skipped {} (asks for network access: install it with `minutes plugin install {}`)", manifest.id, pkg.display());
+            println!(
+                "skipped {} (asks for network access: install it with `minutes plugin install {}`)",
+                manifest.id,
+                pkg.display()
+            );
             continue;
         }
-        let status = Command::new("minutes").args(["plugin", "install"]).arg(&pkg).status()
+        let status = Command::new("minutes")
+            .args(["plugin", "install"])
+            .arg(&pkg)
+            .status()
             .context("cannot run the installed `minutes`: is ~/.cargo/bin on your PATH?")?;
         if !status.success() {
             bail!("installing {} failed", manifest.id);
@@ -113,7 +155,12 @@ fn install() -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["plugins"] => plugins(false),
         ["plugins", "--test-plugins"] => plugins(true),
         ["bench"] => bench(),

@@ -438,7 +438,9 @@ fn leading_padding(params: &AudioCodecParameters, track: &Track, path: &Path, ra
     }
     if params.codec == CODEC_ID_AAC {
         // M4A: the edit list says how much encoder priming precedes the audio.
-        let priming = std::fs::File::open(path).ok().and_then(|mut f| super::mp4::priming_frames(&mut f, rate));
+        let priming = std::fs::File::open(path)
+            .ok()
+            .and_then(|mut f| super::mp4::priming_frames(&mut f, rate));
         return priming.map_or(0, |p| p as usize);
     }
     0
@@ -958,7 +960,11 @@ mod tests {
         // M4A/AAC from a committed fixture (made with ffmpeg's AAC encoder: 1,024 frames of
         // priming declared in the edit list), so the test runs where no encoder is installed.
         let m4a = dir.path().join("jfk.m4a");
-        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/jfk.m4a"), &m4a).unwrap();
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/jfk.m4a"),
+            &m4a,
+        )
+        .unwrap();
         cases.push((m4a, 16_000));
         let mut results = vec![];
         for (path, rate) in &cases {

@@ -214,7 +214,14 @@ fn analyse(
         let speech_end = live.then(|| {
             started + std::time::Duration::from_millis(region.end_ms.saturating_sub(post_pad_ms))
         });
-        tracing::debug!(start_ms = region.start_ms, end_ms = region.end_ms, buffered_to_ms = (lane.buf_start + lane.buf.len() as u64) * 1000 / u64::from(TARGET_RATE), wall_ms = started.elapsed().as_millis() as u64, "live region final");
+        tracing::debug!(
+            start_ms = region.start_ms,
+            end_ms = region.end_ms,
+            buffered_to_ms =
+                (lane.buf_start + lane.buf.len() as u64) * 1000 / u64::from(TARGET_RATE),
+            wall_ms = started.elapsed().as_millis() as u64,
+            "live region final"
+        );
         let job = Job {
             channel,
             region,
@@ -269,7 +276,10 @@ const LIVE_PROMPT_WORDS: usize = 30;
 fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> LiveResult {
     let mut result = LiveResult::default();
     // Live windows are single regions: no DTW alignment pass is needed to place their text.
-    let mut engine = match Transcriber::load(EngineConfig { dtw: false, ..config.engine.clone() }) {
+    let mut engine = match Transcriber::load(EngineConfig {
+        dtw: false,
+        ..config.engine.clone()
+    }) {
         Ok(e) => e,
         Err(e) => {
             result.error = Some(e.to_string());
@@ -287,10 +297,13 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
     let mut run = |job: Job, result: &mut LiveResult| -> Result<(), TranscribeError> {
         // A short prompt: with windows of a few seconds, whisper given a long one copied it
         // into the transcript more often (live WER 0.20 with 100 words on meeting_a).
-        let prompt = crate::transcribe::engine::tail_words(&contexts[job.channel], LIVE_PROMPT_WORDS);
+        let prompt =
+            crate::transcribe::engine::tail_words(&contexts[job.channel], LIVE_PROMPT_WORDS);
         let context = (!prompt.is_empty()).then_some(prompt.as_str());
         let took = Instant::now();
-        let waited = job.speech_end.map(|t| took.saturating_duration_since(t).as_millis() as u64);
+        let waited = job
+            .speech_end
+            .map(|t| took.saturating_duration_since(t).as_millis() as u64);
         let window = engine.transcribe(
             &job.audio,
             job.region.start_ms,

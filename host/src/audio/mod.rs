@@ -5,10 +5,10 @@ pub mod align;
 pub mod decode;
 pub mod device;
 pub mod live;
+mod mp4;
 #[cfg(target_os = "linux")]
 mod pulse;
-pub mod recording;
-mod mp4;
 pub mod recorder;
+pub mod recording;
 pub mod source;
 pub mod wav;

@@ -36,7 +36,9 @@ pub fn priming_frames(file: &mut (impl Read + Seek), sample_rate: u32) -> Option
         // The first entry: segment duration, then media time (-1 = an empty edit, i.e. a gap).
         let media_time = match version {
             1 => i64::from_be_bytes(read_at(file, elst.0 + 16, 8)?.try_into().ok()?),
-            _ => i64::from(i32::from_be_bytes(read_at(file, elst.0 + 12, 4)?.try_into().ok()?)),
+            _ => i64::from(i32::from_be_bytes(
+                read_at(file, elst.0 + 12, 4)?.try_into().ok()?,
+            )),
         };
         let media_time = u64::try_from(media_time).ok()?;
         return Some(media_time.saturating_mul(u64::from(sample_rate)) / u64::from(timescale));
@@ -45,7 +47,13 @@ pub fn priming_frames(file: &mut (impl Read + Seek), sample_rate: u32) -> Option
 }
 
 /// The payload range of the first box of type `kind` between `start` and `end`.
-fn find(file: &mut (impl Read + Seek), start: u64, end: u64, kind: &[u8; 4], depth: u32) -> Option<(u64, u64)> {
+fn find(
+    file: &mut (impl Read + Seek),
+    start: u64,
+    end: u64,
+    kind: &[u8; 4],
+    depth: u32,
+) -> Option<(u64, u64)> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -103,13 +111,33 @@ mod tests {
         elst.extend_from_slice(&media_time.to_be_bytes());
         elst.extend_from_slice(&[0, 1, 0, 0]);
         let edts = boxed(b"elst", &elst);
-        boxed(b"trak", &[boxed(b"tkhd", &[0; 20]), boxed(b"edts", &edts), boxed(b"mdia", &mdia)].concat())
+        boxed(
+            b"trak",
+            &[
+                boxed(b"tkhd", &[0; 20]),
+                boxed(b"edts", &edts),
+                boxed(b"mdia", &mdia),
+            ]
+            .concat(),
+        )
     }
 
     #[test]
     fn reads_the_sound_tracks_edit_list() {
-        let moov = boxed(b"moov", &[sound_track(90_000, 0, b"vide"), sound_track(44_100, 2112, b"soun")].concat());
-        let file = [boxed(b"ftyp", b"M4A \0\0\0\0"), boxed(b"mdat", &[7; 100]), moov].concat();
+        let moov = boxed(
+            b"moov",
+            &[
+                sound_track(90_000, 0, b"vide"),
+                sound_track(44_100, 2112, b"soun"),
+            ]
+            .concat(),
+        );
+        let file = [
+            boxed(b"ftyp", b"M4A \0\0\0\0"),
+            boxed(b"mdat", &[7; 100]),
+            moov,
+        ]
+        .concat();
         assert_eq!(priming_frames(&mut Cursor::new(&file), 44_100), Some(2112));
         // Timescale differs from the decoded rate: scaled.
         let moov = boxed(b"moov", &sound_track(48_000, 1024, b"soun"));
@@ -119,7 +147,10 @@ mod tests {
     #[test]
     fn damaged_or_missing_boxes_give_none() {
         assert_eq!(priming_frames(&mut Cursor::new(Vec::new()), 16_000), None);
-        assert_eq!(priming_frames(&mut Cursor::new(boxed(b"moov", &[])), 16_000), None);
+        assert_eq!(
+            priming_frames(&mut Cursor::new(boxed(b"moov", &[])), 16_000),
+            None
+        );
         let mut bad = boxed(b"moov", &sound_track(16_000, 1024, b"soun"));
         bad[3] = 0xff; // size runs past the end
         assert_eq!(priming_frames(&mut Cursor::new(bad), 16_000), None);

@@ -2,8 +2,10 @@ use crate::ledger::{AuditFilter, EgressLedger, Outcome};
 use crate::plugins::Home;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  minutes audit\n  minutes audit --plugin fireworks --since 7d\n  \
-    minutes audit --meeting 2026-11-28-atlas --json")]
+#[command(
+    after_help = "Examples:\n  minutes audit\n  minutes audit --plugin fireworks --since 7d\n  \
+    minutes audit --meeting 2026-11-28-atlas --json"
+)]
 pub struct AuditArgs {
     /// Only this plugin's requests
     #[arg(long)]
@@ -23,12 +25,20 @@ pub struct AuditArgs {
 
 pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
     let path = home.ledger_path();
-    let filter = AuditFilter { plugin_id: args.plugin, meeting_id: args.meeting, since_ms: args.since, limit: args.limit };
+    let filter = AuditFilter {
+        plugin_id: args.plugin,
+        meeting_id: args.meeting,
+        since_ms: args.since,
+        limit: args.limit,
+    };
     if !path.exists() {
         if args.json {
             return super::print_json(&serde_json::json!({"records": [], "totals": []}));
         }
-        println!("No plugin has made or attempted an outbound request yet ({} does not exist).", path.display());
+        println!(
+            "No plugin has made or attempted an outbound request yet ({} does not exist).",
+            path.display()
+        );
         return Ok(());
     }
     let ledger = EgressLedger::open(&path)?;
@@ -41,7 +51,10 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
         println!("No outbound requests match.");
         return Ok(());
     }
-    println!("{:<19}  {:<16}  {:<7}  {:<9}  {:>9}  {:>9}  {:>7}  REQUEST", "TIME (UTC)", "PLUGIN", "METHOD", "RESULT", "SENT", "RECEIVED", "MS");
+    println!(
+        "{:<19}  {:<16}  {:<7}  {:<9}  {:>9}  {:>9}  {:>7}  REQUEST",
+        "TIME (UTC)", "PLUGIN", "METHOD", "RESULT", "SENT", "RECEIVED", "MS"
+    );
     for r in &records {
         let result = match (r.outcome, r.status) {
             (Outcome::Denied, _) => "DENIED".to_string(),
@@ -60,7 +73,10 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
             r.duration_ms,
             r.origin,
             r.path,
-            r.reason.as_deref().map(|x| format!("  — {x}")).unwrap_or_default()
+            r.reason
+                .as_deref()
+                .map(|x| format!("  — {x}"))
+                .unwrap_or_default()
         );
     }
     println!();
@@ -86,15 +102,19 @@ fn parse_since(s: &str) -> Result<i64, String> {
         _ => None,
     };
     if let Some(last) = s.chars().last().filter(|c| unit(*c).is_some()) {
-        let n: i64 = s[..s.len() - 1].parse().map_err(|_| format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))?;
+        let n: i64 = s[..s.len() - 1]
+            .parse()
+            .map_err(|_| format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))?;
         return Ok(now - n * unit(last).unwrap_or(0));
     }
     let parts: Vec<&str> = s.split('-').collect();
     if let [y, m, d] = parts[..]
         && let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>())
-            && (1..=12).contains(&m) && (1..=31).contains(&d) {
-                return Ok(crate::time::days_from_civil(y, m, d) * 86_400_000);
-            }
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+    {
+        return Ok(crate::time::days_from_civil(y, m, d) * 86_400_000);
+    }
     Err(format!("`{s}`: expected e.g. 30m, 12h, 7d or 2026-11-28"))
 }
 
@@ -109,10 +129,16 @@ mod tests {
 
     #[test]
     fn dates_round_trip() {
-        let ms = crate::time::days_from_civil(2026, 11, 28) * 86_400_000 + 16 * 3_600_000 + 23 * 60_000 + 5_000;
+        let ms = crate::time::days_from_civil(2026, 11, 28) * 86_400_000
+            + 16 * 3_600_000
+            + 23 * 60_000
+            + 5_000;
         assert_eq!(utc(ms), "2026-11-28 16:23:05");
         assert_eq!(utc(0), "1970-01-01 00:00:00");
-        assert_eq!(parse_since("2024-02-29"), Ok(crate::time::days_from_civil(2024, 2, 29) * 86_400_000));
+        assert_eq!(
+            parse_since("2024-02-29"),
+            Ok(crate::time::days_from_civil(2024, 2, 29) * 86_400_000)
+        );
         assert!(parse_since("yesterday").is_err());
         assert!(parse_since("7d").is_ok_and(|t| t > 0));
     }

@@ -1,14 +1,16 @@
-use crate::plugins::bindings::types::Document;
 use crate::plugins::Registry;
+use crate::plugins::bindings::types::Document;
 use anyhow::Context;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Export a stored meeting by id (or the start of one; see `minutes list`), or a meeting \
+#[command(
+    after_help = "Export a stored meeting by id (or the start of one; see `minutes list`), or a meeting \
     document file: the JSON form of the `document` record in wit/v0.1/types.wit:\n  \
     {\"metadata\": {...}, \"transcript\": {\"segments\": [...]}, \"summary\": null}\n\n\
     Examples:\n  minutes export 2026-11-28-atlas --to export-markdown --dir ~/notes\n  \
-    minutes export --document meeting.json --to export-markdown --dir ~/notes")]
+    minutes export --document meeting.json --to export-markdown --dir ~/notes"
+)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["meeting", "document"]))]
 pub struct ExportArgs {
     /// A stored meeting's id (or the start of one); the export is recorded with the meeting
@@ -43,24 +45,36 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
             (store.document(&id)?, Some(store))
         }
         (None, Some(file)) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let document: Document = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a meeting document (see `minutes export --help`)", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let document: Document = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a meeting document (see `minutes export --help`)",
+                    file.display()
+                )
+            })?;
             (document, None)
         }
-        (None, None) => anyhow::bail!("name a stored meeting (`minutes export <id> --to ...`) or a document file (`--document FILE`)"),
+        (None, None) => anyhow::bail!(
+            "name a stored meeting (`minutes export <id> --to ...`) or a document file (`--document FILE`)"
+        ),
     };
     let registry = Registry::open(home.clone())?;
     registry.get(&args.to)?;
     let runtime = ctx.runtime()?;
     // Requests a networked exporter makes are recorded against this meeting in the ledger.
-    let plugin = registry.load(&runtime, &args.to)?.for_meeting(&document.metadata.id);
+    let plugin = registry
+        .load(&runtime, &args.to)?
+        .for_meeting(&document.metadata.id);
     let (format, files) = super::block_on(async {
         let format = match args.format {
             Some(f) => f,
             None => {
                 let info = plugin.exporter_info().await?;
-                info.formats.first().map(|f| f.id.clone()).ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", args.to))?
+                info.formats
+                    .first()
+                    .map(|f| f.id.clone())
+                    .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", args.to))?
             }
         };
         let files = plugin.export(&format, &document).await?;
@@ -69,7 +83,10 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
     let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
     let written = crate::output::write_files(&args.to, &args.dir, &files, args.force)?;
     if let Some(store) = &store {
-        let absolute: Vec<PathBuf> = written.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+        let absolute: Vec<PathBuf> = written
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .collect();
         store.record_export(&document.metadata.id, &args.to, &format, &absolute)?;
     }
     if args.json {

@@ -89,11 +89,23 @@ pub fn finish(
 ) -> anyhow::Result<Finished> {
     let registry = Registry::open(ctx.home.clone())?;
     let runtime = ctx.runtime()?;
-    let warn = |e: &dyn std::fmt::Display| eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}");
-    let store = super::meetings::open_store(&ctx.home).map_err(|e| warn(&e)).ok();
+    let warn = |e: &dyn std::fmt::Display| {
+        eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}")
+    };
+    let store = super::meetings::open_store(&ctx.home)
+        .map_err(|e| warn(&e))
+        .ok();
     let path = std::fs::canonicalize(audio).unwrap_or_else(|_| audio.to_path_buf());
     let meeting_id = store.as_ref().and_then(|s| {
-        s.save_meeting(document, Some(crate::store::AudioRef { path, owned: audio_owned })).map_err(|e| warn(&e)).ok()
+        s.save_meeting(
+            document,
+            Some(crate::store::AudioRef {
+                path,
+                owned: audio_owned,
+            }),
+        )
+        .map_err(|e| warn(&e))
+        .ok()
     });
     if let Some(id) = &meeting_id {
         document.metadata.id = id.clone();
@@ -105,37 +117,70 @@ pub fn finish(
     if let Some(s) = &summarized {
         document.summary = Some(s.summary.clone());
         if let (Some(store), Some(id)) = (&store, &meeting_id)
-            && let Err(e) = store.save_summary(id, &s.summary, &super::meetings::store_provenance(&s.provenance))
+            && let Err(e) = store.save_summary(
+                id,
+                &s.summary,
+                &super::meetings::store_provenance(&s.provenance),
+            )
         {
             eprintln!("warning: the summary was not stored: {e}");
         }
     }
     let mut written = Vec::new();
     for id in exporters {
-        let plugin = registry.load(&runtime, id)?.for_meeting(&document.metadata.id);
+        let plugin = registry
+            .load(&runtime, id)?
+            .for_meeting(&document.metadata.id);
         let (format, files) = super::block_on(async {
-            let format = plugin.exporter_info().await?.formats.first().map(|f| f.id.clone()).unwrap_or_default();
+            let format = plugin
+                .exporter_info()
+                .await?
+                .formats
+                .first()
+                .map(|f| f.id.clone())
+                .unwrap_or_default();
             let files = plugin.export(&format, document).await?;
             Ok::<_, crate::plugins::Error>((format, files))
         })??;
         let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
         let paths = crate::output::write_files(id, &args.dir, &files, args.force)?;
         if let (Some(store), Some(meeting)) = (&store, &meeting_id) {
-            let absolute: Vec<PathBuf> = paths.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+            let absolute: Vec<PathBuf> = paths
+                .iter()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                .collect();
             if let Err(e) = store.record_export(meeting, id, &format, &absolute) {
                 eprintln!("warning: the export by {id} was not recorded: {e}");
             }
         }
         written.extend(paths);
     }
-    Ok(Finished { summarized, written, meeting_id })
+    Ok(Finished {
+        summarized,
+        written,
+        meeting_id,
+    })
 }
 
-fn summarize(runtime: &crate::plugins::Runtime, registry: &Registry, choice: &Choice, document: &Document) -> Option<Summarized> {
+fn summarize(
+    runtime: &crate::plugins::Runtime,
+    registry: &Registry,
+    choice: &Choice,
+    document: &Document,
+) -> Option<Summarized> {
     let bar = super::summarize::ProgressBar::new();
-    let result = super::block_on(crate::summarize::summarize(runtime, registry, choice, document, Some(bar.callback())));
+    let result = super::block_on(crate::summarize::summarize(
+        runtime,
+        registry,
+        choice,
+        document,
+        Some(bar.callback()),
+    ));
     bar.finish();
-    match result.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+    match result
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
         Ok(s) => {
             eprintln!("{}", super::summarize::describe(&s.provenance));
             Some(s)
@@ -149,11 +194,24 @@ fn summarize(runtime: &crate::plugins::Runtime, registry: &Registry, choice: &Ch
 
 /// `[process] exporters = [...]` in config.toml: exporters to run after every meeting.
 fn configured_exporters(home: &Home) -> anyhow::Result<Option<Vec<String>>> {
-    let Some(table) = super::config_table(home)? else { return Ok(None) };
-    let Some(list) = table.get("process").and_then(|p| p.get("exporters")) else { return Ok(None) };
+    let Some(table) = super::config_table(home)? else {
+        return Ok(None);
+    };
+    let Some(list) = table.get("process").and_then(|p| p.get("exporters")) else {
+        return Ok(None);
+    };
     let ids = list
         .as_array()
-        .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
-        .ok_or_else(|| anyhow::anyhow!("{}: `[process] exporters` must be a list of plugin ids", home.config_path().display()))?;
+        .and_then(|a| {
+            a.iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: `[process] exporters` must be a list of plugin ids",
+                home.config_path().display()
+            )
+        })?;
     Ok(Some(ids))
 }

@@ -1,6 +1,7 @@
 //! The `minutes` command line: a thin layer over the library.
 
 mod audit;
+mod devices;
 mod export;
 pub(crate) mod finish;
 mod meetings;
@@ -8,9 +9,8 @@ mod models;
 mod plugin;
 mod plugin_author;
 mod process;
-mod record;
-mod devices;
 mod providers;
+mod record;
 mod secret;
 pub(crate) mod summarize;
 pub(crate) mod transcribe;
@@ -108,7 +108,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MINUTES_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -116,7 +120,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => crate::plugins::Home::at(dir),
         None => crate::plugins::Home::from_env()?,
     };
-    let ctx = Context { offline: cli.offline || offline_in_config(&home)?, home };
+    let ctx = Context {
+        offline: cli.offline || offline_in_config(&home)?,
+        home,
+    };
     match cli.command {
         Command::Plugin(cmd) => plugin::run(&ctx, cmd),
         Command::Export(args) => export::run(&ctx, args),
@@ -150,17 +157,25 @@ impl Context {
             ledger: Some(std::sync::Arc::new(ledger)),
             ..Default::default()
         };
-        Ok(crate::plugins::Runtime::with_network(&self.home.cache_dir(), options)?)
+        Ok(crate::plugins::Runtime::with_network(
+            &self.home.cache_dir(),
+            options,
+        )?)
     }
 }
 
 /// `offline = true` at the top of config.toml.
 fn offline_in_config(home: &crate::plugins::Home) -> anyhow::Result<bool> {
-    let Some(table) = config_table(home)? else { return Ok(false) };
+    let Some(table) = config_table(home)? else {
+        return Ok(false);
+    };
     match table.get("offline") {
         None => Ok(false),
         Some(toml::Value::Boolean(b)) => Ok(*b),
-        Some(_) => anyhow::bail!("{}: `offline` must be true or false", home.config_path().display()),
+        Some(_) => anyhow::bail!(
+            "{}: `offline` must be true or false",
+            home.config_path().display()
+        ),
     }
 }
 
@@ -170,15 +185,20 @@ pub(crate) fn config_table(home: &crate::plugins::Home) -> anyhow::Result<Option
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display())));
+        }
     };
-    let table = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let table = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
     Ok(Some(table))
 }
 
 /// A current-thread tokio runtime for one command.
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     Ok(rt.block_on(f))
 }
 

@@ -9,8 +9,10 @@ pub enum ModelsCommand {
         json: bool,
     },
     /// Download a model (resumes an interrupted download; checked before use)
-    #[command(after_help = "Examples:\n  minutes models pull base.en-q5_1     # 57 MB, English, good on a laptop CPU\n  \
-        minutes models pull large-v3-turbo-q5_0\n\nMINUTES_MODEL_BASE_URL points at a mirror.")]
+    #[command(
+        after_help = "Examples:\n  minutes models pull base.en-q5_1     # 57 MB, English, good on a laptop CPU\n  \
+        minutes models pull large-v3-turbo-q5_0\n\nMINUTES_MODEL_BASE_URL points at a mirror."
+    )]
     Pull { name: String },
     /// Where models are kept, or the file a model name resolves to
     Path { name: Option<String> },
@@ -36,7 +38,10 @@ pub fn run(home: &crate::plugins::Home, cmd: ModelsCommand) -> anyhow::Result<()
             if json {
                 return super::print_json(&rows);
             }
-            println!("{:<22} {:>7}  {:<13} {:<6} INSTALLED", "NAME", "SIZE", "LANGUAGES", "QUANT");
+            println!(
+                "{:<22} {:>7}  {:<13} {:<6} INSTALLED",
+                "NAME", "SIZE", "LANGUAGES", "QUANT"
+            );
             for r in rows {
                 println!(
                     "{:<22} {:>4} MB  {:<13} {:<6} {}",
@@ -47,20 +52,30 @@ pub fn run(home: &crate::plugins::Home, cmd: ModelsCommand) -> anyhow::Result<()
                     if r["installed"] == true { "yes" } else { "" }
                 );
             }
-            println!("\nModels live in {}. Get one with `minutes models pull NAME`.", dir.display());
+            println!(
+                "\nModels live in {}. Get one with `minutes models pull NAME`.",
+                dir.display()
+            );
         }
         ModelsCommand::Pull { name } => {
-            let known = models::find(&name).ok_or_else(|| models::ModelError::Unknown(name.clone()))?;
+            let known =
+                models::find(&name).ok_or_else(|| models::ModelError::Unknown(name.clone()))?;
             let dest = dir.join(known.file_name());
             if dest.is_file() {
                 println!("{} is already installed at {}", known.name, dest.display());
                 return Ok(());
             }
-            let bar = if std::io::stderr().is_terminal() { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::hidden() };
+            let bar = if std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::new(0)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             bar.set_message(known.name.to_string());
             let dl = Download::for_model(known);
@@ -74,7 +89,9 @@ pub fn run(home: &crate::plugins::Home, cmd: ModelsCommand) -> anyhow::Result<()
             println!("installed {} at {}", known.name, path.display());
         }
         ModelsCommand::Path { name: None } => println!("{}", dir.display()),
-        ModelsCommand::Path { name: Some(n) } => println!("{}", models::resolve(&n, home.root())?.display()),
+        ModelsCommand::Path { name: Some(n) } => {
+            println!("{}", models::resolve(&n, home.root())?.display())
+        }
     }
     Ok(())
 }

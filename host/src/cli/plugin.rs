@@ -9,10 +9,12 @@ use std::path::PathBuf;
 #[derive(clap::Subcommand)]
 pub enum PluginCommand {
     /// Install or update a plugin from a folder or a .tar.gz package
-    #[command(after_help = "The package is checked before anything is installed: its manifest, the \
+    #[command(
+        after_help = "The package is checked before anything is installed: its manifest, the \
         component's sha256, and that the component imports only what its kind may use.\n\
         A plugin that asks for network origins or secrets is installed only with your consent \
-        (asked on a terminal, or given with --yes).")]
+        (asked on a terminal, or given with --yes)."
+    )]
     Install {
         /// Package folder or .tar.gz containing plugin.toml and the component
         package: PathBuf,
@@ -59,7 +61,12 @@ pub enum PluginCommand {
 pub(crate) fn run(ctx: &super::Context, cmd: PluginCommand) -> anyhow::Result<()> {
     let home = &ctx.home;
     match cmd {
-        PluginCommand::Install { package, yes, grant, json } => install(ctx, package, yes, grant, json),
+        PluginCommand::Install {
+            package,
+            yes,
+            grant,
+            json,
+        } => install(ctx, package, yes, grant, json),
         PluginCommand::Allow { id, origin } => {
             let mut registry = Registry::open(home.clone())?;
             match registry.allow(&id, &origin)? {
@@ -95,7 +102,13 @@ pub(crate) fn run(ctx: &super::Context, cmd: PluginCommand) -> anyhow::Result<()
     }
 }
 
-fn install(ctx: &super::Context, path: PathBuf, yes: bool, origins: Vec<String>, json: bool) -> anyhow::Result<()> {
+fn install(
+    ctx: &super::Context,
+    path: PathBuf,
+    yes: bool,
+    origins: Vec<String>,
+    json: bool,
+) -> anyhow::Result<()> {
     let home = &ctx.home;
     let pkg = Package::open(&path)?;
     let mut registry = Registry::open(home.clone())?;
@@ -112,7 +125,12 @@ fn install(ctx: &super::Context, path: PathBuf, yes: bool, origins: Vec<String>,
 
 /// What to grant of what a package newly asks for: `--grant` origins, everything with `--yes`
 /// or a "y" on the terminal, nothing new when it asks for nothing new; else an error saying how.
-pub(crate) fn choose_grant(m: &Manifest, diff: &CapabilityDiff, yes: bool, origins: Vec<String>) -> anyhow::Result<Grant> {
+pub(crate) fn choose_grant(
+    m: &Manifest,
+    diff: &CapabilityDiff,
+    yes: bool,
+    origins: Vec<String>,
+) -> anyhow::Result<Grant> {
     Ok(if !origins.is_empty() {
         Grant::Origins(origins)
     } else if diff.needs_consent() {
@@ -126,7 +144,10 @@ pub(crate) fn choose_grant(m: &Manifest, diff: &CapabilityDiff, yes: bool, origi
             let mut answer = String::new();
             std::io::stdin().lock().read_line(&mut answer)?;
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                anyhow::bail!("not installed: you did not grant what plugin `{}` asks for", m.id);
+                anyhow::bail!(
+                    "not installed: you did not grant what plugin `{}` asks for",
+                    m.id
+                );
             }
             Grant::Requested
         } else {
@@ -142,21 +163,46 @@ pub(crate) fn choose_grant(m: &Manifest, diff: &CapabilityDiff, yes: bool, origi
 }
 
 /// The lines `minutes plugin install` prints after installing.
-pub(crate) fn report_install(home: &Home, m: &Manifest, diff: &CapabilityDiff, entry: &LockEntry) -> anyhow::Result<()> {
+pub(crate) fn report_install(
+    home: &Home,
+    m: &Manifest,
+    diff: &CapabilityDiff,
+    entry: &LockEntry,
+) -> anyhow::Result<()> {
     match &diff.previous_version {
-        Some(prev) if prev != &entry.version => println!("updated {} {} → {} ({})", entry.id, prev, entry.version, entry.kind),
-        Some(_) => println!("reinstalled {} {} ({})", entry.id, entry.version, entry.kind),
+        Some(prev) if prev != &entry.version => println!(
+            "updated {} {} → {} ({})",
+            entry.id, prev, entry.version, entry.kind
+        ),
+        Some(_) => println!(
+            "reinstalled {} {} ({})",
+            entry.id, entry.version, entry.kind
+        ),
         None => println!("installed {} {} ({})", entry.id, entry.version, entry.kind),
     }
     println!("  network: {}", or_none(&entry.granted_origins));
     println!("  secrets: {}", or_none(&entry.granted_secrets));
-    let not_granted: Vec<&String> = diff.new_origins.iter().filter(|o| !entry.granted_origins.contains(o)).collect();
+    let not_granted: Vec<&String> = diff
+        .new_origins
+        .iter()
+        .filter(|o| !entry.granted_origins.contains(o))
+        .collect();
     for o in not_granted {
-        println!("  not granted: {o} (allow later with: minutes plugin allow {} {o})", entry.id);
+        println!(
+            "  not granted: {o} (allow later with: minutes plugin allow {} {o})",
+            entry.id
+        );
     }
     for s in &m.secrets {
-        if entry.granted_secrets.contains(&s.name) && crate::secrets::SecretStore::new(home.secrets_dir()).source(&m.id, &s.name)?.is_none() {
-            println!("  set its `{}` with: minutes secret set {} {}", s.name, m.id, s.name);
+        if entry.granted_secrets.contains(&s.name)
+            && crate::secrets::SecretStore::new(home.secrets_dir())
+                .source(&m.id, &s.name)?
+                .is_none()
+        {
+            println!(
+                "  set its `{}` with: minutes secret set {} {}",
+                s.name, m.id, s.name
+            );
         }
     }
     Ok(())
@@ -164,7 +210,10 @@ pub(crate) fn report_install(home: &Home, m: &Manifest, diff: &CapabilityDiff, e
 
 fn describe_request(m: &Manifest, diff: &CapabilityDiff) -> String {
     let mut s = match &diff.previous_version {
-        Some(prev) => format!("Plugin `{}` {} (updating from {prev}) asks for more than before:\n", m.id, m.version),
+        Some(prev) => format!(
+            "Plugin `{}` {} (updating from {prev}) asks for more than before:\n",
+            m.id, m.version
+        ),
         None => format!("Plugin `{}` {} ({}) asks for:\n", m.id, m.version, m.kind),
     };
     for o in &diff.new_origins {
@@ -183,7 +232,11 @@ fn describe_request(m: &Manifest, diff: &CapabilityDiff) -> String {
 }
 
 fn or_none(items: &[String]) -> String {
-    if items.is_empty() { "none".into() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
 }
 
 #[derive(Serialize)]
@@ -217,7 +270,9 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
         return super::print_json(&rows);
     }
     if rows.is_empty() {
-        println!("No plugins installed. Install one with `minutes plugin install <folder|package.tar.gz>`.");
+        println!(
+            "No plugins installed. Install one with `minutes plugin install <folder|package.tar.gz>`."
+        );
         return Ok(());
     }
     let w = rows.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
@@ -227,8 +282,17 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
             Some(n) => n.clone(),
             None => "(files missing: reinstall)".into(),
         };
-        let dev = r.dev.map(|d| format!(" [dev: {}]", d.display())).unwrap_or_default();
-        println!("{:<w$}  {:<9}  {:<18}  {}  — {name}{dev}", r.id, r.version, r.kind, or_none(r.granted_origins));
+        let dev = r
+            .dev
+            .map(|d| format!(" [dev: {}]", d.display()))
+            .unwrap_or_default();
+        println!(
+            "{:<w$}  {:<9}  {:<18}  {}  — {name}{dev}",
+            r.id,
+            r.version,
+            r.kind,
+            or_none(r.granted_origins)
+        );
     }
     Ok(())
 }
@@ -245,7 +309,11 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
     let entry = registry.get(id)?;
     let m = registry.manifest(id)?;
     if json {
-        return super::print_json(&InfoJson { installed: entry, manifest: &m, location: home.plugin_dir(id) });
+        return super::print_json(&InfoJson {
+            installed: entry,
+            manifest: &m,
+            location: home.plugin_dir(id),
+        });
     }
     println!("{} {} — {}", m.id, m.version, m.name);
     if let Some(d) = &m.description {
@@ -254,7 +322,10 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
     println!();
     println!("kind:        {}", m.kind);
     println!("contract:    minutes:plugin@{}", m.api);
-    println!("component:   {} (sha256 {})", m.component.file, m.component.sha256);
+    println!(
+        "component:   {} (sha256 {})",
+        m.component.file, m.component.sha256
+    );
     println!("location:    {}", home.plugin_dir(id).display());
     let declared = &m.network.origins;
     if declared.is_empty() {
@@ -267,14 +338,27 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
         println!("secrets:     none");
     } else {
         for s in &m.secrets {
-            let granted = if entry.granted_secrets.contains(&s.name) { "granted" } else { "not granted" };
+            let granted = if entry.granted_secrets.contains(&s.name) {
+                "granted"
+            } else {
+                "not granted"
+            };
             let store = crate::secrets::SecretStore::new(home.secrets_dir());
             let state = match store.source(&m.id, &s.name)? {
                 Some(src) => format!("set, from {src}"),
                 None => format!("not set: minutes secret set {} {}", m.id, s.name),
             };
-            let to = if s.origins.is_empty() { "the granted origins".to_string() } else { s.origins.join(", ") };
-            println!("secret:      {} → `{}: {}` on {to} ({granted}; {state})", s.name, s.header, s.format.replace("{}", "…"));
+            let to = if s.origins.is_empty() {
+                "the granted origins".to_string()
+            } else {
+                s.origins.join(", ")
+            };
+            println!(
+                "secret:      {} → `{}: {}` on {to} ({granted}; {state})",
+                s.name,
+                s.header,
+                s.format.replace("{}", "…")
+            );
         }
     }
     let l = &m.limits;
@@ -283,9 +367,20 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
         l.memory_mib, l.call_timeout_secs, l.max_response_mib
     );
     for (key, f) in &m.config {
-        let default = f.default.as_ref().map(|d| format!(", default {d}")).unwrap_or_default();
-        let about = f.description.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
-        println!("setting:     {key} ({}{default}){about}", format!("{:?}", f.ty).to_lowercase());
+        let default = f
+            .default
+            .as_ref()
+            .map(|d| format!(", default {d}"))
+            .unwrap_or_default();
+        let about = f
+            .description
+            .as_deref()
+            .map(|d| format!(" — {d}"))
+            .unwrap_or_default();
+        println!(
+            "setting:     {key} ({}{default}){about}",
+            format!("{:?}", f.ty).to_lowercase()
+        );
     }
     if let Some(p) = &m.data_policy {
         let t = |t: Tristate| match t {
@@ -296,11 +391,21 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
         println!("data policy:");
         println!("  retention:               {}", p.retention);
         println!("  trains on your data:     {}", t(p.trains_on_data));
-        println!("  zero retention:          available {}, default {}", t(p.zero_retention_available), t(p.zero_retention_default));
-        println!("  region:                  {}", p.region.as_deref().unwrap_or("unknown"));
+        println!(
+            "  zero retention:          available {}, default {}",
+            t(p.zero_retention_available),
+            t(p.zero_retention_default)
+        );
+        println!(
+            "  region:                  {}",
+            p.region.as_deref().unwrap_or("unknown")
+        );
         println!("  certifications:          {}", or_none(&p.certifications));
         println!("  sources:                 {}", or_none(&p.sources));
-        println!("  last verified:           {}", p.last_verified.as_deref().unwrap_or("never"));
+        println!(
+            "  last verified:           {}",
+            p.last_verified.as_deref().unwrap_or("never")
+        );
     }
     Ok(())
 }

@@ -31,11 +31,13 @@ impl From<KindArg> for Kind {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Writes <DIR>/<NAME>/: Cargo.toml, plugin.toml (every key explained), src/lib.rs with a \
+#[command(
+    after_help = "Writes <DIR>/<NAME>/: Cargo.toml, plugin.toml (every key explained), src/lib.rs with a \
     working example and a unit test, and a README. The crate depends on the plugin SDK, which minutes writes \
     under its home (<home>/sdk/<version>/), so it builds anywhere with Rust and crates.io.\n\n\
     Examples:\n  minutes plugin new exporter my-exporter\n  minutes plugin new provider my-llm --dir ~/src\n  \
-    cd my-exporter && cargo test && minutes plugin build && minutes plugin install dist/my-exporter")]
+    cd my-exporter && cargo test && minutes plugin build && minutes plugin install dist/my-exporter"
+)]
 pub struct NewArgs {
     /// What the plugin does: exporter (meeting → files), networked-exporter (also sends it over
     /// HTTP), template (transcript → summary), provider (a language model service)
@@ -51,10 +53,12 @@ pub struct NewArgs {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Runs `cargo build --target wasm32-wasip2 --profile plugin` (release when the crate has no \
+#[command(
+    after_help = "Runs `cargo build --target wasm32-wasip2 --profile plugin` (release when the crate has no \
     `plugin` profile) and writes an installable package: <OUT>/<id>/ and <OUT>/<id>-<version>.tar.gz, with \
     component.sha256 filled in. plugin.toml is checked before the build.\n\n\
-    Examples:\n  minutes plugin build\n  minutes plugin build ~/src/my-exporter --out /tmp/pkgs --json")]
+    Examples:\n  minutes plugin build\n  minutes plugin build ~/src/my-exporter --out /tmp/pkgs --json"
+)]
 pub struct BuildArgs {
     /// The plugin crate (a folder with Cargo.toml and plugin.toml)
     #[arg(default_value = ".")]
@@ -67,11 +71,13 @@ pub struct BuildArgs {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Builds and installs the plugin, marked as dev (see `minutes plugin list`), then watches \
+#[command(
+    after_help = "Builds and installs the plugin, marked as dev (see `minutes plugin list`), then watches \
     src/, Cargo.toml and plugin.toml: every change is rebuilt and reinstalled, one line per reload. A failed \
     build is reported and the last good build stays installed. A running minutes uses the new version from \
     its next call; settings changed in config.toml apply the same way. Stop with Ctrl-C.\n\n\
-    Examples:\n  minutes plugin dev .\n  minutes plugin dev ~/src/my-llm --grant http://127.0.0.1:11434")]
+    Examples:\n  minutes plugin dev .\n  minutes plugin dev ~/src/my-llm --grant http://127.0.0.1:11434"
+)]
 pub struct DevArgs {
     /// The plugin crate
     dir: PathBuf,
@@ -97,12 +103,24 @@ pub(crate) fn new(ctx: &super::Context, args: NewArgs) -> anyhow::Result<()> {
     if args.json {
         return super::print_json(&made);
     }
-    println!("created {} ({}) in {}", made.id, made.kind, made.dir.display());
-    println!("  SDK {}: {}", scaffold::sdk::SDK_VERSION, made.sdk.display());
+    println!(
+        "created {} ({}) in {}",
+        made.id,
+        made.kind,
+        made.dir.display()
+    );
+    println!(
+        "  SDK {}: {}",
+        scaffold::sdk::SDK_VERSION,
+        made.sdk.display()
+    );
     println!("next:");
     println!("  cd {}", made.dir.display());
     println!("  cargo test                             # its unit tests, natively");
-    println!("  minutes plugin build                   # dist/{0}/ and dist/{0}-0.1.0.tar.gz", made.id);
+    println!(
+        "  minutes plugin build                   # dist/{0}/ and dist/{0}-0.1.0.tar.gz",
+        made.id
+    );
     println!("  minutes plugin install dist/{}", made.id);
     println!("  minutes plugin dev .                   # rebuild and reload on every change");
     Ok(())
@@ -125,17 +143,36 @@ pub(crate) fn build(args: BuildArgs) -> anyhow::Result<()> {
     println!("  package: {}", built.folder.display());
     println!("  archive: {}", built.archive.display());
     println!("  sha256:  {}", built.sha256);
-    println!("install with: minutes plugin install {}", built.folder.display());
+    println!(
+        "install with: minutes plugin install {}",
+        built.folder.display()
+    );
     Ok(())
 }
 
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 enum DevEvent<'a> {
-    Installed { id: &'a str, version: &'a str, sha256: &'a str, seconds: f64, dir: &'a Path },
-    Reloaded { id: &'a str, version: &'a str, sha256: &'a str, seconds: f64 },
-    Unchanged { id: &'a str, sha256: &'a str },
-    Failed { error: String },
+    Installed {
+        id: &'a str,
+        version: &'a str,
+        sha256: &'a str,
+        seconds: f64,
+        dir: &'a Path,
+    },
+    Reloaded {
+        id: &'a str,
+        version: &'a str,
+        sha256: &'a str,
+        seconds: f64,
+    },
+    Unchanged {
+        id: &'a str,
+        sha256: &'a str,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 struct DevSession<'a> {
@@ -161,12 +198,15 @@ impl DevSession<'_> {
         let mut registry = Registry::open(self.ctx.home.clone())?;
         if let Ok(entry) = registry.get(&pkg.manifest.id)
             && entry.dev.as_deref() == Some(self.dir.as_path())
-            && registry.manifest(&pkg.manifest.id).is_ok_and(|m| m == pkg.manifest)
+            && registry
+                .manifest(&pkg.manifest.id)
+                .is_ok_and(|m| m == pkg.manifest)
         {
             return Ok(Outcome::Unchanged(entry.clone()));
         }
         let diff = registry.diff(&pkg);
-        let grant = super::plugin::choose_grant(&pkg.manifest, &diff, self.yes, self.grant.clone())?;
+        let grant =
+            super::plugin::choose_grant(&pkg.manifest, &diff, self.yes, self.grant.clone())?;
         let entry = registry.install_with(&self.runtime, &pkg, &grant, Some(&self.dir))?;
         if !self.json && diff.needs_consent() {
             super::plugin::report_install(&self.ctx.home, &pkg.manifest, &diff, &entry)?;
@@ -191,17 +231,35 @@ impl DevSession<'_> {
             Ok(Outcome::Installed(e)) => {
                 let seconds = started.elapsed().as_secs_f64();
                 self.say(
-                    DevEvent::Reloaded { id: &e.id, version: &e.version, sha256: &e.sha256, seconds },
-                    format!("reloaded {} {} (sha256 {}) in {seconds:.1} s", e.id, e.version, &e.sha256[..12]),
+                    DevEvent::Reloaded {
+                        id: &e.id,
+                        version: &e.version,
+                        sha256: &e.sha256,
+                        seconds,
+                    },
+                    format!(
+                        "reloaded {} {} (sha256 {}) in {seconds:.1} s",
+                        e.id,
+                        e.version,
+                        &e.sha256[..12]
+                    ),
                 );
             }
             Ok(Outcome::Unchanged(e)) => self.say(
-                DevEvent::Unchanged { id: &e.id, sha256: &e.sha256 },
-                format!("unchanged {} (the build produced the installed component)", e.id),
+                DevEvent::Unchanged {
+                    id: &e.id,
+                    sha256: &e.sha256,
+                },
+                format!(
+                    "unchanged {} (the build produced the installed component)",
+                    e.id
+                ),
             ),
             Err(e) => {
                 let error = format!("{e:#}").replace('\n', " ");
-                let human = format!("build failed: {error} — the last good build stays installed; save a fix to retry");
+                let human = format!(
+                    "build failed: {error} — the last good build stays installed; save a fix to retry"
+                );
                 self.say(DevEvent::Failed { error }, human);
             }
         }
@@ -213,7 +271,9 @@ impl DevSession<'_> {
 /// when this changed since the last build began.
 fn sources_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
     fn walk(path: &Path, dir: &Path, out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>) {
-        let Ok(meta) = std::fs::metadata(path) else { return };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
         if meta.is_dir() {
             for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
                 walk(&e.path(), dir, out);
@@ -223,7 +283,11 @@ fn sources_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>
         }
     }
     let mut out = Vec::new();
-    for p in [dir.join("src"), dir.join("Cargo.toml"), dir.join("plugin.toml")] {
+    for p in [
+        dir.join("src"),
+        dir.join("Cargo.toml"),
+        dir.join("plugin.toml"),
+    ] {
         walk(&p, dir, &mut out);
     }
     out.sort();
@@ -233,8 +297,14 @@ fn sources_stamp(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>
 /// Files whose change means a rebuild: sources under src/ (not editor backups or swap files)
 /// and the two manifests. target/, dist/ and Cargo.lock change during a build and are ignored.
 fn triggers_rebuild(dir: &Path, path: &Path) -> bool {
-    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else { return false };
-    if name.starts_with('.') || name.ends_with('~') || name.ends_with(".swp") || name.ends_with(".swx") {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    if name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+    {
         return false;
     }
     let rel = path.strip_prefix(dir).unwrap_or(path);
@@ -242,9 +312,18 @@ fn triggers_rebuild(dir: &Path, path: &Path) -> bool {
 }
 
 pub(crate) fn dev(ctx: &super::Context, args: DevArgs) -> anyhow::Result<()> {
-    let dir = std::fs::canonicalize(&args.dir).with_context(|| format!("cannot open the plugin crate {}", args.dir.display()))?;
+    let dir = std::fs::canonicalize(&args.dir)
+        .with_context(|| format!("cannot open the plugin crate {}", args.dir.display()))?;
     let out = args.out.clone().unwrap_or_else(|| dir.join("dist"));
-    let session = DevSession { ctx, runtime: ctx.runtime()?, dir: dir.clone(), out, yes: args.yes, grant: args.grant, json: args.json };
+    let session = DevSession {
+        ctx,
+        runtime: ctx.runtime()?,
+        dir: dir.clone(),
+        out,
+        yes: args.yes,
+        grant: args.grant,
+        json: args.json,
+    };
 
     // The first build must work: there is nothing to fall back on yet.
     let mut built_from = sources_stamp(&dir);
@@ -254,18 +333,40 @@ pub(crate) fn dev(ctx: &super::Context, args: DevArgs) -> anyhow::Result<()> {
     };
     let seconds = started.elapsed().as_secs_f64();
     session.say(
-        DevEvent::Installed { id: &entry.id, version: &entry.version, sha256: &entry.sha256, seconds, dir: &dir },
-        format!("installed {} {} ({}) in dev mode from {} in {seconds:.1} s", entry.id, entry.version, entry.kind, dir.display()),
+        DevEvent::Installed {
+            id: &entry.id,
+            version: &entry.version,
+            sha256: &entry.sha256,
+            seconds,
+            dir: &dir,
+        },
+        format!(
+            "installed {} {} ({}) in dev mode from {} in {seconds:.1} s",
+            entry.id,
+            entry.version,
+            entry.kind,
+            dir.display()
+        ),
     );
 
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut debouncer = notify_debouncer_mini::new_debouncer(Duration::from_millis(args.debounce_ms), tx)
-        .context("cannot watch files on this system")?;
+    let mut debouncer =
+        notify_debouncer_mini::new_debouncer(Duration::from_millis(args.debounce_ms), tx)
+            .context("cannot watch files on this system")?;
     let src = dir.join("src");
-    debouncer.watcher().watch(&src, RecursiveMode::Recursive).with_context(|| format!("cannot watch {}", src.display()))?;
-    debouncer.watcher().watch(&dir, RecursiveMode::NonRecursive).with_context(|| format!("cannot watch {}", dir.display()))?;
+    debouncer
+        .watcher()
+        .watch(&src, RecursiveMode::Recursive)
+        .with_context(|| format!("cannot watch {}", src.display()))?;
+    debouncer
+        .watcher()
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .with_context(|| format!("cannot watch {}", dir.display()))?;
     if !args.json {
-        println!("watching {} (src/, Cargo.toml, plugin.toml); Ctrl-C to stop", dir.display());
+        println!(
+            "watching {} (src/, Cargo.toml, plugin.toml); Ctrl-C to stop",
+            dir.display()
+        );
     }
     for batch in rx {
         match batch {
@@ -290,10 +391,22 @@ mod tests {
     #[test]
     fn only_sources_and_manifests_trigger_a_rebuild() {
         let dir = Path::new("/w/my-exporter");
-        for yes in ["src/lib.rs", "src/render/mod.rs", "Cargo.toml", "plugin.toml"] {
+        for yes in [
+            "src/lib.rs",
+            "src/render/mod.rs",
+            "Cargo.toml",
+            "plugin.toml",
+        ] {
             assert!(triggers_rebuild(dir, &dir.join(yes)), "{yes}");
         }
-        for no in ["target/debug/x.rlib", "dist/my-exporter/plugin.toml", "Cargo.lock", "src/.lib.rs.swp", "src/lib.rs~", "README.md"] {
+        for no in [
+            "target/debug/x.rlib",
+            "dist/my-exporter/plugin.toml",
+            "Cargo.lock",
+            "src/.lib.rs.swp",
+            "src/lib.rs~",
+            "README.md",
+        ] {
             assert!(!triggers_rebuild(dir, &dir.join(no)), "{no}");
         }
     }

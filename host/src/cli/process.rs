@@ -7,10 +7,12 @@ use crate::transcribe::pipeline::{PipelineOptions, Segment, transcribe_file};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  minutes process standup.wav\n  minutes process call.m4a --title \"Pricing call\" --dir ~/notes --to export-markdown\n\n\
+#[command(
+    after_help = "Examples:\n  minutes process standup.wav\n  minutes process call.m4a --title \"Pricing call\" --dir ~/notes --to export-markdown\n\n\
     With no provider configured everything runs on this machine: the `extractive` template \
     summarises offline. With `--provider` (or `[summary] provider` in config.toml) a template \
-    such as `standard` asks that provider's model, after the data policy allows it.")]
+    such as `standard` asks that provider's model, after the data policy allows it."
+)]
 pub struct ProcessArgs {
     /// Audio file: WAV, FLAC, MP3, Ogg/Vorbis or M4A/AAC (2 channels = mic + system audio)
     file: PathBuf,
@@ -35,9 +37,14 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     let exporters = args.finish.exporters(home)?;
     super::finish::FinishArgs::check_exporters(&registry, &exporters)?;
     let mut engine = Transcriber::load(args.engine.config(home.root())?)?;
-    let options = PipelineOptions { channel_names: args.channel_names.clone(), ..Default::default() };
+    let options = PipelineOptions {
+        channel_names: args.channel_names.clone(),
+        ..Default::default()
+    };
     let cancel = super::transcribe::cancel_on_ctrl_c();
-    let total = crate::audio::decode::AudioReader::open(&args.file)?.info().duration_ms;
+    let total = crate::audio::decode::AudioReader::open(&args.file)?
+        .info()
+        .duration_ms;
     let bar = super::transcribe::progress_bar(total);
     let transcript = transcribe_file(
         &args.file,
@@ -45,17 +52,40 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         &options,
         cancel,
         &mut |p| bar.set_position(p.position_ms / 1000),
-        &mut |s: &Segment| bar.println(format!("[{}] {}", super::transcribe::clock(s.start_ms), s.text)),
+        &mut |s: &Segment| {
+            bar.println(format!(
+                "[{}] {}",
+                super::transcribe::clock(s.start_ms),
+                s.text
+            ))
+        },
     )?;
     bar.finish_and_clear();
     if !transcript.complete {
         eprintln!("stopped early: exporting what was transcribed so far");
     }
-    let mut document = Document { metadata: metadata(&args, &transcript), transcript: transcript.to_wit(), summary: None };
-    let done = super::finish::finish(ctx, &mut document, &args.file, false, &args.finish, &exporters)?;
-    let super::finish::Finished { summarized, written, meeting_id } = done;
+    let mut document = Document {
+        metadata: metadata(&args, &transcript),
+        transcript: transcript.to_wit(),
+        summary: None,
+    };
+    let done = super::finish::finish(
+        ctx,
+        &mut document,
+        &args.file,
+        false,
+        &args.finish,
+        &exporters,
+    )?;
+    let super::finish::Finished {
+        summarized,
+        written,
+        meeting_id,
+    } = done;
     if args.finish.json {
-        return super::print_json(&serde_json::json!({ "meeting": document.metadata, "meeting_id": meeting_id, "segments": transcript.segments.len(), "summary": summarized.as_ref().map(|s| &s.provenance), "written": written }));
+        return super::print_json(
+            &serde_json::json!({ "meeting": document.metadata, "meeting_id": meeting_id, "segments": transcript.segments.len(), "summary": summarized.as_ref().map(|s| &s.provenance), "written": written }),
+        );
     }
     if let Some(id) = &meeting_id {
         println!("stored as meeting {id} (minutes show {id})");
@@ -73,10 +103,20 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
 }
 
 fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> MeetingMetadata {
-    let stem = args.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "meeting".into());
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "meeting".into());
     // The recording's own time when the file system knows it, else now.
-    let started = std::fs::metadata(&args.file).and_then(|m| m.modified()).unwrap_or_else(|_| std::time::SystemTime::now());
-    let secs = started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0) - (t.duration_ms / 1000) as i64;
+    let started = std::fs::metadata(&args.file)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| std::time::SystemTime::now());
+    let secs = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        - (t.duration_ms / 1000) as i64;
     let started_at = crate::time::rfc3339(secs.max(0));
     MeetingMetadata {
         id: crate::store::derived_id(&started_at, &stem),
@@ -85,6 +125,10 @@ fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> 
         duration_ms: t.duration_ms,
         labels: args.labels.clone(),
         language: t.language.clone(),
-        channel_names: if t.channels == 2 { args.channel_names.clone() } else { Vec::new() },
+        channel_names: if t.channels == 2 {
+            args.channel_names.clone()
+        } else {
+            Vec::new()
+        },
     }
 }

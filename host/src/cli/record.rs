@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::finish::FinishArgs;
+use super::transcribe::EngineArgs;
 use crate::audio::align::DriftConfig;
 use crate::audio::live::{Live, LiveConfig, percentile};
 use crate::audio::recorder::{self, Recorder, RecorderEvent, Role, clock};
 use crate::audio::recording::{Phase, Recording, interrupted};
 use crate::audio::source::{Capture, FileFeeder};
 use crate::audio::wav::{WavWriter, repair};
-use super::finish::FinishArgs;
-use super::transcribe::EngineArgs;
 use crate::plugins::bindings::types::{Document, MeetingMetadata};
 use crate::transcribe::engine::EngineConfig;
 use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
@@ -260,11 +260,9 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
                 complete: r.error.is_none(),
             })
         }
-        None if args.no_live => {
-            transcribe_recording(&home, &audio, &names, &args.engine)
-                .map_err(|e| eprintln!("warning: {e:#}"))
-                .ok()
-        }
+        None if args.no_live => transcribe_recording(&home, &audio, &names, &args.engine)
+            .map_err(|e| eprintln!("warning: {e:#}"))
+            .ok(),
         None => None,
     };
     let Some(transcript) = transcript else {
@@ -374,7 +372,14 @@ fn make_meeting(
             }
         })
         .collect();
-    let done = super::finish::finish(ctx, &mut document, &rec.audio_path(), true, finish, &exporters)?;
+    let done = super::finish::finish(
+        ctx,
+        &mut document,
+        &rec.audio_path(),
+        true,
+        finish,
+        &exporters,
+    )?;
     let written = done.written;
     rec.state.exports = written.iter().map(|p| p.display().to_string()).collect();
     rec.set_phase(Phase::Done)?;
@@ -471,9 +476,10 @@ pub(crate) fn recover(ctx: &super::Context, args: RecoverArgs) -> anyhow::Result
     let mut done = Vec::new();
     let mut failed = 0;
     for r in interrupted(ctx.home.root()) {
-        match r.map_err(anyhow::Error::from).and_then(|rec| {
-            recover_one(ctx, rec, &args.engine, &args.finish)
-        }) {
+        match r
+            .map_err(anyhow::Error::from)
+            .and_then(|rec| recover_one(ctx, rec, &args.engine, &args.finish))
+        {
             Ok(v) => done.push(v),
             Err(e) => {
                 failed += 1;

@@ -29,9 +29,15 @@ pub fn run(home: &Home, cmd: SecretCommand) -> anyhow::Result<()> {
             let value = read_value(&plugin, &name)?;
             let where_ = match store.set(&plugin, &name, &value)? {
                 crate::secrets::Backend::Keyring => "in the OS keyring".to_string(),
-                crate::secrets::Backend::File => format!("in {} (no OS keyring answered)", home.secrets_dir().display()),
+                crate::secrets::Backend::File => format!(
+                    "in {} (no OS keyring answered)",
+                    home.secrets_dir().display()
+                ),
             };
-            println!("stored `{name}` for plugin `{plugin}` {where_} ({} bytes)", value.len());
+            println!(
+                "stored `{name}` for plugin `{plugin}` {where_} ({} bytes)",
+                value.len()
+            );
         }
         SecretCommand::Remove { plugin, name } => {
             if store.remove(&plugin, &name)? {
@@ -42,8 +48,14 @@ pub fn run(home: &Home, cmd: SecretCommand) -> anyhow::Result<()> {
         }
         SecretCommand::List { plugin, json } => {
             let mut rows = Vec::new();
-            for entry in registry.installed().iter().filter(|e| plugin.as_deref().is_none_or(|p| p == e.id)) {
-                let Ok(m) = registry.manifest(&entry.id) else { continue };
+            for entry in registry
+                .installed()
+                .iter()
+                .filter(|e| plugin.as_deref().is_none_or(|p| p == e.id))
+            {
+                let Ok(m) = registry.manifest(&entry.id) else {
+                    continue;
+                };
                 for s in &m.secrets {
                     rows.push(serde_json::json!({
                         "plugin": m.id,
@@ -63,8 +75,17 @@ pub fn run(home: &Home, cmd: SecretCommand) -> anyhow::Result<()> {
                 println!("No installed plugin declares a secret.");
             }
             for r in rows {
-                let source = r["source"].as_str().map(|s| format!("set ({s})")).unwrap_or_else(|| "not set".into());
-                println!("{} {}: {source}; sent as `{}`; override with {}", r["plugin"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""), r["header"].as_str().unwrap_or(""), r["env"].as_str().unwrap_or(""));
+                let source = r["source"]
+                    .as_str()
+                    .map(|s| format!("set ({s})"))
+                    .unwrap_or_else(|| "not set".into());
+                println!(
+                    "{} {}: {source}; sent as `{}`; override with {}",
+                    r["plugin"].as_str().unwrap_or(""),
+                    r["name"].as_str().unwrap_or(""),
+                    r["header"].as_str().unwrap_or(""),
+                    r["env"].as_str().unwrap_or("")
+                );
             }
         }
     }
@@ -77,7 +98,11 @@ fn declared(registry: &Registry, plugin: &str, name: &str) -> anyhow::Result<()>
         let names: Vec<&str> = m.secrets.iter().map(|s| s.name.as_str()).collect();
         anyhow::bail!(
             "plugin `{plugin}` declares no secret `{name}` ({})",
-            if names.is_empty() { "it declares none".to_string() } else { format!("it declares: {}", names.join(", ")) }
+            if names.is_empty() {
+                "it declares none".to_string()
+            } else {
+                format!("it declares: {}", names.join(", "))
+            }
         );
     }
     Ok(())
@@ -95,7 +120,13 @@ fn read_value(plugin: &str, name: &str) -> anyhow::Result<String> {
         line
     };
     let value = value.trim().to_string();
-    anyhow::ensure!(!value.is_empty(), "no value given for `{name}`; nothing stored");
-    anyhow::ensure!(!value.chars().any(char::is_control), "the value of `{name}` contains control characters; nothing stored");
+    anyhow::ensure!(
+        !value.is_empty(),
+        "no value given for `{name}`; nothing stored"
+    );
+    anyhow::ensure!(
+        !value.chars().any(char::is_control),
+        "the value of `{name}` contains control characters; nothing stored"
+    );
     Ok(value)
 }

@@ -50,7 +50,10 @@ pub struct SummarizeArgs {
 pub(crate) fn run(ctx: &super::Context, args: SummarizeArgs) -> anyhow::Result<()> {
     // A file when one exists at that path, else a meeting in the store.
     let (doc, stored) = match std::path::Path::new(&args.input).is_file() {
-        true => (crate::summarize::input::load_document(std::path::Path::new(&args.input))?, None),
+        true => (
+            crate::summarize::input::load_document(std::path::Path::new(&args.input))?,
+            None,
+        ),
         false => {
             let store = super::meetings::open_store(&ctx.home)?;
             let id = store.resolve(&args.input)?;
@@ -59,20 +62,41 @@ pub(crate) fn run(ctx: &super::Context, args: SummarizeArgs) -> anyhow::Result<(
     };
     let registry = Registry::open(ctx.home.clone())?;
     let runtime = ctx.runtime()?;
-    let choice = Choice { template: args.template, provider: args.provider, model: args.model, language: args.language };
+    let choice = Choice {
+        template: args.template,
+        provider: args.provider,
+        model: args.model,
+        language: args.language,
+    };
     let bar = ProgressBar::new();
-    let result = super::block_on(crate::summarize::summarize(&runtime, &registry, &choice, &doc, Some(bar.callback())))?;
+    let result = super::block_on(crate::summarize::summarize(
+        &runtime,
+        &registry,
+        &choice,
+        &doc,
+        Some(bar.callback()),
+    ))?;
     bar.finish();
-    let Summarized { summary, provenance } = result?;
+    let Summarized {
+        summary,
+        provenance,
+    } = result?;
     if let Some((store, id)) = &stored {
-        store.save_summary(id, &summary, &super::meetings::store_provenance(&provenance))?;
+        store.save_summary(
+            id,
+            &summary,
+            &super::meetings::store_provenance(&provenance),
+        )?;
     }
     if args.json {
-        return super::print_json(&serde_json::json!({ "meeting": doc.metadata.id, "summary": summary, "provenance": provenance }));
+        return super::print_json(
+            &serde_json::json!({ "meeting": doc.metadata.id, "summary": summary, "provenance": provenance }),
+        );
     }
     match &args.out {
         Some(path) => {
-            std::fs::write(path, &summary.markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(path, &summary.markdown)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
         None => println!("{}", summary.markdown.trim_end()),
@@ -114,9 +138,11 @@ impl ProgressBar {
     pub fn new() -> ProgressBar {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} summarising [{bar:24}] {pos}/{len} requests {msg} ({elapsed})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} summarising [{bar:24}] {pos}/{len} requests {msg} ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
+            .progress_chars("=> "),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         ProgressBar(bar)
@@ -125,16 +151,30 @@ impl ProgressBar {
     pub fn callback(&self) -> ProgressFn {
         let bar = self.0.clone();
         Arc::new(move |p| match p {
-            Progress::Planned { chunks, expected_requests } => {
+            Progress::Planned {
+                chunks,
+                expected_requests,
+            } => {
                 bar.set_length(u64::from(expected_requests));
-                bar.set_message(format!("· {chunks} chunk{}", if chunks == 1 { "" } else { "s" }));
+                bar.set_message(format!(
+                    "· {chunks} chunk{}",
+                    if chunks == 1 { "" } else { "s" }
+                ));
             }
-            Progress::Request { done, expected, output_tokens, secs } => {
+            Progress::Request {
+                done,
+                expected,
+                output_tokens,
+                secs,
+            } => {
                 if expected.is_none_or(|e| done as u64 > u64::from(e)) {
                     bar.set_length(done as u64);
                 }
                 bar.set_position(done as u64);
-                bar.set_message(format!("· {:.1} tokens/s", f64::from(output_tokens) / secs.max(0.001)));
+                bar.set_message(format!(
+                    "· {:.1} tokens/s",
+                    f64::from(output_tokens) / secs.max(0.001)
+                ));
             }
         })
     }

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  minutes transcribe meeting.wav\n  minutes transcribe call.m4a --language de --json --out call.json\n  \
+#[command(
+    after_help = "Examples:\n  minutes transcribe meeting.wav\n  minutes transcribe call.m4a --language de --json --out call.json\n  \
     MINUTES_MODEL=~/models/ggml-small.en.bin minutes transcribe standup.flac\n\n\
     A 2-channel recording (channel 0 = your microphone, channel 1 = system audio) is transcribed per \
-    channel and labelled with --channel-names. Ctrl-C stops and keeps what was transcribed so far.")]
+    channel and labelled with --channel-names. Ctrl-C stops and keeps what was transcribed so far."
+)]
 pub struct TranscribeArgs {
     /// Audio file: WAV, FLAC, MP3, Ogg/Vorbis or M4A/AAC
     file: PathBuf,
@@ -82,7 +84,12 @@ pub(crate) fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
     std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
         rt.block_on(async {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\nstopping — keeping what was transcribed so far (Ctrl-C again to quit at once)");
@@ -102,9 +109,11 @@ pub(crate) fn progress_bar(total_ms: Option<u64>) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(total_ms.unwrap_or(0) / 1000);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} s of audio  {msg}  ETA {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{bar:30}] {pos}/{len} s of audio  {msg}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar
 }
@@ -122,7 +131,9 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
         ..Default::default()
     };
     let cancel = cancel_on_ctrl_c();
-    let total = crate::audio::decode::AudioReader::open(&args.file)?.info().duration_ms;
+    let total = crate::audio::decode::AudioReader::open(&args.file)?
+        .info()
+        .duration_ms;
     let bar = progress_bar(total);
     let transcript = transcribe_file(
         &args.file,
@@ -134,12 +145,24 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
             let rtf = p.elapsed.as_secs_f64() / (p.position_ms.max(1) as f64 / 1000.0);
             bar.set_message(format!("RTF {rtf:.2}"));
         },
-        &mut |s: &Segment| bar.println(format!("[{}] {}", crate::cli::transcribe::clock(s.start_ms), s.text)),
+        &mut |s: &Segment| {
+            bar.println(format!(
+                "[{}] {}",
+                crate::cli::transcribe::clock(s.start_ms),
+                s.text
+            ))
+        },
     )?;
     bar.finish_and_clear();
-    let text = if args.json { json(&transcript, &model)? } else { plain(&transcript) };
+    let text = if args.json {
+        json(&transcript, &model)?
+    } else {
+        plain(&transcript)
+    };
     match &args.out {
-        Some(path) => write_atomic(path, &text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            write_atomic(path, &text).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => print!("{text}"),
     }
     if transcript.segments.is_empty() {
@@ -154,7 +177,11 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
 
 pub(crate) fn clock(ms: u64) -> String {
     let s = ms / 1000;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60) } else { format!("{:02}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
 }
 
 fn plain(t: &Transcript) -> String {
@@ -183,7 +210,10 @@ fn json(t: &Transcript, model: &Path) -> anyhow::Result<String> {
 }
 
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::fs::write(tmp.path(), text)?;
     tmp.persist(path).map_err(|e| e.error)?;

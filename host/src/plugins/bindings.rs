@@ -44,4 +44,7 @@ macro_rules! world_bindings {
 world_bindings!(provider, "minutes:plugin/provider@0.1.0");
 world_bindings!(template, "minutes:plugin/template@0.1.0");
 world_bindings!(exporter, "minutes:plugin/exporter@0.1.0");
-world_bindings!(networked_exporter, "minutes:plugin/networked-exporter@0.1.0");
+world_bindings!(
+    networked_exporter,
+    "minutes:plugin/networked-exporter@0.1.0"
+);

@@ -16,7 +16,9 @@ pub enum BuildError {
     Crate { path: PathBuf, message: String },
     #[error("cannot run cargo: {0}")]
     Spawn(std::io::Error),
-    #[error("cargo was not found: install Rust with rustup (https://rustup.rs), or set CARGO to the cargo binary")]
+    #[error(
+        "cargo was not found: install Rust with rustup (https://rustup.rs), or set CARGO to the cargo binary"
+    )]
     NoCargo,
     #[error(
         "the {WASM_TARGET} target is not installed for this Rust toolchain ({sysroot}); \
@@ -24,7 +26,10 @@ pub enum BuildError {
     )]
     NoTarget { sysroot: String },
     #[error("{}: cargo build failed ({status}); the compiler's errors are above", .dir.display())]
-    CrateBuild { dir: PathBuf, status: std::process::ExitStatus },
+    CrateBuild {
+        dir: PathBuf,
+        status: std::process::ExitStatus,
+    },
     #[error("{}: cargo built no WebAssembly library; is `crate-type = [\"cdylib\"]` set under [lib] in Cargo.toml?", .0.display())]
     NoComponent(PathBuf),
     #[error(
@@ -45,18 +50,26 @@ pub struct PluginCrate {
 
 impl PluginCrate {
     pub fn at(dir: &Path) -> Result<PluginCrate, BuildError> {
-        let bad = |message: String| BuildError::Crate { path: dir.to_path_buf(), message };
+        let bad = |message: String| BuildError::Crate {
+            path: dir.to_path_buf(),
+            message,
+        };
         if !dir.join(MANIFEST_FILE).is_file() {
             return Err(bad(format!("no {MANIFEST_FILE}: not a plugin crate")));
         }
-        let text = std::fs::read_to_string(dir.join("Cargo.toml")).map_err(|e| bad(format!("Cargo.toml: {e}")))?;
-        let table: toml::Table = toml::from_str(&text).map_err(|e| bad(format!("Cargo.toml: {}", e.message())))?;
+        let text = std::fs::read_to_string(dir.join("Cargo.toml"))
+            .map_err(|e| bad(format!("Cargo.toml: {e}")))?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| bad(format!("Cargo.toml: {}", e.message())))?;
         let package = table
             .get("package")
             .and_then(|p| p.get("name"))
             .and_then(|n| n.as_str())
             .ok_or_else(|| bad("Cargo.toml has no package.name".into()))?;
-        Ok(PluginCrate { dir: dir.to_path_buf(), package: package.to_string() })
+        Ok(PluginCrate {
+            dir: dir.to_path_buf(),
+            package: package.to_string(),
+        })
     }
 
     /// Whether Cargo.toml defines `[profile.<name>]` (a workspace member inherits the
@@ -65,8 +78,10 @@ impl PluginCrate {
         let mut dir = Some(self.dir.as_path());
         while let Some(d) = dir {
             if let Ok(text) = std::fs::read_to_string(d.join("Cargo.toml")) {
-                let table: toml::Table = toml::from_str(&text)
-                    .map_err(|e| BuildError::Crate { path: d.join("Cargo.toml"), message: e.message().to_string() })?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| BuildError::Crate {
+                    path: d.join("Cargo.toml"),
+                    message: e.message().to_string(),
+                })?;
                 if table.get("profile").and_then(|p| p.get(name)).is_some() {
                     return Ok(true);
                 }
@@ -82,7 +97,10 @@ impl PluginCrate {
     /// Every plugin crate directly inside `parent`, in name order.
     pub fn all_in(parent: &Path) -> Result<Vec<PluginCrate>, BuildError> {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(parent)
-            .map_err(|e| BuildError::Crate { path: parent.to_path_buf(), message: e.to_string() })?
+            .map_err(|e| BuildError::Crate {
+                path: parent.to_path_buf(),
+                message: e.to_string(),
+            })?
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.join(MANIFEST_FILE).is_file())
@@ -118,7 +136,10 @@ pub fn build_packages(
     if !status.success() {
         return Err(BuildError::Cargo(status));
     }
-    std::fs::create_dir_all(out).map_err(|e| BuildError::Crate { path: out.to_path_buf(), message: e.to_string() })?;
+    std::fs::create_dir_all(out).map_err(|e| BuildError::Crate {
+        path: out.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let wasm_dir = target_dir.join(WASM_TARGET).join(profile);
     crates
         .iter()
@@ -154,16 +175,31 @@ pub struct Built {
 /// The manifest is checked first, so a typo in plugin.toml is reported before a long build;
 /// the profile is `plugin` when the crate defines it, else `release`.
 pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
-    let dir = &std::fs::canonicalize(dir).map_err(|e| BuildError::Crate { path: dir.to_path_buf(), message: e.to_string() })?;
+    let dir = &std::fs::canonicalize(dir).map_err(|e| BuildError::Crate {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let krate = PluginCrate::at(dir)?;
     let manifest = parse_source_manifest(&dir.join(MANIFEST_FILE))?;
     check_wasm_target(dir)?;
-    let profile = if krate.defines_profile("plugin")? { "plugin" } else { "release" };
+    let profile = if krate.defines_profile("plugin")? {
+        "plugin"
+    } else {
+        "release"
+    };
     let mut child = cargo()
         .arg("build")
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
-        .args(["--lib", "--target", WASM_TARGET, "--profile", profile, "--message-format", "json-render-diagnostics"])
+        .args([
+            "--lib",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            profile,
+            "--message-format",
+            "json-render-diagnostics",
+        ])
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -175,12 +211,21 @@ pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     // cargo names every artifact it writes; the component is the library's .wasm.
     let mut wasm = None;
     if let Some(stdout) = child.stdout.take() {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
             if msg["reason"] != "compiler-artifact" {
                 continue;
             }
-            let mut files = msg["filenames"].as_array().into_iter().flatten().filter_map(|f| f.as_str());
+            let mut files = msg["filenames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str());
             if let Some(f) = files.rfind(|f| f.ends_with(".wasm")) {
                 wasm = Some(PathBuf::from(f));
             }
@@ -188,15 +233,24 @@ pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     }
     let status = child.wait().map_err(BuildError::Spawn)?;
     if !status.success() {
-        return Err(BuildError::CrateBuild { dir: dir.to_path_buf(), status });
+        return Err(BuildError::CrateBuild {
+            dir: dir.to_path_buf(),
+            status,
+        });
     }
     let wasm = wasm.ok_or_else(|| BuildError::NoComponent(dir.to_path_buf()))?;
-    let out_err = |e: std::io::Error| BuildError::Crate { path: out.to_path_buf(), message: e.to_string() };
+    let out_err = |e: std::io::Error| BuildError::Crate {
+        path: out.to_path_buf(),
+        message: e.to_string(),
+    };
     std::fs::create_dir_all(out).map_err(out_err)?;
     let out = &std::fs::canonicalize(out).map_err(out_err)?;
     let folder = assemble(&dir.join(MANIFEST_FILE), &wasm, out)?;
-    let component = std::fs::read(folder.join(&manifest.component.file))
-        .map_err(|e| BuildError::Crate { path: folder.clone(), message: e.to_string() })?;
+    let component =
+        std::fs::read(folder.join(&manifest.component.file)).map_err(|e| BuildError::Crate {
+            path: folder.clone(),
+            message: e.to_string(),
+        })?;
     Ok(Built {
         archive: out.join(format!("{}-{}.tar.gz", manifest.id, manifest.version)),
         id: manifest.id,
@@ -213,14 +267,22 @@ pub fn build_crate(dir: &Path, out: &Path) -> Result<Built, BuildError> {
 /// A toolchain that cannot be asked (no rustc on PATH) is left to cargo to report.
 fn check_wasm_target(dir: &Path) -> Result<(), BuildError> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).current_dir(dir).output() else {
+    let Ok(out) = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(dir)
+        .output()
+    else {
         return Ok(());
     };
     if !out.status.success() {
         return Ok(());
     }
     let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).is_dir() {
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .is_dir()
+    {
         Ok(())
     } else {
         Err(BuildError::NoTarget { sysroot })

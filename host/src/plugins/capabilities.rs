@@ -11,7 +11,9 @@ pub fn refusal(kind: Kind, import: &str) -> Option<String> {
     let (interface, version) = import.split_once('@').unwrap_or((import, ""));
     if let Some(name) = interface.strip_prefix("minutes:plugin/") {
         if version != CONTRACT_VERSION {
-            return Some(format!("this minutes speaks minutes:plugin@{CONTRACT_VERSION}, not @{version}"));
+            return Some(format!(
+                "this minutes speaks minutes:plugin@{CONTRACT_VERSION}, not @{version}"
+            ));
         }
         return match name {
             "types" | "log" | "config" => None,
@@ -75,7 +77,11 @@ mod tests {
             (Exporter, "my:own/thing", false),
         ];
         for (kind, import, allowed) in cases {
-            assert_eq!(refusal(*kind, import).is_none(), *allowed, "{kind} importing {import}");
+            assert_eq!(
+                refusal(*kind, import).is_none(),
+                *allowed,
+                "{kind} importing {import}"
+            );
         }
     }
 }

@@ -11,9 +11,18 @@ pub enum Error {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("plugin `{id}` is {} but imports `{import}`: {why}. Refused.", a(*.kind))]
-    ForbiddenImport { id: String, kind: Kind, import: String, why: String },
+    ForbiddenImport {
+        id: String,
+        kind: Kind,
+        import: String,
+        why: String,
+    },
     #[error("plugin `{id}` does not export what {} must (minutes:plugin@0.1.0): {detail}", a(*.kind))]
-    BadExports { id: String, kind: Kind, detail: String },
+    BadExports {
+        id: String,
+        kind: Kind,
+        detail: String,
+    },
     #[error("plugin `{id}`: its component is not valid WebAssembly for this host: {detail}")]
     BadComponent { id: String, detail: String },
     #[error("plugin `{id}` did not finish within its limit of {secs} s and was stopped")]
@@ -27,11 +36,18 @@ pub enum Error {
     #[error("no plugin `{0}` is installed (see `minutes plugin list`)")]
     NotInstalled(String),
     #[error("plugin `{id}` is {}, not {}", a(*.actual), a(*.expected))]
-    WrongKind { id: String, actual: Kind, expected: Kind },
+    WrongKind {
+        id: String,
+        actual: Kind,
+        expected: Kind,
+    },
     #[error("{0}")]
     ConsentNeeded(String),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     #[error("the installed plugins are recorded in {path}, which is damaged: {message}")]
     Lock { path: String, message: String },
     #[error("cannot start the WebAssembly engine: {0}")]
@@ -53,13 +69,19 @@ pub fn describe(e: &WitError) -> String {
         WitError::Network(m) => format!("network: {m}"),
         WitError::Upstream(u) => format!("the service answered {}: {}", u.status, u.message),
         WitError::InvalidInput(m) => format!("invalid input: {m}"),
-        WitError::ContextLengthExceeded(m) => format!("too long for the model's context window: {m}"),
+        WitError::ContextLengthExceeded(m) => {
+            format!("too long for the model's context window: {m}")
+        }
         WitError::Other(m) => m.clone(),
     }
 }
 
 /// "an exporter", "a template".
 pub fn a(kind: Kind) -> String {
-    let article = if kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {kind}")
 }

@@ -4,12 +4,12 @@
 use super::bindings::host::minutes::plugin::{config, http, llm, log};
 use super::bindings::types::{Completion, CompletionRequest, PluginError};
 use super::manifest::{ConfigValue, Kind};
-use std::collections::BTreeMap;
 use super::net::{PluginNet, ResponseStream};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::ResourceLimiter;
+use wasmtime::component::{Resource, ResourceTable};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -44,7 +44,9 @@ pub trait LlmBackend: Send + Sync {
     fn complete(
         &self,
         request: CompletionRequest,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Completion, PluginError>> + Send + 'static>>;
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Completion, PluginError>> + Send + 'static>,
+    >;
 }
 
 #[derive(Clone)]
@@ -97,16 +99,34 @@ impl PluginState {
         let stdio = MemoryOutputPipe::new(STDIO_CAPACITY);
         // No preopens, no sockets, no environment, no arguments: a plugin sees nothing of the
         // machine. Its output is captured so a panic message can be shown to the user.
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdout(stdio.clone()).stderr(stdio.clone()).build();
-        let limiter = MemoryLimiter { max: ctx.memory_limit, hit: false };
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(stdio.clone())
+            .stderr(stdio.clone())
+            .build();
+        let limiter = MemoryLimiter {
+            max: ctx.memory_limit,
+            hit: false,
+        };
         let llm_wait = WaitClock::default();
-        PluginState { ctx, wasi, table: ResourceTable::new(), limiter, stdio, deadline, llm_wait, log_count: 0 }
+        PluginState {
+            ctx,
+            wasi,
+            table: ResourceTable::new(),
+            limiter,
+            stdio,
+            deadline,
+            llm_wait,
+            log_count: 0,
+        }
     }
 }
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -117,7 +137,12 @@ pub struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max {
             self.hit = true;
             return Ok(false);
@@ -125,7 +150,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1 << 20)
     }
 }
@@ -173,23 +203,40 @@ impl config::Host for PluginState {
 /// A request from a plugin whose kind has no network rights never gets this far (the linker
 /// does not offer `http`); this answers one that has no grant at all.
 fn no_network(plugin: &str, url: &str) -> http::HttpError {
-    let origin = url::Url::parse(url).map(|u| super::net::allowlist::origin_of(&u)).unwrap_or_else(|_| url.to_string());
+    let origin = url::Url::parse(url)
+        .map(|u| super::net::allowlist::origin_of(&u))
+        .unwrap_or_else(|_| url.to_string());
     tracing::warn!("plugin '{plugin}' tried to reach {origin} — it has no network access");
-    http::HttpError::Denied(http::Denial { origin, reason: "this plugin has no network access".into() })
+    http::HttpError::Denied(http::Denial {
+        origin,
+        reason: "this plugin has no network access".into(),
+    })
 }
 
 impl http::Host for PluginState {
-    async fn fetch(&mut self, request: http::Request) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
-        let Some(net) = self.ctx.net.clone() else { return Ok(Err(no_network(&self.ctx.id, &request.url))) };
-        Ok(net.fetch(&request, self.ctx.meeting_id.as_deref(), self.deadline).await)
+    async fn fetch(
+        &mut self,
+        request: http::Request,
+    ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+        let Some(net) = self.ctx.net.clone() else {
+            return Ok(Err(no_network(&self.ctx.id, &request.url)));
+        };
+        Ok(net
+            .fetch(&request, self.ctx.meeting_id.as_deref(), self.deadline)
+            .await)
     }
 
     async fn fetch_stream(
         &mut self,
         request: http::Request,
     ) -> wasmtime::Result<Result<Resource<ResponseStream>, http::HttpError>> {
-        let Some(net) = self.ctx.net.clone() else { return Ok(Err(no_network(&self.ctx.id, &request.url))) };
-        match net.fetch_stream(&request, self.ctx.meeting_id.as_deref(), self.deadline).await {
+        let Some(net) = self.ctx.net.clone() else {
+            return Ok(Err(no_network(&self.ctx.id, &request.url)));
+        };
+        match net
+            .fetch_stream(&request, self.ctx.meeting_id.as_deref(), self.deadline)
+            .await
+        {
             Ok(stream) => Ok(Ok(self.table.push(stream)?)),
             Err(e) => Ok(Err(e)),
         }
@@ -201,7 +248,10 @@ impl http::HostResponseStream for PluginState {
         Ok(self.table.get(&stream)?.status())
     }
 
-    async fn headers(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<Vec<(String, String)>> {
+    async fn headers(
+        &mut self,
+        stream: Resource<ResponseStream>,
+    ) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(self.table.get(&stream)?.headers())
     }
 
@@ -230,7 +280,10 @@ impl llm::Host for PluginState {
         Ok(())
     }
 
-    async fn complete(&mut self, request: CompletionRequest) -> wasmtime::Result<Result<Completion, PluginError>> {
+    async fn complete(
+        &mut self,
+        request: CompletionRequest,
+    ) -> wasmtime::Result<Result<Completion, PluginError>> {
         let Some(handle) = &self.ctx.llm else {
             return Ok(Err(PluginError::Config(
                 "no summary provider is configured: set one with `--provider` or `[summary] provider` in config.toml, \
@@ -243,6 +296,7 @@ impl llm::Host for PluginState {
         self.llm_wait.start();
         let result = tokio::spawn(call).await;
         self.llm_wait.stop();
-        Ok(result.unwrap_or_else(|e| Err(PluginError::Other(format!("the provider call failed: {e}")))))
+        Ok(result
+            .unwrap_or_else(|e| Err(PluginError::Other(format!("the provider call failed: {e}")))))
     }
 }

@@ -22,12 +22,18 @@ struct FileStamp(Option<(u64, SystemTime, u64)>);
 
 impl FileStamp {
     fn of(path: &Path) -> FileStamp {
-        let Ok(meta) = std::fs::metadata(path) else { return FileStamp(None) };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return FileStamp(None);
+        };
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(&meta);
         #[cfg(not(unix))]
         let inode = 0;
-        FileStamp(Some((meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), inode)))
+        FileStamp(Some((
+            meta.len(),
+            meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            inode,
+        )))
     }
 }
 
@@ -46,9 +52,21 @@ pub struct LivePlugins {
 
 impl LivePlugins {
     pub fn open(home: Home, runtime: Runtime) -> Result<LivePlugins, Error> {
-        let (lock, config) = (FileStamp::of(&home.lock_path()), FileStamp::of(&home.config_path()));
+        let (lock, config) = (
+            FileStamp::of(&home.lock_path()),
+            FileStamp::of(&home.config_path()),
+        );
         let registry = Registry::open(home.clone())?;
-        Ok(LivePlugins { home, runtime, state: Mutex::new(State { registry, lock, config, loaded: HashMap::new() }) })
+        Ok(LivePlugins {
+            home,
+            runtime,
+            state: Mutex::new(State {
+                registry,
+                lock,
+                config,
+                loaded: HashMap::new(),
+            }),
+        })
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -59,7 +77,10 @@ impl LivePlugins {
     /// lock file), a new grant or a changed setting reloads it; loading an installed plugin
     /// reads its precompiled code, so this takes milliseconds.
     pub fn get(&self, id: &str) -> Result<LoadedPlugin, Error> {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.refresh(&mut state)?;
         if let Some(p) = state.loaded.get(id) {
             return Ok(p.clone());

@@ -44,7 +44,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Provider, Kind::Template, Kind::Exporter, Kind::NetworkedExporter];
+    pub const ALL: [Kind; 4] = [
+        Kind::Provider,
+        Kind::Template,
+        Kind::Exporter,
+        Kind::NetworkedExporter,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -209,7 +214,10 @@ pub struct ManifestError {
 impl Manifest {
     /// Parses and validates a manifest; `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Manifest, ManifestError> {
-        let err = |message: String| ManifestError { file: file.display().to_string(), message };
+        let err = |message: String| ManifestError {
+            file: file.display().to_string(),
+            message,
+        };
         let manifest: Manifest = toml::from_str(text).map_err(|e| err(toml_message(&e)))?;
         manifest.validate().map_err(err)?;
         Ok(manifest)
@@ -217,11 +225,17 @@ impl Manifest {
 
     fn validate(&self) -> Result<(), String> {
         validate_id(&self.id).map_err(|why| format!("`id` = {:?} {why}", self.id))?;
-        if self.name.trim().is_empty() || self.name.len() > 100 || self.name.chars().any(char::is_control) {
+        if self.name.trim().is_empty()
+            || self.name.len() > 100
+            || self.name.chars().any(char::is_control)
+        {
             return Err("`name` must be 1–100 printable characters".into());
         }
         if !is_version(&self.version) {
-            return Err(format!("`version` = {:?} is not a version like 1.2.3", self.version));
+            return Err(format!(
+                "`version` = {:?} is not a version like 1.2.3",
+                self.version
+            ));
         }
         if !SUPPORTED_API.contains(&self.api.as_str()) {
             return Err(format!(
@@ -231,11 +245,21 @@ impl Manifest {
             ));
         }
         let file = &self.component.file;
-        if file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.') || !file.ends_with(".wasm") {
-            return Err(format!("`component.file` = {file:?} must be a plain file name ending in .wasm"));
+        if file.is_empty()
+            || file.contains(['/', '\\'])
+            || file.starts_with('.')
+            || !file.ends_with(".wasm")
+        {
+            return Err(format!(
+                "`component.file` = {file:?} must be a plain file name ending in .wasm"
+            ));
         }
         let sha = &self.component.sha256;
-        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if sha.len() != 64
+            || !sha
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err("`component.sha256` must be 64 lower-case hex digits".into());
         }
         if !self.kind.uses_network() {
@@ -243,61 +267,105 @@ impl Manifest {
                 return Err(format!(
                     "`network.origins`: a {} cannot use the network; declare kind = \"{}\" to send data out",
                     self.kind,
-                    if self.kind == Kind::Exporter { "networked-exporter" } else { "provider" }
+                    if self.kind == Kind::Exporter {
+                        "networked-exporter"
+                    } else {
+                        "provider"
+                    }
                 ));
             }
             if !self.secrets.is_empty() {
-                return Err(format!("`secrets`: a {} has no network to send secrets to", self.kind));
+                return Err(format!(
+                    "`secrets`: a {} has no network to send secrets to",
+                    self.kind
+                ));
             }
         }
         if self.network.configurable && !self.kind.uses_network() {
-            return Err(format!("`network.configurable`: a {} cannot use the network", self.kind));
+            return Err(format!(
+                "`network.configurable`: a {} cannot use the network",
+                self.kind
+            ));
         }
         let mut declared = Vec::new();
         for origin in &self.network.origins {
-            declared.push(AllowedOrigin::parse(origin).map_err(|e| format!("`network.origins`: {e}"))?);
+            declared
+                .push(AllowedOrigin::parse(origin).map_err(|e| format!("`network.origins`: {e}"))?);
         }
         let mut names = std::collections::HashSet::new();
         for s in &self.secrets {
             if !is_slug(&s.name, 40) {
-                return Err(format!("`secrets.name` = {:?} must be lower-case letters, digits and '-'", s.name));
+                return Err(format!(
+                    "`secrets.name` = {:?} must be lower-case letters, digits and '-'",
+                    s.name
+                ));
             }
             if !names.insert(&s.name) {
                 return Err(format!("secret {:?} is declared twice", s.name));
             }
-            if s.header.is_empty() || !s.header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(format!("`secrets.header` = {:?} is not an HTTP header name", s.header));
+            if s.header.is_empty()
+                || !s
+                    .header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return Err(format!(
+                    "`secrets.header` = {:?} is not an HTTP header name",
+                    s.header
+                ));
             }
             if s.format.matches("{}").count() != 1 || s.format.contains(['\r', '\n']) {
-                return Err(format!("`secrets.format` = {:?} must contain `{{}}` exactly once", s.format));
+                return Err(format!(
+                    "`secrets.format` = {:?} must contain `{{}}` exactly once",
+                    s.format
+                ));
             }
             if s.origins.is_empty() && !self.network.configurable {
-                return Err(format!("secret {:?} must name the origins it may be sent to", s.name));
+                return Err(format!(
+                    "secret {:?} must name the origins it may be sent to",
+                    s.name
+                ));
             }
             for o in &s.origins {
-                let parsed = AllowedOrigin::parse(o).map_err(|e| format!("secret {:?}: {e}", s.name))?;
+                let parsed =
+                    AllowedOrigin::parse(o).map_err(|e| format!("secret {:?}: {e}", s.name))?;
                 if !declared.contains(&parsed) {
-                    return Err(format!("secret {:?} names origin {o:?}, which is not in `network.origins`", s.name));
+                    return Err(format!(
+                        "secret {:?} names origin {o:?}, which is not in `network.origins`",
+                        s.name
+                    ));
                 }
             }
         }
         for (key, field) in &self.config {
             if !is_config_key(key) {
-                return Err(format!("config key {key:?} must be letters, digits, '_' or '-'"));
+                return Err(format!(
+                    "config key {key:?} must be letters, digits, '_' or '-'"
+                ));
             }
             if let Some(default) = &field.default {
-                config_value(field.ty, default).map_err(|why| format!("`config.{key}.default` {why}"))?;
+                config_value(field.ty, default)
+                    .map_err(|why| format!("`config.{key}.default` {why}"))?;
             }
         }
         let l = &self.limits;
         if l.memory_mib == 0 || l.memory_mib > Limits::MAX_MEMORY_MIB {
-            return Err(format!("`limits.memory_mib` must be 1–{}", Limits::MAX_MEMORY_MIB));
+            return Err(format!(
+                "`limits.memory_mib` must be 1–{}",
+                Limits::MAX_MEMORY_MIB
+            ));
         }
         if l.call_timeout_secs == 0 || l.call_timeout_secs > Limits::MAX_TIMEOUT_SECS {
-            return Err(format!("`limits.call_timeout_secs` must be 1–{}", Limits::MAX_TIMEOUT_SECS));
+            return Err(format!(
+                "`limits.call_timeout_secs` must be 1–{}",
+                Limits::MAX_TIMEOUT_SECS
+            ));
         }
         if l.max_response_mib == 0 || l.max_response_mib > Limits::MAX_RESPONSE_MIB {
-            return Err(format!("`limits.max_response_mib` must be 1–{}", Limits::MAX_RESPONSE_MIB));
+            return Err(format!(
+                "`limits.max_response_mib` must be 1–{}",
+                Limits::MAX_RESPONSE_MIB
+            ));
         }
         match (self.kind, &self.data_policy) {
             (Kind::Provider, None) => {
@@ -306,7 +374,11 @@ impl Manifest {
                     .into());
             }
             (Kind::Provider, Some(_)) | (_, None) => {}
-            (kind, Some(_)) => return Err(format!("`[data_policy]` is for providers; this plugin is a {kind}")),
+            (kind, Some(_)) => {
+                return Err(format!(
+                    "`[data_policy]` is for providers; this plugin is a {kind}"
+                ));
+            }
         }
         Ok(())
     }
@@ -338,7 +410,10 @@ pub fn config_value(ty: ConfigType, value: &toml::Value) -> Result<ConfigValue, 
         (ConfigType::Number, toml::Value::Float(f)) => Ok(ConfigValue::Number(*f)),
         (ConfigType::Number, toml::Value::Integer(i)) => Ok(ConfigValue::Number(*i as f64)),
         (ConfigType::Boolean, toml::Value::Boolean(b)) => Ok(ConfigValue::Boolean(*b)),
-        (ty, v) => Err(format!("is a {}, but the declared type is {ty:?}", v.type_str())),
+        (ty, v) => Err(format!(
+            "is a {}, but the declared type is {ty:?}",
+            v.type_str()
+        )),
     }
 }
 
@@ -358,17 +433,24 @@ fn is_slug(s: &str, max: usize) -> bool {
         && s.len() <= max
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn is_config_key(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn is_version(v: &str) -> bool {
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// toml's messages already point at the line; make "unknown field" and "missing field" lead.
@@ -410,25 +492,66 @@ mod tests {
             // (manifest text, what the error must mention)
             (&base("colour = \"blue\""), "colour"),
             (&base("").replace("name = \"Demo\"\n", ""), "name"),
-            (&base("").replace(&format!("sha256 = \"{SHA}\"\n"), ""), "sha256"),
-            (&base("").replace("kind = \"exporter\"", "kind = \"virus\""), "virus"),
-            (&base("").replace("id = \"demo\"", "id = \"../etc\""), "path separators"),
-            (&base("").replace("id = \"demo\"", "id = \"Demo\""), "lower-case"),
-            (&base("").replace("api = \"0.1\"", "api = \"9.0\""), "not supported"),
-            (&base("").replace("demo.wasm", "../x.wasm"), "component.file"),
+            (
+                &base("").replace(&format!("sha256 = \"{SHA}\"\n"), ""),
+                "sha256",
+            ),
+            (
+                &base("").replace("kind = \"exporter\"", "kind = \"virus\""),
+                "virus",
+            ),
+            (
+                &base("").replace("id = \"demo\"", "id = \"../etc\""),
+                "path separators",
+            ),
+            (
+                &base("").replace("id = \"demo\"", "id = \"Demo\""),
+                "lower-case",
+            ),
+            (
+                &base("").replace("api = \"0.1\"", "api = \"9.0\""),
+                "not supported",
+            ),
+            (
+                &base("").replace("demo.wasm", "../x.wasm"),
+                "component.file",
+            ),
             (&base("").replace(SHA, "abc"), "64 lower-case hex"),
-            (&base("").replace("version = \"0.1.0\"", "version = \"one\""), "version"),
-            (&base("[network]\norigins = [\"https://x.example\"]\n"), "cannot use the network"),
+            (
+                &base("").replace("version = \"0.1.0\"", "version = \"one\""),
+                "version",
+            ),
+            (
+                &base("[network]\norigins = [\"https://x.example\"]\n"),
+                "cannot use the network",
+            ),
             (&base("[limits]\nmemory_mib = 0\n"), "memory_mib"),
             (&base("[limits]\nmemory_gb = 1\n"), "memory_gb"),
-            (&base("[config.x]\ntype = \"boolean\"\ndefault = \"yes\"\n"), "config.x.default"),
-            (&base("[data_policy]\nretention = \"none\"\ntrains_on_data = \"no\"\nzero_retention_available = \"yes\"\nzero_retention_default = \"yes\"\n"), "for providers"),
-            (&base("").replace("kind = \"exporter\"", "kind = \"provider\""), "data_policy"),
+            (
+                &base("[config.x]\ntype = \"boolean\"\ndefault = \"yes\"\n"),
+                "config.x.default",
+            ),
+            (
+                &base(
+                    "[data_policy]\nretention = \"none\"\ntrains_on_data = \"no\"\nzero_retention_available = \"yes\"\nzero_retention_default = \"yes\"\n",
+                ),
+                "for providers",
+            ),
+            (
+                &base("").replace("kind = \"exporter\"", "kind = \"provider\""),
+                "data_policy",
+            ),
         ];
         for (text, needle) in cases {
             let err = parse(text).expect_err(needle);
-            assert!(err.contains("pkg/plugin.toml"), "error does not name the file: {err}");
-            assert!(err.contains(needle), "error for {needle:?} does not mention it: {err}");
+            assert!(
+                err.contains("pkg/plugin.toml"),
+                "error does not name the file: {err}"
+            );
+            assert!(
+                err.contains(needle),
+                "error for {needle:?} does not mention it: {err}"
+            );
         }
     }
 
@@ -452,19 +575,35 @@ mod tests {
              [[secrets]]\nname = \"key\"\nheader = \"Authorization\"\norigins = [\"https://b.example\"]\n",
         )
         .replace("kind = \"exporter\"", "kind = \"networked-exporter\"");
-        assert!(parse(&text).expect_err("undeclared origin").contains("not in `network.origins`"));
+        assert!(
+            parse(&text)
+                .expect_err("undeclared origin")
+                .contains("not in `network.origins`")
+        );
     }
 
     #[test]
     fn declared_origins_follow_the_allowlist_grammar() {
         let with_origin = |o: &str| {
-            base(&format!("[network]\norigins = [\"{o}\"]\n")).replace("kind = \"exporter\"", "kind = \"networked-exporter\"")
+            base(&format!("[network]\norigins = [\"{o}\"]\n"))
+                .replace("kind = \"exporter\"", "kind = \"networked-exporter\"")
         };
-        for bad in ["https://a.example/path", "https://u@a.example", "ftp://a.example", "*", "https://*.com", "http://api.example.com"] {
+        for bad in [
+            "https://a.example/path",
+            "https://u@a.example",
+            "ftp://a.example",
+            "*",
+            "https://*.com",
+            "http://api.example.com",
+        ] {
             let err = parse(&with_origin(bad)).expect_err(bad);
             assert!(err.contains("network.origins"), "{bad}: {err}");
         }
-        for good in ["https://api.fireworks.ai", "http://127.0.0.1:11434", "https://*.example.com"] {
+        for good in [
+            "https://api.fireworks.ai",
+            "http://127.0.0.1:11434",
+            "https://*.example.com",
+        ] {
             parse(&with_origin(good)).expect(good);
         }
     }

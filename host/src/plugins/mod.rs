@@ -2,19 +2,19 @@
 
 pub mod bindings;
 pub mod build;
+pub mod capabilities;
+pub mod error;
 pub mod host_api;
 pub mod live;
 pub mod manifest;
-pub mod package;
-pub mod capabilities;
 pub mod net;
-pub mod error;
+pub mod package;
 pub mod registry;
 pub mod runtime;
 pub mod scaffold;
 
 pub use error::Error;
-pub use manifest::{Kind, Manifest};
 pub use live::LivePlugins;
+pub use manifest::{Kind, Manifest};
 pub use registry::{Home, Registry};
 pub use runtime::{LoadedPlugin, Runtime};

@@ -15,7 +15,10 @@ const MAX_ENTRIES: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
     #[error("cannot read plugin package {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} is not a plugin package: give a folder or a .tar.gz that contains plugin.toml")]
     NotAPackage(PathBuf),
     #[error("{path}: {message}")]
@@ -28,7 +31,12 @@ pub enum PackageError {
         "{package}: `{file}` does not match its manifest (sha256 {actual}, plugin.toml says {expected}); \
          the package is damaged or was tampered with — get it again from its source"
     )]
-    Checksum { package: PathBuf, file: String, expected: String, actual: String },
+    Checksum {
+        package: PathBuf,
+        file: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 /// A package read into memory and checked: the manifest parses and the component matches its hash.
@@ -47,7 +55,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Package {
     pub fn open(path: &Path) -> Result<Package, PackageError> {
-        let io = |source| PackageError::Io { path: path.to_path_buf(), source };
+        let io = |source| PackageError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let meta = std::fs::metadata(path).map_err(io)?;
         let files = if meta.is_dir() {
             read_dir_package(path)?
@@ -59,8 +70,13 @@ impl Package {
         Self::from_files(path, files)
     }
 
-    fn from_files(path: &Path, mut files: BTreeMap<String, Vec<u8>>) -> Result<Package, PackageError> {
-        let manifest_bytes = files.remove(MANIFEST_FILE).ok_or_else(|| PackageError::NotAPackage(path.to_path_buf()))?;
+    fn from_files(
+        path: &Path,
+        mut files: BTreeMap<String, Vec<u8>>,
+    ) -> Result<Package, PackageError> {
+        let manifest_bytes = files
+            .remove(MANIFEST_FILE)
+            .ok_or_else(|| PackageError::NotAPackage(path.to_path_buf()))?;
         let manifest_path = path.join(MANIFEST_FILE);
         let manifest_text = String::from_utf8(manifest_bytes).map_err(|_| ManifestError {
             file: manifest_path.display().to_string(),
@@ -70,7 +86,10 @@ impl Package {
         let file = manifest.component.file.clone();
         let component = files
             .remove(&file)
-            .ok_or_else(|| PackageError::MissingComponent { package: path.to_path_buf(), file: file.clone() })?;
+            .ok_or_else(|| PackageError::MissingComponent {
+                package: path.to_path_buf(),
+                file: file.clone(),
+            })?;
         let actual = sha256_hex(&component);
         if actual != manifest.component.sha256 {
             return Err(PackageError::Checksum {
@@ -80,12 +99,20 @@ impl Package {
                 actual,
             });
         }
-        Ok(Package { manifest, manifest_text, component, source: path.to_path_buf() })
+        Ok(Package {
+            manifest,
+            manifest_text,
+            component,
+            source: path.to_path_buf(),
+        })
     }
 }
 
 fn is_tar_gz(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
@@ -93,37 +120,51 @@ fn is_tar_gz(path: &Path) -> bool {
 fn read_dir_package(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
     let mut files = BTreeMap::new();
     let manifest_path = dir.join(MANIFEST_FILE);
-    let text = read_capped(&manifest_path)?.ok_or_else(|| PackageError::NotAPackage(dir.to_path_buf()))?;
+    let text =
+        read_capped(&manifest_path)?.ok_or_else(|| PackageError::NotAPackage(dir.to_path_buf()))?;
     // Find the component's name without trusting the manifest yet: errors come from parsing.
     let component = toml::from_str::<toml::Table>(std::str::from_utf8(&text).unwrap_or(""))
         .ok()
         .and_then(|t| t.get("component")?.get("file")?.as_str().map(str::to_owned));
     files.insert(MANIFEST_FILE.to_string(), text);
     if let Some(name) = component.filter(|n| is_plain_name(n))
-        && let Some(bytes) = read_capped(&dir.join(&name))? {
-            files.insert(name, bytes);
-        }
+        && let Some(bytes) = read_capped(&dir.join(&name))?
+    {
+        files.insert(name, bytes);
+    }
     Ok(files)
 }
 
 fn is_plain_name(name: &str) -> bool {
     let mut parts = Path::new(name).components();
-    matches!((parts.next(), parts.next()), (Some(PathPart::Normal(_)), None))
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(PathPart::Normal(_)), None)
+    )
 }
 
 /// A regular file's bytes (None when absent); symlinks and oversized files are refused.
 fn read_capped(path: &Path) -> Result<Option<Vec<u8>>, PackageError> {
-    let io = |source| PackageError::Io { path: path.to_path_buf(), source };
+    let io = |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(e)),
     };
     if !meta.is_file() {
-        return Err(PackageError::Archive { path: path.to_path_buf(), message: "not a regular file (symlinks are refused)".into() });
+        return Err(PackageError::Archive {
+            path: path.to_path_buf(),
+            message: "not a regular file (symlinks are refused)".into(),
+        });
     }
     if meta.len() > MAX_FILE {
-        return Err(PackageError::Archive { path: path.to_path_buf(), message: format!("larger than {MAX_FILE} bytes") });
+        return Err(PackageError::Archive {
+            path: path.to_path_buf(),
+            message: format!("larger than {MAX_FILE} bytes"),
+        });
     }
     std::fs::read(path).map(Some).map_err(io)
 }
@@ -131,8 +172,14 @@ fn read_capped(path: &Path) -> Result<Option<Vec<u8>>, PackageError> {
 /// Reads regular files from a .tar.gz into memory, with caps; a single top-level folder is
 /// stripped. Links, devices, absolute paths and `..` are refused.
 fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
-    let io = |source| PackageError::Io { path: path.to_path_buf(), source };
-    let bad = |message: String| PackageError::Archive { path: path.to_path_buf(), message };
+    let io = |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |message: String| PackageError::Archive {
+        path: path.to_path_buf(),
+        message,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut raw: Vec<(Vec<String>, Vec<u8>)> = Vec::new();
@@ -143,12 +190,18 @@ fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
         }
         let mut entry = entry.map_err(|e| bad(format!("corrupt archive: {e}")))?;
         let kind = entry.header().entry_type();
-        let name = entry.path().map_err(|e| bad(format!("bad entry name: {e}")))?.into_owned();
+        let name = entry
+            .path()
+            .map_err(|e| bad(format!("bad entry name: {e}")))?
+            .into_owned();
         if kind.is_dir() {
             continue;
         }
         if !kind.is_file() {
-            return Err(bad(format!("entry {} is not a regular file (links are refused)", name.display())));
+            return Err(bad(format!(
+                "entry {} is not a regular file (links are refused)",
+                name.display()
+            )));
         }
         let mut parts = Vec::new();
         for part in name.components() {
@@ -164,12 +217,21 @@ fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
             return Err(bad("package too large".into()));
         }
         let mut bytes = Vec::with_capacity(size as usize);
-        entry.by_ref().take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(|e| bad(format!("corrupt archive: {e}")))?;
+        entry
+            .by_ref()
+            .take(MAX_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(format!("corrupt archive: {e}")))?;
         raw.push((parts, bytes));
     }
     // Strip one common top-level folder (`export-markdown-0.1.0/plugin.toml`).
-    let common = raw.first().filter(|(p, _)| p.len() > 1).map(|(p, _)| p[0].clone());
-    let strip = common.filter(|c| raw.iter().all(|(p, _)| p.len() > 1 && &p[0] == c)).is_some();
+    let common = raw
+        .first()
+        .filter(|(p, _)| p.len() > 1)
+        .map(|(p, _)| p[0].clone());
+    let strip = common
+        .filter(|c| raw.iter().all(|(p, _)| p.len() > 1 && &p[0] == c))
+        .is_some();
     Ok(raw
         .into_iter()
         .map(|(parts, bytes)| (parts[usize::from(strip)..].join("/"), bytes))
@@ -198,23 +260,35 @@ pub fn assemble(source_manifest: &Path, wasm: &Path, out: &Path) -> Result<PathB
 
     let archive_path = out.join(format!("{}-{}.tar.gz", manifest.id, manifest.version));
     let file = std::fs::File::create(&archive_path).map_err(io(&archive_path))?;
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(file, flate2::Compression::default()));
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::default(),
+    ));
     let prefix = format!("{}-{}", manifest.id, manifest.version);
-    for (name, bytes) in [(MANIFEST_FILE, text.as_bytes()), (manifest.component.file.as_str(), &component[..])] {
+    for (name, bytes) in [
+        (MANIFEST_FILE, text.as_bytes()),
+        (manifest.component.file.as_str(), &component[..]),
+    ] {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        tar.append_data(&mut header, format!("{prefix}/{name}"), bytes).map_err(io(&archive_path))?;
+        tar.append_data(&mut header, format!("{prefix}/{name}"), bytes)
+            .map_err(io(&archive_path))?;
     }
-    tar.into_inner().and_then(|gz| gz.finish()).map_err(io(&archive_path))?;
+    tar.into_inner()
+        .and_then(|gz| gz.finish())
+        .map_err(io(&archive_path))?;
     Ok(dir)
 }
 
 /// Parses a plugin crate's own `plugin.toml`, which has no `component.sha256` until it is
 /// packaged: errors name the key and the file, before anything is built.
 pub fn parse_source_manifest(path: &Path) -> Result<Manifest, PackageError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PackageError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(Manifest::parse(&with_sha256(&text, &"0".repeat(64)), path)?)
 }
 
@@ -259,7 +333,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("evil.tar.gz");
         let file = std::fs::File::create(&path).expect("create");
-        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast()));
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ));
         let mut header = tar::Header::new_gnu();
         header.set_size(3);
         header.set_mode(0o644);
@@ -268,7 +345,9 @@ mod tests {
         header.set_cksum();
         tar.append(&header, &b"abc"[..]).expect("append");
         tar.into_inner().expect("gz").finish().expect("finish");
-        let err = Package::open(&path).expect_err("escape refused").to_string();
+        let err = Package::open(&path)
+            .expect_err("escape refused")
+            .to_string();
         assert!(err.contains("escapes the package"), "{err}");
     }
 

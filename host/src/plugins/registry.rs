@@ -3,9 +3,9 @@
 
 use super::error::Error;
 use super::manifest::{ConfigValue, Kind, Manifest, config_value};
-use super::package::{MANIFEST_FILE, Package};
 use super::net::SecretRule;
 use super::net::allowlist::{AllowedOrigin, Allowlist};
+use super::package::{MANIFEST_FILE, Package};
 use super::runtime::{ConfigMap, LoadedPlugin, NetGrant, Runtime};
 use crate::secrets::SecretStore;
 use serde::{Deserialize, Serialize};
@@ -100,7 +100,11 @@ pub enum Grant {
 }
 
 impl Grant {
-    fn resolve(&self, m: &Manifest, diff: &CapabilityDiff) -> Result<(Vec<String>, Vec<String>), Error> {
+    fn resolve(
+        &self,
+        m: &Manifest,
+        diff: &CapabilityDiff,
+    ) -> Result<(Vec<String>, Vec<String>), Error> {
         let mut origins = diff.kept_origins.clone();
         let mut secrets = diff.kept_secrets.clone();
         match self {
@@ -116,9 +120,15 @@ impl Grant {
                         origins.push(canonical);
                     }
                 }
-                for decl in m.secrets.iter().filter(|d| diff.new_secrets.contains(&d.name)) {
+                for decl in m
+                    .secrets
+                    .iter()
+                    .filter(|d| diff.new_secrets.contains(&d.name))
+                {
                     let covered = !decl.origins.is_empty()
-                        && decl.origins.iter().all(|o| AllowedOrigin::parse(o).is_ok_and(|p| origins.contains(&p.canonical())));
+                        && decl.origins.iter().all(|o| {
+                            AllowedOrigin::parse(o).is_ok_and(|p| origins.contains(&p.canonical()))
+                        });
                     if covered || (decl.origins.is_empty() && !origins.is_empty()) {
                         secrets.push(decl.name.clone());
                     }
@@ -135,20 +145,30 @@ pub fn grantable(m: &Manifest, origin: &str) -> Result<String, Error> {
     let refuse = |why: String| Error::ConsentNeeded(why);
     let parsed = AllowedOrigin::parse(origin).map_err(|e| refuse(e.to_string()))?;
     if !m.kind.uses_network() {
-        return Err(refuse(format!("plugin `{}` is {} and cannot use the network", m.id, super::error::a(m.kind))));
+        return Err(refuse(format!(
+            "plugin `{}` is {} and cannot use the network",
+            m.id,
+            super::error::a(m.kind)
+        )));
     }
     if m.network.configurable {
         return Ok(parsed.canonical());
     }
-    let declared = Allowlist::effective(&m.network.origins, &m.network.origins).map_err(|e| refuse(e.to_string()))?;
+    let declared = Allowlist::effective(&m.network.origins, &m.network.origins)
+        .map_err(|e| refuse(e.to_string()))?;
     let covered = declared.entries().iter().any(|d| d == &parsed)
-        || (!parsed.is_wildcard() && url::Url::parse(&parsed.canonical()).is_ok_and(|u| declared.check(&u).is_ok()));
+        || (!parsed.is_wildcard()
+            && url::Url::parse(&parsed.canonical()).is_ok_and(|u| declared.check(&u).is_ok()));
     if !covered {
         return Err(refuse(format!(
             "plugin `{}` does not declare {}, so it could never use it (it declares: {})",
             m.id,
             parsed.canonical(),
-            if m.network.origins.is_empty() { "nothing".to_string() } else { m.network.origins.join(", ") }
+            if m.network.origins.is_empty() {
+                "nothing".to_string()
+            } else {
+                m.network.origins.join(", ")
+            }
         )));
     }
     Ok(parsed.canonical())
@@ -182,17 +202,25 @@ impl Registry {
         let path = home.lock_path();
         let lock = match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let lock: LockFile = toml::from_str(&text)
-                    .map_err(|e| Error::Lock { path: path.display().to_string(), message: e.message().to_string() })?;
+                let lock: LockFile = toml::from_str(&text).map_err(|e| Error::Lock {
+                    path: path.display().to_string(),
+                    message: e.message().to_string(),
+                })?;
                 if lock.version != LOCK_VERSION {
                     return Err(Error::Lock {
                         path: path.display().to_string(),
-                        message: format!("version {} is not one this minutes understands ({LOCK_VERSION})", lock.version),
+                        message: format!(
+                            "version {} is not one this minutes understands ({LOCK_VERSION})",
+                            lock.version
+                        ),
                     });
                 }
                 lock
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LockFile { version: LOCK_VERSION, plugins: Vec::new() },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LockFile {
+                version: LOCK_VERSION,
+                plugins: Vec::new(),
+            },
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
         };
         Ok(Registry { home, lock })
@@ -207,7 +235,11 @@ impl Registry {
     }
 
     pub fn get(&self, id: &str) -> Result<&LockEntry, Error> {
-        self.lock.plugins.iter().find(|p| p.id == id).ok_or_else(|| Error::NotInstalled(id.to_string()))
+        self.lock
+            .plugins
+            .iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| Error::NotInstalled(id.to_string()))
     }
 
     /// The installed manifest of `id`.
@@ -229,52 +261,83 @@ impl Registry {
         let granted_s: &[String] = prev.map(|p| &p.granted_secrets[..]).unwrap_or(&[]);
         let secrets: Vec<String> = m.secrets.iter().map(|s| s.name.clone()).collect();
         // Compared and recorded in canonical form: `https://API.example.com:443` is `https://api.example.com`.
-        let declared = m.network.origins.iter().map(|o| AllowedOrigin::parse(o).map(|p| p.canonical()).unwrap_or_else(|_| o.clone()));
+        let declared = m.network.origins.iter().map(|o| {
+            AllowedOrigin::parse(o)
+                .map(|p| p.canonical())
+                .unwrap_or_else(|_| o.clone())
+        });
         let (kept_origins, new_origins) = declared.partition(|o| granted_o.contains(o));
         let (kept_secrets, new_secrets) = secrets.into_iter().partition(|s| granted_s.contains(s));
-        CapabilityDiff { previous_version: prev.map(|p| p.version.clone()), new_origins, new_secrets, kept_origins, kept_secrets }
+        CapabilityDiff {
+            previous_version: prev.map(|p| p.version.clone()),
+            new_origins,
+            new_secrets,
+            kept_origins,
+            kept_secrets,
+        }
     }
 
     /// Installs (or updates) a checked package with what the user chose to grant of the new
     /// origins and secrets in [`Registry::diff`]. Grants kept from a previous version stay.
-    pub fn install(&mut self, runtime: &Runtime, pkg: &Package, grant: &Grant) -> Result<LockEntry, Error> {
+    pub fn install(
+        &mut self,
+        runtime: &Runtime,
+        pkg: &Package,
+        grant: &Grant,
+    ) -> Result<LockEntry, Error> {
         self.install_with(runtime, pkg, grant, None)
     }
 
     /// [`Registry::install`], recording `dev` (the crate folder) for a development install.
-    pub fn install_with(&mut self, runtime: &Runtime, pkg: &Package, grant: &Grant, dev: Option<&Path>) -> Result<LockEntry, Error> {
+    pub fn install_with(
+        &mut self,
+        runtime: &Runtime,
+        pkg: &Package,
+        grant: &Grant,
+        dev: Option<&Path>,
+    ) -> Result<LockEntry, Error> {
         let m = &pkg.manifest;
         // Compile and check imports/exports before touching anything on disk.
         let component = runtime.compile_checked(m, &pkg.component)?;
         let diff = self.diff(pkg);
 
         let plugins_dir = self.home.plugins_dir();
-        std::fs::create_dir_all(&plugins_dir).map_err(Error::io(format!("cannot create {}", plugins_dir.display())))?;
+        std::fs::create_dir_all(&plugins_dir).map_err(Error::io(format!(
+            "cannot create {}",
+            plugins_dir.display()
+        )))?;
         let staging = tempfile::Builder::new()
             .prefix(&format!(".staging-{}-", m.id))
             .tempdir_in(&plugins_dir)
             .map_err(Error::io("cannot stage the plugin"))?;
-        std::fs::write(staging.path().join(MANIFEST_FILE), &pkg.manifest_text).map_err(Error::io("cannot stage the plugin"))?;
-        std::fs::write(staging.path().join(&m.component.file), &pkg.component).map_err(Error::io("cannot stage the plugin"))?;
+        std::fs::write(staging.path().join(MANIFEST_FILE), &pkg.manifest_text)
+            .map_err(Error::io("cannot stage the plugin"))?;
+        std::fs::write(staging.path().join(&m.component.file), &pkg.component)
+            .map_err(Error::io("cannot stage the plugin"))?;
         runtime.store_precompiled(&m.component.sha256, &component)?;
 
         let target = self.home.plugin_dir(&m.id);
         let old = plugins_dir.join(format!(".old-{}-{}", m.id, std::process::id()));
         if target.exists() {
-            std::fs::rename(&target, &old).map_err(Error::io(format!("cannot replace {}", target.display())))?;
+            std::fs::rename(&target, &old)
+                .map_err(Error::io(format!("cannot replace {}", target.display())))?;
         }
         let staged = staging.keep();
         if let Err(e) = std::fs::rename(&staged, &target) {
             let _ = std::fs::rename(&old, &target);
-            return Err(Error::io(format!("cannot install into {}", target.display()))(e));
+            return Err(Error::io(format!(
+                "cannot install into {}",
+                target.display()
+            ))(e));
         }
         let _ = std::fs::remove_dir_all(&old);
 
         let (granted_origins, granted_secrets) = grant.resolve(m, &diff)?;
         if let Some(prev) = self.lock.plugins.iter().find(|p| p.id == m.id)
-            && prev.sha256 != m.component.sha256 {
-                runtime.forget_precompiled(&prev.sha256);
-            }
+            && prev.sha256 != m.component.sha256
+        {
+            runtime.forget_precompiled(&prev.sha256);
+        }
         let entry = LockEntry {
             id: m.id.clone(),
             version: m.version.clone(),
@@ -300,13 +363,23 @@ impl Registry {
     pub fn allow(&mut self, id: &str, origin: &str) -> Result<Option<String>, Error> {
         let m = self.manifest(id)?;
         let canonical = grantable(&m, origin)?;
-        let entry = self.lock.plugins.iter_mut().find(|p| p.id == id).ok_or_else(|| Error::NotInstalled(id.into()))?;
+        let entry = self
+            .lock
+            .plugins
+            .iter_mut()
+            .find(|p| p.id == id)
+            .ok_or_else(|| Error::NotInstalled(id.into()))?;
         if entry.granted_origins.contains(&canonical) {
             return Ok(None);
         }
         entry.granted_origins.push(canonical.clone());
         // A configurable plugin's secrets go to whatever endpoint the user grants.
-        for d in m.secrets.iter().filter(|d| d.origins.is_empty() || d.origins.iter().any(|o| AllowedOrigin::parse(o).is_ok_and(|p| p.canonical() == canonical))) {
+        for d in m.secrets.iter().filter(|d| {
+            d.origins.is_empty()
+                || d.origins
+                    .iter()
+                    .any(|o| AllowedOrigin::parse(o).is_ok_and(|p| p.canonical() == canonical))
+        }) {
             if !entry.granted_secrets.contains(&d.name) {
                 entry.granted_secrets.push(d.name.clone());
             }
@@ -317,10 +390,19 @@ impl Registry {
 
     /// Takes an origin back (`minutes plugin deny`). Returns whether it had been granted.
     pub fn deny(&mut self, id: &str, origin: &str) -> Result<bool, Error> {
-        let canonical = AllowedOrigin::parse(origin).map_err(|e| Error::ConsentNeeded(e.to_string()))?.canonical();
-        let entry = self.lock.plugins.iter_mut().find(|p| p.id == id).ok_or_else(|| Error::NotInstalled(id.into()))?;
+        let canonical = AllowedOrigin::parse(origin)
+            .map_err(|e| Error::ConsentNeeded(e.to_string()))?
+            .canonical();
+        let entry = self
+            .lock
+            .plugins
+            .iter_mut()
+            .find(|p| p.id == id)
+            .ok_or_else(|| Error::NotInstalled(id.into()))?;
         let before = entry.granted_origins.len();
-        entry.granted_origins.retain(|o| AllowedOrigin::parse(o).map(|p| p.canonical()).as_deref() != Ok(canonical.as_str()));
+        entry.granted_origins.retain(|o| {
+            AllowedOrigin::parse(o).map(|p| p.canonical()).as_deref() != Ok(canonical.as_str())
+        });
         let changed = entry.granted_origins.len() != before;
         if changed {
             self.save()?;
@@ -332,10 +414,14 @@ impl Registry {
     pub fn remove(&mut self, runtime: Option<&Runtime>, id: &str) -> Result<LockEntry, Error> {
         let entry = self.get(id)?.clone();
         // Read before the files go: the keyring cannot list what a plugin stored.
-        let names: Vec<String> = self.manifest(id).map(|m| m.secrets.into_iter().map(|s| s.name).collect()).unwrap_or_default();
+        let names: Vec<String> = self
+            .manifest(id)
+            .map(|m| m.secrets.into_iter().map(|s| s.name).collect())
+            .unwrap_or_default();
         let dir = self.home.plugin_dir(id);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
+            std::fs::remove_dir_all(&dir)
+                .map_err(Error::io(format!("cannot remove {}", dir.display())))?;
         }
         match runtime {
             Some(rt) => rt.forget_precompiled(&entry.sha256),
@@ -356,7 +442,9 @@ impl Registry {
         if manifest.component.sha256 != entry.sha256 {
             return Err(Error::Lock {
                 path: self.home.lock_path().display().to_string(),
-                message: format!("plugin `{id}` on disk is not the one that was installed; reinstall it"),
+                message: format!(
+                    "plugin `{id}` on disk is not the one that was installed; reinstall it"
+                ),
             });
         }
         let config = self.effective_config(&manifest)?;
@@ -377,13 +465,18 @@ impl Registry {
             // they granted is what the plugin may reach.
             declared.extend(entry.granted_origins.iter().cloned());
         }
-        let allowlist = Allowlist::effective(&declared, &entry.granted_origins).map_err(|e| Error::Lock {
-            path: self.home.lock_path().display().to_string(),
-            message: e.to_string(),
-        })?;
+        let allowlist =
+            Allowlist::effective(&declared, &entry.granted_origins).map_err(|e| Error::Lock {
+                path: self.home.lock_path().display().to_string(),
+                message: e.to_string(),
+            })?;
         let store = SecretStore::new(self.home.secrets_dir());
         let mut secrets = Vec::new();
-        for decl in manifest.secrets.iter().filter(|d| entry.granted_secrets.contains(&d.name)) {
+        for decl in manifest
+            .secrets
+            .iter()
+            .filter(|d| entry.granted_secrets.contains(&d.name))
+        {
             let value = store.get(&manifest.id, &decl.name).map_err(|e| Error::Io {
                 context: e.to_string(),
                 source: std::io::Error::other("secret store"),
@@ -410,13 +503,23 @@ impl Registry {
                     .collect(),
             };
             let header = reqwest::header::HeaderName::from_bytes(decl.header.as_bytes());
-            let mut header_value = reqwest::header::HeaderValue::from_str(&decl.format.replace("{}", value.trim()));
+            let mut header_value =
+                reqwest::header::HeaderValue::from_str(&decl.format.replace("{}", value.trim()));
             if let Ok(v) = header_value.as_mut() {
                 v.set_sensitive(true);
             }
             match (header, header_value) {
-                (Ok(header), Ok(value)) => secrets.push(SecretRule { name: decl.name.clone(), header, value, origins }),
-                _ => tracing::warn!("the secret `{}` of plugin '{}' cannot be sent as an HTTP header (control characters?); set it again", decl.name, manifest.id),
+                (Ok(header), Ok(value)) => secrets.push(SecretRule {
+                    name: decl.name.clone(),
+                    header,
+                    value,
+                    origins,
+                }),
+                _ => tracing::warn!(
+                    "the secret `{}` of plugin '{}' cannot be sent as an HTTP header (control characters?); set it again",
+                    decl.name,
+                    manifest.id
+                ),
             }
         }
         Ok(NetGrant { allowlist, secrets })
@@ -431,20 +534,33 @@ impl Registry {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(values),
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
         };
-        let bad = |message: String| super::manifest::ManifestError { file: path.display().to_string(), message };
+        let bad = |message: String| super::manifest::ManifestError {
+            file: path.display().to_string(),
+            message,
+        };
         let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
-        let Some(user) = table.get("plugins").and_then(|p| p.get(&manifest.id)) else { return Ok(values) };
-        let user = user.as_table().ok_or_else(|| bad(format!("`plugins.{}` must be a table", manifest.id)))?;
+        let Some(user) = table.get("plugins").and_then(|p| p.get(&manifest.id)) else {
+            return Ok(values);
+        };
+        let user = user
+            .as_table()
+            .ok_or_else(|| bad(format!("`plugins.{}` must be a table", manifest.id)))?;
         for (key, value) in user {
             let field = manifest.config.get(key).ok_or_else(|| {
                 bad(format!(
                     "`plugins.{}.{key}`: plugin `{}` has no setting `{key}` (it has: {})",
                     manifest.id,
                     manifest.id,
-                    manifest.config.keys().cloned().collect::<Vec<_>>().join(", ")
+                    manifest
+                        .config
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
-            let v: ConfigValue = config_value(field.ty, value).map_err(|why| bad(format!("`plugins.{}.{key}` {why}", manifest.id)))?;
+            let v: ConfigValue = config_value(field.ty, value)
+                .map_err(|why| bad(format!("`plugins.{}.{key}` {why}", manifest.id)))?;
             values.insert(key.clone(), v);
         }
         Ok(values)
@@ -454,13 +570,23 @@ impl Registry {
         let path = self.home.lock_path();
         let text = format!(
             "# Installed minutes plugins: their sha256 and what you granted them. Written by minutes.\n{}",
-            toml::to_string(&self.lock).map_err(|e| Error::Lock { path: path.display().to_string(), message: e.to_string() })?
+            toml::to_string(&self.lock).map_err(|e| Error::Lock {
+                path: path.display().to_string(),
+                message: e.to_string()
+            })?
         );
-        std::fs::create_dir_all(self.home.root()).map_err(Error::io(format!("cannot create {}", self.home.root().display())))?;
-        let tmp = tempfile::NamedTempFile::new_in(self.home.root()).map_err(Error::io("cannot write the lock file"))?;
+        std::fs::create_dir_all(self.home.root()).map_err(Error::io(format!(
+            "cannot create {}",
+            self.home.root().display()
+        )))?;
+        let tmp = tempfile::NamedTempFile::new_in(self.home.root())
+            .map_err(Error::io("cannot write the lock file"))?;
         std::fs::write(tmp.path(), text).map_err(Error::io("cannot write the lock file"))?;
-        tmp.as_file().sync_all().map_err(Error::io("cannot write the lock file"))?;
-        tmp.persist(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(Error::io("cannot write the lock file"))?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
         Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! an `InstancePre` per loaded plugin, and a fresh `Store` per call with a memory cap and a
 //! deadline.
 
-use super::bindings::{exporter, host::minutes::plugin as host_if, networked_exporter, provider, template, types};
+use super::bindings::{
+    exporter, host::minutes::plugin as host_if, networked_exporter, provider, template, types,
+};
 use super::capabilities;
 use super::error::Error;
 use super::host_api::{LlmHandle, PluginContext, PluginState, WaitClock};
@@ -61,7 +63,10 @@ impl EpochTicker {
                 }
             })
             .map_err(Error::io("cannot start the plugin timer thread"))?;
-        Ok(EpochTicker { stop, thread: Some(thread) })
+        Ok(EpochTicker {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -148,7 +153,10 @@ impl Runtime {
         config.epoch_interruption(true);
         config.wasm_component_model(true);
         let engine = Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))?;
-        let linkers = Kind::ALL.into_iter().map(|k| (k, std::sync::OnceLock::new())).collect();
+        let linkers = Kind::ALL
+            .into_iter()
+            .map(|k| (k, std::sync::OnceLock::new()))
+            .collect();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         let compat = format!("{:016x}", h.finish());
@@ -187,8 +195,10 @@ impl Runtime {
 
     /// Compiles a component and checks it against its declared kind. Nothing runs.
     pub fn compile_checked(&self, manifest: &Manifest, wasm: &[u8]) -> Result<Component, Error> {
-        let component = Component::new(&self.engine, wasm)
-            .map_err(|e| Error::BadComponent { id: manifest.id.clone(), detail: format!("{e:#}") })?;
+        let component = Component::new(&self.engine, wasm).map_err(|e| Error::BadComponent {
+            id: manifest.id.clone(),
+            detail: format!("{e:#}"),
+        })?;
         self.check(manifest, &component)?;
         Ok(component)
     }
@@ -212,32 +222,42 @@ impl Runtime {
             kind: manifest.kind,
             detail: format!("{e:#}"),
         };
-        let pre = linker.instantiate_pre(component).map_err(|e| Error::BadComponent {
-            id: manifest.id.clone(),
-            detail: format!("{e:#}"),
-        })?;
+        let pre = linker
+            .instantiate_pre(component)
+            .map_err(|e| Error::BadComponent {
+                id: manifest.id.clone(),
+                detail: format!("{e:#}"),
+            })?;
         Ok(match manifest.kind {
             Kind::Provider => Entry::Provider(provider::ProviderPre::new(pre).map_err(bad)?),
             Kind::Template => Entry::Template(template::TemplatePre::new(pre).map_err(bad)?),
             Kind::Exporter => Entry::Exporter(exporter::ExporterPre::new(pre).map_err(bad)?),
-            Kind::NetworkedExporter => {
-                Entry::NetworkedExporter(networked_exporter::NetworkedExporterPre::new(pre).map_err(bad)?)
-            }
+            Kind::NetworkedExporter => Entry::NetworkedExporter(
+                networked_exporter::NetworkedExporterPre::new(pre).map_err(bad)?,
+            ),
         })
     }
 
     fn cache_path(&self, sha256: &str) -> PathBuf {
-        self.cache_dir.join(format!("{sha256}-{}.cwasm", self.compat))
+        self.cache_dir
+            .join(format!("{sha256}-{}.cwasm", self.compat))
     }
 
     /// Writes the precompiled form of `component` where [`Runtime::load`] finds it.
     pub fn store_precompiled(&self, sha256: &str, component: &Component) -> Result<(), Error> {
-        let bytes = component.serialize().map_err(|e| Error::Engine(format!("{e:#}")))?;
-        std::fs::create_dir_all(&self.cache_dir).map_err(Error::io(format!("cannot create {}", self.cache_dir.display())))?;
+        let bytes = component
+            .serialize()
+            .map_err(|e| Error::Engine(format!("{e:#}")))?;
+        std::fs::create_dir_all(&self.cache_dir).map_err(Error::io(format!(
+            "cannot create {}",
+            self.cache_dir.display()
+        )))?;
         let path = self.cache_path(sha256);
-        let tmp = tempfile::NamedTempFile::new_in(&self.cache_dir).map_err(Error::io("cannot write the component cache"))?;
+        let tmp = tempfile::NamedTempFile::new_in(&self.cache_dir)
+            .map_err(Error::io("cannot write the component cache"))?;
         std::fs::write(tmp.path(), bytes).map_err(Error::io("cannot write the component cache"))?;
-        tmp.persist(&path).map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
         Ok(())
     }
 
@@ -267,8 +287,10 @@ impl Runtime {
         let component = match component {
             Some(c) => c,
             None => {
-                let wasm = std::fs::read(component_file)
-                    .map_err(Error::io(format!("cannot read {}", component_file.display())))?;
+                let wasm = std::fs::read(component_file).map_err(Error::io(format!(
+                    "cannot read {}",
+                    component_file.display()
+                )))?;
                 let actual = sha256_hex(&wasm);
                 if &actual != sha {
                     return Err(super::package::PackageError::Checksum {
@@ -356,15 +378,24 @@ impl LoadedPlugin {
 
     /// The same plugin, with its outbound requests recorded against `meeting_id`.
     pub fn for_meeting(&self, meeting_id: &str) -> LoadedPlugin {
-        let ctx = PluginContext { meeting_id: Some(meeting_id.to_string()), ..(*self.ctx).clone() };
-        LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
+        let ctx = PluginContext {
+            meeting_id: Some(meeting_id.to_string()),
+            ..(*self.ctx).clone()
+        };
+        LoadedPlugin {
+            ctx: Arc::new(ctx),
+            ..self.clone()
+        }
     }
 
     /// The same plugin with one setting replaced for this use (e.g. a template's `language`).
     pub fn with_config(&self, key: &str, value: super::manifest::ConfigValue) -> LoadedPlugin {
         let mut ctx = (*self.ctx).clone();
         ctx.config.insert(key.to_string(), value);
-        LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
+        LoadedPlugin {
+            ctx: Arc::new(ctx),
+            ..self.clone()
+        }
     }
 
     pub fn version(&self) -> &str {
@@ -373,8 +404,14 @@ impl LoadedPlugin {
 
     /// The same template, with its `llm` calls going to `llm`.
     pub fn with_llm(&self, llm: Option<LlmHandle>) -> LoadedPlugin {
-        let ctx = PluginContext { llm, ..(*self.ctx).clone() };
-        LoadedPlugin { ctx: Arc::new(ctx), ..self.clone() }
+        let ctx = PluginContext {
+            llm,
+            ..(*self.ctx).clone()
+        };
+        LoadedPlugin {
+            ctx: Arc::new(ctx),
+            ..self.clone()
+        }
     }
 
     fn new_store(&self) -> Store<PluginState> {
@@ -398,7 +435,11 @@ impl LoadedPlugin {
     }
 
     /// Runs `call` within the plugin's deadline, not counting time spent waiting for the model.
-    async fn timed<T>(&self, waited: WaitClock, call: impl std::future::Future<Output = T>) -> Result<T, TimedOut> {
+    async fn timed<T>(
+        &self,
+        waited: WaitClock,
+        call: impl std::future::Future<Output = T>,
+    ) -> Result<T, TimedOut> {
         let start = Instant::now();
         let mut call = std::pin::pin!(call);
         loop {
@@ -426,10 +467,18 @@ impl LoadedPlugin {
         match result {
             Err(_) => Err(Error::Timeout { id, secs }),
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if e.downcast_ref::<DeadlinePassed>().is_some() => Err(Error::Timeout { id, secs }),
-            Ok(Err(_)) if state.limiter.hit => Err(Error::MemoryLimit { id, mib: self.memory_mib }),
+            Ok(Err(e)) if e.downcast_ref::<DeadlinePassed>().is_some() => {
+                Err(Error::Timeout { id, secs })
+            }
+            Ok(Err(_)) if state.limiter.hit => Err(Error::MemoryLimit {
+                id,
+                mib: self.memory_mib,
+            }),
             Ok(Err(e)) => {
-                let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string()).unwrap_or_else(|| format!("{e:#}"));
+                let trap = e
+                    .downcast_ref::<wasmtime::Trap>()
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| format!("{e:#}"));
                 let detail = match panic_message(&output) {
                     Some(p) => format!("{p} ({trap})"),
                     None => trap,
@@ -440,11 +489,18 @@ impl LoadedPlugin {
     }
 
     fn wrong_kind(&self, expected: Kind) -> Error {
-        Error::WrongKind { id: self.ctx.id.clone(), actual: self.ctx.kind, expected }
+        Error::WrongKind {
+            id: self.ctx.id.clone(),
+            actual: self.ctx.kind,
+            expected,
+        }
     }
 
     fn plugin_result<T>(&self, r: Result<T, types::PluginError>) -> Result<T, Error> {
-        r.map_err(|error| Error::Plugin { id: self.ctx.id.clone(), error })
+        r.map_err(|error| Error::Plugin {
+            id: self.ctx.id.clone(),
+            error,
+        })
     }
 
     pub async fn exporter_info(&self) -> Result<types::ExporterInfo, Error> {
@@ -452,13 +508,19 @@ impl LoadedPlugin {
         let result = match &self.entry {
             Entry::Exporter(pre) => {
                 self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store).await?.call_info(&mut store).await
+                    pre.instantiate_async(&mut store)
+                        .await?
+                        .call_info(&mut store)
+                        .await
                 })
                 .await
             }
             Entry::NetworkedExporter(pre) => {
                 self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store).await?.call_info(&mut store).await
+                    pre.instantiate_async(&mut store)
+                        .await?
+                        .call_info(&mut store)
+                        .await
                 })
                 .await
             }
@@ -467,18 +529,28 @@ impl LoadedPlugin {
         self.finish(store, result)
     }
 
-    pub async fn export(&self, format: &str, document: &types::Document) -> Result<Vec<types::OutputFile>, Error> {
+    pub async fn export(
+        &self,
+        format: &str,
+        document: &types::Document,
+    ) -> Result<Vec<types::OutputFile>, Error> {
         let mut store = self.new_store();
         let result = match &self.entry {
             Entry::Exporter(pre) => {
                 self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store).await?.call_export(&mut store, format, document).await
+                    pre.instantiate_async(&mut store)
+                        .await?
+                        .call_export(&mut store, format, document)
+                        .await
                 })
                 .await
             }
             Entry::NetworkedExporter(pre) => {
                 self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store).await?.call_export(&mut store, format, document).await
+                    pre.instantiate_async(&mut store)
+                        .await?
+                        .call_export(&mut store, format, document)
+                        .await
                 })
                 .await
             }
@@ -489,12 +561,18 @@ impl LoadedPlugin {
     }
 
     pub async fn template_info(&self) -> Result<types::TemplateInfo, Error> {
-        let Entry::Template(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Template)) };
+        let Entry::Template(pre) = &self.entry else {
+            return Err(self.wrong_kind(Kind::Template));
+        };
         let mut store = self.new_store();
-        let result = self.timed(WaitClock::default(), async {
-            pre.instantiate_async(&mut store).await?.call_info(&mut store).await
-        })
-        .await;
+        let result = self
+            .timed(WaitClock::default(), async {
+                pre.instantiate_async(&mut store)
+                    .await?
+                    .call_info(&mut store)
+                    .await
+            })
+            .await;
         self.finish(store, result)
     }
 
@@ -503,12 +581,17 @@ impl LoadedPlugin {
         transcript: &types::Transcript,
         metadata: &types::MeetingMetadata,
     ) -> Result<types::Summary, Error> {
-        let Entry::Template(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Template)) };
+        let Entry::Template(pre) = &self.entry else {
+            return Err(self.wrong_kind(Kind::Template));
+        };
         let mut store = self.new_store();
         let waited = store.data().llm_wait.clone();
         let result = self
             .timed(waited, async {
-                pre.instantiate_async(&mut store).await?.call_summarize(&mut store, transcript, metadata).await
+                pre.instantiate_async(&mut store)
+                    .await?
+                    .call_summarize(&mut store, transcript, metadata)
+                    .await
             })
             .await;
         let r = self.finish(store, result)?;
@@ -516,22 +599,37 @@ impl LoadedPlugin {
     }
 
     pub async fn provider_info(&self) -> Result<types::ProviderInfo, Error> {
-        let Entry::Provider(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Provider)) };
+        let Entry::Provider(pre) = &self.entry else {
+            return Err(self.wrong_kind(Kind::Provider));
+        };
         let mut store = self.new_store();
-        let result = self.timed(WaitClock::default(), async {
-            pre.instantiate_async(&mut store).await?.call_info(&mut store).await
-        })
-        .await;
+        let result = self
+            .timed(WaitClock::default(), async {
+                pre.instantiate_async(&mut store)
+                    .await?
+                    .call_info(&mut store)
+                    .await
+            })
+            .await;
         self.finish(store, result)
     }
 
-    pub async fn complete(&self, request: &types::CompletionRequest) -> Result<types::Completion, Error> {
-        let Entry::Provider(pre) = &self.entry else { return Err(self.wrong_kind(Kind::Provider)) };
+    pub async fn complete(
+        &self,
+        request: &types::CompletionRequest,
+    ) -> Result<types::Completion, Error> {
+        let Entry::Provider(pre) = &self.entry else {
+            return Err(self.wrong_kind(Kind::Provider));
+        };
         let mut store = self.new_store();
-        let result = self.timed(WaitClock::default(), async {
-            pre.instantiate_async(&mut store).await?.call_complete(&mut store, request).await
-        })
-        .await;
+        let result = self
+            .timed(WaitClock::default(), async {
+                pre.instantiate_async(&mut store)
+                    .await?
+                    .call_complete(&mut store, request)
+                    .await
+            })
+            .await;
         let r = self.finish(store, result)?;
         self.plugin_result(r)
     }

@@ -9,7 +9,10 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(
         "{path} is neither a meeting document ({{\"metadata\", \"transcript\"}}) nor a transcript \
          ({{\"segments\": [{{\"start_ms\", \"end_ms\", \"text\"}}]}} or {{\"segments\": [{{\"start\", \"end\", \"speaker\", \"text\"}}]}}): {why}"
@@ -40,10 +43,18 @@ struct LooseTranscript {
 
 pub fn load_document(path: &Path) -> Result<Document, InputError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read { path: shown.clone(), source })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| InputError::Shape { path: shown.clone(), why: e.to_string() })?;
-    let shape = |e: serde_json::Error| InputError::Shape { path: shown.clone(), why: e.to_string() };
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| InputError::Shape {
+        path: shown.clone(),
+        why: e.to_string(),
+    })?;
+    let shape = |e: serde_json::Error| InputError::Shape {
+        path: shown.clone(),
+        why: e.to_string(),
+    };
     if value.get("metadata").is_some() {
         return serde_json::from_value(value).map_err(shape);
     }
@@ -55,10 +66,27 @@ pub fn load_document(path: &Path) -> Result<Document, InputError> {
         }
         _ => serde_json::from_value::<Transcript>(value.clone()).map_err(shape)?,
     };
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "meeting".into());
-    let title = value.get("title").and_then(|t| t.as_str()).map(str::to_string).unwrap_or_else(|| stem.clone());
-    let duration_ms = transcript.segments.iter().map(|s| s.end_ms).max().unwrap_or(0);
-    let channels = transcript.segments.iter().map(|s| s.channel).max().unwrap_or(0);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "meeting".into());
+    let title = value
+        .get("title")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| stem.clone());
+    let duration_ms = transcript
+        .segments
+        .iter()
+        .map(|s| s.end_ms)
+        .max()
+        .unwrap_or(0);
+    let channels = transcript
+        .segments
+        .iter()
+        .map(|s| s.channel)
+        .max()
+        .unwrap_or(0);
     let started_at = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -72,9 +100,17 @@ pub fn load_document(path: &Path) -> Result<Document, InputError> {
         duration_ms,
         labels: Vec::new(),
         language: transcript.language.clone(),
-        channel_names: if channels == 1 { vec!["me".into(), "others".into()] } else { Vec::new() },
+        channel_names: if channels == 1 {
+            vec!["me".into(), "others".into()]
+        } else {
+            Vec::new()
+        },
     };
-    Ok(Document { metadata, transcript, summary: None })
+    Ok(Document {
+        metadata,
+        transcript,
+        summary: None,
+    })
 }
 
 fn from_loose(t: LooseTranscript) -> Transcript {
@@ -89,10 +125,19 @@ fn from_loose(t: LooseTranscript) -> Transcript {
                 Some(serde_json::Value::Number(n)) => Some(format!("speaker {n}")),
                 _ => None,
             });
-            Segment { start_ms: ms(s.start), end_ms: ms(s.end), channel: s.channel.unwrap_or(0), speaker, text: s.text }
+            Segment {
+                start_ms: ms(s.start),
+                end_ms: ms(s.end),
+                channel: s.channel.unwrap_or(0),
+                speaker,
+                text: s.text,
+            }
         })
         .collect();
-    Transcript { segments, language: t.language }
+    Transcript {
+        segments,
+        language: t.language,
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +145,9 @@ mod tests {
     use super::*;
 
     fn corpus(rel: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(rel)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus")
+            .join(rel)
     }
 
     #[test]
@@ -109,11 +156,21 @@ mod tests {
         assert_eq!(doc.metadata.title, "Atlas app - weekly release sync");
         assert!(doc.transcript.segments.len() > 10);
         let first = &doc.transcript.segments[0];
-        assert_eq!((first.start_ms, first.speaker.as_deref()), (1000, Some("Maria")));
+        assert_eq!(
+            (first.start_ms, first.speaker.as_deref()),
+            (1000, Some("Maria"))
+        );
         assert!(doc.transcript.segments.iter().any(|s| s.channel == 1));
         let ami = load_document(&corpus("text/ami_ES2011a_transcript.json")).expect("ami");
-        assert!(ami.metadata.duration_ms > 15 * 60 * 1000, "{}", ami.metadata.duration_ms);
-        assert_eq!(ami.transcript.segments[0].speaker.as_deref(), Some("FEE041"));
+        assert!(
+            ami.metadata.duration_ms > 15 * 60 * 1000,
+            "{}",
+            ami.metadata.duration_ms
+        );
+        assert_eq!(
+            ami.transcript.segments[0].speaker.as_deref(),
+            Some("FEE041")
+        );
     }
 
     #[test]
@@ -122,11 +179,17 @@ mod tests {
         let path = dir.path().join("call.json");
         std::fs::write(&path, r#"{"language":"en","segments":[{"start_ms":0,"end_ms":900,"channel":0,"text":"hi","confidence":0.9}]}"#).expect("write");
         let doc = load_document(&path).expect("transcript");
-        assert_eq!((doc.metadata.id.as_str(), doc.metadata.duration_ms), ("call", 900));
+        assert_eq!(
+            (doc.metadata.id.as_str(), doc.metadata.duration_ms),
+            ("call", 900)
+        );
         let full = dir.path().join("doc.json");
         std::fs::write(&full, serde_json::to_string(&doc).expect("json")).expect("write");
         let again = load_document(&full).expect("document");
-        assert_eq!(serde_json::to_value(&again).expect("json"), serde_json::to_value(&doc).expect("json"));
+        assert_eq!(
+            serde_json::to_value(&again).expect("json"),
+            serde_json::to_value(&doc).expect("json")
+        );
     }
 
     #[test]
@@ -134,7 +197,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("x.json");
         std::fs::write(&path, r#"{"hello": 1}"#).expect("write");
-        let err = load_document(&path).expect_err("not a transcript").to_string();
+        let err = load_document(&path)
+            .expect_err("not a transcript")
+            .to_string();
         assert!(err.contains("is neither a meeting document"), "{err}");
     }
 }

@@ -107,11 +107,15 @@ pub fn read_config(registry: &Registry) -> Result<(Policy, SummaryConfig), Summa
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => return Err(config_err(format!("cannot read {}: {e}", path.display()))),
     };
-    let table: toml::Table = toml::from_str(&text).map_err(|e| config_err(format!("{}: {}", path.display(), e.message())))?;
-    let policy = Policy::from_config(&table).map_err(|e| config_err(format!("{}: {e}", path.display())))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| config_err(format!("{}: {}", path.display(), e.message())))?;
+    let policy =
+        Policy::from_config(&table).map_err(|e| config_err(format!("{}: {e}", path.display())))?;
     let summary = match table.get("summary") {
         None => SummaryConfig::default(),
-        Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| config_err(format!("{}: [summary]: {}", path.display(), e.message())))?,
+        Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
+            config_err(format!("{}: [summary]: {}", path.display(), e.message()))
+        })?,
     };
     Ok((policy, summary))
 }
@@ -126,9 +130,17 @@ pub async fn summarize(
 ) -> Result<Summarized, SummarizeError> {
     let started = Instant::now();
     let (policy, config) = read_config(registry)?;
-    let provider_id = choice.provider.clone().or(config.provider.clone()).filter(|p| p != "none");
-    let (template, definition_sha) = load_template(runtime, registry, choice, &config, provider_id.is_some())?;
-    let template_ref = PluginRef { id: template.id().to_string(), version: template.version().to_string() };
+    let provider_id = choice
+        .provider
+        .clone()
+        .or(config.provider.clone())
+        .filter(|p| p != "none");
+    let (template, definition_sha) =
+        load_template(runtime, registry, choice, &config, provider_id.is_some())?;
+    let template_ref = PluginRef {
+        id: template.id().to_string(),
+        version: template.version().to_string(),
+    };
     let info = template.template_info().await?;
     let mut provenance = Provenance {
         template: template_ref,
@@ -148,7 +160,10 @@ pub async fn summarize(
         // Nothing leaves the machine: no provider is loaded, no policy applies.
         let summary = template.summarize(&doc.transcript, &doc.metadata).await?;
         provenance.duration_ms = started.elapsed().as_millis() as u64;
-        return Ok(Summarized { summary, provenance });
+        return Ok(Summarized {
+            summary,
+            provenance,
+        });
     }
     let Some(provider_id) = provider_id else {
         return Err(config_err(format!(
@@ -158,18 +173,44 @@ pub async fn summarize(
             info.id
         )));
     };
-    let (provider, llm_info) = load_provider(runtime, registry, &policy, &config, choice, &provider_id, doc).await?;
-    provenance.provider = Some(PluginRef { id: provider.id().to_string(), version: provider.version().to_string() });
+    let (provider, llm_info) = load_provider(
+        runtime,
+        registry,
+        &policy,
+        &config,
+        choice,
+        &provider_id,
+        doc,
+    )
+    .await?;
+    provenance.provider = Some(PluginRef {
+        id: provider.id().to_string(),
+        version: provider.version().to_string(),
+    });
     provenance.model = Some(llm_info.model.clone());
     provenance.context_window = Some(llm_info.context_window);
     let route = ProviderRoute::new(provider, llm_info, progress);
-    let result = template.with_llm(Some(LlmHandle(route.clone()))).summarize(&doc.transcript, &doc.metadata).await;
+    let result = template
+        .with_llm(Some(LlmHandle(route.clone())))
+        .summarize(&doc.transcript, &doc.metadata)
+        .await;
     provenance.plan = route.plan();
     provenance.requests = route.requests();
-    provenance.input_tokens = provenance.requests.iter().map(|r| u64::from(r.input_tokens)).sum();
-    provenance.output_tokens = provenance.requests.iter().map(|r| u64::from(r.output_tokens)).sum();
+    provenance.input_tokens = provenance
+        .requests
+        .iter()
+        .map(|r| u64::from(r.input_tokens))
+        .sum();
+    provenance.output_tokens = provenance
+        .requests
+        .iter()
+        .map(|r| u64::from(r.output_tokens))
+        .sum();
     provenance.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(Summarized { summary: result?, provenance })
+    Ok(Summarized {
+        summary: result?,
+        provenance,
+    })
 }
 
 /// The template plugin for `choice`, with this run's settings applied.
@@ -183,7 +224,8 @@ fn load_template(
     let named = choice.template.clone().or(config.template.clone());
     let (id, definition) = match named {
         Some(name) if looks_like_file(&name) => {
-            let text = std::fs::read_to_string(&name).map_err(|e| config_err(format!("cannot read the template file {name}: {e}")))?;
+            let text = std::fs::read_to_string(&name)
+                .map_err(|e| config_err(format!("cannot read the template file {name}: {e}")))?;
             (DECLARATIVE_TEMPLATE.to_string(), Some(text))
         }
         Some(name) => (resolve_id(registry, &name, "template-")?, None),
@@ -197,13 +239,18 @@ fn load_template(
         ))
     })?;
     if manifest.kind != Kind::Template {
-        return Err(config_err(format!("`{id}` is {}, not a template", crate::plugins::error::a(manifest.kind))));
+        return Err(config_err(format!(
+            "`{id}` is {}, not a template",
+            crate::plugins::error::a(manifest.kind)
+        )));
     }
     let mut template = registry.load(runtime, &id)?;
     let mut sha = None;
     if let Some(text) = definition {
         if !manifest.config.contains_key("definition") {
-            return Err(config_err(format!("plugin `{id}` cannot run template files (it has no `definition` setting)")));
+            return Err(config_err(format!(
+                "plugin `{id}` cannot run template files (it has no `definition` setting)"
+            )));
         }
         sha = Some(route::hex(&Sha256::digest(text.as_bytes())));
         template = template.with_config("definition", ConfigValue::Text(text));
@@ -211,7 +258,9 @@ fn load_template(
     if let Some(lang) = choice.language.clone().or(config.language.clone()) {
         match manifest.config.contains_key("language") {
             true => template = template.with_config("language", ConfigValue::Text(lang)),
-            false => tracing::warn!("template `{id}` has no output-language setting; --language is ignored"),
+            false => tracing::warn!(
+                "template `{id}` has no output-language setting; --language is ignored"
+            ),
         }
     }
     Ok((template, sha))
@@ -219,7 +268,10 @@ fn load_template(
 
 fn looks_like_file(name: &str) -> bool {
     let p = Path::new(name);
-    matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "toml")) || name.contains(std::path::MAIN_SEPARATOR)
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("json" | "toml")
+    ) || name.contains(std::path::MAIN_SEPARATOR)
 }
 
 /// `standard` → `template-standard` when only the latter is installed.
@@ -250,19 +302,46 @@ async fn load_provider(
     })?;
     let manifest = registry.manifest(id)?;
     if manifest.kind != Kind::Provider {
-        return Err(config_err(format!("`{id}` is {}, not a provider", crate::plugins::error::a(manifest.kind))));
+        return Err(config_err(format!(
+            "`{id}` is {}, not a provider",
+            crate::plugins::error::a(manifest.kind)
+        )));
     }
     let grant = registry.net_grant(&manifest, entry)?;
-    let facts = ProviderFacts { id, policy: manifest.data_policy.as_ref(), origins: grant.allowlist.entries() };
+    let facts = ProviderFacts {
+        id,
+        policy: manifest.data_policy.as_ref(),
+        origins: grant.allowlist.entries(),
+    };
     policy.check(&doc.metadata.labels, &facts)?;
     let provider = registry.load(runtime, id)?.for_meeting(&doc.metadata.id);
     let info = provider.provider_info().await?;
-    let model = choice.model.clone().or(config.model.clone()).unwrap_or_else(|| info.default_model.clone());
-    let declared = info.models.iter().find(|m| m.id == model).or_else(|| info.models.iter().find(|m| m.id == info.default_model));
+    let model = choice
+        .model
+        .clone()
+        .or(config.model.clone())
+        .unwrap_or_else(|| info.default_model.clone());
+    let declared = info
+        .models
+        .iter()
+        .find(|m| m.id == model)
+        .or_else(|| info.models.iter().find(|m| m.id == info.default_model));
     let context_window = config.context_window.or(declared.map(|m| m.context_window)).filter(|&c| c > 0).unwrap_or_else(|| {
         tracing::warn!("provider `{id}` declares no context window for `{model}`; assuming {FALLBACK_CONTEXT} tokens ([summary] context_window sets it)");
         FALLBACK_CONTEXT
     });
-    let max_output = config.max_output.or(declared.map(|m| m.max_output)).filter(|&m| m > 0).unwrap_or(FALLBACK_MAX_OUTPUT);
-    Ok((provider, LlmInfo { provider: id.to_string(), model, context_window, max_output: max_output.min(context_window / 2) }))
+    let max_output = config
+        .max_output
+        .or(declared.map(|m| m.max_output))
+        .filter(|&m| m > 0)
+        .unwrap_or(FALLBACK_MAX_OUTPUT);
+    Ok((
+        provider,
+        LlmInfo {
+            provider: id.to_string(),
+            model,
+            context_window,
+            max_output: max_output.min(context_window / 2),
+        },
+    ))
 }

@@ -58,13 +58,20 @@ impl ProviderFacts<'_> {
     fn destinations(&self) -> String {
         match self.origins.is_empty() {
             true => "no origin".into(),
-            false => self.origins.iter().map(AllowedOrigin::canonical).collect::<Vec<_>>().join(", "),
+            false => self
+                .origins
+                .iter()
+                .map(AllowedOrigin::canonical)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("refused to send this meeting to provider `{provider}`: {rule} ({why}); nothing was sent. {fix}")]
+#[error(
+    "refused to send this meeting to provider `{provider}`: {rule} ({why}); nothing was sent. {fix}"
+)]
 pub struct Refusal {
     pub provider: String,
     /// The rule as written in config.toml, e.g. `[policy.labels.confidential] local_only = true`.
@@ -82,9 +89,13 @@ impl Policy {
                 let mut table = v.as_table().ok_or("[policy] must be a table")?.clone();
                 let labels = match table.remove("labels") {
                     None => BTreeMap::new(),
-                    Some(l) => l.try_into().map_err(|e: toml::de::Error| format!("[policy.labels]: {}", e.message()))?,
+                    Some(l) => l.try_into().map_err(|e: toml::de::Error| {
+                        format!("[policy.labels]: {}", e.message())
+                    })?,
                 };
-                let rules = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| format!("[policy]: {}", e.message()))?;
+                let rules = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e: toml::de::Error| format!("[policy]: {}", e.message()))?;
                 Ok(Policy { rules, labels })
             }
         }
@@ -95,7 +106,11 @@ impl Policy {
         check_rules(&self.rules, "[policy]", provider)?;
         for label in labels {
             if let Some(rules) = self.labels.get(label) {
-                check_rules(rules, &format!("[policy.labels.{label}] (this meeting is labelled `{label}`)"), provider)?;
+                check_rules(
+                    rules,
+                    &format!("[policy.labels.{label}] (this meeting is labelled `{label}`)"),
+                    provider,
+                )?;
             }
         }
         Ok(())
@@ -122,26 +137,40 @@ fn check_rules(rules: &Rules, section: &str, p: &ProviderFacts) -> Result<(), Re
     };
     let local_fix = "Use a provider on this machine (e.g. `ollama` on http://localhost:11434), or `--template extractive` (no provider).";
     if rules.no_provider {
-        return Err(refuse("no_provider", "no provider may be used".into(), "Use `--template extractive`, which needs no provider."));
+        return Err(refuse(
+            "no_provider",
+            "no provider may be used".into(),
+            "Use `--template extractive`, which needs no provider.",
+        ));
     }
     if p.is_local() {
         return Ok(());
     }
     if rules.local_only {
-        return Err(refuse("local_only", format!("it sends to {}", p.destinations()), local_fix));
+        return Err(refuse(
+            "local_only",
+            format!("it sends to {}", p.destinations()),
+            local_fix,
+        ));
     }
     let answer = |f: fn(&DataPolicyDecl) -> Tristate| p.policy.map(f).unwrap_or(Tristate::Unknown);
     if rules.require_zero_retention && answer(|d| d.zero_retention_default) != Tristate::Yes {
         let why = match p.policy {
             None => "its manifest declares no data policy".to_string(),
-            Some(d) => format!("zero retention by default is {:?} (retention: {})", d.zero_retention_default, d.retention).to_lowercase(),
+            Some(d) => format!(
+                "zero retention by default is {:?} (retention: {})",
+                d.zero_retention_default, d.retention
+            )
+            .to_lowercase(),
         };
         return Err(refuse("require_zero_retention", why, local_fix));
     }
     if rules.forbid_training && answer(|d| d.trains_on_data) != Tristate::No {
         let why = match p.policy {
             None => "its manifest declares no data policy".to_string(),
-            Some(d) => format!("whether it trains on data is {:?}", d.trains_on_data).to_lowercase(),
+            Some(d) => {
+                format!("whether it trains on data is {:?}", d.trains_on_data).to_lowercase()
+            }
         };
         return Err(refuse("forbid_training", why, local_fix));
     }
@@ -166,7 +195,9 @@ mod tests {
     }
 
     fn origins(list: &[&str]) -> Vec<AllowedOrigin> {
-        list.iter().map(|o| AllowedOrigin::parse(o).expect("origin")).collect()
+        list.iter()
+            .map(|o| AllowedOrigin::parse(o).expect("origin"))
+            .collect()
     }
 
     fn policy(text: &str) -> Policy {
@@ -182,27 +213,71 @@ mod tests {
         let local = origins(&["http://localhost:11434", "http://127.0.0.1:8080"]);
         let strict = "[policy]\nrequire_zero_retention = true\nforbid_training = true\n";
         let conf = "[policy.labels.confidential]\nlocal_only = true\n";
-        let cases: &[(&str, &[&str], Option<&DataPolicyDecl>, &[AllowedOrigin], Option<&str>)] = &[
+        let cases: &[(
+            &str,
+            &[&str],
+            Option<&DataPolicyDecl>,
+            &[AllowedOrigin],
+            Option<&str>,
+        )] = &[
             ("", &[], None, &cloud, None),
             (strict, &[], Some(&zdr), &cloud, None),
-            (strict, &[], Some(&keeps), &cloud, Some("require_zero_retention")),
-            (strict, &[], Some(&unknown), &cloud, Some("require_zero_retention")),
+            (
+                strict,
+                &[],
+                Some(&keeps),
+                &cloud,
+                Some("require_zero_retention"),
+            ),
+            (
+                strict,
+                &[],
+                Some(&unknown),
+                &cloud,
+                Some("require_zero_retention"),
+            ),
             (strict, &[], None, &cloud, Some("declares no data policy")),
             (strict, &[], None, &local, None),
-            ("[policy]\nforbid_training = true\n", &[], Some(&unknown), &cloud, Some("forbid_training")),
-            (conf, &["confidential"], Some(&zdr), &cloud, Some("[policy.labels.confidential] (this meeting is labelled `confidential`) local_only")),
+            (
+                "[policy]\nforbid_training = true\n",
+                &[],
+                Some(&unknown),
+                &cloud,
+                Some("forbid_training"),
+            ),
+            (
+                conf,
+                &["confidential"],
+                Some(&zdr),
+                &cloud,
+                Some(
+                    "[policy.labels.confidential] (this meeting is labelled `confidential`) local_only",
+                ),
+            ),
             (conf, &["confidential"], Some(&zdr), &local, None),
             (conf, &["public"], Some(&zdr), &cloud, None),
-            ("[policy.labels.hr]\nno_provider = true\n", &["hr"], None, &local, Some("no_provider")),
+            (
+                "[policy.labels.hr]\nno_provider = true\n",
+                &["hr"],
+                None,
+                &local,
+                Some("no_provider"),
+            ),
         ];
         for (i, (config, labels, pol, origins, expect)) in cases.iter().enumerate() {
             let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
-            let facts = ProviderFacts { id: "p", policy: *pol, origins };
+            let facts = ProviderFacts {
+                id: "p",
+                policy: *pol,
+                origins,
+            };
             let got = policy(config).check(&labels, &facts);
             match expect {
                 None => assert!(got.is_ok(), "case {i}: {got:?}"),
                 Some(needle) => {
-                    let msg = got.expect_err(&format!("case {i} should refuse")).to_string();
+                    let msg = got
+                        .expect_err(&format!("case {i} should refuse"))
+                        .to_string();
                     assert!(msg.contains(needle), "case {i}: {msg}");
                     assert!(msg.contains("nothing was sent"), "case {i}: {msg}");
                 }
@@ -212,7 +287,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let table: toml::Table = toml::from_str("[policy]\nrequire_zero_retenton = true\n").expect("toml");
+        let table: toml::Table =
+            toml::from_str("[policy]\nrequire_zero_retenton = true\n").expect("toml");
         let err = Policy::from_config(&table).expect_err("typo");
         assert!(err.contains("require_zero_retenton"), "{err}");
     }

@@ -39,8 +39,16 @@ pub struct PlanRecord {
 /// What the route reports while a summary is made.
 #[derive(Debug, Clone)]
 pub enum Progress {
-    Planned { chunks: usize, expected_requests: u32 },
-    Request { done: usize, expected: Option<u32>, output_tokens: u32, secs: f64 },
+    Planned {
+        chunks: usize,
+        expected_requests: u32,
+    },
+    Request {
+        done: usize,
+        expected: Option<u32>,
+        output_tokens: u32,
+        secs: f64,
+    },
 }
 
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
@@ -59,8 +67,17 @@ pub struct ProviderRoute {
 }
 
 impl ProviderRoute {
-    pub fn new(provider: LoadedPlugin, info: LlmInfo, progress: Option<ProgressFn>) -> Arc<ProviderRoute> {
-        Arc::new(ProviderRoute { provider, info, recorded: Arc::default(), progress })
+    pub fn new(
+        provider: LoadedPlugin,
+        info: LlmInfo,
+        progress: Option<ProgressFn>,
+    ) -> Arc<ProviderRoute> {
+        Arc::new(ProviderRoute {
+            provider,
+            info,
+            recorded: Arc::default(),
+            progress,
+        })
     }
 
     pub fn plan(&self) -> Option<PlanRecord> {
@@ -83,13 +100,24 @@ impl LlmBackend for ProviderRoute {
 
     fn announce_plan(&self, plan: Plan) {
         let record = PlanRecord {
-            chunks: plan.chunks.iter().map(|c| (c.first_segment, c.last_segment, c.estimated_tokens)).collect(),
+            chunks: plan
+                .chunks
+                .iter()
+                .map(|c| (c.first_segment, c.last_segment, c.estimated_tokens))
+                .collect(),
             overlap_segments: plan.overlap_segments,
             expected_requests: plan.expected_requests,
         };
-        tracing::debug!(chunks = record.chunks.len(), expected = record.expected_requests, "summary plan");
+        tracing::debug!(
+            chunks = record.chunks.len(),
+            expected = record.expected_requests,
+            "summary plan"
+        );
         if let Some(p) = &self.progress {
-            p(Progress::Planned { chunks: record.chunks.len(), expected_requests: record.expected_requests });
+            p(Progress::Planned {
+                chunks: record.chunks.len(),
+                expected_requests: record.expected_requests,
+            });
         }
         self.lock().plan = Some(record);
     }
@@ -97,29 +125,46 @@ impl LlmBackend for ProviderRoute {
     fn complete(
         &self,
         mut request: CompletionRequest,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Completion, PluginError>> + Send + 'static>> {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Completion, PluginError>> + Send + 'static>,
+    > {
         let provider = self.provider.clone();
         let recorded = self.recorded.clone();
         let progress = self.progress.clone();
         let info = self.info.clone();
         Box::pin(async move {
-            if recorded.lock().unwrap_or_else(|p| p.into_inner()).requests.len() >= MAX_REQUESTS {
+            if recorded
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .requests
+                .len()
+                >= MAX_REQUESTS
+            {
                 return Err(PluginError::Other(format!(
                     "the template made more than {MAX_REQUESTS} model requests for one summary; stopped"
                 )));
             }
             request.model.get_or_insert_with(|| info.model.clone());
             if info.max_output > 0 {
-                request.max_tokens = Some(request.max_tokens.map_or(info.max_output, |m| m.min(info.max_output)));
+                request.max_tokens = Some(
+                    request
+                        .max_tokens
+                        .map_or(info.max_output, |m| m.min(info.max_output)),
+                );
             }
-            let prompt_sha256 = hex(&Sha256::digest(serde_json::to_vec(&request).unwrap_or_default()));
+            let prompt_sha256 = hex(&Sha256::digest(
+                serde_json::to_vec(&request).unwrap_or_default(),
+            ));
             let started = Instant::now();
             let result = provider.complete(&request).await;
             let duration = started.elapsed();
             let result = result.map_err(to_plugin_error);
             let record = RequestRecord {
                 prompt_sha256,
-                model: result.as_ref().map(|c| c.model.clone()).unwrap_or_else(|_| info.model.clone()),
+                model: result
+                    .as_ref()
+                    .map(|c| c.model.clone())
+                    .unwrap_or_else(|_| info.model.clone()),
                 input_tokens: result.as_ref().map(|c| c.usage.input_tokens).unwrap_or(0),
                 output_tokens: result.as_ref().map(|c| c.usage.output_tokens).unwrap_or(0),
                 duration_ms: duration.as_millis() as u64,
@@ -129,10 +174,18 @@ impl LlmBackend for ProviderRoute {
             let (done, expected) = {
                 let mut r = recorded.lock().unwrap_or_else(|p| p.into_inner());
                 r.requests.push(record.clone());
-                (r.requests.len(), r.plan.as_ref().map(|p| p.expected_requests))
+                (
+                    r.requests.len(),
+                    r.plan.as_ref().map(|p| p.expected_requests),
+                )
             };
             if let Some(p) = &progress {
-                p(Progress::Request { done, expected, output_tokens: record.output_tokens, secs: duration.as_secs_f64() });
+                p(Progress::Request {
+                    done,
+                    expected,
+                    output_tokens: record.output_tokens,
+                    secs: duration.as_secs_f64(),
+                });
             }
             result
         })
@@ -147,9 +200,9 @@ fn to_plugin_error(e: crate::plugins::Error) -> PluginError {
             PluginError::Other(m) => PluginError::Other(format!("{id}: {m}")),
             other => other,
         },
-        crate::plugins::Error::Timeout { id, secs } => {
-            PluginError::Network(format!("provider `{id}` did not answer within {secs} s (its limits.call_timeout_secs)"))
-        }
+        crate::plugins::Error::Timeout { id, secs } => PluginError::Network(format!(
+            "provider `{id}` did not answer within {secs} s (its limits.call_timeout_secs)"
+        )),
         other => PluginError::Other(other.to_string()),
     }
 }

@@ -3,22 +3,32 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 /// ggml model files start with this magic ("lmgg" on disk).
 const GGML_MAGIC: u32 = 0x6767_6d6c;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TranscribeError {
-    #[error("model file {0} does not exist; list models with `minutes models list`, get one with `minutes models pull NAME`")]
+    #[error(
+        "model file {0} does not exist; list models with `minutes models list`, get one with `minutes models pull NAME`"
+    )]
     ModelMissing(PathBuf),
-    #[error("{path} is not a whisper ggml model ({why}); get a model with `minutes models pull NAME`")]
+    #[error(
+        "{path} is not a whisper ggml model ({why}); get a model with `minutes models pull NAME`"
+    )]
     NotAModel { path: PathBuf, why: String },
-    #[error("whisper.cpp could not load the model {path} ({message}); the file may be truncated or damaged — pull it again")]
+    #[error(
+        "whisper.cpp could not load the model {path} ({message}); the file may be truncated or damaged — pull it again"
+    )]
     ModelLoad { path: PathBuf, message: String },
     #[error("language `{0}` is not one whisper knows; use a code such as en, de, fr, or `auto`")]
     UnknownLanguage(String),
-    #[error("model {path} is English-only; it cannot transcribe `{language}` or translate — use a multilingual model (e.g. base)")]
+    #[error(
+        "model {path} is English-only; it cannot transcribe `{language}` or translate — use a multilingual model (e.g. base)"
+    )]
     EnglishOnly { path: PathBuf, language: String },
     #[error("transcription failed: {0}")]
     Whisper(String),
@@ -67,8 +77,12 @@ impl EngineConfig {
 
 /// Physical cores: ggml's threads spin while waiting, so hyper-threads only get in each other's way.
 pub fn default_threads() -> usize {
-    let logical = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else { return logical };
+    let logical = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return logical;
+    };
     let mut cores = std::collections::HashSet::new();
     let mut physical = String::new();
     for line in info.lines() {
@@ -82,7 +96,11 @@ pub fn default_threads() -> usize {
             }
         }
     }
-    if cores.is_empty() { logical } else { cores.len().min(logical) }
+    if cores.is_empty() {
+        logical
+    } else {
+        cores.len().min(logical)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -139,8 +157,18 @@ fn dtw_preset(path: &Path) -> Option<whisper_rs::DtwModelPreset> {
     use std::io::Read;
     use whisper_rs::DtwModelPreset as P;
     let mut header = [0u8; 4 * 12];
-    std::fs::File::open(path).ok()?.read_exact(&mut header).ok()?;
-    let field = |i: usize| i32::from_le_bytes([header[4 * i], header[4 * i + 1], header[4 * i + 2], header[4 * i + 3]]);
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    let field = |i: usize| {
+        i32::from_le_bytes([
+            header[4 * i],
+            header[4 * i + 1],
+            header[4 * i + 2],
+            header[4 * i + 3],
+        ])
+    };
     let (n_vocab, n_audio_layer, n_text_layer) = (field(1), field(5), field(9));
     let english = n_vocab == 51864;
     Some(match (n_audio_layer, n_text_layer, english) {
@@ -162,12 +190,24 @@ fn dtw_preset(path: &Path) -> Option<whisper_rs::DtwModelPreset> {
 /// Checks the file is a ggml model before whisper.cpp sees it.
 fn check_model_file(path: &Path) -> Result<(), TranscribeError> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|_| TranscribeError::ModelMissing(path.to_path_buf()))?;
+    let mut f =
+        std::fs::File::open(path).map_err(|_| TranscribeError::ModelMissing(path.to_path_buf()))?;
     let mut magic = [0u8; 4];
-    f.read_exact(&mut magic).map_err(|_| TranscribeError::NotAModel { path: path.to_path_buf(), why: "file too short".into() })?;
+    f.read_exact(&mut magic)
+        .map_err(|_| TranscribeError::NotAModel {
+            path: path.to_path_buf(),
+            why: "file too short".into(),
+        })?;
     if u32::from_le_bytes(magic) != GGML_MAGIC {
-        let why = if &magic == b"GGUF" { "a GGUF file (an LLM?), not a whisper ggml model".to_string() } else { "wrong file signature".to_string() };
-        return Err(TranscribeError::NotAModel { path: path.to_path_buf(), why });
+        let why = if &magic == b"GGUF" {
+            "a GGUF file (an LLM?), not a whisper ggml model".to_string()
+        } else {
+            "wrong file signature".to_string()
+        };
+        return Err(TranscribeError::NotAModel {
+            path: path.to_path_buf(),
+            why,
+        });
     }
     Ok(())
 }
@@ -178,32 +218,58 @@ impl Transcriber {
         whisper_rs::install_logging_hooks();
         check_model_file(&config.model)?;
         let (state, multilingual) = Self::create(&config)?;
-        Ok(Transcriber { state, config, multilingual, detected_language: None, fit_audio_ctx: false, min_tail_ms: 0, hand_over_tails: false })
+        Ok(Transcriber {
+            state,
+            config,
+            multilingual,
+            detected_language: None,
+            fit_audio_ctx: false,
+            min_tail_ms: 0,
+            hand_over_tails: false,
+        })
     }
 
     fn create(config: &EngineConfig) -> Result<(WhisperState, bool), TranscribeError> {
-        let path = config.model.to_str().ok_or_else(|| TranscribeError::NotAModel {
-            path: config.model.clone(),
-            why: "path is not UTF-8".into(),
-        })?;
+        let path = config
+            .model
+            .to_str()
+            .ok_or_else(|| TranscribeError::NotAModel {
+                path: config.model.clone(),
+                why: "path is not UTF-8".into(),
+            })?;
         let mut ctx_params = WhisperContextParameters::default();
         // DTW token timestamps are far more precise than whisper's own; they are what lets the
         // pipeline split a window that packs several turns back into those turns.
         if let Some(preset) = dtw_preset(&config.model).filter(|_| config.dtw) {
-            ctx_params.dtw_parameters(whisper_rs::DtwParameters { mode: whisper_rs::DtwMode::ModelPreset { model_preset: preset }, ..Default::default() });
+            ctx_params.dtw_parameters(whisper_rs::DtwParameters {
+                mode: whisper_rs::DtwMode::ModelPreset {
+                    model_preset: preset,
+                },
+                ..Default::default()
+            });
         }
-        let ctx = WhisperContext::new_with_params(path, ctx_params)
-            .map_err(|e| TranscribeError::ModelLoad { path: config.model.clone(), message: e.to_string() })?;
+        let ctx = WhisperContext::new_with_params(path, ctx_params).map_err(|e| {
+            TranscribeError::ModelLoad {
+                path: config.model.clone(),
+                message: e.to_string(),
+            }
+        })?;
         let multilingual = ctx.is_multilingual();
         if let Some(lang) = &config.language {
             if whisper_rs::get_lang_id(lang).is_none() {
                 return Err(TranscribeError::UnknownLanguage(lang.clone()));
             }
             if !multilingual && (lang != "en" || config.translate) {
-                return Err(TranscribeError::EnglishOnly { path: config.model.clone(), language: lang.clone() });
+                return Err(TranscribeError::EnglishOnly {
+                    path: config.model.clone(),
+                    language: lang.clone(),
+                });
             }
         }
-        let state = ctx.create_state().map_err(|e| TranscribeError::ModelLoad { path: config.model.clone(), message: e.to_string() })?;
+        let state = ctx.create_state().map_err(|e| TranscribeError::ModelLoad {
+            path: config.model.clone(),
+            message: e.to_string(),
+        })?;
         Ok((state, multilingual))
     }
 
@@ -211,7 +277,10 @@ impl Transcriber {
     /// loads the model again (a fraction of a second; the file is in the page cache).
     pub fn set_dtw(&mut self, on: bool) -> Result<(), TranscribeError> {
         if self.config.dtw != on {
-            let config = EngineConfig { dtw: on, ..self.config.clone() };
+            let config = EngineConfig {
+                dtw: on,
+                ..self.config.clone()
+            };
             self.state = Self::create(&config)?.0;
             self.config = config;
         }
@@ -271,7 +340,10 @@ impl Transcriber {
     ) -> Result<WindowResult, TranscribeError> {
         let strategy = match self.config.beam_size {
             0 | 1 => SamplingStrategy::Greedy { best_of: 1 },
-            n => SamplingStrategy::BeamSearch { beam_size: n as i32, patience: -1.0 },
+            n => SamplingStrategy::BeamSearch {
+                beam_size: n as i32,
+                patience: -1.0,
+            },
         };
         let mut params = quiet_params(strategy, self.config.threads);
         params.set_translate(self.config.translate);
@@ -290,7 +362,11 @@ impl Transcriber {
             // work for a short window. Fast speech is ~4 tokens a second; allow twice that.
             params.set_max_tokens((samples.len() / 16_000 * 8 + 24) as i32);
         }
-        let language = match (&self.config.language, self.multilingual, &self.detected_language) {
+        let language = match (
+            &self.config.language,
+            self.multilingual,
+            &self.detected_language,
+        ) {
             (Some(l), _, _) => Some(l.as_str()),
             (None, false, _) => Some("en"),
             (None, true, Some(l)) => Some(l.as_str()),
@@ -323,41 +399,78 @@ impl Transcriber {
         // the end of the input by more than 1 s — for a packed window that is usually just
         // trailing padding, and doubles the cost. Allow the extra pass only when a real amount
         // of audio is left.
-        let tail = TailGuard { len_cs: (samples.len() / 160) as i64, min_tail_cs: self.min_tail_ms as i64 / 10, hand_over: self.hand_over_tails, handed_over_at: AtomicI64::new(-1) };
+        let tail = TailGuard {
+            len_cs: (samples.len() / 160) as i64,
+            min_tail_cs: self.min_tail_ms as i64 / 10,
+            hand_over: self.hand_over_tails,
+            handed_over_at: AtomicI64::new(-1),
+        };
         if self.min_tail_ms > 0 {
             // SAFETY: the callback only reads the state's finished segments (the API whisper.cpp
             // offers for callbacks) and reads or stores atomically through `tail`, which
             // outlives `full`.
             unsafe {
                 params.set_start_encoder_callback(Some(encoder_may_start));
-                params.set_start_encoder_callback_user_data(&tail as *const TailGuard as *mut std::ffi::c_void);
+                params.set_start_encoder_callback_user_data(
+                    &tail as *const TailGuard as *mut std::ffi::c_void,
+                );
             }
         }
         let result = self.state.full(params, samples);
         if flag.load(Ordering::Relaxed) {
-            return Ok(WindowResult { segments: Vec::new(), language: None, aborted: true, handed_over_from_ms: None });
+            return Ok(WindowResult {
+                segments: Vec::new(),
+                language: None,
+                aborted: true,
+                handed_over_from_ms: None,
+            });
         }
         result.map_err(|e| TranscribeError::Whisper(e.to_string()))?;
-        let language = whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).map(str::to_owned);
+        let language =
+            whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).map(str::to_owned);
         let segments = self.collect(offset_ms);
         // Keep a detection only once it rests on a few words, not on a cough.
-        let words: usize = segments.iter().filter(|s| !super::pipeline::is_non_speech(&s.text)).map(|s| s.text.split_whitespace().count()).sum();
-        if self.config.language.is_none() && self.multilingual && self.detected_language.is_none() && words >= 3 {
-            tracing::debug!(?language, "language detected; kept for the rest of the recording");
+        let words: usize = segments
+            .iter()
+            .filter(|s| !super::pipeline::is_non_speech(&s.text))
+            .map(|s| s.text.split_whitespace().count())
+            .sum();
+        if self.config.language.is_none()
+            && self.multilingual
+            && self.detected_language.is_none()
+            && words >= 3
+        {
+            tracing::debug!(
+                ?language,
+                "language detected; kept for the rest of the recording"
+            );
             self.detected_language = language.clone();
         }
-        let handed_over_from_ms = u64::try_from(tail.handed_over_at.load(Ordering::Relaxed)).ok().map(|cs| offset_ms + cs * 10);
-        Ok(WindowResult { segments, language, aborted: false, handed_over_from_ms })
+        let handed_over_from_ms = u64::try_from(tail.handed_over_at.load(Ordering::Relaxed))
+            .ok()
+            .map(|cs| offset_ms + cs * 10);
+        Ok(WindowResult {
+            segments,
+            language,
+            aborted: false,
+            handed_over_from_ms,
+        })
     }
 
     fn collect(&self, offset_ms: u64) -> Vec<RawSegment> {
         let mut out = Vec::new();
         for seg in self.state.as_iter() {
-            let Ok(text) = seg.to_str_lossy() else { continue };
+            let Ok(text) = seg.to_str_lossy() else {
+                continue;
+            };
             let (mut probs, mut words) = (Vec::new(), Vec::new());
             for i in 0..seg.n_tokens() {
-                let Some(tok) = seg.get_token(i) else { continue };
-                let Ok(piece) = tok.to_str_lossy() else { continue };
+                let Some(tok) = seg.get_token(i) else {
+                    continue;
+                };
+                let Ok(piece) = tok.to_str_lossy() else {
+                    continue;
+                };
                 // Special tokens ([_BEG_], <|en|>, timestamps) are not words.
                 if piece.starts_with("[_") || piece.starts_with("<|") {
                     continue;
@@ -367,7 +480,11 @@ impl Transcriber {
                 if self.config.word_timestamps {
                     let d = tok.token_data();
                     // t_dtw is the DTW-aligned time of the token (centiseconds), -1 without DTW.
-                    let (t0, t1) = if d.t_dtw >= 0 { (d.t_dtw, d.t_dtw) } else { (d.t0, d.t1) };
+                    let (t0, t1) = if d.t_dtw >= 0 {
+                        (d.t_dtw, d.t_dtw)
+                    } else {
+                        (d.t0, d.t1)
+                    };
                     words.push(Word {
                         start_ms: offset_ms + (t0.max(0) as u64) * 10,
                         end_ms: offset_ms + (t1.max(0) as u64) * 10,
@@ -376,7 +493,11 @@ impl Transcriber {
                     });
                 }
             }
-            let confidence = if probs.is_empty() { 0.0 } else { probs.iter().sum::<f32>() / probs.len() as f32 };
+            let confidence = if probs.is_empty() {
+                0.0
+            } else {
+                probs.iter().sum::<f32>() / probs.len() as f32
+            };
             out.push(RawSegment {
                 start_ms: offset_ms + (seg.start_timestamp().max(0) as u64) * 10,
                 end_ms: offset_ms + (seg.end_timestamp().max(0) as u64) * 10,
@@ -420,7 +541,9 @@ fn size_language_probe(state: &mut WhisperState, threads: usize) -> Result<(), T
     params.set_language(Some("en"));
     params.set_audio_ctx((LANGUAGE_PROBE_MS / 20) as i32);
     params.set_duration_ms(100);
-    state.full(params, &[0.0; 16_000]).map_err(|e| TranscribeError::Whisper(e.to_string()))?;
+    state
+        .full(params, &[0.0; 16_000])
+        .map_err(|e| TranscribeError::Whisper(e.to_string()))?;
     Ok(())
 }
 
@@ -441,7 +564,9 @@ unsafe extern "C" fn encoder_may_start(
     state: *mut whisper_rs_sys::whisper_state,
     user_data: *mut std::ffi::c_void,
 ) -> bool {
-    use whisper_rs_sys::{whisper_full_get_segment_t1_from_state, whisper_full_n_segments_from_state};
+    use whisper_rs_sys::{
+        whisper_full_get_segment_t1_from_state, whisper_full_n_segments_from_state,
+    };
     // SAFETY: `user_data` points at the TailGuard set up in `transcribe`; `state` is the live
     // state whisper.cpp is running, whose finished segments may be read.
     unsafe {
@@ -457,7 +582,13 @@ unsafe extern "C" fn encoder_may_start(
             guard.handed_over_at.store(last_end, Ordering::Relaxed);
         }
         let again = tail >= guard.min_tail_cs && !hand_over;
-        tracing::debug!(len_cs = guard.len_cs, last_end, again, hand_over, "whisper wants another pass over the window's tail");
+        tracing::debug!(
+            len_cs = guard.len_cs,
+            last_end,
+            again,
+            hand_over,
+            "whisper wants another pass over the window's tail"
+        );
         again
     }
 }

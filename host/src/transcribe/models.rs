@@ -23,8 +23,18 @@ impl KnownModel {
     }
 }
 
-const fn m(name: &'static str, size_mb: u32, english_only: bool, quantization: &'static str) -> KnownModel {
-    KnownModel { name, size_mb, english_only, quantization }
+const fn m(
+    name: &'static str,
+    size_mb: u32,
+    english_only: bool,
+    quantization: &'static str,
+) -> KnownModel {
+    KnownModel {
+        name,
+        size_mb,
+        english_only,
+        quantization,
+    }
 }
 
 /// The models whisper.cpp publishes. Upstream publishes no SHA-256 for them, so the hash of a
@@ -56,33 +66,68 @@ pub const CATALOG: &[KnownModel] = &[
 ];
 
 /// Preference when no model is named: the best installed one that is quick on a laptop CPU.
-const PREFERENCE: &[&str] = &["base.en-q5_1", "base-q5_1", "base.en", "base", "small.en-q5_1", "small-q5_1", "tiny.en-q5_1", "tiny-q5_1", "tiny.en", "tiny"];
+const PREFERENCE: &[&str] = &[
+    "base.en-q5_1",
+    "base-q5_1",
+    "base.en",
+    "base",
+    "small.en-q5_1",
+    "small-q5_1",
+    "tiny.en-q5_1",
+    "tiny-q5_1",
+    "tiny.en",
+    "tiny",
+];
 
 pub fn find(name: &str) -> Option<&'static KnownModel> {
-    let name = name.strip_prefix("ggml-").unwrap_or(name).trim_end_matches(".bin");
+    let name = name
+        .strip_prefix("ggml-")
+        .unwrap_or(name)
+        .trim_end_matches(".bin");
     CATALOG.iter().find(|k| k.name == name)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("unknown model `{0}`; `minutes models list` shows the names (or give a path to a .bin file)")]
+    #[error(
+        "unknown model `{0}`; `minutes models list` shows the names (or give a path to a .bin file)"
+    )]
     Unknown(String),
-    #[error("model `{name}` is not installed; get it with `minutes models pull {name}` (or pass --model PATH)")]
+    #[error(
+        "model `{name}` is not installed; get it with `minutes models pull {name}` (or pass --model PATH)"
+    )]
     NotInstalled { name: String },
-    #[error("no whisper model is installed; get one with `minutes models pull base.en-q5_1` (57 MB) or pass --model PATH")]
+    #[error(
+        "no whisper model is installed; get one with `minutes models pull base.en-q5_1` (57 MB) or pass --model PATH"
+    )]
     NoneInstalled,
     #[error("download of {url} failed: {message}; run the same command again to resume")]
     Download { url: String, message: String },
     #[error("{url} answered {status}; check the model name or MINUTES_MODEL_BASE_URL")]
     Status { url: String, status: u16 },
-    #[error("the download of {name} is incomplete ({got} of {expected} bytes); run the same command again to resume")]
-    Truncated { name: String, got: u64, expected: u64 },
-    #[error("the download of {name} is corrupt (sha256 {actual}, expected {expected}); it was deleted — pull it again")]
-    Checksum { name: String, expected: String, actual: String },
+    #[error(
+        "the download of {name} is incomplete ({got} of {expected} bytes); run the same command again to resume"
+    )]
+    Truncated {
+        name: String,
+        got: u64,
+        expected: u64,
+    },
+    #[error(
+        "the download of {name} is corrupt (sha256 {actual}, expected {expected}); it was deleted — pull it again"
+    )]
+    Checksum {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error("the download of {name} is not a whisper model (wrong file signature); it was deleted")]
     NotAModel { name: String },
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ModelError {
@@ -102,7 +147,13 @@ pub fn resolve(spec: &str, home: &Path) -> Result<PathBuf, ModelError> {
     }
     let known = find(spec).ok_or_else(|| ModelError::Unknown(spec.to_string()))?;
     let path = models_dir(home).join(known.file_name());
-    if path.is_file() { Ok(path) } else { Err(ModelError::NotInstalled { name: known.name.to_string() }) }
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(ModelError::NotInstalled {
+            name: known.name.to_string(),
+        })
+    }
 }
 
 /// The model to use when none is named: the first installed one in order of preference.
@@ -127,14 +178,23 @@ pub struct Download {
 
 impl Download {
     pub fn for_model(model: &KnownModel) -> Download {
-        let base = std::env::var("MINUTES_MODEL_BASE_URL").unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
-        Download { name: model.name.to_string(), url: format!("{}/{}", base.trim_end_matches('/'), model.file_name()), sha256: None }
+        let base = std::env::var("MINUTES_MODEL_BASE_URL")
+            .unwrap_or_else(|_| DEFAULT_BASE_URL.to_string());
+        Download {
+            name: model.name.to_string(),
+            url: format!("{}/{}", base.trim_end_matches('/'), model.file_name()),
+            sha256: None,
+        }
     }
 }
 
 /// Downloads `dl` to `dest` (a file path). Resumes a previous `.part`; verifies length, the
 /// ggml signature and the checksum before renaming into place; records the SHA-256 beside it.
-pub async fn pull(dl: &Download, dest: &Path, progress: &dyn Fn(u64, Option<u64>)) -> Result<PathBuf, ModelError> {
+pub async fn pull(
+    dl: &Download,
+    dest: &Path,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<PathBuf, ModelError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
     let part = dest.with_extension("bin.part");
@@ -143,17 +203,26 @@ pub async fn pull(dl: &Download, dest: &Path, progress: &dyn Fn(u64, Option<u64>
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(20))
         .build()
-        .map_err(|e| ModelError::Download { url: dl.url.clone(), message: e.to_string() })?;
+        .map_err(|e| ModelError::Download {
+            url: dl.url.clone(),
+            message: e.to_string(),
+        })?;
     let mut req = client.get(&dl.url);
     if have > 0 {
         req = req.header(reqwest::header::RANGE, format!("bytes={have}-"));
     }
-    let fail = |e: reqwest::Error| ModelError::Download { url: dl.url.clone(), message: e.to_string() };
+    let fail = |e: reqwest::Error| ModelError::Download {
+        url: dl.url.clone(),
+        message: e.to_string(),
+    };
     let mut resp = req.send().await.map_err(fail)?;
     let status = resp.status();
     let resumed = status == reqwest::StatusCode::PARTIAL_CONTENT;
     if !status.is_success() {
-        return Err(ModelError::Status { url: dl.url.clone(), status: status.as_u16() });
+        return Err(ModelError::Status {
+            url: dl.url.clone(),
+            status: status.as_u16(),
+        });
     }
     if !resumed {
         have = 0; // the server ignored the range: start over
@@ -163,7 +232,10 @@ pub async fn pull(dl: &Download, dest: &Path, progress: &dyn Fn(u64, Option<u64>
     let mut file = if resumed {
         // Hash what is already there so the final checksum covers the whole file.
         hash_file(&part, &mut hasher).map_err(io("cannot read the partial download"))?;
-        std::fs::OpenOptions::new().append(true).open(&part).map_err(io("cannot append to the partial download"))?
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&part)
+            .map_err(io("cannot append to the partial download"))?
     } else {
         std::fs::File::create(&part).map_err(io(format!("cannot write {}", part.display())))?
     };
@@ -176,32 +248,60 @@ pub async fn pull(dl: &Download, dest: &Path, progress: &dyn Fn(u64, Option<u64>
             Err(e) => {
                 // Keep what arrived: the next pull resumes from here.
                 let _ = file.flush();
-                return Err(ModelError::Download { url: dl.url.clone(), message: e.to_string() });
+                return Err(ModelError::Download {
+                    url: dl.url.clone(),
+                    message: e.to_string(),
+                });
             }
         };
-        file.write_all(&chunk).map_err(io(format!("cannot write {}", part.display())))?;
+        file.write_all(&chunk)
+            .map_err(io(format!("cannot write {}", part.display())))?;
         hasher.update(&chunk);
         done += chunk.len() as u64;
         progress(done, total);
     }
-    file.sync_all().map_err(io(format!("cannot write {}", part.display())))?;
+    file.sync_all()
+        .map_err(io(format!("cannot write {}", part.display())))?;
     drop(file);
     if let Some(expected) = total.filter(|t| done < *t) {
-        return Err(ModelError::Truncated { name: dl.name.clone(), got: done, expected });
+        return Err(ModelError::Truncated {
+            name: dl.name.clone(),
+            got: done,
+            expected,
+        });
     }
-    let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let actual: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if let Some(expected) = &dl.sha256
-        && &actual != expected {
-            let _ = std::fs::remove_file(&part);
-            return Err(ModelError::Checksum { name: dl.name.clone(), expected: expected.clone(), actual });
-        }
+        && &actual != expected
+    {
+        let _ = std::fs::remove_file(&part);
+        return Err(ModelError::Checksum {
+            name: dl.name.clone(),
+            expected: expected.clone(),
+            actual,
+        });
+    }
     if !has_ggml_magic(&part) {
         let _ = std::fs::remove_file(&part);
-        return Err(ModelError::NotAModel { name: dl.name.clone() });
+        return Err(ModelError::NotAModel {
+            name: dl.name.clone(),
+        });
     }
     std::fs::rename(&part, dest).map_err(io(format!("cannot install {}", dest.display())))?;
-    std::fs::write(sidecar(dest), format!("{actual}  {}\n", dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()))
-        .map_err(io("cannot record the checksum"))?;
+    std::fs::write(
+        sidecar(dest),
+        format!(
+            "{actual}  {}\n",
+            dest.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ),
+    )
+    .map_err(io("cannot record the checksum"))?;
     Ok(dest.to_path_buf())
 }
 
@@ -213,12 +313,17 @@ fn sidecar(model: &Path) -> PathBuf {
 
 fn has_ggml_magic(path: &Path) -> bool {
     let mut magic = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && u32::from_le_bytes(magic) == 0x6767_6d6c
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && u32::from_le_bytes(magic) == 0x6767_6d6c
 }
 
 /// Re-hashes an installed model against the checksum recorded at download.
 pub fn verify(model: &Path) -> Result<bool, ModelError> {
-    let Ok(recorded) = std::fs::read_to_string(sidecar(model)) else { return Ok(true) };
+    let Ok(recorded) = std::fs::read_to_string(sidecar(model)) else {
+        return Ok(true);
+    };
     let expected = recorded.split_whitespace().next().unwrap_or("").to_string();
     let mut hasher = Sha256::new();
     hash_file(model, &mut hasher).map_err(io(format!("cannot read {}", model.display())))?;
@@ -252,7 +357,10 @@ mod tests {
     /// Serves `body` with Range support; the first `cut_first` responses stop halfway.
     fn serve(body: Vec<u8>, cut_first: usize) -> (String, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://127.0.0.1:{}/ggml-test.bin", listener.local_addr().expect("addr").port());
+        let url = format!(
+            "http://127.0.0.1:{}/ggml-test.bin",
+            listener.local_addr().expect("addr").port()
+        );
         let served = Arc::new(AtomicUsize::new(0));
         let count = served.clone();
         std::thread::spawn(move || {
@@ -268,9 +376,23 @@ mod tests {
                     .and_then(|r| r.trim_end_matches('-').parse().ok())
                     .unwrap_or(0);
                 let rest = &body[from.min(body.len())..];
-                let status = if from > 0 { "206 Partial Content" } else { "200 OK" };
-                let _ = conn.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", rest.len()).as_bytes());
-                let send = if n < cut_first { &rest[..rest.len() / 2] } else { rest };
+                let status = if from > 0 {
+                    "206 Partial Content"
+                } else {
+                    "200 OK"
+                };
+                let _ = conn.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        rest.len()
+                    )
+                    .as_bytes(),
+                );
+                let send = if n < cut_first {
+                    &rest[..rest.len() / 2]
+                } else {
+                    rest
+                };
                 let _ = conn.write_all(send);
             }
         });
@@ -294,7 +416,11 @@ mod tests {
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt").block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt")
+            .block_on(f)
     }
 
     #[test]
@@ -303,13 +429,24 @@ mod tests {
         let (url, _) = serve(body.clone(), 0);
         let dir = tempfile::tempdir().expect("tempdir");
         let dest = dir.path().join("ggml-test.bin");
-        let dl = Download { name: "test".into(), url, sha256: Some(sha(&body)) };
+        let dl = Download {
+            name: "test".into(),
+            url,
+            sha256: Some(sha(&body)),
+        };
         let seen = std::sync::Mutex::new(Vec::new());
-        block_on(pull(&dl, &dest, &|d, t| seen.lock().expect("lock").push((d, t)))).expect("pull");
+        block_on(pull(&dl, &dest, &|d, t| {
+            seen.lock().expect("lock").push((d, t))
+        }))
+        .expect("pull");
         assert_eq!(std::fs::read(&dest).expect("read"), body);
         assert!(verify(&dest).expect("verify"));
         let seen = seen.into_inner().expect("seen");
-        assert_eq!(seen.last(), Some(&(300_000, Some(300_000))), "progress reaches the total");
+        assert_eq!(
+            seen.last(),
+            Some(&(300_000, Some(300_000))),
+            "progress reaches the total"
+        );
     }
 
     #[test]
@@ -318,9 +455,19 @@ mod tests {
         let (url, served) = serve(body.clone(), 1);
         let dir = tempfile::tempdir().expect("tempdir");
         let dest = dir.path().join("ggml-test.bin");
-        let dl = Download { name: "test".into(), url, sha256: Some(sha(&body)) };
+        let dl = Download {
+            name: "test".into(),
+            url,
+            sha256: Some(sha(&body)),
+        };
         let err = block_on(pull(&dl, &dest, &|_, _| {})).expect_err("cut short");
-        assert!(matches!(err, ModelError::Truncated { .. } | ModelError::Download { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                ModelError::Truncated { .. } | ModelError::Download { .. }
+            ),
+            "{err}"
+        );
         assert!(!dest.exists(), "a truncated model was installed");
         assert!(err.to_string().contains("again to resume"), "{err}");
         block_on(pull(&dl, &dest, &|_, _| {})).expect("resumed");
@@ -334,7 +481,11 @@ mod tests {
         let (url, _) = serve(body.clone(), 0);
         let dir = tempfile::tempdir().expect("tempdir");
         let dest = dir.path().join("ggml-test.bin");
-        let dl = Download { name: "test".into(), url, sha256: Some(sha(b"something else")) };
+        let dl = Download {
+            name: "test".into(),
+            url,
+            sha256: Some(sha(b"something else")),
+        };
         let err = block_on(pull(&dl, &dest, &|_, _| {})).expect_err("corrupt");
         assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
         assert!(!dest.exists() && !dest.with_extension("bin.part").exists());
@@ -345,7 +496,16 @@ mod tests {
         let (url, _) = serve(b"<html>not found</html>".to_vec(), 0);
         let dir = tempfile::tempdir().expect("tempdir");
         let dest = dir.path().join("ggml-test.bin");
-        let err = block_on(pull(&Download { name: "test".into(), url, sha256: None }, &dest, &|_, _| {})).expect_err("html");
+        let err = block_on(pull(
+            &Download {
+                name: "test".into(),
+                url,
+                sha256: None,
+            },
+            &dest,
+            &|_, _| {},
+        ))
+        .expect_err("html");
         assert!(matches!(err, ModelError::NotAModel { .. }), "{err}");
         assert!(!dest.exists());
     }
@@ -353,12 +513,24 @@ mod tests {
     #[test]
     fn names_and_paths_resolve() {
         let dir = tempfile::tempdir().expect("tempdir");
-        assert!(matches!(resolve("base.en", dir.path()), Err(ModelError::NotInstalled { .. })));
-        assert!(matches!(resolve("huge-v9", dir.path()), Err(ModelError::Unknown(_))));
-        assert!(matches!(default_model(dir.path()), Err(ModelError::NoneInstalled)));
+        assert!(matches!(
+            resolve("base.en", dir.path()),
+            Err(ModelError::NotInstalled { .. })
+        ));
+        assert!(matches!(
+            resolve("huge-v9", dir.path()),
+            Err(ModelError::Unknown(_))
+        ));
+        assert!(matches!(
+            default_model(dir.path()),
+            Err(ModelError::NoneInstalled)
+        ));
         std::fs::create_dir_all(models_dir(dir.path())).expect("mkdir");
         std::fs::write(models_dir(dir.path()).join("ggml-tiny.en-q5_1.bin"), b"x").expect("write");
-        assert_eq!(default_model(dir.path()).expect("default"), models_dir(dir.path()).join("ggml-tiny.en-q5_1.bin"));
+        assert_eq!(
+            default_model(dir.path()).expect("default"),
+            models_dir(dir.path()).join("ggml-tiny.en-q5_1.bin")
+        );
         assert_eq!(find("ggml-base.en.bin").map(|k| k.name), Some("base.en"));
     }
 }

@@ -61,7 +61,9 @@ impl Default for PipelineOptions {
             vad: Some(VadConfig::default()),
             channel_names: vec!["me".into(), "others".into()],
             split_channels: true,
-            fit_audio_ctx: std::env::var("MINUTES_FIT_AUDIO_CTX").map(|v| v != "0").unwrap_or(true),
+            fit_audio_ctx: std::env::var("MINUTES_FIT_AUDIO_CTX")
+                .map(|v| v != "0")
+                .unwrap_or(true),
         }
     }
 }
@@ -118,9 +120,14 @@ impl Pack {
 
     fn push(&mut self, source_ms: u64, audio: &[f32]) {
         if !self.samples.is_empty() {
-            self.samples.extend(std::iter::repeat_n(0.0, ms_to_samples(PACK_GAP_MS)));
+            self.samples
+                .extend(std::iter::repeat_n(0.0, ms_to_samples(PACK_GAP_MS)));
         }
-        self.pieces.push(Piece { pack_ms: self.len_ms(), source_ms, len_ms: samples_to_ms(audio.len()) });
+        self.pieces.push(Piece {
+            pack_ms: self.len_ms(),
+            source_ms,
+            len_ms: samples_to_ms(audio.len()),
+        });
         self.samples.extend_from_slice(audio);
     }
 
@@ -138,15 +145,32 @@ impl Pack {
             [] => return None,
             [p] if p.len_ms < 2 * MIN_PIECE_MS => return None,
             [p] => {
-                let cut = quietest_point(&self.samples, 0, p.pack_ms + p.len_ms / 3, p.pack_ms + 2 * p.len_ms / 3) - p.pack_ms;
+                let cut = quietest_point(
+                    &self.samples,
+                    0,
+                    p.pack_ms + p.len_ms / 3,
+                    p.pack_ms + 2 * p.len_ms / 3,
+                ) - p.pack_ms;
                 vec![
                     Piece { len_ms: cut, ..*p },
-                    Piece { pack_ms: p.pack_ms + cut, source_ms: p.source_ms + cut, len_ms: p.len_ms - cut },
+                    Piece {
+                        pack_ms: p.pack_ms + cut,
+                        source_ms: p.source_ms + cut,
+                        len_ms: p.len_ms - cut,
+                    },
                 ]
             }
             many => many.to_vec(),
         };
-        let split = (1..pieces.len()).min_by_key(|&k| pieces[..k].iter().map(|p| p.len_ms).sum::<u64>().abs_diff(speech / 2)).unwrap_or(1);
+        let split = (1..pieces.len())
+            .min_by_key(|&k| {
+                pieces[..k]
+                    .iter()
+                    .map(|p| p.len_ms)
+                    .sum::<u64>()
+                    .abs_diff(speech / 2)
+            })
+            .unwrap_or(1);
         let repack = |part: &[Piece]| {
             let mut pack = Pack::default();
             for p in part {
@@ -162,7 +186,11 @@ impl Pack {
         let mut tail = Pack::default();
         for p in self.pieces.iter().filter(|p| p.pack_ms + p.len_ms > t) {
             let skip = t.saturating_sub(p.pack_ms);
-            let rest = Piece { pack_ms: p.pack_ms + skip, source_ms: p.source_ms + skip, len_ms: p.len_ms - skip };
+            let rest = Piece {
+                pack_ms: p.pack_ms + skip,
+                source_ms: p.source_ms + skip,
+                len_ms: p.len_ms - skip,
+            };
             tail.push(rest.source_ms, self.audio(&rest));
         }
         tail
@@ -170,12 +198,20 @@ impl Pack {
 
     /// Which piece a time inside the pack belongs to (gaps go to the piece before).
     fn piece_at(&self, t: u64) -> usize {
-        self.pieces.iter().rposition(|p| p.pack_ms <= t).unwrap_or(0)
+        self.pieces
+            .iter()
+            .rposition(|p| p.pack_ms <= t)
+            .unwrap_or(0)
     }
 
     /// Maps a time inside the pack back to the recording (gaps map to the end of the piece before).
     fn to_source(&self, t: u64) -> u64 {
-        let piece = self.pieces.iter().rev().find(|p| p.pack_ms <= t).or(self.pieces.first());
+        let piece = self
+            .pieces
+            .iter()
+            .rev()
+            .find(|p| p.pack_ms <= t)
+            .or(self.pieces.first());
         match piece {
             Some(p) => p.source_ms + t.saturating_sub(p.pack_ms).min(p.len_ms),
             None => t,
@@ -273,7 +309,11 @@ impl Run<'_> {
         // whisper's own pass), so every window makes progress.
         if let Some(from) = self.transcribe_pack(lane, &pack, true)? {
             if !self.cancel.load(Ordering::Relaxed) {
-                tracing::debug!(channel = lane.channel, tail_ms = pack.len_ms().saturating_sub(from), "whisper stopped short of the window's end; its tail goes to the next window");
+                tracing::debug!(
+                    channel = lane.channel,
+                    tail_ms = pack.len_ms().saturating_sub(from),
+                    "whisper stopped short of the window's end; its tail goes to the next window"
+                );
                 lane.pack = pack.tail_from(from);
             }
         }
@@ -281,26 +321,55 @@ impl Run<'_> {
     }
 
     /// Transcribes a pack; returns where the tail whisper left unfinished starts (pack time).
-    fn transcribe_pack(&mut self, lane: &mut Lane, pack: &Pack, may_retry: bool) -> Result<Option<u64>, PipelineError> {
+    fn transcribe_pack(
+        &mut self,
+        lane: &mut Lane,
+        pack: &Pack,
+        may_retry: bool,
+    ) -> Result<Option<u64>, PipelineError> {
         // A retry goes without the words before: a prompt that led whisper astray once does not
         // get to do it twice.
         let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
         // A first attempt hands a short tail on to the next window (see `flush`); a half being
         // retried has no next window to leave it to, so whisper may take another pass.
         // Fixed windows without VAD leave tails to whisper itself.
-        self.engine.set_min_tail_ms(if lane.vad.is_some() { MIN_TAIL_MS } else { 0 });
-        self.engine.set_hand_over_tails(lane.vad.is_some() && may_retry);
+        self.engine
+            .set_min_tail_ms(if lane.vad.is_some() { MIN_TAIL_MS } else { 0 });
+        self.engine
+            .set_hand_over_tails(lane.vad.is_some() && may_retry);
         let t = Instant::now();
-        let result = self.engine.transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
-        let tokens: usize = result.segments.iter().filter(|s| !is_non_speech(&s.text)).map(|s| s.text_tokens).sum();
-        tracing::debug!(channel = lane.channel, pieces = pack.pieces.len(), audio_ms = pack.len_ms(), tokens, took_ms = t.elapsed().as_millis() as u64, "window transcribed");
+        let result =
+            self.engine
+                .transcribe(&pack.samples, 0, context, Some(self.cancel.clone()))?;
+        let tokens: usize = result
+            .segments
+            .iter()
+            .filter(|s| !is_non_speech(&s.text))
+            .map(|s| s.text_tokens)
+            .sum();
+        tracing::debug!(
+            channel = lane.channel,
+            pieces = pack.pieces.len(),
+            audio_ms = pack.len_ms(),
+            tokens,
+            took_ms = t.elapsed().as_millis() as u64,
+            "window transcribed"
+        );
         if result.aborted {
             return Ok(None);
         }
         let speech_ms: u64 = pack.pieces.iter().map(|p| p.len_ms).sum();
-        if may_retry && speech_ms >= MIN_RETRY_SPEECH_MS && (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0 {
+        if may_retry
+            && speech_ms >= MIN_RETRY_SPEECH_MS
+            && (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0
+        {
             if let Some((first, second)) = pack.halves() {
-                tracing::debug!(channel = lane.channel, speech_ms, tokens, "whisper heard too little of a window; transcribing it again in two halves");
+                tracing::debug!(
+                    channel = lane.channel,
+                    speech_ms,
+                    tokens,
+                    "whisper heard too little of a window; transcribing it again in two halves"
+                );
                 self.transcribe_pack(lane, &first, false)?;
                 self.transcribe_pack(lane, &second, false)?;
                 return Ok(None);
@@ -309,12 +378,22 @@ impl Run<'_> {
         if let Some(l) = result.language {
             self.languages.push(l);
         }
-        let last_piece_end = pack.pieces.last().map(|p| p.source_ms + p.len_ms).unwrap_or(0);
-        for raw in result.segments.into_iter().filter(|s| !is_non_speech(&s.text)) {
+        let last_piece_end = pack
+            .pieces
+            .last()
+            .map(|p| p.source_ms + p.len_ms)
+            .unwrap_or(0);
+        for raw in result
+            .segments
+            .into_iter()
+            .filter(|s| !is_non_speech(&s.text))
+        {
             tracing::trace!(start_ms = raw.start_ms, end_ms = raw.end_ms, text = %raw.text, "whisper segment");
             for mut seg in self.split(lane, pack, raw, last_piece_end) {
                 seg.text = super::repeats::collapse_loops(&seg.text);
-                if is_non_speech(&seg.text) || super::repeats::copies_context(&seg.text, &lane.context) {
+                if is_non_speech(&seg.text)
+                    || super::repeats::copies_context(&seg.text, &lane.context)
+                {
                     tracing::debug!(text = %seg.text, "segment dropped: no speech, or a copy of the words before it");
                     continue;
                 }
@@ -325,7 +404,9 @@ impl Run<'_> {
             }
         }
         let keep_from = lane.context.len().saturating_sub(2000);
-        let boundary = (keep_from..lane.context.len()).find(|i| lane.context.is_char_boundary(*i)).unwrap_or(0);
+        let boundary = (keep_from..lane.context.len())
+            .find(|i| lane.context.is_char_boundary(*i))
+            .unwrap_or(0);
         lane.context.drain(..boundary);
         Ok(result.handed_over_from_ms)
     }
@@ -340,7 +421,11 @@ impl Run<'_> {
         for w in &raw.words {
             let piece = pack.piece_at((w.start_ms + w.end_ms) / 2);
             match parts.last_mut() {
-                Some((p, words)) if *p == piece || w.text.trim().is_empty() || !w.text.starts_with(' ') => words.push(w),
+                Some((p, words))
+                    if *p == piece || w.text.trim().is_empty() || !w.text.starts_with(' ') =>
+                {
+                    words.push(w)
+                }
                 _ => parts.push((piece, vec![w])),
             }
         }
@@ -350,8 +435,17 @@ impl Run<'_> {
                 let text: String = words.iter().map(|w| w.text.as_str()).collect();
                 let start = words.first().map(|w| w.start_ms).unwrap_or(raw.start_ms);
                 let end = words.last().map(|w| w.end_ms).unwrap_or(raw.end_ms);
-                let confidence = words.iter().map(|w| w.probability).sum::<f32>() / words.len().max(1) as f32;
-                let part = RawSegment { start_ms: start, end_ms: end, text: text.trim().to_string(), confidence, no_speech_probability: raw.no_speech_probability, words: Vec::new(), text_tokens: words.len() };
+                let confidence =
+                    words.iter().map(|w| w.probability).sum::<f32>() / words.len().max(1) as f32;
+                let part = RawSegment {
+                    start_ms: start,
+                    end_ms: end,
+                    text: text.trim().to_string(),
+                    confidence,
+                    no_speech_probability: raw.no_speech_probability,
+                    words: Vec::new(),
+                    text_tokens: words.len(),
+                };
                 self.place(lane, pack, part, last_end)
             })
             .collect()
@@ -362,9 +456,23 @@ impl Run<'_> {
         // A segment (split per piece) ends in its own piece: whisper's end timestamp often runs
         // over the gap into the next piece, which maps it onto a later turn — a 2 s sentence
         // then lasted 24 s, and talk time per speaker summed to more than the meeting.
-        let piece_end = pack.pieces.get(pack.piece_at(raw.start_ms)).map_or(last_end, |p| p.source_ms + p.len_ms);
-        let end_ms = pack.to_source(raw.end_ms).min(piece_end).max(start_ms).min(last_end.max(start_ms));
-        Segment { start_ms, end_ms, channel: lane.channel, speaker: lane.label.clone(), text: raw.text, confidence: raw.confidence }
+        let piece_end = pack
+            .pieces
+            .get(pack.piece_at(raw.start_ms))
+            .map_or(last_end, |p| p.source_ms + p.len_ms);
+        let end_ms = pack
+            .to_source(raw.end_ms)
+            .min(piece_end)
+            .max(start_ms)
+            .min(last_end.max(start_ms));
+        Segment {
+            start_ms,
+            end_ms,
+            channel: lane.channel,
+            speaker: lane.label.clone(),
+            text: raw.text,
+            confidence: raw.confidence,
+        }
     }
 
     /// Adds a finished speech region of a lane to its pack, transcribing the pack when full.
@@ -374,7 +482,11 @@ impl Run<'_> {
         let mut start = region.start_ms.max(lane.buf_start_ms);
         let end = region.end_ms.min(lane.end_ms());
         while start < end {
-            let gap = if lane.pack.samples.is_empty() { 0 } else { PACK_GAP_MS };
+            let gap = if lane.pack.samples.is_empty() {
+                0
+            } else {
+                PACK_GAP_MS
+            };
             let room = PACK_MS.saturating_sub(lane.pack.len_ms() + gap);
             if end - start <= room {
                 let audio = lane.slice(start, end).to_vec();
@@ -385,7 +497,12 @@ impl Run<'_> {
                 self.flush(lane)?;
                 continue;
             }
-            let cut = quietest_point(&lane.buf, lane.buf_start_ms, start + room - SPLIT_SEARCH_MS.min(room / 2), start + room);
+            let cut = quietest_point(
+                &lane.buf,
+                lane.buf_start_ms,
+                start + room - SPLIT_SEARCH_MS.min(room / 2),
+                start + room,
+            );
             let audio = lane.slice(start, cut).to_vec();
             lane.pack.push(start, &audio);
             self.flush(lane)?;
@@ -402,7 +519,10 @@ impl Run<'_> {
         loop {
             let start = lane.next_fixed_ms.max(lane.buf_start_ms);
             let available = lane.end_ms().saturating_sub(start);
-            if available == 0 || (available < PACK_MS && !at_end) || self.cancel.load(Ordering::Relaxed) {
+            if available == 0
+                || (available < PACK_MS && !at_end)
+                || self.cancel.load(Ordering::Relaxed)
+            {
                 return Ok(());
             }
             let end = start + available.min(PACK_MS);
@@ -436,14 +556,29 @@ pub fn transcribe_file(
     engine.forget_language();
     engine.set_dtw(split && options.vad.is_some())?;
     if info.channels > 2 {
-        tracing::warn!("{} has {} channels; mixing them to one", path.display(), info.channels);
+        tracing::warn!(
+            "{} has {} channels; mixing them to one",
+            path.display(),
+            info.channels
+        );
     }
     let lanes_n = if split { 2 } else { 1 };
     let mut lanes: Vec<Lane> = (0..lanes_n)
         .map(|c| Lane {
             channel: c as u32,
-            label: if split { options.channel_names.get(c).cloned().or(Some(format!("channel {c}"))) } else { None },
-            vad: options.vad.clone().map(|cfg| StreamingVad::new(TARGET_RATE, cfg)),
+            label: if split {
+                options
+                    .channel_names
+                    .get(c)
+                    .cloned()
+                    .or(Some(format!("channel {c}")))
+            } else {
+                None
+            },
+            vad: options
+                .vad
+                .clone()
+                .map(|cfg| StreamingVad::new(TARGET_RATE, cfg)),
             buf: Vec::new(),
             buf_start_ms: 0,
             pack: Pack::default(),
@@ -451,7 +586,14 @@ pub fn transcribe_file(
             next_fixed_ms: 0,
         })
         .collect();
-    let mut run = Run { engine, cancel: cancel.clone(), segments: Vec::new(), languages: Vec::new(), transcribed_ms: 0, on_segment };
+    let mut run = Run {
+        engine,
+        cancel: cancel.clone(),
+        segments: Vec::new(),
+        languages: Vec::new(),
+        transcribed_ms: 0,
+        on_segment,
+    };
     let mut position_ms = 0;
     while let Some(block) = reader.next_block()? {
         if cancel.load(Ordering::Relaxed) {
@@ -477,7 +619,11 @@ pub fn transcribe_file(
             lane.trim();
         }
         position_ms = lanes.first().map(Lane::end_ms).unwrap_or(0);
-        on_progress(Progress { position_ms, total_ms: info.duration_ms, elapsed: started.elapsed() });
+        on_progress(Progress {
+            position_ms,
+            total_ms: info.duration_ms,
+            elapsed: started.elapsed(),
+        });
     }
     for lane in &mut lanes {
         if cancel.load(Ordering::Relaxed) {
@@ -511,7 +657,10 @@ pub fn transcribe_file(
 
 /// The baseline: the whole file, mixed to mono, given to whisper in one call with default
 /// parameters (whisper.cpp slides its own 30 s window). Used by the benchmark.
-pub fn transcribe_whole(path: &Path, engine: &mut Transcriber) -> Result<Transcript, PipelineError> {
+pub fn transcribe_whole(
+    path: &Path,
+    engine: &mut Transcriber,
+) -> Result<Transcript, PipelineError> {
     let (info, channels) = crate::audio::decode::decode_file(path)?;
     let mono = crate::audio::decode::mix_to_mono(&channels);
     let result = engine.transcribe(&mono, 0, None, None)?;
@@ -521,7 +670,14 @@ pub fn transcribe_whole(path: &Path, engine: &mut Transcriber) -> Result<Transcr
             .segments
             .into_iter()
             .filter(|s| !is_non_speech(&s.text))
-            .map(|s| Segment { start_ms: s.start_ms, end_ms: s.end_ms, channel: 0, speaker: None, text: s.text, confidence: s.confidence })
+            .map(|s| Segment {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                channel: 0,
+                speaker: None,
+                text: s.text,
+                confidence: s.confidence,
+            })
             .collect(),
         language: result.language,
         duration_ms,
@@ -540,13 +696,21 @@ pub(crate) fn most_common(items: &[String]) -> Option<String> {
             None => counts.push((i, 1)),
         }
     }
-    counts.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k.clone())
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(k, _)| k.clone())
 }
 
 impl Transcript {
     /// The plain text of the transcript (for WER scoring), optionally one channel only.
     pub fn text(&self, channel: Option<u32>) -> String {
-        self.segments.iter().filter(|s| channel.is_none_or(|c| s.channel == c)).map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ")
+        self.segments
+            .iter()
+            .filter(|s| channel.is_none_or(|c| s.channel == c))
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The contract's transcript type (for plugins and `--json`).
@@ -592,12 +756,31 @@ mod tests {
     fn a_window_whisper_half_ignored_or_left_unfinished_is_cut_keeping_its_times() {
         // Pieces of 6, 3, 5 and 4 s: the cut nearest 9 s of 18 falls after the second.
         let mut pack = Pack::default();
-        for (at, secs, level) in [(1_000, 6, 0.1), (9_000, 3, 0.2), (15_000, 5, 0.3), (22_000, 4, 0.4)] {
+        for (at, secs, level) in [
+            (1_000, 6, 0.1),
+            (9_000, 3, 0.2),
+            (15_000, 5, 0.3),
+            (22_000, 4, 0.4),
+        ] {
             pack.push(at, &vec![level; ms_to_samples(secs * 1000)]);
         }
         let (first, second) = pack.halves().expect("four pieces split");
-        assert_eq!(first.pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(1_000, 6_000), (9_000, 3_000)]);
-        assert_eq!(second.pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(15_000, 5_000), (22_000, 4_000)]);
+        assert_eq!(
+            first
+                .pieces
+                .iter()
+                .map(|p| (p.source_ms, p.len_ms))
+                .collect::<Vec<_>>(),
+            [(1_000, 6_000), (9_000, 3_000)]
+        );
+        assert_eq!(
+            second
+                .pieces
+                .iter()
+                .map(|p| (p.source_ms, p.len_ms))
+                .collect::<Vec<_>>(),
+            [(15_000, 5_000), (22_000, 4_000)]
+        );
         // Each half carries its pieces' own audio, not the gaps or a neighbour's.
         assert_eq!(second.samples[ms_to_samples(100)], 0.3);
         assert_eq!(second.to_source(5_000 + PACK_GAP_MS + 1_000), 23_000);
@@ -615,11 +798,29 @@ mod tests {
 
         // What whisper left unfinished keeps its own times and audio.
         let tail = pack.tail_from(5_000);
-        assert_eq!(tail.pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(6_000, 1_000), (9_000, 3_000), (15_000, 5_000), (22_000, 4_000)]);
+        assert_eq!(
+            tail.pieces
+                .iter()
+                .map(|p| (p.source_ms, p.len_ms))
+                .collect::<Vec<_>>(),
+            [
+                (6_000, 1_000),
+                (9_000, 3_000),
+                (15_000, 5_000),
+                (22_000, 4_000)
+            ]
+        );
         assert_eq!(tail.samples[0], 0.1);
         assert_eq!(tail.to_source(1_000 + PACK_GAP_MS + 500), 9_500);
         // From inside a gap: the next pieces, whole.
-        assert_eq!(pack.tail_from(6_000 + PACK_GAP_MS / 2).pieces.iter().map(|p| (p.source_ms, p.len_ms)).collect::<Vec<_>>(), [(9_000, 3_000), (15_000, 5_000), (22_000, 4_000)]);
+        assert_eq!(
+            pack.tail_from(6_000 + PACK_GAP_MS / 2)
+                .pieces
+                .iter()
+                .map(|p| (p.source_ms, p.len_ms))
+                .collect::<Vec<_>>(),
+            [(9_000, 3_000), (15_000, 5_000), (22_000, 4_000)]
+        );
 
         // A short lone piece is left whole.
         let mut short = Pack::default();

@@ -6,11 +6,17 @@
 
 /// A word compared loosely: lower case, letters and digits only.
 fn key(word: &str) -> String {
-    word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    word.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn keys(text: &str) -> Vec<String> {
-    text.split_whitespace().map(key).filter(|k| !k.is_empty()).collect()
+    text.split_whitespace()
+        .map(key)
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 /// Phrases shorter than this may honestly be said twice in a row ("No, no.").
@@ -40,7 +46,8 @@ pub fn collapse_loops(text: &str) -> String {
     let mut i = 0;
     while i < words.len() {
         let longest = ((words.len() - i) / 2).min(MAX_LOOP_WORDS);
-        let short_loop = i + 2 * MIN_SHORT_LOOP_COPIES <= words.len() && (1..MIN_SHORT_LOOP_COPIES).all(|c| k[i..i + 2] == k[i + 2 * c..i + 2 * c + 2]);
+        let short_loop = i + 2 * MIN_SHORT_LOOP_COPIES <= words.len()
+            && (1..MIN_SHORT_LOOP_COPIES).all(|c| k[i..i + 2] == k[i + 2 * c..i + 2 * c + 2]);
         let period = (MIN_LOOP_WORDS..=longest).find(|&p| k[i..i + p] == k[i + p..i + 2 * p]);
         let period = if short_loop { Some(2) } else { period };
         let Some(p) = period else {
@@ -96,13 +103,31 @@ mod tests {
     fn loops_collapse_to_one_copy() {
         let looped = "Yes, I own that. The fixes will be done by March 10th. Yes, I own that. The fixes will be done by March 10th. \
                       Yes, I own that. The fixes will be done by March 10th. Yes, I own that. The fixes";
-        assert_eq!(collapse_loops(looped), "Yes, I own that. The fixes will be done by March 10th.");
-        assert_eq!(collapse_loops("Okay, we'll do. Okay, we'll do. Anything else?"), "Okay, we'll do. Anything else?");
-        assert_eq!(collapse_loops("If it... If it... It... stays above 1%"), "If it... If it... It... stays above 1%", "two-word phrases stay");
-        assert_eq!(collapse_loops("Thanks everyone. Thanks everyone. Thanks everyone. Thanks everyone."), "Thanks everyone.");
-        assert_eq!(collapse_loops("We have a lot of work to do. We have a lot of work to do. We"), "We have a lot of work to do.");
         assert_eq!(
-            collapse_loops("Next, pricing for the pro tier. The options were $9 or $12 per month. Next, pricing for the pro tier. The options were $9 or $"),
+            collapse_loops(looped),
+            "Yes, I own that. The fixes will be done by March 10th."
+        );
+        assert_eq!(
+            collapse_loops("Okay, we'll do. Okay, we'll do. Anything else?"),
+            "Okay, we'll do. Anything else?"
+        );
+        assert_eq!(
+            collapse_loops("If it... If it... It... stays above 1%"),
+            "If it... If it... It... stays above 1%",
+            "two-word phrases stay"
+        );
+        assert_eq!(
+            collapse_loops("Thanks everyone. Thanks everyone. Thanks everyone. Thanks everyone."),
+            "Thanks everyone."
+        );
+        assert_eq!(
+            collapse_loops("We have a lot of work to do. We have a lot of work to do. We"),
+            "We have a lot of work to do."
+        );
+        assert_eq!(
+            collapse_loops(
+                "Next, pricing for the pro tier. The options were $9 or $12 per month. Next, pricing for the pro tier. The options were $9 or $"
+            ),
             "Next, pricing for the pro tier. The options were $9 or $12 per month."
         );
     }
@@ -115,7 +140,10 @@ mod tests {
             "",
             "one",
         ] {
-            assert_eq!(collapse_loops(text), text.split_whitespace().collect::<Vec<_>>().join(" "));
+            assert_eq!(
+                collapse_loops(text),
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
         }
     }
 
@@ -124,10 +152,22 @@ mod tests {
         let ctx = "We closed 42 of the 50 bugs. March 17th works for marketing. It actually gives us more time for the press kit.";
         assert!(copies_context("March 17th works for marketing.", ctx));
         assert!(copies_context("it actually gives us more time", ctx));
-        assert!(copies_context("The press kit.", ctx), "repeats the very end");
-        assert!(copies_context("Okay, we'll do.", "Anything else? Okay, we'll do."));
-        assert!(!copies_context("Yes, March 17th.", ctx), "three words, not at the end");
-        assert!(!copies_context("Yes.", "Yes."), "one word may be said again");
+        assert!(
+            copies_context("The press kit.", ctx),
+            "repeats the very end"
+        );
+        assert!(copies_context(
+            "Okay, we'll do.",
+            "Anything else? Okay, we'll do."
+        ));
+        assert!(
+            !copies_context("Yes, March 17th.", ctx),
+            "three words, not at the end"
+        );
+        assert!(
+            !copies_context("Yes.", "Yes."),
+            "one word may be said again"
+        );
         assert!(!copies_context("March 17th works for sales.", ctx));
         assert!(!copies_context("March 17th works for marketing.", ""));
     }

@@ -78,7 +78,12 @@ impl VadConfig {
         // after its last speech: 1 s by default, 0.65 s here. Live regions are transcribed
         // one by one, so merging close ones gains nothing; the noise floor still has four
         // seconds of the past to go by.
-        VadConfig { max_region_ms: 8_000, split_search_ms: 1_500, lookahead_ms: 150, ..VadConfig::default() }
+        VadConfig {
+            max_region_ms: 8_000,
+            split_search_ms: 1_500,
+            lookahead_ms: 150,
+            ..VadConfig::default()
+        }
     }
 }
 
@@ -1123,7 +1128,10 @@ mod tests {
         assert_eq!(regions.len(), 4, "{regions:?}");
         for (i, r) in regions.iter().enumerate() {
             let onset = 1000 + 3000 * i as u64;
-            let (want_start, want_end) = (onset - u64::from(config.pre_pad_ms), onset + 1000 + u64::from(config.post_pad_ms));
+            let (want_start, want_end) = (
+                onset - u64::from(config.pre_pad_ms),
+                onset + 1000 + u64::from(config.post_pad_ms),
+            );
             assert!(
                 r.start_ms.abs_diff(want_start) <= 30,
                 "{r:?}: start, want {want_start}"

@@ -74,15 +74,38 @@ pub const FILLERS: &[&str] = &[
 pub const HYPHENATED_FILLERS: &[&str] = &["mm-hm", "mm-hmm", "uh-huh", "uh-hum", "um-hum", "mm-mm"];
 
 /// Abbreviations and spelling variants, mapped to the form LibriSpeech-style references spell out.
-pub const ABBREVIATIONS: &[(&str, &str)] =
-    &[("mr", "mister"), ("mrs", "missus"), ("dr", "doctor"), ("ok", "okay")];
+pub const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("mr", "mister"),
+    ("mrs", "missus"),
+    ("dr", "doctor"),
+    ("ok", "okay"),
+];
 
 const ONES: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const TENS: [&str; 10] =
-    ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 const SCALES: [(u64, &str); 4] = [
     (1_000_000_000_000, "trillion"),
     (1_000_000_000, "billion"),
@@ -159,13 +182,25 @@ struct Cell {
 impl Cell {
     fn diagonal(self, differs: bool) -> Cell {
         let step = u32::from(differs);
-        Cell { cost: self.cost + step, s: self.s + step, ..self }
+        Cell {
+            cost: self.cost + step,
+            s: self.s + step,
+            ..self
+        }
     }
     fn deletion(self) -> Cell {
-        Cell { cost: self.cost + 1, d: self.d + 1, ..self }
+        Cell {
+            cost: self.cost + 1,
+            d: self.d + 1,
+            ..self
+        }
     }
     fn insertion(self) -> Cell {
-        Cell { cost: self.cost + 1, i: self.i + 1, ..self }
+        Cell {
+            cost: self.cost + 1,
+            i: self.i + 1,
+            ..self
+        }
     }
 }
 
@@ -267,7 +302,9 @@ fn strip_tags(text: &str) -> String {
 }
 
 fn is_hyphenated_filler(token: &str) -> bool {
-    let core = token.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let core = token
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
     HYPHENATED_FILLERS.contains(&core.as_str())
 }
 
@@ -374,13 +411,20 @@ fn flush_run(run: &mut String, atoms: &mut Vec<Atom>) {
             continue;
         }
         let suffix = parts.peek().and_then(|&(next_numeric, next)| {
-            if next_numeric { None } else { suffix_kind(next) }
+            if next_numeric {
+                None
+            } else {
+                suffix_kind(next)
+            }
         });
         if suffix.is_some() {
             parts.next();
         }
         let kind = suffix.unwrap_or(NumKind::Cardinal);
-        atoms.push(Atom::Number { text: part.to_string(), kind });
+        atoms.push(Atom::Number {
+            text: part.to_string(),
+            kind,
+        });
     }
 }
 
@@ -395,9 +439,18 @@ struct Currency {
 
 fn currency(symbol: char) -> Option<Currency> {
     match symbol {
-        '$' => Some(Currency { major: ("dollar", "dollars"), minor: ("cent", "cents") }),
-        '£' => Some(Currency { major: ("pound", "pounds"), minor: ("penny", "pence") }),
-        '€' => Some(Currency { major: ("euro", "euros"), minor: ("cent", "cents") }),
+        '$' => Some(Currency {
+            major: ("dollar", "dollars"),
+            minor: ("cent", "cents"),
+        }),
+        '£' => Some(Currency {
+            major: ("pound", "pounds"),
+            minor: ("penny", "pence"),
+        }),
+        '€' => Some(Currency {
+            major: ("euro", "euros"),
+            minor: ("cent", "cents"),
+        }),
         _ => None,
     }
 }
@@ -427,12 +480,18 @@ fn expand_at(atoms: &[Atom], index: usize, words: &mut Vec<String>) -> usize {
 }
 
 fn expand_word(word: &str) -> &str {
-    ABBREVIATIONS.iter().find(|(short, _)| *short == word).map_or(word, |(_, long)| long)
+    ABBREVIATIONS
+        .iter()
+        .find(|(short, _)| *short == word)
+        .map_or(word, |(_, long)| long)
 }
 
 fn cardinal_text(atom: Option<&Atom>) -> Option<&str> {
     match atom {
-        Some(Atom::Number { text, kind: NumKind::Cardinal }) => Some(text),
+        Some(Atom::Number {
+            text,
+            kind: NumKind::Cardinal,
+        }) => Some(text),
         _ => None,
     }
 }
@@ -511,7 +570,9 @@ fn integer_value(digits: &str) -> Option<u64> {
 fn spell_number(text: &str, kind: NumKind, words: &mut Vec<String>) {
     let start = words.len();
     spell_number_plain(text, kind != NumKind::Ordinal, words);
-    let Some(last) = words[start..].last_mut() else { return };
+    let Some(last) = words[start..].last_mut() else {
+        return;
+    };
     match kind {
         NumKind::Cardinal => {}
         NumKind::Ordinal => *last = ordinal_of(last),
@@ -577,7 +638,10 @@ fn spell_integer_part(text: &str, allow_year: bool, words: &mut Vec<String>) {
 
 fn spell_integer(digits: &str, allow_year: bool, words: &mut Vec<String>) {
     let leading_zero = digits.len() > 1 && digits.starts_with('0');
-    let value = digits.parse::<u64>().ok().filter(|_| digits.len() <= MAX_CARDINAL_DIGITS);
+    let value = digits
+        .parse::<u64>()
+        .ok()
+        .filter(|_| digits.len() <= MAX_CARDINAL_DIGITS);
     match value {
         Some(value) if !leading_zero => {
             if allow_year && digits.len() == 4 && is_year(value) {
@@ -693,8 +757,10 @@ fn is_small_number_word(word: &str) -> bool {
 }
 
 fn finish(words: Vec<String>) -> Vec<String> {
-    let words: Vec<String> =
-        words.into_iter().filter(|w| !FILLERS.contains(&w.as_str())).collect();
+    let words: Vec<String> = words
+        .into_iter()
+        .filter(|w| !FILLERS.contains(&w.as_str()))
+        .collect();
     let mut out: Vec<String> = Vec::with_capacity(words.len());
     for (index, word) in words.iter().enumerate() {
         let next = words.get(index + 1).map(String::as_str);
@@ -718,7 +784,9 @@ mod tests {
     use std::path::PathBuf;
 
     fn corpus(relative: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(relative)
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/corpus")
+            .join(relative)
     }
 
     fn words(text: &str) -> String {
@@ -737,7 +805,10 @@ mod tests {
             ("OK, ok. O.K. okay", "okay okay okay okay"),
             ("at 10 a.m. in the U.S.", "at ten am in the us"),
             // hyphens and dashes
-            ("twenty-one well-known e-mail", "twenty one well known e mail"),
+            (
+                "twenty-one well-known e-mail",
+                "twenty one well known e mail",
+            ),
             ("COVID-19 — again", "covid nineteen again"),
             // fillers and tags
             ("um so uh yes, mm-hm, Uh-huh. Hmm erm", "so yes"),
@@ -756,20 +827,35 @@ mod tests {
             ("3000000000", "three billion"),
             ("1,2", "one two"),
             ("007", "zero zero seven"),
-            ("1234567890123456", "one two three four five six seven eight nine zero one two three four five six"),
+            (
+                "1234567890123456",
+                "one two three four five six seven eight nine zero one two three four five six",
+            ),
             // years
             ("In 1813", "in eighteen thirteen"),
             ("2024", "twenty twenty four"),
             ("2010", "twenty ten"),
             ("1900 1805", "nineteen hundred eighteen oh five"),
             ("2005", "two thousand five"),
-            ("1500 vs 1,500", "fifteen hundred vs one thousand five hundred"),
-            ("1066 2100", "one thousand sixty six two thousand one hundred"),
+            (
+                "1500 vs 1,500",
+                "fifteen hundred vs one thousand five hundred",
+            ),
+            (
+                "1066 2100",
+                "one thousand sixty six two thousand one hundred",
+            ),
             // ordinals and plurals
             ("March 3rd", "march third"),
             ("March 17th, 10th", "march seventeenth tenth"),
-            ("1st 2nd 21st 100th 12th 40th", "first second twenty first one hundredth twelfth fortieth"),
-            ("the 1990s and 80s, 1990's", "the nineteen nineties and eighties nineteen nineties"),
+            (
+                "1st 2nd 21st 100th 12th 40th",
+                "first second twenty first one hundredth twelfth fortieth",
+            ),
+            (
+                "the 1990s and 80s, 1990's",
+                "the nineteen nineties and eighties nineteen nineties",
+            ),
             // decimals, percent
             ("1.5%", "one point five percent"),
             ("30%", "thirty percent"),
@@ -824,12 +910,21 @@ mod tests {
             ("twenty twenty four", "2024"),
         ];
         for (spoken, written) in pairs {
-            assert_eq!(normalize(spoken), normalize(written), "{spoken:?} vs {written:?}");
+            assert_eq!(
+                normalize(spoken),
+                normalize(written),
+                "{spoken:?} vs {written:?}"
+            );
         }
     }
 
     fn stats(s: usize, d: usize, i: usize, n: usize) -> WerStats {
-        WerStats { substitutions: s, deletions: d, insertions: i, reference_words: n }
+        WerStats {
+            substitutions: s,
+            deletions: d,
+            insertions: i,
+            reference_words: n,
+        }
     }
 
     #[test]
@@ -845,7 +940,10 @@ mod tests {
         assert_eq!(score("", "hello there").wer(), 2.0);
         // Ties prefer substitution, so one word for two is S + D, not D + D + I.
         assert_eq!(score("a b", "c"), stats(1, 1, 0, 2));
-        let mixed = score("we closed 42 of the 50 bugs", "we closed forty of 50 bugs today");
+        let mixed = score(
+            "we closed 42 of the 50 bugs",
+            "we closed forty of 50 bugs today",
+        );
         // ref: we closed forty two of the fifty bugs (8); hyp: we closed forty of fifty bugs today
         assert_eq!(mixed, stats(0, 2, 1, 8));
         assert!((mixed.wer() - 3.0 / 8.0).abs() < 1e-12);
@@ -856,7 +954,10 @@ mod tests {
         let reference = "Okay, let's get started. This is the weekly sync!";
         let hypothesis = "OK lets get started this is the Weekly Sync";
         assert_eq!(score(reference, hypothesis), stats(0, 0, 0, 9));
-        assert_eq!(score("UM, I'M ABIGAIL [NOISE]", "I'm Abigail."), stats(0, 0, 0, 2));
+        assert_eq!(
+            score("UM, I'M ABIGAIL [NOISE]", "I'm Abigail."),
+            stats(0, 0, 0, 2)
+        );
     }
 
     #[test]
@@ -871,8 +972,9 @@ mod tests {
     #[test]
     fn long_alignment_is_exact() {
         let vocabulary = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta"];
-        let reference: Vec<String> =
-            (0..3000).map(|i| vocabulary[(i * 7 + i / 5) % vocabulary.len()].to_string()).collect();
+        let reference: Vec<String> = (0..3000)
+            .map(|i| vocabulary[(i * 7 + i / 5) % vocabulary.len()].to_string())
+            .collect();
         let mut hypothesis = reference.clone();
         hypothesis.remove(1500);
         hypothesis[10] = "zzz".to_string();
@@ -906,7 +1008,10 @@ mod tests {
             let tokens = normalize(&text);
             assert!(!tokens.is_empty(), "{path:?}");
             for token in tokens {
-                assert!(token.chars().all(char::is_alphabetic), "{path:?}: {token:?}");
+                assert!(
+                    token.chars().all(char::is_alphabetic),
+                    "{path:?}: {token:?}"
+                );
             }
         }
     }

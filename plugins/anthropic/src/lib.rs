@@ -162,7 +162,11 @@ fn input_tokens(usage: &Value) -> Option<u32> {
     Some(base.saturating_add(cached))
 }
 
-fn read_stream(t: &Target, stream: &ResponseStream, secs: u64) -> Result<Step<Answer>, PluginError> {
+fn read_stream(
+    t: &Target,
+    stream: &ResponseStream,
+    secs: u64,
+) -> Result<Step<Answer>, PluginError> {
     let mut parser = SseParser::default();
     let mut answer = Answer::default();
     while let Some(chunk) = next_chunk(t, stream, secs, answer.text.len())? {
@@ -181,7 +185,11 @@ fn read_stream(t: &Target, stream: &ResponseStream, secs: u64) -> Result<Step<An
         return Ok(step);
     }
     if !answer.stopped && answer.stop_reason.is_none() {
-        return Err(errors::stream_unfinished(t, answer.text.len(), "message_stop"));
+        return Err(errors::stream_unfinished(
+            t,
+            answer.text.len(),
+            "message_stop",
+        ));
     }
     Ok(Step::Done(answer))
 }

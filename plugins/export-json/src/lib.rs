@@ -30,7 +30,11 @@ export_exporter!(Json);
 
 /// `<date>-<slug>.json` holding the document.
 pub fn render(doc: &Document, pretty: bool) -> Result<OutputFile, PluginError> {
-    let mut text = if pretty { minutes_sdk::json::to_string_pretty(doc)? } else { minutes_sdk::json::to_string(doc)? };
+    let mut text = if pretty {
+        minutes_sdk::json::to_string_pretty(doc)?
+    } else {
+        minutes_sdk::json::to_string(doc)?
+    };
     text.push('\n');
     Ok(OutputFile::text(JSON.file_name(doc), JSON.media_type, text))
 }
@@ -52,7 +56,13 @@ mod tests {
                 channel_names: vec!["me".into(), "others".into()],
             },
             transcript: Transcript {
-                segments: vec![Segment { start_ms: 0, end_ms: 1_500, channel: 1, speaker: Some("Ana".into()), text: "Zahlen: 3 € \u{1F4B8}\n".into() }],
+                segments: vec![Segment {
+                    start_ms: 0,
+                    end_ms: 1_500,
+                    channel: 1,
+                    speaker: Some("Ana".into()),
+                    text: "Zahlen: 3 € \u{1F4B8}\n".into(),
+                }],
                 language: Some("de".into()),
             },
             summary,
@@ -62,8 +72,15 @@ mod tests {
     fn summary() -> Summary {
         Summary {
             markdown: "## Budget\n\nFlat.".into(),
-            sections: vec![Section { title: "Budget".into(), body: "Flat.".into() }],
-            action_items: vec![ActionItem { owner: None, task: "Send sheet".into(), due: Some("2026-07-05".into()) }],
+            sections: vec![Section {
+                title: "Budget".into(),
+                body: "Flat.".into(),
+            }],
+            action_items: vec![ActionItem {
+                owner: None,
+                task: "Send sheet".into(),
+                due: Some("2026-07-05".into()),
+            }],
             decisions: vec!["Keep it flat".into()],
             open_questions: vec![],
         }
@@ -82,17 +99,34 @@ mod tests {
     #[test]
     fn field_names_are_the_ones_minutes_export_reads() {
         let text = String::from_utf8(render(&doc(Some(summary())), false).unwrap().bytes).unwrap();
-        for key in ["\"started_at\":", "\"duration_ms\":", "\"channel_names\":", "\"start_ms\":", "\"end_ms\":", "\"action_items\":", "\"open_questions\":"] {
+        for key in [
+            "\"started_at\":",
+            "\"duration_ms\":",
+            "\"channel_names\":",
+            "\"start_ms\":",
+            "\"end_ms\":",
+            "\"action_items\":",
+            "\"open_questions\":",
+        ] {
             assert!(text.contains(key), "missing {key} in {text}");
         }
-        assert!(text.ends_with("}\n") && text.lines().count() == 1, "compact output is one line: {text}");
+        assert!(
+            text.ends_with("}\n") && text.lines().count() == 1,
+            "compact output is one line: {text}"
+        );
         let pretty = String::from_utf8(render(&doc(None), true).unwrap().bytes).unwrap();
-        assert!(pretty.contains("\n  \"metadata\": {\n") && pretty.contains("\"summary\": null"), "{pretty}");
+        assert!(
+            pretty.contains("\n  \"metadata\": {\n") && pretty.contains("\"summary\": null"),
+            "{pretty}"
+        );
     }
 
     #[test]
     fn the_file_is_named_after_date_and_title() {
         let file = render(&doc(None), true).unwrap();
-        assert_eq!((file.path.as_str(), file.media_type.as_str()), ("2026-07-01-q3-planning-budget.json", "application/json"));
+        assert_eq!(
+            (file.path.as_str(), file.media_type.as_str()),
+            ("2026-07-01-q3-planning-budget.json", "application/json")
+        );
     }
 }

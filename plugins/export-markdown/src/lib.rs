@@ -28,7 +28,11 @@ impl Exporter for Markdown {
             include_transcript: minutes_sdk::config::boolean("include_transcript").unwrap_or(true),
             timestamps: minutes_sdk::config::boolean("timestamps").unwrap_or(true),
         };
-        Ok(vec![OutputFile::text(MARKDOWN.file_name(&doc), MARKDOWN.media_type, render(&doc, &options))])
+        Ok(vec![OutputFile::text(
+            MARKDOWN.file_name(&doc),
+            MARKDOWN.media_type,
+            render(&doc, &options),
+        )])
     }
 }
 
@@ -46,9 +50,17 @@ pub fn render(doc: &Document, options: &Options) -> String {
     out.push_str("---\n");
     let _ = writeln!(out, "title: {}", yaml::string(&meta.title));
     let _ = writeln!(out, "date: {}", yaml::string(&meta.started_at));
-    let _ = writeln!(out, "duration: {}", yaml::string(&duration(meta.duration_ms)));
+    let _ = writeln!(
+        out,
+        "duration: {}",
+        yaml::string(&duration(meta.duration_ms))
+    );
     let _ = writeln!(out, "meeting_id: {}", yaml::string(&meta.id));
-    if let Some(lang) = meta.language.as_deref().or(doc.transcript.language.as_deref()) {
+    if let Some(lang) = meta
+        .language
+        .as_deref()
+        .or(doc.transcript.language.as_deref())
+    {
         let _ = writeln!(out, "language: {}", yaml::string(lang));
     }
     yaml::list(&mut out, "participants", &participants(doc));
@@ -61,7 +73,12 @@ pub fn render(doc: &Document, options: &Options) -> String {
     }
     if options.include_transcript {
         out.push_str("## Transcript\n\n");
-        for seg in doc.transcript.segments.iter().filter(|s| !s.text.trim().is_empty()) {
+        for seg in doc
+            .transcript
+            .segments
+            .iter()
+            .filter(|s| !s.text.trim().is_empty())
+        {
             let who = known_speaker(seg, &meta.channel_names);
             let text = seg.text.trim();
             let _ = match (options.timestamps, who) {
@@ -112,15 +129,31 @@ mod tests {
             },
             transcript: Transcript {
                 segments: vec![
-                    Segment { start_ms: 1000, end_ms: 2000, channel: 0, speaker: None, text: " Hello.".into() },
-                    Segment { start_ms: 65_000, end_ms: 66_000, channel: 1, speaker: Some("David".into()), text: "Hi.".into() },
+                    Segment {
+                        start_ms: 1000,
+                        end_ms: 2000,
+                        channel: 0,
+                        speaker: None,
+                        text: " Hello.".into(),
+                    },
+                    Segment {
+                        start_ms: 65_000,
+                        end_ms: 66_000,
+                        channel: 1,
+                        speaker: Some("David".into()),
+                        text: "Hi.".into(),
+                    },
                 ],
                 language: None,
             },
             summary: Some(Summary {
                 markdown: String::new(),
                 sections: vec![],
-                action_items: vec![ActionItem { owner: Some("Sam".into()), task: "Draft post".into(), due: Some("Friday".into()) }],
+                action_items: vec![ActionItem {
+                    owner: Some("Sam".into()),
+                    task: "Draft post".into(),
+                    due: Some("Friday".into()),
+                }],
                 decisions: vec!["Launch on March 17th".into()],
                 open_questions: vec![],
             }),
@@ -129,8 +162,17 @@ mod tests {
 
     #[test]
     fn front_matter_quotes_titles_and_lists_participants() {
-        let md = render(&doc(), &Options { include_transcript: true, timestamps: true });
-        assert!(md.starts_with("---\ntitle: \"Atlas: \\\"weekly\\\" sync\"\n"), "{md}");
+        let md = render(
+            &doc(),
+            &Options {
+                include_transcript: true,
+                timestamps: true,
+            },
+        );
+        assert!(
+            md.starts_with("---\ntitle: \"Atlas: \\\"weekly\\\" sync\"\n"),
+            "{md}"
+        );
         assert!(md.contains("duration: \"0:03:01\"\n"));
         assert!(md.contains("participants:\n  - \"me\"\n  - \"David\"\n"));
         assert!(md.contains("tags:\n  - \"atlas\"\n"));
@@ -145,7 +187,13 @@ mod tests {
         for s in &mut d.transcript.segments {
             s.speaker = None;
         }
-        let md = render(&d, &Options { include_transcript: true, timestamps: true });
+        let md = render(
+            &d,
+            &Options {
+                include_transcript: true,
+                timestamps: true,
+            },
+        );
         assert!(md.contains("participants: []\n"), "{md}");
         assert!(md.contains("**[00:01]** Hello.  \n"), "{md}");
         assert!(!md.contains("channel 0"), "{md}");

@@ -4,7 +4,9 @@
 //! `minutes export --dir <vault>`; the note goes to `<folder>/<date>-<title>.md` inside it.
 
 use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
-use minutes_sdk::meeting::{clock, iso_date, known_speaker, markdown_summary, one_line, participants};
+use minutes_sdk::meeting::{
+    clock, iso_date, known_speaker, markdown_summary, one_line, participants,
+};
 use minutes_sdk::types::{ActionItem, Document, ExporterInfo, OutputFile, PluginError};
 use minutes_sdk::yaml;
 use std::fmt::Write;
@@ -27,7 +29,9 @@ impl Exporter for Obsidian {
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
         OBSIDIAN.check(&format)?;
         let options = Options {
-            folder: clean_folder(&minutes_sdk::config::string("folder").unwrap_or_else(|| "Meetings".into()))?,
+            folder: clean_folder(
+                &minutes_sdk::config::string("folder").unwrap_or_else(|| "Meetings".into()),
+            )?,
             tag: minutes_sdk::config::string("tag").unwrap_or_else(|| "meeting".into()),
             daily_note_link: minutes_sdk::config::boolean("daily_note_link").unwrap_or(true),
             include_transcript: minutes_sdk::config::boolean("include_transcript").unwrap_or(true),
@@ -50,7 +54,11 @@ pub struct Options {
 /// The note for `doc`, at `<folder>/<date>-<slug>.md`.
 pub fn note(doc: &Document, options: &Options) -> OutputFile {
     let name = OBSIDIAN.file_name(doc);
-    let path = if options.folder.is_empty() { name } else { format!("{}/{name}", options.folder) };
+    let path = if options.folder.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", options.folder)
+    };
     OutputFile::text(path, OBSIDIAN.media_type, render(doc, options))
 }
 
@@ -65,13 +73,19 @@ pub fn clean_folder(raw: &str) -> Result<String, PluginError> {
     };
     let text = raw.trim().replace('\\', "/");
     let bytes = text.as_bytes();
-    if text.starts_with(['/', '~']) || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':') {
+    if text.starts_with(['/', '~'])
+        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+    {
         return Err(refuse("is an absolute path"));
     }
     if text.chars().any(char::is_control) {
         return Err(refuse("contains control characters"));
     }
-    let parts: Vec<&str> = text.split('/').map(str::trim).filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = text
+        .split('/')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if parts.contains(&"..") {
         return Err(refuse("leads out of the vault with `..`"));
     }
@@ -111,7 +125,12 @@ pub fn render(doc: &Document, options: &Options) -> String {
 /// date at the end of the line; any other due text is kept as words.
 pub fn task(item: &ActionItem) -> String {
     let mut line = format!("- [ ] {}", one_line(&item.task));
-    if let Some(owner) = item.owner.as_deref().map(link_target).filter(|o| !o.is_empty()) {
+    if let Some(owner) = item
+        .owner
+        .as_deref()
+        .map(link_target)
+        .filter(|o| !o.is_empty())
+    {
         let _ = write!(line, " [[{owner}]]");
     }
     if let Some(due) = item.due.as_deref().map(one_line).filter(|d| !d.is_empty()) {
@@ -137,9 +156,17 @@ pub fn tags(default_tag: &str, labels: &[String]) -> Vec<String> {
             .trim()
             .trim_start_matches('#')
             .split_whitespace()
-            .map(|w| w.chars().filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/')).collect())
+            .map(|w| {
+                w.chars()
+                    .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/'))
+                    .collect()
+            })
             .collect();
-        let tag = words.into_iter().filter(|w: &String| !w.is_empty()).collect::<Vec<_>>().join("-");
+        let tag = words
+            .into_iter()
+            .filter(|w: &String| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
         let tag = tag.trim_matches('/').to_string();
         if tag.is_empty() || tag.chars().all(|c| c.is_ascii_digit()) {
             continue;
@@ -160,7 +187,11 @@ fn transcript(out: &mut String, doc: &Document) {
         .filter_map(|seg| {
             let text = one_line(&seg.text);
             (!text.is_empty()).then(|| match known_speaker(seg, &doc.metadata.channel_names) {
-                Some(who) => format!("> **[{}] {}:** {text}  ", clock(seg.start_ms), one_line(&who)),
+                Some(who) => format!(
+                    "> **[{}] {}:** {text}  ",
+                    clock(seg.start_ms),
+                    one_line(&who)
+                ),
                 None => format!("> **[{}]** {text}  ", clock(seg.start_ms)),
             })
         })
@@ -186,24 +217,56 @@ mod tests {
                 title: "Atlas: weekly \"release\" sync".into(),
                 started_at: "2026-11-28T10:00:00Z".into(),
                 duration_ms: 3_725_000,
-                labels: vec!["atlas".into(), "Release Planning".into(), "#meeting".into(), "2026".into()],
+                labels: vec![
+                    "atlas".into(),
+                    "Release Planning".into(),
+                    "#meeting".into(),
+                    "2026".into(),
+                ],
                 language: None,
                 channel_names: vec!["me".into(), "others".into()],
             },
             transcript: Transcript {
                 segments: vec![
-                    Segment { start_ms: 1_000, end_ms: 4_000, channel: 0, speaker: Some("Maria".into()), text: "We move the launch.".into() },
-                    Segment { start_ms: 3_665_000, end_ms: 3_668_000, channel: 1, speaker: None, text: "Agreed.\n".into() },
+                    Segment {
+                        start_ms: 1_000,
+                        end_ms: 4_000,
+                        channel: 0,
+                        speaker: Some("Maria".into()),
+                        text: "We move the launch.".into(),
+                    },
+                    Segment {
+                        start_ms: 3_665_000,
+                        end_ms: 3_668_000,
+                        channel: 1,
+                        speaker: None,
+                        text: "Agreed.\n".into(),
+                    },
                 ],
                 language: None,
             },
             summary: Some(Summary {
                 markdown: String::new(),
-                sections: vec![Section { title: "Overview".into(), body: "The launch moves.".into() }],
+                sections: vec![Section {
+                    title: "Overview".into(),
+                    body: "The launch moves.".into(),
+                }],
                 action_items: vec![
-                    ActionItem { owner: Some("Sam".into()), task: "Draft the announcement".into(), due: Some("2026-03-10".into()) },
-                    ActionItem { owner: Some("Ana [PM]|x".into()), task: "Check\nprices".into(), due: Some("March 10th".into()) },
-                    ActionItem { owner: None, task: "Book a room".into(), due: None },
+                    ActionItem {
+                        owner: Some("Sam".into()),
+                        task: "Draft the announcement".into(),
+                        due: Some("2026-03-10".into()),
+                    },
+                    ActionItem {
+                        owner: Some("Ana [PM]|x".into()),
+                        task: "Check\nprices".into(),
+                        due: Some("March 10th".into()),
+                    },
+                    ActionItem {
+                        owner: None,
+                        task: "Book a room".into(),
+                        due: None,
+                    },
                 ],
                 decisions: vec!["Launch on March 17th".into()],
                 open_questions: vec!["Pro tier price?".into()],
@@ -212,7 +275,12 @@ mod tests {
     }
 
     fn options() -> Options {
-        Options { folder: "Meetings".into(), tag: "meeting".into(), daily_note_link: true, include_transcript: true }
+        Options {
+            folder: "Meetings".into(),
+            tag: "meeting".into(),
+            daily_note_link: true,
+            include_transcript: true,
+        }
     }
 
     #[test]
@@ -230,32 +298,79 @@ mod tests {
     #[test]
     fn tasks_link_owners_and_use_the_tasks_due_date_only_for_iso_dates() {
         let md = render(&doc(), &options());
-        assert!(md.contains("## Action items\n\n- [ ] Draft the announcement [[Sam]] 📅 2026-03-10\n"), "{md}");
-        assert!(md.contains("- [ ] Check prices [[Ana PM x]] (due March 10th)\n"), "{md}");
+        assert!(
+            md.contains("## Action items\n\n- [ ] Draft the announcement [[Sam]] 📅 2026-03-10\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- [ ] Check prices [[Ana PM x]] (due March 10th)\n"),
+            "{md}"
+        );
         assert!(md.contains("- [ ] Book a room\n"), "{md}");
-        assert!(md.contains("## Decisions\n\n- Launch on March 17th\n"), "{md}");
+        assert!(
+            md.contains("## Decisions\n\n- Launch on March 17th\n"),
+            "{md}"
+        );
     }
 
     #[test]
     fn daily_note_link_and_folded_transcript() {
         let md = render(&doc(), &options());
-        assert!(md.contains("# Atlas: weekly \"release\" sync\n\nDaily note: [[2026-11-28]]\n"), "{md}");
+        assert!(
+            md.contains("# Atlas: weekly \"release\" sync\n\nDaily note: [[2026-11-28]]\n"),
+            "{md}"
+        );
         assert!(md.ends_with("> [!quote]- Transcript\n> **[00:00:01] Maria:** We move the launch.  \n> **[01:01:05] others:** Agreed.  \n"), "{md}");
-        let plain = render(&doc(), &Options { daily_note_link: false, include_transcript: false, ..options() });
-        assert!(!plain.contains("[[2026-11-28]]") && !plain.contains("[!quote]"), "{plain}");
+        let plain = render(
+            &doc(),
+            &Options {
+                daily_note_link: false,
+                include_transcript: false,
+                ..options()
+            },
+        );
+        assert!(
+            !plain.contains("[[2026-11-28]]") && !plain.contains("[!quote]"),
+            "{plain}"
+        );
     }
 
     #[test]
     fn the_note_goes_into_the_folder_and_escapes_are_refused() {
-        assert_eq!(note(&doc(), &options()).path, "Meetings/2026-11-28-atlas-weekly-release-sync.md");
-        let top = Options { folder: String::new(), ..options() };
-        assert_eq!(note(&doc(), &top).path, "2026-11-28-atlas-weekly-release-sync.md");
-        for (raw, clean) in [("Meetings", "Meetings"), ("./Work//Meetings/", "Work/Meetings"), ("Work\\Notes", "Work/Notes"), ("", ""), (" . ", "")] {
+        assert_eq!(
+            note(&doc(), &options()).path,
+            "Meetings/2026-11-28-atlas-weekly-release-sync.md"
+        );
+        let top = Options {
+            folder: String::new(),
+            ..options()
+        };
+        assert_eq!(
+            note(&doc(), &top).path,
+            "2026-11-28-atlas-weekly-release-sync.md"
+        );
+        for (raw, clean) in [
+            ("Meetings", "Meetings"),
+            ("./Work//Meetings/", "Work/Meetings"),
+            ("Work\\Notes", "Work/Notes"),
+            ("", ""),
+            (" . ", ""),
+        ] {
             assert_eq!(clean_folder(raw).ok().as_deref(), Some(clean), "{raw:?}");
         }
-        for raw in ["../elsewhere", "Meetings/../../x", "/etc", "~/notes", "C:\\Users", "\\\\server\\share", "a\u{7}b"] {
+        for raw in [
+            "../elsewhere",
+            "Meetings/../../x",
+            "/etc",
+            "~/notes",
+            "C:\\Users",
+            "\\\\server\\share",
+            "a\u{7}b",
+        ] {
             match clean_folder(raw) {
-                Err(PluginError::Config(m)) => assert!(m.contains("`folder`") && m.contains("config.toml"), "{m}"),
+                Err(PluginError::Config(m)) => {
+                    assert!(m.contains("`folder`") && m.contains("config.toml"), "{m}")
+                }
                 other => panic!("{raw:?} gave {other:?}"),
             }
         }
@@ -263,6 +378,18 @@ mod tests {
 
     #[test]
     fn tags_are_tidied_and_deduplicated() {
-        assert_eq!(tags("", &["a b".into(), "#x".into(), "X".into(), "123".into(), "q&a".into()]), ["a-b", "x", "qa"]);
+        assert_eq!(
+            tags(
+                "",
+                &[
+                    "a b".into(),
+                    "#x".into(),
+                    "X".into(),
+                    "123".into(),
+                    "q&a".into()
+                ]
+            ),
+            ["a-b", "x", "qa"]
+        );
     }
 }

@@ -24,7 +24,11 @@ impl Exporter for Text {
     fn export(format: String, doc: Document) -> Result<Vec<OutputFile>, PluginError> {
         TXT.check(&format)?;
         let include_summary = minutes_sdk::config::boolean("include_summary").unwrap_or(true);
-        Ok(vec![OutputFile::text(TXT.file_name(&doc), "text/plain; charset=utf-8", render(&doc, include_summary))])
+        Ok(vec![OutputFile::text(
+            TXT.file_name(&doc),
+            "text/plain; charset=utf-8",
+            render(&doc, include_summary),
+        )])
     }
 }
 
@@ -34,13 +38,22 @@ pub fn render(doc: &Document, include_summary: bool) -> String {
     let meta = &doc.metadata;
     let mut out = String::new();
     let _ = writeln!(out, "{}", one_line(&meta.title));
-    let mut facts = vec![minutes_sdk::meeting::date(doc).unwrap_or_else(|| one_line(&meta.started_at))];
+    let mut facts =
+        vec![minutes_sdk::meeting::date(doc).unwrap_or_else(|| one_line(&meta.started_at))];
     facts.push(clock(meta.duration_ms));
     let people = participants(doc);
     if !people.is_empty() {
         facts.push(people.join(", "));
     }
-    let _ = writeln!(out, "{}\n", facts.into_iter().filter(|f| !f.is_empty()).collect::<Vec<_>>().join(" · "));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        facts
+            .into_iter()
+            .filter(|f| !f.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    );
 
     if let Some(summary) = doc.summary.as_ref().filter(|_| include_summary) {
         render_summary(&mut out, summary);
@@ -82,14 +95,23 @@ fn render_summary(out: &mut String, s: &Summary) {
             out.push('\n');
         }
     };
-    list(out, "Decisions", s.decisions.iter().map(|d| one_line(d)).collect());
+    list(
+        out,
+        "Decisions",
+        s.decisions.iter().map(|d| one_line(d)).collect(),
+    );
     let actions = s
         .action_items
         .iter()
         .map(|a| {
             let mut line = format!("[ ] {}", one_line(&a.task));
             let owner = a.owner.as_deref().map(one_line).filter(|o| !o.is_empty());
-            let due = a.due.as_deref().map(one_line).filter(|d| !d.is_empty()).map(|d| format!("due {d}"));
+            let due = a
+                .due
+                .as_deref()
+                .map(one_line)
+                .filter(|d| !d.is_empty())
+                .map(|d| format!("due {d}"));
             let extra: Vec<String> = owner.into_iter().chain(due).collect();
             if !extra.is_empty() {
                 line += &format!(" ({})", extra.join(", "));
@@ -98,7 +120,11 @@ fn render_summary(out: &mut String, s: &Summary) {
         })
         .collect();
     list(out, "Action items", actions);
-    list(out, "Open questions", s.open_questions.iter().map(|q| one_line(q)).collect());
+    list(
+        out,
+        "Open questions",
+        s.open_questions.iter().map(|q| one_line(q)).collect(),
+    );
 }
 
 #[cfg(test)]
@@ -119,16 +145,41 @@ mod tests {
             },
             transcript: Transcript {
                 segments: vec![
-                    Segment { start_ms: 1_000, end_ms: 2_000, channel: 0, speaker: None, text: " Hello,\n all.".into() },
-                    Segment { start_ms: 2_000, end_ms: 2_500, channel: 1, speaker: None, text: "   ".into() },
-                    Segment { start_ms: 3_661_000, end_ms: 3_662_000, channel: 1, speaker: Some("David".into()), text: "Bye.".into() },
+                    Segment {
+                        start_ms: 1_000,
+                        end_ms: 2_000,
+                        channel: 0,
+                        speaker: None,
+                        text: " Hello,\n all.".into(),
+                    },
+                    Segment {
+                        start_ms: 2_000,
+                        end_ms: 2_500,
+                        channel: 1,
+                        speaker: None,
+                        text: "   ".into(),
+                    },
+                    Segment {
+                        start_ms: 3_661_000,
+                        end_ms: 3_662_000,
+                        channel: 1,
+                        speaker: Some("David".into()),
+                        text: "Bye.".into(),
+                    },
                 ],
                 language: None,
             },
             summary: Some(Summary {
                 markdown: "ignored when there are sections".into(),
-                sections: vec![Section { title: "Overview".into(), body: "Short.\n".into() }],
-                action_items: vec![ActionItem { owner: Some("Sam".into()), task: "Draft post".into(), due: Some("Friday".into()) }],
+                sections: vec![Section {
+                    title: "Overview".into(),
+                    body: "Short.\n".into(),
+                }],
+                action_items: vec![ActionItem {
+                    owner: Some("Sam".into()),
+                    task: "Draft post".into(),
+                    due: Some("Friday".into()),
+                }],
                 decisions: vec!["Ship it".into()],
                 open_questions: vec![],
             }),
@@ -138,12 +189,26 @@ mod tests {
     #[test]
     fn summary_comes_first_then_timed_transcript_lines() {
         let text = render(&doc(), true);
-        assert!(text.starts_with("Atlas sync\n2026-11-28 · 01:02:05 · me, David\n\nOverview\n--------\nShort.\n\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "Atlas sync\n2026-11-28 · 01:02:05 · me, David\n\nOverview\n--------\nShort.\n\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("Decisions\n---------\n- Ship it\n"), "{text}");
-        assert!(text.contains("- [ ] Draft post (Sam, due Friday)\n"), "{text}");
+        assert!(
+            text.contains("- [ ] Draft post (Sam, due Friday)\n"),
+            "{text}"
+        );
         assert!(!text.contains("ignored when there are sections"));
-        let transcript = text.split("Transcript\n----------\n").nth(1).expect("transcript heading");
-        assert_eq!(transcript, "[00:00:01] me: Hello, all.\n[01:01:01] David: Bye.\n");
+        let transcript = text
+            .split("Transcript\n----------\n")
+            .nth(1)
+            .expect("transcript heading");
+        assert_eq!(
+            transcript,
+            "[00:00:01] me: Hello, all.\n[01:01:01] David: Bye.\n"
+        );
         assert!(text.find("Overview").unwrap() < text.find("Transcript").unwrap());
     }
 
@@ -152,10 +217,22 @@ mod tests {
         let mut d = doc();
         d.summary = None;
         d.metadata.channel_names.clear();
-        d.transcript.segments.iter_mut().for_each(|s| s.speaker = None);
+        d.transcript
+            .segments
+            .iter_mut()
+            .for_each(|s| s.speaker = None);
         let text = render(&d, true);
-        assert!(text.starts_with("Atlas sync\n2026-11-28 · 01:02:05\n\nTranscript\n"), "{text}");
-        assert!(text.contains("[00:00:01] Hello, all.\n[01:01:01] Bye.\n"), "{text}");
-        assert!(!render(&doc(), false).contains("Overview"), "include_summary = false still wrote the summary");
+        assert!(
+            text.starts_with("Atlas sync\n2026-11-28 · 01:02:05\n\nTranscript\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[00:00:01] Hello, all.\n[01:01:01] Bye.\n"),
+            "{text}"
+        );
+        assert!(
+            !render(&doc(), false).contains("Overview"),
+            "include_summary = false still wrote the summary"
+        );
     }
 }

@@ -223,7 +223,11 @@ fn apply(t: &Target, a: &mut Answer, line: &str) -> Result<(), PluginError> {
     Ok(())
 }
 
-fn read_stream(t: &Target, stream: &ResponseStream, secs: u64) -> Result<Step<Answer>, PluginError> {
+fn read_stream(
+    t: &Target,
+    stream: &ResponseStream,
+    secs: u64,
+) -> Result<Step<Answer>, PluginError> {
     let mut a = Answer::default();
     let mut lines = LineBuffer::default();
     while !a.done {

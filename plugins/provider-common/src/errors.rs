@@ -154,7 +154,9 @@ pub fn malformed(t: &Target, what: &str, detail: &str, body: &[u8]) -> PluginErr
 pub fn error_in_answer(t: &Target, v: &Value, raw: &[u8]) -> Option<PluginError> {
     v.get("error")?;
     Some(match is_context_length(raw) {
-        true => PluginError::ContextLengthExceeded(format!("{}: {}", t.service, service_message(raw))),
+        true => {
+            PluginError::ContextLengthExceeded(format!("{}: {}", t.service, service_message(raw)))
+        }
         false => PluginError::Upstream(UpstreamError {
             status: v
                 .pointer("/error/code")
@@ -266,14 +268,22 @@ mod tests {
 
     #[test]
     fn broken_and_unfinished_streams_say_what_was_lost() {
-        let PluginError::Network(m) = stream_cut(&target(), &PluginError::Network("reset".into()), 42) else {
+        let PluginError::Network(m) =
+            stream_cut(&target(), &PluginError::Network("reset".into()), 42)
+        else {
             panic!()
         };
-        assert!(m.contains("cut after 42 characters (reset)") && m.contains("api.fireworks.ai"), "{m}");
+        assert!(
+            m.contains("cut after 42 characters (reset)") && m.contains("api.fireworks.ai"),
+            "{m}"
+        );
         let PluginError::Network(m) = stream_unfinished(&target(), 7, "[DONE]") else {
             panic!()
         };
-        assert!(m.contains("cut after 7 characters: it ended without [DONE]"), "{m}");
+        assert!(
+            m.contains("cut after 7 characters: it ended without [DONE]"),
+            "{m}"
+        );
     }
 
     #[test]

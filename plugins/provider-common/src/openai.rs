@@ -128,7 +128,9 @@ pub fn complete(
             .body(body.clone())
             .timeout_ms(budget.timeout_ms());
         if s.stream {
-            transport::streamed(&t, &req, secs, |stream, headers| read_stream(&t, stream, headers, secs))
+            transport::streamed(&t, &req, secs, |stream, headers| {
+                read_stream(&t, stream, headers, secs)
+            })
         } else {
             transport::whole(&t, &req, secs, |body| parse_whole(&t, body))
         }

@@ -13,7 +13,11 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// The `accept` header for a streamed (server-sent events) or a whole JSON answer.
 pub fn accept(stream: bool) -> &'static str {
-    if stream { "text/event-stream" } else { "application/json" }
+    if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    }
 }
 
 /// Sends `req` and hands a successful body to `parse`.

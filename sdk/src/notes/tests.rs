@@ -88,8 +88,11 @@ fn validation_errors_name_the_field() {
         assert!(err.contains(expected), "{answer}: {err}");
     }
     // An absent open_questions is none; a malformed one is still an error.
-    let notes = parse_answer(r#"{"sections":{"overview":"x","key_points":[]},"decisions":[],"action_items":[]}"#, &spec())
-        .expect("open_questions may be left out");
+    let notes = parse_answer(
+        r#"{"sections":{"overview":"x","key_points":[]},"decisions":[],"action_items":[]}"#,
+        &spec(),
+    )
+    .expect("open_questions may be left out");
     assert!(notes.open_questions.is_empty());
     let err = parse_answer(r#"{"sections":{"overview":"x","key_points":[]},"decisions":[],"action_items":[],"open_questions":3}"#, &spec())
         .expect_err("a number is not a list");

@@ -23,15 +23,28 @@ pub const MAX_CONCURRENT: usize = 4;
 
 /// Name resolution, injectable so tests can make a granted name resolve to a private address.
 pub trait HostResolver: Send + Sync {
-    fn lookup<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>>;
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>>;
 }
 
 /// The system resolver (getaddrinfo through tokio).
 pub struct SystemResolver;
 
 impl HostResolver for SystemResolver {
-    fn lookup<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
-        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.map(|a| a.ip()).collect()) })
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host, port))
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
     }
 }
 
@@ -52,7 +65,11 @@ impl PinnedResolver {
 
 impl reqwest::dns::Resolve for PinnedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let addrs = self.pins.lock().ok().and_then(|p| p.get(name.as_str()).cloned());
+        let addrs = self
+            .pins
+            .lock()
+            .ok()
+            .and_then(|p| p.get(name.as_str()).cloned());
         Box::pin(async move {
             match addrs {
                 Some(a) if !a.is_empty() => Ok(Box::new(a.into_iter()) as reqwest::dns::Addrs),
@@ -80,7 +97,11 @@ pub struct NetOptions {
 
 impl Default for NetOptions {
     fn default() -> Self {
-        NetOptions { offline: false, ledger: None, resolver: Arc::new(SystemResolver) }
+        NetOptions {
+            offline: false,
+            ledger: None,
+            resolver: Arc::new(SystemResolver),
+        }
     }
 }
 
@@ -97,7 +118,13 @@ impl NetShared {
             .user_agent(concat!("minutes/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(NetShared { client, pins, resolver: options.resolver, ledger: options.ledger, offline: options.offline })
+        Ok(NetShared {
+            client,
+            pins,
+            resolver: options.resolver,
+            ledger: options.ledger,
+            offline: options.offline,
+        })
     }
 
     pub fn offline(&self) -> bool {
@@ -116,7 +143,10 @@ pub struct SecretRule {
 
 impl std::fmt::Debug for SecretRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretRule").field("name", &self.name).field("header", &self.header).finish_non_exhaustive()
+        f.debug_struct("SecretRule")
+            .field("name", &self.name)
+            .field("header", &self.header)
+            .finish_non_exhaustive()
     }
 }
 
@@ -172,8 +202,26 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn record(&self, url: &url::Url, status: Option<u16>, received: u64, outcome: Outcome, reason: Option<String>) {
-        record_egress(self.net, self.meeting_id.as_deref(), &self.method, url, self.bytes_sent, received, status, self.started, outcome, reason);
+    fn record(
+        &self,
+        url: &url::Url,
+        status: Option<u16>,
+        received: u64,
+        outcome: Outcome,
+        reason: Option<String>,
+    ) {
+        record_egress(
+            self.net,
+            self.meeting_id.as_deref(),
+            &self.method,
+            url,
+            self.bytes_sent,
+            received,
+            status,
+            self.started,
+            outcome,
+            reason,
+        );
     }
 }
 
@@ -190,7 +238,9 @@ fn record_egress(
     outcome: Outcome,
     reason: Option<String>,
 ) {
-    let Some(ledger) = &net.shared.ledger else { return };
+    let Some(ledger) = &net.shared.ledger else {
+        return;
+    };
     let path = match url.query() {
         Some(q) => format!("{}?{q}", url.path()),
         None => url.path().to_string(),
@@ -242,16 +292,28 @@ fn build_headers(headers: &[(String, String)]) -> Result<reqwest::header::Header
     let mut map = reqwest::header::HeaderMap::new();
     for (name, value) in headers {
         if name.contains(['\r', '\n', '\0']) || value.contains(['\r', '\n', '\0']) {
-            return Err(HttpError::Protocol(format!("header `{}` contains CR, LF or NUL", name.escape_debug())));
+            return Err(HttpError::Protocol(format!(
+                "header `{}` contains CR, LF or NUL",
+                name.escape_debug()
+            )));
         }
         let lower = name.to_ascii_lowercase();
         if FORBIDDEN_HEADERS.contains(&lower.as_str()) {
-            return Err(HttpError::Protocol(format!("plugins may not set the `{lower}` header")));
+            return Err(HttpError::Protocol(format!(
+                "plugins may not set the `{lower}` header"
+            )));
         }
-        let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| HttpError::Protocol(format!("`{}` is not a valid header name", name.escape_debug())))?;
-        let v = reqwest::header::HeaderValue::from_str(value)
-            .map_err(|_| HttpError::Protocol(format!("the value of `{lower}` is not a valid header value")))?;
+        let n = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            HttpError::Protocol(format!(
+                "`{}` is not a valid header name",
+                name.escape_debug()
+            ))
+        })?;
+        let v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+            HttpError::Protocol(format!(
+                "the value of `{lower}` is not a valid header value"
+            ))
+        })?;
         map.append(n, v);
     }
     Ok(map)
@@ -269,7 +331,10 @@ fn method_of(m: wit::Method) -> reqwest::Method {
 }
 
 fn denied(d: Denial) -> HttpError {
-    HttpError::Denied(wit::Denial { origin: d.origin, reason: d.reason })
+    HttpError::Denied(wit::Denial {
+        origin: d.origin,
+        reason: d.reason,
+    })
 }
 
 /// Says what to do about a denial, in the words the CLI prints.
@@ -282,7 +347,11 @@ fn warn_denial(plugin: &str, d: &Denial) {
             d.origin
         );
     } else {
-        tracing::warn!("plugin '{plugin}' tried to reach {} — {}", d.origin, d.reason);
+        tracing::warn!(
+            "plugin '{plugin}' tried to reach {} — {}",
+            d.origin,
+            d.reason
+        );
     }
 }
 
@@ -298,13 +367,25 @@ impl PluginNet {
         }
         let entry = self.allowlist.check(url)?.clone();
         let port = url.port_or_known_default().unwrap_or(443);
-        let deny = |reason: String| Denial { origin: origin_of(url), reason };
+        let deny = |reason: String| Denial {
+            origin: origin_of(url),
+            reason,
+        };
         match url.host() {
-            Some(url::Host::Ipv4(ip)) => self.vet_addresses(&entry, &[IpAddr::V4(ip)]).map_err(deny).map(|_| ()),
-            Some(url::Host::Ipv6(ip)) => self.vet_addresses(&entry, &[IpAddr::V6(ip)]).map_err(deny).map(|_| ()),
+            Some(url::Host::Ipv4(ip)) => self
+                .vet_addresses(&entry, &[IpAddr::V4(ip)])
+                .map_err(deny)
+                .map(|_| ()),
+            Some(url::Host::Ipv6(ip)) => self
+                .vet_addresses(&entry, &[IpAddr::V6(ip)])
+                .map_err(deny)
+                .map(|_| ()),
             Some(url::Host::Domain(name)) => {
                 let found = if name.eq_ignore_ascii_case("localhost") {
-                    vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)]
+                    vec![
+                        IpAddr::from([127, 0, 0, 1]),
+                        IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                    ]
                 } else {
                     self.shared
                         .resolver
@@ -313,7 +394,10 @@ impl PluginNet {
                         .map_err(|e| deny(format!("cannot resolve {name}: {e}")))?
                 };
                 let vetted = self.vet_addresses(&entry, &found).map_err(deny)?;
-                let addrs = vetted.into_iter().map(|ip| SocketAddr::new(ip, port)).collect();
+                let addrs = vetted
+                    .into_iter()
+                    .map(|ip| SocketAddr::new(ip, port))
+                    .collect();
                 self.shared.pins.pin(name, addrs);
                 Ok(())
             }
@@ -322,13 +406,25 @@ impl PluginNet {
     }
 
     /// Public addresses, plus non-public ones the entry names literally.
-    fn vet_addresses(&self, entry: &AllowedOrigin, found: &[IpAddr]) -> Result<Vec<IpAddr>, String> {
-        let ok: Vec<IpAddr> = found.iter().copied().filter(|ip| is_public(*ip) || entry.names_address(*ip)).collect();
+    fn vet_addresses(
+        &self,
+        entry: &AllowedOrigin,
+        found: &[IpAddr],
+    ) -> Result<Vec<IpAddr>, String> {
+        let ok: Vec<IpAddr> = found
+            .iter()
+            .copied()
+            .filter(|ip| is_public(*ip) || entry.names_address(*ip))
+            .collect();
         if ok.is_empty() {
             let list: Vec<String> = found.iter().map(|ip| ip.to_string()).collect();
             return Err(format!(
                 "resolves only to non-public addresses ({}); a plugin reaches those only when the grant names the address literally",
-                if list.is_empty() { "none".into() } else { list.join(", ") }
+                if list.is_empty() {
+                    "none".into()
+                } else {
+                    list.join(", ")
+                }
             ));
         }
         Ok(ok)
@@ -336,7 +432,10 @@ impl PluginNet {
 
     /// The secrets to add for this URL (those whose origins match it).
     fn secrets_for(&self, url: &url::Url) -> Vec<&SecretRule> {
-        self.secrets.iter().filter(|s| s.origins.iter().any(|o| o.matches(url))).collect()
+        self.secrets
+            .iter()
+            .filter(|s| s.origins.iter().any(|o| o.matches(url)))
+            .collect()
     }
 
     /// Sends one request (following redirects if asked), returning the response head for the
@@ -347,7 +446,8 @@ impl PluginNet {
         meeting_id: Option<&str>,
         deadline: Instant,
     ) -> Result<(reqwest::Response, url::Url, Attempt<'_>), HttpError> {
-        let mut url = url::Url::parse(&request.url).map_err(|e| HttpError::Protocol(format!("invalid URL {:?}: {e}", request.url)))?;
+        let mut url = url::Url::parse(&request.url)
+            .map_err(|e| HttpError::Protocol(format!("invalid URL {:?}: {e}", request.url)))?;
         let mut method = method_of(request.method);
         let mut body = request.body.clone();
         let mut headers = build_headers(&request.headers)?;
@@ -358,7 +458,11 @@ impl PluginNet {
             method: method.to_string(),
             bytes_sent: 0,
         };
-        let _permit = self.permits.acquire().await.map_err(|_| HttpError::Connect("shutting down".into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HttpError::Connect("shutting down".into()))?;
         for hop in 0..=MAX_REDIRECTS {
             attempt.method = method.to_string();
             attempt.bytes_sent = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
@@ -372,7 +476,11 @@ impl PluginNet {
             for s in self.secrets_for(&url) {
                 hop_headers.insert(s.header.clone(), s.value.clone());
             }
-            let mut rb = self.shared.client.request(method.clone(), url.clone()).headers(hop_headers);
+            let mut rb = self
+                .shared
+                .client
+                .request(method.clone(), url.clone())
+                .headers(hop_headers);
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
@@ -380,25 +488,58 @@ impl PluginNet {
             let first_byte = remaining.min(FIRST_BYTE_TIMEOUT);
             let resp = match tokio::time::timeout(first_byte, rb.send()).await {
                 Err(_) => {
-                    attempt.record(&url, None, 0, Outcome::Failed, Some("timed out waiting for the response".into()));
-                    return Err(HttpError::Timeout(format!("no response from {} within {} ms", origin_of(&url), first_byte.as_millis())));
+                    attempt.record(
+                        &url,
+                        None,
+                        0,
+                        Outcome::Failed,
+                        Some("timed out waiting for the response".into()),
+                    );
+                    return Err(HttpError::Timeout(format!(
+                        "no response from {} within {} ms",
+                        origin_of(&url),
+                        first_byte.as_millis()
+                    )));
                 }
                 Ok(Err(e)) => {
                     let msg = describe_reqwest(&e);
                     attempt.record(&url, None, 0, Outcome::Failed, Some(msg.clone()));
-                    return Err(if e.is_timeout() { HttpError::Timeout(msg) } else { HttpError::Connect(msg) });
+                    return Err(if e.is_timeout() {
+                        HttpError::Timeout(msg)
+                    } else {
+                        HttpError::Connect(msg)
+                    });
                 }
                 Ok(Ok(r)) => r,
             };
             let status = resp.status();
-            let location = resp.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).map(str::to_owned);
-            match (request.follow_redirects && status.is_redirection(), location) {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            match (
+                request.follow_redirects && status.is_redirection(),
+                location,
+            ) {
                 (true, Some(loc)) if hop < MAX_REDIRECTS => {
-                    attempt.record(&url, Some(status.as_u16()), 0, Outcome::Sent, Some(format!("redirect to {loc}")));
-                    let next = url.join(&loc).map_err(|e| HttpError::Protocol(format!("bad redirect location {loc:?}: {e}")))?;
+                    attempt.record(
+                        &url,
+                        Some(status.as_u16()),
+                        0,
+                        Outcome::Sent,
+                        Some(format!("redirect to {loc}")),
+                    );
+                    let next = url.join(&loc).map_err(|e| {
+                        HttpError::Protocol(format!("bad redirect location {loc:?}: {e}"))
+                    })?;
                     if origin_of(&next) != origin_of(&url) {
                         // Credentials the plugin set are for the origin it named, not the next.
-                        for h in [reqwest::header::AUTHORIZATION, reqwest::header::COOKIE, reqwest::header::PROXY_AUTHORIZATION] {
+                        for h in [
+                            reqwest::header::AUTHORIZATION,
+                            reqwest::header::COOKIE,
+                            reqwest::header::PROXY_AUTHORIZATION,
+                        ] {
                             headers.remove(h);
                         }
                         for s in &self.secrets {
@@ -415,17 +556,32 @@ impl PluginNet {
                     url = next;
                 }
                 (true, Some(_)) => {
-                    attempt.record(&url, Some(status.as_u16()), 0, Outcome::Failed, Some("too many redirects".into()));
-                    return Err(HttpError::Protocol(format!("more than {MAX_REDIRECTS} redirects")));
+                    attempt.record(
+                        &url,
+                        Some(status.as_u16()),
+                        0,
+                        Outcome::Failed,
+                        Some("too many redirects".into()),
+                    );
+                    return Err(HttpError::Protocol(format!(
+                        "more than {MAX_REDIRECTS} redirects"
+                    )));
                 }
                 _ => return Ok((resp, url, attempt)),
             }
         }
-        Err(HttpError::Protocol(format!("more than {MAX_REDIRECTS} redirects")))
+        Err(HttpError::Protocol(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
     }
 
     /// `fetch`: the whole response, its decoded body capped at the plugin's limit.
-    pub async fn fetch(&self, request: &wit::Request, meeting_id: Option<&str>, call_deadline: Instant) -> Result<wit::Response, HttpError> {
+    pub async fn fetch(
+        &self,
+        request: &wit::Request,
+        meeting_id: Option<&str>,
+        call_deadline: Instant,
+    ) -> Result<wit::Response, HttpError> {
         let deadline = request_deadline(request, call_deadline);
         let (mut resp, url, attempt) = self.send(request, meeting_id, deadline).await?;
         let status = resp.status().as_u16();
@@ -436,10 +592,20 @@ impl PluginNet {
         match result {
             Ok(()) => {
                 attempt.record(&url, Some(status), received, Outcome::Sent, None);
-                Ok(wit::Response { status, headers, body })
+                Ok(wit::Response {
+                    status,
+                    headers,
+                    body,
+                })
             }
             Err(e) => {
-                attempt.record(&url, Some(status), received, Outcome::Failed, Some(crate::plugins::net::describe(&e)));
+                attempt.record(
+                    &url,
+                    Some(status),
+                    received,
+                    Outcome::Failed,
+                    Some(crate::plugins::net::describe(&e)),
+                );
                 Err(e)
             }
         }
@@ -481,12 +647,22 @@ fn request_deadline(request: &wit::Request, call_deadline: Instant) -> Instant {
 fn response_headers(resp: &reqwest::Response) -> Vec<(String, String)> {
     resp.headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
 /// Reads the decoded body into `out`, stopping at `max` bytes, the idle limit or the deadline.
-async fn read_body(resp: &mut reqwest::Response, out: &mut Vec<u8>, max: u64, deadline: Instant) -> Result<(), HttpError> {
+async fn read_body(
+    resp: &mut reqwest::Response,
+    out: &mut Vec<u8>,
+    max: u64,
+    deadline: Instant,
+) -> Result<(), HttpError> {
     loop {
         match next_chunk(resp, out.len() as u64, max, deadline).await? {
             Some(chunk) => out.extend_from_slice(&chunk),
@@ -495,12 +671,22 @@ async fn read_body(resp: &mut reqwest::Response, out: &mut Vec<u8>, max: u64, de
     }
 }
 
-async fn next_chunk(resp: &mut reqwest::Response, received: u64, max: u64, deadline: Instant) -> Result<Option<bytes::Bytes>, HttpError> {
+async fn next_chunk(
+    resp: &mut reqwest::Response,
+    received: u64,
+    max: u64,
+    deadline: Instant,
+) -> Result<Option<bytes::Bytes>, HttpError> {
     let remaining = deadline.saturating_duration_since(Instant::now());
     let wait = remaining.min(IDLE_TIMEOUT);
     match tokio::time::timeout(wait, resp.chunk()).await {
-        Err(_) if wait < IDLE_TIMEOUT => Err(HttpError::Timeout("the response did not finish before the deadline".into())),
-        Err(_) => Err(HttpError::Timeout(format!("no data for {} s", IDLE_TIMEOUT.as_secs()))),
+        Err(_) if wait < IDLE_TIMEOUT => Err(HttpError::Timeout(
+            "the response did not finish before the deadline".into(),
+        )),
+        Err(_) => Err(HttpError::Timeout(format!(
+            "no data for {} s",
+            IDLE_TIMEOUT.as_secs()
+        ))),
         Ok(Err(e)) => Err(HttpError::Protocol(describe_reqwest(&e))),
         Ok(Ok(None)) => Ok(None),
         Ok(Ok(Some(chunk))) if received + chunk.len() as u64 > max => Err(HttpError::TooLarge(max)),
@@ -545,7 +731,9 @@ impl ResponseStream {
     }
 
     pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
-        let Some(resp) = self.resp.as_mut() else { return Ok(None) };
+        let Some(resp) = self.resp.as_mut() else {
+            return Ok(None);
+        };
         match next_chunk(resp, self.received, self.net.max_response, self.deadline).await {
             Ok(Some(chunk)) => {
                 self.received += chunk.len() as u64;

@@ -4,7 +4,9 @@
 pub mod allowlist;
 pub mod client;
 
-pub use client::{HostResolver, NetOptions, NetShared, PluginNet, ResponseStream, SecretRule, SystemResolver};
+pub use client::{
+    HostResolver, NetOptions, NetShared, PluginNet, ResponseStream, SecretRule, SystemResolver,
+};
 
 use crate::plugins::bindings::host::minutes::plugin::http::HttpError;
 

@@ -15,7 +15,10 @@ pub enum ScaffoldError {
     #[error("{0} already exists and is not empty; choose another name or --dir")]
     Exists(PathBuf),
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the SDK bundled in this minutes is damaged: {0}")]
     Bundle(String),
 }
@@ -78,7 +81,10 @@ fn template(kind: Kind) -> KindTemplate {
         Kind::Template => KindTemplate {
             lib: include_str!("templates/template.lib.rs.tmpl"),
             manifest: include_str!("templates/template.plugin.toml.tmpl"),
-            extra_deps: &[("serde", "{ version = \"1\", features = [\"derive\"] }"), ("serde_json", "\"1\"")],
+            extra_deps: &[
+                ("serde", "{ version = \"1\", features = [\"derive\"] }"),
+                ("serde_json", "\"1\""),
+            ],
             what: "a template that asks the configured language model for a JSON summary, and writes an offline \
                 summary (talk time, opening lines) when no model is configured.",
             manifest_extra: "",
@@ -90,7 +96,10 @@ fn template(kind: Kind) -> KindTemplate {
         Kind::Provider => KindTemplate {
             lib: include_str!("templates/provider.lib.rs.tmpl"),
             manifest: include_str!("templates/provider.plugin.toml.tmpl"),
-            extra_deps: &[("serde", "{ version = \"1\", features = [\"derive\"] }"), ("serde_json", "\"1\"")],
+            extra_deps: &[
+                ("serde", "{ version = \"1\", features = [\"derive\"] }"),
+                ("serde_json", "\"1\""),
+            ],
             what: "a provider that calls an OpenAI-compatible `/chat/completions` endpoint at the configured `base_url`.",
             manifest_extra: ", network, secrets, data policy",
             try_it: "```sh\nminutes plugin allow __ID__ http://127.0.0.1:11434   # the origin of base_url\n\
@@ -106,28 +115,51 @@ fn template(kind: Kind) -> KindTemplate {
 fn display_name(id: &str) -> String {
     let words = id.replace('-', " ");
     let mut chars = words.chars();
-    chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// Writes a new plugin crate `<parent>/<name>` (and the SDK under the minutes home).
-pub fn create(home: &Home, kind: Kind, name: &str, parent: &Path) -> Result<NewPlugin, ScaffoldError> {
-    validate_id(name).map_err(|why| ScaffoldError::BadName { name: name.to_string(), why })?;
+pub fn create(
+    home: &Home,
+    kind: Kind,
+    name: &str,
+    parent: &Path,
+) -> Result<NewPlugin, ScaffoldError> {
+    validate_id(name).map_err(|why| ScaffoldError::BadName {
+        name: name.to_string(),
+        why,
+    })?;
     let dir = parent.join(name);
-    if dir.exists() && std::fs::read_dir(&dir).map_err(ScaffoldError::io(&dir))?.next().is_some() {
+    if dir.exists()
+        && std::fs::read_dir(&dir)
+            .map_err(ScaffoldError::io(&dir))?
+            .next()
+            .is_some()
+    {
         return Err(ScaffoldError::Exists(dir));
     }
     let sdk = sdk::write_sdk(&sdk::sdk_root(home))?;
     let sdk = std::fs::canonicalize(&sdk).map_err(ScaffoldError::io(&sdk))?;
 
     let t = template(kind);
-    let extra: String = t.extra_deps.iter().map(|(n, v)| format!("{n} = {v}\n")).collect();
+    let extra: String = t
+        .extra_deps
+        .iter()
+        .map(|(n, v)| format!("{n} = {v}\n"))
+        .collect();
     let fill = |text: &str| {
         text.replace("__TRY__", t.try_it)
             .replace("__SANDBOX__", t.sandbox)
             .replace("__WHAT__", t.what)
             .replace("__MANIFEST_EXTRA__", t.manifest_extra)
             .replace("__EXTRA_DEPS__", &extra)
-            .replace("__SDK_PATH__", &sdk.display().to_string().replace('\\', "/"))
+            .replace(
+                "__SDK_PATH__",
+                &sdk.display().to_string().replace('\\', "/"),
+            )
             .replace("__SDK_VERSION__", sdk::SDK_VERSION)
             .replace("__KIND__", kind.as_str())
             .replace("__CRATE__", &name.replace('-', "_"))
@@ -135,12 +167,21 @@ pub fn create(home: &Home, kind: Kind, name: &str, parent: &Path) -> Result<NewP
             .replace("__ID__", name)
     };
     let files: Vec<(&str, String)> = vec![
-        ("Cargo.toml", fill(include_str!("templates/Cargo.toml.tmpl"))),
-        ("Cargo.lock", sdk::plugin_lock(name, t.extra_deps.iter().map(|(n, _)| *n))?),
+        (
+            "Cargo.toml",
+            fill(include_str!("templates/Cargo.toml.tmpl")),
+        ),
+        (
+            "Cargo.lock",
+            sdk::plugin_lock(name, t.extra_deps.iter().map(|(n, _)| *n))?,
+        ),
         ("plugin.toml", fill(t.manifest)),
         ("src/lib.rs", fill(t.lib)),
         ("README.md", fill(include_str!("templates/README.md.tmpl"))),
-        (".gitignore", include_str!("templates/gitignore.tmpl").to_string()),
+        (
+            ".gitignore",
+            include_str!("templates/gitignore.tmpl").to_string(),
+        ),
     ];
     let mut written = Vec::new();
     for (rel, text) in files {
@@ -151,7 +192,13 @@ pub fn create(home: &Home, kind: Kind, name: &str, parent: &Path) -> Result<NewP
         std::fs::write(&path, text).map_err(ScaffoldError::io(&path))?;
         written.push(path);
     }
-    Ok(NewPlugin { id: name.to_string(), kind, dir, sdk, files: written })
+    Ok(NewPlugin {
+        id: name.to_string(),
+        kind,
+        dir,
+        sdk,
+        files: written,
+    })
 }
 
 #[cfg(test)]
@@ -165,18 +212,37 @@ mod tests {
         for kind in Kind::ALL {
             let name = format!("my-{}", kind.as_str());
             let made = create(&Home::at(home.path()), kind, &name, work.path()).expect("scaffold");
-            let manifest = std::fs::read_to_string(made.dir.join("plugin.toml")).expect("plugin.toml");
+            let manifest =
+                std::fs::read_to_string(made.dir.join("plugin.toml")).expect("plugin.toml");
             // The source manifest has no sha256 yet; the packaged copy gets one.
-            let packaged = manifest.replace("[component]\n", &format!("[component]\nsha256 = \"{}\"\n", "0".repeat(64)));
-            let m = super::super::Manifest::parse(&packaged, &made.dir.join("plugin.toml")).expect("manifest parses");
+            let packaged = manifest.replace(
+                "[component]\n",
+                &format!("[component]\nsha256 = \"{}\"\n", "0".repeat(64)),
+            );
+            let m = super::super::Manifest::parse(&packaged, &made.dir.join("plugin.toml"))
+                .expect("manifest parses");
             assert_eq!((m.id.as_str(), m.kind), (name.as_str(), kind));
             assert_eq!(m.component.file, format!("{}.wasm", name.replace('-', "_")));
-            let cargo: toml::Table = toml::from_str(&std::fs::read_to_string(made.dir.join("Cargo.toml")).expect("Cargo.toml")).expect("toml");
-            assert!(cargo.contains_key("workspace"), "a scaffold outside any workspace needs its own [workspace]");
-            let sdk_path = cargo["dependencies"]["minutes-sdk"]["path"].as_str().expect("path dependency");
-            assert!(Path::new(sdk_path).join("src/lib.rs").is_file(), "{sdk_path}");
+            let cargo: toml::Table = toml::from_str(
+                &std::fs::read_to_string(made.dir.join("Cargo.toml")).expect("Cargo.toml"),
+            )
+            .expect("toml");
+            assert!(
+                cargo.contains_key("workspace"),
+                "a scaffold outside any workspace needs its own [workspace]"
+            );
+            let sdk_path = cargo["dependencies"]["minutes-sdk"]["path"]
+                .as_str()
+                .expect("path dependency");
+            assert!(
+                Path::new(sdk_path).join("src/lib.rs").is_file(),
+                "{sdk_path}"
+            );
             let lib = std::fs::read_to_string(made.dir.join("src/lib.rs")).expect("lib.rs");
-            assert!(!lib.contains("__") || lib.contains("__private"), "unfilled placeholder in {name}:\n{lib}");
+            assert!(
+                !lib.contains("__") || lib.contains("__private"),
+                "unfilled placeholder in {name}:\n{lib}"
+            );
             assert!(lib.contains("#[test]"), "{name} has no unit test");
         }
     }
@@ -186,10 +252,17 @@ mod tests {
         let home = tempfile::tempdir().expect("home");
         let work = tempfile::tempdir().expect("work");
         let home = Home::at(home.path());
-        let err = create(&home, Kind::Exporter, "My_Exporter", work.path()).expect_err("bad name").to_string();
-        assert!(err.contains("`My_Exporter` cannot be a plugin name"), "{err}");
+        let err = create(&home, Kind::Exporter, "My_Exporter", work.path())
+            .expect_err("bad name")
+            .to_string();
+        assert!(
+            err.contains("`My_Exporter` cannot be a plugin name"),
+            "{err}"
+        );
         create(&home, Kind::Exporter, "taken", work.path()).expect("first");
-        let err = create(&home, Kind::Exporter, "taken", work.path()).expect_err("exists").to_string();
+        let err = create(&home, Kind::Exporter, "taken", work.path())
+            .expect_err("exists")
+            .to_string();
         assert!(err.contains("already exists"), "{err}");
     }
 }

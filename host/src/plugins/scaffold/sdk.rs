@@ -45,7 +45,9 @@ pub fn write_sdk(root: &Path) -> Result<PathBuf, ScaffoldError> {
 }
 
 fn remove_stray(dir: &Path, wanted: &BTreeMap<PathBuf, String>) -> Result<(), ScaffoldError> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -64,8 +66,12 @@ fn bundle_error(message: String) -> ScaffoldError {
 /// The workspace around the SDK: its `[workspace.package]` and `[workspace.dependencies]`
 /// (which the SDK's Cargo.toml inherits), taken from this repository's manifest.
 fn wrapper_manifest() -> Result<String, ScaffoldError> {
-    let ws: toml::Table = toml::from_str(embedded::WORKSPACE_MANIFEST).map_err(|e| bundle_error(e.to_string()))?;
-    let workspace = ws.get("workspace").and_then(|w| w.as_table()).ok_or_else(|| bundle_error("no [workspace]".into()))?;
+    let ws: toml::Table =
+        toml::from_str(embedded::WORKSPACE_MANIFEST).map_err(|e| bundle_error(e.to_string()))?;
+    let workspace = ws
+        .get("workspace")
+        .and_then(|w| w.as_table())
+        .ok_or_else(|| bundle_error("no [workspace]".into()))?;
     let mut inner = toml::Table::new();
     inner.insert("resolver".into(), "2".into());
     inner.insert("members".into(), toml::Value::Array(vec!["sdk".into()]));
@@ -78,29 +84,49 @@ fn wrapper_manifest() -> Result<String, ScaffoldError> {
     let mut top = toml::Table::new();
     top.insert("workspace".into(), toml::Value::Table(inner));
     let body = toml::to_string(&top).map_err(|e| bundle_error(e.to_string()))?;
-    Ok(format!("# The minutes plugin SDK {SDK_VERSION}, written by `minutes plugin new`. Do not edit: it is rewritten.\n{body}"))
+    Ok(format!(
+        "# The minutes plugin SDK {SDK_VERSION}, written by `minutes plugin new`. Do not edit: it is rewritten.\n{body}"
+    ))
 }
 
 /// A `Cargo.lock` for a new plugin crate: the versions the SDK was built and tested with, so the
 /// crate builds without resolving anything anew (and offline when those crates are cached).
-pub fn plugin_lock<'a>(package: &str, extra_deps: impl IntoIterator<Item = &'a str>) -> Result<String, ScaffoldError> {
-    let lock: toml::Table = toml::from_str(embedded::WORKSPACE_LOCK).map_err(|e| bundle_error(e.to_string()))?;
-    let packages: Vec<&toml::Table> =
-        lock.get("package").and_then(|p| p.as_array()).into_iter().flatten().filter_map(|p| p.as_table()).collect();
-    let field = |p: &toml::Table, k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+pub fn plugin_lock<'a>(
+    package: &str,
+    extra_deps: impl IntoIterator<Item = &'a str>,
+) -> Result<String, ScaffoldError> {
+    let lock: toml::Table =
+        toml::from_str(embedded::WORKSPACE_LOCK).map_err(|e| bundle_error(e.to_string()))?;
+    let packages: Vec<&toml::Table> = lock
+        .get("package")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_table())
+        .collect();
+    let field =
+        |p: &toml::Table, k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     // A dependency is written "name" or "name version" (or "name version (source)").
     let find = |spec: &str| {
         let mut parts = spec.split_whitespace();
         let (name, version) = (parts.next().unwrap_or(""), parts.next());
-        packages.iter().position(|p| field(p, "name") == name && version.is_none_or(|v| field(p, "version") == v))
+        packages.iter().position(|p| {
+            field(p, "name") == name && version.is_none_or(|v| field(p, "version") == v)
+        })
     };
-    let start = find("minutes-sdk").ok_or_else(|| bundle_error("the workspace lock has no minutes-sdk".into()))?;
+    let start = find("minutes-sdk")
+        .ok_or_else(|| bundle_error("the workspace lock has no minutes-sdk".into()))?;
     let mut keep = BTreeSet::from([start]);
     let mut queue = VecDeque::from([start]);
     while let Some(i) = queue.pop_front() {
-        let deps = packages[i].get("dependencies").and_then(|d| d.as_array()).into_iter().flatten();
+        let deps = packages[i]
+            .get("dependencies")
+            .and_then(|d| d.as_array())
+            .into_iter()
+            .flatten();
         for dep in deps.filter_map(|d| d.as_str()) {
-            let j = find(dep).ok_or_else(|| bundle_error(format!("the workspace lock does not list {dep}")))?;
+            let j = find(dep)
+                .ok_or_else(|| bundle_error(format!("the workspace lock does not list {dep}")))?;
             if keep.insert(j) {
                 queue.push_back(j);
             }
@@ -109,9 +135,17 @@ pub fn plugin_lock<'a>(package: &str, extra_deps: impl IntoIterator<Item = &'a s
     let mut root_deps = vec![toml::Value::from("minutes-sdk")];
     for name in extra_deps {
         // The new crate's own dependencies must already be in the SDK's closure: nothing new to resolve.
-        let versions: Vec<String> = keep.iter().filter(|&&i| field(packages[i], "name") == name).map(|&i| field(packages[i], "version")).collect();
+        let versions: Vec<String> = keep
+            .iter()
+            .filter(|&&i| field(packages[i], "name") == name)
+            .map(|&i| field(packages[i], "version"))
+            .collect();
         match versions.as_slice() {
-            [] => return Err(bundle_error(format!("{name} is not among the SDK's locked dependencies"))),
+            [] => {
+                return Err(bundle_error(format!(
+                    "{name} is not among the SDK's locked dependencies"
+                )));
+            }
             [_] => root_deps.push(name.into()),
             [v, ..] => root_deps.push(format!("{name} {v}").into()),
         }
@@ -124,10 +158,20 @@ pub fn plugin_lock<'a>(package: &str, extra_deps: impl IntoIterator<Item = &'a s
     entries.push(root);
     entries.sort_by_key(|p| (field(p, "name"), field(p, "version")));
     let mut out = toml::Table::new();
-    out.insert("version".into(), lock.get("version").cloned().unwrap_or(toml::Value::Integer(4)));
-    out.insert("package".into(), toml::Value::Array(entries.into_iter().map(toml::Value::Table).collect()));
+    out.insert(
+        "version".into(),
+        lock.get("version")
+            .cloned()
+            .unwrap_or(toml::Value::Integer(4)),
+    );
+    out.insert(
+        "package".into(),
+        toml::Value::Array(entries.into_iter().map(toml::Value::Table).collect()),
+    );
     let body = toml::to_string(&out).map_err(|e| bundle_error(e.to_string()))?;
-    Ok(format!("# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\n{body}"))
+    Ok(format!(
+        "# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\n{body}"
+    ))
 }
 
 #[cfg(test)]
@@ -137,12 +181,25 @@ mod tests {
     #[test]
     fn the_bundle_holds_the_sdk_and_the_contract() {
         let names: Vec<&str> = embedded::FILES.iter().map(|(n, _)| *n).collect();
-        for needed in ["sdk/Cargo.toml", "sdk/src/lib.rs", "sdk/src/exporter.rs", "wit/v0.1/worlds.wit", "wit/v0.1/types.wit"] {
+        for needed in [
+            "sdk/Cargo.toml",
+            "sdk/src/lib.rs",
+            "sdk/src/exporter.rs",
+            "wit/v0.1/worlds.wit",
+            "wit/v0.1/types.wit",
+        ] {
             assert!(names.contains(&needed), "{needed} missing from {names:?}");
         }
         // The SDK finds the contract beside itself.
-        let lib = embedded::FILES.iter().find(|(n, _)| *n == "sdk/src/lib.rs").map(|(_, t)| *t).unwrap_or("");
-        assert!(lib.contains("path: \"../wit/v0.1\""), "the SDK no longer looks for ../wit/v0.1");
+        let lib = embedded::FILES
+            .iter()
+            .find(|(n, _)| *n == "sdk/src/lib.rs")
+            .map(|(_, t)| *t)
+            .unwrap_or("");
+        assert!(
+            lib.contains("path: \"../wit/v0.1\""),
+            "the SDK no longer looks for ../wit/v0.1"
+        );
     }
 
     #[test]
@@ -160,22 +217,37 @@ mod tests {
         let text = plugin_lock("my-exporter", ["serde_json"]).expect("lock");
         assert!(text.contains("name = \"wit-bindgen\""), "{text}");
         assert!(text.contains("name = \"my-exporter\""), "{text}");
-        assert!(!text.contains("name = \"wasmtime\""), "host dependencies leaked into the plugin lock");
-        assert!(plugin_lock("x", ["wasmtime"]).is_err(), "a dependency outside the SDK's closure was accepted");
+        assert!(
+            !text.contains("name = \"wasmtime\""),
+            "host dependencies leaked into the plugin lock"
+        );
+        assert!(
+            plugin_lock("x", ["wasmtime"]).is_err(),
+            "a dependency outside the SDK's closure was accepted"
+        );
     }
 
     #[test]
     fn writing_twice_leaves_files_untouched() {
         let dir = tempfile::tempdir().expect("tempdir");
         let sdk = write_sdk(dir.path()).expect("write");
-        assert!(sdk.join("src/lib.rs").is_file() && dir.path().join("wit/v0.1/worlds.wit").is_file());
+        assert!(
+            sdk.join("src/lib.rs").is_file() && dir.path().join("wit/v0.1/worlds.wit").is_file()
+        );
         let stray = sdk.join("src/old.rs");
         std::fs::write(&stray, "").expect("stray");
-        let before = std::fs::metadata(sdk.join("src/lib.rs")).and_then(|m| m.modified()).expect("mtime");
+        let before = std::fs::metadata(sdk.join("src/lib.rs"))
+            .and_then(|m| m.modified())
+            .expect("mtime");
         std::thread::sleep(std::time::Duration::from_millis(20));
         write_sdk(dir.path()).expect("again");
-        let after = std::fs::metadata(sdk.join("src/lib.rs")).and_then(|m| m.modified()).expect("mtime");
-        assert_eq!(before, after, "an unchanged file was rewritten (cargo would rebuild the SDK)");
+        let after = std::fs::metadata(sdk.join("src/lib.rs"))
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(
+            before, after,
+            "an unchanged file was rewritten (cargo would rebuild the SDK)"
+        );
         assert!(!stray.exists(), "a file that is not in the bundle was kept");
     }
 }

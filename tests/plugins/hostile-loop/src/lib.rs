@@ -6,12 +6,24 @@ struct Spin;
 
 impl Exporter for Spin {
     fn info() -> ExporterInfo {
-        ExporterInfo { id: NAME.into(), name: NAME.into(), formats: vec![FormatInfo { id: "ok".into(), description: "answers at once".into(), media_type: "text/plain".into() }] }
+        ExporterInfo {
+            id: NAME.into(),
+            name: NAME.into(),
+            formats: vec![FormatInfo {
+                id: "ok".into(),
+                description: "answers at once".into(),
+                media_type: "text/plain".into(),
+            }],
+        }
     }
 
     fn export(format: String, _doc: Document) -> Result<Vec<OutputFile>, PluginError> {
         if format == "ok" {
-            return Ok(vec![OutputFile::text("ok.txt", "text/plain", "still alive")]);
+            return Ok(vec![OutputFile::text(
+                "ok.txt",
+                "text/plain",
+                "still alive",
+            )]);
         }
         let mut n: u64 = 0;
         loop {

@@ -6,7 +6,15 @@ struct Hog;
 
 impl Exporter for Hog {
     fn info() -> ExporterInfo {
-        ExporterInfo { id: NAME.into(), name: NAME.into(), formats: vec![FormatInfo { id: "ok".into(), description: "answers at once".into(), media_type: "text/plain".into() }] }
+        ExporterInfo {
+            id: NAME.into(),
+            name: NAME.into(),
+            formats: vec![FormatInfo {
+                id: "ok".into(),
+                description: "answers at once".into(),
+                media_type: "text/plain".into(),
+            }],
+        }
     }
 
     fn export(_format: String, _doc: Document) -> Result<Vec<OutputFile>, PluginError> {

@@ -5,7 +5,8 @@
 use minutes_sdk::http::{HttpError, Method, Request};
 use minutes_sdk::provider::{Provider, export_provider};
 use minutes_sdk::types::{
-    Completion, CompletionRequest, DataPolicy, ModelInfo, PluginError, ProviderInfo, TokenUsage, Tristate,
+    Completion, CompletionRequest, DataPolicy, ModelInfo, PluginError, ProviderInfo, TokenUsage,
+    Tristate,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,11 @@ impl Provider for Probe {
         ProviderInfo {
             id: "net-probe".into(),
             name: "Network probe".into(),
-            models: vec![ModelInfo { id: "probe".into(), context_window: 4096, max_output: 256 }],
+            models: vec![ModelInfo {
+                id: "probe".into(),
+                context_window: 4096,
+                max_output: 256,
+            }],
             default_model: "probe".into(),
             data_policy: DataPolicy {
                 retention: "unknown".into(),
@@ -61,7 +66,11 @@ impl Provider for Probe {
     }
 
     fn complete(request: CompletionRequest) -> Result<Completion, PluginError> {
-        let text = request.messages.last().map(|m| m.content.clone()).unwrap_or_default();
+        let text = request
+            .messages
+            .last()
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
         let script: Script = minutes_sdk::json::from_str(&text)?;
         let mut outcome = Outcome {
             secret_via_config: minutes_sdk::config::string("api-key"),
@@ -85,7 +94,11 @@ impl Provider for Probe {
         if let Some(ms) = script.timeout_ms {
             req = req.timeout_ms(ms);
         }
-        let result = if script.stream { stream(&req, &mut outcome) } else { whole(&req, &mut outcome) };
+        let result = if script.stream {
+            stream(&req, &mut outcome)
+        } else {
+            whole(&req, &mut outcome)
+        };
         if let Err(e) = result {
             if let HttpError::Denied(d) = &e {
                 outcome.denied_origin = Some(d.origin.clone());
@@ -95,7 +108,10 @@ impl Provider for Probe {
         Ok(Completion {
             text: minutes_sdk::json::to_string(&outcome)?,
             model: "probe".into(),
-            usage: TokenUsage { input_tokens: 0, output_tokens: 0 },
+            usage: TokenUsage {
+                input_tokens: 0,
+                output_tokens: 0,
+            },
             truncated: false,
         })
     }
@@ -106,7 +122,8 @@ fn whole(req: &Request, outcome: &mut Outcome) -> Result<(), HttpError> {
     outcome.status = Some(resp.status);
     outcome.bytes = resp.body.len() as u64;
     outcome.chunks = 1;
-    outcome.body_prefix = String::from_utf8_lossy(&resp.body[..resp.body.len().min(2000)]).into_owned();
+    outcome.body_prefix =
+        String::from_utf8_lossy(&resp.body[..resp.body.len().min(2000)]).into_owned();
     Ok(())
 }
 
@@ -117,7 +134,9 @@ fn stream(req: &Request, outcome: &mut Outcome) -> Result<(), HttpError> {
         outcome.bytes += chunk.len() as u64;
         outcome.chunks += 1;
         if outcome.body_prefix.len() < 2000 {
-            outcome.body_prefix.push_str(&String::from_utf8_lossy(&chunk));
+            outcome
+                .body_prefix
+                .push_str(&String::from_utf8_lossy(&chunk));
         }
     }
     Ok(())

@@ -8,7 +8,11 @@ impl Exporter for Probe {
         ExporterInfo {
             id: "probe-http".into(),
             name: "HTTP probe".into(),
-            formats: vec![FormatInfo { id: "txt".into(), description: "what the host answered".into(), media_type: "text/plain".into() }],
+            formats: vec![FormatInfo {
+                id: "txt".into(),
+                description: "what the host answered".into(),
+                media_type: "text/plain".into(),
+            }],
         }
     }
 
