@@ -117,11 +117,11 @@ impl Drop for Player {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        if let Ok(mut c) = self.child.lock() {
-            if let Some(c) = c.as_mut() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
+        if let Ok(mut c) = self.child.lock()
+            && let Some(c) = c.as_mut()
+        {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 }
@@ -174,7 +174,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     while started.elapsed().as_secs_f64() < b.seconds && !handle.is_finished() {
         std::thread::sleep(Duration::from_secs(1));
         let t = started.elapsed().as_secs_f64();
-        if (t as u64) % 10 == 0 {
+        if (t as u64).is_multiple_of(10) {
             rss.push((t, rss_mib()));
         }
     }

@@ -191,10 +191,10 @@ pub fn open(device: &cpal::Device) -> Result<Capture, DeviceError> {
     let name = device_name(device);
     // cpal's PulseAudio streams lose audio whenever the process runs 50 ms late (see pulse.rs).
     #[cfg(target_os = "linux")]
-    if cpal::default_host().id() == cpal::HostId::PulseAudio {
-        if let Some(capture) = super::pulse::open(&name) {
-            return Ok(capture);
-        }
+    if cpal::default_host().id() == cpal::HostId::PulseAudio
+        && let Some(capture) = super::pulse::open(&name)
+    {
+        return Ok(capture);
     }
     let fail = |why: String| DeviceError::Open {
         name: name.clone(),
@@ -251,25 +251,25 @@ fn build(
     let timeout = Some(Duration::from_secs(5));
     let result = match format {
         cpal::SampleFormat::F32 => device.build_input_stream::<f32, _, _>(
-            config.clone(),
+            *config,
             move |d, _| feed.push_interleaved(d, channels, |x| x),
             on_error,
             timeout,
         ),
         cpal::SampleFormat::I16 => device.build_input_stream::<i16, _, _>(
-            config.clone(),
+            *config,
             move |d, _| feed.push_interleaved(d, channels, |x| f32::from(x) / 32768.0),
             on_error,
             timeout,
         ),
         cpal::SampleFormat::I32 => device.build_input_stream::<i32, _, _>(
-            config.clone(),
+            *config,
             move |d, _| feed.push_interleaved(d, channels, |x| x as f32 / 2_147_483_648.0),
             on_error,
             timeout,
         ),
         cpal::SampleFormat::U8 => device.build_input_stream::<u8, _, _>(
-            config.clone(),
+            *config,
             move |d, _| feed.push_interleaved(d, channels, |x| (f32::from(x) - 128.0) / 128.0),
             on_error,
             timeout,

@@ -50,7 +50,7 @@ pub fn open(name: &str) -> Option<Capture> {
     let n = usize::from(channels);
     let callback = move |buf: &[u8]| {
         let (frames, _) = buf.as_chunks::<4>();
-        feed.push_interleaved(frames, n, |b| f32::from_le_bytes(b));
+        feed.push_interleaved(frames, n, f32::from_le_bytes);
     };
     let stream = match block_on(client.create_record_stream(params, callback)) {
         Ok(s) => s,

@@ -446,12 +446,12 @@ mod tests {
     impl PcmSink for MemSink {
         fn append(&mut self, samples: &[i16]) -> std::io::Result<()> {
             let mut d = self.data.lock().expect("lock");
-            if let Some(cap) = self.capacity {
-                if d.len() + samples.len() > cap {
-                    let fit = cap - d.len();
-                    d.extend_from_slice(&samples[..fit]);
-                    return Err(std::io::Error::from_raw_os_error(28));
-                }
+            if let Some(cap) = self.capacity
+                && d.len() + samples.len() > cap
+            {
+                let fit = cap - d.len();
+                d.extend_from_slice(&samples[..fit]);
+                return Err(std::io::Error::from_raw_os_error(28));
             }
             d.extend_from_slice(samples);
             Ok(())

@@ -45,10 +45,10 @@ impl WavWriter {
         file.write_all(&header(channels, rate, 0))?;
         file.sync_all()?;
         // The folder entry too, or a crash could lose the file itself.
-        if let Some(dir) = path.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Some(dir) = path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
         }
         Ok(WavWriter {
             file,

@@ -213,13 +213,15 @@ mod tests {
         let local = origins(&["http://localhost:11434", "http://127.0.0.1:8080"]);
         let strict = "[policy]\nrequire_zero_retention = true\nforbid_training = true\n";
         let conf = "[policy.labels.confidential]\nlocal_only = true\n";
-        let cases: &[(
-            &str,
-            &[&str],
-            Option<&DataPolicyDecl>,
-            &[AllowedOrigin],
-            Option<&str>,
-        )] = &[
+        // (config, meeting labels, provider's declaration, reachable origins, expected refusal)
+        type Case<'a> = (
+            &'a str,
+            &'a [&'a str],
+            Option<&'a DataPolicyDecl>,
+            &'a [AllowedOrigin],
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
             ("", &[], None, &cloud, None),
             (strict, &[], Some(&zdr), &cloud, None),
             (

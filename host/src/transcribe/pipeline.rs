@@ -307,15 +307,15 @@ impl Run<'_> {
         self.transcribed_ms += pack.len_ms();
         // The engine hands over only a tail shorter than half the window (a longer one gets
         // whisper's own pass), so every window makes progress.
-        if let Some(from) = self.transcribe_pack(lane, &pack, true)? {
-            if !self.cancel.load(Ordering::Relaxed) {
-                tracing::debug!(
-                    channel = lane.channel,
-                    tail_ms = pack.len_ms().saturating_sub(from),
-                    "whisper stopped short of the window's end; its tail goes to the next window"
-                );
-                lane.pack = pack.tail_from(from);
-            }
+        if let Some(from) = self.transcribe_pack(lane, &pack, true)?
+            && !self.cancel.load(Ordering::Relaxed)
+        {
+            tracing::debug!(
+                channel = lane.channel,
+                tail_ms = pack.len_ms().saturating_sub(from),
+                "whisper stopped short of the window's end; its tail goes to the next window"
+            );
+            lane.pack = pack.tail_from(from);
         }
         Ok(())
     }
@@ -362,18 +362,17 @@ impl Run<'_> {
         if may_retry
             && speech_ms >= MIN_RETRY_SPEECH_MS
             && (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0
+            && let Some((first, second)) = pack.halves()
         {
-            if let Some((first, second)) = pack.halves() {
-                tracing::debug!(
-                    channel = lane.channel,
-                    speech_ms,
-                    tokens,
-                    "whisper heard too little of a window; transcribing it again in two halves"
-                );
-                self.transcribe_pack(lane, &first, false)?;
-                self.transcribe_pack(lane, &second, false)?;
-                return Ok(None);
-            }
+            tracing::debug!(
+                channel = lane.channel,
+                speech_ms,
+                tokens,
+                "whisper heard too little of a window; transcribing it again in two halves"
+            );
+            self.transcribe_pack(lane, &first, false)?;
+            self.transcribe_pack(lane, &second, false)?;
+            return Ok(None);
         }
         if let Some(l) = result.language {
             self.languages.push(l);
