@@ -3,6 +3,7 @@
 
 mod authoring;
 mod common;
+mod docs;
 mod exporters;
 mod fake_llm;
 mod hostile;
