@@ -1,20 +1,25 @@
 //! `minutes bench plugins`: plugin start-up and call overhead, measured in one run.
 //! Figures are medians over many iterations; the machine is shared, so compare ratios.
 
+use crate::ledger::EgressLedger;
 use crate::plugins::bindings::types::{Document, MeetingMetadata, Segment, Transcript};
+use crate::plugins::net::NetOptions;
 use crate::plugins::package::{MANIFEST_FILE, Package};
 use crate::plugins::registry::Grant;
 use crate::plugins::{Home, Registry, Runtime};
 use anyhow::Context;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
     /// Cold load, per-call overhead and `plugin list` time, using an exporter package
     #[command(
-        after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`)."
+        after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`).\n\
+        The package runs in a throw-away home, offline and granted nothing: whatever origins and \
+        secrets it asks for, a benchmark gives it no network and none of your secrets."
     )]
     Plugins {
         /// An exporter package (folder or .tar.gz), e.g. target/plugins/export-markdown
@@ -229,16 +234,27 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
     let home = Home::at(tmp.path().join("home"));
     let pkg = Package::open(&package)?;
     let id = pkg.manifest.id.clone();
+    // I/O too: a networked exporter's request must be refused by the sandbox, not panic the
+    // runtime.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()?;
 
+    // A package is measured, not trusted: it runs in a throw-away home (no secret of the real
+    // one), is granted nothing it asks for, and is offline; any request it makes is refused
+    // and recorded in the throw-away ledger. So a bench gives it less than an install would.
+    let ledger = Arc::new(EgressLedger::open(&home.ledger_path())?);
+    let offline = NetOptions {
+        offline: true,
+        ledger: Some(ledger),
+        ..Default::default()
+    };
     let t = Instant::now();
-    let runtime = Runtime::new(&home.cache_dir())?;
+    let runtime = Runtime::with_network(&home.cache_dir(), offline)?;
     let engine_start = t.elapsed();
     let mut registry = Registry::open(home.clone())?;
     let t = Instant::now();
-    registry.install(&runtime, &pkg, &Grant::Requested)?;
+    registry.install(&runtime, &pkg, &Grant::Nothing)?;
     let install = t.elapsed();
 
     // Cold load: read the manifest, deserialize the precompiled component, pre-instantiate,
@@ -292,12 +308,11 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
     let mut hour_cli = Vec::new();
     for _ in 0..iterations.min(30) {
         let t = Instant::now();
-        let out = std::process::Command::new(&exe)
-            .args(["export", "--force", "--to", &id, "--dir"])
+        let out = sandboxed(&exe, &home)
+            .args(["--offline", "export", "--force", "--to", &id, "--dir"])
             .arg(&out_dir)
             .arg("--document")
             .arg(&doc_file)
-            .env("MINUTES_HOME", home.root())
             .output()?;
         hour_cli.push(t.elapsed());
         anyhow::ensure!(
@@ -316,15 +331,12 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
             &id,
             &format!("{id}-copy{i}"),
         )?;
-        registry.install(&runtime, &Package::open(&copy)?, &Grant::Requested)?;
+        registry.install(&runtime, &Package::open(&copy)?, &Grant::Nothing)?;
     }
     let mut list = Vec::new();
     for _ in 0..iterations.min(50) {
         let t = Instant::now();
-        let out = std::process::Command::new(&exe)
-            .args(["plugin", "list"])
-            .env("MINUTES_HOME", home.root())
-            .output()?;
+        let out = sandboxed(&exe, &home).args(["plugin", "list"]).output()?;
         list.push(t.elapsed());
         anyhow::ensure!(
             out.status.success(),
@@ -411,6 +423,20 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
         );
     }
     Ok(())
+}
+
+/// `minutes` in the throw-away home, with no way to the user's secrets: no keyring, no
+/// `MINUTES_SECRET_*` overrides.
+fn sandboxed(exe: &Path, home: &Home) -> std::process::Command {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.env("MINUTES_HOME", home.root())
+        .env("MINUTES_SECRETS", "file");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MINUTES_SECRET_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
 }
 
 /// A folder form of the package (unpacking an archive if needed).

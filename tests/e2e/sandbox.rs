@@ -155,3 +155,75 @@ fn a_plugin_cannot_escape_the_output_folder() {
         .collect();
     assert_eq!(names, ["2026-11-28-tmp-evil.md"]);
 }
+
+/// `minutes bench plugins` must give a package no more than an install would: this one asks
+/// for a loopback server and for its token to be sent there, and fetches from it at every
+/// export. Benchmarked, it reaches nothing and gets no secret — not the real home's, not the
+/// environment's.
+#[test]
+fn a_benchmarked_package_reaches_no_host_and_no_secret() {
+    let server = crate::server::TestServer::start();
+    let env = Env::new();
+    let scratch = tempfile::tempdir().unwrap();
+    let pkg = copy_package("probe-http", scratch.path());
+    let manifest = pkg.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("https://api.example.com/v1/ping", &server.url("/v1/ping"))
+        .replace("https://api.example.com", &server.origin());
+    assert!(text.contains(&server.url("/v1/ping")), "{text}");
+    std::fs::write(&manifest, text).unwrap();
+
+    // The package really does reach the server when installed with consent.
+    env.install(&pkg);
+    let doc = env.document();
+    env.ok(&[
+        "export",
+        "--document",
+        doc.to_str().unwrap(),
+        "--to",
+        "probe-http",
+        "--dir",
+        "out",
+    ]);
+    assert_eq!(server.hits().len(), 1, "the probe does not fetch");
+    let before = server.hits().len();
+
+    std::fs::create_dir_all(env.home.path().join("secrets")).unwrap();
+    std::fs::write(
+        env.home.path().join("secrets/probe-http.toml"),
+        "token = \"home-secret\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+        .args([
+            "bench",
+            "plugins",
+            "--iterations",
+            "5",
+            "--json",
+            "--package",
+        ])
+        .arg(&pkg)
+        .env("MINUTES_HOME", env.home.path())
+        .env("MINUTES_SECRETS", "file")
+        .env("MINUTES_SECRET_PROBE_HTTP_TOKEN", "env-secret")
+        .env_remove("MINUTES_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits = server.hits();
+    let leaked: Vec<_> = hits[before..]
+        .iter()
+        .map(|h| (h.path.clone(), h.header("authorization").map(str::to_owned)))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "the benchmarked package reached the server: {leaked:?}"
+    );
+}

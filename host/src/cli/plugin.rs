@@ -1,6 +1,8 @@
 use crate::plugins::manifest::{Manifest, Tristate};
 use crate::plugins::package::Package;
-use crate::plugins::registry::{CapabilityDiff, Grant, LockEntry};
+use crate::plugins::registry::{
+    CapabilityDiff, Grant, LockEntry, header_line, secret_destinations,
+};
 use crate::plugins::{Error, Home, Registry};
 use serde::Serialize;
 use std::io::{BufRead, IsTerminal, Write};
@@ -69,9 +71,23 @@ pub(crate) fn run(ctx: &super::Context, cmd: PluginCommand) -> anyhow::Result<()
         } => install(ctx, package, yes, grant, json),
         PluginCommand::Allow { id, origin } => {
             let mut registry = Registry::open(home.clone())?;
-            match registry.allow(&id, &origin)? {
-                Some(o) => println!("plugin `{id}` may now reach {o}"),
-                None => println!("plugin `{id}` was already allowed to reach that origin"),
+            let allowed = registry.allow(&id, &origin)?;
+            let o = &allowed.origin;
+            match allowed.newly {
+                true => println!("plugin `{id}` may now reach {o}"),
+                false => println!("plugin `{id}` was already allowed to reach {o}"),
+            }
+            // Never a secret granted silently: say which ones now go to this origin.
+            let store = crate::secrets::SecretStore::new(home.secrets_dir());
+            for (name, header) in &allowed.secrets {
+                let state = match store.source(&id, name)? {
+                    Some(_) => String::new(),
+                    None => format!(" (not set yet: minutes secret set {id} {name})"),
+                };
+                println!(
+                    "  its secret `{name}` will be sent to {o} as the header `{header}`{state}; \
+                     take it back with: minutes plugin deny {id} {o}"
+                );
             }
             Ok(())
         }
@@ -131,35 +147,46 @@ pub(crate) fn choose_grant(
     yes: bool,
     origins: Vec<String>,
 ) -> anyhow::Result<Grant> {
+    let request = describe_request(m, diff);
     Ok(if !origins.is_empty() {
+        // --grant chooses origins; a raised limit or a configurable endpoint is not an origin
+        // and still needs a yes.
+        if diff.other_changes().next().is_some() {
+            confirm(m, &request, false)?;
+        }
         Grant::Origins(origins)
     } else if diff.needs_consent() {
-        let request = describe_request(m, diff);
-        if yes {
-            Grant::Requested
-        } else if std::io::stdin().is_terminal() {
-            eprintln!("{request}");
-            eprint!("Grant this? [y/N] ");
-            std::io::stderr().flush()?;
-            let mut answer = String::new();
-            std::io::stdin().lock().read_line(&mut answer)?;
-            if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                anyhow::bail!(
-                    "not installed: you did not grant what plugin `{}` asks for",
-                    m.id
-                );
-            }
-            Grant::Requested
-        } else {
-            return Err(Error::ConsentNeeded(format!(
-                "{request}\nNot installed: no terminal to ask on. Re-run with --yes to grant all of this, \
-                 or with --grant ORIGIN for part of it."
-            ))
-            .into());
-        }
+        confirm(m, &request, yes)?;
+        Grant::Requested
     } else {
         Grant::Nothing
     })
+}
+
+/// Asks on the terminal (unless `yes`); without a terminal, refuses with what was asked.
+fn confirm(m: &Manifest, request: &str, yes: bool) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::ConsentNeeded(format!(
+            "{request}\nNot installed: no terminal to ask on. Re-run with --yes to grant all of this, \
+             or with --grant ORIGIN for part of the network access."
+        ))
+        .into());
+    }
+    eprintln!("{request}");
+    eprint!("Grant this? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        anyhow::bail!(
+            "not installed: you did not grant what plugin `{}` asks for",
+            m.id
+        );
+    }
+    Ok(())
 }
 
 /// The lines `minutes plugin install` prints after installing.
@@ -216,15 +243,36 @@ fn describe_request(m: &Manifest, diff: &CapabilityDiff) -> String {
         ),
         None => format!("Plugin `{}` {} ({}) asks for:\n", m.id, m.version, m.kind),
     };
+    if m.network.configurable && diff.previous_version.is_none() {
+        s += &format!(
+            "  - an endpoint you choose: it reaches nothing until you allow one \
+             (minutes plugin allow {} ORIGIN)\n",
+            m.id
+        );
+    }
     for o in &diff.new_origins {
         s += &format!("  - network access to {o}\n");
     }
+    for change in &diff.changes {
+        s += &format!("  - {}\n", change.describe());
+    }
     for name in &diff.new_secrets {
         if let Some(decl) = m.secrets.iter().find(|d| &d.name == name) {
+            let to = match decl.origins.is_empty() {
+                true => format!(
+                    "the endpoints you allow with `minutes plugin allow {}`{}",
+                    m.id,
+                    match diff.kept_origins.is_empty() {
+                        true => " (none yet)".to_string(),
+                        false => format!(" (now: {})", diff.kept_origins.join(", ")),
+                    }
+                ),
+                false => decl.origins.join(", "),
+            };
             s += &format!(
-                "  - the secret `{name}`, which minutes adds as the `{}` header on requests to {} (the plugin never sees it)\n",
-                decl.header,
-                decl.origins.join(", ")
+                "  - the secret `{name}`, which minutes adds as the header `{}` on requests to {to} \
+                 (the plugin never sees it)\n",
+                header_line(decl)
             );
         }
     }
@@ -280,7 +328,7 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
     for r in &rows {
         let name = match &r.name {
             Some(n) => n.clone(),
-            None => "(files missing: reinstall)".into(),
+            None => "(files missing or changed since install: reinstall)".into(),
         };
         let dev = r
             .dev
@@ -302,17 +350,38 @@ struct InfoJson<'a> {
     installed: &'a LockEntry,
     manifest: &'a Manifest,
     location: PathBuf,
+    /// What the plugin may do now: reachable origins, and where each granted secret goes.
+    effective: Effective,
+}
+
+#[derive(Serialize)]
+struct Effective {
+    origins: Vec<String>,
+    secrets: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
     let registry = Registry::open(home.clone())?;
     let entry = registry.get(id)?;
     let m = registry.manifest(id)?;
+    let reachable = registry.reachable(&m, entry)?;
+    let origins: Vec<String> = reachable.entries().iter().map(|o| o.canonical()).collect();
+    let secrets = m
+        .secrets
+        .iter()
+        .filter(|s| entry.granted_secrets.contains(&s.name))
+        .map(|s| {
+            let to = secret_destinations(s, &reachable);
+            (s.name.clone(), to.iter().map(|o| o.canonical()).collect())
+        })
+        .collect();
+    let effective = Effective { origins, secrets };
     if json {
         return super::print_json(&InfoJson {
             installed: entry,
             manifest: &m,
             location: home.plugin_dir(id),
+            effective,
         });
     }
     println!("{} {} — {}", m.id, m.version, m.name);
@@ -328,7 +397,15 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
     );
     println!("location:    {}", home.plugin_dir(id).display());
     let declared = &m.network.origins;
-    if declared.is_empty() {
+    if m.network.configurable {
+        println!("network:     an endpoint you choose (network.configurable)");
+        match effective.origins.is_empty() {
+            true => {
+                println!("             reaches nothing yet: minutes plugin allow {id} <origin>")
+            }
+            false => println!("             may reach {}", effective.origins.join(", ")),
+        }
+    } else if declared.is_empty() {
         println!("network:     none (this plugin cannot reach any host)");
     } else {
         println!("network:     declares {}", declared.join(", "));
@@ -338,26 +415,26 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
         println!("secrets:     none");
     } else {
         for s in &m.secrets {
-            let granted = if entry.granted_secrets.contains(&s.name) {
-                "granted"
-            } else {
-                "not granted"
-            };
             let store = crate::secrets::SecretStore::new(home.secrets_dir());
             let state = match store.source(&m.id, &s.name)? {
                 Some(src) => format!("set, from {src}"),
                 None => format!("not set: minutes secret set {} {}", m.id, s.name),
             };
-            let to = if s.origins.is_empty() {
-                "the granted origins".to_string()
-            } else {
-                s.origins.join(", ")
+            let to = match effective.secrets.get(&s.name) {
+                Some(to) if !to.is_empty() => format!("sent on {}", to.join(", ")),
+                Some(_) if s.origins.is_empty() => {
+                    "sent to the endpoints you allow (none yet)".to_string()
+                }
+                Some(_) => format!("granted for {} (not reachable now)", s.origins.join(", ")),
+                None if s.origins.is_empty() => {
+                    "not granted (would go to the endpoints you allow)".to_string()
+                }
+                None => format!("not granted (would go to {})", s.origins.join(", ")),
             };
             println!(
-                "secret:      {} → `{}: {}` on {to} ({granted}; {state})",
+                "secret:      {} → `{}`: {to} ({state})",
                 s.name,
-                s.header,
-                s.format.replace("{}", "…")
+                header_line(s)
             );
         }
     }

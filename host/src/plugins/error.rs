@@ -50,6 +50,11 @@ pub enum Error {
     },
     #[error("the installed plugins are recorded in {path}, which is damaged: {message}")]
     Lock { path: String, message: String },
+    #[error(
+        "{path} was changed after plugin `{id}` was installed, so it is not what you consented to; \
+         minutes will not use it. Reinstall the plugin from its package: minutes plugin install <package>"
+    )]
+    ManifestChanged { id: String, path: String },
     #[error("cannot start the WebAssembly engine: {0}")]
     Engine(String),
 }

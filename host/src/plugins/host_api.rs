@@ -103,10 +103,7 @@ impl PluginState {
             .stdout(stdio.clone())
             .stderr(stdio.clone())
             .build();
-        let limiter = MemoryLimiter {
-            max: ctx.memory_limit,
-            hit: false,
-        };
+        let limiter = MemoryLimiter::new(ctx.memory_limit);
         let llm_wait = WaitClock::default();
         PluginState {
             ctx,
@@ -130,33 +127,95 @@ impl WasiView for PluginState {
     }
 }
 
-/// Caps linear memory and tables, and remembers that the cap was hit so the error can say so.
+/// Most core instances a call may create; a Rust component needs a handful.
+pub(crate) const MAX_INSTANCES: usize = 100;
+/// Most linear memories; each one reserves address space however small it is.
+pub(crate) const MAX_MEMORIES: usize = 10;
+pub(crate) const MAX_TABLES: usize = 100;
+/// What a table element is counted as: a function reference is a pointer.
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// Caps a call's memory: all linear memories and tables of the component together, since a
+/// component may hold many core instances, each with memories of its own; and the number of
+/// instances, memories and tables. Remembers that the cap was hit so the error can say so.
 pub struct MemoryLimiter {
     max: usize,
+    /// Bytes of all memories and tables of the store so far.
+    used: usize,
+    /// The last growth allowed, taken back if wasmtime then fails it.
+    pending: usize,
     pub(crate) hit: bool,
+}
+
+impl MemoryLimiter {
+    pub(crate) fn new(max: usize) -> MemoryLimiter {
+        MemoryLimiter {
+            max,
+            used: 0,
+            pending: 0,
+            hit: false,
+        }
+    }
+
+    /// Wasmtime asks before every growth, and with `current` 0 when a memory or table is
+    /// created, so the sum of the differences is what the store holds.
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        match self.used.checked_add(desired.saturating_sub(current)) {
+            Some(total) if total <= self.max => {
+                self.pending = total - self.used;
+                self.used = total;
+                true
+            }
+            _ => {
+                self.hit = true;
+                false
+            }
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max {
-            self.hit = true;
-            return Ok(false);
-        }
-        Ok(true)
+        Ok(self.grow(current, desired))
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used -= std::mem::take(&mut self.pending);
+        Ok(())
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used -= std::mem::take(&mut self.pending);
+        Ok(())
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
+        Ok(self.grow(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+        ))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 

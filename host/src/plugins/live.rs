@@ -89,7 +89,7 @@ impl LivePlugins {
             Ok(p) => p,
             // An install replaces the plugin's folder, then the lock file: a load that falls
             // between the two sees one without the other. Once it has settled, load again.
-            Err(Error::Io { .. } | Error::Lock { .. }) => {
+            Err(Error::Io { .. } | Error::Lock { .. } | Error::ManifestChanged { .. }) => {
                 std::thread::sleep(Duration::from_millis(100));
                 self.refresh(&mut state)?;
                 state.registry.load(&self.runtime, id)?

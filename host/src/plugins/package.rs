@@ -11,6 +11,9 @@ pub const MANIFEST_FILE: &str = "plugin.toml";
 const MAX_FILE: u64 = 64 * 1024 * 1024;
 const MAX_TOTAL: u64 = 128 * 1024 * 1024;
 const MAX_ENTRIES: usize = 256;
+/// Largest GNU long name or link, or PAX extension, accepted in an archive. The tar crate reads
+/// each of these whole into memory before anything else sees it, so they are checked first.
+const MAX_EXTENSION: u64 = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
@@ -180,10 +183,16 @@ fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
         path: path.to_path_buf(),
         message,
     };
+    check_tar_headers(path)?;
     let file = std::fs::File::open(path).map_err(io)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut raw: Vec<(Vec<String>, Vec<u8>)> = Vec::new();
     let mut total = 0u64;
+    let too_large = || {
+        bad(format!(
+            "package too large: more than {MAX_TOTAL} bytes unpacked"
+        ))
+    };
     for (n, entry) in archive.entries().map_err(io)?.enumerate() {
         if n >= MAX_ENTRIES {
             return Err(bad(format!("more than {MAX_ENTRIES} entries")));
@@ -211,17 +220,23 @@ fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
                 _ => return Err(bad(format!("entry {} escapes the package", name.display()))),
             }
         }
-        let size = entry.header().size().map_err(|e| bad(e.to_string()))?;
-        total += size;
-        if size > MAX_FILE || total > MAX_TOTAL {
-            return Err(bad("package too large".into()));
+        // The size that is read (a PAX record may replace the header's), and no more than
+        // what is left of the budget, whatever any header claims.
+        let size = entry.size();
+        let budget = MAX_FILE.min(MAX_TOTAL - total);
+        if size > budget {
+            return Err(too_large());
         }
         let mut bytes = Vec::with_capacity(size as usize);
         entry
             .by_ref()
-            .take(MAX_FILE + 1)
+            .take(budget + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| bad(format!("corrupt archive: {e}")))?;
+        if bytes.len() as u64 > budget {
+            return Err(too_large());
+        }
+        total += bytes.len() as u64;
         raw.push((parts, bytes));
     }
     // Strip one common top-level folder (`export-markdown-0.1.0/plugin.toml`).
@@ -236,6 +251,88 @@ fn read_tar_gz(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
         .into_iter()
         .map(|(parts, bytes)| (parts[usize::from(strip)..].join("/"), bytes))
         .collect())
+}
+
+/// A first pass over the raw headers, before the tar crate reads anything into memory: long
+/// names and PAX extensions larger than [`MAX_EXTENSION`], and more data than the package may
+/// hold, are refused without being read.
+fn check_tar_headers(path: &Path) -> Result<(), PackageError> {
+    let io = |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bad = |message: String| PackageError::Archive {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut total = 0u64;
+    let mut pax_size: Option<u64> = None;
+    // Each file may come with a long name, a long link and a PAX header of its own.
+    for (n, entry) in archive.entries().map_err(io)?.raw(true).enumerate() {
+        if n >= MAX_ENTRIES * 4 {
+            return Err(bad(format!("more than {MAX_ENTRIES} entries")));
+        }
+        let mut entry = entry.map_err(|e| bad(format!("corrupt archive: {e}")))?;
+        let header = entry.header();
+        let kind = header.entry_type();
+        let size = header
+            .size()
+            .map_err(|e| bad(format!("corrupt archive: {e}")))?;
+        let extension = if kind.is_gnu_longname() {
+            Some("long name")
+        } else if kind.is_gnu_longlink() {
+            Some("long link name")
+        } else if kind.is_pax_local_extensions() || kind.is_pax_global_extensions() {
+            Some("PAX extended header")
+        } else {
+            None
+        };
+        if let Some(what) = extension
+            && size > MAX_EXTENSION
+        {
+            return Err(bad(format!(
+                "entry {} is a {what} of {size} bytes (at most {MAX_EXTENSION} are accepted); refused",
+                n + 1
+            )));
+        }
+        total = total.saturating_add(size);
+        if size > MAX_FILE || total > MAX_TOTAL {
+            return Err(bad(format!(
+                "package too large: more than {MAX_TOTAL} bytes unpacked"
+            )));
+        }
+        if kind.is_pax_local_extensions() {
+            let mut records = Vec::new();
+            entry
+                .by_ref()
+                .take(MAX_EXTENSION)
+                .read_to_end(&mut records)
+                .map_err(|e| bad(format!("corrupt archive: {e}")))?;
+            for record in tar::PaxExtensions::new(&records) {
+                let record = record.map_err(|e| bad(format!("corrupt PAX header: {e}")))?;
+                if record.key_bytes() == b"size" {
+                    let value = std::str::from_utf8(record.value_bytes())
+                        .ok()
+                        .and_then(|v| v.parse().ok());
+                    pax_size = Some(value.ok_or_else(|| bad("corrupt PAX size".into()))?);
+                }
+            }
+        } else if extension.is_none()
+            && let Some(claimed) = pax_size.take()
+            && claimed != size
+        {
+            // The tar crate would read the PAX size, this pass the header's: the two would
+            // see different entries after this one. Packages never need sizes beyond what a
+            // tar header holds, so the two must agree.
+            return Err(bad(format!(
+                "entry {}: its PAX header says {claimed} bytes but its tar header {size}; refused",
+                n + 1
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Assembles an installable package from a source manifest (whose `component.sha256` may be
@@ -349,6 +446,88 @@ mod tests {
             .expect_err("escape refused")
             .to_string();
         assert!(err.contains("escapes the package"), "{err}");
+    }
+
+    /// A .tar.gz of `entries` (header, data) as written, whatever they claim.
+    fn archive_of(entries: &[(tar::Header, Vec<u8>)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hostile.tar.gz");
+        let file = std::fs::File::create(&path).expect("create");
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ));
+        for (header, data) in entries {
+            tar.append(header, &data[..]).expect("append");
+        }
+        tar.into_inner().expect("gz").finish().expect("finish");
+        (dir, path)
+    }
+
+    fn header(kind: tar::EntryType, name: &[u8], size: u64) -> tar::Header {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.as_gnu_mut().expect("gnu").name[..name.len()].copy_from_slice(name);
+        header.set_cksum();
+        header
+    }
+
+    /// 32 MiB of name (a few KiB gzipped) made the tar crate allocate 32 MiB before any check.
+    #[test]
+    fn huge_long_names_and_pax_headers_are_refused_unread() {
+        let huge = vec![b'a'; 32 * 1024 * 1024];
+        let file = |name: &[u8]| (header(tar::EntryType::Regular, name, 3), b"abc".to_vec());
+        for (kind, what) in [
+            (tar::EntryType::GNULongName, "long name"),
+            (tar::EntryType::GNULongLink, "long link name"),
+            (tar::EntryType::XHeader, "PAX extended header"),
+            (tar::EntryType::XGlobalHeader, "PAX extended header"),
+        ] {
+            let extension = header(kind, b"././@LongLink", huge.len() as u64);
+            let (_dir, path) = archive_of(&[(extension, huge.clone()), file(b"plugin.toml")]);
+            let err = Package::open(&path).expect_err(what).to_string();
+            assert!(
+                err.contains(&format!("is a {what} of 33554432 bytes")),
+                "{what}: {err}"
+            );
+        }
+    }
+
+    /// A PAX `size` record replaces the header's size: headers saying 0 must not let 3 × 50 MiB
+    /// through a 128 MiB cap (nor hide entries from the check of the headers).
+    #[test]
+    fn pax_sizes_cannot_smuggle_data_past_the_caps() {
+        let data = vec![0u8; 50 * 1024 * 1024];
+        let record = |size: usize| {
+            let body = format!(" size={size}\n");
+            // The record's length counts its own digits.
+            let mut len = body.len() + 2;
+            while format!("{len}{body}").len() != len {
+                len += 1;
+            }
+            format!("{len}{body}").into_bytes()
+        };
+        let mut entries = Vec::new();
+        for i in 0..3 {
+            let pax = record(data.len());
+            entries.push((
+                header(tar::EntryType::XHeader, b"pax", pax.len() as u64),
+                pax,
+            ));
+            let name = format!("f{i}");
+            entries.push((
+                header(tar::EntryType::Regular, name.as_bytes(), 0),
+                data.clone(),
+            ));
+        }
+        let (_dir, path) = archive_of(&entries);
+        let err = Package::open(&path).expect_err("too large").to_string();
+        assert!(
+            err.contains("entry 2: its PAX header says 52428800 bytes but its tar header 0"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! each one's sha256 and what the user granted it.
 
 use super::error::Error;
-use super::manifest::{ConfigValue, Kind, Manifest, config_value};
+use super::manifest::{ConfigValue, Kind, Manifest, SecretDecl, config_value};
 use super::net::SecretRule;
 use super::net::allowlist::{AllowedOrigin, Allowlist};
-use super::package::{MANIFEST_FILE, Package};
+use super::package::{MANIFEST_FILE, Package, sha256_hex};
 use super::runtime::{ConfigMap, LoadedPlugin, NetGrant, Runtime};
 use crate::secrets::SecretStore;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,11 @@ pub struct LockEntry {
     pub version: String,
     pub kind: Kind,
     pub sha256: String,
+    /// sha256 of the installed plugin.toml: what the user consented to is that text, so an
+    /// edit after install (a secret sent elsewhere, higher limits) is refused at load.
+    /// Absent only in lock files written before minutes pinned manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_sha256: Option<String>,
     /// Seconds since the Unix epoch.
     pub installed_at: u64,
     #[serde(default)]
@@ -180,15 +185,142 @@ pub struct CapabilityDiff {
     pub previous_version: Option<String>,
     /// Origins asked for that the user has not granted before.
     pub new_origins: Vec<String>,
+    /// Secrets not granted before, and granted secrets that the update sends elsewhere or
+    /// differently (see `changes`): they are granted again only with consent.
     pub new_secrets: Vec<String>,
     /// Already granted and still asked for: kept without asking.
     pub kept_origins: Vec<String>,
     pub kept_secrets: Vec<String>,
+    /// What an update changes in what was consented to before, beyond new origins and secrets.
+    pub changes: Vec<Change>,
+}
+
+/// One way an update asks for more than the installed version had.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum Change {
+    /// A granted secret goes to origins it did not go to before. `after` empty: to whatever
+    /// endpoint the user allows (a configurable plugin).
+    SecretOrigins {
+        secret: String,
+        before: Vec<String>,
+        after: Vec<String>,
+    },
+    /// A granted secret goes out in another header (or another form), e.g. one a server logs.
+    SecretHeader {
+        secret: String,
+        before: String,
+        after: String,
+    },
+    /// The plugin's endpoint becomes the user's choice (`network.configurable`): it may be
+    /// allowed any origin, and its secrets without origins go to all of them.
+    Configurable,
+    /// A limit is raised.
+    Limit {
+        limit: &'static str,
+        before: u32,
+        after: u32,
+    },
+}
+
+impl Change {
+    /// Whether this change is about a secret (granted again with the secret, or not at all).
+    pub fn is_secret(&self) -> bool {
+        matches!(
+            self,
+            Change::SecretOrigins { .. } | Change::SecretHeader { .. }
+        )
+    }
+
+    /// One line for the consent prompt.
+    pub fn describe(&self) -> String {
+        let list = |o: &[String]| match o.is_empty() {
+            true => "the endpoints you allow".to_string(),
+            false => o.join(", "),
+        };
+        match self {
+            Change::SecretOrigins {
+                secret,
+                before,
+                after,
+            } => format!(
+                "the secret `{secret}` is now sent to {} (before: only to {})",
+                list(after),
+                list(before)
+            ),
+            Change::SecretHeader {
+                secret,
+                before,
+                after,
+            } => format!(
+                "the secret `{secret}` is now sent as the header `{after}` (before: `{before}`)"
+            ),
+            Change::Configurable => "its endpoint becomes yours to choose (network.configurable): \
+                 it may be allowed any origin, and its secrets go to every origin you allow"
+                .to_string(),
+            Change::Limit {
+                limit,
+                before,
+                after,
+            } => format!("a higher limit: {limit} {after} (before: {before})"),
+        }
+    }
+}
+
+/// How a secret is written into requests, e.g. `Authorization: Bearer …`.
+pub fn header_line(decl: &SecretDecl) -> String {
+    format!("{}: {}", decl.header, decl.format.replace("{}", "…"))
+}
+
+/// The canonical forms of `origins`; an unparsable one is kept as written.
+fn canonical_all(origins: &[String]) -> Vec<String> {
+    origins
+        .iter()
+        .map(|o| {
+            AllowedOrigin::parse(o)
+                .map(|p| p.canonical())
+                .unwrap_or_else(|_| o.clone())
+        })
+        .collect()
+}
+
+/// What `now` changes in a granted secret compared with `before`, if anything that needs
+/// consent: origins it did not go to, or another header or form.
+fn secret_changes(before: &SecretDecl, now: &SecretDecl) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let (was, is) = (canonical_all(&before.origins), canonical_all(&now.origins));
+    // Empty means "every origin the user allows": wider than any list, and only as wide as
+    // itself. Fewer origins than before is no more than was consented to.
+    let widened = match (was.is_empty(), is.is_empty()) {
+        (true, _) => false,
+        (false, true) => true,
+        (false, false) => is.iter().any(|o| !was.contains(o)),
+    };
+    if widened {
+        changes.push(Change::SecretOrigins {
+            secret: now.name.clone(),
+            before: was,
+            after: is,
+        });
+    }
+    if !before.header.eq_ignore_ascii_case(&now.header) || before.format != now.format {
+        changes.push(Change::SecretHeader {
+            secret: now.name.clone(),
+            before: header_line(before),
+            after: header_line(now),
+        });
+    }
+    changes
 }
 
 impl CapabilityDiff {
     pub fn needs_consent(&self) -> bool {
-        !self.new_origins.is_empty() || !self.new_secrets.is_empty()
+        !self.new_origins.is_empty() || !self.new_secrets.is_empty() || !self.changes.is_empty()
+    }
+
+    /// Changes that no origin grant covers (limits, a configurable endpoint).
+    pub fn other_changes(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.is_secret())
     }
 }
 
@@ -242,14 +374,37 @@ impl Registry {
             .ok_or_else(|| Error::NotInstalled(id.to_string()))
     }
 
-    /// The installed manifest of `id`.
+    /// The installed manifest of `id`, refused when it is not the text that was installed.
     pub fn manifest(&self, id: &str) -> Result<Manifest, Error> {
-        self.get(id)?;
+        self.read_manifest(id, true)
+    }
+
+    fn read_manifest(&self, id: &str, pinned: bool) -> Result<Manifest, Error> {
+        let entry = self.get(id)?;
         let path = self.home.plugin_dir(id).join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(Error::io(format!(
+        let bytes = std::fs::read(&path).map_err(Error::io(format!(
             "plugin `{id}` is in the lock file but {} cannot be read; reinstall it",
             path.display()
         )))?;
+        if pinned {
+            match &entry.manifest_sha256 {
+                Some(expected) if *expected != sha256_hex(&bytes) => {
+                    return Err(Error::ManifestChanged {
+                        id: id.to_string(),
+                        path: path.display().to_string(),
+                    });
+                }
+                Some(_) => {}
+                None => tracing::debug!(
+                    "plugin `{id}` was installed before manifests were pinned; reinstall it to pin {}",
+                    path.display()
+                ),
+            }
+        }
+        let text = String::from_utf8(bytes).map_err(|_| super::manifest::ManifestError {
+            file: path.display().to_string(),
+            message: "not UTF-8 text".into(),
+        })?;
         Ok(Manifest::parse(&text, &path)?)
     }
 
@@ -257,23 +412,77 @@ impl Registry {
     pub fn diff(&self, pkg: &Package) -> CapabilityDiff {
         let m = &pkg.manifest;
         let prev = self.lock.plugins.iter().find(|p| p.id == m.id);
-        let granted_o: &[String] = prev.map(|p| &p.granted_origins[..]).unwrap_or(&[]);
-        let granted_s: &[String] = prev.map(|p| &p.granted_secrets[..]).unwrap_or(&[]);
-        let secrets: Vec<String> = m.secrets.iter().map(|s| s.name.clone()).collect();
+        // Grants hold for what the installed manifest said. If it cannot be read or was
+        // edited, nothing of it is known to have been consented to: everything is asked again.
+        let prev_manifest = prev.and_then(|_| self.manifest(&m.id).ok());
+        let no_grants: &[String] = &[];
+        let (granted_o, granted_s) = match (prev, &prev_manifest) {
+            (Some(p), Some(_)) => (&p.granted_origins[..], &p.granted_secrets[..]),
+            _ => (no_grants, no_grants),
+        };
         // Compared and recorded in canonical form: `https://API.example.com:443` is `https://api.example.com`.
-        let declared = m.network.origins.iter().map(|o| {
-            AllowedOrigin::parse(o)
-                .map(|p| p.canonical())
-                .unwrap_or_else(|_| o.clone())
-        });
-        let (kept_origins, new_origins) = declared.partition(|o| granted_o.contains(o));
-        let (kept_secrets, new_secrets) = secrets.into_iter().partition(|s| granted_s.contains(s));
+        let declared = canonical_all(&m.network.origins);
+        let (mut kept_origins, new_origins): (Vec<String>, Vec<String>) =
+            declared.into_iter().partition(|o| granted_o.contains(o));
+        // Granted beyond the declared list (under a declared wildcard, or the endpoint of a
+        // configurable plugin): kept while the new manifest still allows them.
+        for o in granted_o {
+            if !kept_origins.contains(o) && grantable(m, o).is_ok() {
+                kept_origins.push(o.clone());
+            }
+        }
+        let mut changes = Vec::new();
+        let (mut kept_secrets, mut new_secrets) = (Vec::new(), Vec::new());
+        for decl in &m.secrets {
+            let before = prev_manifest
+                .as_ref()
+                .and_then(|p| p.secrets.iter().find(|d| d.name == decl.name));
+            match before {
+                Some(before) if granted_s.contains(&decl.name) => {
+                    let changed = secret_changes(before, decl);
+                    match changed.is_empty() {
+                        true => kept_secrets.push(decl.name.clone()),
+                        false => new_secrets.push(decl.name.clone()),
+                    }
+                    changes.extend(changed);
+                }
+                _ => new_secrets.push(decl.name.clone()),
+            }
+        }
+        if let Some(p) = &prev_manifest {
+            if m.network.configurable && !p.network.configurable {
+                changes.push(Change::Configurable);
+            }
+            let (was, is) = (&p.limits, &m.limits);
+            for (limit, before, after) in [
+                ("memory_mib", was.memory_mib, is.memory_mib),
+                (
+                    "call_timeout_secs",
+                    was.call_timeout_secs,
+                    is.call_timeout_secs,
+                ),
+                (
+                    "max_response_mib",
+                    was.max_response_mib,
+                    is.max_response_mib,
+                ),
+            ] {
+                if after > before {
+                    changes.push(Change::Limit {
+                        limit,
+                        before,
+                        after,
+                    });
+                }
+            }
+        }
         CapabilityDiff {
             previous_version: prev.map(|p| p.version.clone()),
             new_origins,
             new_secrets,
             kept_origins,
             kept_secrets,
+            changes,
         }
     }
 
@@ -300,6 +509,19 @@ impl Registry {
         // Compile and check imports/exports before touching anything on disk.
         let component = runtime.compile_checked(m, &pkg.component)?;
         let diff = self.diff(pkg);
+        // Secrets that changed are simply not granted without consent; a raised limit or a
+        // configurable endpoint cannot be half-granted, so installing them needs a yes.
+        if matches!(grant, Grant::Nothing) {
+            let changes: Vec<String> = diff.other_changes().map(Change::describe).collect();
+            if !changes.is_empty() {
+                return Err(Error::ConsentNeeded(format!(
+                    "plugin `{}` {} asks for more than the installed version: {}",
+                    m.id,
+                    m.version,
+                    changes.join("; ")
+                )));
+            }
+        }
 
         let plugins_dir = self.home.plugins_dir();
         std::fs::create_dir_all(&plugins_dir).map_err(Error::io(format!(
@@ -343,6 +565,7 @@ impl Registry {
             version: m.version.clone(),
             kind: m.kind,
             sha256: m.component.sha256.clone(),
+            manifest_sha256: Some(sha256_hex(pkg.manifest_text.as_bytes())),
             installed_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -358,9 +581,9 @@ impl Registry {
         Ok(entry)
     }
 
-    /// Grants an installed plugin one more origin (`minutes plugin allow`). Returns the
-    /// canonical form recorded, or `None` when it was already granted.
-    pub fn allow(&mut self, id: &str, origin: &str) -> Result<Option<String>, Error> {
+    /// Grants an installed plugin one more origin (`minutes plugin allow`), with the secrets
+    /// that go there. Says what was granted, so that no secret is granted silently.
+    pub fn allow(&mut self, id: &str, origin: &str) -> Result<Allowed, Error> {
         let m = self.manifest(id)?;
         let canonical = grantable(&m, origin)?;
         let entry = self
@@ -369,11 +592,13 @@ impl Registry {
             .iter_mut()
             .find(|p| p.id == id)
             .ok_or_else(|| Error::NotInstalled(id.into()))?;
-        if entry.granted_origins.contains(&canonical) {
-            return Ok(None);
+        let newly = !entry.granted_origins.contains(&canonical);
+        let mut changed = newly;
+        if newly {
+            entry.granted_origins.push(canonical.clone());
         }
-        entry.granted_origins.push(canonical.clone());
         // A configurable plugin's secrets go to whatever endpoint the user grants.
+        let mut secrets = Vec::new();
         for d in m.secrets.iter().filter(|d| {
             d.origins.is_empty()
                 || d.origins
@@ -382,10 +607,36 @@ impl Registry {
         }) {
             if !entry.granted_secrets.contains(&d.name) {
                 entry.granted_secrets.push(d.name.clone());
+                changed = true;
             }
+            secrets.push((d.name.clone(), header_line(d)));
         }
-        self.save()?;
-        Ok(Some(canonical))
+        if changed {
+            self.save()?;
+        }
+        Ok(Allowed {
+            origin: canonical,
+            newly,
+            secrets,
+        })
+    }
+
+    /// The origins `entry` may reach now: declared (any, for a configurable endpoint) and
+    /// granted.
+    pub fn reachable(&self, manifest: &Manifest, entry: &LockEntry) -> Result<Allowlist, Error> {
+        if !manifest.kind.uses_network() {
+            return Ok(Allowlist::default());
+        }
+        let mut declared = manifest.network.origins.clone();
+        if manifest.network.configurable {
+            // The user chooses the endpoint (e.g. a custom OpenAI-compatible server): whatever
+            // they granted is what the plugin may reach.
+            declared.extend(entry.granted_origins.iter().cloned());
+        }
+        Allowlist::effective(&declared, &entry.granted_origins).map_err(|e| Error::Lock {
+            path: self.home.lock_path().display().to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// Takes an origin back (`minutes plugin deny`). Returns whether it had been granted.
@@ -415,7 +666,7 @@ impl Registry {
         let entry = self.get(id)?.clone();
         // Read before the files go: the keyring cannot list what a plugin stored.
         let names: Vec<String> = self
-            .manifest(id)
+            .read_manifest(id, false)
             .map(|m| m.secrets.into_iter().map(|s| s.name).collect())
             .unwrap_or_default();
         let dir = self.home.plugin_dir(id);
@@ -459,17 +710,7 @@ impl Registry {
         if !manifest.kind.uses_network() {
             return Ok(NetGrant::default());
         }
-        let mut declared = manifest.network.origins.clone();
-        if manifest.network.configurable {
-            // The user chooses the endpoint (e.g. a custom OpenAI-compatible server): whatever
-            // they granted is what the plugin may reach.
-            declared.extend(entry.granted_origins.iter().cloned());
-        }
-        let allowlist =
-            Allowlist::effective(&declared, &entry.granted_origins).map_err(|e| Error::Lock {
-                path: self.home.lock_path().display().to_string(),
-                message: e.to_string(),
-            })?;
+        let allowlist = self.reachable(manifest, entry)?;
         let store = SecretStore::new(self.home.secrets_dir());
         let mut secrets = Vec::new();
         for decl in manifest
@@ -493,15 +734,7 @@ impl Registry {
                 );
                 continue;
             };
-            let origins = match decl.origins.is_empty() {
-                true => allowlist.entries().to_vec(),
-                false => decl
-                    .origins
-                    .iter()
-                    .filter_map(|o| AllowedOrigin::parse(o).ok())
-                    .filter(|o| allowlist.entries().contains(o))
-                    .collect(),
-            };
+            let origins = secret_destinations(decl, &allowlist);
             let header = reqwest::header::HeaderName::from_bytes(decl.header.as_bytes());
             let mut header_value =
                 reqwest::header::HeaderValue::from_str(&decl.format.replace("{}", value.trim()));
@@ -588,6 +821,31 @@ impl Registry {
         tmp.persist(&path)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()))(e.error))?;
         Ok(())
+    }
+}
+
+/// What `minutes plugin allow` granted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allowed {
+    /// The origin, in canonical form.
+    pub origin: String,
+    /// False when it had been granted already.
+    pub newly: bool,
+    /// The secrets (name, header) minutes now adds to requests to this origin.
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Where a granted secret goes: its declared origins that are reachable, or, when it declares
+/// none (a configurable plugin), every reachable origin.
+pub fn secret_destinations(decl: &SecretDecl, reachable: &Allowlist) -> Vec<AllowedOrigin> {
+    match decl.origins.is_empty() {
+        true => reachable.entries().to_vec(),
+        false => decl
+            .origins
+            .iter()
+            .filter_map(|o| AllowedOrigin::parse(o).ok())
+            .filter(|o| reachable.entries().contains(o))
+            .collect(),
     }
 }
 

@@ -415,23 +415,7 @@ impl LoadedPlugin {
     }
 
     fn new_store(&self) -> Store<PluginState> {
-        let deadline = Instant::now() + self.timeout;
-        let mut store = Store::new(&self.engine, PluginState::new(self.ctx.clone(), deadline));
-        store.limiter(|s| &mut s.limiter);
-        // The guest yields to the executor at every epoch tick, so the timeout around the call
-        // can stop a spinning guest; host awaits (network) are not interrupted by epochs. Past
-        // the deadline plus a grace period the guest is trapped outright. Time spent waiting
-        // for the language model moves both deadlines.
-        let hard_deadline = Instant::now() + self.timeout + Duration::from_secs(1);
-        let waited = store.data().llm_wait.clone();
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= hard_deadline + waited.waited() {
-                return Err(wasmtime::Error::new(DeadlinePassed));
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
-        store
+        call_store(&self.engine, self.ctx.clone(), self.timeout)
     }
 
     /// Runs `call` within the plugin's deadline, not counting time spent waiting for the model.
@@ -635,6 +619,30 @@ impl LoadedPlugin {
     }
 }
 
+/// The `Store` of one call: the memory cap and instance counts of [`MemoryLimiter`], and a
+/// deadline.
+///
+/// [`MemoryLimiter`]: super::host_api::MemoryLimiter
+fn call_store(engine: &Engine, ctx: Arc<PluginContext>, timeout: Duration) -> Store<PluginState> {
+    let deadline = Instant::now() + timeout;
+    let mut store = Store::new(engine, PluginState::new(ctx, deadline));
+    store.limiter(|s| &mut s.limiter);
+    // The guest yields to the executor at every epoch tick, so the timeout around the call
+    // can stop a spinning guest; host awaits (network) are not interrupted by epochs. Past
+    // the deadline plus a grace period the guest is trapped outright. Time spent waiting
+    // for the language model moves both deadlines.
+    let hard_deadline = Instant::now() + timeout + Duration::from_secs(1);
+    let waited = store.data().llm_wait.clone();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= hard_deadline + waited.waited() {
+            return Err(wasmtime::Error::new(DeadlinePassed));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
+
 /// The message of a Rust guest's panic, from its captured stderr.
 fn panic_message(output: &str) -> Option<String> {
     let start = output.rfind("panicked at")?;
@@ -644,4 +652,163 @@ fn panic_message(output: &str) -> Option<String> {
     let location = lines.next()?.trim_end_matches(':').to_string();
     let message: Vec<&str> = lines.take_while(|l| !l.starts_with("note:")).collect();
     Some(format!("{} — {}", message.join(" ").trim(), location))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Components no plugin SDK would build, made by hand: the limits must hold for any shape
+    //! of component, not only for one memory in one instance.
+    use super::*;
+    use wasm_encoder::{
+        Component as ComponentBytes, InstanceSection, MemorySection, MemoryType, Module, ModuleArg,
+        ModuleSection, TableSection, TableType,
+    };
+
+    const MIB: u64 = 1024 * 1024;
+    const PAGE: u64 = 64 * 1024;
+
+    /// A core module that only defines memories of `pages` each and `tables` tables.
+    fn module(memories: &[u64], table_elements: &[u64]) -> Module {
+        let mut module = Module::new();
+        let mut tables = TableSection::new();
+        for &minimum in table_elements {
+            tables.table(TableType {
+                element_type: wasm_encoder::RefType::FUNCREF,
+                table64: false,
+                minimum,
+                maximum: None,
+                shared: false,
+            });
+        }
+        module.section(&tables);
+        let mut mems = MemorySection::new();
+        for &minimum in memories {
+            mems.memory(MemoryType {
+                minimum,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            });
+        }
+        module.section(&mems);
+        module
+    }
+
+    /// A component that instantiates each module `times` times.
+    fn component(modules: &[Module], times: usize) -> Vec<u8> {
+        let mut c = ComponentBytes::new();
+        for m in modules {
+            c.section(&ModuleSection(m));
+        }
+        let mut instances = InstanceSection::new();
+        for index in 0..modules.len() as u32 {
+            for _ in 0..times {
+                instances.instantiate(index, Vec::<(&str, ModuleArg)>::new());
+            }
+        }
+        c.section(&instances);
+        c.finish()
+    }
+
+    /// Instantiates `wasm` in a plugin call's store with a cap of `limit` bytes.
+    fn instantiate(wasm: &[u8], limit: u64) -> (Result<(), String>, bool) {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let runtime = Runtime::new(cache.path()).expect("runtime");
+        let component = Component::new(runtime.engine(), wasm).expect("valid component");
+        let ctx = Arc::new(PluginContext {
+            id: "hand-built".into(),
+            version: "0.1.0".into(),
+            kind: Kind::Exporter,
+            config: ConfigMap::new(),
+            memory_limit: limit as usize,
+            net: None,
+            meeting_id: None,
+            llm: None,
+        });
+        let mut store = call_store(runtime.engine(), ctx, Duration::from_secs(10));
+        let linker = Linker::<PluginState>::new(runtime.engine());
+        let result = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("tokio")
+            .block_on(linker.instantiate_async(&mut store, &component))
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"));
+        (result, store.data().limiter.hit)
+    }
+
+    #[test]
+    fn memories_of_all_instances_count_against_one_cap() {
+        let cap = 10 * MIB;
+        let sixty_percent = cap * 6 / 10 / PAGE;
+        // One memory of 60 %: fits.
+        let one = component(&[module(&[sixty_percent], &[])], 1);
+        let (result, hit) = instantiate(&one, cap);
+        assert!(result.is_ok() && !hit, "{result:?}");
+        // Two of them, in two core instances of two modules: 120 % of the cap.
+        let two_modules = component(
+            &[module(&[sixty_percent], &[]), module(&[sixty_percent], &[])],
+            1,
+        );
+        let (result, hit) = instantiate(&two_modules, cap);
+        assert!(
+            result.is_err() && hit,
+            "two 60 % memories were allowed: {result:?}"
+        );
+        // Two in one module (multi-memory).
+        let multi = component(&[module(&[sixty_percent, sixty_percent], &[])], 1);
+        let (result, hit) = instantiate(&multi, cap);
+        assert!(
+            result.is_err() && hit,
+            "two 60 % memories were allowed: {result:?}"
+        );
+        // The same module instantiated twice.
+        let twice = component(&[module(&[sixty_percent], &[])], 2);
+        let (result, hit) = instantiate(&twice, cap);
+        assert!(
+            result.is_err() && hit,
+            "two 60 % memories were allowed: {result:?}"
+        );
+    }
+
+    #[test]
+    fn tables_count_against_the_memory_cap() {
+        let cap = 10 * MIB;
+        // 8 bytes an element: 60 % of the cap in each of two tables.
+        let elements = cap * 6 / 10 / 8;
+        let tables = component(&[module(&[], &[elements, elements])], 1);
+        let (result, hit) = instantiate(&tables, cap);
+        assert!(
+            result.is_err() && hit,
+            "tables beyond the cap were allowed: {result:?}"
+        );
+    }
+
+    #[test]
+    fn instances_memories_and_tables_are_counted() {
+        let cap = 64 * MIB;
+        let empty = component(
+            &[module(&[], &[])],
+            crate::plugins::host_api::MAX_INSTANCES + 1,
+        );
+        let (result, _) = instantiate(&empty, cap);
+        let err = result.expect_err("more instances than the limit");
+        assert!(err.contains("instance"), "{err}");
+        let (result, _) = instantiate(&component(&[module(&[], &[])], 10), cap);
+        assert!(result.is_ok(), "{result:?}");
+
+        let memories = vec![0; crate::plugins::host_api::MAX_MEMORIES + 1];
+        let memories = component(&[module(&memories, &[])], 1);
+        let err = instantiate(&memories, cap)
+            .0
+            .expect_err("too many memories");
+        assert!(err.contains("memor"), "{err}");
+
+        // A module may declare at most 100 tables: two modules of half the limit and one more.
+        let half = vec![0; crate::plugins::host_api::MAX_TABLES / 2 + 1];
+        let tables = component(&[module(&[], &half), module(&[], &half)], 1);
+        let err = instantiate(&tables, cap).0.expect_err("too many tables");
+        assert!(err.contains("table"), "{err}");
+    }
 }
