@@ -480,6 +480,18 @@ mod tests {
         .expect_err("a format that writes nothing");
         assert!(err.to_string().contains("at most 0"), "{err}");
         assert_eq!(std::fs::read_dir(out.dir.path()).unwrap().count(), 0);
+        // The user may choose a hidden folder; only the plugin's part of the path is checked.
+        let vault = out.dir.path().join(".vault");
+        write_files(
+            "p",
+            &vault,
+            &out.format,
+            &files(&["a.md"]),
+            false,
+            &out.log(),
+        )
+        .expect("a hidden --dir is the user's choice");
+        assert!(vault.join("a.md").is_file());
     }
 
     #[test]
