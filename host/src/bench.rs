@@ -294,12 +294,19 @@ fn plugins(package: PathBuf, iterations: usize, json: bool) -> anyhow::Result<()
     let hour = hour_document();
     let out_dir = tmp.path().join("exports");
     let mut hour_calls = Vec::new();
+    let declared = registry
+        .manifest(&id)?
+        .formats
+        .get(&format)
+        .cloned()
+        .context("the exporter's manifest does not declare its first format")?;
+    let log = crate::output::WrittenLog::in_home(&home);
     for _ in 0..iterations.min(50) {
         let t = Instant::now();
         let plugin = registry.load(&runtime, &id)?;
         let files = rt.block_on(plugin.export(&format, &hour))?;
         let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-        crate::output::write_files(&id, &out_dir, &files, true)?;
+        crate::output::write_files(&id, &out_dir, &declared, &files, true, &log)?;
         hour_calls.push(t.elapsed());
     }
     let doc_file = tmp.path().join("hour.json");

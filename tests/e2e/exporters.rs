@@ -1,5 +1,7 @@
 //! The first-party exporters as a user runs them: install the package, export a meeting
-//! document with `minutes export --document ... --to <id> --dir <dir>`, read the files.
+//! document with `minutes export --document ... --to <id> --dir <dir>`, read the files. And
+//! what no exporter may write: hidden files, undeclared extensions, more files than declared,
+//! or over a file minutes did not write.
 
 use crate::common::*;
 use crate::server::TestServer;
@@ -414,5 +416,191 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
             .iter()
             .all(|r| r["bytes_sent"].as_u64() == Some(hits[0].body.len() as u64)),
         "{json}"
+    );
+}
+
+/// Every file below `dir`, as paths relative to it.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                found.push(
+                    path.strip_prefix(dir)
+                        .expect("below dir")
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_hostile_exporter_cannot_write_hidden_files_undeclared_extensions_or_extra_files() {
+    // Each is code execution or worse if written into a home or a repository folder.
+    let attacks = [
+        ("bashrc", ".bashrc", "start with a dot"),
+        (
+            "autostart",
+            ".config/autostart/x.desktop",
+            "start with a dot",
+        ),
+        ("git-config", ".git/config", "start with a dot"),
+        // A declared extension does not make a hidden folder acceptable.
+        ("hidden-folder", ".config/notes.md", "start with a dot"),
+        ("extension", "notes.sh", "allows only .md files"),
+        ("many", "3 files", "at most 2"),
+    ];
+    for (attack, path, why) in attacks {
+        let env = Env::new();
+        env.install(&package("hostile-exporter"));
+        std::fs::write(
+            env.home.path().join("config.toml"),
+            format!("[plugins.hostile-exporter]\nattack = \"{attack}\"\n"),
+        )
+        .expect("config");
+        // The user's home as the output folder: the worst case.
+        let home = env.path("home");
+        std::fs::create_dir_all(home.join(".git")).expect("mkdir");
+        std::fs::write(home.join(".bashrc"), "# mine\n").expect("bashrc");
+        std::fs::write(home.join(".git/config"), "[core]\n").expect("git config");
+        let doc = env.document();
+        for force in [false, true] {
+            let mut args = vec![
+                "export",
+                "--document",
+                doc.to_str().expect("utf-8"),
+                "--to",
+                "hostile-exporter",
+                "--dir",
+                home.to_str().expect("utf-8"),
+            ];
+            if force {
+                args.push("--force");
+            }
+            let err = env.fails(&args);
+            assert!(
+                err.contains(path) && err.contains(why) && err.contains("hostile-exporter"),
+                "{attack} (force {force}): {err}"
+            );
+        }
+        let mut left = files_under(&home);
+        left.sort();
+        assert_eq!(left, [".bashrc", ".git/config"], "{attack} wrote a file");
+        assert_eq!(
+            std::fs::read_to_string(home.join(".bashrc")).expect("bashrc"),
+            "# mine\n"
+        );
+    }
+    // The same plugin, doing what it declared, is fine.
+    let env = Env::new();
+    env.install(&package("hostile-exporter"));
+    let doc = env.document();
+    export(&env, &doc, "hostile-exporter", "out");
+    assert_eq!(files_under(&env.path("out")), ["notes.md"]);
+}
+
+#[test]
+fn force_replaces_only_files_minutes_wrote() {
+    let env = Env::new();
+    env.install(&package("export-markdown"));
+    let doc = env.document();
+    let mine = env.path(&format!("notes/{STEM}.md"));
+    std::fs::create_dir_all(env.path("notes")).expect("mkdir");
+    std::fs::write(&mine, "my own notes, not from minutes\n").expect("write");
+    let args = [
+        "export",
+        "--document",
+        doc.to_str().expect("utf-8"),
+        "--to",
+        "export-markdown",
+        "--dir",
+        "notes",
+        "--force",
+    ];
+    let err = env.fails(&args);
+    assert!(
+        err.contains(&format!("{STEM}.md")) && err.contains("minutes did not write it"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&mine).expect("read"),
+        "my own notes, not from minutes\n"
+    );
+    // Once minutes wrote the file itself, --force replaces it, under any spelling of the folder.
+    std::fs::remove_file(&mine).expect("rm");
+    export(&env, &doc, "export-markdown", "notes");
+    std::fs::write(&mine, "edited by the user\n").expect("edit");
+    let again = env.path("notes");
+    let mut forced = args.to_vec();
+    forced[6] = again.to_str().expect("utf-8");
+    env.ok(&forced);
+    assert!(
+        std::fs::read_to_string(&mine)
+            .expect("read")
+            .starts_with("---\ntitle:"),
+        "not replaced"
+    );
+}
+
+#[test]
+fn exports_go_to_the_notes_folder_not_the_current_one() {
+    let env = Env::new();
+    env.install(&package("export-markdown"));
+    let doc = env.document();
+    let run = |extra_env: &[(&str, &Path)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"));
+        cmd.args([
+            "export",
+            "--document",
+            doc.to_str().expect("utf-8"),
+            "--to",
+            "export-markdown",
+        ])
+        .env("MINUTES_HOME", env.home.path())
+        .env("MINUTES_SECRETS", "file")
+        .env_remove("XDG_CONFIG_HOME")
+        .current_dir(env.work.path());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // No setting: the `minutes` folder in the user's Documents folder.
+    let user = tempfile::tempdir().expect("home");
+    let out = run(&[("HOME", user.path())]);
+    let expected = user.path().join(format!("Documents/minutes/{STEM}.md"));
+    assert!(expected.is_file(), "{out}");
+    assert!(out.contains(&expected.display().to_string()), "{out}");
+    // `[export] dir` in config.toml.
+    let vault = env.path("vault");
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!("[export]\ndir = \"{}\"\n", vault.display()),
+    )
+    .expect("config");
+    run(&[("HOME", user.path())]);
+    assert_eq!(files_under(&vault), [format!("{STEM}.md")]);
+    assert!(
+        files_under(env.work.path())
+            .iter()
+            .all(|f| f == "meeting.json" || f.starts_with("vault/")),
+        "wrote into the current folder: {:?}",
+        files_under(env.work.path())
     );
 }

@@ -78,7 +78,9 @@ fn a_kind_lie_is_refused() {
     let manifest = pkg.join("plugin.toml");
     let text = std::fs::read_to_string(&manifest)
         .unwrap()
-        .replace("kind = \"exporter\"", "kind = \"template\"");
+        .replace("kind = \"exporter\"", "kind = \"template\"")
+        // A template declares no formats; without this the manifest check stops it first.
+        .replace("[formats.md]\nextensions = [\"md\"]\nmax_files = 1\n", "");
     std::fs::write(&manifest, text).unwrap();
     let err = env.fails(&["plugin", "install", "--yes", pkg.to_str().unwrap()]);
     assert!(

@@ -9,6 +9,7 @@ mod fake_llm;
 mod hostile;
 mod install;
 mod network;
+mod outputs;
 mod providers;
 mod record;
 mod sandbox;

@@ -257,6 +257,8 @@ fn process_saves_the_meeting_in_the_store() {
         "1",
         "--title",
         "Inaugural",
+        "--dir",
+        "notes",
     ];
     let mut with_json = args.to_vec();
     with_json.push("--json");

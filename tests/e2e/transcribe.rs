@@ -260,6 +260,8 @@ fn process_turns_a_recording_into_markdown_notes_offline() {
             "Inaugural address",
             "--label",
             "history",
+            "--dir",
+            "notes",
             "--json",
         ])
     };

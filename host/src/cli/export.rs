@@ -9,7 +9,10 @@ use std::path::PathBuf;
     document file: the JSON form of the `document` record in wit/v0.1/types.wit:\n  \
     {\"metadata\": {...}, \"transcript\": {\"segments\": [...]}, \"summary\": null}\n\n\
     Examples:\n  minutes export 2026-11-28-atlas --to export-markdown --dir ~/notes\n  \
-    minutes export --document meeting.json --to export-markdown --dir ~/notes"
+    minutes export --document meeting.json --to export-markdown --dir ~/notes\n\n\
+    Files go to --dir, else `[export] dir` in config.toml, else ~/Documents/minutes. They must \
+    have an extension the exporter's manifest declares and no hidden (dot) parts; --force \
+    replaces only files minutes wrote before."
 )]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["meeting", "document"]))]
 pub struct ExportArgs {
@@ -25,10 +28,11 @@ pub struct ExportArgs {
     /// Output format [default: the exporter's first format]
     #[arg(long)]
     format: Option<String>,
-    /// Folder to write into (created if missing); files never land outside it
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    dir: PathBuf,
-    /// Overwrite files that already exist
+    /// Folder to write into (created if missing); files never land outside it [default:
+    /// `[export] dir` in config.toml, else the `minutes` folder in your Documents folder]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Replace files that already exist, if minutes wrote them (never another file)
     #[arg(long)]
     force: bool,
     /// Print the written files as JSON
@@ -59,29 +63,29 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
             "name a stored meeting (`minutes export <id> --to ...`) or a document file (`--document FILE`)"
         ),
     };
+    let dir = output_dir(home, args.dir.as_deref())?;
     let registry = Registry::open(home.clone())?;
     registry.get(&args.to)?;
+    // The files are held to the manifest the host installed, not to what the plugin says now.
+    let manifest = registry.manifest(&args.to)?;
     let runtime = ctx.runtime()?;
     // Requests a networked exporter makes are recorded against this meeting in the ledger.
     let plugin = registry
         .load(&runtime, &args.to)?
         .for_meeting(&document.metadata.id);
-    let (format, files) = super::block_on(async {
-        let format = match args.format {
-            Some(f) => f,
-            None => {
-                let info = plugin.exporter_info().await?;
-                info.formats
-                    .first()
-                    .map(|f| f.id.clone())
-                    .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", args.to))?
-            }
-        };
-        let files = plugin.export(&format, &document).await?;
-        anyhow::Ok((format, files))
-    })??;
+    let format = match args.format {
+        Some(f) => f,
+        None => super::block_on(plugin.exporter_info())??
+            .formats
+            .first()
+            .map(|f| f.id.clone())
+            .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", args.to))?,
+    };
+    let declared = declared_format(&manifest, &format)?;
+    let files = super::block_on(plugin.export(&format, &document))??;
     let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-    let written = crate::output::write_files(&args.to, &args.dir, &files, args.force)?;
+    let log = crate::output::WrittenLog::in_home(home);
+    let written = crate::output::write_files(&args.to, &dir, declared, &files, args.force, &log)?;
     if let Some(store) = &store {
         let absolute: Vec<PathBuf> = written
             .iter()
@@ -100,4 +104,70 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
         }
     }
     Ok(())
+}
+
+/// Where exports go: `--dir`, else `[export] dir` in config.toml, else `minutes` in the user's
+/// Documents folder (`XDG_DOCUMENTS_DIR` on Linux, else `~/Documents`). Never the current
+/// folder by default: notes should land in one known place, whichever folder a command runs in.
+pub(crate) fn output_dir(
+    home: &crate::plugins::Home,
+    flag: Option<&std::path::Path>,
+) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    let config = home.config_path();
+    if let Some(value) = super::config_table(home)?
+        .as_ref()
+        .and_then(|t| t.get("export"))
+        .and_then(|e| e.get("dir"))
+    {
+        let text = value.as_str().ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: `[export] dir` must be a folder path in quotes",
+                config.display()
+            )
+        })?;
+        let user = directories::UserDirs::new();
+        let dir = match (text.strip_prefix("~/"), &user) {
+            (Some(rest), Some(user)) => user.home_dir().join(rest),
+            _ => PathBuf::from(text),
+        };
+        anyhow::ensure!(
+            dir.is_absolute(),
+            "{}: `[export] dir` = {text:?} must be an absolute path or start with ~/",
+            config.display()
+        );
+        return Ok(dir);
+    }
+    let user = directories::UserDirs::new().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no home folder to put notes in; pass --dir or set `[export] dir` in {}",
+            config.display()
+        )
+    })?;
+    let documents = user
+        .document_dir()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| user.home_dir().join("Documents"));
+    Ok(documents.join("minutes"))
+}
+
+/// The pinned manifest's declaration of `format`: what its files may be called.
+pub(crate) fn declared_format<'m>(
+    manifest: &'m crate::plugins::manifest::Manifest,
+    format: &str,
+) -> anyhow::Result<&'m crate::plugins::manifest::FormatDecl> {
+    manifest.formats.get(format).ok_or_else(|| {
+        anyhow::anyhow!(
+            "exporter `{}` has no format `{format}` in its manifest (it declares: {}); pick one with --format",
+            manifest.id,
+            manifest
+                .formats
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }

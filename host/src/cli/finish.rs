@@ -2,7 +2,8 @@
 //! `process`, `record` and `recover`. A failed summary or store write is a warning: the
 //! transcript and the notes already written are never lost to it.
 
-use crate::plugins::bindings::types::Document;
+use crate::plugins::bindings::types::{Document, MeetingMetadata, Transcript};
+use crate::plugins::manifest::Kind;
 use crate::plugins::{Home, Registry};
 use crate::summarize::{Choice, Summarized};
 use std::path::{Path, PathBuf};
@@ -30,10 +31,11 @@ pub struct FinishArgs {
     /// else export-markdown]
     #[arg(long = "to", visible_alias = "export", value_name = "PLUGIN")]
     pub exporters: Vec<String>,
-    /// Where exports are written
-    #[arg(long, default_value = "notes")]
-    pub dir: PathBuf,
-    /// Overwrite existing files
+    /// Where exports are written [default: `[export] dir` in config.toml, else the `minutes`
+    /// folder in your Documents folder]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Replace notes that already exist, if minutes wrote them (never another file)
     #[arg(long)]
     pub force: bool,
     /// Print the result as JSON
@@ -62,6 +64,74 @@ impl FinishArgs {
             registry.get(id).map_err(|_| {
                 anyhow::anyhow!("exporter `{id}` is not installed; install it with `minutes plugin install <package>` (first-party packages: `cargo xtask plugins`)")
             })?;
+        }
+        Ok(())
+    }
+
+    /// Fails before any work when an exporter's files could not be written at the end: each
+    /// exporter is dry-run on the meeting's metadata alone (no transcript, no summary; well
+    /// under a second), and the files it names are checked like the real ones — declared
+    /// extension, no hidden parts, an existing file without --force (or, with it, one minutes
+    /// did not write), a folder that is a file or cannot be written to. A networked exporter is
+    /// not dry-run: its export delivers the meeting. Names an exporter takes from the content
+    /// can still differ at the end; then the meeting is kept and the error says where.
+    pub fn preflight(
+        &self,
+        ctx: &super::Context,
+        exporters: &[String],
+        metadata: &MeetingMetadata,
+    ) -> anyhow::Result<()> {
+        if exporters.is_empty() {
+            return Ok(());
+        }
+        let dir = super::export::output_dir(&ctx.home, self.dir.as_deref())?;
+        let registry = Registry::open(ctx.home.clone())?;
+        let runtime = ctx.runtime()?;
+        let log = crate::output::WrittenLog::in_home(&ctx.home);
+        let document = Document {
+            metadata: metadata.clone(),
+            transcript: Transcript {
+                segments: Vec::new(),
+                language: metadata.language.clone(),
+            },
+            summary: None,
+        };
+        let mut planned: Vec<(PathBuf, &str)> = Vec::new();
+        for id in exporters {
+            let manifest = registry.manifest(id)?;
+            let plugin = registry.load(&runtime, id)?;
+            let format = first_format(&plugin)?;
+            let declared = super::export::declared_format(&manifest, &format)?;
+            if declared.max_files == 0 {
+                continue;
+            }
+            if manifest.kind == Kind::NetworkedExporter {
+                // Its export delivers the meeting: only the folder can be checked.
+                crate::output::check_dir(&dir)?;
+                continue;
+            }
+            let files = match super::block_on(plugin.export(&format, &document))? {
+                Ok(files) => files,
+                Err(e) => {
+                    // It may want a transcript to export; the real run reports its errors.
+                    tracing::debug!("dry run of exporter `{id}` on the metadata failed: {e}");
+                    continue;
+                }
+            };
+            let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+            let paths =
+                crate::output::plan(id, &dir, declared, &names, self.force, &log).map_err(|e| {
+                    anyhow::anyhow!("{e}\n(checked before transcribing: nothing was done)")
+                })?;
+            for path in paths {
+                if let Some((_, other)) = planned.iter().find(|(p, _)| *p == path) {
+                    anyhow::bail!(
+                        "exporters `{other}` and `{id}` would both write {}; run one of them, or export the other with `minutes export <meeting> --to {id} --dir <another folder>` afterwards",
+                        path.display()
+                    );
+                }
+                planned.push((path, id));
+            }
         }
         Ok(())
     }
@@ -127,39 +197,113 @@ pub fn finish(
         }
     }
     let mut written = Vec::new();
+    let mut failed = Vec::new();
+    let log = crate::output::WrittenLog::in_home(&ctx.home);
     for id in exporters {
-        let plugin = registry
-            .load(&runtime, id)?
-            .for_meeting(&document.metadata.id);
-        let (format, files) = super::block_on(async {
-            let format = plugin
-                .exporter_info()
-                .await?
-                .formats
-                .first()
-                .map(|f| f.id.clone())
-                .unwrap_or_default();
-            let files = plugin.export(&format, document).await?;
-            Ok::<_, crate::plugins::Error>((format, files))
-        })??;
-        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-        let paths = crate::output::write_files(id, &args.dir, &files, args.force)?;
-        if let (Some(store), Some(meeting)) = (&store, &meeting_id) {
-            let absolute: Vec<PathBuf> = paths
-                .iter()
-                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-                .collect();
-            if let Err(e) = store.record_export(meeting, id, &format, &absolute) {
-                eprintln!("warning: the export by {id} was not recorded: {e}");
+        // One exporter failing does not stop the others; the meeting is kept either way.
+        match export_one(ctx, &registry, &runtime, &log, id, document, args) {
+            Ok((format, paths)) => {
+                if let (Some(store), Some(meeting)) = (&store, &meeting_id) {
+                    let absolute: Vec<PathBuf> = paths
+                        .iter()
+                        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                        .collect();
+                    if let Err(e) = store.record_export(meeting, id, &format, &absolute) {
+                        eprintln!("warning: the export by {id} was not recorded: {e}");
+                    }
+                }
+                written.extend(paths);
             }
+            Err(e) => failed.push((id.as_str(), e)),
         }
-        written.extend(paths);
+    }
+    if !failed.is_empty() {
+        for path in &written {
+            eprintln!("wrote {}", path.display());
+        }
+        let mut message = failed
+            .iter()
+            .map(|(id, e)| format!("exporter `{id}` failed: {e:#}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let again = |source: &str| {
+            let ids: Vec<&str> = failed.iter().map(|(id, _)| *id).collect();
+            format!(
+                "export it again with `minutes export {source} --to {} --dir <folder>`",
+                ids.join(" / --to ")
+            )
+        };
+        message += &match &meeting_id {
+            Some(id) => format!(
+                "\nThe meeting is kept: stored as {id} (minutes show {id}); {}",
+                again(id)
+            ),
+            None => match keep_document(&ctx.home, document) {
+                Ok(path) => format!(
+                    "\nThe meeting is kept in {}; {}",
+                    path.display(),
+                    again(&format!("--document {}", path.display()))
+                ),
+                Err(e) => format!("\nThe meeting could not be kept either: {e:#}"),
+            },
+        };
+        anyhow::bail!(message);
     }
     Ok(Finished {
         summarized,
         written,
         meeting_id,
     })
+}
+
+/// The first format an exporter offers: the one it is run with after a meeting.
+fn first_format(plugin: &crate::plugins::LoadedPlugin) -> anyhow::Result<String> {
+    super::block_on(plugin.exporter_info())??
+        .formats
+        .first()
+        .map(|f| f.id.clone())
+        .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", plugin.id()))
+}
+
+/// Runs exporter `id` on `document` and writes its files.
+fn export_one(
+    ctx: &super::Context,
+    registry: &Registry,
+    runtime: &crate::plugins::Runtime,
+    log: &crate::output::WrittenLog,
+    id: &str,
+    document: &Document,
+    args: &FinishArgs,
+) -> anyhow::Result<(String, Vec<PathBuf>)> {
+    let dir = super::export::output_dir(&ctx.home, args.dir.as_deref())?;
+    let manifest = registry.manifest(id)?;
+    let plugin = registry
+        .load(runtime, id)?
+        .for_meeting(&document.metadata.id);
+    let format = first_format(&plugin)?;
+    let declared = super::export::declared_format(&manifest, &format)?;
+    let files = super::block_on(plugin.export(&format, document))??;
+    let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
+    let paths = crate::output::write_files(id, &dir, declared, &files, args.force, log)?;
+    Ok((format, paths))
+}
+
+/// Saves `document` as a meeting document file in the minutes home, for when neither the
+/// store nor the exports could keep it; `minutes export --document` reads it.
+fn keep_document(home: &Home, document: &Document) -> anyhow::Result<PathBuf> {
+    let dir = home.root().join("unsaved");
+    std::fs::create_dir_all(&dir)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!(
+        "{}-{stamp}.json",
+        crate::store::derived_id(&document.metadata.started_at, &document.metadata.title)
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(document)?)?;
+    Ok(path)
 }
 
 fn summarize(

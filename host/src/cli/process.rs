@@ -36,15 +36,24 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     let registry = Registry::open(home.clone())?;
     let exporters = args.finish.exporters(home)?;
     super::finish::FinishArgs::check_exporters(&registry, &exporters)?;
+    let (total, channels) = {
+        let audio = crate::audio::decode::AudioReader::open(&args.file)?;
+        (audio.info().duration_ms, audio.info().channels)
+    };
+    // Where the notes go is checked before the transcription, not after it: a conflict or an
+    // unwritable folder costs a second, not the whole run. File names come from the metadata,
+    // all of which but the spoken language is known before transcribing.
+    args.finish.preflight(
+        ctx,
+        &exporters,
+        &metadata(&args, total.unwrap_or(0), channels, None),
+    )?;
     let mut engine = Transcriber::load(args.engine.config(home.root())?)?;
     let options = PipelineOptions {
         channel_names: args.channel_names.clone(),
         ..Default::default()
     };
     let cancel = super::transcribe::cancel_on_ctrl_c();
-    let total = crate::audio::decode::AudioReader::open(&args.file)?
-        .info()
-        .duration_ms;
     let bar = super::transcribe::progress_bar(total);
     let transcript = transcribe_file(
         &args.file,
@@ -65,7 +74,12 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         eprintln!("stopped early: exporting what was transcribed so far");
     }
     let mut document = Document {
-        metadata: metadata(&args, &transcript),
+        metadata: metadata(
+            &args,
+            transcript.duration_ms,
+            transcript.channels,
+            transcript.language.clone(),
+        ),
         transcript: transcript.to_wit(),
         summary: None,
     };
@@ -102,7 +116,12 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     Ok(())
 }
 
-fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> MeetingMetadata {
+fn metadata(
+    args: &ProcessArgs,
+    duration_ms: u64,
+    channels: usize,
+    language: Option<String>,
+) -> MeetingMetadata {
     let stem = args
         .file
         .file_stem()
@@ -116,16 +135,16 @@ fn metadata(args: &ProcessArgs, t: &crate::transcribe::pipeline::Transcript) -> 
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-        - (t.duration_ms / 1000) as i64;
+        - (duration_ms / 1000) as i64;
     let started_at = crate::time::rfc3339(secs.max(0));
     MeetingMetadata {
         id: crate::store::derived_id(&started_at, &stem),
         title: args.title.clone().unwrap_or(stem),
         started_at,
-        duration_ms: t.duration_ms,
+        duration_ms,
         labels: args.labels.clone(),
-        language: t.language.clone(),
-        channel_names: if t.channels == 2 {
+        language,
+        channel_names: if channels == 2 {
             args.channel_names.clone()
         } else {
             Vec::new()

@@ -37,7 +37,8 @@ pub struct TranscribeArgs {
     /// Print the transcript as JSON
     #[arg(long)]
     json: bool,
-    /// Write the transcript to FILE instead of stdout
+    /// Write the transcript to FILE instead of stdout (its folder is created if missing; an
+    /// existing FILE is replaced)
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -119,6 +120,11 @@ pub(crate) fn progress_bar(total_ms: Option<u64>) -> indicatif::ProgressBar {
 }
 
 pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::Result<()> {
+    // Before the model loads and the audio is transcribed: an --out that cannot be written
+    // should cost a second, not the whole run.
+    if let Some(out) = &args.out {
+        check_out(out)?;
+    }
     let mut config = args.engine.config(home.root())?;
     let model = config.model.clone();
     config.translate = args.translate;
@@ -161,7 +167,21 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
     };
     match &args.out {
         Some(path) => {
-            write_atomic(path, &text).with_context(|| format!("cannot write {}", path.display()))?
+            if let Err(e) = write_atomic(path, &text) {
+                // Something changed during the run (the folder went away, the disk filled):
+                // the transcript is kept anyway, and the error says where.
+                let kept = keep_transcript(home, &args.file, &text, args.json);
+                anyhow::bail!(
+                    "cannot write {}: {e}\n{}",
+                    path.display(),
+                    match kept {
+                        Ok(kept) => format!("The transcript was kept in {}", kept.display()),
+                        Err(k) => format!(
+                            "The transcript could not be kept either ({k}); here it is:\n{text}"
+                        ),
+                    }
+                );
+            }
         }
         None => print!("{text}"),
     }
@@ -209,11 +229,65 @@ fn json(t: &Transcript, model: &Path) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&value)? + "\n")
 }
 
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
+/// Fails unless the transcript can be written to `out` at the end: not a folder, and in a
+/// folder that exists (or can be made) and may be written to.
+fn check_out(out: &Path) -> anyhow::Result<()> {
+    if out.is_dir() {
+        anyhow::bail!(
+            "--out {} is a folder; name a file in it, e.g. --out {}",
+            out.display(),
+            out.join("transcript.txt").display()
+        );
+    }
+    if out.as_os_str().to_string_lossy().ends_with('/') {
+        anyhow::bail!(
+            "--out {} names a folder (it ends in /); name a file, e.g. --out {}",
+            out.display(),
+            out.join("transcript.txt").display()
+        );
+    }
+    crate::output::check_dir(parent_of(out)).with_context(|| {
+        format!(
+            "--out {} cannot be written; choose a file in a folder you can write to",
+            out.display()
+        )
+    })
+}
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+/// Saves a transcript that could not be written where asked, in the minutes home.
+fn keep_transcript(
+    home: &crate::plugins::Home,
+    audio: &Path,
+    text: &str,
+    json: bool,
+) -> anyhow::Result<PathBuf> {
+    let dir = home.root().join("unsaved");
+    std::fs::create_dir_all(&dir)?;
+    let stem = audio
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "transcript".into());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let path = dir.join(format!(
+        "{stem}-{stamp}.{}",
+        if json { "json" } else { "txt" }
+    ));
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = parent_of(path);
+    std::fs::create_dir_all(dir)?;
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::fs::write(tmp.path(), text)?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -32,6 +32,9 @@ pub struct Manifest {
     pub limits: Limits,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_policy: Option<DataPolicyDecl>,
+    /// An exporter's formats and the files each may write (`[formats.<id>]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub formats: BTreeMap<String, FormatDecl>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,6 +205,80 @@ pub struct DataPolicyDecl {
     pub sources: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_verified: Option<String>,
+}
+
+/// `[formats.<id>]`: what an exporter may write for one format. The host holds the plugin to
+/// this, whatever it returns at run time: a file name with another extension, or more files
+/// than `max_files`, is refused before anything is written. This is what keeps an exporter
+/// from writing `.bashrc` or `.git/config` into the user's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatDecl {
+    /// File extensions without the dot (`["md"]`, `["tar.gz"]`). Empty for a format that
+    /// delivers instead of writing (a webhook); then `max_files` must be 0.
+    pub extensions: Vec<String>,
+    /// Most files one export may write.
+    #[serde(default = "FormatDecl::default_max_files")]
+    pub max_files: u32,
+}
+
+impl FormatDecl {
+    pub const MAX_FILES: u32 = 1000;
+
+    fn default_max_files() -> u32 {
+        1
+    }
+
+    /// Whether `file_name` (the last part of a path) ends in one of the declared extensions,
+    /// with a name before it.
+    pub fn allows(&self, file_name: &str) -> bool {
+        self.extensions.iter().any(|ext| {
+            file_name.len() > ext.len() + 1
+                && file_name
+                    .get(file_name.len() - ext.len() - 1..)
+                    .is_some_and(|tail| {
+                        tail.starts_with('.') && tail[1..].eq_ignore_ascii_case(ext)
+                    })
+        })
+    }
+
+    fn validate(&self, id: &str) -> Result<(), String> {
+        if !is_slug(id, 32) {
+            return Err(format!(
+                "format {id:?} must be 1–32 lower-case letters, digits and '-', starting with a letter"
+            ));
+        }
+        for ext in &self.extensions {
+            let ok = !ext.is_empty()
+                && ext.len() <= 16
+                && !ext.starts_with('.')
+                && !ext.ends_with('.')
+                && !ext.contains("..")
+                && ext
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
+            if !ok {
+                return Err(format!(
+                    "`formats.{id}.extensions`: {ext:?} must be 1–16 lower-case letters and digits, without the leading dot (e.g. \"md\")"
+                ));
+            }
+        }
+        if self.max_files > Self::MAX_FILES {
+            return Err(format!(
+                "`formats.{id}.max_files` must be 0–{}",
+                Self::MAX_FILES
+            ));
+        }
+        match (self.extensions.is_empty(), self.max_files) {
+            (true, n) if n > 0 => Err(format!(
+                "`formats.{id}`: declare the `extensions` its files have, or `max_files = 0` if it writes none"
+            )),
+            (false, 0) => Err(format!(
+                "`formats.{id}`: `max_files = 0` writes no files; drop `extensions` or allow at least one file"
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -380,6 +457,26 @@ impl Manifest {
                 ));
             }
         }
+        let exports = matches!(self.kind, Kind::Exporter | Kind::NetworkedExporter);
+        if exports && self.formats.is_empty() {
+            return Err(format!(
+                "missing table `[formats.<id>]`: an exporter must declare each format it offers and the files it writes, e.g. `[formats.md] extensions = [\"md\"]`{}",
+                if self.kind == Kind::NetworkedExporter {
+                    " (`max_files = 0` with `extensions = []` for one that writes none)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if !exports && !self.formats.is_empty() {
+            return Err(format!(
+                "`[formats]` is for exporters; this plugin is a {}",
+                self.kind
+            ));
+        }
+        for (id, format) in &self.formats {
+            format.validate(id)?;
+        }
         Ok(())
     }
 
@@ -468,10 +565,18 @@ mod tests {
 
     const SHA: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+    const FORMATS: &str = "[formats.txt]\nextensions = [\"txt\"]\n";
+
     fn base(extra: &str) -> String {
         format!(
-            "id = \"demo\"\nname = \"Demo\"\nversion = \"0.1.0\"\nkind = \"exporter\"\napi = \"0.1\"\n{extra}\n[component]\nfile = \"demo.wasm\"\nsha256 = \"{SHA}\"\n"
+            "id = \"demo\"\nname = \"Demo\"\nversion = \"0.1.0\"\nkind = \"exporter\"\napi = \"0.1\"\n{extra}\n[component]\nfile = \"demo.wasm\"\nsha256 = \"{SHA}\"\n{FORMATS}"
         )
+    }
+
+    /// `base` as a provider, which has no formats.
+    fn provider(text: &str) -> String {
+        text.replace("kind = \"exporter\"", "kind = \"provider\"")
+            .replace(FORMATS, "")
     }
 
     fn parse(text: &str) -> Result<Manifest, String> {
@@ -537,10 +642,7 @@ mod tests {
                 ),
                 "for providers",
             ),
-            (
-                &base("").replace("kind = \"exporter\"", "kind = \"provider\""),
-                "data_policy",
-            ),
+            (&provider(&base("")), "data_policy"),
         ];
         for (text, needle) in cases {
             let err = parse(text).expect_err(needle);
@@ -561,9 +663,8 @@ mod tests {
             "[network]\norigins = [\"https://api.fireworks.ai\"]\n\
              [[secrets]]\nname = \"api-key\"\nheader = \"Authorization\"\nformat = \"Bearer {}\"\norigins = [\"https://api.fireworks.ai\"]\n\
              [data_policy]\nretention = \"none\"\ntrains_on_data = \"no\"\nzero_retention_available = \"yes\"\nzero_retention_default = \"yes\"\nregion = \"US\"\n",
-        )
-        .replace("kind = \"exporter\"", "kind = \"provider\"");
-        let m = parse(&text).expect("valid provider");
+        );
+        let m = parse(&provider(&text)).expect("valid provider");
         assert_eq!(m.secrets[0].format, "Bearer {}");
         assert_eq!(m.data_policy.expect("policy").trains_on_data, Tristate::No);
     }
@@ -606,5 +707,70 @@ mod tests {
         ] {
             parse(&with_origin(good)).expect(good);
         }
+    }
+
+    #[test]
+    fn exporters_declare_what_each_format_writes() {
+        let m = parse(&base("")).expect("valid");
+        let txt = &m.formats["txt"];
+        assert_eq!(
+            (txt.extensions.as_slice(), txt.max_files),
+            (&["txt".to_string()][..], 1)
+        );
+        assert!(txt.allows("notes.txt") && txt.allows("NOTES.TXT"));
+        for name in ["notes.md", "txt", ".txt", "notes.txt.sh", "notestxt"] {
+            assert!(!txt.allows(name), "{name}");
+        }
+        let with = |formats: &str| base("").replace(FORMATS, formats);
+        let cases: &[(&str, &str)] = &[
+            ("", "missing table `[formats.<id>]`"),
+            ("[formats.md]\n", "extensions"),
+            (
+                "[formats.md]\nextensions = [\".md\"]\n",
+                "formats.md.extensions",
+            ),
+            (
+                "[formats.md]\nextensions = [\"m/d\"]\n",
+                "formats.md.extensions",
+            ),
+            (
+                "[formats.md]\nextensions = [\"\"]\n",
+                "formats.md.extensions",
+            ),
+            ("[formats.md]\nextensions = []\n", "max_files = 0"),
+            (
+                "[formats.md]\nextensions = [\"md\"]\nmax_files = 0\n",
+                "max_files = 0",
+            ),
+            (
+                "[formats.md]\nextensions = [\"md\"]\nmax_files = 5000\n",
+                "formats.md.max_files",
+            ),
+            ("[formats.md]\nextensions = [\"md\"]\ndirs = true\n", "dirs"),
+            (
+                "[formats.\"M D\"]\nextensions = [\"md\"]\n",
+                "format \"M D\"",
+            ),
+        ];
+        for (formats, needle) in cases {
+            let err = parse(&with(formats)).expect_err(needle);
+            assert!(err.contains(needle), "{formats:?}: {err}");
+        }
+        let hook = with("[formats.json]\nextensions = []\nmax_files = 0\n")
+            .replace("kind = \"exporter\"", "kind = \"networked-exporter\"");
+        assert_eq!(parse(&hook).expect("webhook").formats["json"].max_files, 0);
+        let many =
+            with("[formats.site]\nextensions = [\"html\", \"css\", \"tar.gz\"]\nmax_files = 20\n");
+        let site = &parse(&many).expect("several").formats["site"];
+        assert!(
+            site.allows("a/index.html") && site.allows("x.tar.gz"),
+            "{site:?}"
+        );
+        let template = base("").replace("kind = \"exporter\"", "kind = \"template\"");
+        assert!(
+            parse(&template)
+                .expect_err("template")
+                .contains("for exporters")
+        );
     }
 }
