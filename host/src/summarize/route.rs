@@ -210,3 +210,70 @@ fn to_plugin_error(e: crate::plugins::Error) -> PluginError {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// `--provider X` in an offline run: the two contradict each other (a provider sends the
+/// transcript over the network), so the run is refused before any work, naming both.
+pub fn refuse_offline_provider(offline: bool, named: Option<&str>) -> Result<(), String> {
+    match named {
+        Some(p) if offline && p != "none" => Err(format!(
+            "--provider {p} conflicts with offline mode (--offline, or `offline = true` in \
+             config.toml): a provider sends the transcript over the network, which this run may \
+             not use. Drop --provider {p} for an offline summary, or run without offline mode"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The provider a summary uses in this run: the command line's, else config.toml's (`none`:
+/// no provider). Offline, a provider from config.toml is set aside, and the user told so: the
+/// summary is made by an offline template instead of failing at the provider's first request.
+pub fn provider_for_run(
+    offline: bool,
+    named: Option<&str>,
+    configured: Option<&str>,
+) -> Result<Option<String>, String> {
+    refuse_offline_provider(offline, named)?;
+    match named.or(configured).filter(|p| *p != "none") {
+        Some(p) if offline => {
+            tracing::warn!(
+                "offline: not using provider `{p}` ([summary] provider in config.toml); the summary \
+                 is made offline by `{}`",
+                super::OFFLINE_TEMPLATE
+            );
+            Ok(None)
+        }
+        chosen => Ok(chosen.map(str::to_owned)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16.2: offline with a cloud provider in config.toml produced no summary at all.
+    #[test]
+    fn offline_sets_a_configured_provider_aside_and_refuses_a_named_one() {
+        assert_eq!(
+            provider_for_run(true, None, Some("fireworks")),
+            Ok(None),
+            "offline must not use the configured provider"
+        );
+        assert_eq!(
+            provider_for_run(false, None, Some("fireworks")),
+            Ok(Some("fireworks".into()))
+        );
+        assert_eq!(
+            provider_for_run(false, Some("groq"), Some("fireworks")),
+            Ok(Some("groq".into()))
+        );
+        assert_eq!(
+            provider_for_run(true, Some("none"), Some("fireworks")),
+            Ok(None)
+        );
+        let err = provider_for_run(true, Some("fireworks"), None).unwrap_err();
+        assert!(
+            err.contains("--provider fireworks conflicts with offline mode"),
+            "{err}"
+        );
+    }
+}
