@@ -939,6 +939,32 @@ fn a_request_cut_short_by_kill_9_shows_as_interrupted() {
     assert!(text.contains("1 interrupted"), "{text}");
 }
 
+/// Issue 15.7: a request still waiting when the plugin's call deadline ends it is recorded as
+/// interrupted (the call was cut short), not as a network failure.
+#[test]
+fn a_request_cut_short_by_the_call_deadline_shows_as_interrupted() {
+    let a = TestServer::start();
+    let env = Env::new();
+    // probe-http's limits.call_timeout_secs is 5.
+    let _pkg = install_probe_http(&env, &a.origin(), &a.url("/hang"), "");
+    let args = export_args(&env.document());
+    let started = Instant::now();
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(a.hits().len(), 1);
+    let rows = ledger_rows(&env, "probe-http");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, Outcome::Interrupted, "{rows:?}");
+    assert!(
+        rows[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("call deadline"),
+        "{rows:?}"
+    );
+}
+
 /// Issue 15.7: when the ledger could not be written, the request went out anyway and only a
 /// log line said it was not recorded. Fail closed: no row, no request.
 #[test]

@@ -343,6 +343,7 @@ impl PluginNet {
                 rec,
                 started: Instant::now(),
                 done: false,
+                call_deadline: None,
             }),
             Err(e) => {
                 tracing::error!(
@@ -424,6 +425,8 @@ struct PendingRow {
     rec: EgressRecord,
     started: Instant,
     done: bool,
+    /// The plugin call's deadline, when it (not the request's own timeout) bounds the request.
+    call_deadline: Option<Instant>,
 }
 
 impl PendingRow {
@@ -433,6 +436,27 @@ impl PendingRow {
             rec,
             started: Instant::now(),
             done: false,
+            call_deadline: None,
+        }
+    }
+
+    /// A request that ended in `e`. A timeout at the plugin call's deadline is the call being
+    /// cut short, not the network failing.
+    fn fail(&mut self, status: Option<u16>, received: u64, e: &HttpError) {
+        let at_call_deadline = self
+            .call_deadline
+            .is_some_and(|d| Instant::now() + Duration::from_millis(50) >= d);
+        let why = crate::plugins::net::describe(e);
+        match (e, at_call_deadline) {
+            (HttpError::Timeout(_), true) => self.finish(
+                status,
+                received,
+                Outcome::Interrupted,
+                Some(format!(
+                    "cut short by the plugin's call deadline (limits.call_timeout_secs): {why}"
+                )),
+            ),
+            _ => self.finish(status, received, Outcome::Failed, Some(why)),
         }
     }
 
@@ -813,6 +837,7 @@ impl PluginNet {
         request: &wit::Request,
         meeting_id: Option<&str>,
         deadline: Instant,
+        call_deadline: Instant,
     ) -> Result<(reqwest::Response, url::Url, PendingRow), HttpError> {
         let mut url = url::Url::parse(&request.url)
             .map_err(|e| HttpError::Protocol(format!("invalid URL {:?}: {e}", request.url)))?;
@@ -863,31 +888,29 @@ impl PluginNet {
                 }
             }
             let mut row = self.begin(meeting_id, method.as_str(), &url, wire_size(&req))?;
+            row.call_deadline = (deadline == call_deadline).then_some(call_deadline);
             let remaining = deadline.saturating_duration_since(Instant::now());
             let first_byte = remaining.min(FIRST_BYTE_TIMEOUT);
             let resp = match tokio::time::timeout(first_byte, self.shared.client.execute(req)).await
             {
                 Err(_) => {
-                    row.finish(
-                        None,
-                        0,
-                        Outcome::Failed,
-                        Some("timed out waiting for the response".into()),
-                    );
-                    return Err(HttpError::Timeout(format!(
+                    let e = HttpError::Timeout(format!(
                         "no response from {} within {} ms",
                         origin_of(&url),
                         first_byte.as_millis()
-                    )));
+                    ));
+                    row.fail(None, 0, &e);
+                    return Err(e);
                 }
                 Ok(Err(e)) => {
                     let msg = describe_reqwest(&e);
-                    row.finish(None, 0, Outcome::Failed, Some(msg.clone()));
-                    return Err(if e.is_timeout() {
+                    let e = if e.is_timeout() {
                         HttpError::Timeout(msg)
                     } else {
                         HttpError::Connect(msg)
-                    });
+                    };
+                    row.fail(None, 0, &e);
+                    return Err(e);
                 }
                 Ok(Ok(r)) => r,
             };
@@ -961,7 +984,9 @@ impl PluginNet {
         call_deadline: Instant,
     ) -> Result<wit::Response, HttpError> {
         let deadline = request_deadline(request, call_deadline);
-        let (mut resp, _url, mut row) = self.send(request, meeting_id, deadline).await?;
+        let (mut resp, _url, mut row) = self
+            .send(request, meeting_id, deadline, call_deadline)
+            .await?;
         let redactor = Redactor::for_net(self);
         let status = resp.status().as_u16();
         let headers = response_headers(&resp, &redactor);
@@ -978,12 +1003,7 @@ impl PluginNet {
                 })
             }
             Err(e) => {
-                row.finish(
-                    Some(status),
-                    received,
-                    Outcome::Failed,
-                    Some(crate::plugins::net::describe(&e)),
-                );
+                row.fail(Some(status), received, &e);
                 Err(e)
             }
         }
@@ -997,7 +1017,9 @@ impl PluginNet {
         call_deadline: Instant,
     ) -> Result<ResponseStream, HttpError> {
         let deadline = request_deadline(request, call_deadline);
-        let (resp, _url, row) = self.send(request, meeting_id, deadline).await?;
+        let (resp, _url, row) = self
+            .send(request, meeting_id, deadline, call_deadline)
+            .await?;
         let redactor = Redactor::for_net(self);
         Ok(ResponseStream {
             net: self.clone(),
@@ -1151,12 +1173,7 @@ impl ResponseStream {
                 Err(e) => {
                     self.resp = None;
                     self.redactor.carry.clear();
-                    self.row.finish(
-                        Some(self.status),
-                        self.received,
-                        Outcome::Failed,
-                        Some(crate::plugins::net::describe(&e)),
-                    );
+                    self.row.fail(Some(self.status), self.received, &e);
                     return Err(e);
                 }
             }
