@@ -224,7 +224,7 @@ impl SecretStore {
 
     /// Where a secret's value comes from, without revealing it.
     pub fn source(&self, plugin: &str, name: &str) -> Result<Option<&'static str>, SecretError> {
-        if std::env::var_os(env_name(plugin, name)).is_some() {
+        if env_value(plugin, name).is_some() {
             return Ok(Some("environment"));
         }
         if self.keyring_get(plugin, name).is_some() {

@@ -920,3 +920,25 @@ fn offline_sets_the_configured_provider_aside_and_refuses_a_named_one() {
     let audit: Value = serde_json::from_str(&env.ok(&["audit", "--json"])).unwrap();
     assert_eq!(audit["records"], json!([]), "{audit}");
 }
+
+/// Issue 16.5: a summary through Ollama when it is not running says so, and how to start it.
+#[test]
+fn a_summary_through_ollama_not_running_says_how_to_start_it() {
+    let origin = format!("http://localhost:{}", closed_port());
+    let env = Env::new();
+    for p in ["template-standard", "ollama"] {
+        env.install(&package(p));
+    }
+    env.ok(&["plugin", "allow", "ollama", &origin]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!(
+            "[plugins.ollama]\nbase_url = \"{origin}\"\nmodel = \"llama3.2\"\nmax_retries = 0\n"
+        ),
+    )
+    .unwrap();
+    let doc = env.document();
+    let err = env.fails(&["summarize", doc.to_str().unwrap(), "--provider", "ollama"]);
+    assert!(err.contains("ollama serve"), "{err}");
+    assert!(!err.to_lowercase().contains("denied"), "{err}");
+}

@@ -414,10 +414,12 @@ fn check(ctx: &super::Context, id: &str, model: Option<String>, json: bool) -> a
         Ok(c) => c,
         Err(e) => {
             let message = format!("provider `{id}` did not pass the check: {e}");
-            return Err(match not_running_hint(id, &message) {
-                Some(hint) => anyhow::anyhow!("{message}\n  {hint}"),
-                None => anyhow::anyhow!(message),
-            });
+            return Err(
+                match crate::summarize::route::not_running_hint(id, &message) {
+                    Some(hint) => anyhow::anyhow!("{message}\n  {hint}"),
+                    None => anyhow::anyhow!(message),
+                },
+            );
         }
     };
     let out = CheckResult {
@@ -449,23 +451,6 @@ fn check(ctx: &super::Context, id: &str, model: Option<String>, json: bool) -> a
     );
     println!("  reply:  {}", out.reply.trim());
     Ok(())
-}
-
-/// A refused connection is a server that is not running, not a policy decision: say which
-/// server, and how to start it.
-fn not_running_hint(id: &str, message: &str) -> Option<String> {
-    if !message.contains("connection refused") {
-        return None;
-    }
-    Some(match id {
-        "ollama" => "Ollama is not running: start it with `ollama serve` (or point base_url under \
-            [plugins.ollama] in config.toml at where it runs)"
-            .to_string(),
-        _ => format!(
-            "nothing listens at the endpoint of `{id}`: start its server, or fix base_url under \
-             [plugins.{id}] in config.toml"
-        ),
-    })
 }
 
 /// A spinner on stderr while waiting for the service, when stderr is a terminal.

@@ -193,11 +193,16 @@ impl LlmBackend for ProviderRoute {
 }
 
 /// A provider failure, as the template sees it: the provider's own typed error when it gave
-/// one (so a template can re-plan on `context-length-exceeded`), else what the host saw.
+/// one (so a template can re-plan on `context-length-exceeded`), else what the host saw. A
+/// refused connection gets how to start the server.
 fn to_plugin_error(e: crate::plugins::Error) -> PluginError {
     match e {
         crate::plugins::Error::Plugin { id, error } => match error {
             PluginError::Other(m) => PluginError::Other(format!("{id}: {m}")),
+            PluginError::Network(m) => match not_running_hint(&id, &m) {
+                Some(hint) => PluginError::Network(format!("{m}; {hint}")),
+                None => PluginError::Network(m),
+            },
             other => other,
         },
         crate::plugins::Error::Timeout { id, secs } => PluginError::Network(format!(
@@ -209,6 +214,23 @@ fn to_plugin_error(e: crate::plugins::Error) -> PluginError {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A refused connection means no server listens where the provider points (a local model
+/// server not started), not that anything was denied: say which server, and how to start it.
+pub fn not_running_hint(id: &str, message: &str) -> Option<String> {
+    if !message.contains("connection refused") {
+        return None;
+    }
+    Some(match id {
+        "ollama" => "Ollama is not running: start it with `ollama serve` (or point base_url under \
+            [plugins.ollama] in config.toml at where it runs)"
+            .to_string(),
+        _ => format!(
+            "nothing listens at the endpoint of `{id}`: start its server, or fix base_url under \
+             [plugins.{id}] in config.toml"
+        ),
+    })
 }
 
 /// `--provider X` in an offline run: the two contradict each other (a provider sends the
