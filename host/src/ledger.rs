@@ -14,7 +14,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Schema version stored in `PRAGMA user_version`; bump it with a migration step in `migrate`.
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `interrupted` rows (written before a request is sent), `attempts` (a burst of identical
+/// denials is one row) and `bytes_refused` (what denied attempts would have sent; never counted
+/// as sent).
+const SCHEMA_VERSION: i64 = 2;
 
 /// Long enough to ride out another process's write burst, short enough that a stuck process
 /// turns into an error the user sees instead of a hang.
@@ -40,12 +43,18 @@ CREATE TABLE egress (
     bytes_received INTEGER NOT NULL,
     status         INTEGER,
     duration_ms    INTEGER NOT NULL,
-    outcome        TEXT    NOT NULL CHECK (outcome IN ('sent', 'denied', 'failed')),
-    reason         TEXT
+    outcome        TEXT    NOT NULL
+        CHECK (outcome IN ('sent', 'denied', 'failed', 'interrupted')),
+    reason         TEXT,
+    attempts       INTEGER NOT NULL DEFAULT 1 CHECK (attempts >= 1),
+    bytes_refused  INTEGER NOT NULL DEFAULT 0,
+    -- A refused request sent nothing, whatever it tried to send.
+    CHECK (outcome <> 'denied' OR bytes_sent = 0)
 );
 -- Serves `records` for one plugin (newest first) and, being covering, totals with a since filter.
 CREATE INDEX egress_plugin_time
-    ON egress (plugin_id, time_ms, origin, outcome, bytes_sent, bytes_received);
+    ON egress (plugin_id, time_ms, origin, outcome, attempts, bytes_sent, bytes_received,
+               bytes_refused);
 CREATE INDEX egress_meeting_time ON egress (meeting_id, time_ms);
 CREATE INDEX egress_time ON egress (time_ms);
 
@@ -55,43 +64,97 @@ CREATE TABLE egress_totals (
     requests       INTEGER NOT NULL,
     denied         INTEGER NOT NULL,
     failed         INTEGER NOT NULL,
+    interrupted    INTEGER NOT NULL,
     bytes_sent     INTEGER NOT NULL,
     bytes_received INTEGER NOT NULL,
+    bytes_refused  INTEGER NOT NULL,
     PRIMARY KEY (plugin_id, origin)
 ) WITHOUT ROWID;
 
--- Triggers run inside the inserting statement, so the totals can never disagree with the log,
--- whichever process or code path (including bench_fill) wrote the row.
+-- Triggers run inside the writing statement, so the totals can never disagree with the log,
+-- whichever process or code path (including bench_fill) wrote the row. Rows are updated when
+-- a request completes and when a burst of denials grows, so updates are totalled too.
 CREATE TRIGGER egress_totals_insert AFTER INSERT ON egress BEGIN
     INSERT INTO egress_totals
-        (plugin_id, origin, requests, denied, failed, bytes_sent, bytes_received)
-    VALUES (NEW.plugin_id, NEW.origin, 1, NEW.outcome = 'denied', NEW.outcome = 'failed',
-            NEW.bytes_sent, NEW.bytes_received)
+        (plugin_id, origin, requests, denied, failed, interrupted, bytes_sent, bytes_received,
+         bytes_refused)
+    VALUES (NEW.plugin_id, NEW.origin, NEW.attempts,
+            (NEW.outcome = 'denied') * NEW.attempts, (NEW.outcome = 'failed') * NEW.attempts,
+            (NEW.outcome = 'interrupted') * NEW.attempts,
+            NEW.bytes_sent, NEW.bytes_received, NEW.bytes_refused)
     ON CONFLICT (plugin_id, origin) DO UPDATE SET
-        requests = requests + 1,
+        requests = requests + excluded.requests,
         denied = denied + excluded.denied,
         failed = failed + excluded.failed,
+        interrupted = interrupted + excluded.interrupted,
         bytes_sent = bytes_sent + excluded.bytes_sent,
-        bytes_received = bytes_received + excluded.bytes_received;
+        bytes_received = bytes_received + excluded.bytes_received,
+        bytes_refused = bytes_refused + excluded.bytes_refused;
 END;
 -- Kept so that a future retention policy that prunes old rows cannot skew the totals.
 CREATE TRIGGER egress_totals_delete AFTER DELETE ON egress BEGIN
     UPDATE egress_totals SET
-        requests = requests - 1,
-        denied = denied - (OLD.outcome = 'denied'),
-        failed = failed - (OLD.outcome = 'failed'),
+        requests = requests - OLD.attempts,
+        denied = denied - (OLD.outcome = 'denied') * OLD.attempts,
+        failed = failed - (OLD.outcome = 'failed') * OLD.attempts,
+        interrupted = interrupted - (OLD.outcome = 'interrupted') * OLD.attempts,
         bytes_sent = bytes_sent - OLD.bytes_sent,
-        bytes_received = bytes_received - OLD.bytes_received
+        bytes_received = bytes_received - OLD.bytes_received,
+        bytes_refused = bytes_refused - OLD.bytes_refused
+    WHERE plugin_id = OLD.plugin_id AND origin = OLD.origin;
+END;
+-- The plugin and origin of a row never change, so an update only moves its own totals.
+CREATE TRIGGER egress_totals_update AFTER UPDATE ON egress BEGIN
+    UPDATE egress_totals SET
+        requests = requests - OLD.attempts + NEW.attempts,
+        denied = denied - (OLD.outcome = 'denied') * OLD.attempts
+            + (NEW.outcome = 'denied') * NEW.attempts,
+        failed = failed - (OLD.outcome = 'failed') * OLD.attempts
+            + (NEW.outcome = 'failed') * NEW.attempts,
+        interrupted = interrupted - (OLD.outcome = 'interrupted') * OLD.attempts
+            + (NEW.outcome = 'interrupted') * NEW.attempts,
+        bytes_sent = bytes_sent - OLD.bytes_sent + NEW.bytes_sent,
+        bytes_received = bytes_received - OLD.bytes_received + NEW.bytes_received,
+        bytes_refused = bytes_refused - OLD.bytes_refused + NEW.bytes_refused
     WHERE plugin_id = OLD.plugin_id AND origin = OLD.origin;
 END;
 ";
 
+/// From version 1: the log is copied into the new table (the totals are rebuilt by its insert
+/// trigger), and the bytes that version 1 counted as sent for denied requests become refused.
+const MIGRATE_FROM_V1: &str = "
+DROP TRIGGER egress_totals_insert;
+DROP TRIGGER egress_totals_delete;
+DROP INDEX egress_plugin_time;
+DROP INDEX egress_meeting_time;
+DROP INDEX egress_time;
+DROP TABLE egress_totals;
+ALTER TABLE egress RENAME TO egress_v1;
+";
+
+const COPY_FROM_V1: &str = "
+INSERT INTO egress (id, time_ms, plugin_id, plugin_version, meeting_id, method, origin, path,
+    path_sha256, bytes_sent, bytes_received, status, duration_ms, outcome, reason, attempts,
+    bytes_refused)
+SELECT id, time_ms, plugin_id, plugin_version, meeting_id, method, origin, path, path_sha256,
+    CASE WHEN outcome = 'denied' THEN 0 ELSE bytes_sent END, bytes_received, status,
+    duration_ms, outcome, reason, 1,
+    CASE WHEN outcome = 'denied' THEN bytes_sent ELSE 0 END
+FROM egress_v1;
+DROP TABLE egress_v1;
+";
+
 const INSERT_SQL: &str = "INSERT INTO egress (time_ms, plugin_id, plugin_version, meeting_id, \
     method, origin, path, path_sha256, bytes_sent, bytes_received, status, duration_ms, outcome, \
-    reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+    reason, attempts, bytes_refused) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+const UPDATE_SQL: &str = "UPDATE egress SET bytes_sent = ?2, bytes_received = ?3, status = ?4, \
+    duration_ms = ?5, outcome = ?6, reason = ?7, attempts = ?8, bytes_refused = ?9 WHERE id = ?1";
 
 const RECORD_COLUMNS: &str = "id, time_ms, plugin_id, plugin_version, meeting_id, method, origin, \
-    path, path_sha256, bytes_sent, bytes_received, status, duration_ms, outcome, reason";
+    path, path_sha256, bytes_sent, bytes_received, status, duration_ms, outcome, reason, attempts, \
+    bytes_refused";
 
 /// What became of one outbound attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,8 +164,12 @@ pub enum Outcome {
     Sent,
     /// The egress policy refused the request; nothing left the machine.
     Denied,
-    /// Allowed, but it failed: network error, timeout or a response that was too large.
+    /// Allowed, but it failed: name resolution, network error, timeout or a response that was
+    /// too large.
     Failed,
+    /// Written before the request was sent and never completed: the run ended first (the
+    /// call's deadline, Ctrl-C, kill -9, a crash), or the request is still running.
+    Interrupted,
 }
 
 impl Outcome {
@@ -111,6 +178,7 @@ impl Outcome {
             Outcome::Sent => "sent",
             Outcome::Denied => "denied",
             Outcome::Failed => "failed",
+            Outcome::Interrupted => "interrupted",
         }
     }
 
@@ -119,6 +187,7 @@ impl Outcome {
             "sent" => Some(Outcome::Sent),
             "denied" => Some(Outcome::Denied),
             "failed" => Some(Outcome::Failed),
+            "interrupted" => Some(Outcome::Interrupted),
             _ => None,
         }
     }
@@ -142,13 +211,26 @@ pub struct EgressRecord {
     /// Hex SHA-256 of the full path and query, so identical requests can be correlated without
     /// storing secrets that plugins put in query strings.
     pub path_sha256: String,
+    /// What went on the wire: request line (with the query), headers and body. Always 0 for
+    /// denied attempts, which sent nothing.
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub status: Option<u16>,
     pub duration_ms: u64,
     pub outcome: Outcome,
-    /// Why the attempt was denied or failed.
+    /// Why the attempt was denied, failed or interrupted.
     pub reason: Option<String>,
+    /// How many attempts the row stands for: more than 1 for a burst of identical denials
+    /// (same plugin, origin and reason), which is kept as one row with a count.
+    #[serde(default = "one")]
+    pub attempts: u64,
+    /// What the denied attempts would have sent (request line, headers, body). Never sent.
+    #[serde(default)]
+    pub bytes_refused: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 impl EgressRecord {
@@ -232,7 +314,8 @@ impl AuditFilter {
 }
 
 /// What one plugin exchanged with one origin. `requests` counts every attempt, including the
-/// denied and failed ones.
+/// denied, failed and interrupted ones; `bytes_sent` only what left the machine, and
+/// `bytes_refused` what denied attempts would have sent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Totals {
     pub plugin_id: String,
@@ -240,8 +323,10 @@ pub struct Totals {
     pub requests: u64,
     pub denied: u64,
     pub failed: u64,
+    pub interrupted: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    pub bytes_refused: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -351,10 +436,39 @@ impl EgressLedger {
         &self.path
     }
 
-    /// Appends one attempt and returns its row id. `rec.id` is ignored.
+    /// Appends one attempt and returns its row id. `rec.id` is ignored. A denied attempt's
+    /// `bytes_sent` is stored as refused: nothing was sent.
     pub fn record(&self, rec: &EgressRecord) -> Result<i64, LedgerError> {
         let conn = self.lock();
         insert(&conn, rec).map_err(|e| self.error(e))
+    }
+
+    /// Rewrites what row `id` says happened (its outcome, sizes, status, time taken, reason,
+    /// attempts): a request completing, or a burst of denials growing. Fails when no such
+    /// row exists.
+    pub fn update(&self, id: i64, rec: &EgressRecord) -> Result<(), LedgerError> {
+        let conn = self.lock();
+        let rec = rec.stored();
+        let changed = conn
+            .prepare_cached(UPDATE_SQL)
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    id,
+                    to_sql_u64(rec.bytes_sent),
+                    to_sql_u64(rec.bytes_received),
+                    rec.status,
+                    to_sql_u64(rec.duration_ms),
+                    rec.outcome.as_str(),
+                    rec.reason,
+                    to_sql_u64(rec.attempts.max(1)),
+                    to_sql_u64(rec.bytes_refused),
+                ])
+            })
+            .map_err(|e| self.error(e))?;
+        if changed == 0 {
+            return Err(self.error(rusqlite::Error::QueryReturnedNoRows));
+        }
+        Ok(())
     }
 
     /// Matching attempts, newest first, at most `filter.limit` of them.
@@ -389,7 +503,10 @@ impl EgressLedger {
             )
         } else {
             let (clause, values) = filter.where_clause();
-            (format!("SELECT COUNT(*) FROM egress{clause}"), values)
+            (
+                format!("SELECT COALESCE(SUM(attempts), 0) FROM egress{clause}"),
+                values,
+            )
         };
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.error(e))?;
@@ -455,6 +572,13 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
         tx.execute_batch(SCHEMA).map_err(fail)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(fail)?;
+    } else if version == 1 {
+        // One transaction: a crash half-way leaves the version-1 file as it was.
+        tx.execute_batch(MIGRATE_FROM_V1).map_err(fail)?;
+        tx.execute_batch(SCHEMA).map_err(fail)?;
+        tx.execute_batch(COPY_FROM_V1).map_err(fail)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(fail)?;
     } else if version > SCHEMA_VERSION {
         return Err(LedgerError::TooNew {
             path: path.to_path_buf(),
@@ -479,7 +603,21 @@ fn insert(conn: &Connection, rec: &EgressRecord) -> rusqlite::Result<i64> {
     insert_with(&mut stmt, rec)
 }
 
+impl EgressRecord {
+    /// The row as stored: denied attempts sent nothing, so what they carried is refused bytes.
+    fn stored(&self) -> std::borrow::Cow<'_, EgressRecord> {
+        if self.outcome == Outcome::Denied && self.bytes_sent > 0 {
+            let mut rec = self.clone();
+            rec.bytes_refused = rec.bytes_refused.saturating_add(rec.bytes_sent);
+            rec.bytes_sent = 0;
+            return std::borrow::Cow::Owned(rec);
+        }
+        std::borrow::Cow::Borrowed(self)
+    }
+}
+
 fn insert_with(stmt: &mut Statement<'_>, rec: &EgressRecord) -> rusqlite::Result<i64> {
+    let rec = rec.stored();
     stmt.insert(params![
         rec.time_ms,
         rec.plugin_id,
@@ -495,6 +633,8 @@ fn insert_with(stmt: &mut Statement<'_>, rec: &EgressRecord) -> rusqlite::Result
         to_sql_u64(rec.duration_ms),
         rec.outcome.as_str(),
         rec.reason,
+        to_sql_u64(rec.attempts.max(1)),
+        to_sql_u64(rec.bytes_refused),
     ])
 }
 
@@ -540,6 +680,8 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<EgressRecord> {
         duration_ms: get_u64(row, 12)?,
         outcome,
         reason: row.get(14)?,
+        attempts: get_u64(row, 15)?,
+        bytes_refused: get_u64(row, 16)?,
     })
 }
 
@@ -550,8 +692,10 @@ fn read_totals(row: &Row<'_>) -> rusqlite::Result<Totals> {
         requests: get_u64(row, 2)?,
         denied: get_u64(row, 3)?,
         failed: get_u64(row, 4)?,
-        bytes_sent: get_u64(row, 5)?,
-        bytes_received: get_u64(row, 6)?,
+        interrupted: get_u64(row, 5)?,
+        bytes_sent: get_u64(row, 6)?,
+        bytes_received: get_u64(row, 7)?,
+        bytes_refused: get_u64(row, 8)?,
     })
 }
 
@@ -564,8 +708,8 @@ fn aggregate_totals_sql(filter: &AuditFilter) -> (String, Vec<Value>) {
         " AND requests > 0"
     };
     let sql = format!(
-        "SELECT plugin_id, origin, requests, denied, failed, bytes_sent, bytes_received \
-         FROM egress_totals{clause}{live} ORDER BY plugin_id, origin"
+        "SELECT plugin_id, origin, requests, denied, failed, interrupted, bytes_sent, \
+         bytes_received, bytes_refused FROM egress_totals{clause}{live} ORDER BY plugin_id, origin"
     );
     (sql, values)
 }
@@ -573,8 +717,9 @@ fn aggregate_totals_sql(filter: &AuditFilter) -> (String, Vec<Value>) {
 fn scanned_totals_sql(filter: &AuditFilter) -> (String, Vec<Value>) {
     let (clause, values) = filter.where_clause();
     let sql = format!(
-        "SELECT plugin_id, origin, COUNT(*), SUM(outcome = 'denied'), SUM(outcome = 'failed'), \
-         SUM(bytes_sent), SUM(bytes_received) \
+        "SELECT plugin_id, origin, SUM(attempts), SUM((outcome = 'denied') * attempts), \
+         SUM((outcome = 'failed') * attempts), SUM((outcome = 'interrupted') * attempts), \
+         SUM(bytes_sent), SUM(bytes_received), SUM(bytes_refused) \
          FROM egress{clause} GROUP BY plugin_id, origin ORDER BY plugin_id, origin"
     );
     (sql, values)
@@ -605,6 +750,8 @@ fn fill_synthetic(conn: &mut Connection, rows: usize, plugins: usize) -> rusqlit
         duration_ms: 0,
         outcome: Outcome::Sent,
         reason: None,
+        attempts: 1,
+        bytes_refused: 0,
     }
     .with_path("/v1/chat/completions?api_key=synthetic");
     let tx = conn.transaction()?;
@@ -680,7 +827,10 @@ mod tests {
                 Outcome::Sent => None,
                 Outcome::Denied => Some("origin not in the plugin's allow list".to_owned()),
                 Outcome::Failed => Some("timed out after 30 s".to_owned()),
+                Outcome::Interrupted => Some("cut short".to_owned()),
             },
+            attempts: 1,
+            bytes_refused: 0,
         }
         .with_path("/v1/chat/completions?key=abc")
     }
@@ -713,10 +863,155 @@ mod tests {
             ledger.records(&AuditFilter::default()).unwrap()[0],
             EgressRecord {
                 id: Some(id),
+                bytes_sent: 0,
+                bytes_refused: denied.bytes_sent,
                 ..denied
             }
         );
     }
+
+    /// Issue 16.2: a refused request was shown as "2781 bytes sent". Whatever a caller
+    /// passes, a denied row sends nothing, and the totals say what was refused instead.
+    #[test]
+    fn denied_attempts_are_never_counted_as_sent() {
+        let (_dir, ledger) = open_temp();
+        let denied = EgressRecord {
+            bytes_sent: 2781,
+            ..sample(1, "fireworks", None, Outcome::Denied)
+        };
+        ledger.record(&denied).unwrap();
+        let row = &ledger.records(&AuditFilter::default()).unwrap()[0];
+        assert_eq!((row.bytes_sent, row.bytes_refused), (0, 2781));
+        let totals = &ledger.totals(&AuditFilter::default()).unwrap()[0];
+        assert_eq!((totals.bytes_sent, totals.bytes_refused), (0, 2781));
+        let scanned = &ledger.totals(&filter(None, None, Some(i64::MIN))).unwrap()[0];
+        assert_eq!((scanned.bytes_sent, scanned.bytes_refused), (0, 2781));
+        // Even written straight into the file, a denied row cannot claim sent bytes.
+        let conn = ledger.lock();
+        let forged = conn.execute(
+            "UPDATE egress SET bytes_sent = 5 WHERE outcome = 'denied'",
+            [],
+        );
+        assert!(forged.is_err(), "a denied row accepted sent bytes");
+    }
+
+    /// A row is written before the request is sent (as interrupted) and completed after; a
+    /// burst of denials grows one row. The totals follow every update.
+    #[test]
+    fn rows_complete_and_bursts_grow_in_place() {
+        let (_dir, ledger) = open_temp();
+        let pending = EgressRecord {
+            bytes_received: 0,
+            status: None,
+            reason: Some("not finished".into()),
+            ..sample(1, "p", None, Outcome::Interrupted)
+        };
+        let id = ledger.record(&pending).unwrap();
+        let t = &ledger.totals(&AuditFilter::default()).unwrap()[0];
+        assert_eq!((t.requests, t.interrupted, t.bytes_received), (1, 1, 0));
+        let done = EgressRecord {
+            bytes_received: 3400,
+            status: Some(200),
+            outcome: Outcome::Sent,
+            reason: None,
+            ..pending.clone()
+        };
+        ledger.update(id, &done).unwrap();
+        let t = &ledger.totals(&AuditFilter::default()).unwrap()[0];
+        assert_eq!((t.requests, t.interrupted, t.bytes_received), (1, 0, 3400));
+
+        let burst = sample(2, "p", None, Outcome::Denied);
+        let burst_id = ledger.record(&burst).unwrap();
+        ledger
+            .update(
+                burst_id,
+                &EgressRecord {
+                    attempts: 10_000,
+                    bytes_sent: 0,
+                    bytes_refused: 10_000 * 1200,
+                    ..burst
+                },
+            )
+            .unwrap();
+        assert_eq!(ledger.count(&AuditFilter::default()).unwrap(), 10_001);
+        let t = &ledger.totals(&AuditFilter::default()).unwrap()[0];
+        assert_eq!(
+            (t.requests, t.denied, t.bytes_sent, t.bytes_refused),
+            (10_001, 10_000, 1200, 12_000_000)
+        );
+        assert_eq!(
+            ledger.totals(&filter(None, None, Some(0))).unwrap()[0],
+            t.clone()
+        );
+        assert!(
+            ledger.update(9_999, &done).is_err(),
+            "updated a missing row"
+        );
+    }
+
+    /// A version-1 ledger (what minutes wrote before) is migrated in place: rows kept, denied
+    /// bytes moved to refused, totals rebuilt.
+    #[test]
+    fn a_version_1_ledger_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("egress.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(V1_SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO egress (time_ms, plugin_id, plugin_version, meeting_id, method, \
+                 origin, path, path_sha256, bytes_sent, bytes_received, status, duration_ms, \
+                 outcome, reason) VALUES \
+                 (1, 'fireworks', '0.1.0', NULL, 'POST', 'https://api.fireworks.ai', '/v1', 'h', \
+                  2781, 0, NULL, 3, 'denied', 'offline mode'), \
+                 (2, 'fireworks', '0.1.0', NULL, 'POST', 'https://api.fireworks.ai', '/v1', 'h', \
+                  500, 900, 200, 40, 'sent', NULL);",
+            )
+            .unwrap();
+        }
+        let ledger = EgressLedger::open(&path).unwrap();
+        let rows = ledger.records(&AuditFilter::default()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[1].bytes_sent, rows[1].bytes_refused), (0, 2781));
+        assert_eq!((rows[0].bytes_sent, rows[0].attempts), (500, 1));
+        let t = &ledger.totals(&AuditFilter::default()).unwrap()[0];
+        assert_eq!(
+            (t.requests, t.denied, t.bytes_sent, t.bytes_refused),
+            (2, 1, 500, 2781)
+        );
+        drop(ledger);
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    /// The schema minutes wrote as version 1, kept to test the migration.
+    const V1_SCHEMA: &str = "
+        CREATE TABLE egress (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,
+            plugin_id TEXT NOT NULL, plugin_version TEXT NOT NULL, meeting_id TEXT,
+            method TEXT NOT NULL, origin TEXT NOT NULL, path TEXT NOT NULL,
+            path_sha256 TEXT NOT NULL, bytes_sent INTEGER NOT NULL,
+            bytes_received INTEGER NOT NULL, status INTEGER, duration_ms INTEGER NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'denied', 'failed')), reason TEXT);
+        CREATE INDEX egress_plugin_time
+            ON egress (plugin_id, time_ms, origin, outcome, bytes_sent, bytes_received);
+        CREATE INDEX egress_meeting_time ON egress (meeting_id, time_ms);
+        CREATE INDEX egress_time ON egress (time_ms);
+        CREATE TABLE egress_totals (plugin_id TEXT NOT NULL, origin TEXT NOT NULL,
+            requests INTEGER NOT NULL, denied INTEGER NOT NULL, failed INTEGER NOT NULL,
+            bytes_sent INTEGER NOT NULL, bytes_received INTEGER NOT NULL,
+            PRIMARY KEY (plugin_id, origin)) WITHOUT ROWID;
+        CREATE TRIGGER egress_totals_insert AFTER INSERT ON egress BEGIN
+            INSERT INTO egress_totals VALUES (NEW.plugin_id, NEW.origin, 1,
+                NEW.outcome = 'denied', NEW.outcome = 'failed', NEW.bytes_sent,
+                NEW.bytes_received)
+            ON CONFLICT (plugin_id, origin) DO UPDATE SET requests = requests + 1;
+        END;
+        CREATE TRIGGER egress_totals_delete AFTER DELETE ON egress BEGIN
+            UPDATE egress_totals SET requests = requests - 1
+            WHERE plugin_id = OLD.plugin_id AND origin = OLD.origin;
+        END;
+    ";
 
     #[test]
     fn records_are_newest_first_and_limited() {
@@ -809,8 +1104,11 @@ mod tests {
             requests: 3,
             denied: 1,
             failed: 1,
-            bytes_sent: 3600,
+            interrupted: 0,
+            // The denied attempt's 1200 bytes were refused, not sent.
+            bytes_sent: 2400,
             bytes_received: 3400,
+            bytes_refused: 1200,
         };
         let slack_a = Totals {
             origin: "https://hooks.slack.com".to_owned(),
@@ -818,6 +1116,7 @@ mod tests {
             denied: 0,
             failed: 0,
             bytes_sent: 1200,
+            bytes_refused: 0,
             ..fireworks_a.clone()
         };
         let b = Totals {
@@ -826,6 +1125,7 @@ mod tests {
             denied: 0,
             failed: 0,
             bytes_sent: 1200,
+            bytes_refused: 0,
             ..fireworks_a.clone()
         };
 
@@ -855,7 +1155,7 @@ mod tests {
                 meeting[0].denied,
                 meeting[0].bytes_sent
             ),
-            (2, 1, 2400)
+            (2, 1, 1200)
         );
         assert!(
             ledger
@@ -1005,14 +1305,18 @@ mod tests {
                 requests: 0,
                 denied: 0,
                 failed: 0,
+                interrupted: 0,
                 bytes_sent: 0,
                 bytes_received: 0,
+                bytes_refused: 0,
             });
-            t.requests += 1;
-            t.denied += u64::from(row.outcome == Outcome::Denied);
-            t.failed += u64::from(row.outcome == Outcome::Failed);
+            t.requests += row.attempts;
+            t.denied += u64::from(row.outcome == Outcome::Denied) * row.attempts;
+            t.failed += u64::from(row.outcome == Outcome::Failed) * row.attempts;
+            t.interrupted += u64::from(row.outcome == Outcome::Interrupted) * row.attempts;
             t.bytes_sent += row.bytes_sent;
             t.bytes_received += row.bytes_received;
+            t.bytes_refused += row.bytes_refused;
         }
         let manual: Vec<Totals> = manual.into_values().collect();
         let totals = ledger.totals(&plugin).unwrap();

@@ -4,9 +4,9 @@
 //! Stored in the OS keyring when one answers (Secret Service on Linux desktops, the macOS
 //! Keychain, the Windows Credential Manager; service `minutes`, account `<plugin>/<name>`), else
 //! per plugin in `<home>/secrets/<plugin>.toml`, readable only by the user (0600 in a 0700
-//! folder) — headless machines usually have no keyring. `MINUTES_SECRET_<PLUGIN>_<NAME>` (upper
-//! case, `-` as `_`) overrides a stored value, for CI and scripts; `MINUTES_SECRETS=file` skips
-//! the keyring.
+//! folder) — headless machines usually have no keyring. `MINUTES_SECRET_<PLUGIN>__<NAME>` (see
+//! [`env_name`]) overrides a stored value, for CI and scripts; `MINUTES_SECRETS=file` skips the
+//! keyring.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,11 +46,60 @@ fn keyring_unavailable(e: &keyring::Error) {
     tracing::debug!("OS keyring not used: {e}");
 }
 
-/// The environment variable that overrides a stored secret.
+/// The environment variable that overrides a stored secret: `MINUTES_SECRET_`, the plugin id,
+/// `__`, the secret's name, in upper case; in each part one `-` becomes `_`, and a run of n > 1
+/// dashes becomes n + 1 underscores. Plugin ids and secret names are slugs (lower-case letters,
+/// digits and `-`, starting with a letter, not ending with `-`), so the separator is the only
+/// run of exactly two underscores, and two different (plugin, secret) pairs never share a
+/// variable: `fireworks`/`api-key` is `MINUTES_SECRET_FIREWORKS__API_KEY`, and `a-b`/`c`
+/// (`MINUTES_SECRET_A_B__C`) no longer meets `a`/`b-c` (`MINUTES_SECRET_A__B_C`).
 pub fn env_name(plugin: &str, name: &str) -> String {
-    format!("MINUTES_SECRET_{}_{}", plugin, name)
+    format!("MINUTES_SECRET_{}__{}", env_part(plugin), env_part(name))
+}
+
+fn env_part(slug: &str) -> String {
+    let mut out = String::with_capacity(slug.len() + 2);
+    let mut dashes = 0;
+    for c in slug.chars().chain(std::iter::once('\0')) {
+        if c == '-' {
+            dashes += 1;
+            continue;
+        }
+        match dashes {
+            0 => {}
+            1 => out.push('_'),
+            n => out.push_str(&"_".repeat(n + 1)),
+        }
+        dashes = 0;
+        if c != '\0' {
+            out.push(c.to_ascii_uppercase());
+        }
+    }
+    out
+}
+
+/// The name earlier versions read (`-` as `_`, one `_` between the parts), which two
+/// different pairs could share; only used to tell a user to rename it.
+fn legacy_env_name(plugin: &str, name: &str) -> String {
+    format!("MINUTES_SECRET_{plugin}_{name}")
         .to_ascii_uppercase()
         .replace('-', "_")
+}
+
+/// The override from the environment, warning about a variable under the old, ambiguous name.
+fn env_value(plugin: &str, name: &str) -> Option<String> {
+    let var = env_name(plugin, name);
+    if let Some(v) = std::env::var_os(&var).and_then(|v| v.into_string().ok()) {
+        return Some(v);
+    }
+    let legacy = legacy_env_name(plugin, name);
+    if std::env::var_os(&legacy).is_some() {
+        tracing::warn!(
+            "{legacy} is not read any more (another plugin's secret could have the same name); \
+             rename it to {var}"
+        );
+    }
+    None
 }
 
 impl SecretStore {
@@ -125,8 +174,7 @@ impl SecretStore {
 
     /// The secret's value: the environment override, else the keyring, else the file.
     pub fn get(&self, plugin: &str, name: &str) -> Result<Option<String>, SecretError> {
-        if let Some(v) = std::env::var_os(env_name(plugin, name)).and_then(|v| v.into_string().ok())
-        {
+        if let Some(v) = env_value(plugin, name) {
             return Ok(Some(v));
         }
         if let Some(v) = self.keyring_get(plugin, name) {
@@ -176,7 +224,7 @@ impl SecretStore {
 
     /// Where a secret's value comes from, without revealing it.
     pub fn source(&self, plugin: &str, name: &str) -> Result<Option<&'static str>, SecretError> {
-        if std::env::var_os(env_name(plugin, name)).is_some() {
+        if env_value(plugin, name).is_some() {
             return Ok(Some("environment"));
         }
         if self.keyring_get(plugin, name).is_some() {
@@ -285,7 +333,49 @@ mod tests {
     fn environment_overrides_use_upper_case_names() {
         assert_eq!(
             env_name("open-ai", "api-key"),
-            "MINUTES_SECRET_OPEN_AI_API_KEY"
+            "MINUTES_SECRET_OPEN_AI__API_KEY"
         );
+        assert_eq!(
+            env_name("fireworks", "api-key"),
+            "MINUTES_SECRET_FIREWORKS__API_KEY"
+        );
+        assert_eq!(env_name("a--b", "c"), "MINUTES_SECRET_A___B__C");
+    }
+
+    /// Issue 15.4: plugin `a-b` with secret `c` and plugin `a` with secret `b-c` both read
+    /// MINUTES_SECRET_A_B_C, so a variable set for one plugin was handed to the other. Every
+    /// pair of different (plugin, secret) slugs must get its own variable.
+    #[test]
+    fn environment_names_never_collide() {
+        assert_ne!(env_name("a-b", "c"), env_name("a", "b-c"));
+        // Every slug over {a, 1, -} up to 5 characters, as plugin and as secret name.
+        let mut slugs = vec![String::new()];
+        let mut all = Vec::new();
+        for _ in 0..5 {
+            slugs = slugs
+                .iter()
+                .flat_map(|s| ["a", "1", "-"].map(|c| format!("{s}{c}")))
+                .collect();
+            all.extend(
+                slugs
+                    .iter()
+                    .filter(|s| s.starts_with('a') && !s.ends_with('-'))
+                    .cloned(),
+            );
+        }
+        let mut seen = std::collections::HashMap::new();
+        for plugin in &all {
+            for name in &all {
+                let var = env_name(plugin, name);
+                assert!(
+                    var.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+                    "{var}"
+                );
+                if let Some(other) = seen.insert(var.clone(), (plugin.clone(), name.clone())) {
+                    panic!("{var} is read by both {other:?} and {:?}", (plugin, name));
+                }
+            }
+        }
     }
 }

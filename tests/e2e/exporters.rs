@@ -414,7 +414,8 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
     assert!(
         posts
             .iter()
-            .all(|r| r["bytes_sent"].as_u64() == Some(hits[0].body.len() as u64)),
+            // The body plus the request line and headers, which leave the machine too.
+            .all(|r| r["bytes_sent"].as_u64() > Some(hits[0].body.len() as u64)),
         "{json}"
     );
 }

@@ -640,3 +640,395 @@ fn a_user_configured_endpoint_is_reachable_only_once_granted() {
         "the key goes to the endpoint the user granted"
     );
 }
+
+/// Answers every lookup with 127.0.0.1 and remembers what it was asked.
+#[derive(Default)]
+struct RecordingResolver(std::sync::Mutex<Vec<String>>);
+
+impl HostResolver for RecordingResolver {
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        _port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
+        self.0.lock().unwrap().push(host.to_string());
+        Box::pin(async move { Ok(vec![IpAddr::from([127, 0, 0, 1])]) })
+    }
+}
+
+/// A network with no DNS: every lookup fails.
+struct NoDns;
+
+impl HostResolver for NoDns {
+    fn lookup<'a>(
+        &'a self,
+        _host: &'a str,
+        _port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<IpAddr>>> {
+        Box::pin(async move {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no DNS server answered",
+            ))
+        })
+    }
+}
+
+/// Issue 15.4: redirects were followed hop by hop with the secrets of each hop's origin, so a
+/// granted server could collect another origin's key by redirecting the plugin there.
+#[test]
+fn a_redirect_from_elsewhere_does_not_collect_the_secret_of_its_target() {
+    let (a, b) = (TestServer::start(), TestServer::start());
+    let probe = Probe::install(&[a.origin(), b.origin()], &[b.origin()], None);
+    probe.set_secret("api-key", "b-only-key-0451");
+    let out = probe.run(json!({
+        "url": a.url(&format!("/redirect?to={}", b.url("/echo"))),
+        "follow_redirects": true
+    }));
+    assert_eq!(out["status"], 200, "{out}");
+    assert_eq!(b.hits().len(), 1, "the redirect was not followed");
+    assert_eq!(
+        b.hits()[0].header("authorization"),
+        None,
+        "a redirect from another origin collected the secret"
+    );
+    // Addressed by the plugin itself, B gets its key.
+    probe.run(json!({"url": b.url("/echo")}));
+    assert_eq!(
+        b.hits()[1].header("authorization"),
+        Some("Bearer b-only-key-0451")
+    );
+}
+
+/// Issue 15.4: a server that echoes the key handed it to the plugin, which must never read it.
+#[test]
+fn a_server_echoing_the_secret_hands_the_plugin_only_redacted_text() {
+    let a = TestServer::start();
+    let probe = Probe::install(&[a.origin()], &[a.origin()], None);
+    probe.set_secret("api-key", "echo-me-not-9b1f27");
+    for stream in [false, true] {
+        let out = probe.run(json!({"url": a.url("/echo-auth"), "stream": stream}));
+        assert_eq!(out["status"], 200, "{out}");
+        let text = out.to_string();
+        assert!(
+            !text.contains("echo-me-not") && !text.contains("9b1f27"),
+            "stream={stream}: the plugin saw (part of) the secret: {out}"
+        );
+        let echoed = out["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "x-echo")
+            .unwrap_or_else(|| panic!("no x-echo header: {out}"));
+        assert_eq!(echoed[1], "Bearer [redacted]");
+        assert_eq!(
+            out["body_prefix"], "you sent Bearer [redacted] to us",
+            "{out}"
+        );
+    }
+    assert!(
+        a.hits()
+            .iter()
+            .all(|h| h.header("authorization") == Some("Bearer echo-me-not-9b1f27")),
+        "the server did not get the key it echoes"
+    );
+}
+
+/// Issue 15.5: `http://localhost.:P` (trailing dot) matched a localhost grant and was looked
+/// up in the network's DNS, which may answer anything. Every spelling of localhost is
+/// answered by the host itself, and reaches the loopback server.
+#[test]
+fn localhost_in_any_spelling_never_asks_dns() {
+    let a = TestServer::start();
+    let origin = format!("http://localhost:{}", a.port);
+    let probe = Probe::install(
+        std::slice::from_ref(&origin),
+        std::slice::from_ref(&origin),
+        None,
+    );
+    let resolver = Arc::new(RecordingResolver::default());
+    for url in [
+        format!("http://localhost.:{}/ok", a.port),
+        format!("http://LocalHost:{}/ok", a.port),
+        format!("http://localhost:{}/ok", a.port),
+    ] {
+        let out = probe.run_with(
+            NetOptions {
+                resolver: resolver.clone(),
+                ..Default::default()
+            },
+            json!({ "url": url }),
+        );
+        assert_eq!(out["status"], 200, "{url}: {out}");
+    }
+    assert_eq!(a.hits().len(), 3);
+    assert!(
+        resolver.0.lock().unwrap().is_empty(),
+        "asked DNS for {:?}",
+        resolver.0.lock().unwrap()
+    );
+}
+
+/// Issue 16.5: with no DNS, a granted request was reported as `denied` and recorded as
+/// DENIED. A name that does not resolve is the network failing, not the policy refusing.
+#[test]
+fn a_name_that_does_not_resolve_is_a_failure_not_a_denial() {
+    let probe = Probe::install(
+        &[
+            "https://api.example.com".into(),
+            "https://nonexistent.invalid".into(),
+        ],
+        &["https://api.example.com".into()],
+        None,
+    );
+    let no_dns = NetOptions {
+        resolver: Arc::new(NoDns),
+        ..Default::default()
+    };
+    for (options, url, name) in [
+        (no_dns, "https://api.example.com/v1/ping", "api.example.com"),
+        // `.invalid` never resolves, and is never asked of the network (RFC 6761).
+        (
+            NetOptions::default(),
+            "https://nonexistent.invalid/v1",
+            "nonexistent.invalid",
+        ),
+    ] {
+        let out = probe.run_with(options, json!({ "url": url }));
+        assert_eq!(out["denied_origin"], Value::Null, "{out}");
+        let err = out["error"].as_str().unwrap_or_default();
+        assert!(
+            err.starts_with("cannot connect") && err.contains(&format!("cannot resolve {name}")),
+            "{out}"
+        );
+        assert!(!err.contains("denied"), "{out}");
+        let row = probe.ledger().pop().unwrap();
+        assert_eq!(row.outcome, Outcome::Failed, "{row:?}");
+        assert_eq!(row.bytes_sent, 0);
+    }
+}
+
+/// Issue 15.7: the ledger counted only the body as sent; the query and headers leave the
+/// machine too (and can carry more than the body).
+#[test]
+fn bytes_sent_count_the_request_line_headers_and_body() {
+    let a = TestServer::start();
+    let probe = Probe::install(&[a.origin()], &[a.origin()], None);
+    let query = format!("q={}", "x".repeat(3000));
+    let header = "h".repeat(2000);
+    probe.run(json!({
+        "url": a.url(&format!("/ok?{query}")),
+        "method": "POST",
+        "headers": [["X-Payload", header]],
+        "body": "twelve bytes"
+    }));
+    assert_eq!(a.hits().len(), 1);
+    let row = probe.ledger().pop().unwrap();
+    assert_eq!(row.outcome, Outcome::Sent);
+    let at_least = (query.len() + header.len() + "twelve bytes".len()) as u64;
+    assert!(
+        row.bytes_sent >= at_least && row.bytes_sent < at_least + 1000,
+        "{} bytes recorded, at least {at_least} sent",
+        row.bytes_sent
+    );
+}
+
+/// Issue 16.2: `minutes audit` showed a refused request as `2781` bytes sent, and the totals
+/// as "2781 bytes sent". Nothing was sent: the size is shown as refused.
+#[test]
+fn refused_requests_are_never_counted_as_sent() {
+    let a = TestServer::start();
+    let probe = Probe::install(&[a.origin()], &[a.origin()], None);
+    let body = "a transcript of 2781 bytes, more or less ".repeat(60);
+    let out = probe.run_with(
+        NetOptions {
+            offline: true,
+            ..Default::default()
+        },
+        json!({"url": a.url("/v1/chat"), "method": "POST", "body": body}),
+    );
+    assert_denied(&out, &a.origin(), "offline");
+    assert_eq!(a.connections(), 0);
+    let row = probe.ledger().pop().unwrap();
+    assert_eq!(row.outcome, Outcome::Denied);
+    assert_eq!(row.bytes_sent, 0);
+    assert!(row.bytes_refused > body.len() as u64, "{row:?}");
+    let text = probe.env.ok(&["audit", "--plugin", "net-probe"]);
+    assert!(text.contains(", 0 bytes sent"), "{text}");
+    assert!(
+        text.contains(&format!("{} bytes refused", row.bytes_refused)),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("{} bytes sent", row.bytes_refused)),
+        "{text}"
+    );
+}
+
+/// probe-http installed with its [network] (and secret) origin pointed at `origin`, and its
+/// config set to `url` plus `extra` TOML lines.
+fn install_probe_http(env: &Env, origin: &str, url: &str, extra: &str) -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().unwrap();
+    let pkg = copy_package("probe-http", scratch.path());
+    let manifest = pkg.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("https://api.example.com", origin);
+    std::fs::write(&manifest, text).unwrap();
+    env.install(&pkg);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!("[plugins.probe-http]\nurl = \"{url}\"\n{extra}\n"),
+    )
+    .unwrap();
+    scratch
+}
+
+fn export_args(doc: &std::path::Path) -> Vec<String> {
+    ["export", "--document", doc.to_str().unwrap()]
+        .into_iter()
+        .chain(["--to", "probe-http", "--dir", "out", "--force"])
+        .map(str::to_owned)
+        .collect()
+}
+
+fn ledger_rows(env: &Env, plugin: &str) -> Vec<EgressRecord> {
+    EgressLedger::open(&Home::at(env.home.path()).ledger_path())
+        .unwrap()
+        .records(&AuditFilter {
+            plugin_id: Some(plugin.into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+/// Issue 15.7: rows were written only after a request finished, so a run killed while a
+/// request hung left no trace of it. The row is written before sending.
+#[test]
+fn a_request_cut_short_by_kill_9_shows_as_interrupted() {
+    let a = TestServer::start();
+    let env = Env::new();
+    let _pkg = install_probe_http(&env, &a.origin(), &a.url("/hang?meeting=notes"), "");
+    let doc = env.document();
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+        .args(export_args(&doc))
+        .env("MINUTES_HOME", env.home.path())
+        .env("MINUTES_SECRETS", "file")
+        .current_dir(env.work.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while a.hits().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the request never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run.kill().unwrap(); // SIGKILL: no destructor, no handler runs
+    run.wait().unwrap();
+    let rows = ledger_rows(&env, "probe-http");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, Outcome::Interrupted, "{rows:?}");
+    assert!(rows[0].bytes_sent > "/hang?meeting=notes".len() as u64);
+    let text = env.ok(&["audit"]);
+    assert!(text.contains("interrupted"), "{text}");
+    assert!(text.contains("1 interrupted"), "{text}");
+}
+
+/// Issue 15.7: a request still waiting when the plugin's call deadline ends it is recorded as
+/// interrupted (the call was cut short), not as a network failure.
+#[test]
+fn a_request_cut_short_by_the_call_deadline_shows_as_interrupted() {
+    let a = TestServer::start();
+    let env = Env::new();
+    // probe-http's limits.call_timeout_secs is 5.
+    let _pkg = install_probe_http(&env, &a.origin(), &a.url("/hang"), "");
+    let args = export_args(&env.document());
+    let started = Instant::now();
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(a.hits().len(), 1);
+    let rows = ledger_rows(&env, "probe-http");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].outcome, Outcome::Interrupted, "{rows:?}");
+    assert!(
+        rows[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("call deadline"),
+        "{rows:?}"
+    );
+}
+
+/// Issue 15.7: when the ledger could not be written, the request went out anyway and only a
+/// log line said it was not recorded. Fail closed: no row, no request.
+#[test]
+fn a_ledger_that_cannot_be_written_stops_the_request() {
+    let a = TestServer::start();
+    let env = Env::new();
+    let _pkg = install_probe_http(&env, &a.origin(), &a.url("/ok"), "");
+    let path = Home::at(env.home.path()).ledger_path();
+    drop(EgressLedger::open(&path).unwrap());
+    // A ledger that opens but refuses every new row (as a full disk or a read-only file
+    // would; a trigger does it the same way for root, whom file modes do not stop).
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_rows BEFORE INSERT ON egress \
+             BEGIN SELECT RAISE(ABORT, 'disk is full'); END;",
+        )
+        .unwrap();
+    let args = export_args(&env.document());
+    let out = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        a.connections(),
+        0,
+        "a request the ledger could not record was sent: {stderr}"
+    );
+    let result = std::fs::read_to_string(env.path("out/result.txt")).unwrap_or_default();
+    assert!(
+        format!("{stderr}{result}").contains("egress ledger cannot be written"),
+        "{stderr}\n{result}"
+    );
+}
+
+/// Issue 15.7: a plugin retrying a denied request in a loop wrote one warning line and one
+/// ledger row per attempt. A burst is one line and one row, with a count.
+#[test]
+fn a_plugin_looping_on_denied_requests_leaves_a_few_lines_and_one_counted_row() {
+    let env = Env::new();
+    let _pkg = install_probe_http(
+        &env,
+        "https://api.example.com",
+        "https://evil.example/collect",
+        "repeat = 10000",
+    );
+    let args = export_args(&env.document());
+    let out = env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.lines().count() <= 5, "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("tried to reach https://evil.example")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    let rows = ledger_rows(&env, "probe-http");
+    assert_eq!(rows.len(), 1, "{} rows", rows.len());
+    assert_eq!(
+        (rows[0].outcome, rows[0].attempts, rows[0].bytes_sent),
+        (Outcome::Denied, 10_000, 0),
+        "{stderr}"
+    );
+    let text = env.ok(&["audit"]);
+    assert!(text.contains("DENIED×10000"), "{text}");
+    assert!(text.contains("10000 requests (10000 denied"), "{text}");
+}

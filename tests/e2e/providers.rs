@@ -806,3 +806,139 @@ fn real_ollama_api_answers_and_lists_the_model() {
         "{err}"
     );
 }
+
+/// A port on 127.0.0.1 where nothing listens.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Issue 16.5: with no DNS, `providers check fireworks` said `denied: … cannot resolve` and
+/// the ledger marked it DENIED. The policy allowed it; the network failed.
+#[test]
+fn a_name_that_does_not_resolve_fails_and_is_not_called_denied() {
+    // `.invalid` never resolves, whatever DNS the machine has.
+    let s = Setup::preset(
+        "fireworks",
+        "https://api.fireworks.ai",
+        "https://api.fireworks.invalid",
+        "/inference/v1",
+        "",
+    );
+    s.set_secret("fw-key");
+    let err = s.check_fails();
+    assert!(
+        err.contains("cannot resolve api.fireworks.invalid"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("denied"), "{err}");
+    let audit: Value = serde_json::from_str(&s.env.ok(&["audit", "--json"])).unwrap();
+    let records = audit["records"].as_array().unwrap();
+    assert!(!records.is_empty(), "{audit}");
+    assert!(records.iter().all(|r| r["outcome"] == "failed"), "{audit}");
+    assert_eq!(audit["totals"][0]["denied"], 0, "{audit}");
+}
+
+/// Issue 16.5: Ollama not running should say so, and how to start it.
+#[test]
+fn ollama_not_running_says_so_and_how_to_start_it() {
+    let origin = format!("http://localhost:{}", closed_port());
+    let env = Env::new();
+    env.install(&package("ollama"));
+    env.ok(&["plugin", "allow", "ollama", &origin]);
+    let s = Setup {
+        env,
+        id: "ollama",
+        _scratch: tempfile::tempdir().unwrap(),
+    };
+    s.configure(&format!("base_url = \"{origin}\"\nmodel = \"llama3.2\""));
+    let err = s.check_fails();
+    assert!(err.contains("Ollama is not running"), "{err}");
+    assert!(err.contains("ollama serve"), "{err}");
+    assert!(!err.to_lowercase().contains("denied"), "{err}");
+}
+
+/// Issue 16.2: `--offline` with a cloud provider in config.toml made no summary at all (the
+/// template's request was denied). The offline template makes it, and the user is told; a
+/// provider named on the same command line is refused before anything runs.
+#[test]
+fn offline_sets_the_configured_provider_aside_and_refuses_a_named_one() {
+    let fake = FakeLlm::start();
+    let env = Env::new();
+    for p in [
+        "template-standard",
+        "template-extractive",
+        "openai-compatible",
+    ] {
+        env.install(&package(p));
+    }
+    env.ok(&["plugin", "allow", "openai-compatible", &fake.origin()]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!(
+            "[plugins.openai-compatible]\nbase_url = \"{}/v1\"\nmodel = \"m\"\n\n\
+             [summary]\nprovider = \"openai-compatible\"\n",
+            fake.origin()
+        ),
+    )
+    .unwrap();
+    let doc = env.document();
+    let doc = doc.to_str().unwrap();
+    let out = env.run(&["--offline", "summarize", doc, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["provenance"]["template"]["id"], "template-extractive",
+        "{json}"
+    );
+    assert_eq!(json["provenance"]["provider"], Value::Null);
+    assert!(
+        !json["summary"]["markdown"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{json}"
+    );
+    assert!(
+        stderr.contains("offline: not using provider `openai-compatible`"),
+        "{stderr}"
+    );
+
+    let err = env.fails(&[
+        "--offline",
+        "summarize",
+        doc,
+        "--provider",
+        "openai-compatible",
+    ]);
+    assert!(
+        err.contains("--provider openai-compatible conflicts with offline mode"),
+        "{err}"
+    );
+    assert!(fake.hits().is_empty(), "the fake LLM was reached offline");
+    let audit: Value = serde_json::from_str(&env.ok(&["audit", "--json"])).unwrap();
+    assert_eq!(audit["records"], json!([]), "{audit}");
+}
+
+/// Issue 16.5: a summary through Ollama when it is not running says so, and how to start it.
+#[test]
+fn a_summary_through_ollama_not_running_says_how_to_start_it() {
+    let origin = format!("http://localhost:{}", closed_port());
+    let env = Env::new();
+    for p in ["template-standard", "ollama"] {
+        env.install(&package(p));
+    }
+    env.ok(&["plugin", "allow", "ollama", &origin]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!(
+            "[plugins.ollama]\nbase_url = \"{origin}\"\nmodel = \"llama3.2\"\nmax_retries = 0\n"
+        ),
+    )
+    .unwrap();
+    let doc = env.document();
+    let err = env.fails(&["summarize", doc.to_str().unwrap(), "--provider", "ollama"]);
+    assert!(err.contains("ollama serve"), "{err}");
+    assert!(!err.to_lowercase().contains("denied"), "{err}");
+}

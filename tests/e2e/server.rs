@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the network tests: it counts hits, remembers
 //! what it was sent, and can misbehave on purpose (redirects, huge and gzip-bomb bodies,
-//! trickling, slowness). Every connection is closed after one response.
+//! trickling, slowness, hanging, echoing credentials). Every connection is closed after one
+//! response.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,6 +31,7 @@ struct State {
     hits: Mutex<Vec<Hit>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    connections: AtomicUsize,
 }
 
 pub struct TestServer {
@@ -42,6 +44,7 @@ impl TestServer {
         let state = Arc::new(State::default());
         let st = state.clone();
         let port = listen(move |conn| {
+            st.connections.fetch_add(1, Ordering::SeqCst);
             let _ = serve(conn, &st);
         });
         TestServer { port, state }
@@ -57,6 +60,11 @@ impl TestServer {
 
     pub fn hits(&self) -> Vec<Hit> {
         self.state.hits.lock().expect("hits").clone()
+    }
+
+    /// Connections accepted, whether or not a request followed.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
     }
 
     pub fn max_in_flight(&self) -> usize {
@@ -139,6 +147,31 @@ fn respond(mut conn: TcpStream, path: &str, hit: &Hit) -> std::io::Result<()> {
                 text.push_str(&format!("{k}: {v}\n"));
             }
             conn.write_all(format!("{}{text}", head("200 OK", "", text.len())).as_bytes())
+        }
+        // Hands back the Authorization header it got, in a header and in a chunked body whose
+        // chunks split the value in two: what a misbehaving server could do with a key.
+        "/echo-auth" => {
+            let auth = hit.header("authorization").unwrap_or("none").to_string();
+            conn.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\
+                     X-Echo: {auth}\r\n\r\n"
+                )
+                .as_bytes(),
+            )?;
+            let body = format!("you sent {auth} to us");
+            let cut = "you sent ".len() + auth.len() / 2;
+            for part in [&body[..cut], &body[cut..]] {
+                conn.write_all(format!("{:x}\r\n{part}\r\n", part.len()).as_bytes())?;
+                conn.flush()?;
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            conn.write_all(b"0\r\n\r\n")
+        }
+        // Never answers: a request that hangs until the client gives up or dies.
+        "/hang" => {
+            std::thread::sleep(Duration::from_secs(60));
+            Ok(())
         }
         "/redirect" => {
             let to = query.strip_prefix("to=").unwrap_or("/ok");

@@ -52,38 +52,57 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<19}  {:<16}  {:<7}  {:<9}  {:>9}  {:>9}  {:>7}  REQUEST",
+        "{:<19}  {:<16}  {:<7}  {:<11}  {:>9}  {:>9}  {:>7}  REQUEST",
         "TIME (UTC)", "PLUGIN", "METHOD", "RESULT", "SENT", "RECEIVED", "MS"
     );
     for r in &records {
         let result = match (r.outcome, r.status) {
+            (Outcome::Denied, _) if r.attempts > 1 => format!("DENIED×{}", r.attempts),
             (Outcome::Denied, _) => "DENIED".to_string(),
             (Outcome::Failed, _) => "failed".to_string(),
+            (Outcome::Interrupted, _) => "interrupted".to_string(),
             (Outcome::Sent, Some(s)) => s.to_string(),
             (Outcome::Sent, None) => "sent".to_string(),
         };
+        // A refused request sent nothing: its size is what it tried to send, said as such.
+        let sent = match r.outcome {
+            Outcome::Denied => "-".to_string(),
+            _ => r.bytes_sent.to_string(),
+        };
+        let mut notes: Vec<String> = r.reason.iter().cloned().collect();
+        if r.bytes_refused > 0 {
+            notes.push(format!("{} bytes refused, not sent", r.bytes_refused));
+        }
         println!(
-            "{:<19}  {:<16}  {:<7}  {:<9}  {:>9}  {:>9}  {:>7}  {}{}{}",
+            "{:<19}  {:<16}  {:<7}  {:<11}  {:>9}  {:>9}  {:>7}  {}{}{}",
             utc(r.time_ms),
             r.plugin_id,
             r.method,
             result,
-            r.bytes_sent,
+            sent,
             r.bytes_received,
             r.duration_ms,
             r.origin,
             r.path,
-            r.reason
-                .as_deref()
-                .map(|x| format!("  — {x}"))
-                .unwrap_or_default()
+            match notes.is_empty() {
+                true => String::new(),
+                false => format!("  — {}", notes.join("; ")),
+            }
         );
     }
     println!();
     println!("Totals per plugin and origin:");
     for t in &totals {
+        let interrupted = match t.interrupted {
+            0 => String::new(),
+            n => format!(", {n} interrupted"),
+        };
+        let refused = match t.bytes_refused {
+            0 => String::new(),
+            n => format!("; {n} bytes refused (denied, never sent)"),
+        };
         println!(
-            "  {:<16} {:<40} {:>6} requests ({} denied, {} failed), {} bytes sent, {} received",
+            "  {:<16} {:<40} {:>6} requests ({} denied, {} failed{interrupted}), {} bytes sent, {} received{refused}",
             t.plugin_id, t.origin, t.requests, t.denied, t.failed, t.bytes_sent, t.bytes_received
         );
     }

@@ -36,6 +36,8 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     let registry = Registry::open(home.clone())?;
     let exporters = args.finish.exporters(home)?;
     super::finish::FinishArgs::check_exporters(&registry, &exporters)?;
+    crate::summarize::route::refuse_offline_provider(ctx.offline, args.finish.provider.as_deref())
+        .map_err(anyhow::Error::msg)?;
     let (total, channels) = {
         let audio = crate::audio::decode::AudioReader::open(&args.file)?;
         (audio.info().duration_ms, audio.info().channels)

@@ -410,7 +410,18 @@ fn check(ctx: &super::Context, id: &str, model: Option<String>, json: bool) -> a
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
-    let completion = result.with_context(|| format!("provider `{id}` did not pass the check"))?;
+    let completion = match result {
+        Ok(c) => c,
+        Err(e) => {
+            let message = format!("provider `{id}` did not pass the check: {e}");
+            return Err(
+                match crate::summarize::route::not_running_hint(id, &message) {
+                    Some(hint) => anyhow::anyhow!("{message}\n  {hint}"),
+                    None => anyhow::anyhow!(message),
+                },
+            );
+        }
+    };
     let out = CheckResult {
         provider: id.to_string(),
         version: m.version.clone(),

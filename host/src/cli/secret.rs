@@ -8,7 +8,8 @@ pub enum SecretCommand {
     /// never from the command line
     #[command(after_help = "Examples:\n  minutes secret set fireworks api-key\n  \
         printf %s \"$FIREWORKS_KEY\" | minutes secret set fireworks api-key\n\n\
-        MINUTES_SECRET_<PLUGIN>_<NAME> (e.g. MINUTES_SECRET_FIREWORKS_API_KEY) overrides a stored value.")]
+        MINUTES_SECRET_<PLUGIN>__<NAME> (e.g. MINUTES_SECRET_FIREWORKS__API_KEY: two underscores \
+        between plugin and name, `-` as `_`; `minutes secret list` shows each) overrides a stored value.")]
     Set { plugin: String, name: String },
     /// Forget a stored secret
     Remove { plugin: String, name: String },

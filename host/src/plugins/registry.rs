@@ -742,10 +742,11 @@ impl Registry {
                 v.set_sensitive(true);
             }
             match (header, header_value) {
-                (Ok(header), Ok(value)) => secrets.push(SecretRule {
+                (Ok(header), Ok(header_value)) => secrets.push(SecretRule {
                     name: decl.name.clone(),
                     header,
-                    value,
+                    value: header_value,
+                    secret: value.trim().to_string(),
                     origins,
                 }),
                 _ => tracing::warn!(

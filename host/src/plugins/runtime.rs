@@ -181,6 +181,11 @@ impl Runtime {
         Ok(cell.get_or_init(|| linker))
     }
 
+    /// True when no plugin may use the network in this run (`--offline`).
+    pub fn offline(&self) -> bool {
+        self.net_options.offline
+    }
+
     fn net_shared(&self) -> Result<Arc<NetShared>, Error> {
         if let Some(n) = self.net.get() {
             return Ok(n.clone());

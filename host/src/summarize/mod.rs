@@ -130,18 +130,41 @@ pub async fn summarize(
 ) -> Result<Summarized, SummarizeError> {
     let started = Instant::now();
     let (policy, config) = read_config(registry)?;
-    let provider_id = choice
-        .provider
-        .clone()
-        .or(config.provider.clone())
-        .filter(|p| p != "none");
-    let (template, definition_sha) =
+    let offline = runtime.offline();
+    let provider_id = route::provider_for_run(
+        offline,
+        choice.provider.as_deref(),
+        config.provider.as_deref(),
+    )
+    .map_err(config_err)?;
+    let (mut template, mut definition_sha) =
         load_template(runtime, registry, choice, &config, provider_id.is_some())?;
+    let mut info = template.template_info().await?;
+    if offline && info.uses_llm {
+        if choice.template.is_some() {
+            return Err(config_err(format!(
+                "template `{}` needs a language model, which an offline run cannot reach; use \
+                 --template extractive, or run without offline mode",
+                info.id
+            )));
+        }
+        tracing::warn!(
+            "offline: template `{}` ([summary] template in config.toml) needs a language model; \
+             the summary is made by `{OFFLINE_TEMPLATE}` instead",
+            info.id
+        );
+        let offline_choice = Choice {
+            template: Some(OFFLINE_TEMPLATE.to_string()),
+            ..choice.clone()
+        };
+        (template, definition_sha) =
+            load_template(runtime, registry, &offline_choice, &config, false)?;
+        info = template.template_info().await?;
+    }
     let template_ref = PluginRef {
         id: template.id().to_string(),
         version: template.version().to_string(),
     };
-    let info = template.template_info().await?;
     let mut provenance = Provenance {
         template: template_ref,
         template_definition_sha256: definition_sha,

@@ -193,11 +193,16 @@ impl LlmBackend for ProviderRoute {
 }
 
 /// A provider failure, as the template sees it: the provider's own typed error when it gave
-/// one (so a template can re-plan on `context-length-exceeded`), else what the host saw.
+/// one (so a template can re-plan on `context-length-exceeded`), else what the host saw. A
+/// refused connection gets how to start the server.
 fn to_plugin_error(e: crate::plugins::Error) -> PluginError {
     match e {
         crate::plugins::Error::Plugin { id, error } => match error {
             PluginError::Other(m) => PluginError::Other(format!("{id}: {m}")),
+            PluginError::Network(m) => match not_running_hint(&id, &m) {
+                Some(hint) => PluginError::Network(format!("{m}; {hint}")),
+                None => PluginError::Network(m),
+            },
             other => other,
         },
         crate::plugins::Error::Timeout { id, secs } => PluginError::Network(format!(
@@ -209,4 +214,88 @@ fn to_plugin_error(e: crate::plugins::Error) -> PluginError {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A refused connection means no server listens where the provider points (a local model
+/// server not started), not that anything was denied: say which server, and how to start it.
+pub fn not_running_hint(id: &str, message: &str) -> Option<String> {
+    if !message.contains("connection refused") {
+        return None;
+    }
+    Some(match id {
+        "ollama" => "Ollama is not running: start it with `ollama serve` (or point base_url under \
+            [plugins.ollama] in config.toml at where it runs)"
+            .to_string(),
+        _ => format!(
+            "nothing listens at the endpoint of `{id}`: start its server, or fix base_url under \
+             [plugins.{id}] in config.toml"
+        ),
+    })
+}
+
+/// `--provider X` in an offline run: the two contradict each other (a provider sends the
+/// transcript over the network), so the run is refused before any work, naming both.
+pub fn refuse_offline_provider(offline: bool, named: Option<&str>) -> Result<(), String> {
+    match named {
+        Some(p) if offline && p != "none" => Err(format!(
+            "--provider {p} conflicts with offline mode (--offline, or `offline = true` in \
+             config.toml): a provider sends the transcript over the network, which this run may \
+             not use. Drop --provider {p} for an offline summary, or run without offline mode"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The provider a summary uses in this run: the command line's, else config.toml's (`none`:
+/// no provider). Offline, a provider from config.toml is set aside, and the user told so: the
+/// summary is made by an offline template instead of failing at the provider's first request.
+pub fn provider_for_run(
+    offline: bool,
+    named: Option<&str>,
+    configured: Option<&str>,
+) -> Result<Option<String>, String> {
+    refuse_offline_provider(offline, named)?;
+    match named.or(configured).filter(|p| *p != "none") {
+        Some(p) if offline => {
+            tracing::warn!(
+                "offline: not using provider `{p}` ([summary] provider in config.toml); the summary \
+                 is made offline by `{}`",
+                super::OFFLINE_TEMPLATE
+            );
+            Ok(None)
+        }
+        chosen => Ok(chosen.map(str::to_owned)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16.2: offline with a cloud provider in config.toml produced no summary at all.
+    #[test]
+    fn offline_sets_a_configured_provider_aside_and_refuses_a_named_one() {
+        assert_eq!(
+            provider_for_run(true, None, Some("fireworks")),
+            Ok(None),
+            "offline must not use the configured provider"
+        );
+        assert_eq!(
+            provider_for_run(false, None, Some("fireworks")),
+            Ok(Some("fireworks".into()))
+        );
+        assert_eq!(
+            provider_for_run(false, Some("groq"), Some("fireworks")),
+            Ok(Some("groq".into()))
+        );
+        assert_eq!(
+            provider_for_run(true, Some("none"), Some("fireworks")),
+            Ok(None)
+        );
+        let err = provider_for_run(true, Some("fireworks"), None).unwrap_err();
+        assert!(
+            err.contains("--provider fireworks conflicts with offline mode"),
+            "{err}"
+        );
+    }
 }

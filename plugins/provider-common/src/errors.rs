@@ -93,10 +93,9 @@ pub fn status_error(t: &Target, status: u16, body: &[u8]) -> PluginError {
         401 | 403 => {
             let fix = match t.secret {
                 Some(secret) => format!(
-                    "check the API key: set it with `minutes secret set {} {secret}` (or MINUTES_SECRET_{}_{})",
+                    "check the API key: set it with `minutes secret set {} {secret}` (or {})",
                     t.plugin,
-                    t.plugin.to_uppercase().replace('-', "_"),
-                    secret.to_uppercase().replace('-', "_")
+                    env_name(&t.plugin, secret)
                 ),
                 None => format!("check that {} accepts requests without a key", t.base_url),
             };
@@ -126,6 +125,32 @@ pub fn status_error(t: &Target, status: u16, body: &[u8]) -> PluginError {
             message: format!("{} answered {status}: {said}", t.service),
         }),
     }
+}
+
+/// The variable that overrides a secret, spelled as the host reads it (`secrets::env_name` in
+/// the host): parts joined by `__`, one `-` as `_`, a run of n > 1 dashes as n + 1 `_`.
+fn env_name(plugin: &str, secret: &str) -> String {
+    let part = |slug: &str| {
+        let mut out = String::new();
+        let mut dashes = 0;
+        for c in slug.chars().chain(std::iter::once('\0')) {
+            if c == '-' {
+                dashes += 1;
+                continue;
+            }
+            match dashes {
+                0 => {}
+                1 => out.push('_'),
+                n => out.push_str(&"_".repeat(n + 1)),
+            }
+            dashes = 0;
+            if c != '\0' {
+                out.push(c.to_ascii_uppercase());
+            }
+        }
+        out
+    };
+    format!("MINUTES_SECRET_{}__{}", part(plugin), part(secret))
 }
 
 /// A failed request (no answer, or the host refused it), with the setting that bounds it.
@@ -221,7 +246,7 @@ mod tests {
         );
         assert!(u.message.contains("Invalid API key"), "{}", u.message);
         assert!(
-            u.message.contains("MINUTES_SECRET_FIREWORKS_API_KEY"),
+            u.message.contains("MINUTES_SECRET_FIREWORKS__API_KEY"),
             "{}",
             u.message
         );

@@ -146,7 +146,7 @@ impl HostPattern {
 
     fn is_loopback(&self) -> bool {
         match self {
-            HostPattern::Name(name) => name == "localhost",
+            HostPattern::Name(name) => is_localhost_name(name),
             HostPattern::Ip(ip) => ip.is_loopback(),
             HostPattern::Subdomains(_) => false,
         }
@@ -176,6 +176,13 @@ fn target_of(url: &Url) -> Option<Target<'_>> {
         Host::Ipv4(ip) => Target::Ip(IpAddr::V4(ip)),
         Host::Ipv6(ip) => Target::Ip(fold_mapped(ip)),
     })
+}
+
+/// `localhost` and the names under it, which always mean this machine (RFC 6761); the host
+/// answers them itself, never the network's DNS. `name` is normalised (lower case, no
+/// trailing dot).
+pub fn is_localhost_name(name: &str) -> bool {
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 /// `a.b.example.com` is below `example.com`; `example.com`, `badexample.com` and
@@ -253,14 +260,15 @@ impl AllowedOrigin {
             && target_of(url).is_some_and(|target| self.host.matches(&target))
     }
 
-    /// True when the entry literally names `ip`, or is `localhost` and `ip` is loopback.
+    /// True when the entry literally names `ip`, or is `localhost` (or a name under it) and
+    /// `ip` is loopback.
     /// Lets a resolved non-public address through only when the user wrote it literally,
     /// so a public name re-pointed at 10.0.0.1 in DNS does not gain access to it.
     pub fn names_address(&self, ip: IpAddr) -> bool {
         let ip = fold_mapped_ip(ip);
         match &self.host {
             HostPattern::Ip(named) => *named == ip,
-            HostPattern::Name(name) => name == "localhost" && ip.is_loopback(),
+            HostPattern::Name(name) => is_localhost_name(name) && fold_mapped_ip(ip).is_loopback(),
             HostPattern::Subdomains(_) => false,
         }
     }
@@ -836,6 +844,8 @@ mod tests {
         ("https://10.0.0.5", Ok("https://10.0.0.5")),
         ("https://[2606:4700::1111]:8443", Ok("https://[2606:4700::1111]:8443")),
         ("https://localhost:8443", Ok("https://localhost:8443")),
+        // Names under localhost are this machine too (RFC 6761), so plain http is fine.
+        ("http://app.LOCALHOST.:3000", Ok("http://app.localhost:3000")),
         // refused
         ("", Err("empty")),
         ("   ", Err("empty")),
@@ -1174,6 +1184,8 @@ mod tests {
         ("http://localhost:11434", "::1", true),
         ("http://localhost:11434", "::ffff:127.0.0.1", true),
         ("http://localhost:11434", "10.0.0.5", false),
+        ("http://app.localhost:3000", "127.0.0.1", true),
+        ("http://app.localhost:3000", "10.0.0.5", false),
         ("https://intranet.example", "10.0.0.5", false),
         ("https://*.example.com", "10.0.0.5", false),
         ("https://*.example.com", "127.0.0.1", false),

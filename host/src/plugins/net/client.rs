@@ -79,6 +79,23 @@ impl reqwest::dns::Resolve for PinnedResolver {
     }
 }
 
+/// Denials of the same (plugin, origin, reason) closer together than this are one burst: one
+/// ledger row with a count, one warning line. A plugin retrying in a loop cannot flood the
+/// terminal or the disk.
+const BURST_GAP: Duration = Duration::from_secs(60);
+/// A growing burst's row is rewritten at most this often (and once more when the run ends).
+const BURST_WRITE_EVERY: Duration = Duration::from_millis(250);
+
+/// One (plugin, origin, reason) burst of denials.
+struct Burst {
+    row: Option<i64>,
+    rec: EgressRecord,
+    first: Instant,
+    last: Instant,
+    written: Instant,
+    dirty: bool,
+}
+
 /// What every plugin's network access shares: one client, the resolver, the ledger, offline mode.
 pub struct NetShared {
     client: reqwest::Client,
@@ -86,6 +103,7 @@ pub struct NetShared {
     resolver: Arc<dyn HostResolver>,
     ledger: Option<Arc<EgressLedger>>,
     offline: bool,
+    bursts: Mutex<HashMap<(String, String, String), Burst>>,
 }
 
 #[derive(Clone)]
@@ -115,7 +133,7 @@ impl NetShared {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .dns_resolver(pins.clone())
-            .user_agent(concat!("minutes/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(NetShared {
@@ -124,11 +142,82 @@ impl NetShared {
             resolver: options.resolver,
             ledger: options.ledger,
             offline: options.offline,
+            bursts: Mutex::default(),
         })
     }
 
     pub fn offline(&self) -> bool {
         self.offline
+    }
+
+    /// Records one denial in its burst; true when it starts a new burst (worth a warning).
+    fn record_denial(&self, rec: EgressRecord, reason: &str) -> bool {
+        let key = (
+            rec.plugin_id.clone(),
+            rec.origin.clone(),
+            reason.to_string(),
+        );
+        let now = Instant::now();
+        let mut bursts = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = bursts.get_mut(&key)
+            && now.duration_since(b.last) < BURST_GAP
+        {
+            b.rec.attempts += 1;
+            b.rec.bytes_refused = b.rec.bytes_refused.saturating_add(rec.bytes_refused);
+            b.rec.duration_ms = now.duration_since(b.first).as_millis() as u64;
+            b.last = now;
+            b.dirty = true;
+            if now.duration_since(b.written) >= BURST_WRITE_EVERY {
+                self.write_burst(b);
+            }
+            return false;
+        }
+        if let Some(mut old) = bursts.remove(&key) {
+            self.write_burst(&mut old);
+        }
+        let row = self.ledger.as_ref().and_then(|l| match l.record(&rec) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::error!("could not record a denied request in the egress ledger: {e}");
+                None
+            }
+        });
+        bursts.insert(
+            key,
+            Burst {
+                row,
+                rec,
+                first: now,
+                last: now,
+                written: now,
+                dirty: false,
+            },
+        );
+        true
+    }
+
+    fn write_burst(&self, b: &mut Burst) {
+        if let (Some(ledger), Some(row), true) = (&self.ledger, b.row, b.dirty)
+            && let Err(e) = ledger.update(row, &b.rec)
+        {
+            tracing::error!("could not count denied requests in the egress ledger: {e}");
+        }
+        b.written = Instant::now();
+        b.dirty = false;
+    }
+
+    /// Writes the counts of bursts that grew since their last write.
+    fn flush_bursts(&self) {
+        let mut bursts = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
+        for b in bursts.values_mut() {
+            self.write_burst(b);
+        }
+    }
+}
+
+impl Drop for NetShared {
+    fn drop(&mut self) {
+        self.flush_bursts();
     }
 }
 
@@ -138,6 +227,9 @@ pub struct SecretRule {
     pub name: String,
     pub header: reqwest::header::HeaderName,
     pub value: reqwest::header::HeaderValue,
+    /// The secret itself, as stored (without the header's format): what is redacted from
+    /// responses, in case a server echoes it.
+    pub secret: String,
     pub origins: Vec<AllowedOrigin>,
 }
 
@@ -190,85 +282,339 @@ impl PluginNet {
             permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT)),
         }
     }
-}
 
-/// Per-request bookkeeping for the ledger.
-struct Attempt<'a> {
-    net: &'a PluginNet,
-    meeting_id: Option<String>,
-    started: Instant,
-    method: String,
-    bytes_sent: u64,
-}
-
-impl Attempt<'_> {
-    fn record(
+    fn ledger_record(
         &self,
+        meeting_id: Option<&str>,
+        method: &str,
         url: &url::Url,
+        outcome: Outcome,
+        reason: Option<String>,
+    ) -> EgressRecord {
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        EgressRecord {
+            id: None,
+            time_ms: now_ms(),
+            plugin_id: self.plugin_id.clone(),
+            plugin_version: self.plugin_version.clone(),
+            meeting_id: meeting_id.map(str::to_owned),
+            method: method.to_string(),
+            origin: origin_of(url),
+            path: String::new(),
+            path_sha256: String::new(),
+            bytes_sent: 0,
+            bytes_received: 0,
+            status: None,
+            duration_ms: 0,
+            outcome,
+            reason,
+            attempts: 1,
+            bytes_refused: 0,
+        }
+        .with_path(&path)
+    }
+
+    /// Writes the row of a request about to be sent, as interrupted until it completes. With
+    /// no row, no request: what minutes cannot record, it does not send.
+    fn begin(
+        &self,
+        meeting_id: Option<&str>,
+        method: &str,
+        url: &url::Url,
+        bytes_sent: u64,
+    ) -> Result<PendingRow, HttpError> {
+        let mut rec = self.ledger_record(
+            meeting_id,
+            method,
+            url,
+            Outcome::Interrupted,
+            Some(UNFINISHED.into()),
+        );
+        rec.bytes_sent = bytes_sent;
+        let Some(ledger) = &self.shared.ledger else {
+            return Ok(PendingRow::unrecorded(rec));
+        };
+        match ledger.record(&rec) {
+            Ok(id) => Ok(PendingRow {
+                ledger: Some((ledger.clone(), id)),
+                rec,
+                started: Instant::now(),
+                done: false,
+                call_deadline: None,
+            }),
+            Err(e) => {
+                tracing::error!(
+                    "{e}; the request of plugin '{}' was not sent",
+                    self.plugin_id
+                );
+                Err(HttpError::Denied(wit::Denial {
+                    origin: origin_of(url),
+                    reason: format!(
+                        "the egress ledger cannot be written, and minutes sends nothing it cannot record: {e}"
+                    ),
+                }))
+            }
+        }
+    }
+
+    /// A request refused by the policy: counted in its burst, warned about once per burst.
+    fn refuse(
+        &self,
+        meeting_id: Option<&str>,
+        method: &str,
+        url: &url::Url,
+        attempted: u64,
+        d: &Denial,
+    ) {
+        let mut rec = self.ledger_record(
+            meeting_id,
+            method,
+            url,
+            Outcome::Denied,
+            Some(d.reason.clone()),
+        );
+        rec.bytes_refused = attempted;
+        if self.shared.record_denial(rec, &d.reason) {
+            warn_denial(&self.plugin_id, d);
+        }
+    }
+
+    /// A request that failed before anything was sent (its name did not resolve).
+    fn failed_unsent(&self, meeting_id: Option<&str>, method: &str, url: &url::Url, why: &str) {
+        if let Some(ledger) = &self.shared.ledger {
+            let rec = self.ledger_record(
+                meeting_id,
+                method,
+                url,
+                Outcome::Failed,
+                Some(why.to_string()),
+            );
+            if let Err(e) = ledger.record(&rec) {
+                tracing::error!("could not record a failed request in the egress ledger: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for PluginNet {
+    fn drop(&mut self) {
+        self.shared.flush_bursts();
+    }
+}
+
+/// What a row says until its request completes: if nothing rewrites it, the run ended first.
+const UNFINISHED: &str =
+    "no answer recorded: the run ended before it (Ctrl-C, kill, crash), or it is still running";
+const CUT_SHORT: &str =
+    "cut short: the plugin's call ended (its deadline, or a cancellation) before the answer";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A request's ledger row between sending and completion. Dropped without `finish` (the
+/// plugin's call was cancelled mid-request), it says the request was cut short.
+struct PendingRow {
+    ledger: Option<(Arc<EgressLedger>, i64)>,
+    rec: EgressRecord,
+    started: Instant,
+    done: bool,
+    /// The plugin call's deadline, when it (not the request's own timeout) bounds the request.
+    call_deadline: Option<Instant>,
+}
+
+impl PendingRow {
+    fn unrecorded(rec: EgressRecord) -> PendingRow {
+        PendingRow {
+            ledger: None,
+            rec,
+            started: Instant::now(),
+            done: false,
+            call_deadline: None,
+        }
+    }
+
+    /// A request that ended in `e`. A timeout at the plugin call's deadline is the call being
+    /// cut short, not the network failing.
+    fn fail(&mut self, status: Option<u16>, received: u64, e: &HttpError) {
+        let at_call_deadline = self
+            .call_deadline
+            .is_some_and(|d| Instant::now() + Duration::from_millis(50) >= d);
+        let why = crate::plugins::net::describe(e);
+        match (e, at_call_deadline) {
+            (HttpError::Timeout(_), true) => self.finish(
+                status,
+                received,
+                Outcome::Interrupted,
+                Some(format!(
+                    "cut short by the plugin's call deadline (limits.call_timeout_secs): {why}"
+                )),
+            ),
+            _ => self.finish(status, received, Outcome::Failed, Some(why)),
+        }
+    }
+
+    fn finish(
+        &mut self,
         status: Option<u16>,
         received: u64,
         outcome: Outcome,
         reason: Option<String>,
     ) {
-        record_egress(
-            self.net,
-            self.meeting_id.as_deref(),
-            &self.method,
-            url,
-            self.bytes_sent,
-            received,
-            status,
-            self.started,
-            outcome,
-            reason,
-        );
+        self.rec.status = status;
+        self.rec.bytes_received = received;
+        self.rec.outcome = outcome;
+        self.rec.reason = reason;
+        self.rec.duration_ms = self.started.elapsed().as_millis() as u64;
+        self.done = true;
+        if let Some((ledger, id)) = &self.ledger
+            && let Err(e) = ledger.update(*id, &self.rec)
+        {
+            // The request already happened and its row says so (as interrupted); only how it
+            // ended is lost.
+            tracing::error!("could not complete a request's row in the egress ledger: {e}");
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn record_egress(
-    net: &PluginNet,
-    meeting_id: Option<&str>,
-    method: &str,
-    url: &url::Url,
-    bytes_sent: u64,
-    bytes_received: u64,
-    status: Option<u16>,
-    started: Instant,
-    outcome: Outcome,
-    reason: Option<String>,
-) {
-    let Some(ledger) = &net.shared.ledger else {
-        return;
-    };
-    let path = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    let rec = EgressRecord {
-        id: None,
-        time_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0),
-        plugin_id: net.plugin_id.clone(),
-        plugin_version: net.plugin_version.clone(),
-        meeting_id: meeting_id.map(str::to_owned),
-        method: method.to_string(),
-        origin: origin_of(url),
-        path: String::new(),
-        path_sha256: String::new(),
-        bytes_sent,
-        bytes_received,
-        status,
-        duration_ms: started.elapsed().as_millis() as u64,
-        outcome,
-        reason,
+impl Drop for PendingRow {
+    fn drop(&mut self) {
+        if !self.done {
+            let (status, received) = (self.rec.status, self.rec.bytes_received);
+            self.finish(
+                status,
+                received,
+                Outcome::Interrupted,
+                Some(CUT_SHORT.into()),
+            );
+        }
     }
-    .with_path(&path);
-    if let Err(e) = ledger.record(&rec) {
-        // The request already happened; losing its record must at least be loud.
-        tracing::error!("could not record an outbound request in the egress ledger: {e}");
+}
+
+const USER_AGENT: &str = concat!("minutes/", env!("CARGO_PKG_VERSION"));
+
+/// The size of a request as written on the wire (HTTP/1.1): request line with the query,
+/// the headers minutes and the plugin set, and the body.
+fn wire_size(req: &reqwest::Request) -> u64 {
+    let url = req.url();
+    let target = match url.query() {
+        Some(q) => url.path().len() + 1 + q.len(),
+        None => url.path().len(),
+    };
+    let header = |name: &str, value: usize| (name.len() + 2 + value + 2) as u64;
+    let mut n = (req.method().as_str().len() + 1 + target + " HTTP/1.1\r\n".len()) as u64;
+    let host =
+        url.host_str().map_or(0, str::len) + url.port().map_or(0, |p| 1 + p.to_string().len());
+    n += header("host", host);
+    if !req.headers().contains_key(reqwest::header::USER_AGENT) {
+        n += header("user-agent", USER_AGENT.len());
+    }
+    if !req.headers().contains_key(reqwest::header::ACCEPT) {
+        n += header("accept", "*/*".len());
+    }
+    for (k, v) in req.headers() {
+        n += header(k.as_str(), v.len());
+    }
+    if let Some(len) = req.body().and_then(|b| b.as_bytes()).map(<[u8]>::len) {
+        n += header("content-length", len.to_string().len()) + len as u64;
+    }
+    n + 2
+}
+
+/// Replaces the plugin's secret values in what a server sends back, so an echoing or
+/// misbehaving server cannot hand a plugin the key it was never allowed to read. Streamed
+/// bodies keep the last `longest - 1` bytes back until the next chunk, so a value split
+/// across two chunks is still caught.
+pub(crate) struct Redactor {
+    needles: Vec<Vec<u8>>,
+    keep: usize,
+    carry: Vec<u8>,
+}
+
+pub(crate) const REDACTED: &str = "[redacted]";
+
+impl Redactor {
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
+        let mut needles: Vec<Vec<u8>> = secrets
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        // Longest first, so a secret that contains another is replaced whole.
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        let keep = needles.first().map_or(0, |n| n.len() - 1);
+        Redactor {
+            needles,
+            keep,
+            carry: Vec::new(),
+        }
+    }
+
+    fn for_net(net: &PluginNet) -> Redactor {
+        Redactor::new(net.secrets.iter().map(|s| s.secret.trim()))
+    }
+
+    /// The part of the stream so far that is safe to hand on.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
+        if self.needles.is_empty() {
+            return chunk.to_vec();
+        }
+        self.carry.extend_from_slice(chunk);
+        self.drain(self.keep)
+    }
+
+    /// What was held back, at the end of the stream.
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
+        self.drain(0)
+    }
+
+    fn drain(&mut self, keep: usize) -> Vec<u8> {
+        let buf = std::mem::take(&mut self.carry);
+        let safe_end = buf.len().saturating_sub(keep);
+        let mut out = Vec::with_capacity(buf.len());
+        let mut i = 0;
+        while i < buf.len() {
+            // A match starting before safe_end lies wholly in `buf` (needles are at most
+            // keep + 1 long); one starting later may still be completed by the next chunk.
+            if let Some(n) = self.needles.iter().find(|n| buf[i..].starts_with(n)) {
+                out.extend_from_slice(REDACTED.as_bytes());
+                i += n.len();
+                continue;
+            }
+            if i >= safe_end {
+                break;
+            }
+            out.push(buf[i]);
+            i += 1;
+        }
+        self.carry = buf[i..].to_vec();
+        out
+    }
+
+    pub(crate) fn text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for n in &self.needles {
+            if let Ok(n) = std::str::from_utf8(n) {
+                text = text.replace(n, REDACTED);
+            }
+        }
+        text
+    }
+
+    fn whole(&self, body: &[u8]) -> Vec<u8> {
+        let mut one = Redactor {
+            needles: self.needles.clone(),
+            keep: 0,
+            carry: body.to_vec(),
+        };
+        one.finish()
     }
 }
 
@@ -355,22 +701,49 @@ fn warn_denial(plugin: &str, d: &Denial) {
     }
 }
 
+/// Why a request does not go out.
+enum Refusal {
+    /// The policy refused it.
+    Denied(Denial),
+    /// Allowed, but its name does not resolve: the network failed, the policy did not refuse.
+    Unresolved(String),
+}
+
+/// Names answered here, never by the network's DNS (RFC 6761): `localhost` and `*.localhost`
+/// are this machine, `*.invalid` never exists.
+enum SpecialName {
+    Loopback,
+    Invalid,
+}
+
+fn special_name(name: &str) -> Option<SpecialName> {
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    let under = |tld: &str| name == tld || name.ends_with(&format!(".{tld}"));
+    if under("localhost") {
+        Some(SpecialName::Loopback)
+    } else if under("invalid") {
+        Some(SpecialName::Invalid)
+    } else {
+        None
+    }
+}
+
 impl PluginNet {
-    /// Checks the URL and returns the entry that allows it, after vetting and pinning the
-    /// addresses it resolves to.
-    async fn vet(&self, url: &url::Url) -> Result<(), Denial> {
-        if self.shared.offline {
-            return Err(Denial {
+    /// Checks the URL against the allowlist, then vets and pins the addresses it resolves to.
+    async fn vet(&self, url: &url::Url) -> Result<(), Refusal> {
+        let deny = |reason: String| {
+            Refusal::Denied(Denial {
                 origin: origin_of(url),
-                reason: "offline mode: no plugin may use the network in this run".into(),
-            });
-        }
-        let entry = self.allowlist.check(url)?.clone();
-        let port = url.port_or_known_default().unwrap_or(443);
-        let deny = |reason: String| Denial {
-            origin: origin_of(url),
-            reason,
+                reason,
+            })
         };
+        if self.shared.offline {
+            return Err(deny(
+                "offline mode: no plugin may use the network in this run".into(),
+            ));
+        }
+        let entry = self.allowlist.check(url).map_err(Refusal::Denied)?.clone();
+        let port = url.port_or_known_default().unwrap_or(443);
         match url.host() {
             Some(url::Host::Ipv4(ip)) => self
                 .vet_addresses(&entry, &[IpAddr::V4(ip)])
@@ -381,18 +754,26 @@ impl PluginNet {
                 .map_err(deny)
                 .map(|_| ()),
             Some(url::Host::Domain(name)) => {
-                let found = if name.eq_ignore_ascii_case("localhost") {
-                    vec![
-                        IpAddr::from([127, 0, 0, 1]),
-                        IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-                    ]
-                } else {
-                    self.shared
-                        .resolver
-                        .lookup(name, port)
-                        .await
-                        .map_err(|e| deny(format!("cannot resolve {name}: {e}")))?
-                };
+                let found =
+                    match special_name(name) {
+                        Some(SpecialName::Loopback) => vec![
+                            IpAddr::from([127, 0, 0, 1]),
+                            IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                        ],
+                        Some(SpecialName::Invalid) => {
+                            return Err(Refusal::Unresolved(format!(
+                                "cannot resolve {name}: names under .invalid never exist"
+                            )));
+                        }
+                        None => self.shared.resolver.lookup(name, port).await.map_err(|e| {
+                            Refusal::Unresolved(format!("cannot resolve {name}: {e}"))
+                        })?,
+                    };
+                if found.is_empty() {
+                    return Err(Refusal::Unresolved(format!(
+                        "cannot resolve {name}: no addresses"
+                    )));
+                }
                 let vetted = self.vet_addresses(&entry, &found).map_err(deny)?;
                 let addrs = vetted
                     .into_iter()
@@ -405,27 +786,37 @@ impl PluginNet {
         }
     }
 
-    /// Public addresses, plus non-public ones the entry names literally.
+    /// Public addresses, plus non-public ones the entry names literally. A loopback entry
+    /// (`http://localhost:11434`) accepts loopback addresses only: its plain-HTTP traffic
+    /// must never leave the machine, whatever the name turned out to resolve to.
     fn vet_addresses(
         &self,
         entry: &AllowedOrigin,
         found: &[IpAddr],
     ) -> Result<Vec<IpAddr>, String> {
+        let loopback_only = entry.is_loopback();
         let ok: Vec<IpAddr> = found
             .iter()
             .copied()
-            .filter(|ip| is_public(*ip) || entry.names_address(*ip))
+            .filter(|ip| match loopback_only {
+                true => is_loopback(*ip),
+                false => is_public(*ip) || entry.names_address(*ip),
+            })
             .collect();
         if ok.is_empty() {
             let list: Vec<String> = found.iter().map(|ip| ip.to_string()).collect();
-            return Err(format!(
-                "resolves only to non-public addresses ({}); a plugin reaches those only when the grant names the address literally",
-                if list.is_empty() {
-                    "none".into()
-                } else {
-                    list.join(", ")
-                }
-            ));
+            let list = match list.is_empty() {
+                true => "none".to_string(),
+                false => list.join(", "),
+            };
+            return Err(match loopback_only {
+                true => format!(
+                    "resolves to {list}, not to this machine; a loopback grant reaches loopback addresses only"
+                ),
+                false => format!(
+                    "resolves only to non-public addresses ({list}); a plugin reaches those only when the grant names the address literally"
+                ),
+            });
         }
         Ok(ok)
     }
@@ -439,76 +830,87 @@ impl PluginNet {
     }
 
     /// Sends one request (following redirects if asked), returning the response head for the
-    /// caller to read. Every hop is vetted and recorded.
+    /// caller to read and the ledger row to complete. Every hop is vetted, and recorded
+    /// before it is sent.
     async fn send(
         &self,
         request: &wit::Request,
         meeting_id: Option<&str>,
         deadline: Instant,
-    ) -> Result<(reqwest::Response, url::Url, Attempt<'_>), HttpError> {
+        call_deadline: Instant,
+    ) -> Result<(reqwest::Response, url::Url, PendingRow), HttpError> {
         let mut url = url::Url::parse(&request.url)
             .map_err(|e| HttpError::Protocol(format!("invalid URL {:?}: {e}", request.url)))?;
+        let first_origin = origin_of(&url);
+        let mut left_first_origin = false;
         let mut method = method_of(request.method);
         let mut body = request.body.clone();
         let mut headers = build_headers(&request.headers)?;
-        let mut attempt = Attempt {
-            net: self,
-            meeting_id: meeting_id.map(str::to_owned),
-            started: Instant::now(),
-            method: method.to_string(),
-            bytes_sent: 0,
-        };
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| HttpError::Connect("shutting down".into()))?;
         for hop in 0..=MAX_REDIRECTS {
-            attempt.method = method.to_string();
-            attempt.bytes_sent = body.as_ref().map(|b| b.len() as u64).unwrap_or(0);
-            attempt.started = Instant::now();
-            if let Err(d) = self.vet(&url).await {
-                warn_denial(&self.plugin_id, &d);
-                attempt.record(&url, None, 0, Outcome::Denied, Some(d.reason.clone()));
-                return Err(denied(d));
-            }
-            let mut hop_headers = headers.clone();
-            for s in self.secrets_for(&url) {
-                hop_headers.insert(s.header.clone(), s.value.clone());
-            }
+            left_first_origin |= origin_of(&url) != first_origin;
             let mut rb = self
                 .shared
                 .client
                 .request(method.clone(), url.clone())
-                .headers(hop_headers);
+                .headers(headers.clone());
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
+            let built = rb.build();
+            let attempted = built.as_ref().map(wire_size).unwrap_or(0);
+            match self.vet(&url).await {
+                Err(Refusal::Denied(d)) => {
+                    self.refuse(meeting_id, method.as_str(), &url, attempted, &d);
+                    return Err(denied(d));
+                }
+                Err(Refusal::Unresolved(why)) => {
+                    self.failed_unsent(meeting_id, method.as_str(), &url, &why);
+                    return Err(HttpError::Connect(why));
+                }
+                Ok(()) => {}
+            }
+            let mut req = built.map_err(|e| {
+                HttpError::Protocol(format!(
+                    "cannot build the request: {}",
+                    describe_reqwest(&e)
+                ))
+            })?;
+            // A secret goes only with a request the plugin itself addressed to the secret's
+            // origin: a server elsewhere must not collect it by redirecting there.
+            if !left_first_origin {
+                for s in self.secrets_for(&url) {
+                    req.headers_mut().insert(s.header.clone(), s.value.clone());
+                }
+            }
+            let mut row = self.begin(meeting_id, method.as_str(), &url, wire_size(&req))?;
+            row.call_deadline = (deadline == call_deadline).then_some(call_deadline);
             let remaining = deadline.saturating_duration_since(Instant::now());
             let first_byte = remaining.min(FIRST_BYTE_TIMEOUT);
-            let resp = match tokio::time::timeout(first_byte, rb.send()).await {
+            let resp = match tokio::time::timeout(first_byte, self.shared.client.execute(req)).await
+            {
                 Err(_) => {
-                    attempt.record(
-                        &url,
-                        None,
-                        0,
-                        Outcome::Failed,
-                        Some("timed out waiting for the response".into()),
-                    );
-                    return Err(HttpError::Timeout(format!(
+                    let e = HttpError::Timeout(format!(
                         "no response from {} within {} ms",
                         origin_of(&url),
                         first_byte.as_millis()
-                    )));
+                    ));
+                    row.fail(None, 0, &e);
+                    return Err(e);
                 }
                 Ok(Err(e)) => {
                     let msg = describe_reqwest(&e);
-                    attempt.record(&url, None, 0, Outcome::Failed, Some(msg.clone()));
-                    return Err(if e.is_timeout() {
+                    let e = if e.is_timeout() {
                         HttpError::Timeout(msg)
                     } else {
                         HttpError::Connect(msg)
-                    });
+                    };
+                    row.fail(None, 0, &e);
+                    return Err(e);
                 }
                 Ok(Ok(r)) => r,
             };
@@ -523,8 +925,7 @@ impl PluginNet {
                 location,
             ) {
                 (true, Some(loc)) if hop < MAX_REDIRECTS => {
-                    attempt.record(
-                        &url,
+                    row.finish(
                         Some(status.as_u16()),
                         0,
                         Outcome::Sent,
@@ -556,8 +957,7 @@ impl PluginNet {
                     url = next;
                 }
                 (true, Some(_)) => {
-                    attempt.record(
-                        &url,
+                    row.finish(
                         Some(status.as_u16()),
                         0,
                         Outcome::Failed,
@@ -567,7 +967,7 @@ impl PluginNet {
                         "more than {MAX_REDIRECTS} redirects"
                     )));
                 }
-                _ => return Ok((resp, url, attempt)),
+                _ => return Ok((resp, url, row)),
             }
         }
         Err(HttpError::Protocol(format!(
@@ -575,7 +975,8 @@ impl PluginNet {
         )))
     }
 
-    /// `fetch`: the whole response, its decoded body capped at the plugin's limit.
+    /// `fetch`: the whole response, its decoded body capped at the plugin's limit, with the
+    /// plugin's secrets redacted.
     pub async fn fetch(
         &self,
         request: &wit::Request,
@@ -583,29 +984,26 @@ impl PluginNet {
         call_deadline: Instant,
     ) -> Result<wit::Response, HttpError> {
         let deadline = request_deadline(request, call_deadline);
-        let (mut resp, url, attempt) = self.send(request, meeting_id, deadline).await?;
+        let (mut resp, _url, mut row) = self
+            .send(request, meeting_id, deadline, call_deadline)
+            .await?;
+        let redactor = Redactor::for_net(self);
         let status = resp.status().as_u16();
-        let headers = response_headers(&resp);
+        let headers = response_headers(&resp, &redactor);
         let mut body = Vec::new();
         let result = read_body(&mut resp, &mut body, self.max_response, deadline).await;
         let received = body.len() as u64;
         match result {
             Ok(()) => {
-                attempt.record(&url, Some(status), received, Outcome::Sent, None);
+                row.finish(Some(status), received, Outcome::Sent, None);
                 Ok(wit::Response {
                     status,
                     headers,
-                    body,
+                    body: redactor.whole(&body),
                 })
             }
             Err(e) => {
-                attempt.record(
-                    &url,
-                    Some(status),
-                    received,
-                    Outcome::Failed,
-                    Some(crate::plugins::net::describe(&e)),
-                );
+                row.fail(Some(status), received, &e);
                 Err(e)
             }
         }
@@ -619,21 +1017,29 @@ impl PluginNet {
         call_deadline: Instant,
     ) -> Result<ResponseStream, HttpError> {
         let deadline = request_deadline(request, call_deadline);
-        let (resp, url, attempt) = self.send(request, meeting_id, deadline).await?;
+        let (resp, _url, row) = self
+            .send(request, meeting_id, deadline, call_deadline)
+            .await?;
+        let redactor = Redactor::for_net(self);
         Ok(ResponseStream {
             net: self.clone(),
-            meeting_id: meeting_id.map(str::to_owned),
-            method: attempt.method.clone(),
-            bytes_sent: attempt.bytes_sent,
-            started: attempt.started,
+            row,
             status: resp.status().as_u16(),
-            headers: response_headers(&resp),
-            url,
+            headers: response_headers(&resp, &redactor),
+            redactor,
             resp: Some(resp),
             received: 0,
             deadline,
-            failure: None,
         })
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+        v4 => v4.is_loopback(),
     }
 }
 
@@ -644,13 +1050,13 @@ fn request_deadline(request: &wit::Request, call_deadline: Instant) -> Instant {
     }
 }
 
-fn response_headers(resp: &reqwest::Response) -> Vec<(String, String)> {
+fn response_headers(resp: &reqwest::Response, redactor: &Redactor) -> Vec<(String, String)> {
     resp.headers()
         .iter()
         .map(|(k, v)| {
             (
                 k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                redactor.text(&String::from_utf8_lossy(v.as_bytes())),
             )
         })
         .collect()
@@ -694,8 +1100,23 @@ async fn next_chunk(
     }
 }
 
+/// The error and its causes in one line. A refused connection says so plainly: it means no
+/// server listens there (a local model server not started), not that anything was denied.
 fn describe_reqwest(e: &reqwest::Error) -> String {
     use std::error::Error as _;
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+            && let Some(url) = e.url()
+        {
+            return format!(
+                "connection refused by {}: nothing is listening there",
+                origin_of(url)
+            );
+        }
+        source = s.source();
+    }
     let mut msg = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -705,20 +1126,17 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     msg
 }
 
-/// A streamed response body. Recorded in the ledger when it ends or is dropped.
+/// A streamed response body, redacted chunk by chunk. Its ledger row is completed when it
+/// ends or is dropped.
 pub struct ResponseStream {
     net: Arc<PluginNet>,
-    meeting_id: Option<String>,
-    method: String,
-    bytes_sent: u64,
-    started: Instant,
+    row: PendingRow,
     status: u16,
     headers: Vec<(String, String)>,
-    url: url::Url,
+    redactor: Redactor,
     resp: Option<reqwest::Response>,
     received: u64,
     deadline: Instant,
-    failure: Option<String>,
 }
 
 impl ResponseStream {
@@ -731,22 +1149,33 @@ impl ResponseStream {
     }
 
     pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
-        let Some(resp) = self.resp.as_mut() else {
-            return Ok(None);
-        };
-        match next_chunk(resp, self.received, self.net.max_response, self.deadline).await {
-            Ok(Some(chunk)) => {
-                self.received += chunk.len() as u64;
-                Ok(Some(chunk.to_vec()))
-            }
-            Ok(None) => {
-                self.resp = None;
-                Ok(None)
-            }
-            Err(e) => {
-                self.resp = None;
-                self.failure = Some(crate::plugins::net::describe(&e));
-                Err(e)
+        loop {
+            let Some(resp) = self.resp.as_mut() else {
+                // The end: what the redactor held back, then nothing.
+                let tail = self.redactor.finish();
+                return Ok((!tail.is_empty()).then_some(tail));
+            };
+            match next_chunk(resp, self.received, self.net.max_response, self.deadline).await {
+                Ok(Some(chunk)) => {
+                    self.received += chunk.len() as u64;
+                    let out = self.redactor.push(&chunk);
+                    // All held back (a possible start of a secret): read on rather than hand
+                    // the plugin an empty chunk.
+                    if !out.is_empty() {
+                        return Ok(Some(out));
+                    }
+                }
+                Ok(None) => {
+                    self.resp = None;
+                    self.row
+                        .finish(Some(self.status), self.received, Outcome::Sent, None);
+                }
+                Err(e) => {
+                    self.resp = None;
+                    self.redactor.carry.clear();
+                    self.row.fail(Some(self.status), self.received, &e);
+                    return Err(e);
+                }
             }
         }
     }
@@ -754,22 +1183,119 @@ impl ResponseStream {
 
 impl Drop for ResponseStream {
     fn drop(&mut self) {
-        let (outcome, reason) = match (&self.failure, &self.resp) {
-            (Some(f), _) => (Outcome::Failed, Some(f.clone())),
-            (None, Some(_)) => (Outcome::Sent, Some("stream closed before its end".into())),
-            (None, None) => (Outcome::Sent, None),
-        };
-        record_egress(
-            &self.net,
-            self.meeting_id.as_deref(),
-            &self.method,
-            &self.url,
-            self.bytes_sent,
-            self.received,
-            Some(self.status),
-            self.started,
-            outcome,
-            reason,
+        if !self.row.done {
+            self.row.finish(
+                Some(self.status),
+                self.received,
+                Outcome::Sent,
+                Some("stream closed before its end".into()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact_in_chunks(secrets: &[&str], body: &[u8], cut: &[usize]) -> Vec<u8> {
+        let mut r = Redactor::new(secrets.iter().copied());
+        let mut out = Vec::new();
+        let mut from = 0;
+        for &to in cut.iter().chain(std::iter::once(&body.len())) {
+            out.extend(r.push(&body[from..to]));
+            from = to;
+        }
+        out.extend(r.finish());
+        out
+    }
+
+    /// Issue 15.4: an echoing server's body reaches the plugin with the secret replaced,
+    /// wherever the stream's chunks happen to cut it.
+    #[test]
+    fn a_secret_split_across_chunks_is_still_redacted() {
+        let body = b"key=sk-live-123456789 and again sk-live-123456789, bye";
+        let expected = b"key=[redacted] and again [redacted], bye".to_vec();
+        for a in 0..body.len() {
+            for b in a..body.len() {
+                assert_eq!(
+                    redact_in_chunks(&["sk-live-123456789"], body, &[a, b]),
+                    expected,
+                    "cut at {a} and {b}"
+                );
+            }
+        }
+        // One byte at a time, with two secrets where one contains the other.
+        let cuts: Vec<usize> = (1..body.len()).collect();
+        assert_eq!(
+            redact_in_chunks(&["123", "sk-live-123456789"], body, &cuts),
+            expected
         );
+        // Text that only starts like the secret is handed on whole at the end.
+        assert_eq!(
+            redact_in_chunks(&["sk-live-123456789"], b"ends with sk-live-12", &[15]),
+            b"ends with sk-live-12".to_vec()
+        );
+        // Without secrets, chunks pass untouched and nothing is held back.
+        let mut none = Redactor::new(Vec::<&str>::new());
+        assert_eq!(none.push(b"abc"), b"abc".to_vec());
+        assert!(none.finish().is_empty());
+        let r = Redactor::new(["tok-42"]);
+        assert_eq!(r.text("Bearer tok-42"), "Bearer [redacted]");
+        assert_eq!(r.whole(b"tok-42tok-42"), b"[redacted][redacted]".to_vec());
+    }
+
+    fn localhost_net() -> (PluginNet, AllowedOrigin) {
+        let entry = AllowedOrigin::parse("http://localhost:11434").expect("entry");
+        let shared = Arc::new(NetShared::new(NetOptions::default()).expect("client"));
+        let net = PluginNet::new(
+            "p",
+            "1.0.0",
+            Allowlist::from_entries(vec![entry.clone()]),
+            Vec::new(),
+            1 << 20,
+            shared,
+        );
+        (net, entry)
+    }
+
+    /// Issue 15.5: a loopback grant accepted any public address a name resolved to, so its
+    /// plain-HTTP traffic could leave the machine.
+    #[test]
+    fn a_loopback_grant_accepts_loopback_addresses_only() {
+        let (net, entry) = localhost_net();
+        let public = IpAddr::from([93, 184, 216, 34]);
+        let err = net
+            .vet_addresses(&entry, &[public])
+            .expect_err("a public address passed a loopback grant");
+        assert!(err.contains("not to this machine"), "{err}");
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().expect("ip");
+        assert_eq!(
+            net.vet_addresses(&entry, &[public, IpAddr::from([127, 0, 0, 1]), mapped]),
+            Ok(vec![IpAddr::from([127, 0, 0, 1]), mapped])
+        );
+        assert!(
+            net.vet_addresses(&entry, &[IpAddr::from([10, 0, 0, 1])])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn localhost_and_invalid_names_are_answered_locally() {
+        for name in ["localhost", "LOCALHOST.", "app.localhost", "a.b.localhost."] {
+            assert!(
+                matches!(special_name(name), Some(SpecialName::Loopback)),
+                "{name}"
+            );
+        }
+        for name in ["nonexistent.invalid", "invalid."] {
+            assert!(
+                matches!(special_name(name), Some(SpecialName::Invalid)),
+                "{name}"
+            );
+        }
+        for name in ["localhost.example.com", "notlocalhost", "invalid.example"] {
+            assert!(special_name(name).is_none(), "{name}");
+        }
     }
 }

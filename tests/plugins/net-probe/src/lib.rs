@@ -25,6 +25,9 @@ struct Script {
     stream: bool,
     #[serde(default)]
     timeout_ms: Option<u32>,
+    /// Send the request this many times, as a plugin retrying in a loop would.
+    #[serde(default)]
+    repeat: Option<u32>,
 }
 
 #[derive(Serialize, Default)]
@@ -33,6 +36,11 @@ struct Outcome {
     bytes: u64,
     chunks: u32,
     body_prefix: String,
+    /// The response headers the host handed over.
+    headers: Vec<(String, String)>,
+    chunk_sizes: Vec<u32>,
+    /// How many of the repeated requests failed.
+    errors: u32,
     error: Option<String>,
     denied_origin: Option<String>,
     /// What `config.get` gave for the secret's name: must always be null.
@@ -94,11 +102,22 @@ impl Provider for Probe {
         if let Some(ms) = script.timeout_ms {
             req = req.timeout_ms(ms);
         }
-        let result = if script.stream {
-            stream(&req, &mut outcome)
-        } else {
-            whole(&req, &mut outcome)
-        };
+        let mut result = Ok(());
+        for _ in 0..script.repeat.unwrap_or(1).max(1) {
+            outcome = Outcome {
+                secret_via_config: outcome.secret_via_config.take(),
+                errors: outcome.errors,
+                ..Default::default()
+            };
+            result = if script.stream {
+                stream(&req, &mut outcome)
+            } else {
+                whole(&req, &mut outcome)
+            };
+            if result.is_err() {
+                outcome.errors += 1;
+            }
+        }
         if let Err(e) = result {
             if let HttpError::Denied(d) = &e {
                 outcome.denied_origin = Some(d.origin.clone());
@@ -120,6 +139,7 @@ impl Provider for Probe {
 fn whole(req: &Request, outcome: &mut Outcome) -> Result<(), HttpError> {
     let resp = req.send()?;
     outcome.status = Some(resp.status);
+    outcome.headers = resp.headers.clone();
     outcome.bytes = resp.body.len() as u64;
     outcome.chunks = 1;
     outcome.body_prefix =
@@ -130,9 +150,12 @@ fn whole(req: &Request, outcome: &mut Outcome) -> Result<(), HttpError> {
 fn stream(req: &Request, outcome: &mut Outcome) -> Result<(), HttpError> {
     let s = req.send_streaming()?;
     outcome.status = Some(s.status());
+    outcome.headers = s.headers();
     while let Some(chunk) = s.next_chunk()? {
         outcome.bytes += chunk.len() as u64;
         outcome.chunks += 1;
+        // Every chunk as the plugin got it, so a test can see how the body was cut.
+        outcome.chunk_sizes.push(chunk.len() as u32);
         if outcome.body_prefix.len() < 2000 {
             outcome
                 .body_prefix

@@ -18,10 +18,15 @@ impl Exporter for Probe {
 
     fn export(_format: String, _doc: Document) -> Result<Vec<OutputFile>, PluginError> {
         let url = minutes_sdk::config::string("url").unwrap_or_default();
-        let outcome = match minutes_sdk::http::Request::get(&url).send() {
-            Ok(resp) => format!("status {}", resp.status),
-            Err(e) => minutes_sdk::http::describe(&e),
-        };
+        // `repeat` > 1: a plugin retrying in a loop, whatever the host answers.
+        let repeat = minutes_sdk::config::integer("repeat").unwrap_or(1).max(1);
+        let mut outcome = String::new();
+        for _ in 0..repeat {
+            outcome = match minutes_sdk::http::Request::get(&url).send() {
+                Ok(resp) => format!("status {}", resp.status),
+                Err(e) => minutes_sdk::http::describe(&e),
+            };
+        }
         minutes_sdk::log::info(&outcome);
         Ok(vec![OutputFile::text("result.txt", "text/plain", outcome)])
     }
