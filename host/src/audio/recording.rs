@@ -76,7 +76,7 @@ impl Recording {
             .trim_end_matches('Z')
             .to_string();
         let root = recordings_dir(home);
-        std::fs::create_dir_all(&root).map_err(|source| RecordingError::Create {
+        crate::fsperm::create_private_dir(&root).map_err(|source| RecordingError::Create {
             path: root.clone(),
             source,
         })?;

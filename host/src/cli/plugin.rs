@@ -13,7 +13,9 @@ pub enum PluginCommand {
         after_help = "The package is checked before anything is installed: its manifest, the \
         component's sha256, and that the component imports only what its kind may use.\n\
         A plugin that asks for network origins or secrets is installed only with your consent \
-        (asked on a terminal, or given with --yes)."
+        (asked on a terminal, or given with --yes).\n\n\
+        Examples:\n  minutes plugin install ./export-obsidian-0.1.0.tar.gz\n  \
+        minutes plugin install target/plugins/fireworks --grant https://api.fireworks.ai"
     )]
     Install {
         /// Package folder or .tar.gz containing plugin.toml and the component
@@ -28,11 +30,17 @@ pub enum PluginCommand {
         json: bool,
     },
     /// List installed plugins
+    #[command(
+        after_help = "Examples:\n  minutes plugin list\n  minutes plugin list --json | jq -r '.[].id'"
+    )]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Show a plugin's kind, version, hosts, secrets, limits, settings and data policy
+    #[command(
+        after_help = "Examples:\n  minutes plugin info export-markdown\n  minutes plugin info fireworks --json"
+    )]
     Info {
         id: String,
         #[arg(long)]
@@ -43,6 +51,7 @@ pub enum PluginCommand {
     #[command(after_help = "Example:\n  minutes plugin allow custom-openai http://127.0.0.1:8080")]
     Allow { id: String, origin: String },
     /// Take back an origin granted to a plugin
+    #[command(after_help = "Example:\n  minutes plugin deny custom-openai http://127.0.0.1:8080")]
     Deny { id: String, origin: String },
     /// Write a new plugin crate: an exporter, template, provider or networked-exporter
     New(super::plugin_author::NewArgs),
@@ -51,6 +60,7 @@ pub enum PluginCommand {
     /// Install a plugin crate in dev mode and rebuild and reload it whenever its sources change
     Dev(super::plugin_author::DevArgs),
     /// Remove an installed plugin (its files, compiled code, grants and secrets)
+    #[command(after_help = "Example:\n  minutes plugin remove export-obsidian")]
     Remove {
         id: String,
         #[arg(long)]
@@ -138,7 +148,7 @@ pub(crate) fn choose_grant(
         if yes {
             Grant::Requested
         } else if std::io::stdin().is_terminal() {
-            eprintln!("{request}");
+            eprintln!("{}", crate::term::clean(&request));
             eprint!("Grant this? [y/N] ");
             std::io::stderr().flush()?;
             let mut answer = String::new();
@@ -251,6 +261,13 @@ struct ListRow<'a> {
     dev: Option<&'a std::path::Path>,
 }
 
+/// A line of text that quotes a plugin's manifest or answers: printed without terminal controls.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", crate::term::clean(&format!($($arg)*)))
+    };
+}
+
 fn list(home: &Home, json: bool) -> anyhow::Result<()> {
     let registry = Registry::open(home.clone())?;
     let rows: Vec<ListRow> = registry
@@ -286,7 +303,7 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
             .dev
             .map(|d| format!(" [dev: {}]", d.display()))
             .unwrap_or_default();
-        println!(
+        say!(
             "{:<w$}  {:<9}  {:<18}  {}  — {name}{dev}",
             r.id,
             r.version,
@@ -315,27 +332,28 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             location: home.plugin_dir(id),
         });
     }
-    println!("{} {} — {}", m.id, m.version, m.name);
+    say!("{} {} — {}", m.id, m.version, m.name);
     if let Some(d) = &m.description {
-        println!("{d}");
+        say!("{d}");
     }
     println!();
-    println!("kind:        {}", m.kind);
-    println!("contract:    minutes:plugin@{}", m.api);
-    println!(
+    say!("kind:        {}", m.kind);
+    say!("contract:    minutes:plugin@{}", m.api);
+    say!(
         "component:   {} (sha256 {})",
-        m.component.file, m.component.sha256
+        m.component.file,
+        m.component.sha256
     );
-    println!("location:    {}", home.plugin_dir(id).display());
+    say!("location:    {}", home.plugin_dir(id).display());
     let declared = &m.network.origins;
     if declared.is_empty() {
-        println!("network:     none (this plugin cannot reach any host)");
+        say!("network:     none (this plugin cannot reach any host)");
     } else {
-        println!("network:     declares {}", declared.join(", "));
-        println!("             granted  {}", or_none(&entry.granted_origins));
+        say!("network:     declares {}", declared.join(", "));
+        say!("             granted  {}", or_none(&entry.granted_origins));
     }
     if m.secrets.is_empty() {
-        println!("secrets:     none");
+        say!("secrets:     none");
     } else {
         for s in &m.secrets {
             let granted = if entry.granted_secrets.contains(&s.name) {
@@ -353,7 +371,7 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             } else {
                 s.origins.join(", ")
             };
-            println!(
+            say!(
                 "secret:      {} → `{}: {}` on {to} ({granted}; {state})",
                 s.name,
                 s.header,
@@ -362,9 +380,11 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
         }
     }
     let l = &m.limits;
-    println!(
+    say!(
         "limits:      memory {} MiB, {} s per call, responses up to {} MiB",
-        l.memory_mib, l.call_timeout_secs, l.max_response_mib
+        l.memory_mib,
+        l.call_timeout_secs,
+        l.max_response_mib
     );
     for (key, f) in &m.config {
         let default = f
@@ -377,7 +397,7 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             .as_deref()
             .map(|d| format!(" — {d}"))
             .unwrap_or_default();
-        println!(
+        say!(
             "setting:     {key} ({}{default}){about}",
             format!("{:?}", f.ty).to_lowercase()
         );
@@ -388,21 +408,21 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             Tristate::No => "no",
             Tristate::Unknown => "unknown",
         };
-        println!("data policy:");
-        println!("  retention:               {}", p.retention);
-        println!("  trains on your data:     {}", t(p.trains_on_data));
-        println!(
+        say!("data policy:");
+        say!("  retention:               {}", p.retention);
+        say!("  trains on your data:     {}", t(p.trains_on_data));
+        say!(
             "  zero retention:          available {}, default {}",
             t(p.zero_retention_available),
             t(p.zero_retention_default)
         );
-        println!(
+        say!(
             "  region:                  {}",
             p.region.as_deref().unwrap_or("unknown")
         );
-        println!("  certifications:          {}", or_none(&p.certifications));
-        println!("  sources:                 {}", or_none(&p.sources));
-        println!(
+        say!("  certifications:          {}", or_none(&p.certifications));
+        say!("  sources:                 {}", or_none(&p.sources));
+        say!(
             "  last verified:           {}",
             p.last_verified.as_deref().unwrap_or("never")
         );
