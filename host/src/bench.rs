@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Cold load, per-call overhead and `plugin list` time, using an exporter package
     #[command(
-        after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`)."
+        after_help = "Example:\n  minutes bench plugins --package target/plugins/export-markdown\n\n\
+        Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`)."
     )]
     Plugins {
         /// An exporter package (folder or .tar.gz), e.g. target/plugins/export-markdown
@@ -107,6 +108,9 @@ pub enum BenchCommand {
     },
     /// Network sandbox overhead: policy check + ledger write over a bare reqwest call to a
     /// loopback server, and `minutes audit --plugin X` over a ledger of a million rows
+    #[command(
+        after_help = "Examples:\n  minutes bench net\n  minutes bench net --requests 500 --json"
+    )]
     Net {
         /// Requests per measurement
         #[arg(long, default_value_t = 2000)]

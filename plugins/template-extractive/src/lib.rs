@@ -95,14 +95,18 @@ pub fn extract(
         .collect();
     let actions = action_candidates(&sentences, &participants);
 
-    let mut sections = vec![Section {
-        title: "Key sentences".into(),
-        body: key
-            .iter()
-            .map(|&i| format!("- {}", quote(i)))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }];
+    let mut sections = Vec::new();
+    // A short meeting may have no sentence long enough to rank: no heading over nothing.
+    if !key.is_empty() {
+        sections.push(Section {
+            title: "Key sentences".into(),
+            body: key
+                .iter()
+                .map(|&i| format!("- {}", quote(i)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
     sections.push(Section {
         title: "Who spoke how long".into(),
         body: talk::table(&times),
