@@ -111,11 +111,12 @@ pub fn make_sqlite_private(db: &Path) {
 
 /// minutes' own files in the home (not the models or the component cache, which hold nothing
 /// of the user's): the ones a home made before minutes kept them private may expose.
+/// config.toml is the user's to edit (an editor may write it anew each time), so it is left as
+/// the user keeps it.
 const PRIVATE_ENTRIES: &[&str] = &[
     "minutes.sqlite",
     "egress.sqlite",
     "recordings",
-    "config.toml",
     "plugins.lock",
     "secrets",
 ];
