@@ -87,4 +87,8 @@ fn a_stored_summary_is_shown_without_escape_sequences() {
     assert!(out.status.success());
     assert_no_escape("show", &out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("The launch moves two weeks."));
+    // Search keeps its own match markers and defuses the rest.
+    let found = run(&env, &["search", "two weeks"]);
+    assert!(String::from_utf8_lossy(&found.stdout).contains("**two weeks**"));
+    assert_no_escape("search", &found);
 }

@@ -460,8 +460,22 @@ fn search(store: &Store, args: SearchArgs) -> anyhow::Result<()> {
             (Some(ms), None) => format!("[{}]", super::transcribe::clock(ms)),
             (None, _) => "summary".to_string(),
         };
-        println!("{}  {} · {place}", h.meeting_id, h.meeting_title);
-        println!("    {}", h.snippet.replace('\n', " "));
+        // A snippet may quote a plugin's summary: defuse it, keeping only our own markers.
+        let snippet = h
+            .snippet
+            .replace('\n', " ")
+            .split(mark.0)
+            .map(|p| {
+                p.split(mark.1)
+                    .map(|q| crate::term::clean(q).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(mark.1)
+            })
+            .collect::<Vec<_>>()
+            .join(mark.0);
+        let title = crate::term::clean(&h.meeting_title);
+        println!("{}  {title} · {}", h.meeting_id, crate::term::clean(&place));
+        println!("    {snippet}");
     }
     Ok(())
 }
