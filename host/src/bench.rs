@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Cold load, per-call overhead and `plugin list` time, using an exporter package
     #[command(
-        after_help = "Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`).\n\
+        after_help = "Example:\n  minutes bench plugins --package target/plugins/export-markdown\n\n\
+        Build the packages first: `cargo xtask plugins` (or run `cargo xtask bench`).\n\
         The package runs in a throw-away home, offline and granted nothing: whatever origins and \
         secrets it asks for, a benchmark gives it no network and none of your secrets."
     )]
@@ -112,6 +113,9 @@ pub enum BenchCommand {
     },
     /// Network sandbox overhead: policy check + ledger write over a bare reqwest call to a
     /// loopback server, and `minutes audit --plugin X` over a ledger of a million rows
+    #[command(
+        after_help = "Examples:\n  minutes bench net\n  minutes bench net --requests 500 --json"
+    )]
     Net {
         /// Requests per measurement
         #[arg(long, default_value_t = 2000)]

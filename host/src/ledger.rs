@@ -415,11 +415,13 @@ impl EgressLedger {
     /// Opens the ledger at `path`, creating the file, its folder and the schema as needed.
     pub fn open(path: &Path) -> Result<EgressLedger, LedgerError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| LedgerError::CreateDir {
+            crate::fsperm::create_private_dir(parent).map_err(|source| LedgerError::CreateDir {
                 path: path.to_path_buf(),
                 source,
             })?;
         }
+        // Private like the meetings it describes (SQLite copies the mode to -wal and -shm).
+        crate::fsperm::make_sqlite_private(path);
         let mut conn = Connection::open(path).map_err(|source| LedgerError::Open {
             path: path.to_path_buf(),
             source,

@@ -139,13 +139,14 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// A summary as Markdown: the free-form text (only when there are no sections), one `##`
-/// heading per section, then Decisions, Action items and Open questions as lists, each left
+/// heading per section that has a body, then Decisions, Action items and Open questions as lists, each left
 /// out when empty. `task` writes one action-item line (`- [ ] …` in the exporter's style).
 pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem) -> String) {
     if s.sections.is_empty() && !s.markdown.trim().is_empty() {
         let _ = writeln!(out, "{}\n", s.markdown.trim());
     }
-    for section in &s.sections {
+    // A heading over nothing reads as a bug in the notes.
+    for section in s.sections.iter().filter(|s| !s.body.trim().is_empty()) {
         let _ = writeln!(
             out,
             "## {}\n\n{}\n",

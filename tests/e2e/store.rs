@@ -301,3 +301,72 @@ fn process_saves_the_meeting_in_the_store() {
         1
     );
 }
+
+#[test]
+fn rename_and_label_answer_in_json() {
+    let env = with_sample();
+    let out = json(&env.ok(&["rename", "m-4", "  Atlas: launch moves  ", "--json"]));
+    assert_eq!(out["id"], "m-42");
+    assert_eq!(out["title"], "Atlas: launch moves");
+    let out = json(&env.ok(&["label", "add", "m-42", "acme", "atlas", "--json"]));
+    assert_eq!(out["id"], "m-42");
+    assert_eq!(out["added"], serde_json::json!(["acme"]));
+    assert!(
+        out["labels"]
+            .as_array()
+            .expect("labels")
+            .contains(&"acme".into()),
+        "{out}"
+    );
+    let out = json(&env.ok(&["label", "remove", "m-42", "acme", "--json"]));
+    assert_eq!(out["removed"], serde_json::json!(["acme"]));
+    assert!(!out["labels"].to_string().contains("acme"), "{out}");
+}
+
+/// A recording whose file name is not UTF-8 (a Latin-1 name from an old disk) is still the
+/// same file after a round trip through the store: deleting the meeting deletes it.
+#[cfg(unix)]
+#[test]
+fn a_recording_with_a_non_utf8_name_is_found_again() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let doc = env.document();
+    let name = std::ffi::OsStr::from_bytes(b"r\xe9union.wav");
+    let audio = env.work.path().join(name);
+    std::fs::write(&audio, b"RIFF").expect("write");
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+            .args(args)
+            .env("MINUTES_HOME", env.home.path())
+            .env("MINUTES_SECRETS", "file")
+            .current_dir(env.work.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run")
+    };
+    let os = std::ffi::OsStr::new;
+    let out = run(&[
+        os("store"),
+        os("add-document"),
+        doc.as_os_str(),
+        os("--audio"),
+        audio.as_os_str(),
+        os("--owned"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[os("delete"), os("m-42"), os("--yes")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !audio.exists(),
+        "the recording is still there after: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

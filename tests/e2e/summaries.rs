@@ -417,3 +417,53 @@ fn real_model_writes_standard_notes_for_meeting_a() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// A short mono call: no sentence is long enough to rank and nobody is named. The notes say
+/// neither "Key sentences" over nothing nor `participants: []` (as if nobody had been there).
+#[test]
+fn a_short_mono_call_gets_no_empty_headings_and_no_empty_participants() {
+    let env = Env::new();
+    env.install(&package("template-extractive"));
+    env.install(&package("export-markdown"));
+    let mut doc: Value = serde_json::from_str(SAMPLE_DOCUMENT).expect("sample");
+    doc["metadata"]["channel_names"] = json!([]);
+    doc["summary"] = Value::Null;
+    doc["transcript"]["segments"] = json!([
+        {"start_ms": 1000, "end_ms": 2000, "channel": 0, "speaker": null, "text": "Yes."},
+        {"start_ms": 3000, "end_ms": 4000, "channel": 0, "speaker": null, "text": "Okay, fine."}
+    ]);
+    let path = env.path("mono.json");
+    std::fs::write(&path, doc.to_string()).expect("write");
+    let out = summarize_json(
+        &env,
+        &[path.to_str().expect("utf-8"), "--template", "extractive"],
+    );
+    let md = out["summary"]["markdown"].as_str().expect("markdown");
+    assert!(!md.contains("Key sentences"), "{md}");
+
+    doc["summary"] = out["summary"].clone();
+    std::fs::write(&path, doc.to_string()).expect("write");
+    env.ok(&[
+        "export",
+        "--document",
+        path.to_str().expect("utf-8"),
+        "--to",
+        "export-markdown",
+        "--dir",
+        "notes",
+    ]);
+    let written = std::fs::read_dir(env.path("notes"))
+        .expect("notes")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    let md = std::fs::read_to_string(&written).expect("read");
+    assert!(!md.contains("participants"), "{md}");
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    for h in &headings {
+        let after = md.split(h).nth(1).expect("after heading");
+        let body = after.split("\n## ").next().unwrap_or("");
+        assert!(!body.trim().is_empty(), "empty heading {h}: {md}");
+    }
+}

@@ -56,12 +56,11 @@ pub struct AudioInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("cannot open audio file {path}: {source}; check that it exists and is readable")]
-    Open {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, not a `source`: `{:#}` would print it twice.
+    #[error("cannot open audio file {path}: {cause}; check that it exists and is readable")]
+    Open { path: String, cause: std::io::Error },
+    #[error("{path} is a folder, not an audio file; give the path of one recording in it")]
+    Folder { path: String },
     #[error(
         "{path} is not an audio file this program can read ({detail}); supported formats are \
          {SUPPORTED}; convert it, e.g. `ffmpeg -i <file> -ar 16000 out.wav`"
@@ -332,10 +331,15 @@ fn take_front(pending: &mut [Vec<f32>], max: usize) -> Vec<Vec<f32>> {
 }
 
 fn open_format(path: &Path, name: &str) -> Result<Box<dyn FormatReader>, DecodeError> {
-    let file = File::open(path).map_err(|source| DecodeError::Open {
+    let file = File::open(path).map_err(|cause| DecodeError::Open {
         path: name.to_string(),
-        source,
+        cause,
     })?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(DecodeError::Folder {
+            path: name.to_string(),
+        });
+    }
     let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     if len == 0 {
         return Err(DecodeError::Empty {
@@ -367,7 +371,10 @@ fn probe_error(e: SymError, name: &str) -> DecodeError {
     let path = name.to_string();
     match e {
         SymError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-            DecodeError::Open { path, source }
+            DecodeError::Open {
+                path,
+                cause: source,
+            }
         }
         SymError::DecodeError(msg) => DecodeError::Corrupt {
             path,

@@ -76,7 +76,7 @@ impl Recording {
             .trim_end_matches('Z')
             .to_string();
         let root = recordings_dir(home);
-        std::fs::create_dir_all(&root).map_err(|source| RecordingError::Create {
+        crate::fsperm::create_private_dir(&root).map_err(|source| RecordingError::Create {
             path: root.clone(),
             source,
         })?;
@@ -85,7 +85,11 @@ impl Recording {
         let dir = loop {
             let dir = root.join(&id);
             match std::fs::create_dir(&dir) {
-                Ok(()) => break dir,
+                Ok(()) => {
+                    // Not fatal: the recordings folder around it is private already.
+                    let _ = crate::fsperm::restrict(&dir);
+                    break dir;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => {
                     n += 1;
                     id = format!("{base}-{n}");
@@ -202,6 +206,24 @@ fn process_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A recording is the meeting itself: no other user of the machine may read it.
+    #[cfg(unix)]
+    #[test]
+    fn a_recording_and_its_folders_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let home = tmp.path().join("home");
+        let rec = Recording::create(&home, "private", None, None, vec![]).expect("create");
+        let writer = crate::audio::wav::WavWriter::create(&rec.audio_path(), 1, 16_000);
+        writer.expect("wav");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&recordings_dir(&home)), 0o700);
+        assert_eq!(mode(&rec.dir), 0o700);
+        assert_eq!(mode(&rec.dir.join("recording.json")), 0o600);
+        assert_eq!(mode(&rec.audio_path()), 0o600);
+    }
 
     #[test]
     fn a_recording_whose_process_died_is_interrupted_and_a_done_one_is_not() {

@@ -41,7 +41,8 @@ pub struct WavWriter {
 
 impl WavWriter {
     pub fn create(path: &Path, channels: u16, rate: u32) -> std::io::Result<WavWriter> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        // A recording is the meeting itself: only its owner may read it.
+        let mut file = crate::fsperm::create_new_private(path)?;
         file.write_all(&header(channels, rate, 0))?;
         file.sync_all()?;
         // The folder entry too, or a crash could lose the file itself.

@@ -180,7 +180,13 @@ pub fn finish(
     if let Some(id) = &meeting_id {
         document.metadata.id = id.clone();
     }
-    let summarized = match args.no_summary || document.transcript.segments.is_empty() {
+    let no_speech = document.transcript.segments.is_empty();
+    if no_speech && !args.no_summary {
+        eprintln!(
+            "warning: no speech was found, so the meeting has no summary (is the right file or channel recorded?)"
+        );
+    }
+    let summarized = match args.no_summary || no_speech {
         true => None,
         false => summarize(&runtime, &registry, &args.choice(), document),
     };
@@ -326,11 +332,14 @@ fn summarize(
         .and_then(|r| r.map_err(|e| e.to_string()))
     {
         Ok(s) => {
-            eprintln!("{}", super::summarize::describe(&s.provenance));
+            eprintln!(
+                "{}",
+                crate::term::clean(&super::summarize::describe(&s.provenance))
+            );
             Some(s)
         }
         Err(e) => {
-            eprintln!("warning: no summary: {e}");
+            eprintln!("warning: no summary: {}", crate::term::clean(&e));
             None
         }
     }

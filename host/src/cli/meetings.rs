@@ -42,7 +42,11 @@ pub enum MeetingsCommand {
     )]
     Rename(RenameArgs),
     /// Add or remove labels (`minutes list --label L` filters by them)
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  minutes label add 2026-11-28-atlas acme sales\n  \
+        minutes label remove 2026-11-28-atlas sales\n  minutes list --label acme"
+    )]
     Label(LabelCommand),
     /// Maintenance of the meetings store
     #[command(subcommand, hide = true)]
@@ -99,6 +103,8 @@ pub struct RenameArgs {
     id: String,
     /// The new title
     title: String,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Subcommand)]
@@ -109,6 +115,8 @@ pub enum LabelCommand {
         id: String,
         #[arg(required = true, num_args = 1..)]
         labels: Vec<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Remove labels from a meeting
     #[command(after_help = "Example:\n  minutes label remove 2026-11-28-atlas sales")]
@@ -116,6 +124,8 @@ pub enum LabelCommand {
         id: String,
         #[arg(required = true, num_args = 1..)]
         labels: Vec<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -194,19 +204,29 @@ pub(crate) fn run(ctx: &super::Context, cmd: MeetingsCommand) -> anyhow::Result<
         MeetingsCommand::Rename(args) => {
             let id = store.resolve(&args.id)?;
             store.rename(&id, &args.title)?;
-            println!("renamed {id}: {}", args.title.trim());
+            let title = store.meeting(&id)?.title;
+            if args.json {
+                return super::print_json(&serde_json::json!({ "id": id, "title": title }));
+            }
+            println!("renamed {id}: {title}");
             Ok(())
         }
-        MeetingsCommand::Label(LabelCommand::Add { id, labels }) => {
+        MeetingsCommand::Label(LabelCommand::Add { id, labels, json }) => {
             let id = store.resolve(&id)?;
             let added = store.add_labels(&id, &labels)?;
-            println!("{id}: labels {}", store.meeting(&id)?.labels.join(", "));
+            let now = store.meeting(&id)?.labels;
+            if json {
+                return super::print_json(
+                    &serde_json::json!({ "id": id, "labels": now, "added": added }),
+                );
+            }
+            println!("{id}: labels {}", now.join(", "));
             if added.len() < labels.len() {
                 eprintln!("(some labels were already there)");
             }
             Ok(())
         }
-        MeetingsCommand::Label(LabelCommand::Remove { id, labels }) => {
+        MeetingsCommand::Label(LabelCommand::Remove { id, labels, json }) => {
             let id = store.resolve(&id)?;
             let removed = store.remove_labels(&id, &labels)?;
             if removed.is_empty() {
@@ -215,7 +235,13 @@ pub(crate) fn run(ctx: &super::Context, cmd: MeetingsCommand) -> anyhow::Result<
                     store.meeting(&id)?.labels.join(", ")
                 );
             }
-            println!("{id}: labels {}", store.meeting(&id)?.labels.join(", "));
+            let now = store.meeting(&id)?.labels;
+            if json {
+                return super::print_json(
+                    &serde_json::json!({ "id": id, "labels": now, "removed": removed }),
+                );
+            }
+            println!("{id}: labels {}", now.join(", "));
             Ok(())
         }
         MeetingsCommand::Store(StoreCommand::AddDocument {
@@ -364,7 +390,8 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
             s.text
         ));
     }
-    print!("{out}");
+    // The summary and transcript may come from a plugin or a model: no terminal controls.
+    print!("{}", crate::term::clean(&out));
     Ok(())
 }
 
@@ -374,7 +401,7 @@ fn render_summary(s: &Summary) -> String {
         return s.markdown.clone();
     }
     let mut out = String::new();
-    for sec in &s.sections {
+    for sec in s.sections.iter().filter(|s| !s.body.trim().is_empty()) {
         out.push_str(&format!("## {}\n{}\n\n", sec.title, sec.body.trim_end()));
     }
     if !s.action_items.is_empty() {
@@ -433,8 +460,22 @@ fn search(store: &Store, args: SearchArgs) -> anyhow::Result<()> {
             (Some(ms), None) => format!("[{}]", super::transcribe::clock(ms)),
             (None, _) => "summary".to_string(),
         };
-        println!("{}  {} · {place}", h.meeting_id, h.meeting_title);
-        println!("    {}", h.snippet.replace('\n', " "));
+        // A snippet may quote a plugin's summary: defuse it, keeping only our own markers.
+        let snippet = h
+            .snippet
+            .replace('\n', " ")
+            .split(mark.0)
+            .map(|p| {
+                p.split(mark.1)
+                    .map(|q| crate::term::clean(q).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(mark.1)
+            })
+            .collect::<Vec<_>>()
+            .join(mark.0);
+        let title = crate::term::clean(&h.meeting_title);
+        println!("{}  {title} · {}", h.meeting_id, crate::term::clean(&place));
+        println!("    {snippet}");
     }
     Ok(())
 }

@@ -69,20 +69,38 @@ enum Command {
     /// List input devices, outputs and their monitors (system audio)
     Devices(devices::DevicesArgs),
     /// List, download and locate whisper models
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  minutes models list\n  minutes models pull base.en-q5_1\n  \
+        minutes models path base.en-q5_1          # the file a name resolves to\n  \
+        minutes transcribe call.wav --model ~/Downloads/ggml-base.en.bin   # any model file"
+    )]
     Models(models::ModelsCommand),
     /// Summary providers: what each does with your data, where it goes; check a key or endpoint
     Providers(providers::ProvidersArgs),
     /// Install, list, inspect, remove and write plugins
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  minutes plugin install ./export-obsidian-0.1.0.tar.gz\n  \
+        minutes plugin list\n  minutes plugin info fireworks\n  \
+        minutes plugin new exporter my-exporter && cd my-exporter && minutes plugin build"
+    )]
     Plugin(plugin::PluginCommand),
     /// Set and remove the secrets (API keys) minutes holds for plugins
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  minutes secret set fireworks api-key\n  \
+        minutes secret list\n  minutes secret remove fireworks api-key"
+    )]
     Secret(secret::SecretCommand),
     /// Show every outbound request plugins made or attempted (the egress ledger)
     Audit(audit::AuditArgs),
     /// Benchmarks: plugins, network sandbox, transcription, store, capture
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin\n  \
+        minutes bench store --meetings 1000\n  minutes bench plugins --package target/plugins/export-markdown"
+    )]
     Bench(crate::bench::BenchCommand),
 }
 
@@ -92,7 +110,8 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // An error may quote a plugin (its message, its panic): no terminal control gets through.
+            eprintln!("error: {}", crate::term::clean(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -120,6 +139,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => crate::plugins::Home::at(dir),
         None => crate::plugins::Home::from_env()?,
     };
+    crate::fsperm::tighten_home_with_notice(home.root());
     let ctx = Context {
         offline: cli.offline || offline_in_config(&home)?,
         home,
@@ -189,8 +209,10 @@ pub(crate) fn config_table(home: &crate::plugins::Home) -> anyhow::Result<Option
             return Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display())));
         }
     };
-    let table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+    let table = toml::from_str(&text).map_err(|e| {
+        let at = crate::plugins::manifest::toml_message(&text, &e);
+        anyhow::anyhow!("{}: {at}", path.display())
+    })?;
     Ok(Some(table))
 }
 

@@ -4,6 +4,9 @@ use std::io::IsTerminal;
 #[derive(clap::Subcommand)]
 pub enum ModelsCommand {
     /// Known whisper models: size, languages, quantization, and whether installed
+    #[command(
+        after_help = "Examples:\n  minutes models list\n  minutes models list --json | jq -r '.[] | select(.installed) | .name'"
+    )]
     List {
         #[arg(long)]
         json: bool,
@@ -15,6 +18,9 @@ pub enum ModelsCommand {
     )]
     Pull { name: String },
     /// Where models are kept, or the file a model name resolves to
+    #[command(
+        after_help = "Examples:\n  minutes models path                 # the folder\n  minutes models path base.en-q5_1"
+    )]
     Path { name: Option<String> },
 }
 
@@ -79,6 +85,8 @@ pub fn run(home: &crate::plugins::Home, cmd: ModelsCommand) -> anyhow::Result<()
             );
             bar.set_message(known.name.to_string());
             let dl = Download::for_model(known);
+            // The home holds meetings too: if this creates it, it is created private.
+            crate::fsperm::create_private_dir(home.root())?;
             let path = super::block_on(models::pull(&dl, &dest, &|done, total| {
                 if let Some(t) = total {
                     bar.set_length(t);

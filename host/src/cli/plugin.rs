@@ -15,7 +15,9 @@ pub enum PluginCommand {
         after_help = "The package is checked before anything is installed: its manifest, the \
         component's sha256, and that the component imports only what its kind may use.\n\
         A plugin that asks for network origins or secrets is installed only with your consent \
-        (asked on a terminal, or given with --yes)."
+        (asked on a terminal, or given with --yes).\n\n\
+        Examples:\n  minutes plugin install ./export-obsidian-0.1.0.tar.gz\n  \
+        minutes plugin install target/plugins/fireworks --grant https://api.fireworks.ai"
     )]
     Install {
         /// Package folder or .tar.gz containing plugin.toml and the component
@@ -30,11 +32,17 @@ pub enum PluginCommand {
         json: bool,
     },
     /// List installed plugins
+    #[command(
+        after_help = "Examples:\n  minutes plugin list\n  minutes plugin list --json | jq -r '.[].id'"
+    )]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Show a plugin's kind, version, hosts, secrets, limits, settings and data policy
+    #[command(
+        after_help = "Examples:\n  minutes plugin info export-markdown\n  minutes plugin info fireworks --json"
+    )]
     Info {
         id: String,
         #[arg(long)]
@@ -45,6 +53,7 @@ pub enum PluginCommand {
     #[command(after_help = "Example:\n  minutes plugin allow custom-openai http://127.0.0.1:8080")]
     Allow { id: String, origin: String },
     /// Take back an origin granted to a plugin
+    #[command(after_help = "Example:\n  minutes plugin deny custom-openai http://127.0.0.1:8080")]
     Deny { id: String, origin: String },
     /// Write a new plugin crate: an exporter, template, provider or networked-exporter
     New(super::plugin_author::NewArgs),
@@ -53,6 +62,7 @@ pub enum PluginCommand {
     /// Install a plugin crate in dev mode and rebuild and reload it whenever its sources change
     Dev(super::plugin_author::DevArgs),
     /// Remove an installed plugin (its files, compiled code, grants and secrets)
+    #[command(after_help = "Example:\n  minutes plugin remove export-obsidian")]
     Remove {
         id: String,
         #[arg(long)]
@@ -175,7 +185,7 @@ fn confirm(m: &Manifest, request: &str, yes: bool) -> anyhow::Result<()> {
         ))
         .into());
     }
-    eprintln!("{request}");
+    eprintln!("{}", crate::term::clean(request));
     eprint!("Grant this? [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
@@ -299,6 +309,13 @@ struct ListRow<'a> {
     dev: Option<&'a std::path::Path>,
 }
 
+/// A line of text that quotes a plugin's manifest or answers: printed without terminal controls.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", crate::term::clean(&format!($($arg)*)))
+    };
+}
+
 fn list(home: &Home, json: bool) -> anyhow::Result<()> {
     let registry = Registry::open(home.clone())?;
     let rows: Vec<ListRow> = registry
@@ -334,7 +351,7 @@ fn list(home: &Home, json: bool) -> anyhow::Result<()> {
             .dev
             .map(|d| format!(" [dev: {}]", d.display()))
             .unwrap_or_default();
-        println!(
+        say!(
             "{:<w$}  {:<9}  {:<18}  {}  — {name}{dev}",
             r.id,
             r.version,
@@ -384,35 +401,36 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             effective,
         });
     }
-    println!("{} {} — {}", m.id, m.version, m.name);
+    say!("{} {} — {}", m.id, m.version, m.name);
     if let Some(d) = &m.description {
-        println!("{d}");
+        say!("{d}");
     }
     println!();
-    println!("kind:        {}", m.kind);
-    println!("contract:    minutes:plugin@{}", m.api);
-    println!(
+    say!("kind:        {}", m.kind);
+    say!("contract:    minutes:plugin@{}", m.api);
+    say!(
         "component:   {} (sha256 {})",
-        m.component.file, m.component.sha256
+        m.component.file,
+        m.component.sha256
     );
-    println!("location:    {}", home.plugin_dir(id).display());
+    say!("location:    {}", home.plugin_dir(id).display());
     let declared = &m.network.origins;
     if m.network.configurable {
-        println!("network:     an endpoint you choose (network.configurable)");
+        say!("network:     an endpoint you choose (network.configurable)");
         match effective.origins.is_empty() {
             true => {
-                println!("             reaches nothing yet: minutes plugin allow {id} <origin>")
+                say!("             reaches nothing yet: minutes plugin allow {id} <origin>")
             }
-            false => println!("             may reach {}", effective.origins.join(", ")),
+            false => say!("             may reach {}", effective.origins.join(", ")),
         }
     } else if declared.is_empty() {
-        println!("network:     none (this plugin cannot reach any host)");
+        say!("network:     none (this plugin cannot reach any host)");
     } else {
-        println!("network:     declares {}", declared.join(", "));
-        println!("             granted  {}", or_none(&entry.granted_origins));
+        say!("network:     declares {}", declared.join(", "));
+        say!("             granted  {}", or_none(&entry.granted_origins));
     }
     if m.secrets.is_empty() {
-        println!("secrets:     none");
+        say!("secrets:     none");
     } else {
         for s in &m.secrets {
             let store = crate::secrets::SecretStore::new(home.secrets_dir());
@@ -431,7 +449,7 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
                 }
                 None => format!("not granted (would go to {})", s.origins.join(", ")),
             };
-            println!(
+            say!(
                 "secret:      {} → `{}`: {to} ({state})",
                 s.name,
                 header_line(s)
@@ -439,9 +457,11 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
         }
     }
     let l = &m.limits;
-    println!(
+    say!(
         "limits:      memory {} MiB, {} s per call, responses up to {} MiB",
-        l.memory_mib, l.call_timeout_secs, l.max_response_mib
+        l.memory_mib,
+        l.call_timeout_secs,
+        l.max_response_mib
     );
     for (key, f) in &m.config {
         let default = f
@@ -454,7 +474,7 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             .as_deref()
             .map(|d| format!(" — {d}"))
             .unwrap_or_default();
-        println!(
+        say!(
             "setting:     {key} ({}{default}){about}",
             format!("{:?}", f.ty).to_lowercase()
         );
@@ -465,21 +485,21 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
             Tristate::No => "no",
             Tristate::Unknown => "unknown",
         };
-        println!("data policy:");
-        println!("  retention:               {}", p.retention);
-        println!("  trains on your data:     {}", t(p.trains_on_data));
-        println!(
+        say!("data policy:");
+        say!("  retention:               {}", p.retention);
+        say!("  trains on your data:     {}", t(p.trains_on_data));
+        say!(
             "  zero retention:          available {}, default {}",
             t(p.zero_retention_available),
             t(p.zero_retention_default)
         );
-        println!(
+        say!(
             "  region:                  {}",
             p.region.as_deref().unwrap_or("unknown")
         );
-        println!("  certifications:          {}", or_none(&p.certifications));
-        println!("  sources:                 {}", or_none(&p.sources));
-        println!(
+        say!("  certifications:          {}", or_none(&p.certifications));
+        say!("  sources:                 {}", or_none(&p.sources));
+        say!(
             "  last verified:           {}",
             p.last_verified.as_deref().unwrap_or("never")
         );

@@ -12,8 +12,12 @@ pub enum SecretCommand {
         between plugin and name, `-` as `_`; `minutes secret list` shows each) overrides a stored value.")]
     Set { plugin: String, name: String },
     /// Forget a stored secret
+    #[command(after_help = "Example:\n  minutes secret remove fireworks api-key")]
     Remove { plugin: String, name: String },
     /// Which secrets plugins declare and whether they are set (values are never shown)
+    #[command(
+        after_help = "Examples:\n  minutes secret list\n  minutes secret list fireworks --json"
+    )]
     List {
         plugin: Option<String>,
         #[arg(long)]

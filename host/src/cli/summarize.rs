@@ -99,9 +99,10 @@ pub(crate) fn run(ctx: &super::Context, args: SummarizeArgs) -> anyhow::Result<(
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
-        None => println!("{}", summary.markdown.trim_end()),
+        // Written by a plugin, maybe from a model's answer: no terminal controls on a terminal.
+        None => println!("{}", crate::term::clean(summary.markdown.trim_end())),
     }
-    eprintln!("{}", describe(&provenance));
+    eprintln!("{}", crate::term::clean(&describe(&provenance)));
     if let Some((_, id)) = &stored {
         eprintln!("saved as the summary of meeting {id} (minutes show {id})");
     }

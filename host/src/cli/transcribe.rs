@@ -84,6 +84,8 @@ pub(crate) fn model_path(spec: Option<&str>, home: &Path) -> anyhow::Result<Path
 pub(crate) fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
+    // Returns only once the handler is in place: a Ctrl-C right after start is not a plain kill.
+    let (ready, is_ready) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -92,15 +94,27 @@ pub(crate) fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
             return;
         };
         rt.block_on(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            #[cfg(unix)]
+            let mut interrupts =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+            drop(ready);
+            #[cfg(unix)]
+            let mut interrupted = async || interrupts.recv().await.is_some();
+            #[cfg(not(unix))]
+            let interrupted = async || tokio::signal::ctrl_c().await.is_ok();
+            if interrupted().await {
                 eprintln!("\nstopping — keeping what was transcribed so far (Ctrl-C again to quit at once)");
                 f.store(true, Ordering::Relaxed);
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if interrupted().await {
                     std::process::exit(130);
                 }
             }
         });
     });
+    let _ = is_ready.recv();
     flag
 }
 
@@ -137,6 +151,10 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
         ..Default::default()
     };
     let cancel = cancel_on_ctrl_c();
+    tracing::debug!(
+        "transcribing {} (Ctrl-C stops and keeps the text so far)",
+        args.file.display()
+    );
     let total = crate::audio::decode::AudioReader::open(&args.file)?
         .info()
         .duration_ms;
@@ -185,11 +203,20 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
         }
         None => print!("{text}"),
     }
-    if transcript.segments.is_empty() {
+    // Stopped before the first window was done says nothing about the file's speech.
+    if transcript.segments.is_empty() && transcript.complete {
         eprintln!("warning: no speech found in {}", args.file.display());
     }
     if !transcript.complete {
-        eprintln!("stopped early: the transcript covers the audio up to the interruption");
+        match transcript.segments.is_empty() {
+            true => eprintln!(
+                "stopped early: nothing was transcribed yet, so the transcript is empty \
+                 (which says nothing about the speech in the file)"
+            ),
+            false => {
+                eprintln!("stopped early: the transcript covers the audio up to the interruption")
+            }
+        }
         std::process::exit(130);
     }
     Ok(())

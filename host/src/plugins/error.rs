@@ -55,6 +55,8 @@ pub enum Error {
          minutes will not use it. Reinstall the plugin from its package: minutes plugin install <package>"
     )]
     ManifestChanged { id: String, path: String },
+    #[error("invalid settings in {file}: {message}")]
+    Settings { file: String, message: String },
     #[error("cannot start the WebAssembly engine: {0}")]
     Engine(String),
 }
@@ -68,7 +70,8 @@ impl Error {
 
 /// A plugin's own error, for people.
 pub fn describe(e: &WitError) -> String {
-    match e {
+    // Printed on the user's terminal wherever it ends up: no escape sequences from a plugin.
+    let text = match e {
         WitError::Config(m) => format!("configuration: {m}"),
         WitError::Denied(m) => format!("denied: {m}"),
         WitError::Network(m) => format!("network: {m}"),
@@ -78,7 +81,8 @@ pub fn describe(e: &WitError) -> String {
             format!("too long for the model's context window: {m}")
         }
         WitError::Other(m) => m.clone(),
-    }
+    };
+    crate::term::clean(&text).into_owned()
 }
 
 /// "an exporter", "a template".

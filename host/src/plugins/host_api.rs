@@ -236,6 +236,8 @@ impl log::Host for PluginState {
             message.truncate(cut);
             message.push('…');
         }
+        // The plugin's words go to the user's terminal: no escape sequences.
+        let message = crate::term::clean(&message);
         let id = &self.ctx.id;
         match level {
             log::Level::Trace => tracing::trace!(plugin = %id, "{message}"),

@@ -295,7 +295,7 @@ impl Manifest {
             file: file.display().to_string(),
             message,
         };
-        let manifest: Manifest = toml::from_str(text).map_err(|e| err(toml_message(&e)))?;
+        let manifest: Manifest = toml::from_str(text).map_err(|e| err(toml_message(text, &e)))?;
         manifest.validate().map_err(err)?;
         Ok(manifest)
     }
@@ -551,12 +551,20 @@ fn is_version(v: &str) -> bool {
 }
 
 /// toml's messages already point at the line; make "unknown field" and "missing field" lead.
-fn toml_message(e: &toml::de::Error) -> String {
+/// A TOML error as a person finds it in an editor: "line 3, column 7: <what is wrong>".
+pub fn toml_message(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => format!("{msg} (at byte {})", span.start),
-        None => msg,
+    let Some(start) = e.span().map(|s| s.start.min(text.len())) else {
+        return msg;
+    };
+    let mut start = start;
+    while !text.is_char_boundary(start) {
+        start -= 1;
     }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {msg}")
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ pub enum PackageError {
     NotAPackage(PathBuf),
     #[error("{path}: {message}")]
     Archive { path: PathBuf, message: String },
+    #[error(
+        "{0} is a plugin's source folder, not a built package: run `minutes plugin build` in it \
+         and install what it writes (dist/<id>/ or dist/<id>-<version>.tar.gz), or use \
+         `minutes plugin dev` while you work on it"
+    )]
+    SourceFolder(PathBuf),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("{package}: the component file `{file}` named in plugin.toml is missing")]
@@ -64,7 +70,12 @@ impl Package {
         };
         let meta = std::fs::metadata(path).map_err(io)?;
         let files = if meta.is_dir() {
-            read_dir_package(path)?
+            let files = read_dir_package(path)?;
+            // A crate's own plugin.toml has no sha256 yet: `plugin build` fills it in.
+            if path.join("Cargo.toml").is_file() && !names_a_sha256(&files) {
+                return Err(PackageError::SourceFolder(path.to_path_buf()));
+            }
+            files
         } else if is_tar_gz(path) {
             read_tar_gz(path)?
         } else {
@@ -109,6 +120,14 @@ impl Package {
             source: path.to_path_buf(),
         })
     }
+}
+
+fn names_a_sha256(files: &BTreeMap<String, Vec<u8>>) -> bool {
+    files
+        .get(MANIFEST_FILE)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|t| toml::from_str::<toml::Table>(t).ok())
+        .is_some_and(|t| t.get("component").and_then(|c| c.get("sha256")).is_some())
 }
 
 fn is_tar_gz(path: &Path) -> bool {

@@ -524,7 +524,7 @@ impl Registry {
         }
 
         let plugins_dir = self.home.plugins_dir();
-        std::fs::create_dir_all(&plugins_dir).map_err(Error::io(format!(
+        crate::fsperm::create_private_dir(&plugins_dir).map_err(Error::io(format!(
             "cannot create {}",
             plugins_dir.display()
         )))?;
@@ -768,11 +768,13 @@ impl Registry {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(values),
             Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
         };
-        let bad = |message: String| super::manifest::ManifestError {
+        // config.toml is the user's settings, not a plugin's manifest: say so in its errors.
+        let bad = |message: String| Error::Settings {
             file: path.display().to_string(),
             message,
         };
-        let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| bad(super::manifest::toml_message(&text, &e)))?;
         let Some(user) = table.get("plugins").and_then(|p| p.get(&manifest.id)) else {
             return Ok(values);
         };
@@ -809,7 +811,7 @@ impl Registry {
                 message: e.to_string()
             })?
         );
-        std::fs::create_dir_all(self.home.root()).map_err(Error::io(format!(
+        crate::fsperm::create_private_dir(self.home.root()).map_err(Error::io(format!(
             "cannot create {}",
             self.home.root().display()
         )))?;

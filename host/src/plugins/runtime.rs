@@ -253,7 +253,7 @@ impl Runtime {
         let bytes = component
             .serialize()
             .map_err(|e| Error::Engine(format!("{e:#}")))?;
-        std::fs::create_dir_all(&self.cache_dir).map_err(Error::io(format!(
+        crate::fsperm::create_private_dir(&self.cache_dir).map_err(Error::io(format!(
             "cannot create {}",
             self.cache_dir.display()
         )))?;
@@ -656,7 +656,8 @@ fn panic_message(output: &str) -> Option<String> {
     let mut lines = text.lines();
     let location = lines.next()?.trim_end_matches(':').to_string();
     let message: Vec<&str> = lines.take_while(|l| !l.starts_with("note:")).collect();
-    Some(format!("{} — {}", message.join(" ").trim(), location))
+    let text = format!("{} — {}", message.join(" ").trim(), location);
+    Some(crate::term::clean(&text).into_owned())
 }
 
 #[cfg(test)]

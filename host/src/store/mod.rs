@@ -40,8 +40,63 @@ pub fn db_path(home: &Home) -> PathBuf {
 /// audio retention); otherwise the user's own file, which minutes only refers to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AudioRef {
+    /// In JSON, a name that is not UTF-8 is shown with U+FFFD; the store keeps its bytes.
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub owned: bool,
+}
+
+fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// A file path in an SQLite column: UTF-8 text when it is, else its bytes as a blob, so a file
+/// whose name is not UTF-8 can still be found (and deleted) from what was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredPath(pub PathBuf);
+
+impl rusqlite::ToSql for StoredPath {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value};
+        if let Some(text) = self.0.to_str() {
+            return Ok(ToSqlOutput::Owned(Value::Text(text.to_string())));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            Ok(ToSqlOutput::Owned(Value::Blob(
+                self.0.as_os_str().as_bytes().to_vec(),
+            )))
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(ToSqlOutput::Owned(Value::Text(
+                self.0.to_string_lossy().into_owned(),
+            )))
+        }
+    }
+}
+
+impl rusqlite::types::FromSql for StoredPath {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        use rusqlite::types::ValueRef;
+        match v {
+            ValueRef::Text(t) | ValueRef::Blob(t) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::ffi::OsStrExt;
+                    Ok(StoredPath(PathBuf::from(std::ffi::OsStr::from_bytes(t))))
+                }
+                #[cfg(not(unix))]
+                {
+                    Ok(StoredPath(PathBuf::from(
+                        String::from_utf8_lossy(t).into_owned(),
+                    )))
+                }
+            }
+            _ => Err(rusqlite::types::FromSqlError::InvalidType),
+        }
+    }
 }
 
 /// A plugin by id and version.
@@ -221,11 +276,14 @@ impl Store {
 
     pub fn open_path(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            crate::fsperm::create_private_dir(parent).map_err(|source| StoreError::CreateDir {
                 path: path.to_path_buf(),
                 source,
             })?;
         }
+        // Meetings are private: the file is made 0600 before SQLite opens it, and SQLite gives
+        // its -wal and -shm files the same permissions. An older, readable store is mended.
+        crate::fsperm::make_sqlite_private(path);
         let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -282,15 +340,13 @@ impl Store {
             }
         }
         let base = usable_id(&meta.id).unwrap_or_else(|| derived_id(&meta.started_at, &meta.title));
-        let audio_path = audio
-            .as_ref()
-            .map(|a| a.path.to_string_lossy().into_owned());
+        let audio_path = audio.as_ref().map(|a| StoredPath(a.path.clone()));
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| self.error(e))?;
         let run = || -> rusqlite::Result<String> {
-            let existing: Option<Option<String>> = tx
+            let existing: Option<Option<StoredPath>> = tx
                 .query_row(
                     "SELECT audio_path FROM meetings WHERE id = ?1",
                     [&base],
@@ -592,7 +648,7 @@ impl Store {
     pub fn delete(&self, id: &str) -> Result<Deleted, StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.error(e))?;
-        let row: Option<(String, Option<String>, bool)> = tx
+        let row: Option<(String, Option<StoredPath>, bool)> = tx
             .query_row(
                 "SELECT title, audio_path, audio_owned FROM meetings WHERE id = ?1",
                 [id],
@@ -610,9 +666,9 @@ impl Store {
         // After the commit: a crash in between leaves an orphaned file, never a meeting whose
         // recording is gone.
         let (audio_removed, audio_error) = match audio_path.filter(|_| owned) {
-            Some(p) => match remove_recording(Path::new(&p)) {
-                Ok(()) => (Some(PathBuf::from(p)), None),
-                Err(e) => (None, Some(format!("{p}: {e}"))),
+            Some(StoredPath(p)) => match remove_recording(&p) {
+                Ok(()) => (Some(p), None),
+                Err(e) => (None, Some(format!("{}: {e}", p.display()))),
             },
             None => (None, None),
         };
@@ -750,8 +806,8 @@ const INFO_COLUMNS: &str = "m.id, m.title, m.started_at, m.duration_ms, m.langua
     EXISTS (SELECT 1 FROM summaries s WHERE s.meeting_id = m.id)";
 
 fn read_info(r: &Row<'_>) -> rusqlite::Result<MeetingInfo> {
-    let audio = r.get::<_, Option<String>>(5)?.map(|p| AudioRef {
-        path: PathBuf::from(p),
+    let audio = r.get::<_, Option<StoredPath>>(5)?.map(|p| AudioRef {
+        path: p.0,
         owned: false,
     });
     let owned: bool = r.get(6)?;

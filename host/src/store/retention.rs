@@ -52,8 +52,8 @@ impl RetentionPolicy {
             }
             Err(e) => return Err(config(format!("cannot read it: {e}"))),
         };
-        let table: toml::Table =
-            toml::from_str(&text).map_err(|e| config(e.message().to_string()))?;
+        let table: toml::Table = toml::from_str(&text)
+            .map_err(|e| config(crate::plugins::manifest::toml_message(&text, &e)))?;
         let Some(section) = table.get("retention") else {
             return Ok(RetentionPolicy::default());
         };
@@ -108,23 +108,25 @@ impl Store {
             let sql = "SELECT id FROM meetings WHERE audio_owned = 1 AND audio_path IS NOT NULL AND created_at < ?1";
             for id in self.ids_where(sql, cutoff)? {
                 let conn = self.lock();
-                let path: Option<String> = conn
+                let path: Option<super::StoredPath> = conn
                     .query_row(
                         "SELECT audio_path FROM meetings WHERE id = ?1",
                         [&id],
                         |r| r.get(0),
                     )
                     .map_err(|e| self.error(e))?;
-                let Some(path) = path else { continue };
+                let Some(super::StoredPath(path)) = path else {
+                    continue;
+                };
                 // The file first: a crash before the update leaves a reference to a missing
                 // file, which the next run clears; never a file nobody refers to.
-                match remove_recording(Path::new(&path)) {
+                match remove_recording(&path) {
                     Ok(()) => {
                         conn.execute("UPDATE meetings SET audio_path = NULL WHERE id = ?1", [&id])
                             .map_err(|e| self.error(e))?;
-                        report.audio_deleted.push(PathBuf::from(path));
+                        report.audio_deleted.push(path);
                     }
-                    Err(e) => report.errors.push(format!("{path}: {e}")),
+                    Err(e) => report.errors.push(format!("{}: {e}", path.display())),
                 }
             }
         }

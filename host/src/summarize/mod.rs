@@ -107,8 +107,13 @@ pub fn read_config(registry: &Registry) -> Result<(Policy, SummaryConfig), Summa
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => return Err(config_err(format!("cannot read {}: {e}", path.display()))),
     };
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| config_err(format!("{}: {}", path.display(), e.message())))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        config_err(format!(
+            "{}: {}",
+            path.display(),
+            crate::plugins::manifest::toml_message(&text, &e)
+        ))
+    })?;
     let policy =
         Policy::from_config(&table).map_err(|e| config_err(format!("{}: {e}", path.display())))?;
     let summary = match table.get("summary") {
@@ -256,9 +261,15 @@ fn load_template(
         None => (OFFLINE_TEMPLATE.to_string(), None),
     };
     let manifest = registry.manifest(&id).map_err(|_| {
+        // `--template sales-call` names the plugin template-sales-call: its package is named so.
+        let plugin = match id.starts_with("template-") {
+            true => id.clone(),
+            false => format!("template-{id}"),
+        };
         config_err(format!(
-            "template `{id}` is not installed: install it with `minutes plugin install <package>` \
-             (first-party packages: `cargo xtask plugins`, then target/plugins/{id}-<version>.tar.gz)"
+            "template `{id}` is not installed: install the plugin `{plugin}` with \
+             `minutes plugin install {plugin}-<version>.tar.gz` (first-party packages: \
+             `cargo xtask plugins` writes them to target/plugins/)"
         ))
     })?;
     if manifest.kind != Kind::Template {

@@ -101,8 +101,19 @@ pub enum ModelError {
         "no whisper model is installed; get one with `minutes models pull base.en-q5_1` (57 MB) or pass --model PATH"
     )]
     NoneInstalled,
-    #[error("download of {url} failed: {message}; run the same command again to resume")]
+    #[error(
+        "download of {url} failed: {message}. Run the same command again to resume once the \
+         connection works, or download the .bin file another way and pass it with --model PATH"
+    )]
     Download { url: String, message: String },
+    #[error(
+        "no model file at {0}; give the path of a whisper .bin file, or a name from `minutes models list`"
+    )]
+    NoFile(PathBuf),
+    #[error(
+        "{0} is a folder; --model takes a whisper .bin file (or a name from `minutes models list`)"
+    )]
+    Folder(PathBuf),
     #[error("{url} answered {status}; check the model name or MINUTES_MODEL_BASE_URL")]
     Status { url: String, status: u16 },
     #[error(
@@ -145,7 +156,20 @@ pub fn resolve(spec: &str, home: &Path) -> Result<PathBuf, ModelError> {
     if as_path.is_file() {
         return Ok(as_path.to_path_buf());
     }
-    let known = find(spec).ok_or_else(|| ModelError::Unknown(spec.to_string()))?;
+    if as_path.is_dir() {
+        return Err(ModelError::Folder(as_path.to_path_buf()));
+    }
+    let known = find(spec).ok_or_else(|| {
+        // Something with a folder or a .bin in it was meant as a file, not a catalog name.
+        let looks_like_path = spec.contains(['/', std::path::MAIN_SEPARATOR])
+            || as_path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("bin"));
+        match looks_like_path {
+            true => ModelError::NoFile(as_path.to_path_buf()),
+            false => ModelError::Unknown(spec.to_string()),
+        }
+    })?;
     let path = models_dir(home).join(known.file_name());
     if path.is_file() {
         Ok(path)
@@ -165,6 +189,22 @@ pub fn default_model(home: &Path) -> Result<PathBuf, ModelError> {
         .map(|k| dir.join(k.file_name()))
         .find(|p| p.is_file())
         .ok_or(ModelError::NoneInstalled)
+}
+
+/// An error with its causes: reqwest's own text ("error sending request for url") hides the
+/// part a user can act on (DNS failure, connection refused, certificate).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// What to download and what it must be.
@@ -205,7 +245,7 @@ pub async fn pull(
         .build()
         .map_err(|e| ModelError::Download {
             url: dl.url.clone(),
-            message: e.to_string(),
+            message: error_chain(&e),
         })?;
     let mut req = client.get(&dl.url);
     if have > 0 {
@@ -213,7 +253,7 @@ pub async fn pull(
     }
     let fail = |e: reqwest::Error| ModelError::Download {
         url: dl.url.clone(),
-        message: e.to_string(),
+        message: error_chain(&e),
     };
     let mut resp = req.send().await.map_err(fail)?;
     let status = resp.status();
@@ -250,7 +290,7 @@ pub async fn pull(
                 let _ = file.flush();
                 return Err(ModelError::Download {
                     url: dl.url.clone(),
-                    message: e.to_string(),
+                    message: error_chain(&e),
                 });
             }
         };

@@ -63,7 +63,11 @@ pub fn render(doc: &Document, options: &Options) -> String {
     {
         let _ = writeln!(out, "language: {}", yaml::string(lang));
     }
-    yaml::list(&mut out, "participants", &participants(doc));
+    // Unknown speakers (a mono recording without labels) are not "nobody": no key at all.
+    let people = participants(doc);
+    if !people.is_empty() {
+        yaml::list(&mut out, "participants", &people);
+    }
     yaml::list(&mut out, "tags", &meta.labels);
     out.push_str("---\n\n");
 
@@ -194,7 +198,7 @@ mod tests {
                 timestamps: true,
             },
         );
-        assert!(md.contains("participants: []\n"), "{md}");
+        assert!(!md.contains("participants"), "{md}");
         assert!(md.contains("**[00:01]** Hello.  \n"), "{md}");
         assert!(!md.contains("channel 0"), "{md}");
     }

@@ -103,7 +103,11 @@ pub fn render(doc: &Document, options: &Options) -> String {
     }
     let _ = writeln!(out, "started: {}", yaml::string(&meta.started_at));
     let _ = writeln!(out, "duration: {}", yaml::string(&clock(meta.duration_ms)));
-    yaml::list(&mut out, "participants", &participants(doc));
+    // Unknown speakers (a mono recording without labels) are not "nobody": no key at all.
+    let people = participants(doc);
+    if !people.is_empty() {
+        yaml::list(&mut out, "participants", &people);
+    }
     yaml::list(&mut out, "tags", &tags(&options.tag, &meta.labels));
     let _ = writeln!(out, "meeting_id: {}", yaml::string(&meta.id));
     out.push_str("---\n\n");

@@ -82,7 +82,7 @@ fn render_summary(out: &mut String, s: &Summary) {
         heading(out, "Summary");
         let _ = writeln!(out, "{}\n", s.markdown.trim());
     }
-    for section in &s.sections {
+    for section in s.sections.iter().filter(|s| !s.body.trim().is_empty()) {
         heading(out, &section.title);
         let _ = writeln!(out, "{}\n", section.body.trim());
     }

@@ -21,8 +21,11 @@ pub use talk::{TalkTime, talk_time};
 
 /// Default for config `key_sentences`.
 pub const KEY_SENTENCES: usize = 8;
-/// Sentences with fewer content words ("Agreed.", "Right.") are never key sentences.
+/// Sentences with fewer content words ("Agreed.", "Right.") are key sentences only when no
+/// sentence has this many.
 const MIN_KEY_WORDS: usize = 4;
+/// The floor when no sentence reaches [`MIN_KEY_WORDS`]: "Yes." or "Okay, fine." never count.
+const SHORT_KEY_WORDS: usize = 2;
 
 pub struct Extractive;
 
@@ -81,7 +84,12 @@ pub fn extract(
         format!("[{}] {}: {}", timestamp(s.start_ms), s.speaker, s.text)
     };
 
-    let key = rank::key_sentences(&words, key_sentences, MIN_KEY_WORDS);
+    let mut key = rank::key_sentences(&words, key_sentences, MIN_KEY_WORDS);
+    if key.is_empty() {
+        // Only short sentences (or whisper cut one sentence into short segments): rank those
+        // rather than show no key sentence at all.
+        key = rank::key_sentences(&words, key_sentences, SHORT_KEY_WORDS);
+    }
     let decisions: Vec<String> = decision_candidates(&sentences)
         .into_iter()
         .map(|i| {
@@ -95,14 +103,18 @@ pub fn extract(
         .collect();
     let actions = action_candidates(&sentences, &participants);
 
-    let mut sections = vec![Section {
-        title: "Key sentences".into(),
-        body: key
-            .iter()
-            .map(|&i| format!("- {}", quote(i)))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }];
+    let mut sections = Vec::new();
+    // A short meeting may have no sentence long enough to rank: no heading over nothing.
+    if !key.is_empty() {
+        sections.push(Section {
+            title: "Key sentences".into(),
+            body: key
+                .iter()
+                .map(|&i| format!("- {}", quote(i)))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
     sections.push(Section {
         title: "Who spoke how long".into(),
         body: talk::table(&times),
