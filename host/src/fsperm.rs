@@ -119,6 +119,8 @@ const PRIVATE_ENTRIES: &[&str] = &[
     "recordings",
     "plugins.lock",
     "secrets",
+    "exports-written.jsonl",
+    "unsaved",
 ];
 
 /// Makes an existing home and minutes' own files in it private to the user. Returns the paths

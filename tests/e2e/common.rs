@@ -49,6 +49,9 @@ pub fn archive(id: &str) -> PathBuf {
 pub struct Env {
     pub home: tempfile::TempDir,
     pub work: tempfile::TempDir,
+    /// The user's HOME for the binary: its documents folder is where notes go by default, and
+    /// no test may write into the real user's.
+    pub user: tempfile::TempDir,
 }
 
 impl Env {
@@ -56,6 +59,7 @@ impl Env {
         Env {
             home: tempfile::tempdir().expect("home"),
             work: tempfile::tempdir().expect("work"),
+            user: tempfile::tempdir().expect("user home"),
         }
     }
 
@@ -63,6 +67,7 @@ impl Env {
         Command::new(env!("CARGO_BIN_EXE_minutes"))
             .args(args)
             .env("MINUTES_HOME", self.home.path())
+            .env("HOME", self.user.path())
             .env_remove("MINUTES_LOG")
             // Tests never touch the keyring of the machine they run on.
             .env("MINUTES_SECRETS", "file")

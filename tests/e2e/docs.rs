@@ -380,10 +380,9 @@ impl DocEnv {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env("MINUTES_HOME", self.env.home.path())
+            .env("HOME", self.env.user.path())
             .env("MINUTES_MODEL", shared("models/ggml-tiny.en-q5_1.bin"))
             .env("MINUTES_SECRETS", "file")
-            // Notes go to the documents folder of this HOME, not the real user's.
-            .env("HOME", self.env.home.path().join("user"))
             .env_remove("MINUTES_LOG")
             .current_dir(&self.cwd)
             .stdin(std::process::Stdio::null());

@@ -363,6 +363,7 @@ fn export_webhook_posts_the_document_only_once_granted_and_the_ledger_shows_it()
     let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
         .args(["secret", "set", "export-webhook", "token"])
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .env("MINUTES_SECRETS", "file")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -568,6 +569,7 @@ fn exports_go_to_the_notes_folder_not_the_current_one() {
             "export-markdown",
         ])
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .env("MINUTES_SECRETS", "file")
         .env_remove("XDG_CONFIG_HOME")
         .current_dir(env.work.path());

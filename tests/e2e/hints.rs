@@ -131,6 +131,7 @@ fn a_model_download_without_network_names_the_cause_and_the_other_route() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
         .args(["models", "pull", "tiny.en"])
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .env("MINUTES_MODEL_BASE_URL", "http://127.0.0.1:9/models")
         .current_dir(env.work.path())
         .output()

@@ -79,6 +79,7 @@ impl Setup {
         let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
             .args(["secret", "set", self.id, "api-key"])
             .env("MINUTES_HOME", self.env.home.path())
+            .env("HOME", self.env.user.path())
             .env("MINUTES_SECRETS", "file")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())

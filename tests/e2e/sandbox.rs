@@ -206,6 +206,7 @@ fn a_benchmarked_package_reaches_no_host_and_no_secret() {
         ])
         .arg(&pkg)
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .env("MINUTES_SECRETS", "file")
         .env("MINUTES_SECRET_PROBE_HTTP__TOKEN", "env-secret")
         .env_remove("MINUTES_LOG")

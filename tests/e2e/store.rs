@@ -338,6 +338,7 @@ fn a_recording_with_a_non_utf8_name_is_found_again() {
         std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
             .args(args)
             .env("MINUTES_HOME", env.home.path())
+            .env("HOME", env.user.path())
             .env("MINUTES_SECRETS", "file")
             .current_dir(env.work.path())
             .stdin(std::process::Stdio::null())

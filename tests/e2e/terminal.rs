@@ -11,6 +11,7 @@ fn run(env: &Env, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
         .args(args)
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .env_remove("MINUTES_LOG")
         .env("MINUTES_SECRETS", "file")
         .env("NO_COLOR", "1")

@@ -339,6 +339,7 @@ fn ctrl_c_keeps_what_was_transcribed() {
             "partial.json",
         ])
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .current_dir(env.work.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -393,6 +394,7 @@ fn ctrl_c_before_any_text_does_not_claim_there_is_no_speech() {
             "-v",
         ])
         .env("MINUTES_HOME", env.home.path())
+        .env("HOME", env.user.path())
         .env("NO_COLOR", "1")
         .current_dir(env.work.path())
         .stdout(std::process::Stdio::null())

@@ -297,19 +297,13 @@ fn export_one(
 /// Saves `document` as a meeting document file in the minutes home, for when neither the
 /// store nor the exports could keep it; `minutes export --document` reads it.
 fn keep_document(home: &Home, document: &Document) -> anyhow::Result<PathBuf> {
-    let dir = home.root().join("unsaved");
-    std::fs::create_dir_all(&dir)?;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let name = format!(
-        "{}-{stamp}.json",
-        crate::store::derived_id(&document.metadata.started_at, &document.metadata.title)
-    );
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec_pretty(document)?)?;
-    Ok(path)
+    let stem = crate::store::derived_id(&document.metadata.started_at, &document.metadata.title);
+    Ok(crate::output::keep_unsaved(
+        home,
+        &stem,
+        "json",
+        &serde_json::to_vec_pretty(document)?,
+    )?)
 }
 
 fn summarize(

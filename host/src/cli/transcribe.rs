@@ -294,22 +294,17 @@ fn keep_transcript(
     text: &str,
     json: bool,
 ) -> anyhow::Result<PathBuf> {
-    let dir = home.root().join("unsaved");
-    std::fs::create_dir_all(&dir)?;
     let stem = audio
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "transcript".into());
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let path = dir.join(format!(
-        "{stem}-{stamp}.{}",
-        if json { "json" } else { "txt" }
-    ));
-    std::fs::write(&path, text)?;
-    Ok(path)
+    let ext = if json { "json" } else { "txt" };
+    Ok(crate::output::keep_unsaved(
+        home,
+        &stem,
+        ext,
+        text.as_bytes(),
+    )?)
 }
 
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
