@@ -14,4 +14,5 @@ mod sandbox;
 mod server;
 mod store;
 mod summaries;
+mod terminal;
 mod transcribe;
