@@ -35,8 +35,11 @@ fn an_infinite_loop_is_stopped_at_its_deadline_and_the_host_answers_the_next_cal
     let err = block_on(plugin.export("spin", &doc)).expect_err("must be stopped");
     let took = started.elapsed();
     assert!(matches!(err, Error::Timeout { secs: 2, .. }), "{err}");
+    // Never before its deadline; after it, a loaded machine may run the epoch ticker late
+    // (CI saw everything 2.5x slower), so the bound only says it WAS stopped: the loop itself
+    // never ends.
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        took >= Duration::from_secs(2) && took < Duration::from_secs(30),
         "stopped after {took:?}"
     );
     assert!(
