@@ -312,6 +312,7 @@ fn a_granted_name_that_resolves_to_a_private_address_is_refused() {
 
 #[test]
 fn huge_and_gzip_bomb_responses_stop_at_the_limit() {
+    crate::server::gzip_bomb();
     let a = TestServer::start();
     let probe = Probe::install(&[a.origin()], &[a.origin()], None);
     for path in ["/huge", "/gzip-bomb"] {
