@@ -12,6 +12,7 @@ mod install;
 mod network;
 mod outputs;
 mod permissions;
+mod pipes;
 mod providers;
 mod record;
 mod sandbox;

@@ -229,7 +229,9 @@ fn rate_limited_then_answered_after_the_wait_the_server_asked_for() {
         waited >= Duration::from_millis(1900),
         "retried after {waited:?}, not the 2 s Retry-After asked for"
     );
-    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    // Server-side times; the upper bound only says it did not wait for something else (the
+    // slack is for a loaded machine).
+    assert!(waited < Duration::from_secs(15), "waited {waited:?}");
 }
 
 #[test]
@@ -239,11 +241,13 @@ fn a_retry_after_beyond_the_budget_is_not_waited_for() {
         CHAT,
         vec![Reply::json(429, "{}").with_header("Retry-After", "Fri, 31 Dec 2100 23:59:59 GMT")],
     );
-    let s = Setup::compatible(&fake.origin(), "timeout_secs = 5");
+    // A budget far above what starting minutes takes even on a loaded machine: waiting for
+    // the server, or for the budget, would take at least 60 s.
+    let s = Setup::compatible(&fake.origin(), "timeout_secs = 60");
     let started = Instant::now();
     let err = s.check_fails();
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(30),
         "it waited: {:?}",
         started.elapsed()
     );
@@ -356,7 +360,7 @@ fn a_reply_slower_than_the_deadline_times_out() {
     fake.on(
         CHAT,
         vec![Reply::slow(
-            Duration::from_secs(8),
+            Duration::from_secs(60),
             Reply::openai_stream("m", &["late"], "stop", (1, 1)),
         )],
     );
@@ -368,8 +372,10 @@ fn a_reply_slower_than_the_deadline_times_out() {
         err.contains("no complete answer") && err.contains("timeout_secs"),
         "{err}"
     );
+    // The answer comes after 60 s; the time includes starting minutes and compiling the
+    // plugin, which a loaded machine makes several times slower.
     assert!(
-        took < Duration::from_secs(6),
+        took < Duration::from_secs(30),
         "took {took:?} for a 2 s budget"
     );
 }

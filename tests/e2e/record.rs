@@ -98,7 +98,7 @@ impl Pulse {
             .spawn()
             .expect("start pulseaudio");
         let pulse = Pulse { runtime, daemon };
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !pulse
             .command("pactl")
             .arg("info")
@@ -108,7 +108,7 @@ impl Pulse {
         {
             assert!(
                 Instant::now() < deadline,
-                "PulseAudio did not start within 15 s"
+                "PulseAudio did not start within 60 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -205,7 +205,7 @@ fn real_capture_records_mic_and_system_audio_apart_and_transcribes_them() {
         .spawn()
         .expect("start minutes record");
     // Play once the recording file exists (the streams are open by then).
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while recording_wav(env.home.path()).is_none() {
         assert!(Instant::now() < deadline, "no recording started");
         std::thread::sleep(Duration::from_millis(100));
@@ -308,20 +308,30 @@ fn kill_9_loses_at_most_about_a_second_and_recover_makes_the_meeting() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start minutes record");
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // The recording ran from some time between the last look that found no file and the first
+    // that found it, until some time between just before and just after the kill: on a loaded
+    // machine these brackets widen, so the bounds below use them rather than one clock reading.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut absent = Instant::now();
     let wav = loop {
         if let Some(w) = recording_wav(env.home.path()) {
             break w;
         }
         assert!(Instant::now() < deadline, "no recording started");
+        absent = Instant::now();
         std::thread::sleep(Duration::from_millis(20));
     };
-    let started = Instant::now();
+    let present = Instant::now();
     std::thread::sleep(Duration::from_secs(15));
-    let ran = started.elapsed().as_secs_f64();
+    let before_kill = Instant::now();
     // SIGKILL: no handler runs, nothing is flushed.
     child.kill().expect("kill -9");
+    let after_kill = Instant::now();
     child.wait().expect("reap");
+    let (ran_at_least, ran_at_most) = (
+        (before_kill - present).as_secs_f64(),
+        (after_kill - absent).as_secs_f64(),
+    );
 
     let model = tiny();
     let out = env.ok(&[
@@ -339,10 +349,10 @@ fn kill_9_loses_at_most_about_a_second_and_recover_makes_the_meeting() {
     let rec = &v["recovered"][0];
     let r = hound::WavReader::open(&wav).expect("the repaired recording is a valid WAV");
     let secs = f64::from(r.duration()) / 16_000.0;
-    println!("ran {ran:.2} s before kill -9, recovered {secs:.2} s");
+    println!("ran {ran_at_least:.2}–{ran_at_most:.2} s before kill -9, recovered {secs:.2} s");
     assert!(
-        secs >= ran - 1.3 && secs <= ran + 0.2,
-        "recovered {secs:.2} s of a recording killed after {ran:.2} s"
+        secs >= ran_at_least - 1.3 && secs <= ran_at_most + 0.2,
+        "recovered {secs:.2} s of a recording killed after {ran_at_least:.2}–{ran_at_most:.2} s"
     );
     assert_eq!(
         rec["duration_ms"].as_u64().map(|ms| ms / 100),

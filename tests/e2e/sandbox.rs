@@ -32,11 +32,24 @@ fn an_infinite_loop_is_stopped_at_its_deadline_and_the_host_answers_the_next_cal
     let (_rt, plugin) = loaded(&env, "hostile-loop");
     let doc = document();
     let started = Instant::now();
-    let err = block_on(plugin.export("spin", &doc)).expect_err("must be stopped");
+    // On a thread, so that a loop the host fails to stop fails this test instead of hanging
+    // the test run.
+    let (done, stopped) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = block_on(plugin.export("spin", &doc));
+        let _ = done.send((plugin, doc, result));
+    });
+    let (plugin, doc, result) = stopped
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the looping plugin was not stopped within 60 s");
+    let err = result.expect_err("must be stopped");
     let took = started.elapsed();
     assert!(matches!(err, Error::Timeout { secs: 2, .. }), "{err}");
+    // Never before its deadline; after it, a loaded machine may run the epoch ticker late
+    // (CI saw everything 2.5x slower), so the bound only says it WAS stopped: the loop itself
+    // never ends.
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        took >= Duration::from_secs(2) && took < Duration::from_secs(30),
         "stopped after {took:?}"
     );
     assert!(

@@ -133,6 +133,22 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
     result
 }
 
+/// 64 MiB of zeros, gzipped, made once. Compressing it takes seconds in a debug build on a
+/// loaded machine: made inside a request it raced the plugin's call deadline, so tests make it
+/// before they start the plugin.
+pub fn gzip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        use flate2::{Compression, write::GzEncoder};
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..64 {
+            gz.write_all(&zeros).expect("gzip into memory");
+        }
+        gz.finish().expect("gzip into memory")
+    })
+}
+
 fn head(status: &str, extra: &str, len: usize) -> String {
     format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n{extra}\r\n")
 }
@@ -187,15 +203,9 @@ fn respond(mut conn: TcpStream, path: &str, hit: &Hit) -> std::io::Result<()> {
             Ok(())
         }
         "/gzip-bomb" => {
-            use flate2::{Compression, write::GzEncoder};
-            let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-            let zeros = vec![0u8; 1024 * 1024];
-            for _ in 0..64 {
-                gz.write_all(&zeros)?;
-            }
-            let bomb = gz.finish()?;
+            let bomb = gzip_bomb();
             conn.write_all(head("200 OK", "Content-Encoding: gzip\r\n", bomb.len()).as_bytes())?;
-            conn.write_all(&bomb)
+            conn.write_all(bomb)
         }
         "/trickle" => {
             conn.write_all(head("200 OK", "", 100).as_bytes())?;

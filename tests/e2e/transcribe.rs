@@ -326,7 +326,7 @@ fn ctrl_c_keeps_what_was_transcribed() {
     let audio = shared("corpus/synthetic/meeting_a_2ch.wav");
     let model = tiny();
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
         .args([
             "transcribe",
             audio.to_str().unwrap(),
@@ -340,25 +340,57 @@ fn ctrl_c_keeps_what_was_transcribed() {
         ])
         .env("MINUTES_HOME", env.home.path())
         .env("HOME", env.user.path())
+        // The debug log says when a window is transcribed: the signal is sent once windows with
+        // ten tokens are done, however slow the machine is, and long before the end of the
+        // 3-minute file (a fixed wait of 12 s raced the machine's speed).
+        .env("MINUTES_LOG", "minutes=debug")
         .current_dir(env.work.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Long enough for the first windows to finish, far from the end of the 3-minute file.
-    std::thread::sleep(std::time::Duration::from_secs(12));
+    let stderr = child.stderr.take().unwrap();
+    let (first_words, heard) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let (mut lines, mut tokens) = (Vec::new(), 0);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("window transcribed") {
+                tokens += line
+                    .split_whitespace()
+                    .find_map(|f| f.strip_prefix("tokens="))
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .unwrap_or(0);
+                if tokens >= 10 {
+                    let _ = first_words.send(());
+                }
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
+    });
+    if heard
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .is_err()
+    {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "no words transcribed within 300 s:\n{}",
+            log.join().unwrap()
+        );
+    }
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = child.wait().unwrap();
+    let stderr = log.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
     let t: Value =
         serde_json::from_str(&std::fs::read_to_string(env.path("partial.json")).unwrap()).unwrap();
     assert_eq!(t["complete"], false);

@@ -70,16 +70,102 @@ fn is_monitor(name: &str) -> bool {
     name.ends_with(".monitor")
 }
 
+/// Whether an ALSA PCM name is a device worth listing: the default, a sound server, or one that
+/// reaches a card. ALSA also names every plugin it knows (`lavrate`, `speex`, `upmix`, `jack`,
+/// `oss`, ...): rate converters and mixers, not microphones, and opening some of them only makes
+/// their libraries complain. `--mic NAME` still opens any of them by name.
+fn is_real_alsa_device(name: &str) -> bool {
+    const CARD_PREFIXES: [&str; 6] = [
+        "hw:",
+        "plughw:",
+        "sysdefault:",
+        "dsnoop:",
+        "dmix:",
+        "front:",
+    ];
+    matches!(name, "default" | "sysdefault" | "pulse" | "pipewire")
+        || CARD_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// While alive, what ALSA prints about the calls made on this thread (28–39 lines when it has no
+/// sound server to talk to, for every plugin it tries) goes to a buffer instead of stderr; -v
+/// shows it as debug log lines. Only ALSA's own messages are caught: minutes' output and logs
+/// are untouched. Nested guards share the outermost one's buffer.
+struct QuietAlsa;
+
+#[cfg(target_os = "linux")]
+thread_local! {
+    static ALSA_BUFFER: std::cell::RefCell<Option<std::rc::Rc<std::cell::RefCell<alsa::Output>>>> =
+        const { std::cell::RefCell::new(None) };
+    static QUIET_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl QuietAlsa {
+    fn new() -> QuietAlsa {
+        #[cfg(target_os = "linux")]
+        if QUIET_DEPTH.replace(QUIET_DEPTH.get() + 1) == 0 {
+            // alsa-lib's thread-local error handler, writing into a fresh buffer. It stays
+            // installed afterwards (alsa-lib keeps no way back through the alsa crate); what
+            // ALSA says on this thread between guards is read by the next one.
+            let buffer = alsa::Output::local_error_handler().ok();
+            ALSA_BUFFER.with_borrow_mut(|b| {
+                let earlier = std::mem::replace(b, buffer);
+                if let Some(earlier) = earlier {
+                    log_alsa_messages(&earlier.borrow());
+                }
+            });
+        }
+        QuietAlsa
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn log_alsa_messages(buffer: &alsa::Output) {
+    for line in buffer.to_string().lines().filter(|l| !l.trim().is_empty()) {
+        tracing::debug!("ALSA: {line}");
+    }
+}
+
+impl Drop for QuietAlsa {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if QUIET_DEPTH.replace(QUIET_DEPTH.get().saturating_sub(1)) == 1 {
+            ALSA_BUFFER.with_borrow_mut(|b| {
+                if let Some(buffer) = b.as_ref() {
+                    log_alsa_messages(&buffer.borrow());
+                }
+                // A new, empty buffer: the next guard does not log these lines again.
+                *b = alsa::Output::local_error_handler().ok();
+            });
+        }
+    }
+}
+
 pub fn list() -> Result<DeviceList, DeviceError> {
+    let _quiet = QuietAlsa::new();
     let host = cpal::default_host();
+    let alsa_only = host.id() == cpal::HostId::Alsa;
     let default_in = host.default_input_device().map(|d| device_name(&d));
     let default_out = host.default_output_device().map(|d| device_name(&d));
-    let mut devices = Vec::new();
-    for d in host
+    let mut found: Vec<cpal::Device> = host
         .devices()
         .map_err(|e| DeviceError::Host(e.to_string()))?
-    {
+        .collect();
+    if alsa_only {
+        found.retain(|d| is_real_alsa_device(&device_name(d)));
+        // What `minutes record` opens when not told; ALSA's hints need not name it.
+        if let Some(d) = host.default_input_device()
+            && !found.iter().any(|f| device_name(f) == device_name(&d))
+        {
+            found.insert(0, d);
+        }
+    }
+    let mut devices = Vec::new();
+    for d in found {
         let name = device_name(&d);
+        // ALSA's routes to a sound server (and the default, usually one of them) lead nowhere
+        // while no server runs: not a device to pick then.
+        let unreachable = |cfg: &Option<_>| alsa_only && cfg.is_none() && !name.contains("CARD=");
         if d.supports_input() {
             let cfg = d.default_input_config().ok();
             let kind = if is_monitor(&name) {
@@ -93,17 +179,22 @@ pub fn list() -> Result<DeviceList, DeviceError> {
                     .is_some_and(|o| name == format!("{o}.monitor")),
                 _ => default_in.as_ref() == Some(&name),
             };
-            devices.push(DeviceInfo {
-                name: name.clone(),
-                description: description(&d),
-                kind,
-                default,
-                sample_rate: cfg.as_ref().map(|c| c.sample_rate()),
-                channels: cfg.map(|c| c.channels()),
-            });
+            if !unreachable(&cfg) {
+                devices.push(DeviceInfo {
+                    name: name.clone(),
+                    description: description(&d),
+                    kind,
+                    default,
+                    sample_rate: cfg.as_ref().map(|c| c.sample_rate()),
+                    channels: cfg.map(|c| c.channels()),
+                });
+            }
         }
         if d.supports_output() {
             let cfg = d.default_output_config().ok();
+            if unreachable(&cfg) {
+                continue;
+            }
             devices.push(DeviceInfo {
                 default: default_out.as_ref() == Some(&name),
                 name,
@@ -136,6 +227,7 @@ fn default_system_name(host: &cpal::Host, devices: &[DeviceInfo]) -> Option<Stri
 
 /// Opens the microphone: `name`, or the default input.
 pub fn open_mic(name: Option<&str>) -> Result<Capture, DeviceError> {
+    let _quiet = QuietAlsa::new();
     let host = cpal::default_host();
     let device = match name {
         Some(n) => find(&host, n, true).ok_or_else(|| DeviceError::NotFound {
@@ -153,6 +245,7 @@ pub fn open_mic(name: Option<&str>) -> Result<Capture, DeviceError> {
 /// Opens the system audio: `name` (a monitor, or on Windows an output for loopback), or the
 /// monitor of the default output.
 pub fn open_system(name: Option<&str>) -> Result<Capture, DeviceError> {
+    let _quiet = QuietAlsa::new();
     let host = cpal::default_host();
     let name = match name {
         Some(n) => n.to_string(),
@@ -188,6 +281,7 @@ fn find(host: &cpal::Host, name: &str, input: bool) -> Option<cpal::Device> {
 /// Starts capturing from `device` at its own rate and channel count; the callback mixes to mono
 /// into the ring buffer (no locks, no allocation).
 pub fn open(device: &cpal::Device) -> Result<Capture, DeviceError> {
+    let _quiet = QuietAlsa::new();
     let name = device_name(device);
     // cpal's PulseAudio streams lose audio whenever the process runs 50 ms late (see pulse.rs).
     #[cfg(target_os = "linux")]

@@ -7,7 +7,9 @@ use crate::audio::device::{DeviceKind, list};
     after_help = "Examples:\n  minutes devices\n  minutes devices --json | jq -r '.devices[] | select(.kind == \"monitor\") | .name'\n\n\
     Inputs are microphones; a monitor is what an output plays (the system audio), recorded as \
     channel 1. Pass a NAME to `minutes record --mic NAME` or `--system NAME`. On Linux, monitors \
-    come from PulseAudio or PipeWire (pipewire-pulse); with ALSA alone there are none."
+    come from PulseAudio or PipeWire (pipewire-pulse); with ALSA alone there are none, and only the \
+    default device, sound servers and sound cards are listed: ALSA's plugins (rate converters such as \
+    lavrate or speex, upmix, jack, oss) are not devices, though `--mic NAME` still opens one by name."
 )]
 pub struct DevicesArgs {
     /// Print the list as JSON

@@ -1,6 +1,7 @@
 //! The `minutes` command line: a thin layer over the library.
 
 mod audit;
+mod closed_output;
 mod devices;
 mod export;
 pub(crate) mod finish;
@@ -105,10 +106,12 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    closed_output::exit_quietly_when_reader_leaves();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if closed_output::is_closed_output(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // An error may quote a plugin (its message, its panic): no terminal control gets through.
             eprintln!("error: {}", crate::term::clean(&format!("{e:#}")));
@@ -130,8 +133,17 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .try_init();
+}
+
+/// Colour codes only for a person at a terminal: not in a log file or a pipe, and never when
+/// NO_COLOR is set to anything but the empty string (https://no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stderr().is_terminal()
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
