@@ -151,7 +151,9 @@ pub fn tighten_home(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// an older minutes left readable.
 pub fn tighten_home_with_notice(root: &Path) {
     match tighten_home(root) {
-        Ok(changed) if !changed.is_empty() => eprintln!(
+        // A home folder that holds nothing of minutes' yet (one the user just made and pointed
+        // MINUTES_HOME at) is made private without a word: no meeting was ever exposed.
+        Ok(changed) if changed.iter().any(|p| p != root) => eprintln!(
             "notice: other users of this machine could read your meetings in {}; minutes made {} \
              of its files and folders private to you (owner only)",
             root.display(),

@@ -354,6 +354,27 @@ fn write_planned(
     Ok(())
 }
 
+/// Keeps a result that could not be written where the user asked (`<home>/unsaved/`, private
+/// like the rest of the home) and returns where it went.
+pub fn keep_unsaved(
+    home: &crate::plugins::Home,
+    stem: &str,
+    ext: &str,
+    bytes: &[u8],
+) -> std::io::Result<PathBuf> {
+    let dir = home.root().join("unsaved");
+    crate::fsperm::create_private_dir(&dir)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let path = dir.join(format!("{stem}-{stamp}.{ext}"));
+    let mut file = crate::fsperm::create_new_private(&path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,25 +590,4 @@ mod tests {
         );
         check_dir(&out.dir.path().join("new/deeper")).expect("creatable");
     }
-}
-
-/// Keeps a result that could not be written where the user asked (`<home>/unsaved/`, private
-/// like the rest of the home) and returns where it went.
-pub fn keep_unsaved(
-    home: &crate::plugins::Home,
-    stem: &str,
-    ext: &str,
-    bytes: &[u8],
-) -> std::io::Result<PathBuf> {
-    let dir = home.root().join("unsaved");
-    crate::fsperm::create_private_dir(&dir)?;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let path = dir.join(format!("{stem}-{stamp}.{ext}"));
-    let mut file = crate::fsperm::create_new_private(&path)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(path)
 }

@@ -156,7 +156,6 @@ fn real_capture_records_mic_and_system_audio_apart_and_transcribes_them() {
             .command(env!("CARGO_BIN_EXE_minutes"))
             .args(["devices", "--json"])
             .env("MINUTES_HOME", env.home.path())
-            .env("HOME", env.user.path())
             .output()
             .expect("devices")
             .stdout,
@@ -197,7 +196,6 @@ fn real_capture_records_mic_and_system_audio_apart_and_transcribes_them() {
         ])
         .arg(env.path("notes"))
         .env("MINUTES_HOME", env.home.path())
-        .env("HOME", env.user.path())
         .env("MINUTES_SECRETS", "file")
         .current_dir(env.work.path())
         .stdout(Stdio::piped())
@@ -302,7 +300,6 @@ fn kill_9_loses_at_most_about_a_second_and_recover_makes_the_meeting() {
         .arg("--system-file")
         .arg(&others)
         .env("MINUTES_HOME", env.home.path())
-        .env("HOME", env.user.path())
         .current_dir(env.work.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
