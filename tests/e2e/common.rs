@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -8,6 +8,24 @@ pub fn workspace() -> PathBuf {
         .expect("workspace root")
         .to_path_buf()
 }
+
+/// A file in ../shared beside the checkout: the models and the corpus.
+pub fn shared(rel: &str) -> PathBuf {
+    workspace()
+        .parent()
+        .expect("parent")
+        .join("shared")
+        .join(rel)
+}
+
+/// The whisper model the tests transcribe with.
+pub fn tiny() -> String {
+    shared("models/ggml-tiny.en-q5_1.bin").display().to_string()
+}
+
+/// whisper's threads spin while they wait: the tests, in whichever file, transcribe one at a
+/// time.
+pub static WHISPER: Mutex<()> = Mutex::new(());
 
 fn target_dir() -> PathBuf {
     // .../target/debug/minutes -> .../target

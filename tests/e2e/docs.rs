@@ -4,7 +4,7 @@
 //! the `minutes …` commands quoted inline in the prose. A command the rules do not know fails the
 //! test: classify it when you add it to the docs.
 
-use crate::common::{Env, package, packages, workspace};
+use crate::common::{Env, package, packages, shared, workspace};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -292,10 +292,6 @@ fn join_words(ws: &[String]) -> String {
 
 // ---- running the documented commands ----
 
-fn shared(rel: &str) -> PathBuf {
-    workspace().join("..").join("shared").join(rel)
-}
-
 /// A minutes home set up as the README's set-up command leaves it, and a working folder holding
 /// the files the docs name.
 struct DocEnv {
@@ -352,7 +348,12 @@ impl DocEnv {
             meeting_id: String::new(),
             llm: None,
         };
-        let out = doc.minutes(&["process", "atlas.wav", "--json"]);
+        let out = {
+            let _one = crate::common::WHISPER
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            doc.minutes(&["process", "atlas.wav", "--json"])
+        };
         assert!(
             out.status.success(),
             "{}",
@@ -452,6 +453,11 @@ impl DocEnv {
         }
         c.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
+        let _one = (ws.get(1).map(String::as_str) == Some("process")).then(|| {
+            crate::common::WHISPER
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        });
         let mut child = c.spawn().expect("spawn minutes");
         if let Some(mut stdin) = child.stdin.take() {
             use std::io::Write;

@@ -4,20 +4,8 @@
 use crate::common::*;
 use std::path::PathBuf;
 
-fn tiny() -> String {
-    workspace()
-        .parent()
-        .expect("parent")
-        .join("shared/models/ggml-tiny.en-q5_1.bin")
-        .display()
-        .to_string()
-}
-
 fn jfk() -> PathBuf {
-    workspace()
-        .parent()
-        .expect("parent")
-        .join("shared/corpus/real/jfk.wav")
+    shared("corpus/real/jfk.wav")
 }
 
 #[test]

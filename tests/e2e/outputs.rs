@@ -4,30 +4,13 @@
 
 use crate::common::*;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// whisper's threads spin while waiting: run one transcription at a time.
-static WHISPER: Mutex<()> = Mutex::new(());
 
 /// Well below transcribing jfk.wav (11 s of speech) with tiny.en on one thread.
 const FAST: Duration = Duration::from_secs(2);
 
-fn shared(rel: &str) -> PathBuf {
-    workspace()
-        .parent()
-        .expect("parent")
-        .join("shared")
-        .join(rel)
-}
-
 fn jfk() -> String {
     shared("corpus/real/jfk.wav").display().to_string()
-}
-
-fn tiny() -> String {
-    shared("models/ggml-tiny.en-q5_1.bin").display().to_string()
 }
 
 /// Runs and times `minutes args`; returns (succeeded, stderr, elapsed).

@@ -8,18 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn shared(rel: &str) -> PathBuf {
-    workspace()
-        .parent()
-        .expect("parent")
-        .join("shared")
-        .join(rel)
-}
-
-fn tiny() -> String {
-    shared("models/ggml-tiny.en-q5_1.bin").display().to_string()
-}
-
 /// The first `secs` of one channel of a 16 kHz WAV, written to `to` as mono.
 fn cut(from: &Path, channel: usize, secs: f64, to: &Path) {
     let mut r = hound::WavReader::open(from).expect("open corpus wav");

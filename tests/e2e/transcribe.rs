@@ -4,23 +4,6 @@
 use crate::common::*;
 use minutes::transcribe::wer;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::sync::Mutex;
-
-/// whisper's threads spin while waiting: run one transcription at a time.
-static WHISPER: Mutex<()> = Mutex::new(());
-
-fn shared(rel: &str) -> PathBuf {
-    workspace()
-        .parent()
-        .expect("parent")
-        .join("shared")
-        .join(rel)
-}
-
-fn tiny() -> String {
-    shared("models/ggml-tiny.en-q5_1.bin").display().to_string()
-}
 
 fn transcribe_json(env: &Env, audio: &std::path::Path, extra: &[&str]) -> Value {
     transcribe_json_with(env, &tiny(), audio, extra)
