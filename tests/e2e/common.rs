@@ -81,18 +81,23 @@ impl Env {
         }
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_minutes"))
-            .args(args)
+    /// The binary with this test's home, HOME and working folder, and no keyring or log
+    /// settings of the machine it runs on; callers add what their test needs.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_minutes"));
+        c.args(args)
             .env("MINUTES_HOME", self.home.path())
             .env("HOME", self.user.path())
             .env_remove("MINUTES_LOG")
             // Tests never touch the keyring of the machine they run on.
             .env("MINUTES_SECRETS", "file")
             .current_dir(self.work.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run minutes")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run minutes")
     }
 
     /// Runs and expects success; returns stdout.

@@ -3,26 +3,15 @@
 //! sound devices.
 
 use crate::common::*;
-use std::process::{Command, Output, Stdio};
-
-fn minutes(env: &Env, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_minutes"));
-    c.args(args)
-        .env("MINUTES_HOME", env.home.path())
-        .env("HOME", env.user.path())
-        .env("MINUTES_SECRETS", "file")
-        .env_remove("MINUTES_LOG")
-        .current_dir(env.work.path())
-        .stdin(Stdio::null());
-    c
-}
+use std::process::{Output, Stdio};
 
 /// Runs `minutes args` with stdout into a pipe whose reader is already gone, as in
 /// `minutes models list | true`.
 fn with_reader_gone(env: &Env, args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let child = minutes(env, args)
+    let child = env
+        .command(args)
         .stdout(writer)
         .stderr(Stdio::piped())
         .spawn()
@@ -106,7 +95,7 @@ fn log_lines_carry_no_colour_codes_into_a_pipe() {
         "--threads",
         "1",
     ];
-    let out = minutes(&env, &args).output().expect("run minutes");
+    let out = env.command(&args).output().expect("run minutes");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("WARN") && stderr.contains("truncated"),
@@ -124,7 +113,8 @@ fn devices_without_a_sound_server_lists_no_alsa_plugins_and_no_alsa_noise() {
     // No PulseAudio socket to find: cpal falls back to ALSA, which knows every plugin of
     // libasound2-plugins (lavrate, speex, upmix, jack, ...) and complains opening them.
     let runtime = tempfile::tempdir().expect("runtime dir");
-    let out = minutes(&env, &["devices"])
+    let out = env
+        .command(&["devices"])
         .env("XDG_RUNTIME_DIR", runtime.path())
         .env("HOME", runtime.path())
         .env_remove("PULSE_SERVER")

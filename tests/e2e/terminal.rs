@@ -8,15 +8,8 @@ const ESC: u8 = 0x1b;
 
 /// `env.run` with minutes' own log colours off (NO_COLOR), so that any ESC left is the plugin's.
 fn run(env: &Env, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
-        .args(args)
-        .env("MINUTES_HOME", env.home.path())
-        .env("HOME", env.user.path())
-        .env_remove("MINUTES_LOG")
-        .env("MINUTES_SECRETS", "file")
+    env.command(args)
         .env("NO_COLOR", "1")
-        .current_dir(env.work.path())
-        .stdin(std::process::Stdio::null())
         .output()
         .expect("run minutes")
 }

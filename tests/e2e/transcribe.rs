@@ -309,8 +309,8 @@ fn ctrl_c_keeps_what_was_transcribed() {
     let audio = shared("corpus/synthetic/meeting_a_2ch.wav");
     let model = tiny();
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
-        .args([
+    let mut child = env
+        .command(&[
             "transcribe",
             audio.to_str().unwrap(),
             "--model",
@@ -321,13 +321,10 @@ fn ctrl_c_keeps_what_was_transcribed() {
             "--out",
             "partial.json",
         ])
-        .env("MINUTES_HOME", env.home.path())
-        .env("HOME", env.user.path())
         // The debug log says when a window is transcribed: the signal is sent once windows with
         // ten tokens are done, however slow the machine is, and long before the end of the
         // 3-minute file (a fixed wait of 12 s raced the machine's speed).
         .env("MINUTES_LOG", "minutes=debug")
-        .current_dir(env.work.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -395,8 +392,8 @@ fn ctrl_c_before_any_text_does_not_claim_there_is_no_speech() {
     let audio = shared("corpus/synthetic/meeting_a_2ch.wav");
     let model = tiny();
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minutes"))
-        .args([
+    let mut child = env
+        .command(&[
             "transcribe",
             audio.to_str().unwrap(),
             "--model",
@@ -408,10 +405,7 @@ fn ctrl_c_before_any_text_does_not_claim_there_is_no_speech() {
             "partial.json",
             "-v",
         ])
-        .env("MINUTES_HOME", env.home.path())
-        .env("HOME", env.user.path())
         .env("NO_COLOR", "1")
-        .current_dir(env.work.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
