@@ -10,6 +10,7 @@ mod bench_transcribe;
 pub mod cli;
 pub mod fsperm;
 pub mod ledger;
+pub mod model;
 pub mod output;
 pub mod plugins;
 pub mod secrets;

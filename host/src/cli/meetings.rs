@@ -1,7 +1,7 @@
 //! `minutes list|show|search|delete|rename|label`: the stored meetings.
 
+use crate::model::{Document, Summary};
 use crate::plugins::Home;
-use crate::plugins::bindings::types::{Document, Summary};
 use crate::store::{AudioRef, ListFilter, PluginRef, Provenance, RetentionPolicy, Store};
 use anyhow::Context as _;
 use std::io::{BufRead, IsTerminal, Write};
@@ -372,9 +372,10 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
     }
     out.push_str("\nTranscript\n\n");
     for s in &document.transcript.segments {
-        let who = s
-            .speaker
-            .clone()
+        let who = document
+            .transcript
+            .speaker_name(s)
+            .map(str::to_string)
             .or_else(|| {
                 document
                     .metadata
@@ -418,14 +419,14 @@ fn render_summary(s: &Summary) -> String {
             } else {
                 format!(" ({})", details.join(", "))
             };
-            out.push_str(&format!("- [ ] {}{details}\n", a.task));
+            let tick = if a.done { "x" } else { " " };
+            out.push_str(&format!("- [{tick}] {}{details}\n", a.task));
         }
         out.push('\n');
     }
-    for (title, items) in [
-        ("Decisions", &s.decisions),
-        ("Open questions", &s.open_questions),
-    ] {
+    let decisions: Vec<&str> = s.decisions.iter().map(|d| d.text.as_str()).collect();
+    let questions: Vec<&str> = s.open_questions.iter().map(|q| q.text.as_str()).collect();
+    for (title, items) in [("Decisions", decisions), ("Open questions", questions)] {
         if !items.is_empty() {
             out.push_str(&format!("## {title}\n"));
             for i in items {

@@ -1,8 +1,8 @@
 //! Errors of the plugin system, each saying what happened to which plugin and what to do.
 
-use super::bindings::types::PluginError as WitError;
 use super::manifest::{Kind, ManifestError};
 use super::package::PackageError;
+use crate::model::PluginError as WitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -75,7 +75,9 @@ pub fn describe(e: &WitError) -> String {
         WitError::Config(m) => format!("configuration: {m}"),
         WitError::Denied(m) => format!("denied: {m}"),
         WitError::Network(m) => format!("network: {m}"),
-        WitError::Upstream(u) => format!("the service answered {}: {}", u.status, u.message),
+        WitError::Upstream { status, message } => {
+            format!("the service answered {status}: {message}")
+        }
         WitError::InvalidInput(m) => format!("invalid input: {m}"),
         WitError::ContextLengthExceeded(m) => {
             format!("too long for the model's context window: {m}")

@@ -12,6 +12,8 @@ use super::manifest::{Kind, Manifest};
 use super::net::allowlist::Allowlist;
 use super::net::{NetOptions, NetShared, PluginNet, SecretRule};
 use super::package::sha256_hex;
+use super::wit::since_v0_1 as v0_1;
+use crate::model;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -488,7 +490,7 @@ impl LoadedPlugin {
     fn plugin_result<T>(&self, r: Result<T, types::PluginError>) -> Result<T, Error> {
         r.map_err(|error| Error::Plugin {
             id: self.ctx.id.clone(),
-            error,
+            error: v0_1::error_from_wit(error),
         })
     }
 
@@ -521,8 +523,9 @@ impl LoadedPlugin {
     pub async fn export(
         &self,
         format: &str,
-        document: &types::Document,
+        document: &model::Document,
     ) -> Result<Vec<types::OutputFile>, Error> {
+        let document = &v0_1::document_to_wit(document);
         let mut store = self.new_store();
         let result = match &self.entry {
             Entry::Exporter(pre) => {
@@ -567,12 +570,14 @@ impl LoadedPlugin {
 
     pub async fn summarize(
         &self,
-        transcript: &types::Transcript,
-        metadata: &types::MeetingMetadata,
-    ) -> Result<types::Summary, Error> {
+        transcript: &model::Transcript,
+        metadata: &model::MeetingMetadata,
+    ) -> Result<model::Summary, Error> {
         let Entry::Template(pre) = &self.entry else {
             return Err(self.wrong_kind(Kind::Template));
         };
+        let transcript = &v0_1::transcript_to_wit(transcript);
+        let metadata = &v0_1::metadata_to_wit(metadata);
         let mut store = self.new_store();
         let waited = store.data().llm_wait.clone();
         let result = self
@@ -584,7 +589,7 @@ impl LoadedPlugin {
             })
             .await;
         let r = self.finish(store, result)?;
-        self.plugin_result(r)
+        self.plugin_result(r).map(v0_1::summary_from_wit)
     }
 
     pub async fn provider_info(&self) -> Result<types::ProviderInfo, Error> {
@@ -605,11 +610,12 @@ impl LoadedPlugin {
 
     pub async fn complete(
         &self,
-        request: &types::CompletionRequest,
-    ) -> Result<types::Completion, Error> {
+        request: &model::CompletionRequest,
+    ) -> Result<model::Completion, Error> {
         let Entry::Provider(pre) = &self.entry else {
             return Err(self.wrong_kind(Kind::Provider));
         };
+        let request = &v0_1::request_to_wit(request);
         let mut store = self.new_store();
         let result = self
             .timed(WaitClock::default(), async {
@@ -620,7 +626,7 @@ impl LoadedPlugin {
             })
             .await;
         let r = self.finish(store, result)?;
-        self.plugin_result(r)
+        self.plugin_result(r).map(v0_1::completion_from_wit)
     }
 }
 

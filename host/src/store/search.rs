@@ -103,10 +103,11 @@ impl Store {
             // The inner query lets FTS5 order by rank itself and stop at the limit, so
             // snippets are made only for the rows returned.
             let mut segments = conn.prepare_cached(
-                "SELECT h.rowid, h.snip, h.score, s.meeting_id, m.title, m.started_at, s.start_ms, s.end_ms, s.speaker \
+                "SELECT h.rowid, h.snip, h.score, s.meeting_id, m.title, m.started_at, s.start_ms, s.end_ms, coalesce(sp.name, s.speaker_id) \
                  FROM (SELECT rowid, snippet(segments_fts, 0, ?2, ?3, '…', ?5) AS snip, rank AS score \
                        FROM segments_fts WHERE segments_fts MATCH ?1 ORDER BY rank LIMIT ?4) h \
-                 JOIN segments s ON s.id = h.rowid JOIN meetings m ON m.id = s.meeting_id ORDER BY h.score",
+                 JOIN segments s ON s.id = h.rowid JOIN meetings m ON m.id = s.meeting_id \
+                 LEFT JOIN speakers sp ON sp.meeting_id = s.meeting_id AND sp.id = s.speaker_id ORDER BY h.score",
             )?;
             let mut hits: Vec<KeyedHit> = segments
                 .query_map(

@@ -6,8 +6,7 @@ pub mod input;
 pub mod policy;
 pub mod route;
 
-use crate::plugins::bindings::host::minutes::plugin::llm::LlmInfo;
-use crate::plugins::bindings::types::{Document, Summary};
+use crate::model::{Document, LlmInfo, Summary};
 use crate::plugins::host_api::LlmHandle;
 use crate::plugins::manifest::{ConfigValue, Kind};
 use crate::plugins::{LoadedPlugin, Registry, Runtime};
