@@ -520,6 +520,96 @@ pub struct Plan {
     pub expected_requests: u32,
 }
 
+/// yes / no / unknown: an unverified data-policy answer is `unknown`, never guessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tristate {
+    Yes,
+    No,
+    Unknown,
+}
+
+/// What a provider says it does with the data sent to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataPolicy {
+    pub retention: String,
+    pub trains_on_data: Tristate,
+    pub zero_retention_available: Tristate,
+    pub zero_retention_default: Tristate,
+    pub region: Option<String>,
+    pub certifications: Vec<String>,
+    pub sources: Vec<String>,
+    pub last_verified: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub id: String,
+    pub context_window: u32,
+    pub max_output: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    pub id: String,
+    pub name: String,
+    pub models: Vec<ModelInfo>,
+    pub default_model: String,
+    pub data_policy: DataPolicy,
+    /// A v0.1 provider can only be prompted for a shape: `prompt-only`.
+    pub structured_output: SchemaSupport,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateInfo {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub uses_llm: bool,
+    /// False for v0.1 templates, which have no `ask`.
+    pub answers_questions: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatInfo {
+    pub id: String,
+    pub description: String,
+    pub media_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExporterInfo {
+    pub id: String,
+    pub name: String,
+    pub formats: Vec<FormatInfo>,
+}
+
+/// A file an exporter wants written (inside the folder the user chose).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A stretch of one meeting the host's search found for a question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    pub meeting_id: String,
+    pub meeting_title: String,
+    pub started_at: String,
+    pub segments: Vec<Segment>,
+    pub speakers: Vec<Speaker>,
+}
+
+/// A template's answer to a question about meetings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub markdown: String,
+    pub citations: Vec<Citation>,
+    pub grounding: Grounding,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

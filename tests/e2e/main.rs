@@ -3,6 +3,7 @@
 
 mod authoring;
 mod common;
+mod contract_v0_1;
 mod docs;
 mod exporters;
 mod fake_llm;

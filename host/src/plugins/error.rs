@@ -23,6 +23,26 @@ pub enum Error {
         kind: Kind,
         detail: String,
     },
+    #[error(
+        "plugin `{id}`: its plugin.toml claims contract minutes:plugin@{claimed} (`api = \"{claimed}\"`), \
+         but its component speaks {speaks} (its import names say so). Refused: rebuild the plugin \
+         against the contract it claims, or set `api = \"{}\"` in plugin.toml", .speaks.api()
+    )]
+    ContractMismatch {
+        id: String,
+        claimed: String,
+        speaks: super::wit::ContractVersion,
+    },
+    #[error(
+        "plugin `{id}`: its component mixes contract versions ({versions}) in its import names, \
+         while its plugin.toml claims minutes:plugin@{claimed}. Refused: a component is built \
+         against one version of the contract; rebuild it with one SDK version"
+    )]
+    MixedContract {
+        id: String,
+        claimed: String,
+        versions: String,
+    },
     #[error("plugin `{id}`: its component is not valid WebAssembly for this host: {detail}")]
     BadComponent { id: String, detail: String },
     #[error("plugin `{id}` did not finish within its limit of {secs} s and was stopped")]

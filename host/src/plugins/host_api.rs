@@ -382,3 +382,97 @@ impl PluginState {
         result.unwrap_or_else(|e| Err(PluginError::Other(format!("the provider call failed: {e}"))))
     }
 }
+
+/// The same host interfaces for plugins built for contract v0.2: each call is converted and
+/// handled by the one implementation above.
+mod for_v0_2 {
+    use super::PluginState;
+    use crate::plugins::bindings::host::minutes::plugin as v1;
+    use crate::plugins::net::ResponseStream;
+    use crate::plugins::wit::since_v0_2::{self as v0_2, config, http, llm, log};
+    use wasmtime::component::Resource;
+
+    impl log::Host for PluginState {
+        async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+            <Self as v1::log::Host>::log(self, v0_2::log_level_to_v1(level), message).await
+        }
+    }
+
+    impl config::Host for PluginState {
+        async fn get(&mut self, key: String) -> wasmtime::Result<Option<config::Value>> {
+            Ok(<Self as v1::config::Host>::get(self, key)
+                .await?
+                .map(v0_2::config_value_from_v1))
+        }
+    }
+
+    impl http::Host for PluginState {
+        async fn fetch(
+            &mut self,
+            request: http::Request,
+        ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+            let r =
+                <Self as v1::http::Host>::fetch(self, v0_2::http_request_to_v1(request)).await?;
+            Ok(r.map(v0_2::http_response_from_v1)
+                .map_err(v0_2::http_error_from_v1))
+        }
+
+        async fn fetch_stream(
+            &mut self,
+            request: http::Request,
+        ) -> wasmtime::Result<Result<Resource<ResponseStream>, http::HttpError>> {
+            let r = <Self as v1::http::Host>::fetch_stream(self, v0_2::http_request_to_v1(request))
+                .await?;
+            Ok(r.map_err(v0_2::http_error_from_v1))
+        }
+    }
+
+    impl http::HostResponseStream for PluginState {
+        async fn status(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<u16> {
+            <Self as v1::http::HostResponseStream>::status(self, stream).await
+        }
+
+        async fn headers(
+            &mut self,
+            stream: Resource<ResponseStream>,
+        ) -> wasmtime::Result<Vec<(String, String)>> {
+            <Self as v1::http::HostResponseStream>::headers(self, stream).await
+        }
+
+        async fn next_chunk(
+            &mut self,
+            stream: Resource<ResponseStream>,
+        ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
+            Ok(
+                <Self as v1::http::HostResponseStream>::next_chunk(self, stream)
+                    .await?
+                    .map_err(v0_2::http_error_from_v1),
+            )
+        }
+
+        async fn drop(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<()> {
+            <Self as v1::http::HostResponseStream>::drop(self, stream).await
+        }
+    }
+
+    impl llm::Host for PluginState {
+        async fn info(&mut self) -> wasmtime::Result<Option<llm::LlmInfo>> {
+            Ok(self.llm_info().map(v0_2::llm_info_to_wit))
+        }
+
+        async fn announce_plan(&mut self, plan: llm::Plan) -> wasmtime::Result<()> {
+            self.plan_announced(v0_2::plan_from_wit(plan));
+            Ok(())
+        }
+
+        async fn complete(
+            &mut self,
+            request: v0_2::types::CompletionRequest,
+        ) -> wasmtime::Result<Result<v0_2::types::Completion, v0_2::types::PluginError>> {
+            let result = self.llm_complete(v0_2::request_from_wit(request)).await;
+            Ok(result
+                .map(v0_2::completion_to_wit)
+                .map_err(v0_2::error_to_wit))
+        }
+    }
+}

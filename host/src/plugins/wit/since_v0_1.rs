@@ -180,6 +180,79 @@ pub fn llm_info_to_wit(i: model::LlmInfo) -> llm::LlmInfo {
 
 // v0.1 -> host model: what a v0.1 plugin returns.
 
+fn tristate_from_wit(t: types::Tristate) -> model::Tristate {
+    match t {
+        types::Tristate::Yes => model::Tristate::Yes,
+        types::Tristate::No => model::Tristate::No,
+        types::Tristate::Unknown => model::Tristate::Unknown,
+    }
+}
+
+/// A v0.1 provider cannot be asked to enforce a schema: it is `prompt-only`.
+pub fn provider_info_from_wit(i: types::ProviderInfo) -> model::ProviderInfo {
+    let p = i.data_policy;
+    model::ProviderInfo {
+        id: i.id,
+        name: i.name,
+        models: i
+            .models
+            .into_iter()
+            .map(|m| model::ModelInfo {
+                id: m.id,
+                context_window: m.context_window,
+                max_output: m.max_output,
+            })
+            .collect(),
+        default_model: i.default_model,
+        data_policy: model::DataPolicy {
+            retention: p.retention,
+            trains_on_data: tristate_from_wit(p.trains_on_data),
+            zero_retention_available: tristate_from_wit(p.zero_retention_available),
+            zero_retention_default: tristate_from_wit(p.zero_retention_default),
+            region: p.region,
+            certifications: p.certifications,
+            sources: p.sources,
+            last_verified: p.last_verified,
+        },
+        structured_output: model::SchemaSupport::PromptOnly,
+    }
+}
+
+/// A v0.1 template has no `ask`.
+pub fn template_info_from_wit(i: types::TemplateInfo) -> model::TemplateInfo {
+    model::TemplateInfo {
+        id: i.id,
+        name: i.name,
+        description: i.description,
+        uses_llm: i.uses_llm,
+        answers_questions: false,
+    }
+}
+
+pub fn exporter_info_from_wit(i: types::ExporterInfo) -> model::ExporterInfo {
+    model::ExporterInfo {
+        id: i.id,
+        name: i.name,
+        formats: i
+            .formats
+            .into_iter()
+            .map(|f| model::FormatInfo {
+                id: f.id,
+                description: f.description,
+                media_type: f.media_type,
+            })
+            .collect(),
+    }
+}
+
+pub fn output_file_from_wit(f: types::OutputFile) -> model::OutputFile {
+    model::OutputFile {
+        path: f.path,
+        media_type: f.media_type,
+        bytes: f.bytes,
+    }
+}
+
 /// A v0.1 template's decisions, action items and open questions cite nothing: they become
 /// items graded `uncited`, shown as such and never dropped.
 pub fn summary_from_wit(s: types::Summary) -> model::Summary {
