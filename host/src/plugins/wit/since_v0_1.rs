@@ -418,6 +418,40 @@ mod tests {
     }
 
     #[test]
+    fn a_v0_1_provider_is_prompt_only_and_a_v0_1_template_answers_no_questions() {
+        let info = provider_info_from_wit(types::ProviderInfo {
+            id: "p".into(),
+            name: "P".into(),
+            models: vec![types::ModelInfo {
+                id: "m".into(),
+                context_window: 8192,
+                max_output: 512,
+            }],
+            default_model: "m".into(),
+            data_policy: types::DataPolicy {
+                retention: "none".into(),
+                trains_on_data: types::Tristate::No,
+                zero_retention_available: types::Tristate::Unknown,
+                zero_retention_default: types::Tristate::Yes,
+                region: Some("eu".into()),
+                certifications: vec![],
+                sources: vec![],
+                last_verified: None,
+            },
+        });
+        assert_eq!(info.structured_output, model::SchemaSupport::PromptOnly);
+        assert_eq!(info.models[0].context_window, 8192);
+        assert_eq!(info.data_policy.region.as_deref(), Some("eu"));
+        let t = template_info_from_wit(types::TemplateInfo {
+            id: "t".into(),
+            name: "T".into(),
+            description: String::new(),
+            uses_llm: true,
+        });
+        assert!(t.uses_llm && !t.answers_questions);
+    }
+
+    #[test]
     fn json_output_is_the_json_object_format_both_ways() {
         let r = types::CompletionRequest {
             messages: vec![],

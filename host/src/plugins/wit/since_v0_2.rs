@@ -655,6 +655,62 @@ mod tests {
     }
 
     #[test]
+    fn a_v0_2_http_request_reaches_the_network_layer_unchanged_and_its_errors_come_back() {
+        let r = http_request_to_v1(http::Request {
+            method: http::Method::Patch,
+            url: "https://api.example/v1".into(),
+            headers: vec![("a".into(), "b".into())],
+            body: Some(b"{}".to_vec()),
+            timeout_ms: Some(5),
+            follow_redirects: true,
+        });
+        assert!(matches!(r.method, v1::http::Method::Patch));
+        assert_eq!(
+            (
+                r.url.as_str(),
+                r.body.as_deref(),
+                r.timeout_ms,
+                r.follow_redirects
+            ),
+            ("https://api.example/v1", Some(&b"{}"[..]), Some(5), true)
+        );
+        match http_error_from_v1(v1::http::HttpError::Denied(v1::http::Denial {
+            origin: "https://evil.example".into(),
+            reason: "not granted".into(),
+        })) {
+            http::HttpError::Denied(d) => assert_eq!(d.origin, "https://evil.example"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            http_error_from_v1(v1::http::HttpError::TooLarge(9)),
+            http::HttpError::TooLarge(9)
+        ));
+    }
+
+    #[test]
+    fn a_v0_2_provider_says_whether_it_enforces_schemas() {
+        let info = provider_info_from_wit(types::ProviderInfo {
+            id: "p".into(),
+            name: "P".into(),
+            models: vec![],
+            default_model: "m".into(),
+            data_policy: types::DataPolicy {
+                retention: "none".into(),
+                trains_on_data: types::Tristate::No,
+                zero_retention_available: types::Tristate::Unknown,
+                zero_retention_default: types::Tristate::Yes,
+                region: None,
+                certifications: vec![],
+                sources: vec![],
+                last_verified: None,
+            },
+            structured_output: types::SchemaSupport::Enforced,
+        });
+        assert_eq!(info.structured_output, model::SchemaSupport::Enforced);
+        assert_eq!(info.data_policy.trains_on_data, model::Tristate::No);
+    }
+
+    #[test]
     fn response_formats_round_trip_with_their_schema() {
         let req = model::CompletionRequest {
             messages: vec![model::Message {
