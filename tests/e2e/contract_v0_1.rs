@@ -132,3 +132,75 @@ fn a_v0_1_component_whose_manifest_claims_0_2_is_refused_at_install() {
     );
     assert!(env.installed_ids().is_empty());
 }
+
+/// A template built for v0.2 runs beside a v0.1 provider: the host adapts its JSON-schema
+/// request for the v0.1 provider, gives it segment ids and named speakers, and keeps its
+/// citations. The same component claiming v0.1 is refused.
+#[test]
+fn a_v0_2_template_runs_through_a_v0_1_provider_and_keeps_its_citations() {
+    let fake = FakeLlm::start();
+    fake.on(
+        "POST /v1/chat/completions",
+        vec![Reply::openai_stream("served-model", &["{\"ok\": true}"], "stop", (3, 2)); 2],
+    );
+    let env = Env::new();
+    let probe = workspace().join("tests/fixtures/probe-v0.2");
+    env.install(&probe);
+    env.install(&fixture("openai-compatible"));
+    let info = env.ok(&["plugin", "info", "probe-v02"]);
+    assert!(info.contains("contract:    minutes:plugin@0.2.0"), "{info}");
+    env.ok(&["plugin", "allow", "openai-compatible", &fake.origin()]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!(
+            "[plugins.openai-compatible]\nmax_retries = 1\nbase_url = \"{}/v1\"\nmodel = \"test-model\"\n",
+            fake.origin()
+        ),
+    )
+    .expect("config");
+    let doc = env.path("meeting.json");
+    std::fs::write(&doc, MEETING).expect("write");
+    env.ok(&["store", "add-document", doc.to_str().expect("utf-8")]);
+    env.ok(&[
+        "summarize",
+        "2026-11-28-atlas",
+        "--provider",
+        "openai-compatible",
+        "--template",
+        "probe-v02",
+    ]);
+    let hit = &fake.hits_on("/v1/chat/completions")[0];
+    assert_eq!(hit.json()["response_format"]["type"], "json_object");
+    let shown: Value =
+        serde_json::from_str(&env.ok(&["show", "2026-11-28-atlas", "--json"])).expect("json");
+    let summary = &shown["document"]["summary"];
+    assert!(
+        summary["markdown"].as_str().is_some_and(
+            |m| m.contains("meta speakers 2") && m.contains("Some(\"Dev Team\") (id 1)")
+        ),
+        "{summary}"
+    );
+    assert_eq!(summary["decisions"][0]["citations"][0]["segment_id"], 1);
+    assert_eq!(summary["decisions"][0]["citations"][0]["at_ms"], 65000);
+    assert_eq!(summary["action_items"][0]["owner_speaker_id"], "dev-team");
+
+    let scratch = tempfile::tempdir().expect("tmp");
+    let copy = scratch.path().join("probe");
+    std::fs::create_dir(&copy).expect("mkdir");
+    for f in ["plugin.toml", "probe_v02.wasm"] {
+        std::fs::copy(probe.join(f), copy.join(f)).expect("copy");
+    }
+    let manifest = copy.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(
+        &manifest,
+        text.replace("api = \"0.2\"", "api = \"0.1\"")
+            .replace("id = \"probe-v02\"", "id = \"probe-claims-v01\""),
+    )
+    .expect("write");
+    let err = env.fails(&["plugin", "install", "--yes", copy.to_str().expect("utf-8")]);
+    assert!(
+        err.contains("probe-claims-v01") && err.contains("speaks minutes:plugin@0.2.0"),
+        "{err}"
+    );
+}
