@@ -17,10 +17,11 @@ pub enum Error {
         import: String,
         why: String,
     },
-    #[error("plugin `{id}` does not export what {} must (minutes:plugin@0.1.0): {detail}", a(*.kind))]
+    #[error("plugin `{id}` does not export what {} must ({contract}): {detail}", a(*.kind))]
     BadExports {
         id: String,
         kind: Kind,
+        contract: super::wit::ContractVersion,
         detail: String,
     },
     #[error(

@@ -253,6 +253,7 @@ impl Runtime {
         let bad = |e: wasmtime::Error| Error::BadExports {
             id: manifest.id.clone(),
             kind: manifest.kind,
+            contract: version,
             detail: format!("{e:#}"),
         };
         let pre = linker
