@@ -170,10 +170,10 @@ fn every_candidate_cites_the_segment_it_was_taken_from() {
     }
     for a in &summary.action_items {
         cited(&a.citations);
-        if let Some(owner) = &a.owner {
-            if t.speakers.iter().any(|s| &s.name == owner) {
-                assert_eq!(a.owner_speaker_id, Some(owner.to_lowercase()), "{a:?}");
-            }
+        if let Some(owner) = &a.owner
+            && t.speakers.iter().any(|s| &s.name == owner)
+        {
+            assert_eq!(a.owner_speaker_id, Some(owner.to_lowercase()), "{a:?}");
         }
     }
     assert!(
