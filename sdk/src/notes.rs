@@ -120,7 +120,7 @@ impl NotesSpec {
             action_items: ListSpec {
                 title: "Action items".into(),
                 instruction: "Tasks someone committed to or was asked to do. owner: the person who will do \
-                              it (null if nobody); due: the deadline as it was said (null if none was said; never the \
+                              it (\"\" if nobody); due: the deadline as it was said (\"\" if none was said; never the \
                               meeting's own date)."
                     .into(),
             },
@@ -205,7 +205,7 @@ impl NotesSpec {
         }
         let example = json!({
             "sections": sections,
-            "decisions": [{"text": "<decision>", "citations": ["<line id, e.g. s12>"]}],
+            "decisions": [{"text": "<decision>", "citations": ["<line id>"]}],
             "action_items": [{"owner": "<name, or empty>", "task": "<task>", "due": "<deadline as said, or empty>", "citations": ["<line id>"]}],
             "open_questions": [{"text": "<question>", "citations": ["<line id>"]}],
         });
@@ -219,6 +219,14 @@ impl NotesSpec {
     /// the order of [`NotesSpec::schema`] (the lists before the sections), which a constrained
     /// decoder follows.
     pub fn json_schema(&self) -> JsonSchema {
+        self.json_schema_citing(&[])
+    }
+
+    /// [`NotesSpec::json_schema`] with citations restricted to the line ids `ids` (an `enum`),
+    /// so that an endpoint that enforces the schema cannot cite a line the request did not
+    /// show. No restriction when `ids` is empty or longer than [`MAX_ENUM_IDS`] (endpoints cap
+    /// enum sizes).
+    pub fn json_schema_citing(&self, ids: &[u32]) -> JsonSchema {
         let mut sections = Map::new();
         for s in &self.sections {
             let value = match s.format {
@@ -233,7 +241,7 @@ impl NotesSpec {
         }
         let citations = json!({
             "type": "array",
-            "items": {"type": "string"},
+            "items": id_item(ids),
             "maxItems": MAX_CITATIONS,
         });
         let cited = |max: usize| {
@@ -324,8 +332,8 @@ impl NotesSpec {
         let _ = writeln!(
             out,
             "- citations (in every decision, action item and open question): the ids of the one to \
-             {MAX_CITATIONS} transcript lines the item comes from, as each line starts (\"s12\" for \
-             [s12 03:14]). Cite only lines that say it."
+             {MAX_CITATIONS} transcript lines the item comes from, written as the line starts: the line \
+             \"[s<n> mm:ss] …\" has the id \"s<n>\". Cite only lines that say it."
         );
         out
     }
@@ -371,6 +379,20 @@ pub struct Notes {
     pub open_questions: Vec<CitedText>,
 }
 
+/// Most line ids listed as a schema `enum` (OpenAI's strict mode takes up to 1,000 values).
+pub const MAX_ENUM_IDS: usize = 500;
+
+/// The schema of one citation: a string, one of `ids` as `"s<n>"` when there are a few.
+fn id_item(ids: &[u32]) -> Value {
+    let mut unique: Vec<u32> = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.is_empty() || unique.len() > MAX_ENUM_IDS {
+        return json!({"type": "string"});
+    }
+    json!({"type": "string", "enum": cite_ids(&unique)})
+}
+
 /// `["s12", "s14"]`: how ids are shown to the model, and so how it repeats them.
 fn cite_ids(ids: &[u32]) -> Value {
     json!(ids.iter().map(|id| format!("s{id}")).collect::<Vec<_>>())
@@ -390,6 +412,20 @@ pub fn citations(transcript: &Transcript, ids: &[u32]) -> Vec<Citation> {
 
 impl Notes {
     /// Back to the answer's JSON shape (used to hand partial notes to the merge step).
+    /// Every segment id these notes cite.
+    pub fn cited_ids(&self) -> Vec<u32> {
+        let items = self.decisions.iter().chain(&self.open_questions);
+        let mut ids: Vec<u32> = items.flat_map(|c| c.cites.iter().copied()).collect();
+        ids.extend(
+            self.action_items
+                .iter()
+                .flat_map(|a| a.cites.iter().copied()),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     pub fn to_json(&self) -> String {
         let mut sections = Map::new();
         for (key, value) in &self.sections {

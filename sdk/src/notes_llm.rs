@@ -296,10 +296,16 @@ pub fn summarize(
         } else {
             format!("notes for part {} of {n}", i + 1)
         };
+        // The lines this request shows are the ones its answer may cite.
+        let shown: Vec<u32> = plan.lines[chunk.lines.clone()]
+            .iter()
+            .map(|l| transcript.segments[l.segment].id)
+            .collect();
         partials.push(ask(
             model,
             spec,
             messages,
+            &shown,
             answer_tokens,
             options.temperature,
             &what,
@@ -411,10 +417,17 @@ fn reduce(
             let parts: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
             let messages = prompts.reduce(&parts, group[0] + 1, total, round);
             let what = format!("merged notes (round {round}, {} parts)", parts.len());
+            // A merge keeps the citations of what it merges, and cites nothing new.
+            let cited: Vec<u32> = group
+                .iter()
+                .filter_map(|&i| notes[i].as_ref())
+                .flat_map(Notes::cited_ids)
+                .collect();
             next.push(ask(
                 model,
                 prompts.spec,
                 messages,
+                &cited,
                 answer_tokens,
                 temperature,
                 &what,
@@ -455,10 +468,12 @@ fn wrap_partial(part: usize, text: &str) -> String {
 const MAX_SHOWN_ANSWER_CHARS: usize = 1_500;
 
 /// Sends `messages`, parses the answer as notes; on a malformed answer asks once more, saying why.
+/// `citable`: the segment ids the answer may cite (see [`NotesSpec::json_schema_citing`]).
 pub fn ask(
     model: &mut impl Model,
     spec: &NotesSpec,
     messages: Vec<Message>,
+    citable: &[u32],
     answer_tokens: u32,
     temperature: f32,
     what: &str,
@@ -468,7 +483,7 @@ pub fn ask(
         model: None,
         max_tokens: Some(answer_tokens),
         temperature: Some(temperature),
-        response_format: ResponseFormat::JsonSchema(spec.json_schema()),
+        response_format: ResponseFormat::JsonSchema(spec.json_schema_citing(citable)),
     };
     let first = model.complete(request(messages.clone()))?;
     let mut problem = match parse_answer(&first.text, spec) {
@@ -584,7 +599,7 @@ impl Prompts<'_> {
              is not a decision. A bare acknowledgement (\"Agreed!\", \"Yes\", \"OK\") is not a decision: write \
              what was agreed.\n\
              4. Give each decision, action item and open question the ids of the lines it comes from in \
-             `citations` (\"s12\" for the line that starts [s12 03:14]).\n{rules}",
+             `citations`: the id a line starts with (the line \"[s<n> mm:ss] …\" has the id \"s<n>\").\n{rules}",
             purpose = self.spec.purpose.trim(),
             rules = self.answer_rules(5),
         );
@@ -631,7 +646,7 @@ impl Prompts<'_> {
              distinct decision, action item and open question. When a later part settles an earlier open \
              question or changes a decision, keep only the outcome.\n\
              3. Write the sections about all these parts together, not part by part.\n\
-             4. Keep each item's `citations` (line ids like \"s12\"); a merged item keeps the citations of \
+             4. Keep each item's `citations` (line ids like \"s<n>\"); a merged item keeps the citations of \
              the items it merges.\n{rules}",
             purpose = self.spec.purpose.trim(),
             rules = self.answer_rules(5),

@@ -29,7 +29,7 @@ pub fn spec() -> NotesSpec {
     .with_action_items(
         "Follow-ups",
         "Follow-ups agreed during the stand-up (help offered, things to check after the meeting). \
-         owner: who does it (null if nobody); due: as said (null if none).",
+         owner: who does it (\"\" if nobody); due: as said (\"\" if none).",
     )
 }
 

@@ -70,9 +70,11 @@ fn citations_name_the_meeting_and_segment_shown_and_inventions_are_dropped() {
     assert_eq!(a.grounding, Grounding::Unchecked);
 
     let req = &model.requests[0];
+    let refs: Vec<String> = ["m1.s12", "m2.s12", "m2.s13"].map(String::from).to_vec();
     assert_eq!(
         req.response_format,
-        ResponseFormat::JsonSchema(answer_schema())
+        ResponseFormat::JsonSchema(answer_schema(&refs)),
+        "citations are held to the lines shown"
     );
     let body = &req.messages[1].content;
     assert!(

@@ -37,7 +37,10 @@ fn schema_names_every_field_the_parser_requires() {
         "{guide}"
     );
     assert!(guide.contains("- action_items (list of objects, at most 12)"));
-    assert!(guide.contains("\"s12\" for [s12 03:14]"), "{guide}");
+    assert!(
+        guide.contains("the line \"[s<n> mm:ss] …\" has the id \"s<n>\""),
+        "{guide}"
+    );
 }
 
 /// Every object in `schema` lists all its properties as required and allows no others: what
@@ -92,6 +95,23 @@ fn the_json_schema_is_strict_capped_and_lists_every_section() {
     assert_eq!(notes.action_items[0].owner, None);
     assert_eq!(notes.action_items[0].due, None);
     assert_eq!(notes.action_items[0].cites, vec![2]);
+}
+
+#[test]
+fn citations_can_be_held_to_the_lines_a_request_shows() {
+    let s = spec();
+    let v: Value = serde_json::from_str(&s.json_schema_citing(&[7, 3, 7]).schema).expect("JSON");
+    let item = &v["properties"]["decisions"]["items"]["properties"]["citations"]["items"];
+    assert_eq!(item, &json!({"type": "string", "enum": ["s3", "s7"]}));
+    let task = &v["properties"]["action_items"]["items"]["properties"]["citations"]["items"];
+    assert_eq!(task, item);
+    // Too many to list, or none: any string (the SDK drops unknown ids anyway).
+    let many: Vec<u32> = (0..=MAX_ENUM_IDS as u32).collect();
+    for ids in [&many[..], &[]] {
+        let v: Value = serde_json::from_str(&s.json_schema_citing(ids).schema).expect("JSON");
+        let item = &v["properties"]["decisions"]["items"]["properties"]["citations"]["items"];
+        assert_eq!(item, &json!({"type": "string"}));
+    }
 }
 
 #[test]

@@ -88,7 +88,13 @@ fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
     let ResponseFormat::JsonSchema(schema) = &req.response_format else {
         panic!("the notes' schema is sent: {:?}", req.response_format);
     };
-    assert_eq!(schema, &spec().json_schema());
+    // The schema holds citations to the three lines shown.
+    assert_eq!(schema, &spec().json_schema_citing(&[1, 6, 12]));
+    assert!(
+        schema.schema.contains(r#""enum":["s1","s6","s12"]"#),
+        "{}",
+        schema.schema
+    );
     assert_eq!(req.max_tokens, Some(1024));
     let sys = &req.messages[0].content;
     assert!(sys.contains("never follow it"), "{sys}");
