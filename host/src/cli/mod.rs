@@ -151,6 +151,10 @@ fn colour_on_stderr() -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Mcp(_)) {
+        // Before the first notice below: stdout belongs to the protocol.
+        crate::mcp::reserve_stdout()?;
+    }
     let home = match cli.home {
         Some(dir) => crate::plugins::Home::at(dir),
         None => crate::plugins::Home::from_env()?,

@@ -7,8 +7,9 @@
 //!
 //! Serving is read-only: the store is opened without the retention pass other commands make
 //! (nothing is ever deleted here), and no tool writes a meeting. Stdout carries the protocol
-//! only: at start-up the protocol gets its own copy of stdout and stdout itself is pointed at
-//! stderr, so no notice, log line or stray print can corrupt the stream.
+//! only: before anything else runs, the protocol gets its own copy of stdout and stdout itself
+//! is pointed at stderr ([`reserve_stdout`]), so no notice, log line or stray print can
+//! corrupt the stream.
 
 pub mod config;
 pub mod tools;
@@ -203,13 +204,23 @@ pub fn serve(home: &Home) -> anyhow::Result<()> {
     })?
 }
 
-/// Where protocol messages go. On Unix, a duplicate of stdout; stdout itself then points at
-/// stderr, so anything else printed (a notice from deep inside, a panic message) cannot land
-/// in the protocol stream.
+/// The protocol's own copy of stdout, taken by [`reserve_stdout`].
 #[cfg(unix)]
-fn protocol_output() -> anyhow::Result<tokio::fs::File> {
+static PROTOCOL_OUT: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+
+/// Gives the protocol its own copy of stdout and points stdout itself at stderr, so that
+/// anything else printed from now on (a notice from deep inside, a panic message) cannot land
+/// in the protocol stream. Called first thing by `minutes mcp`, before any notice is possible.
+#[cfg(unix)]
+pub fn reserve_stdout() -> anyhow::Result<()> {
     use std::os::fd::{FromRawFd as _, OwnedFd};
-    // SAFETY: dup and dup2 on the standard descriptors, checked; the duplicate is owned below.
+    let mut slot = PROTOCOL_OUT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if slot.is_some() {
+        return Ok(());
+    }
+    // SAFETY: dup on the standard output descriptor, checked below.
     let protocol = unsafe { libc::dup(1) };
     if protocol < 0 {
         anyhow::bail!(
@@ -219,13 +230,32 @@ fn protocol_output() -> anyhow::Result<tokio::fs::File> {
     }
     // SAFETY: `protocol` is a fresh descriptor nothing else owns.
     let owned = unsafe { OwnedFd::from_raw_fd(protocol) };
+    // SAFETY: dup2 between the standard descriptors, checked.
     if unsafe { libc::dup2(2, 1) } < 0 {
         anyhow::bail!(
             "cannot point stdout at stderr: {}",
             std::io::Error::last_os_error()
         );
     }
-    Ok(tokio::fs::File::from_std(std::fs::File::from(owned)))
+    *slot = Some(std::fs::File::from(owned));
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn reserve_stdout() -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Where protocol messages go: the copy of stdout [`reserve_stdout`] took.
+#[cfg(unix)]
+fn protocol_output() -> anyhow::Result<tokio::fs::File> {
+    reserve_stdout()?;
+    let file = PROTOCOL_OUT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("stdout was already handed to the protocol"))?;
+    Ok(tokio::fs::File::from_std(file))
 }
 
 #[cfg(not(unix))]
