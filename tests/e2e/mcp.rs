@@ -650,3 +650,36 @@ fn serving_never_deletes_expired_meetings() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 expired meeting"));
     assert_eq!(count(&db), 2);
 }
+
+/// Without transcripts, search looks at the summaries themselves: a word a long transcript says
+/// thousands of times (each line outranking the summary) must not crowd the summary out.
+#[test]
+fn summaries_are_found_however_often_the_transcripts_say_the_word() {
+    let env = meetings("");
+    // 6,000 short lines with the word among 36,000: in the transcript index the word is rare
+    // enough to rank high, in the long summary it ranks lower.
+    let segments: Vec<Value> = (0..36_000u64)
+        .map(|i| {
+            let text = if i % 6 == 0 { "budget budget" } else { "fine" };
+            json!({"start_ms": i * 1000, "end_ms": i * 1000 + 900, "channel": 0,
+                   "speaker": null, "text": text})
+        })
+        .collect();
+    let chatty = json!({
+        "metadata": {"id": "budget-day", "title": "Budget day", "started_at": "2026-11-10T09:00:00Z",
+                     "duration_ms": 36_000_000, "labels": [], "language": "en", "channel_names": []},
+        "transcript": {"language": "en", "segments": segments},
+        "summary": {"markdown": "", "sections": [{"title": "Overview", "body": "The budget for the next quarter was approved, with a long discussion of travel, hiring, hardware, offices and every other line of the plan."}],
+                    "action_items": [], "decisions": [], "open_questions": []}
+    });
+    add_document(&env, "chatty.json", &chatty);
+    runtime().block_on(async {
+        let s = connect(&env).await;
+        let found = s
+            .ok("search_meetings", json!({"query": "budget", "limit": 1}))
+            .await;
+        assert_eq!(ids(&found), ["budget-day"], "{found}");
+        assert_eq!(found["meetings"][0]["passages"][0]["source"], "summary");
+        s.close().await;
+    });
+}

@@ -22,8 +22,8 @@ pub const MAX_ACTION_ITEMS_LIMIT: u32 = 500;
 const DEFAULT_ACTION_ITEMS_LIMIT: u32 = 100;
 /// Longest query accepted: a question, not a document.
 const MAX_QUERY_CHARS: usize = 500;
-/// Search asks the store for more hits than it returns, since hidden meetings and (without
-/// transcripts) transcript hits are dropped afterwards; it widens up to this many.
+/// Search asks the store for more hits than it returns, since hits in hidden meetings (or
+/// outside the label and date asked for) are dropped afterwards; it widens up to this many.
 const MAX_SEARCH_FETCH: usize = 5000;
 
 /// Why a call gets no answer. Each becomes a JSON-RPC error; the message is for the assistant
@@ -346,7 +346,13 @@ impl Tools<'_> {
         let mut infos: HashMap<String, Option<MeetingInfo>> = HashMap::new();
         let mut fetch = (limit * 4).max(40);
         let hits = loop {
-            let raw = match self.store.search(&args.query, fetch, ("**", "**")) {
+            let found = match self.config.transcripts {
+                true => self.store.search(&args.query, fetch, ("**", "**")),
+                false => self
+                    .store
+                    .search_summaries(&args.query, fetch, ("**", "**")),
+            };
+            let raw = match found {
                 Ok(raw) => raw,
                 Err(StoreError::Invalid { why, .. }) => {
                     return Err(ToolError::InvalidArguments(why));
@@ -356,6 +362,7 @@ impl Tools<'_> {
             let exhausted = raw.len() < fetch || fetch >= MAX_SEARCH_FETCH;
             let mut kept = Vec::new();
             for hit in raw {
+                // search_summaries returns none; kept as the rule, not as a hope.
                 if hit.source == HitSource::Transcript && !self.config.transcripts {
                     continue;
                 }
