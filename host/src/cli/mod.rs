@@ -100,7 +100,7 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Serve your meetings to an AI assistant over the Model Context Protocol (stdio, read-only)
     Mcp(mcp::McpArgs),
-    /// Benchmarks: plugins, network sandbox, transcription, store, capture
+    /// Benchmarks: plugins, network sandbox, transcription, store, MCP, capture
     #[command(
         subcommand,
         after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin\n  \
