@@ -396,7 +396,11 @@ fn transcripts_come_in_bounded_pages_when_the_user_exposes_them() {
             assert!(words <= 1500 && words > 0, "page {page}: {words} words");
             assert_eq!(
                 segments[0]["speaker"],
-                if seen.len() % 2 == 0 { "me" } else { "others" }
+                if seen.len().is_multiple_of(2) {
+                    "me"
+                } else {
+                    "others"
+                }
             );
             seen.extend(
                 segments
@@ -601,7 +605,6 @@ fn garbage_on_stdin_does_not_break_the_stream() {
         list["result"]["structuredContent"]["meetings"][0]["id"], "m-42",
         "{list}"
     );
-    drop(read);
     drop(send); // closes stdin: the client is gone
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).expect("rest of stdout");

@@ -344,7 +344,8 @@ impl Tools<'_> {
         let since = since(args.since.as_deref())?;
         let label = args.label.as_deref().map(str::to_lowercase);
         let mut infos: HashMap<String, Option<MeetingInfo>> = HashMap::new();
-        let mut fetch = (limit * 4).max(40);
+        // Twice the limit covers a few hidden hits; every extra row costs FTS5 a snippet.
+        let mut fetch = (limit * 2).max(20);
         let hits = loop {
             let found = match self.config.transcripts {
                 true => self.store.search(&args.query, fetch, ("**", "**")),
