@@ -141,6 +141,19 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// MCP: `search_meetings` over the same generated store, in process and through a
+    /// `minutes mcp` process over stdio (target p95 ≤ 50 ms)
+    #[command(after_help = "Example:\n  minutes bench mcp --meetings 1000")]
+    Mcp {
+        /// Meetings to generate
+        #[arg(long, default_value_t = 1000)]
+        meetings: usize,
+        /// Runs of each measurement
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -198,6 +211,11 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             iterations,
             json,
         } => crate::bench_store::run(meetings, iterations, json),
+        BenchCommand::Mcp {
+            meetings,
+            iterations,
+            json,
+        } => crate::bench_mcp::run(meetings, iterations, json),
         BenchCommand::Transcribe {
             model,
             corpus,

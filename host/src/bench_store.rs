@@ -391,3 +391,30 @@ pub fn run(meetings: usize, iterations: usize, json: bool) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// Fills `store` with the same generated meetings (and summaries) `minutes bench store` uses,
+/// for other benchmarks over the same data.
+pub(crate) fn fill(store: &Store, meetings: usize) -> anyhow::Result<()> {
+    let words = Words::new();
+    let mut rng = Rng(7);
+    let provenance = Provenance {
+        template: PluginRef {
+            id: "bench".into(),
+            version: "0".into(),
+        },
+        ..Default::default()
+    };
+    for n in 0..meetings {
+        let doc = meeting(&words, &mut rng, n);
+        let id = store.save_meeting(&doc, None)?;
+        store.save_summary(&id, &summary(&words, &mut rng), &provenance)?;
+    }
+    Ok(())
+}
+
+/// The word of rank 15,000 in the generated vocabulary: drawn only a few times.
+pub(crate) fn rare_word() -> String {
+    Words::new().words[15_000].clone()
+}
+
+pub(crate) const BENCH_PHRASE: &str = PHRASE;

@@ -4,12 +4,14 @@
 pub mod audio;
 pub mod bench;
 mod bench_capture;
+mod bench_mcp;
 mod bench_net;
 mod bench_store;
 mod bench_transcribe;
 pub mod cli;
 pub mod fsperm;
 pub mod ledger;
+pub mod mcp;
 pub mod model;
 pub mod output;
 pub mod plugins;

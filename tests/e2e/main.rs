@@ -10,6 +10,7 @@ mod fake_llm;
 mod hints;
 mod hostile;
 mod install;
+mod mcp;
 mod network;
 mod outputs;
 mod permissions;

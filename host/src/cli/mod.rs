@@ -5,6 +5,7 @@ mod closed_output;
 mod devices;
 mod export;
 pub(crate) mod finish;
+mod mcp;
 mod meetings;
 mod models;
 mod plugin;
@@ -94,9 +95,12 @@ enum Command {
         minutes secret list\n  minutes secret remove fireworks api-key"
     )]
     Secret(secret::SecretCommand),
-    /// Show every outbound request plugins made or attempted (the egress ledger)
+    /// Show every outbound request plugins made or attempted (the egress ledger), and what AI
+    /// assistants read over MCP (the disclosure ledger)
     Audit(audit::AuditArgs),
-    /// Benchmarks: plugins, network sandbox, transcription, store, capture
+    /// Serve your meetings to an AI assistant over the Model Context Protocol (stdio, read-only)
+    Mcp(mcp::McpArgs),
+    /// Benchmarks: plugins, network sandbox, transcription, store, MCP, capture
     #[command(
         subcommand,
         after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin\n  \
@@ -147,6 +151,10 @@ fn colour_on_stderr() -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Mcp(_)) {
+        // Before the first notice below: stdout belongs to the protocol.
+        crate::mcp::reserve_stdout()?;
+    }
     let home = match cli.home {
         Some(dir) => crate::plugins::Home::at(dir),
         None => crate::plugins::Home::from_env()?,
@@ -168,6 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),
+        Command::Mcp(args) => mcp::run(&ctx.home, args),
         Command::Providers(args) => providers::run(&ctx, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),
