@@ -106,7 +106,7 @@ pub struct TranscriptArgs {
 pub struct ActionItemsArgs {
     /// Only items whose owner contains this (case-insensitive).
     pub owner: Option<String>,
-    /// Only items still open. minutes does not track completion yet, so every item is open.
+    /// Only items not yet ticked off as done.
     pub open_only: Option<bool>,
     /// Only meetings that started on or after this date (YYYY-MM-DD) or time (RFC 3339, UTC).
     pub since: Option<String>,
@@ -189,6 +189,23 @@ struct ActionItemOut {
     owner: Option<String>,
     task: String,
     due: Option<String>,
+    done: bool,
+    /// Where in the meeting it was said (ms from the start); empty when uncited.
+    cited_at_ms: Vec<u64>,
+}
+
+/// A decision or an open question with the moments of the meeting it comes from.
+#[derive(Debug, Serialize)]
+struct CitedOut {
+    text: String,
+    /// Where in the meeting it was said (ms from the start); empty when uncited.
+    cited_at_ms: Vec<u64>,
+    /// How the host judged the citations: supported, unsupported, uncited or unchecked.
+    grounding: crate::model::Grounding,
+}
+
+fn cited_at(citations: &[crate::model::Citation]) -> Vec<u64> {
+    citations.iter().map(|c| c.at_ms).collect()
 }
 
 #[derive(Debug, Serialize)]
@@ -205,8 +222,8 @@ struct SummaryOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     markdown: Option<String>,
     action_items: Vec<ActionItemOut>,
-    decisions: Vec<String>,
-    open_questions: Vec<String>,
+    decisions: Vec<CitedOut>,
+    open_questions: Vec<CitedOut>,
     made_by: MadeBy,
 }
 
@@ -259,14 +276,15 @@ struct ActionItemRow {
     owner: Option<String>,
     task: String,
     due: Option<String>,
+    done: bool,
+    /// Where in the meeting it was said (ms from the start); empty when uncited.
+    cited_at_ms: Vec<u64>,
 }
 
 #[derive(Debug, Serialize)]
 struct ActionItemsAnswer {
     items: Vec<ActionItemRow>,
     more: bool,
-    /// minutes keeps no done/open state for action items.
-    note: &'static str,
 }
 
 // ---- the tools -------------------------------------------------------------------------
@@ -459,13 +477,31 @@ impl Tools<'_> {
                     .action_items
                     .into_iter()
                     .map(|a| ActionItemOut {
+                        cited_at_ms: cited_at(&a.citations),
                         owner: a.owner,
                         task: a.task,
                         due: a.due,
+                        done: a.done,
                     })
                     .collect(),
-                decisions: s.decisions,
-                open_questions: s.open_questions,
+                decisions: s
+                    .decisions
+                    .into_iter()
+                    .map(|d| CitedOut {
+                        cited_at_ms: cited_at(&d.citations),
+                        text: d.text,
+                        grounding: d.grounding,
+                    })
+                    .collect(),
+                open_questions: s
+                    .open_questions
+                    .into_iter()
+                    .map(|q| CitedOut {
+                        cited_at_ms: cited_at(&q.citations),
+                        text: q.text,
+                        grounding: q.grounding,
+                    })
+                    .collect(),
                 made_by: MadeBy {
                     template: stored.provenance.template.id,
                     provider: stored.provenance.provider.map(|p| p.id),
@@ -500,6 +536,7 @@ impl Tools<'_> {
     fn pages(&self, id: &str, from_ms: u64) -> Result<(String, Vec<Vec<SegmentOut>>), ToolError> {
         let document = self.store.document(id)?;
         let names = document.metadata.channel_names;
+        let speakers = document.transcript.speakers;
         let mut pages: Vec<Vec<SegmentOut>> = Vec::new();
         let mut page: Vec<SegmentOut> = Vec::new();
         let mut words = 0;
@@ -524,7 +561,12 @@ impl Tools<'_> {
                 words = 0;
             }
             words += n;
-            let speaker = s.speaker.or_else(|| names.get(s.channel as usize).cloned());
+            let speaker = s
+                .speaker_id
+                .as_deref()
+                .and_then(|id| speakers.iter().find(|p| p.id == id))
+                .map(|p| p.name.clone())
+                .or_else(|| names.get(s.channel as usize).cloned());
             page.push(SegmentOut {
                 start_ms: s.start_ms,
                 end_ms: s.end_ms,
@@ -580,8 +622,7 @@ impl Tools<'_> {
         )?;
         let since = since(args.since.as_deref())?;
         let owner = args.owner.as_deref().map(str::to_lowercase);
-        // Every item is open (see ActionItemsArgs::open_only); accepted so assistants may ask.
-        let _ = args.open_only;
+        let open_only = args.open_only.unwrap_or(false);
         let mut items = Vec::new();
         let mut more = false;
         'meetings: for m in self
@@ -593,6 +634,9 @@ impl Tools<'_> {
                 continue;
             };
             for a in stored.summary.action_items {
+                if open_only && a.done {
+                    continue;
+                }
                 let matches = owner.as_ref().is_none_or(|o| {
                     a.owner
                         .as_deref()
@@ -609,9 +653,11 @@ impl Tools<'_> {
                     meeting_id: m.id.clone(),
                     meeting_title: m.title.clone(),
                     started_at: m.started_at.clone(),
+                    cited_at_ms: cited_at(&a.citations),
                     owner: a.owner,
                     task: a.task,
                     due: a.due,
+                    done: a.done,
                 });
             }
         }
@@ -622,11 +668,7 @@ impl Tools<'_> {
             }
         }
         answer(
-            &ActionItemsAnswer {
-                items,
-                more,
-                note: "minutes does not record whether an action item is done: every item is listed",
-            },
+            &ActionItemsAnswer { items, more },
             ids,
         )
     }
