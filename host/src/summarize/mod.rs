@@ -2,6 +2,7 @@
 //! user chose through the host. The host picks both (flags, then `[summary]` in config.toml),
 //! checks the data policy before anything is sent, and records where the summary came from.
 
+pub mod ask;
 pub mod grounding;
 pub mod input;
 pub mod policy;
