@@ -277,6 +277,27 @@ fn real_model_answers_a_question_with_citations() {
         "{json}"
     );
     assert_eq!(json["provider"]["id"], "ollama", "{json}");
+    // Whatever the model cites, the host kept only citations of segments it was sent.
+    let sent: Vec<(String, u64)> = json["passages"]
+        .as_array()
+        .expect("passages")
+        .iter()
+        .flat_map(|p| {
+            let m = p["meeting_id"].as_str().unwrap_or("").to_string();
+            p["segments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |s| (m.clone(), s["id"].as_u64().unwrap_or(u64::MAX)))
+        })
+        .collect();
+    for c in answer["citations"].as_array().expect("citations") {
+        let key = (
+            c["meeting_id"].as_str().unwrap_or("").to_string(),
+            c["segment_id"].as_u64().unwrap_or(u64::MAX),
+        );
+        assert!(sent.contains(&key), "a citation of nothing sent: {c}");
+    }
     let grounding = answer["grounding"].as_str().unwrap_or("");
     assert!(
         ["supported", "unsupported", "uncited"].contains(&grounding),
