@@ -367,6 +367,7 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
             ));
             out.push_str(render_summary(&s.summary).trim_end());
             out.push('\n');
+            out.push_str(&unsupported_note(&s.summary));
         }
         None => out.push_str("\nNo summary yet.\n"),
     }
@@ -394,6 +395,40 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
     // The summary and transcript may come from a plugin or a model: no terminal controls.
     print!("{}", crate::term::clean(&out));
     Ok(())
+}
+
+/// The items whose citations the host could not confirm, so that a reader checks them before
+/// trusting them (the Markdown above comes from the template and does not say so).
+fn unsupported_note(s: &Summary) -> String {
+    use crate::model::Grounding::Unsupported;
+    let items: Vec<String> = s
+        .decisions
+        .iter()
+        .filter(|d| d.grounding == Unsupported)
+        .map(|d| format!("decision: {}", d.text))
+        .chain(
+            s.action_items
+                .iter()
+                .filter(|a| a.grounding == Unsupported)
+                .map(|a| format!("action item: {}", a.task)),
+        )
+        .chain(
+            s.open_questions
+                .iter()
+                .filter(|q| q.grounding == Unsupported)
+                .map(|q| format!("open question: {}", q.text)),
+        )
+        .collect();
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n⚠ Unsupported: the transcript at the cited time does not say this (check before relying on it):\n",
+    );
+    for i in items {
+        out.push_str(&format!("  ⚠ {i}\n"));
+    }
+    out
 }
 
 /// A summary as text: its Markdown, or its parts when it has none.

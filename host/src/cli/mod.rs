@@ -1,5 +1,6 @@
 //! The `minutes` command line: a thin layer over the library.
 
+mod ask;
 mod audit;
 mod closed_output;
 mod devices;
@@ -63,6 +64,8 @@ enum Command {
     Transcribe(transcribe::TranscribeArgs),
     /// Summarise a meeting with a template plugin (offline by default, or via a provider)
     Summarize(summarize::SummarizeArgs),
+    /// Ask your stored meetings a question: an answer with cited moments, or the best passages
+    Ask(ask::AskArgs),
     // list, show, search, delete, rename, label: the meetings store.
     #[command(flatten)]
     Meetings(meetings::MeetingsCommand),
@@ -173,6 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recover(args) => record::recover(&ctx, args),
         Command::Devices(args) => devices::run(args),
         Command::Summarize(args) => summarize::run(&ctx, args),
+        Command::Ask(args) => ask::run(&ctx, args),
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),
