@@ -79,12 +79,17 @@ fn export_json_writes_the_document_and_minutes_reads_it_back() {
     // The sample is a v0.1-shaped document: its speaker names become speaker ids with those
     // names, its segments get ids, and its plain-string decisions become uncited items.
     let segments = json["transcript"]["segments"].as_array().expect("segments");
-    let before = sample["transcript"]["segments"].as_array().expect("segments");
+    let before = sample["transcript"]["segments"]
+        .as_array()
+        .expect("segments");
     assert_eq!(segments.len(), before.len());
     for (i, (seg, old)) in segments.iter().zip(before).enumerate() {
         assert_eq!(seg["id"], i, "segment ids are positions");
         for key in ["start_ms", "end_ms", "channel", "text"] {
-            assert_eq!(seg[key], old[key], "segment {i}.{key} changed on the way out");
+            assert_eq!(
+                seg[key], old[key],
+                "segment {i}.{key} changed on the way out"
+            );
         }
     }
     assert_eq!(segments[0]["speaker_id"], "maria");
@@ -97,7 +102,9 @@ fn export_json_writes_the_document_and_minutes_reads_it_back() {
         "{json}"
     );
     let decisions = json["summary"]["decisions"].as_array().expect("decisions");
-    let old_decisions = sample["summary"]["decisions"].as_array().expect("decisions");
+    let old_decisions = sample["summary"]["decisions"]
+        .as_array()
+        .expect("decisions");
     assert_eq!(decisions.len(), old_decisions.len());
     for (d, old) in decisions.iter().zip(old_decisions) {
         assert_eq!(&d["text"], old, "{json}");

@@ -667,10 +667,7 @@ impl Tools<'_> {
                 ids.push(item.meeting_id.clone());
             }
         }
-        answer(
-            &ActionItemsAnswer { items, more },
-            ids,
-        )
+        answer(&ActionItemsAnswer { items, more }, ids)
     }
 }
 
