@@ -276,13 +276,19 @@ pub struct Citation {
 #[serde(rename_all = "snake_case")]
 pub enum Grounding {
     /// Not checked yet.
+    // The aliases read documents written by export-json, whose SDK serialises the WIT enum by
+    // its Rust case names.
+    #[serde(alias = "Unchecked")]
     Unchecked,
     /// Every citation points at a segment that supports the item.
+    #[serde(alias = "Supported")]
     Supported,
     /// The item cites nothing (every item made before citations existed): shown as uncited.
     #[default]
+    #[serde(alias = "Uncited")]
     Uncited,
     /// A citation failed the check; kept but flagged.
+    #[serde(alias = "Unsupported")]
     Unsupported,
 }
 

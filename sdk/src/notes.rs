@@ -257,39 +257,50 @@ impl NotesSpec {
             })
         };
         let keys: Vec<&String> = sections.keys().collect();
-        let schema = json!({
-            "type": "object",
-            "properties": {
-                "action_items": {
-                    "type": "array",
-                    "maxItems": MAX_ACTION_ITEMS,
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "owner": {"type": "string"},
-                            "task": {"type": "string"},
-                            "due": {"type": "string"},
-                            "citations": citations,
-                        },
-                        "required": ["owner", "task", "due", "citations"],
-                        "additionalProperties": false,
-                    },
+        let action_items = json!({
+            "type": "array",
+            "maxItems": MAX_ACTION_ITEMS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "owner": {"type": "string"},
+                    "task": {"type": "string"},
+                    "due": {"type": "string"},
+                    "citations": citations,
                 },
-                "decisions": cited(MAX_DECISIONS),
-                "open_questions": cited(MAX_OPEN_QUESTIONS),
-                "sections": {
-                    "type": "object",
-                    "properties": sections,
-                    "required": keys,
-                    "additionalProperties": false,
-                },
+                "required": ["owner", "task", "due", "citations"],
+                "additionalProperties": false,
             },
-            "required": ["action_items", "decisions", "open_questions", "sections"],
+        });
+        let sections = json!({
+            "type": "object",
+            "properties": sections,
+            "required": keys,
             "additionalProperties": false,
         });
+        // Endpoints that enforce the schema generate the keys in the order the schema lists
+        // them, and serde_json's map would sort them: written out by hand so that `sections`
+        // comes first and a small model that runs out of tokens loses list items, not the
+        // notes themselves.
+        let properties = [
+            ("sections", sections),
+            ("decisions", cited(MAX_DECISIONS)),
+            ("action_items", action_items),
+            ("open_questions", cited(MAX_OPEN_QUESTIONS)),
+        ];
+        let body: Vec<String> = properties
+            .iter()
+            .map(|(key, value)| format!("{}:{value}", Value::from(*key)))
+            .collect();
+        let required: Vec<&str> = properties.iter().map(|(key, _)| *key).collect();
+        let schema = format!(
+            r#"{{"type":"object","properties":{{{}}},"required":{},"additionalProperties":false}}"#,
+            body.join(","),
+            Value::from(required)
+        );
         JsonSchema {
             name: "meeting_notes".into(),
-            schema: schema.to_string(),
+            schema,
         }
     }
 
@@ -350,8 +361,8 @@ pub enum SectionValue {
 pub const MAX_DECISIONS: usize = 10;
 pub const MAX_ACTION_ITEMS: usize = 12;
 pub const MAX_OPEN_QUESTIONS: usize = 8;
-pub const MAX_SECTION_ITEMS: usize = 12;
-pub const MAX_CITATIONS: usize = 3;
+pub const MAX_SECTION_ITEMS: usize = 8;
+pub const MAX_CITATIONS: usize = 2;
 
 /// A decision or open question as the model gave it, with the segment ids it cites.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -254,9 +254,11 @@ fn an_assistant_reads_summaries_but_not_transcripts_or_hidden_meetings() {
 
         let meeting = s.ok("get_meeting", json!({"id": "m-42"})).await;
         assert_eq!(meeting["title"], "Atlas: weekly release sync");
+        // Decisions carry where they were said and how the host judged that; this document's
+        // decisions were written before citations existed.
         assert_eq!(
             meeting["summary"]["decisions"],
-            json!(["Launch on March 17th"])
+            json!([{"text": "Launch on March 17th", "cited_at_ms": [], "grounding": "uncited"}])
         );
         assert_eq!(meeting["summary"]["action_items"][0]["owner"], "Sam");
         assert_eq!(
