@@ -232,10 +232,12 @@ impl NotesSpec {
             let value = match s.format {
                 SectionFormat::List => json!({
                     "type": "array",
-                    "items": {"type": "string"},
+                    "items": {"type": "string", "maxLength": MAX_ITEM_CHARS},
                     "maxItems": MAX_SECTION_ITEMS,
                 }),
-                SectionFormat::Paragraph | SectionFormat::String => json!({"type": "string"}),
+                SectionFormat::Paragraph | SectionFormat::String => {
+                    json!({"type": "string", "maxLength": MAX_PARAGRAPH_CHARS})
+                }
             };
             sections.insert(s.key.clone(), value);
         }
@@ -250,7 +252,10 @@ impl NotesSpec {
                 "maxItems": max,
                 "items": {
                     "type": "object",
-                    "properties": {"text": {"type": "string"}, "citations": citations},
+                    "properties": {
+                        "text": {"type": "string", "maxLength": MAX_ITEM_CHARS},
+                        "citations": citations,
+                    },
                     "required": ["text", "citations"],
                     "additionalProperties": false,
                 },
@@ -263,9 +268,9 @@ impl NotesSpec {
             "items": {
                 "type": "object",
                 "properties": {
-                    "owner": {"type": "string"},
-                    "task": {"type": "string"},
-                    "due": {"type": "string"},
+                    "owner": {"type": "string", "maxLength": MAX_NAME_CHARS},
+                    "task": {"type": "string", "maxLength": MAX_ITEM_CHARS},
+                    "due": {"type": "string", "maxLength": MAX_NAME_CHARS},
                     "citations": citations,
                 },
                 "required": ["owner", "task", "due", "citations"],
@@ -363,6 +368,11 @@ pub const MAX_ACTION_ITEMS: usize = 12;
 pub const MAX_OPEN_QUESTIONS: usize = 8;
 pub const MAX_SECTION_ITEMS: usize = 8;
 pub const MAX_CITATIONS: usize = 2;
+/// Caps on string lengths (`maxLength`): a small model held to a schema can otherwise loop
+/// inside one string until the token limit cuts the whole answer off.
+pub const MAX_PARAGRAPH_CHARS: usize = 800;
+pub const MAX_ITEM_CHARS: usize = 240;
+pub const MAX_NAME_CHARS: usize = 60;
 
 /// A decision or open question as the model gave it, with the segment ids it cites.
 #[derive(Debug, Clone, PartialEq, Eq)]
