@@ -69,7 +69,9 @@ pub enum BenchCommand {
         after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2\n  \
       # a 60-minute meeting with long silences, made by the corpus generator:\n  \
       python3 ../shared/corpus/synthetic/gen_meeting.py ../shared/corpus/synthetic/meeting_a_script.json /tmp/long --long 60\n  \
-      minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --only none --file /tmp/long/meeting_a_long60.wav"
+      minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --only none --file /tmp/long/meeting_a_long60.wav\n  \
+      # one core kept busy meanwhile: quiet vs loaded vs loaded with one thread\n  \
+      minutes bench transcribe --model ../shared/models/ggml-tiny.en.bin --threads 2 --language en --only meeting_a --load 1"
     )]
     Transcribe {
         /// Model file or name
@@ -92,10 +94,18 @@ pub enum BenchCommand {
         /// may be given more than once
         #[arg(long)]
         file: Vec<PathBuf>,
+        /// Busy-looping processes to run beside the pipeline (CPU load, as the call itself
+        /// puts on a meeting's machine). With it, each file is transcribed by the pipeline
+        /// three times: quiet, loaded, and loaded with one thread; whole-file runs are skipped
+        #[arg(long, default_value_t = 0)]
+        load: usize,
         /// Print every run as JSON instead of the table
         #[arg(long)]
         json: bool,
     },
+    /// Keeps one core busy until stdin closes (the load of `--load`)
+    #[command(hide = true)]
+    Spin,
     /// One measurement in a fresh process (used by `bench transcribe`)
     #[command(hide = true)]
     TranscribeOne {
@@ -223,12 +233,24 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             language,
             only,
             file,
+            load,
             json,
         } => {
             let home = crate::plugins::Home::from_env()?;
             let model = crate::transcribe::models::resolve(&model, home.root())?;
-            crate::bench_transcribe::run(&corpus, &file, &model, threads, &language, only, json)
+            let files = crate::bench_transcribe::files(&corpus, &file, only.as_deref())?;
+            let settings = crate::bench_transcribe::Settings {
+                model: &model,
+                threads,
+                language: &language,
+            };
+            if load > 0 {
+                crate::bench_transcribe::run_loaded(&files, &settings, load, json)
+            } else {
+                crate::bench_transcribe::run(&files, &settings, json)
+            }
         }
+        BenchCommand::Spin => crate::bench_load::spin(),
         BenchCommand::TranscribeOne {
             model,
             threads,

@@ -6,7 +6,7 @@
 //! over time, and — with a model — the live transcript's lag from speech end to text.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -51,17 +51,6 @@ fn rss_mib() -> f64 {
         })
         .map(|pages| pages * 4096.0 / 1_048_576.0)
         .unwrap_or(0.0)
-}
-
-struct Children(Vec<Child>);
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// Plays a file into the default output over and over until dropped. paplay is run directly
@@ -133,15 +122,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let audio = dir.path().join("bench.wav");
     let sink = WavWriter::create(&audio, 2, 16_000)?;
-    let mut children = Children(Vec::new());
-    for _ in 0..b.load {
-        children.0.push(
-            Command::new("sh")
-                .args(["-c", "while :; do :; done"])
-                .stdout(Stdio::null())
-                .spawn()?,
-        );
-    }
+    let load = crate::bench_load::CpuLoad::start(b.load)?;
     let player = b.play.as_deref().map(Player::start).transpose()?;
     let started = Instant::now();
     let mut recorder = Recorder::new(
@@ -185,7 +166,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     let wall = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     rss.push((wall, rss_mib()));
-    drop(children);
+    drop(load);
     drop(player);
     result?;
     let lags = live.map(|l| l.finish(Path::new(&audio), &summary.live_gaps));

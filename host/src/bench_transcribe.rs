@@ -131,23 +131,25 @@ fn corpus_files(corpus: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
     files
 }
 
-pub fn run(
+/// What every run of one benchmark shares.
+pub struct Settings<'a> {
+    pub model: &'a Path,
+    pub threads: usize,
+    pub language: &'a str,
+}
+
+/// An audio file and its word reference, if it has one.
+pub type BenchFile = (PathBuf, Option<PathBuf>);
+
+/// The corpus files whose path contains `only`, then the `extra` files.
+pub fn files(
     corpus: &Path,
     extra: &[PathBuf],
-    model: &Path,
-    threads: usize,
-    language: &str,
-    only: Option<String>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let exe = std::env::current_exe()?;
-    let mut results: Vec<RunResult> = Vec::new();
+    only: Option<&str>,
+) -> anyhow::Result<Vec<BenchFile>> {
     let mut files: Vec<_> = corpus_files(corpus)
         .into_iter()
-        .filter(|(f, _)| {
-            only.as_deref()
-                .is_none_or(|o| f.to_string_lossy().contains(o))
-        })
+        .filter(|(f, _)| only.is_none_or(|o| f.to_string_lossy().contains(o)))
         .collect();
     for f in extra {
         anyhow::ensure!(f.is_file(), "{} does not exist", f.display());
@@ -164,44 +166,144 @@ pub fn run(
         "no audio to measure: nothing under {} matched, and no --file",
         corpus.display()
     );
+    Ok(files)
+}
+
+/// One measurement in a child process, so that its peak memory is its own.
+fn measure(
+    (file, reference): &BenchFile,
+    settings: &Settings,
+    threads: usize,
+    mode: Mode,
+) -> anyhow::Result<RunResult> {
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(&exe);
+    cmd.args(["bench", "transcribe-one", "--model"])
+        .arg(settings.model)
+        .args([
+            "--threads",
+            &threads.to_string(),
+            "--language",
+            settings.language,
+            "--mode",
+        ]);
+    // The child parses `--mode` with the same clap enum.
+    if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
+        cmd.arg(name.get_name());
+    }
+    if let Some(r) = reference {
+        cmd.arg("--reference").arg(r);
+    }
+    cmd.arg(file);
+    let out = cmd.output().context("cannot run the benchmark child")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn progress_line(r: &RunResult, what: &str) {
+    eprintln!(
+        "  {:<36} {:<18} {:>7.1} s audio  {:>6.2} s  WER {}",
+        r.file,
+        what,
+        r.audio_s,
+        r.wall_s,
+        r.wer.map(|w| format!("{:.3}", w)).unwrap_or("-".into())
+    );
+}
+
+/// The pipeline quiet, beside `load` busy processes, and beside them with one thread: how
+/// much a busy machine slows transcription, and whether the threads still pay for themselves.
+pub fn run_loaded(
+    files: &[BenchFile],
+    settings: &Settings,
+    load: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Loaded {
+        quiet: RunResult,
+        loaded: RunResult,
+        loaded_one_thread: RunResult,
+        load_processes: usize,
+    }
+    let mut rows = Vec::new();
+    for file in files {
+        let quiet = measure(file, settings, settings.threads, Mode::Pipeline)?;
+        let (loaded, loaded_one_thread) = {
+            let _load = crate::bench_load::CpuLoad::start(load)?;
+            (
+                measure(file, settings, settings.threads, Mode::Pipeline)?,
+                measure(file, settings, 1, Mode::Pipeline)?,
+            )
+        };
+        if !json {
+            progress_line(&quiet, "quiet");
+            progress_line(&loaded, &format!("load {load}"));
+            progress_line(&loaded_one_thread, &format!("load {load}, 1 thread"));
+        }
+        rows.push(Loaded {
+            quiet,
+            loaded,
+            loaded_one_thread,
+            load_processes: load,
+        });
+    }
+    if json {
+        return crate::cli::print_json(&rows);
+    }
+    let threads = settings.threads;
+    println!(
+        "\n{:<34} {:>6} | {:>8} {:>8} {:>7} | {:>9} {:>7} | {:>6} {:>6}",
+        "file", "audio", "quiet s", "loaded s", "/quiet", "1 thread s", "/1 thr", "WER q", "WER l"
+    );
+    let (mut quiet, mut loaded, mut single) = (0.0, 0.0, 0.0);
+    for r in &rows {
+        quiet += r.quiet.wall_s;
+        loaded += r.loaded.wall_s;
+        single += r.loaded_one_thread.wall_s;
+        let w = |x: Option<f64>| x.map(|v| format!("{:.3}", v)).unwrap_or("-".into());
+        println!(
+            "{:<34} {:>6.1} | {:>8.2} {:>8.2} {:>6.2}x | {:>10.2} {:>6.2}x | {:>6} {:>6}",
+            r.quiet.file,
+            r.quiet.audio_s,
+            r.quiet.wall_s,
+            r.loaded.wall_s,
+            r.loaded.wall_s / r.quiet.wall_s,
+            r.loaded_one_thread.wall_s,
+            r.loaded.wall_s / r.loaded_one_thread.wall_s,
+            w(r.quiet.wer),
+            w(r.loaded.wer)
+        );
+    }
+    println!(
+        "total: loaded {:.2}x quiet; {threads} threads loaded {:.2}x one thread loaded",
+        loaded / quiet.max(1e-9),
+        loaded / single.max(1e-9)
+    );
+    println!(
+        "the pipeline with {threads} threads, greedy; load: {load} busy-looping processes started and stopped by the bench; language: {}",
+        settings.language
+    );
+    println!(
+        "targets: with --load 1, loaded ≤ 1.4x quiet; with --load 2, {threads} threads loaded ≤ one thread loaded"
+    );
+    Ok(())
+}
+
+/// The pipeline against whole-file whisper, greedy and beam 5, on every file.
+pub fn run(files: &[BenchFile], settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let mut results: Vec<RunResult> = Vec::new();
     const MODES: [Mode; 3] = [Mode::Whole, Mode::WholeBeam, Mode::Pipeline];
-    for (file, reference) in &files {
+    for file in files {
         for mode in MODES {
-            let mut cmd = std::process::Command::new(&exe);
-            cmd.args(["bench", "transcribe-one", "--model"])
-                .arg(model)
-                .args([
-                    "--threads",
-                    &threads.to_string(),
-                    "--language",
-                    language,
-                    "--mode",
-                ]);
-            // The child parses `--mode` with the same clap enum.
-            if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
-                cmd.arg(name.get_name());
-            }
-            if let Some(r) = reference {
-                cmd.arg("--reference").arg(r);
-            }
-            cmd.arg(file);
-            let out = cmd.output().context("cannot run the benchmark child")?;
-            anyhow::ensure!(
-                out.status.success(),
-                "{}: {}",
-                file.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let r: RunResult = serde_json::from_slice(&out.stdout)?;
+            let r = measure(file, settings, settings.threads, mode)?;
             if !json {
-                eprintln!(
-                    "  {:<36} {:<10} {:>7.1} s audio  {:>6.2} s  WER {}",
-                    r.file,
-                    format!("{:?}", r.mode),
-                    r.audio_s,
-                    r.wall_s,
-                    r.wer.map(|w| format!("{:.3}", w)).unwrap_or("-".into())
-                );
+                progress_line(&r, &format!("{:?}", r.mode));
             }
             results.push(r);
         }
@@ -262,7 +364,8 @@ pub fn run(
         totals[2].wer()
     );
     println!(
-        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; language: {language}"
+        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; language: {}",
+        settings.language
     );
     println!("target: minutes ≤ 0.70x the whole-file wall time on meeting_a, WER ≤ whole + 0.005");
     Ok(())

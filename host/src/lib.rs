@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod bench;
 mod bench_capture;
+mod bench_load;
 mod bench_mcp;
 mod bench_net;
 mod bench_store;
