@@ -7,6 +7,7 @@ mod bench_capture;
 mod bench_mcp;
 mod bench_net;
 mod bench_store;
+mod bench_summarize;
 mod bench_transcribe;
 pub mod cli;
 pub mod fsperm;
