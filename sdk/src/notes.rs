@@ -114,14 +114,16 @@ impl NotesSpec {
             decisions: ListSpec {
                 title: "Decisions".into(),
                 instruction: "What the participants agreed on, stated so it stands on its own. Not proposals \
-                              that were rejected or left open."
+                              that were rejected or left open, and never a bare acknowledgement (\"Agreed!\", \
+                              \"Yes\"): write what was agreed."
                     .into(),
             },
             action_items: ListSpec {
                 title: "Action items".into(),
                 instruction: "Tasks someone committed to or was asked to do. owner: the person who will do \
-                              it (\"\" if nobody); due: the deadline as it was said (\"\" if none was said; never the \
-                              meeting's own date)."
+                              it, named as the transcript names that speaker (never the meeting's title, a file \
+                              name or a channel number; \"\" if nobody); due: the deadline as it was said (\"\" \
+                              if none was said; never the meeting's own date)."
                     .into(),
             },
             open_questions: ListSpec {
@@ -227,6 +229,14 @@ impl NotesSpec {
     /// show. No restriction when `ids` is empty or longer than [`MAX_ENUM_IDS`] (endpoints cap
     /// enum sizes).
     pub fn json_schema_citing(&self, ids: &[u32]) -> JsonSchema {
+        self.json_schema_for(ids, &[])
+    }
+
+    /// [`NotesSpec::json_schema_citing`] with action-item owners restricted to `owners` (the
+    /// speakers the transcript names) or `""`, so that an endpoint that enforces the schema
+    /// cannot make the meeting's title or a file name an owner (the 0.5B test model did, for
+    /// every item). No restriction when `owners` is empty.
+    pub fn json_schema_for(&self, ids: &[u32], owners: &[String]) -> JsonSchema {
         let mut sections = Map::new();
         for s in &self.sections {
             let value = match s.format {
@@ -268,7 +278,7 @@ impl NotesSpec {
             "items": {
                 "type": "object",
                 "properties": {
-                    "owner": {"type": "string", "maxLength": MAX_NAME_CHARS},
+                    "owner": owner_item(owners),
                     "task": {"type": "string", "maxLength": MAX_ITEM_CHARS},
                     "due": {"type": "string", "maxLength": MAX_NAME_CHARS},
                     "citations": citations,
@@ -404,6 +414,16 @@ pub struct Notes {
 pub const MAX_ENUM_IDS: usize = 500;
 
 /// The schema of one citation: a string, one of `ids` as `"s<n>"` when there are a few.
+/// The schema of an action item's owner: one of `owners` or `""`, else any short string.
+fn owner_item(owners: &[String]) -> Value {
+    if owners.is_empty() || owners.len() > MAX_ENUM_IDS {
+        return json!({"type": "string", "maxLength": MAX_NAME_CHARS});
+    }
+    let mut names: Vec<&str> = owners.iter().map(String::as_str).collect();
+    names.push("");
+    json!({"type": "string", "enum": names})
+}
+
 fn id_item(ids: &[u32]) -> Value {
     let mut unique: Vec<u32> = ids.to_vec();
     unique.sort_unstable();
@@ -485,6 +505,43 @@ impl Notes {
     /// The summary record, with Markdown rendered from the notes and each item's segment ids
     /// turned into citations of `transcript` (ids it does not have are dropped). Grounding is
     /// left `unchecked`: the host checks citations.
+    /// Holds the answer to what a reader relies on, whatever the model wrote: an owner is one of
+    /// `speakers` (the names the transcript gives, as the prompt listed them) — an owner that
+    /// merely contains one ("Sam (marketing)") becomes that name, any other (the meeting's
+    /// title, a file name, "channel 0") none — and a decision that only acknowledges
+    /// ("Agreed!", "Yes.") is dropped. With no speaker names known, only bare channel labels
+    /// are taken away. Returns how many owners and decisions it changed, for the log.
+    pub fn keep_to_transcript(&mut self, speakers: &[String]) -> (usize, usize) {
+        let mut owners = 0;
+        for a in &mut self.action_items {
+            let Some(owner) = a.owner.as_deref().map(str::trim) else {
+                continue;
+            };
+            let kept = match speakers.is_empty() {
+                true => (!is_channel_label(owner)).then(|| owner.to_string()),
+                false => speakers
+                    .iter()
+                    .find(|s| s.eq_ignore_ascii_case(owner))
+                    .or_else(|| {
+                        let words: Vec<String> = owner
+                            .split(|c: char| !c.is_alphanumeric())
+                            .map(str::to_lowercase)
+                            .collect();
+                        speakers.iter().find(|s| words.contains(&s.to_lowercase()))
+                    })
+                    .cloned(),
+            };
+            if kept.as_deref() != Some(owner) {
+                owners += 1;
+                a.owner = kept;
+            }
+        }
+        let before = self.decisions.len();
+        self.decisions
+            .retain(|d| !is_acknowledgement(&d.text, speakers));
+        (owners, before - self.decisions.len())
+    }
+
     pub fn into_summary(self, spec: &NotesSpec, transcript: &Transcript) -> Summary {
         let mut sections = Vec::new();
         for (section, (_, value)) in spec.sections.iter().zip(&self.sections) {
@@ -875,6 +932,69 @@ fn optional(v: Option<&Value>) -> Option<String> {
         "-",
     ];
     (!none.contains(&s.to_ascii_lowercase().as_str())).then(|| s.to_string())
+}
+
+/// "channel 0": how a transcript without speakers labels a turn; nobody's name.
+fn is_channel_label(owner: &str) -> bool {
+    owner
+        .to_ascii_lowercase()
+        .strip_prefix("channel ")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Words that acknowledge without stating anything ("Agreed!", "Yes. Do it.", "Fine by me.").
+const ACK_WORDS: &[&str] = &[
+    "agreed",
+    "agree",
+    "agrees",
+    "yes",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "sure",
+    "fine",
+    "good",
+    "great",
+    "sounds",
+    "perfect",
+    "right",
+    "alright",
+    "absolutely",
+    "exactly",
+    "correct",
+    "lovely",
+    "deal",
+    "works",
+    "do",
+    "it",
+    "will",
+    "that",
+    "that's",
+    "me",
+    "by",
+    "with",
+    "i",
+    "thanks",
+    "thank",
+    "you",
+    "so",
+    "we",
+    "all",
+    "everyone",
+    "fair",
+    "of",
+    "course",
+    "indeed",
+];
+
+/// Whether a decision's `text` only acknowledges (speaker names aside: "Grace: Agreed!").
+pub fn is_acknowledgement(text: &str, speakers: &[String]) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !speakers.iter().any(|s| s.to_lowercase() == *w))
+        .all(|w| ACK_WORDS.contains(&w.as_str()))
 }
 
 #[cfg(test)]
