@@ -635,7 +635,8 @@ impl Prompts<'_> {
             .map(|n| format!("\"{}\"", defuse(&one_line(n))))
             .collect();
         format!(
-            "Speakers: {}. An action item's owner is one of these names, exactly as written here, or \"\".\n",
+            "Speakers: {}. An action item's owner is the speaker who will do it: one of these names, exactly as \
+             written here.\n",
             names.join(", ")
         )
     }
