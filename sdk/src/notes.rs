@@ -516,8 +516,9 @@ impl Notes {
     /// `speakers` (the names the transcript gives, as the prompt listed them) — an owner that
     /// merely contains one ("Sam (marketing)") becomes that name, any other (the meeting's
     /// title, a file name, "channel 0") none — and a decision that only acknowledges
-    /// ("Agreed!", "Yes.") is dropped. With no speaker names known, only bare channel labels
-    /// are taken away. Returns how many owners and decisions it changed, for the log.
+    /// ("Agreed!", "Yes.") is dropped, as is a repeated decision or action item. With no speaker
+    /// names known, only bare channel labels are taken away. Returns how many owners and
+    /// decisions it changed, for the log.
     pub fn keep_to_transcript(&mut self, speakers: &[String]) -> (usize, usize) {
         let mut owners = 0;
         for a in &mut self.action_items {
@@ -546,6 +547,17 @@ impl Notes {
         let before = self.decisions.len();
         self.decisions
             .retain(|d| !is_acknowledgement(&d.text, speakers));
+        // A small model that loops repeats an item until the list's cap: once is enough.
+        let mut seen = std::collections::HashSet::new();
+        self.decisions
+            .retain(|d| seen.insert(d.text.trim().to_lowercase()));
+        let mut seen = std::collections::HashSet::new();
+        self.action_items.retain(|a| {
+            seen.insert((
+                a.owner.as_deref().unwrap_or("").to_lowercase(),
+                a.task.trim().to_lowercase(),
+            ))
+        });
         (owners, before - self.decisions.len())
     }
 

@@ -20,8 +20,8 @@ use crate::notes::{Notes, NotesSpec, parse_answer};
 use crate::prompt::{system, timestamp, user};
 use crate::tokens;
 use crate::types::{
-    Completion, CompletionRequest, MeetingMetadata, Message, PluginError, ResponseFormat, Summary,
-    TemplateInfo, Transcript,
+    Completion, CompletionRequest, JsonSchema, MeetingMetadata, Message, PluginError,
+    ResponseFormat, Summary, TemplateInfo, Transcript,
 };
 
 /// Transcript lines repeated at the start of a chunk from the end of the previous one.
@@ -306,8 +306,7 @@ pub fn summarize(
             model,
             spec,
             messages,
-            &shown,
-            &prompts.speakers,
+            spec.json_schema_for(&shown, &prompts.speakers),
             answer_tokens,
             options.temperature,
             &what,
@@ -457,8 +456,7 @@ fn reduce(
                 model,
                 prompts.spec,
                 messages,
-                &cited,
-                &prompts.speakers,
+                prompts.spec.json_schema_for(&cited, &prompts.speakers),
                 answer_tokens,
                 temperature,
                 &what,
@@ -499,14 +497,13 @@ fn wrap_partial(part: usize, text: &str) -> String {
 const MAX_SHOWN_ANSWER_CHARS: usize = 1_500;
 
 /// Sends `messages`, parses the answer as notes; on a malformed answer asks once more, saying why.
-/// `citable`: the segment ids the answer may cite (see [`NotesSpec::json_schema_citing`]);
-/// `owners`: the names an action item's owner may have (see [`NotesSpec::json_schema_for`]).
+/// `schema`: the answer's shape, with the segment ids it may cite and the names an owner may
+/// have (see [`NotesSpec::json_schema_for`]).
 pub fn ask(
     model: &mut impl Model,
     spec: &NotesSpec,
     messages: Vec<Message>,
-    citable: &[u32],
-    owners: &[String],
+    schema: JsonSchema,
     answer_tokens: u32,
     temperature: f32,
     what: &str,
@@ -516,7 +513,7 @@ pub fn ask(
         model: None,
         max_tokens: Some(answer_tokens),
         temperature: Some(temperature),
-        response_format: ResponseFormat::JsonSchema(spec.json_schema_for(citable, owners)),
+        response_format: ResponseFormat::JsonSchema(schema.clone()),
     };
     let first = model.complete(request(messages.clone()))?;
     let mut problem = match parse_answer(&first.text, spec) {

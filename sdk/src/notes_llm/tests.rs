@@ -336,14 +336,15 @@ fn assert_exercise_names_what_the_summary_lacks() {
 
 /// Issue 21 part 6: the shared 0.5B model listed "Agreed!" as a decision and the transcript's
 /// file name as every owner. The request names the speakers (and the schema holds owners to
-/// them); whatever the model answers, a summary's owners are speakers and a bare
-/// acknowledgement is no decision.
+/// them); whatever the model answers, a summary's owners are speakers, a bare acknowledgement
+/// is no decision, and an item the model repeated (it loops to the list's cap) is listed once.
 #[test]
 fn owners_are_speakers_and_acknowledgements_are_no_decisions() {
     let answer = r#"{"sections":{"overview":"Launch moved.","key_points":[]},
      "decisions":[{"text":"Agreed!","citations":["s12"]},{"text":"David: Yes.","citations":[]},
-                  {"text":"Launch on March 17th","citations":["s1"]}],
+                  {"text":"Launch on March 17th","citations":["s1"]},{"text":"Launch on March 17th","citations":["s1"]}],
      "action_items":[{"owner":"meeting_a.json","task":"Finish the sync fixes","due":"","citations":["s12"]},
+                     {"owner":"meeting_a.json","task":"Finish the sync fixes","due":"","citations":["s12"]},
                      {"owner":"David (engineering)","task":"Test the release","due":"","citations":[]},
                      {"owner":"maria","task":"Send the notes","due":"","citations":[]}],
      "open_questions":[]}"#;
