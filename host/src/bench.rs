@@ -106,6 +106,46 @@ pub enum BenchCommand {
     /// Keeps one core busy until stdin closes (the load of `--load`)
     #[command(hide = true)]
     Spin,
+    /// Summaries of the scripted meetings against their reference summaries: decision and
+    /// action-item recall, acknowledgements listed as decisions, citation precision, malformed
+    /// answers and time, per meeting and per split (tuned / held out)
+    #[command(after_help = SUMMARIZE_HELP)]
+    Summarize {
+        /// Which meetings are `tune` and which `held_out`
+        #[arg(long, default_value = "tests/fixtures/meetings/split.toml")]
+        split: PathBuf,
+        /// Folders with the rendered meetings (`<id>.json`, `<id>_summary_ref.json`), searched
+        /// in order [default: /tmp/meetings, ../shared/corpus/synthetic]
+        #[arg(long = "meetings", value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Only this meeting (may be given more than once)
+        #[arg(long)]
+        only: Vec<String>,
+        /// Template id or short name (extractive, standard, …)
+        #[arg(long, default_value = "extractive")]
+        template: String,
+        /// Provider for a template that needs a model (installed and granted in MINUTES_HOME)
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        /// Summaries per meeting
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// `off`: the request's JSON schema becomes plain JSON output (json_object), as
+        /// templates asked before schemas existed
+        #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+        schema: String,
+        /// How the transcript knows who spoke
+        #[arg(long, value_enum, default_value = "names")]
+        speakers: crate::bench_summarize::Speakers,
+        /// Write every summary as JSON into this folder (`<meeting>-<run>.json`)
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+        /// Every run's scores as JSON instead of the table
+        #[arg(long)]
+        json: bool,
+    },
     /// One measurement in a fresh process (used by `bench transcribe`)
     #[command(hide = true)]
     TranscribeOne {
@@ -165,6 +205,38 @@ pub enum BenchCommand {
         json: bool,
     },
 }
+
+const SUMMARIZE_HELP: &str = "\
+Examples:
+  minutes bench summarize                                   # extractive, every meeting of the split, offline
+  minutes bench summarize --template standard --provider openai-compatible --runs 3 --schema off
+
+Meetings: render the scripts first (the shared corpus has meeting_a rendered):
+  for m in b c d e f g; do python3 ../shared/corpus/synthetic/gen_meeting.py tests/fixtures/meetings/meeting_${m}_script.json /tmp/meetings; done
+The transcript is the generator's reference (<id>.json: scripted turns, rendered times, speaker
+names), not whisper's: the figures measure the summary, not the word error rate. Templates and
+providers come from MINUTES_HOME, installed, granted and configured as for `minutes summarize`.
+
+Matching rule (decisions with decisions, action items with action items):
+  1. content words: lower case, split at anything but letters and digits; 2,400 = 2400,
+     17th = 17, number words = digits; -s/-ed/-ing endings and a final e cut; stop words,
+     participants' names and words under 3 letters (numbers excepted) dropped.
+  2. an item matches a reference when they share >= 2 content words and the shared words are
+     >= 50 % of the shorter one's content words (overlap coefficient).
+  3. one to one, as many pairs as possible (maximum matching): one item never finds two
+     references.
+  4. an action item counts when its task matches AND its owner names the reference owner (or,
+     with --speakers channels, is the name of the channel the owner spoke on); `task only`
+     ignores the owner.
+  5. acks: decisions that are only acknowledgement words once names are gone (\"Agreed!\",
+     \"Yes. Do it.\", \"Sounds good\").
+  foreign: action-item owners that are neither a participant nor a channel (\"channel 0\", a
+     file name).
+Citation precision: `host` = items with citations that the host's grounding check supports
+(cited segment exists, the time lies in it, one shared content word); `strict` = and every cited
+segment shares two content words (rule 1) with the item (one, if the item has only one).
+Malformed: answers the template rejected and asked again for (plus the second answer of a
+summary that failed with both), out of all requests.";
 
 #[derive(Serialize)]
 pub(crate) struct Stat {
@@ -251,6 +323,35 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             }
         }
         BenchCommand::Spin => crate::bench_load::spin(),
+        BenchCommand::Summarize {
+            split,
+            dirs,
+            only,
+            template,
+            provider,
+            model,
+            runs,
+            schema,
+            speakers,
+            save,
+            json,
+        } => crate::bench_summarize::run(crate::bench_summarize::SummarizeBench {
+            split,
+            dirs: if dirs.is_empty() {
+                crate::bench_summarize::default_dirs()
+            } else {
+                dirs
+            },
+            only,
+            template,
+            provider,
+            model,
+            runs,
+            schema: schema == "on",
+            speakers,
+            save,
+            json,
+        }),
         BenchCommand::TranscribeOne {
             model,
             threads,

@@ -8,6 +8,7 @@ mod bench_load;
 mod bench_mcp;
 mod bench_net;
 mod bench_store;
+mod bench_summarize;
 mod bench_transcribe;
 pub mod cli;
 pub mod fsperm;

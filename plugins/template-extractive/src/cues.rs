@@ -38,7 +38,6 @@ const STRONG_DECISION_CUES: &[&str] = &[
     "we'll",
     "we will",
 ];
-const DECIDE_NEXT_CUES: &[&str] = &["let's decide", "let us decide"];
 const REQUEST_CUES: &[&str] = &[
     "can you ",
     "could you ",
@@ -55,6 +54,7 @@ const COMMIT_CUES: &[&str] = &[
     "i'm going to ",
     "i am going to ",
     "i can take ",
+    "i can ",
     "let me ",
     "will do ",
 ];
@@ -110,8 +110,8 @@ fn clean_task(rest: &str) -> String {
     }
 }
 
-/// "Sam, can you …" → ("Sam", "…").
-fn addressed_request(s: &Sentence) -> Option<(String, &str)> {
+/// "Sam, …" → ("Sam", "…"): a sentence addressed to someone by name.
+fn addressed_name(s: &Sentence) -> Option<(&str, &str)> {
     let (head, rest) = s.text.split_once(", ")?;
     let name = head.trim();
     let is_name = name.split(' ').count() <= 2
@@ -119,9 +119,12 @@ fn addressed_request(s: &Sentence) -> Option<(String, &str)> {
             w.chars().next().is_some_and(char::is_uppercase) && w.chars().all(char::is_alphabetic)
         })
         && !NOT_NAMES.contains(&name.to_lowercase().as_str());
-    if !is_name {
-        return None;
-    }
+    is_name.then_some((name, rest))
+}
+
+/// "Sam, can you …" → ("Sam", "…").
+fn addressed_request(s: &Sentence) -> Option<(String, &str)> {
+    let (name, rest) = addressed_name(s)?;
     // The cue opens the request ("Sam, please …"); "Sam, I think you will …" is no request.
     let lower = searchable(rest);
     let cue = REQUEST_CUES
@@ -141,8 +144,58 @@ fn named_commitment<'a>(s: &'a Sentence, participants: &[String]) -> Option<(Str
         })
 }
 
+/// Requests answered in the meeting itself ("Lena, can you tell us where it stands?").
+const IN_MEETING_ASKS: &[&str] = &[
+    "tell us",
+    "tell me",
+    "walk us through",
+    "give us",
+    "update us",
+    "remind us",
+    "go through",
+];
+
+fn is_in_meeting_ask(task: &str) -> bool {
+    let lower = task.to_lowercase();
+    IN_MEETING_ASKS.iter().any(|a| lower.starts_with(a))
+}
+
+/// The person a speaker label names: a transcript without speakers labels a mono recording's
+/// turns "channel 0", which is everyone in the room and nobody's name.
+fn person(speaker: &str) -> Option<String> {
+    let bare_channel = speaker
+        .strip_prefix("channel ")
+        .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+    (!bare_channel && !speaker.trim().is_empty()).then(|| speaker.to_string())
+}
+
+/// A request without a name ("Perfect. Please send the invitations today.") goes to whoever
+/// just offered to do something ("I can run two sessions next Thursday."); after anything
+/// else it is no task ("Okay, please note that …").
+fn unaddressed_request(s: &Sentence) -> Option<&str> {
+    let lower = searchable(&s.text);
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let lead = words
+        .iter()
+        .take_while(|w| ACK_WORDS.contains(w) || matches!(**w, "then" | "and" | "also"))
+        .count();
+    if words.get(lead) != Some(&"please") {
+        return None;
+    }
+    let at = s.text.to_lowercase().find("please")?;
+    s.text.get(at + "please".len()..).map(str::trim)
+}
+
+/// "Do that", "take that one", "handle finance": too little to act on without context.
 fn is_vague(task: &str) -> bool {
-    task.split_whitespace().count() <= 4
+    const EMPTY: &[&str] = &[
+        "it", "that", "this", "one", "the", "a", "an", "myself", "so", "then", "too", "them",
+        "those", "these", "of", "for", "and", "up",
+    ];
+    task.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty() && !EMPTY.contains(&w.to_lowercase().as_str()))
+        .count()
+        <= 2
 }
 
 pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec<ActionCandidate> {
@@ -158,8 +211,23 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
             start_ms: s.start_ms,
         };
         if let Some((name, rest)) = addressed_request(s) {
-            out.push(candidate(Some(name), rest));
+            if !is_in_meeting_ask(rest) {
+                out.push(candidate(Some(name), rest));
+            }
             continue;
+        }
+        if let Some(rest) = unaddressed_request(s) {
+            let offered = sentences[..i]
+                .iter()
+                .rev()
+                .take(3)
+                .find(|p| p.speaker != s.speaker)
+                .filter(|p| after_cue(&p.text, COMMIT_CUES).is_some())
+                .and_then(|p| person(&p.speaker));
+            if offered.is_some() {
+                out.push(candidate(offered, rest));
+                continue;
+            }
         }
         if let Some(rest) = after_cue(&s.text, SOMEONE_CUES) {
             out.extend(wanted.replace(candidate(None, rest)));
@@ -176,13 +244,13 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
             continue;
         };
         let due = find_due(&s.text);
-        let me = Some(s.speaker.clone());
+        let me = person(&s.speaker);
         // Another sentence of the same turn by the same owner: one commitment, made concrete.
         if let Some(last) = out
             .last_mut()
             .filter(|c| c.owner == me && sentences[c.sentence].segment == s.segment)
         {
-            if !is_vague(rest) {
+            if !is_vague(rest) && is_vague(&last.task) {
                 last.task = clean_task(rest);
             }
             last.due = last.due.take().or(due);
@@ -205,18 +273,41 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
             out.push(claimed);
             continue;
         }
+        let rest = rest
+            .trim_end_matches(['.', '!', ','])
+            .replace(" myself", "");
+        let rest = rest.as_str();
+        let explained;
         let task = if is_vague(rest) {
-            // Context for "I'll do that": what the previous speaker said.
-            sentences[..i]
-                .iter()
-                .rev()
-                .find(|p| p.speaker != s.speaker)
-                .map_or(rest, |p| p.text.as_str())
+            // "I'll handle finance myself. The contract needs a purchase order, …": what the
+            // speaker says next explains it; failing that, "I'll do that" refers to what the
+            // previous speaker said (a real sentence, not "Raj?").
+            let next = sentences
+                .get(i + 1)
+                .filter(|n| n.segment == s.segment && !n.is_question());
+            match next {
+                Some(n) => {
+                    explained = format!("{}: {}", clean_task(rest), n.text);
+                    explained.as_str()
+                }
+                None => sentences[..i]
+                    .iter()
+                    .rev()
+                    .find(|p| p.speaker != s.speaker && p.text.split_whitespace().count() >= 3)
+                    .map_or(rest, |p| p.text.as_str()),
+            }
         } else {
             rest
         };
+        // "I'll handle the plan myself. You'll have a draft by next Wednesday."
+        let due_next = || {
+            sentences
+                .get(i + 1)
+                .filter(|n| n.segment == s.segment && n.speaker == s.speaker)
+                .and_then(|n| find_due(&n.text))
+        };
         out.push(ActionCandidate {
-            due: due.or_else(|| find_due(task)),
+            due: due.or_else(|| find_due(task)).or_else(due_next),
             ..candidate(me, task)
         });
     }
@@ -225,13 +316,191 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
     out
 }
 
-/// Indexes of sentences that state a decision.
+/// Cues after which the decision itself follows in the same turn: "Here is what we'll do. We
+/// move …".
+const DECIDE_NEXT_CUES: &[&str] = &[
+    "let's decide",
+    "let us decide",
+    "here is what we'll do",
+    "here's what we'll do",
+    "here is what we will do",
+    "this is what we'll do",
+    "let's do this",
+    "let us do this",
+    "the plan is",
+];
+/// A decision that holds from some moment on ("From now on the test runs monthly").
+const FROM_NOW_CUES: &[&str] = &[
+    "from now on",
+    "from next month",
+    "from next week",
+    "going forward",
+    "starting next",
+];
+/// "Let's keep single rooms": the chair settling between options.
+const SETTLE_CUES: &[&str] = &[
+    "let's keep",
+    "let us keep",
+    "let's stick with",
+    "let's stay with",
+];
+/// A proposal another participant made, which "Approved." settles.
+const PROPOSAL_CUES: &[&str] = &[
+    "i suggest",
+    "i propose",
+    "i would propose",
+    "my proposal",
+    "i'd like to",
+    "i would like to",
+    "how about",
+];
+/// Words of a sentence that only acknowledges ("Agreed!", "Yes. Do it.", "Fine by me.").
+const ACK_WORDS: &[&str] = &[
+    "agreed",
+    "agree",
+    "yes",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "sure",
+    "fine",
+    "good",
+    "great",
+    "sounds",
+    "perfect",
+    "right",
+    "alright",
+    "absolutely",
+    "exactly",
+    "correct",
+    "lovely",
+    "deal",
+    "works",
+    "do",
+    "it",
+    "will",
+    "that",
+    "that's",
+    "me",
+    "by",
+    "with",
+    "i",
+    "thanks",
+    "thank",
+    "you",
+    "so",
+    "fair",
+    "makes",
+    "sense",
+    "of",
+    "course",
+    "totally",
+    "indeed",
+    "mm",
+    "hmm",
+];
+/// Words after "we" that describe rather than decide ("we had", "we only manage").
+const WE_DESCRIBE: &[&str] = &[
+    "are",
+    "were",
+    "have",
+    "had",
+    "only",
+    "still",
+    "can",
+    "could",
+    "should",
+    "would",
+    "need",
+    "think",
+    "tried",
+    "did",
+    "do",
+    "don't",
+    "lost",
+    "just",
+    "also",
+    "already",
+    "really",
+    "got",
+    "want",
+    "know",
+    "saw",
+    "see",
+    "usually",
+    "always",
+    "never",
+    "might",
+    "may",
+    "must",
+    "talked",
+    "spoke",
+    "discussed",
+    "looked",
+    "agree",
+    "agreed",
+];
+
+/// A sentence of nothing but acknowledgement words.
+fn is_ack(s: &Sentence) -> bool {
+    let words: Vec<String> = s
+        .text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    !words.is_empty() && words.iter().all(|w| ACK_WORDS.contains(&w.as_str()))
+}
+
+/// A first-person promise ("I'll contact the agency"): an action item, not a decision.
+fn is_own_commitment(s: &Sentence) -> bool {
+    after_cue(&s.text, COMMIT_CUES).is_some()
+}
+
+/// "(Then|So|Okay, ) we move …": the group doing something, said as a plan rather than as a
+/// description ("we had 140 patients", "we only manage 30").
+fn we_plan(s: &Sentence) -> bool {
+    let lower = searchable(&s.text);
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let lead = words
+        .iter()
+        .take_while(|w| {
+            matches!(
+                **w,
+                "then" | "so" | "okay" | "ok" | "right" | "fine" | "good" | "yes" | "no" | "and"
+            )
+        })
+        .count();
+    match (words.get(lead), words.get(lead + 1)) {
+        (Some(&"we"), Some(next)) => !WE_DESCRIBE.contains(next),
+        _ => false,
+    }
+}
+
+/// Indexes of sentences that state a decision. The chair (who opened the meeting) settles most
+/// of them, and the others' acknowledgement ("Agreed.", "Sounds good.", "Fine by me.") right
+/// after a statement marks it as settled. A statement another participant makes counts when it
+/// is said as the group's plan ("we move …"); an acknowledgement of a mere fact ("They keep
+/// logs for 90 days." – "Agreed!") is no decision, and neither is the acknowledgement itself.
 pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
-    let mut picked: Vec<usize> = Vec::new();
+    let chair = sentences.first().map(|s| s.speaker.as_str());
+    let settles = |s: &Sentence| {
+        !s.is_question()
+            && !is_ack(s)
+            && !is_own_commitment(s)
+            && !is_request(s)
+            && !is_agenda_or_deferral(s)
+            && has_substance(&s.text)
+            && (s.text.split_whitespace().count() >= 5 || starts_with_no(s))
+            && (Some(s.speaker.as_str()) == chair || we_plan(s))
+    };
     let is_agreement = |s: &Sentence| {
         let lower = s.text.to_lowercase();
-        lower.contains("agree") && s.text.split_whitespace().count() <= 5 && !s.is_question()
+        (lower.contains("agree") && s.text.split_whitespace().count() <= 5 && !s.is_question())
+            || is_ack(s)
     };
+    let mut picked: Vec<usize> = Vec::new();
     for (i, s) in sentences.iter().enumerate() {
         if s.is_question() {
             continue;
@@ -240,28 +509,97 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
             .get(i + 1)
             .filter(|n| n.segment == s.segment && !n.is_question());
         if after_cue(&s.text, DECIDE_NEXT_CUES).is_some() {
-            picked.extend(same_turn_next.map(|_| i + 1));
-        } else if is_agreement(s) {
-            // "I agree with David. No soft launch." / "Agreed." after a proposal.
-            if let Some(_next) = same_turn_next.filter(|n| !is_agreement(n)) {
-                picked.push(i + 1);
-            } else if let Some(j) = (0..i).rev().take(4).find(|&j| {
+            picked.extend(same_turn_next.filter(|n| settles(n)).map(|_| i + 1));
+        } else if is_approval(s) {
+            // "Approved." settles the proposal it answers.
+            if let Some(j) = (0..i).rev().take(8).find(|&j| {
                 let p = &sentences[j];
-                p.speaker != s.speaker
-                    && !p.is_question()
-                    && !is_agreement(p)
-                    && p.text.split_whitespace().count() > 3
+                p.speaker != s.speaker && after_cue(&p.text, PROPOSAL_CUES).is_some()
             }) {
                 picked.push(j);
             }
-        } else if after_cue(&s.text, STRONG_DECISION_CUES).is_some() {
+        } else if is_agreement(s) {
+            if let Some(_next) = same_turn_next.filter(|n| !is_agreement(n) && settles(n)) {
+                // "I agree with David. No soft launch."
+                picked.push(i + 1);
+            } else if sentences
+                .get(i.wrapping_sub(1))
+                .is_none_or(|p| p.segment != s.segment)
+                && !accepts_a_task(s)
+            {
+                // An acknowledgement opening a turn settles what the previous speaker last said.
+                if let Some(j) = (0..i).rev().take(4).find(|&j| {
+                    let p = &sentences[j];
+                    p.speaker != s.speaker && !is_agreement(p)
+                }) && settles(&sentences[j])
+                {
+                    picked.push(j);
+                }
+            }
+        } else if (after_cue(&s.text, STRONG_DECISION_CUES).is_some()
+            || after_cue(&s.text, FROM_NOW_CUES).is_some()
+            || (after_cue(&s.text, SETTLE_CUES).is_some() && Some(s.speaker.as_str()) == chair))
+            && !is_agenda_or_deferral(s)
+        {
             picked.push(i);
         }
     }
-    picked.retain(|&i| has_substance(&sentences[i].text));
+    picked.retain(|&i| has_substance(&sentences[i].text) && !is_own_commitment(&sentences[i]));
     picked.sort_unstable();
     picked.dedup();
     picked
+}
+
+/// "Yes, will do." answers a request: the task is the request's, nothing was decided.
+fn accepts_a_task(s: &Sentence) -> bool {
+    let lower = searchable(&s.text);
+    lower.contains(" will do ") || lower.contains(" on it ")
+}
+
+/// A request to someone ("Lena, please …", "Viktor, you ran the test"): an action item or a
+/// turn handed over, not a decision.
+fn is_request(s: &Sentence) -> bool {
+    addressed_name(s).is_some()
+        || unaddressed_request(s).is_some()
+        || after_cue(&s.text, REQUEST_CUES).is_some()
+}
+
+/// What the meeting is about to decide, or leaves for later: "Today we need to decide …",
+/// "Let us keep that for the next meeting", "One thing we did not settle is whether …".
+fn is_agenda_or_deferral(s: &Sentence) -> bool {
+    let lower = searchable(&s.text);
+    [
+        " need to decide ",
+        " have to decide ",
+        " to discuss ",
+        " agenda ",
+        " for the next meeting",
+        " to the next meeting",
+        " to the next review",
+        " until the next meeting",
+        " at the next meeting",
+        " for next time",
+        " whether ",
+        " not settle",
+        " open question",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+/// "No soft launch.", "Then no cloud.": short, and a decision.
+fn starts_with_no(s: &Sentence) -> bool {
+    let lower = searchable(&s.text);
+    let mut words = lower
+        .split_whitespace()
+        .skip_while(|w| matches!(*w, "then" | "so" | "okay" | "ok" | "right" | "fine"));
+    words.next() == Some("no") && words.next().is_some()
+}
+
+/// "Approved." (or "That's approved.") on its own.
+fn is_approval(s: &Sentence) -> bool {
+    let lower = s.text.to_lowercase();
+    lower.contains("approved") && s.text.split_whitespace().count() <= 3
 }
 
 /// Words that carry no decision on their own: "Yes!", "Okay, we'll do!" follow a proposal but
@@ -297,6 +635,10 @@ const FILLER: &[&str] = &[
     "go",
     "sounds",
     "perfect",
+    "thanks",
+    "thank",
+    "everyone",
+    "bye",
     "monday",
     "tuesday",
     "wednesday",

@@ -36,7 +36,9 @@ fn schema_names_every_field_the_parser_requires() {
         guide.contains("- sections.key_points (Key points, list of strings): The main points."),
         "{guide}"
     );
-    assert!(guide.contains("- action_items (list of objects, at most 12)"));
+    assert!(guide.contains(&format!(
+        "- action_items (list of objects, at most {MAX_ACTION_ITEMS})"
+    )));
     assert!(
         guide.contains("the line \"[s<n> mm:ss] …\" has the id \"s<n>\""),
         "{guide}"

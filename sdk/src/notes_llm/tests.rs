@@ -88,8 +88,16 @@ fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
     let ResponseFormat::JsonSchema(schema) = &req.response_format else {
         panic!("the notes' schema is sent: {:?}", req.response_format);
     };
-    // The schema holds citations to the three lines shown.
-    assert_eq!(schema, &spec().json_schema_citing(&[1, 6, 12]));
+    // The schema holds citations to the three lines shown, and owners to the speakers named.
+    let speakers = ["Maria", "Sam", "David"].map(String::from);
+    assert_eq!(schema, &spec().json_schema_for(&[1, 6, 12], &speakers));
+    assert!(
+        schema
+            .schema
+            .contains(r#""owner":{"enum":["Maria","Sam","David"],"type":"string"}"#),
+        "{}",
+        schema.schema
+    );
     assert!(
         schema.schema.contains(r#""enum":["s1","s6","s12"]"#),
         "{}",
@@ -324,4 +332,69 @@ fn the_answer_reserve_leaves_room_for_the_transcript() {
 #[should_panic(expected = "the summary lacks \"## Risks\"")]
 fn assert_exercise_names_what_the_summary_lacks() {
     assert_exercise(&spec(), &["A weekly sync."], &["## Overview", "## Risks"]);
+}
+
+/// Issue 21 part 6: the shared 0.5B model listed "Agreed!" as a decision and the transcript's
+/// file name as every owner. The request names the speakers (and the schema holds owners to
+/// them); whatever the model answers, a summary's owners are speakers, a bare acknowledgement
+/// is no decision, and an item the model repeated (it loops to the list's cap) is listed once.
+#[test]
+fn owners_are_speakers_and_acknowledgements_are_no_decisions() {
+    let answer = r#"{"sections":{"overview":"Launch moved.","key_points":[]},
+     "decisions":[{"text":"Agreed!","citations":["s12"]},{"text":"David: Yes.","citations":[]},
+                  {"text":"Launch on March 17th","citations":["s1"]},{"text":"Launch on March 17th","citations":["s1"]}],
+     "action_items":[{"owner":"meeting_a.json","task":"Finish the sync fixes","due":"","citations":["s12"]},
+                     {"owner":"meeting_a.json","task":"Finish the sync fixes","due":"","citations":["s12"]},
+                     {"owner":"David (engineering)","task":"Test the release","due":"","citations":[]},
+                     {"owner":"maria","task":"Send the notes","due":"","citations":[]}],
+     "open_questions":[]}"#;
+    let mut model = ScriptedModel::new(8192, 1024);
+    model.answers.push_back(answer.into());
+    let summary =
+        summarize(&spec(), &short(), &meta(), &mut model, &Options::default()).expect("summary");
+    let user = user_text(&model.requests[0]);
+    assert!(
+        user.contains(r#"Speakers: "Maria", "Sam", "David"."#),
+        "the request names the speakers: {user}"
+    );
+    let decisions: Vec<&str> = summary.decisions.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(decisions, vec!["Launch on March 17th"]);
+    let owners: Vec<Option<&str>> = summary
+        .action_items
+        .iter()
+        .map(|a| a.owner.as_deref())
+        .collect();
+    assert_eq!(owners, vec![None, Some("David"), Some("Maria")]);
+    assert_eq!(
+        summary.action_items[2].owner_speaker_id.as_deref(),
+        Some("maria")
+    );
+}
+
+/// A mono recording without speakers: lines say "channel 0", which is nobody's name; the
+/// request says so, no owner list is enforced, and "channel 0" never becomes an owner.
+#[test]
+fn without_speaker_names_an_owner_is_never_a_channel_label() {
+    let mut t = short();
+    t.speakers.clear();
+    t.segments.iter_mut().for_each(|s| s.speaker_id = None);
+    let mut m = meta();
+    m.channel_names.clear();
+    let answer = GOOD.replace(r#""owner":"David""#, r#""owner":"channel 0""#);
+    let mut model = ScriptedModel::new(8192, 1024);
+    model.answers.push_back(answer);
+    let summary = summarize(&spec(), &t, &m, &mut model, &Options::default()).expect("summary");
+    let user = user_text(&model.requests[0]);
+    assert!(user.contains("does not name its speakers"), "{user}");
+    let ResponseFormat::JsonSchema(schema) = &model.requests[0].response_format else {
+        panic!("a schema is sent");
+    };
+    assert!(
+        schema
+            .schema
+            .contains(r#""owner":{"maxLength":48,"type":"string"}"#),
+        "{}",
+        schema.schema
+    );
+    assert_eq!(summary.action_items[0].owner, None);
 }

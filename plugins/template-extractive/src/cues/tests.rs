@@ -120,3 +120,142 @@ fn decisions_from_cues_agreement_and_let_us_decide() {
         ]
     );
 }
+
+fn decisions_of(s: &[Sentence]) -> Vec<&str> {
+    decision_candidates(s)
+        .into_iter()
+        .map(|i| s[i].text.as_str())
+        .collect()
+}
+
+/// Issue 21 part 6: on an infrastructure review the extractive template found none of the
+/// decisions: they were stated as the group's plan, after "here is what we'll do", from "now on",
+/// or settled by the others' "Sounds good." / "Yes. Do it." rather than by a cue word.
+#[test]
+fn decisions_stated_as_plans_and_settled_by_acknowledgement() {
+    let s = turns(&[
+        ("Omar", "Okay, let's get started. Three topics today."),
+        (
+            "Viktor",
+            "The managed service keeps logs encrypted for 90 days.",
+        ),
+        ("Grace", "Agreed!"),
+        (
+            "Omar",
+            "Then here is what we'll do. We move logging to the managed service in October.",
+        ),
+        ("Grace", "Okay. I'll handle the migration plan myself."),
+        (
+            "Omar",
+            "Fine. From now on the failover test runs every month instead of every quarter.",
+        ),
+        ("Grace", "Sounds good."),
+        (
+            "Omar",
+            "Right. Every service credential goes into the vault by September 30th.",
+        ),
+        ("Viktor", "Yes. Do it."),
+        ("Omar", "Grace, can you add an alert for the old primary?"),
+        ("Grace", "Yes, will do."),
+        (
+            "Omar",
+            "One thing we did not settle is whether the budget covers it.",
+        ),
+        ("Nadia", "Okay."),
+        (
+            "Omar",
+            "Let us do this. We hire one agency nurse for Saturdays for the next eight weeks.",
+        ),
+        ("Tom", "Agreed. I will contact the agency tomorrow morning."),
+    ]);
+    assert_eq!(
+        decisions_of(&s),
+        vec![
+            "We move logging to the managed service in October.",
+            "From now on the failover test runs every month instead of every quarter.",
+            "Every service credential goes into the vault by September 30th.",
+            "We hire one agency nurse for Saturdays for the next eight weeks.",
+        ],
+        "an acknowledged fact, an acknowledgement, a request, an open question and a promise \
+         are no decisions"
+    );
+}
+
+#[test]
+fn an_approval_settles_the_proposal_and_let_us_keep_settles_a_choice() {
+    let s = turns(&[
+        ("Priya", "Last item, the reminder messages."),
+        (
+            "Lena",
+            "I suggest a second message two hours before the appointment.",
+        ),
+        ("Tom", "How much does each message cost?"),
+        ("Lena", "About four pence per message."),
+        ("Priya", "That pays for itself. Approved."),
+        ("Chloe", "Could we share hotel rooms?"),
+        ("Priya", "No, let's keep single rooms on a work trip."),
+        ("Priya", "Let us keep that for the next meeting."),
+    ]);
+    assert_eq!(
+        decisions_of(&s),
+        vec![
+            "I suggest a second message two hours before the appointment.",
+            "No, let's keep single rooms on a work trip."
+        ]
+    );
+}
+
+/// Issue 21 part 6: "I'll handle finance myself." became the task "Handle finance myself" with
+/// the previous speaker's words as context; the speaker's own next sentence says what it is.
+#[test]
+fn a_vague_promise_is_explained_by_the_speakers_next_sentence() {
+    let s = turns(&[
+        ("Grace", "You'll have a draft by next Wednesday."),
+        (
+            "Nadia",
+            "And I'll handle finance myself. The contract needs a purchase order, and I can get it signed by Friday.",
+        ),
+    ]);
+    let got = action_candidates(&s, &[]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].owner.as_deref(), Some("Nadia"));
+    assert!(
+        got[0].task.contains("purchase order") && !got[0].task.contains("myself"),
+        "{got:?}"
+    );
+    assert_eq!(got[0].due.as_deref(), Some("Friday"));
+}
+
+#[test]
+fn an_unaddressed_please_goes_to_who_offered_and_in_meeting_asks_are_no_tasks() {
+    let s = turns(&[
+        (
+            "Priya",
+            "Lena, can you tell us where the booking system stands?",
+        ),
+        ("Lena", "I can run two sessions next Thursday."),
+        ("Priya", "Perfect. Please send the invitations today."),
+    ]);
+    let got = action_candidates(&s, &[]);
+    assert_eq!(
+        owners(&got),
+        vec![
+            (
+                Some("Lena"),
+                "Run two sessions next Thursday",
+                Some("next Thursday")
+            ),
+            (Some("Lena"), "Send the invitations today", Some("today")),
+        ]
+    );
+}
+
+/// A mono recording without speakers labels every turn "channel 0": that is everyone in the
+/// room, so a promise there has no owner rather than the owner "channel 0".
+#[test]
+fn a_bare_channel_is_no_owner() {
+    let s = turns(&[("channel 0", "I will write the migration guide next week.")]);
+    let got = action_candidates(&s, &[]);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].owner, None, "{got:?}");
+}
