@@ -8,6 +8,7 @@ mod bench_net;
 mod bench_store;
 mod bench_transcribe;
 pub mod cli;
+pub mod diarize;
 pub mod fsperm;
 pub mod ledger;
 pub mod output;

@@ -60,6 +60,8 @@ pub struct EngineArgs {
     /// synthetic meetings with the base model
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
     pub beam_size: u16,
+    #[command(flatten)]
+    pub diarize: crate::diarize::args::DiarizeArgs,
 }
 
 impl EngineArgs {
@@ -148,6 +150,7 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
         vad: (!args.no_vad).then(Default::default),
         channel_names: args.channel_names.clone(),
         split_channels: !args.mix,
+        diarize: args.engine.diarize.options(home.root()),
         ..Default::default()
     };
     let cancel = cancel_on_ctrl_c();

@@ -1,0 +1,624 @@
+//! Who spoke when: speaker diarization of a channel after transcription, with pyannote's
+//! segmentation-3.0 and the CAM++ speaker embedding (ONNX, run by tract).
+//!
+//! 1. segmentation over 10 s windows (hop `step`): per frame, which of up to 3 local speakers talk;
+//! 2. one embedding per (window, local speaker) from that speaker's speech alone;
+//! 3. average-linkage clustering of the embeddings across the recording (the count estimated by a
+//!    distance threshold, or given);
+//! 4. each window's local speakers mapped to distinct clusters, and per frame the most active
+//!    clusters kept, as many as the windows say talk at once.
+//!
+//! `label` then gives a transcript's segments their speakers by time, splitting a segment whose
+//! words change speaker. Diarization never costs the transcript: on any failure the segments
+//! keep their channel labels and the reason is logged.
+
+pub mod args;
+pub mod assign;
+pub mod bench;
+pub mod cluster;
+pub mod der;
+pub mod fbank;
+pub mod onnx;
+pub mod pull;
+
+use onnx::{EMBEDDING_DIM, Embedder, SEG_CLASSES, SEG_FRAMES, Segmenter, WINDOW_SAMPLES};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+pub const SAMPLE_RATE: usize = 16_000;
+/// Segmentation frame step: 270 samples (16.875 ms).
+const FRAME_STEP_S: f64 = 270.0 / 16_000.0;
+/// Segmentation frame receptive field: 991 samples.
+const FRAME_DUR_S: f64 = 991.0 / 16_000.0;
+/// Powerset class -> active local speakers (3 speakers, at most 2 at once).
+const POWERSET: [[bool; 3]; SEG_CLASSES] = [
+    [false, false, false],
+    [true, false, false],
+    [false, true, false],
+    [false, false, true],
+    [true, true, false],
+    [true, false, true],
+    [false, true, true],
+];
+pub const SEGMENTATION_FILE: &str = "segmentation-3.0.onnx";
+pub const EMBEDDING_FILE: &str = "campplus.onnx";
+/// Below this RMS a window is digital silence: no model call (segmentation of all-zero input
+/// is ill-conditioned anyway).
+const SILENT_RMS: f32 = 1e-4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiarizeError {
+    #[error(
+        "no diarization models in {dir}: missing {missing} (get them with `minutes models pull diarization`, or point --diarization-models / MINUTES_DIARIZATION_MODELS at a folder holding {SEGMENTATION_FILE} and {EMBEDDING_FILE})"
+    )]
+    Missing { dir: PathBuf, missing: String },
+    #[error(
+        "cannot use diarization model {path}: {reason} (replace it with `minutes models pull diarization`)"
+    )]
+    Model { path: PathBuf, reason: String },
+    #[error("cannot read the audio for diarization: {0}")]
+    Audio(String),
+}
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Folder holding `segmentation-3.0.onnx` and `campplus.onnx`.
+    pub models_dir: PathBuf,
+    /// The number of speakers, when known; otherwise estimated with `threshold`.
+    pub speakers: Option<usize>,
+    /// Clustering stops before merging groups farther apart than this cosine distance.
+    pub threshold: f32,
+    /// Window hop in samples.
+    pub step: usize,
+    /// Worker threads for the models.
+    pub threads: usize,
+}
+
+impl Options {
+    pub fn new(models_dir: PathBuf) -> Options {
+        Options {
+            models_dir,
+            speakers: None,
+            threshold: 0.25,
+            step: 40_000,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(4),
+        }
+    }
+}
+
+pub struct Models {
+    pub segmenter: Segmenter,
+    pub embedder: Embedder,
+}
+
+impl Models {
+    pub fn load(dir: &Path) -> Result<Models, DiarizeError> {
+        let seg = dir.join(SEGMENTATION_FILE);
+        let emb = dir.join(EMBEDDING_FILE);
+        let missing: Vec<&str> = [(&seg, SEGMENTATION_FILE), (&emb, EMBEDDING_FILE)]
+            .into_iter()
+            .filter(|(p, _)| !p.is_file())
+            .map(|(_, n)| n)
+            .collect();
+        if !missing.is_empty() {
+            return Err(DiarizeError::Missing {
+                dir: dir.to_path_buf(),
+                missing: missing.join(" and "),
+            });
+        }
+        Ok(Models {
+            segmenter: Segmenter::load(&seg)?,
+            embedder: Embedder::load(&emb)?,
+        })
+    }
+}
+
+/// A stretch of one speaker's speech; speakers are numbered 0.. in order of first speech.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Turn {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub speaker: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub segmentation_s: f64,
+    pub embedding_s: f64,
+    pub clustering_s: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Diarization {
+    pub turns: Vec<Turn>,
+    pub speakers: usize,
+    pub windows: usize,
+    pub embeddings: usize,
+    pub timings: Timings,
+}
+
+/// Per window: for each frame, which of the 3 local speakers are active.
+type Activity = Vec<[bool; 3]>;
+
+fn window_starts(n: usize, step: usize) -> Vec<usize> {
+    let step = step.max(1);
+    let mut starts: Vec<usize> = (0..=n.saturating_sub(WINDOW_SAMPLES))
+        .step_by(step)
+        .collect();
+    if n > WINDOW_SAMPLES && (n - WINDOW_SAMPLES) % step != 0 {
+        starts.push(starts.last().copied().unwrap_or(0) + step);
+    }
+    starts
+}
+
+/// Runs `work(i)` for i in 0..n on `threads` threads, results in order; the first error wins.
+fn parallel<T: Send, E: Send>(
+    n: usize,
+    threads: usize,
+    work: impl Fn(usize) -> Result<T, E> + Sync,
+) -> Result<Vec<T>, E> {
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, T)> = Vec::with_capacity(n);
+    let mut first_error = None;
+    std::thread::scope(|s| {
+        let first_error = &mut first_error;
+        let handles: Vec<_> = (0..threads.clamp(1, n.max(1)))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(mine);
+                        }
+                        match work(i) {
+                            Ok(v) => mine.push((i, v)),
+                            Err(e) => {
+                                // Stop the others early: nothing after an error is used.
+                                next.store(n, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            match h.join() {
+                Ok(Ok(mine)) => results.extend(mine),
+                Ok(Err(e)) => {
+                    if first_error.is_none() {
+                        *first_error = Some(e);
+                    }
+                }
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+    });
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    results.sort_by_key(|(i, _)| *i);
+    Ok(results.into_iter().map(|(_, v)| v).collect())
+}
+
+fn segment(
+    models: &Models,
+    samples: &[f32],
+    starts: &[usize],
+    threads: usize,
+) -> Result<Vec<Activity>, DiarizeError> {
+    parallel(starts.len(), threads, |c| {
+        let end = (starts[c] + WINDOW_SAMPLES).min(samples.len());
+        let chunk = &samples[starts[c].min(end)..end];
+        let rms = (chunk.iter().map(|x| x * x).sum::<f32>() / WINDOW_SAMPLES as f32).sqrt();
+        if rms < SILENT_RMS {
+            return Ok(vec![[false; 3]; SEG_FRAMES]);
+        }
+        let lp = models.segmenter.run(chunk)?;
+        Ok(lp
+            .chunks_exact(SEG_CLASSES)
+            .map(|frame| {
+                let best = frame
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
+                POWERSET[best]
+            })
+            .collect())
+    })
+}
+
+/// An embedding to compute: fbank frames `frames` (indices into the whole file's fbank) of
+/// window `window`'s local speaker `local`.
+struct EmbeddingJob {
+    window: usize,
+    local: usize,
+    frames: Vec<usize>,
+    clean_s: f32,
+}
+
+fn embedding_jobs(fbank_frames: usize, seg: &[Activity], starts: &[usize]) -> Vec<EmbeddingJob> {
+    let mut jobs = Vec::new();
+    let frame_of = |j: usize, t0: f64| {
+        let centre = (160 * j + 200) as f64 / SAMPLE_RATE as f64;
+        ((centre - t0 - FRAME_DUR_S / 2.0) / FRAME_STEP_S)
+            .round()
+            .clamp(0.0, (SEG_FRAMES - 1) as f64) as usize
+    };
+    for (c, act) in seg.iter().enumerate() {
+        let t0 = starts[c] as f64 / SAMPLE_RATE as f64;
+        // fbank frames whose centre lies inside the window
+        let j0 = (starts[c] as f64 - 200.0) / 160.0;
+        let j0 = j0.max(0.0).ceil() as usize;
+        let j1 = (((starts[c] + WINDOW_SAMPLES) as f64 - 200.0) / 160.0).ceil() as usize;
+        let j1 = j1.min(fbank_frames);
+        for local in 0..3 {
+            if !act.iter().any(|f| f[local]) {
+                continue;
+            }
+            let mut clean = Vec::new();
+            let mut all = Vec::new();
+            for j in j0..j1 {
+                let f = act[frame_of(j, t0)];
+                if f[local] {
+                    all.push(j);
+                    if f.iter().filter(|&&x| x).count() == 1 {
+                        clean.push(j);
+                    }
+                }
+            }
+            let clean_s = clean.len() as f32 / 100.0;
+            let frames = if onnx::bucket(clean.len()).is_some() {
+                clean
+            } else {
+                all
+            };
+            let Some(len) = onnx::bucket(frames.len()) else {
+                continue;
+            };
+            // Cut to the plan's length around the middle of the speech.
+            let skip = (frames.len() - len) / 2;
+            jobs.push(EmbeddingJob {
+                window: c,
+                local,
+                frames: frames[skip..skip + len].to_vec(),
+                clean_s,
+            });
+        }
+    }
+    jobs
+}
+
+/// What the models say about a recording, before clustering: kept apart so that clustering
+/// settings can be tried without running the models again (the benchmark does).
+pub struct Analysis {
+    seg: Vec<Activity>,
+    starts: Vec<usize>,
+    jobs: Vec<EmbeddingJob>,
+    embeddings: Vec<Vec<f32>>,
+    n_samples: usize,
+    pub timings: Timings,
+}
+
+/// Runs both models over one channel of 16 kHz audio in [-1, 1].
+pub fn analyse(
+    models: &Models,
+    samples: &[f32],
+    options: &Options,
+) -> Result<Analysis, DiarizeError> {
+    let starts = window_starts(samples.len(), options.step);
+    let t = Instant::now();
+    let seg = segment(models, samples, &starts, options.threads)?;
+    let segmentation_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let fbank = fbank::Fbank::new().compute(samples);
+    let fbank_frames = fbank.len() / fbank::MEL_BINS;
+    let jobs = embedding_jobs(fbank_frames, &seg, &starts);
+    let embeddings: Vec<Vec<f32>> = parallel(jobs.len(), options.threads, |i| {
+        let mut input = Vec::with_capacity(jobs[i].frames.len() * fbank::MEL_BINS);
+        for &j in &jobs[i].frames {
+            input.extend_from_slice(&fbank[j * fbank::MEL_BINS..(j + 1) * fbank::MEL_BINS]);
+        }
+        fbank::mean_normalise(&mut input);
+        let mut e = models.embedder.run(&input)?;
+        cluster::normalise(&mut e);
+        Ok::<_, DiarizeError>(e)
+    })?;
+    drop(fbank);
+    Ok(Analysis {
+        seg,
+        starts,
+        jobs,
+        embeddings,
+        n_samples: samples.len(),
+        timings: Timings {
+            segmentation_s,
+            embedding_s: t.elapsed().as_secs_f64(),
+            clustering_s: 0.0,
+        },
+    })
+}
+
+impl Analysis {
+    /// Clusters and reconstructs with `options`' speaker count or threshold.
+    pub fn diarization(&self, options: &Options) -> Diarization {
+        let t = Instant::now();
+        let turns = cluster_and_reconstruct(
+            &self.seg,
+            &self.starts,
+            &self.jobs,
+            &self.embeddings,
+            self.n_samples,
+            options,
+        );
+        let speakers = turns.iter().map(|t| t.speaker + 1).max().unwrap_or(0);
+        Diarization {
+            turns,
+            speakers,
+            windows: self.starts.len(),
+            embeddings: self.embeddings.len(),
+            timings: Timings {
+                clustering_s: t.elapsed().as_secs_f64(),
+                ..self.timings.clone()
+            },
+        }
+    }
+}
+
+/// Diarizes one channel of 16 kHz audio in [-1, 1].
+pub fn diarize(
+    models: &Models,
+    samples: &[f32],
+    options: &Options,
+) -> Result<Diarization, DiarizeError> {
+    Ok(analyse(models, samples, options)?.diarization(options))
+}
+
+fn cluster_and_reconstruct(
+    seg: &[Activity],
+    starts: &[usize],
+    jobs: &[EmbeddingJob],
+    embeddings: &[Vec<f32>],
+    n_samples: usize,
+    options: &Options,
+) -> Vec<Turn> {
+    // Only embeddings with a second of clean speech decide the clusters.
+    let mut train: Vec<usize> = (0..jobs.len())
+        .filter(|&i| jobs[i].clean_s >= 1.0)
+        .collect();
+    if train.len() < 2 {
+        train = (0..jobs.len()).collect();
+    }
+    if train.is_empty() {
+        return Vec::new();
+    }
+    let x: Vec<Vec<f32>> = train.iter().map(|&i| embeddings[i].clone()).collect();
+    let labels = cluster::average_linkage(
+        &x,
+        options.threshold,
+        options.speakers.map(|s| s.clamp(1, x.len())),
+    );
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut centroids = vec![vec![0.0f32; EMBEDDING_DIM]; k];
+    let mut sizes = vec![0usize; k];
+    for (row, &l) in x.iter().zip(&labels) {
+        sizes[l] += 1;
+        for (c, v) in centroids[l].iter_mut().zip(row) {
+            *c += v;
+        }
+    }
+    // Tiny clusters are mostly overlap and noise: their members join the nearest large one.
+    let min_size = ((0.12 * x.len() as f64).round() as usize).clamp(2, 12);
+    let large: Vec<usize> = (0..k).filter(|&c| sizes[c] >= min_size).collect();
+    if options.speakers.is_none() && !large.is_empty() && large.len() < k {
+        centroids = large.iter().map(|&c| centroids[c].clone()).collect();
+    }
+    for c in &mut centroids {
+        cluster::normalise(c);
+    }
+    let k = centroids.len();
+
+    // Each window's local speakers to distinct clusters.
+    let mut assign = vec![[None; 3]; seg.len()];
+    let mut by_window: Vec<Vec<usize>> = vec![Vec::new(); seg.len()];
+    for (i, j) in jobs.iter().enumerate() {
+        by_window[j.window].push(i);
+    }
+    for (c, items) in by_window.iter().enumerate() {
+        if items.is_empty() {
+            continue;
+        }
+        let sim: Vec<Vec<f32>> = items
+            .iter()
+            .map(|&i| {
+                centroids
+                    .iter()
+                    .map(|cent| cluster::dot(&embeddings[i], cent))
+                    .collect()
+            })
+            .collect();
+        for (&i, q) in items.iter().zip(cluster::best_assignment(&sim, k)) {
+            assign[c][jobs[i].local] = q;
+        }
+    }
+
+    // Reconstruction on the global frame grid (as pyannote 3.x).
+    let dur = n_samples as f64 / SAMPLE_RATE as f64;
+    let g = (dur / FRAME_STEP_S).floor() as usize + 1;
+    let mut score = vec![0.0f32; (g + SEG_FRAMES) * k];
+    let mut count_sum = vec![0.0f32; g + SEG_FRAMES];
+    let mut cover = vec![0.0f32; g + SEG_FRAMES];
+    for (c, act) in seg.iter().enumerate() {
+        let g0 = (starts[c] as f64 / SAMPLE_RATE as f64 / FRAME_STEP_S).round() as usize;
+        for (f, frame) in act.iter().enumerate() {
+            let at = g0 + f;
+            if at >= g + SEG_FRAMES {
+                break;
+            }
+            count_sum[at] += frame.iter().filter(|&&x| x).count() as f32;
+            cover[at] += 1.0;
+            let mut best = vec![0.0f32; k];
+            for local in 0..3 {
+                if let Some(q) = assign[c][local]
+                    && frame[local]
+                {
+                    best[q] = 1.0;
+                }
+            }
+            for q in 0..k {
+                score[at * k + q] += best[q];
+            }
+        }
+    }
+    let mut active = vec![false; g * k];
+    for at in 0..g {
+        let count = ((count_sum[at] / cover[at].max(1.0)).round() as usize)
+            .min(k)
+            .min(2);
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| score[at * k + b].total_cmp(&score[at * k + a]));
+        for &q in order.iter().take(count) {
+            if score[at * k + q] > 0.0 {
+                active[at * k + q] = true;
+            }
+        }
+    }
+    let mid = |f: usize| f as f64 * FRAME_STEP_S + FRAME_DUR_S / 2.0;
+    let mut turns = Vec::new();
+    for q in 0..k {
+        let mut on: Option<usize> = None;
+        for at in 0..=g {
+            let a = at < g && active[at * k + q];
+            match (a, on) {
+                (true, None) => on = Some(at),
+                (false, Some(s)) => {
+                    let start = mid(s);
+                    let end = if at < g {
+                        mid(at)
+                    } else {
+                        mid(g - 1) + FRAME_STEP_S
+                    }
+                    .min(dur);
+                    if end > start {
+                        turns.push(Turn {
+                            start_ms: (start * 1000.0).round() as u64,
+                            end_ms: (end * 1000.0).round() as u64,
+                            speaker: q,
+                        });
+                    }
+                    on = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    turns.sort_by_key(|t| (t.start_ms, t.speaker));
+    // Number speakers by first speech.
+    let mut order: Vec<usize> = Vec::new();
+    for t in &turns {
+        if !order.contains(&t.speaker) {
+            order.push(t.speaker);
+        }
+    }
+    for t in &mut turns {
+        t.speaker = order.iter().position(|&s| s == t.speaker).unwrap_or(0);
+    }
+    turns
+}
+
+/// Where diarization models are looked for when no folder is given: beside the whisper models.
+pub fn default_models_dir(home: &Path) -> PathBuf {
+    crate::transcribe::models::models_dir(home).join("diarization")
+}
+
+/// Turns as scored by `der`.
+pub fn as_rttm(turns: &[Turn]) -> der::Rttm {
+    turns
+        .iter()
+        .map(|t| {
+            (
+                t.start_ms as f64 / 1000.0,
+                t.end_ms as f64 / 1000.0,
+                speaker_id(t.speaker),
+            )
+        })
+        .collect()
+}
+
+/// The speaker id of diarized speaker `n` (0-based): "speaker-1", "speaker-2", …
+pub fn speaker_id(n: usize) -> String {
+    format!("speaker-{}", n + 1)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Gives the segments of a transcribed file their speakers: on a 2-channel recording split by
+/// channel, channel 1 (system audio) is diarized and channel 0 keeps its label ("me"); a mono
+/// (or mixed) file is diarized whole. On any failure the segments come back as they were and
+/// the reason is logged: the transcript is never lost to diarization.
+pub fn label(
+    path: &Path,
+    segments: Vec<crate::transcribe::pipeline::Segment>,
+    words: Vec<Vec<crate::transcribe::engine::Word>>,
+    split_channels: bool,
+    options: &Options,
+) -> Vec<crate::transcribe::pipeline::Segment> {
+    let started = Instant::now();
+    let diarized_channel = if split_channels { 1 } else { 0 };
+    if !segments.iter().any(|s| s.channel == diarized_channel) {
+        return segments;
+    }
+    let result = (|| -> Result<Diarization, DiarizeError> {
+        let models = Models::load(&options.models_dir)?;
+        let (_, channels) = crate::audio::decode::decode_file(path)
+            .map_err(|e| DiarizeError::Audio(e.to_string()))?;
+        let samples = if split_channels {
+            channels.into_iter().nth(1).unwrap_or_default()
+        } else if channels.len() == 1 {
+            channels.into_iter().next().unwrap_or_default()
+        } else {
+            crate::audio::decode::mix_to_mono(&channels)
+        };
+        diarize(&models, &samples, options)
+    })();
+    let what = if split_channels {
+        "the system-audio channel keeps one label"
+    } else {
+        "speakers are not told apart"
+    };
+    match result {
+        Ok(d) if d.speakers == 0 => {
+            tracing::warn!("diarization found no speech; {what}");
+            segments
+        }
+        Ok(d) => {
+            tracing::info!(
+                speakers = d.speakers,
+                windows = d.windows,
+                embeddings = d.embeddings,
+                took_s = started.elapsed().as_secs_f64(),
+                "speakers told apart"
+            );
+            assign::label_segments(
+                segments,
+                words,
+                &d.turns,
+                |c| c == diarized_channel,
+                speaker_id,
+            )
+        }
+        Err(e) => {
+            tracing::warn!("{e}; {what}");
+            segments
+        }
+    }
+}
