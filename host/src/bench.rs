@@ -2,7 +2,7 @@
 //! Figures are medians over many iterations; the machine is shared, so compare ratios.
 
 use crate::ledger::EgressLedger;
-use crate::plugins::bindings::types::{Document, MeetingMetadata, Segment, Transcript};
+use crate::model::{Document, MeetingMetadata, Segment, Transcript};
 use crate::plugins::net::NetOptions;
 use crate::plugins::package::{MANIFEST_FILE, Package};
 use crate::plugins::registry::Grant;
@@ -188,6 +188,19 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// MCP: `search_meetings` over the same generated store, in process and through a
+    /// `minutes mcp` process over stdio (target p95 ≤ 50 ms)
+    #[command(after_help = "Example:\n  minutes bench mcp --meetings 1000")]
+    Mcp {
+        /// Meetings to generate
+        #[arg(long, default_value_t = 1000)]
+        meetings: usize,
+        /// Runs of each measurement
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -245,6 +258,11 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             iterations,
             json,
         } => crate::bench_store::run(meetings, iterations, json),
+        BenchCommand::Mcp {
+            meetings,
+            iterations,
+            json,
+        } => crate::bench_mcp::run(meetings, iterations, json),
         BenchCommand::Transcribe {
             model,
             corpus,
@@ -557,10 +575,12 @@ fn hour_document() -> Document {
     ];
     let segments = (0..900u64)
         .map(|i| Segment {
+            id: i as u32,
             start_ms: i * 4000,
             end_ms: i * 4000 + 3800,
             channel: (i % 2) as u32,
-            speaker: None,
+            speaker_id: None,
+            words: Vec::new(),
             text: (0..12)
                 .map(|w| words[((i * 7 + w * 3) % words.len() as u64) as usize])
                 .collect::<Vec<_>>()
@@ -575,12 +595,14 @@ fn hour_document() -> Document {
 }
 
 fn small_document() -> Document {
-    let seg = |start_ms, channel, text: &str| Segment {
+    let seg = |id, start_ms, channel, text: &str| Segment {
+        id,
         start_ms,
         end_ms: start_ms + 2000,
         channel,
-        speaker: None,
+        speaker_id: None,
         text: text.into(),
+        words: Vec::new(),
     };
     Document {
         metadata: MeetingMetadata {
@@ -594,12 +616,14 @@ fn small_document() -> Document {
         },
         transcript: Transcript {
             segments: vec![
-                seg(0, 0, "Shall we start?"),
-                seg(2000, 1, "Yes, the build is green."),
-                seg(4000, 0, "Great."),
+                seg(0, 0, 0, "Shall we start?"),
+                seg(1, 2000, 1, "Yes, the build is green."),
+                seg(2, 4000, 0, "Great."),
             ],
+            speakers: Vec::new(),
             language: Some("en".into()),
         },
         summary: None,
+        provenance: None,
     }
 }

@@ -5,10 +5,8 @@
 //! common content word in a few percent, a rare one in a handful. A few meetings carry a
 //! planted phrase so phrase queries have exact matches to find.
 
+use crate::model::{Document, MeetingMetadata, NamedSegment, Section, Summary, Transcript};
 use crate::plugins::Home;
-use crate::plugins::bindings::types::{
-    Document, MeetingMetadata, Section, Segment, Summary, Transcript,
-};
 use crate::store::{ListFilter, PluginRef, Provenance, Store};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -130,7 +128,9 @@ fn meeting(words: &Words, rng: &mut Rng, n: usize) -> Document {
             if plant && i == 450 {
                 text = format!("So the {PHRASE} moves to Thursday. {text}");
             }
-            Segment {
+            NamedSegment {
+                id: None,
+                words: Vec::new(),
                 start_ms: i as u64 * SEGMENT_MS,
                 end_ms: i as u64 * SEGMENT_MS + SEGMENT_MS - 200,
                 channel: (i % 2) as u32,
@@ -138,7 +138,7 @@ fn meeting(words: &Words, rng: &mut Rng, n: usize) -> Document {
                 text,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
     Document {
         metadata: MeetingMetadata {
             id: String::new(),
@@ -149,11 +149,9 @@ fn meeting(words: &Words, rng: &mut Rng, n: usize) -> Document {
             language: Some("en".into()),
             channel_names: vec!["me".into(), "others".into()],
         },
-        transcript: Transcript {
-            segments,
-            language: Some("en".into()),
-        },
+        transcript: Transcript::from_named(segments, Some("en".into())),
         summary: None,
+        provenance: None,
     }
 }
 
@@ -393,3 +391,30 @@ pub fn run(meetings: usize, iterations: usize, json: bool) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// Fills `store` with the same generated meetings (and summaries) `minutes bench store` uses,
+/// for other benchmarks over the same data.
+pub(crate) fn fill(store: &Store, meetings: usize) -> anyhow::Result<()> {
+    let words = Words::new();
+    let mut rng = Rng(7);
+    let provenance = Provenance {
+        template: PluginRef {
+            id: "bench".into(),
+            version: "0".into(),
+        },
+        ..Default::default()
+    };
+    for n in 0..meetings {
+        let doc = meeting(&words, &mut rng, n);
+        let id = store.save_meeting(&doc, None)?;
+        store.save_summary(&id, &summary(&words, &mut rng), &provenance)?;
+    }
+    Ok(())
+}
+
+/// The word of rank 15,000 in the generated vocabulary: drawn only a few times.
+pub(crate) fn rare_word() -> String {
+    Words::new().words[15_000].clone()
+}
+
+pub(crate) const BENCH_PHRASE: &str = PHRASE;

@@ -4,6 +4,9 @@
 //! Storage is one SQLite file shared by every `minutes` process. Per-(plugin, origin) totals are
 //! kept in a small aggregate table maintained by triggers, so the common audit question ("what
 //! has this plugin sent, in total?") never scans the log, however long it grows.
+//!
+//! Beside the egress rows, the same file keeps the disclosure ledger: one row per tool call an
+//! AI assistant made to `minutes mcp`, saying what it was given (see [`Disclosure`]).
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, Row, Statement, params, params_from_iter};
@@ -17,7 +20,8 @@ use std::time::Duration;
 /// 2: `interrupted` rows (written before a request is sent), `attempts` (a burst of identical
 /// denials is one row) and `bytes_refused` (what denied attempts would have sent; never counted
 /// as sent).
-const SCHEMA_VERSION: i64 = 2;
+/// 3: the `disclosures` table (what `minutes mcp` gave AI assistants).
+const SCHEMA_VERSION: i64 = 3;
 
 /// Long enough to ride out another process's write burst, short enough that a stuck process
 /// turns into an error the user sees instead of a hang.
@@ -118,6 +122,25 @@ CREATE TRIGGER egress_totals_update AFTER UPDATE ON egress BEGIN
         bytes_refused = bytes_refused - OLD.bytes_refused + NEW.bytes_refused
     WHERE plugin_id = OLD.plugin_id AND origin = OLD.origin;
 END;
+";
+
+/// Version 3: one row per MCP tool call, whatever it returned or refused. `meeting_ids` is a
+/// JSON array of the meetings whose data the answer carried.
+const DISCLOSURES_SCHEMA: &str = "
+CREATE TABLE disclosures (
+    id             INTEGER PRIMARY KEY,
+    time_ms        INTEGER NOT NULL,
+    client         TEXT    NOT NULL,
+    tool           TEXT    NOT NULL,
+    arguments      TEXT    NOT NULL,
+    meeting_ids    TEXT    NOT NULL,
+    bytes_returned INTEGER NOT NULL,
+    outcome        TEXT    NOT NULL CHECK (outcome IN ('returned', 'refused')),
+    reason         TEXT,
+    -- A refused call gave nothing away.
+    CHECK (outcome <> 'refused' OR meeting_ids = '[]')
+);
+CREATE INDEX disclosures_time ON disclosures (time_ms);
 ";
 
 /// From version 1: the log is copied into the new table (the totals are rebuilt by its insert
@@ -329,6 +352,51 @@ pub struct Totals {
     pub bytes_refused: u64,
 }
 
+/// Whether an MCP tool call gave the assistant an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DisclosureOutcome {
+    /// An answer went back to the assistant.
+    Returned,
+    /// The call was refused (unknown meeting, bad arguments, transcripts not exposed, …); the
+    /// answer carried no meeting data.
+    Refused,
+}
+
+impl DisclosureOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisclosureOutcome::Returned => "returned",
+            DisclosureOutcome::Refused => "refused",
+        }
+    }
+}
+
+/// One tool call an AI assistant made to `minutes mcp`: who asked, for what, and what it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disclosure {
+    /// Row id; `None` before insert.
+    pub id: Option<i64>,
+    /// Unix epoch milliseconds.
+    pub time_ms: i64,
+    /// The client's name and version from the MCP handshake, e.g. "claude-ai 0.1.0", as the
+    /// client gave it (clients name themselves: this is what it said, not proof).
+    pub client: String,
+    pub tool: String,
+    /// The call's arguments as JSON, cut to a few hundred characters.
+    pub arguments: String,
+    /// Every meeting whose data the answer carried, in answer order.
+    pub meeting_ids: Vec<String>,
+    /// Size of the answer as sent (the JSON-RPC result), 0 when refused.
+    pub bytes_returned: u64,
+    pub outcome: DisclosureOutcome,
+    /// Why a call was refused.
+    pub reason: Option<String>,
+}
+
+/// Longest `arguments` (and `reason`) kept: enough to see the query, not a way to fill the disk.
+const DISCLOSURE_ARGUMENTS_CHARS: usize = 500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error(
@@ -516,6 +584,65 @@ impl EgressLedger {
             .map_err(|e| self.error(e))
     }
 
+    /// Appends one MCP tool call and returns its row id. `rec.id` is ignored.
+    pub fn record_disclosure(&self, rec: &Disclosure) -> Result<i64, LedgerError> {
+        let cut = |text: &str| -> String {
+            if text.chars().count() <= DISCLOSURE_ARGUMENTS_CHARS {
+                return text.to_owned();
+            }
+            let mut cut: String = text.chars().take(DISCLOSURE_ARGUMENTS_CHARS - 1).collect();
+            cut.push('…');
+            cut
+        };
+        let arguments = cut(&rec.arguments);
+        let reason = rec.reason.as_deref().map(cut);
+        let ids = serde_json::to_string(&rec.meeting_ids).unwrap_or_else(|_| "[]".into());
+        let conn = self.lock();
+        conn.prepare_cached(
+            "INSERT INTO disclosures (time_ms, client, tool, arguments, meeting_ids, \
+             bytes_returned, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut stmt| {
+            stmt.insert(params![
+                rec.time_ms,
+                rec.client,
+                rec.tool,
+                arguments,
+                ids,
+                to_sql_u64(rec.bytes_returned),
+                rec.outcome.as_str(),
+                reason,
+            ])
+        })
+        .map_err(|e| self.error(e))
+    }
+
+    /// MCP tool calls, newest first, at most `filter.limit` of them. `filter.meeting_id` keeps
+    /// the calls whose answer carried that meeting; `filter.plugin_id` does not apply.
+    pub fn disclosures(&self, filter: &AuditFilter) -> Result<Vec<Disclosure>, LedgerError> {
+        let mut terms = Vec::new();
+        let mut values = Vec::new();
+        if let Some(meeting) = &filter.meeting_id {
+            terms.push("EXISTS (SELECT 1 FROM json_each(meeting_ids) WHERE value = ?)");
+            values.push(Value::Text(meeting.clone()));
+        }
+        if let Some(since) = filter.since_ms {
+            terms.push("time_ms >= ?");
+            values.push(Value::Integer(since));
+        }
+        let clause = match terms.is_empty() {
+            true => String::new(),
+            false => format!(" WHERE {}", terms.join(" AND ")),
+        };
+        values.push(Value::Integer(filter.effective_limit()));
+        let sql = format!(
+            "SELECT id, time_ms, client, tool, arguments, meeting_ids, bytes_returned, outcome, \
+             reason FROM disclosures{clause} ORDER BY time_ms DESC, id DESC LIMIT ?"
+        );
+        let conn = self.lock();
+        query_all(&conn, &sql, values, read_disclosure).map_err(|e| self.error(e))
+    }
+
     /// For benchmarks only: appends `rows` synthetic attempts spread over `plugins` plugin ids
     /// ("bench-plugin-0", …) in one transaction, so a large ledger can be built in seconds.
     pub fn bench_fill(&self, rows: usize, plugins: usize) -> Result<(), LedgerError> {
@@ -572,6 +699,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
     let version = user_version(&tx).map_err(fail)?;
     if version == 0 {
         tx.execute_batch(SCHEMA).map_err(fail)?;
+        tx.execute_batch(DISCLOSURES_SCHEMA).map_err(fail)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(fail)?;
     } else if version == 1 {
@@ -579,6 +707,11 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), LedgerError> {
         tx.execute_batch(MIGRATE_FROM_V1).map_err(fail)?;
         tx.execute_batch(SCHEMA).map_err(fail)?;
         tx.execute_batch(COPY_FROM_V1).map_err(fail)?;
+        tx.execute_batch(DISCLOSURES_SCHEMA).map_err(fail)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(fail)?;
+    } else if version == 2 {
+        tx.execute_batch(DISCLOSURES_SCHEMA).map_err(fail)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(fail)?;
     } else if version > SCHEMA_VERSION {
@@ -684,6 +817,32 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<EgressRecord> {
         reason: row.get(14)?,
         attempts: get_u64(row, 15)?,
         bytes_refused: get_u64(row, 16)?,
+    })
+}
+
+fn read_disclosure(row: &Row<'_>) -> rusqlite::Result<Disclosure> {
+    let damaged = |idx: usize, what: String| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, what.into())
+    };
+    let ids: String = row.get(5)?;
+    let meeting_ids =
+        serde_json::from_str(&ids).map_err(|e| damaged(5, format!("meeting ids {ids:?}: {e}")))?;
+    let outcome: String = row.get(7)?;
+    let outcome = match outcome.as_str() {
+        "returned" => DisclosureOutcome::Returned,
+        "refused" => DisclosureOutcome::Refused,
+        _ => return Err(damaged(7, format!("unknown outcome {outcome:?}"))),
+    };
+    Ok(Disclosure {
+        id: Some(row.get(0)?),
+        time_ms: row.get(1)?,
+        client: row.get(2)?,
+        tool: row.get(3)?,
+        arguments: row.get(4)?,
+        meeting_ids,
+        bytes_returned: get_u64(row, 6)?,
+        outcome,
+        reason: row.get(8)?,
     })
 }
 
@@ -985,6 +1144,96 @@ mod tests {
         drop(ledger);
         let conn = Connection::open(&path).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    /// Issue 20.3: a ledger from before MCP keeps its egress rows and gains the disclosures.
+    #[test]
+    fn a_version_2_ledger_gains_the_disclosures_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("egress.sqlite");
+        {
+            // The egress part of the schema is what version 2 wrote.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            insert(&conn, &sample(5, "fireworks", Some("m1"), Outcome::Sent)).unwrap();
+        }
+        let ledger = EgressLedger::open(&path).unwrap();
+        assert_eq!(ledger.records(&AuditFilter::default()).unwrap().len(), 1);
+        ledger.record_disclosure(&disclosure(7, &["m1"])).unwrap();
+        assert_eq!(
+            ledger.disclosures(&AuditFilter::default()).unwrap()[0].meeting_ids,
+            ["m1"]
+        );
+        drop(ledger);
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    fn disclosure(time_ms: i64, ids: &[&str]) -> Disclosure {
+        Disclosure {
+            id: None,
+            time_ms,
+            client: "claude-ai 0.1.0".into(),
+            tool: "get_meeting".into(),
+            arguments: r#"{"id":"m1"}"#.into(),
+            meeting_ids: ids.iter().map(|s| s.to_string()).collect(),
+            bytes_returned: 1234,
+            outcome: DisclosureOutcome::Returned,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn disclosures_round_trip_newest_first_and_filter_by_meeting() {
+        let (_dir, ledger) = open_temp();
+        let first = disclosure(1_000, &["m1", "m2"]);
+        let id = ledger.record_disclosure(&first).unwrap();
+        let refused = Disclosure {
+            meeting_ids: vec![],
+            bytes_returned: 0,
+            outcome: DisclosureOutcome::Refused,
+            reason: Some("no meeting `secret`".into()),
+            arguments: format!(r#"{{"query":"{}"}}"#, "x".repeat(5000)),
+            ..disclosure(2_000, &[])
+        };
+        ledger.record_disclosure(&refused).unwrap();
+        let all = ledger.disclosures(&AuditFilter::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].outcome, DisclosureOutcome::Refused);
+        assert!(
+            all[0].arguments.chars().count() <= DISCLOSURE_ARGUMENTS_CHARS,
+            "arguments are cut"
+        );
+        assert_eq!(
+            all[1],
+            Disclosure {
+                id: Some(id),
+                ..first
+            }
+        );
+        let m2 = ledger.disclosures(&filter(None, Some("m2"), None)).unwrap();
+        assert_eq!(m2.len(), 1);
+        assert!(
+            ledger
+                .disclosures(&filter(None, Some("m"), None))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            ledger
+                .disclosures(&filter(None, None, Some(1_500)))
+                .unwrap()
+                .len(),
+            1
+        );
+        // A refused call cannot be made to look as if it carried meetings.
+        let conn = ledger.lock();
+        let forged = conn.execute(
+            "UPDATE disclosures SET meeting_ids = '[\"m1\"]' WHERE outcome = 'refused'",
+            [],
+        );
+        assert!(forged.is_err());
     }
 
     /// The schema minutes wrote as version 1, kept to test the migration.

@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod bench;
 mod bench_capture;
+mod bench_mcp;
 mod bench_net;
 mod bench_store;
 mod bench_transcribe;
@@ -11,6 +12,8 @@ pub mod cli;
 pub mod diarize;
 pub mod fsperm;
 pub mod ledger;
+pub mod mcp;
+pub mod model;
 pub mod output;
 pub mod plugins;
 pub mod secrets;

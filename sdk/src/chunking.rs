@@ -73,7 +73,8 @@ impl From<PlanError> for PluginError {
     }
 }
 
-/// One line of transcript as sent to the model: `[mm:ss] speaker: text`.
+/// One line of transcript as sent to the model: `[s12 mm:ss] speaker: text`, where `s12` is the
+/// segment's id, which the model cites.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// Index of the segment in the transcript.
@@ -169,10 +170,18 @@ pub fn render_lines(
         if content.is_empty() {
             continue;
         }
-        let speaker = short_label(&defuse(&one_line(&speaker_of(seg, channel_names))));
+        let speaker = short_label(&defuse(&one_line(&speaker_of(
+            transcript,
+            seg,
+            channel_names,
+        ))));
         let prefix = |continued: bool| {
             let more = if continued { " (continued)" } else { "" };
-            format!("[{}] {speaker}{more}: ", timestamp(seg.start_ms))
+            format!(
+                "[s{} {}] {speaker}{more}: ",
+                seg.id,
+                timestamp(seg.start_ms)
+            )
         };
         let whole = format!("{}{content}\n", prefix(false));
         let whole_tokens = tokens::estimate(&whole);

@@ -3,12 +3,12 @@
 
 mod world {
     wit_bindgen::generate!({
-        path: "../wit/v0.1",
-        world: "minutes:plugin/exporter@0.1.0",
+        path: "../wit/v0.2",
+        world: "minutes:plugin/exporter@0.2.0",
         with: {
-            "minutes:plugin/types@0.1.0": crate::bindings::minutes::plugin::types,
-            "minutes:plugin/log@0.1.0": crate::bindings::minutes::plugin::log,
-            "minutes:plugin/config@0.1.0": crate::bindings::minutes::plugin::config,
+            "minutes:plugin/types@0.2.0": crate::bindings::minutes::plugin::types,
+            "minutes:plugin/log@0.2.0": crate::bindings::minutes::plugin::log,
+            "minutes:plugin/config@0.2.0": crate::bindings::minutes::plugin::config,
         },
         export_macro_name: "__export_exporter_world",
         pub_export_macro: true,

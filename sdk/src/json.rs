@@ -2,7 +2,7 @@
 //!
 //! ```
 //! use minutes_sdk::types::ActionItem;
-//! let item = ActionItem { owner: Some("Sam".into()), task: "Draft the post".into(), due: None };
+//! let item = ActionItem { owner: Some("Sam".into()), ..ActionItem::new("Draft the post") };
 //! let text = minutes_sdk::json::to_string(&item).unwrap();
 //! let back: ActionItem = minutes_sdk::json::from_str(&text).unwrap();
 //! assert_eq!(back, item);

@@ -51,13 +51,13 @@ mod bindings {
         inline: "
             package minutes:sdk;
             world host-interfaces {
-                import minutes:plugin/log@0.1.0;
-                import minutes:plugin/config@0.1.0;
-                import minutes:plugin/http@0.1.0;
-                import minutes:plugin/llm@0.1.0;
+                import minutes:plugin/log@0.2.0;
+                import minutes:plugin/config@0.2.0;
+                import minutes:plugin/http@0.2.0;
+                import minutes:plugin/llm@0.2.0;
             }
         ",
-        path: "../wit/v0.1",
+        path: "../wit/v0.2",
         world: "minutes:sdk/host-interfaces",
         generate_all,
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
@@ -88,8 +88,122 @@ pub mod types {
             }
         }
     }
+
+    /// The display name of the speaker `id` names in `speakers`: the user's name for them, else
+    /// the id itself (a speaker the list forgot is still someone). `None` when `id` is none or
+    /// blank.
+    pub fn speaker_name<'a>(speakers: &'a [Speaker], id: Option<&'a str>) -> Option<&'a str> {
+        let id = id.map(str::trim).filter(|id| !id.is_empty())?;
+        let named = speakers
+            .iter()
+            .find(|s| s.id.trim() == id)
+            .map(|s| s.name.trim())
+            .filter(|n| !n.is_empty());
+        Some(named.unwrap_or(id))
+    }
+
+    impl Transcript {
+        /// Who spoke `segment`, by name (see [`speaker_name`]); `None` when the transcript does
+        /// not say. [`crate::prompt::speaker_of`] falls back to the channel's name.
+        pub fn speaker_name<'a>(&'a self, segment: &'a Segment) -> Option<&'a str> {
+            speaker_name(&self.speakers, segment.speaker_id.as_deref())
+        }
+
+        /// The id of the speaker called `name` (case and surrounding space ignored), for an
+        /// action item's `owner-speaker-id`.
+        pub fn speaker_id_named(&self, name: &str) -> Option<String> {
+            let name = name.trim();
+            self.speakers
+                .iter()
+                .find(|s| !name.is_empty() && s.name.trim().eq_ignore_ascii_case(name))
+                .map(|s| s.id.clone())
+        }
+
+        /// The segment with this `id`.
+        pub fn segment(&self, id: u32) -> Option<&Segment> {
+            self.segments.iter().find(|s| s.id == id)
+        }
+
+        /// A citation of segment `id` at its start, or `None` when the transcript has no such
+        /// segment (a model's made-up id is dropped, not passed on).
+        pub fn cite(&self, id: u32) -> Option<Citation> {
+            self.segment(id).map(Citation::of)
+        }
+    }
+
+    impl Passage {
+        /// Who spoke `segment` of this passage, by name.
+        pub fn speaker_name<'a>(&'a self, segment: &'a Segment) -> Option<&'a str> {
+            speaker_name(&self.speakers, segment.speaker_id.as_deref())
+        }
+    }
+
+    impl Segment {
+        /// A segment with no speaker and no word times.
+        pub fn new(id: u32, start_ms: u64, end_ms: u64, text: impl Into<String>) -> Segment {
+            Segment {
+                id,
+                start_ms,
+                end_ms,
+                channel: 0,
+                speaker_id: None,
+                text: text.into(),
+                words: Vec::new(),
+            }
+        }
+    }
+
+    impl Citation {
+        /// A citation of `segment` (this meeting) at its start.
+        pub fn of(segment: &Segment) -> Citation {
+            Citation {
+                segment_id: segment.id,
+                at_ms: segment.start_ms,
+                meeting_id: None,
+            }
+        }
+    }
+
+    impl Decision {
+        /// A decision citing `citations`, not yet checked by the host.
+        pub fn new(text: impl Into<String>, citations: Vec<Citation>) -> Decision {
+            Decision {
+                text: text.into(),
+                citations,
+                grounding: Grounding::Unchecked,
+            }
+        }
+    }
+
+    impl OpenQuestion {
+        /// An open question citing `citations`, not yet checked by the host.
+        pub fn new(text: impl Into<String>, citations: Vec<Citation>) -> OpenQuestion {
+            OpenQuestion {
+                text: text.into(),
+                citations,
+                grounding: Grounding::Unchecked,
+            }
+        }
+    }
+
+    impl ActionItem {
+        /// A task with no owner, due date or citation yet; fill the rest with struct update
+        /// syntax: `ActionItem { owner: Some("Sam".into()), ..ActionItem::new("Book a room") }`.
+        pub fn new(task: impl Into<String>) -> ActionItem {
+            ActionItem {
+                owner: None,
+                owner_speaker_id: None,
+                task: task.into(),
+                due: None,
+                done: false,
+                citations: Vec::new(),
+                grounding: Grounding::Unchecked,
+            }
+        }
+    }
 }
 
+pub mod answer;
 pub mod chunking;
 pub mod config;
 pub mod delimit;

@@ -11,15 +11,17 @@
 //!         labels: vec![],
 //!         language: None,
 //!         channel_names: vec![],
+//!         speakers: vec![],
 //!     },
-//!     transcript: Transcript { segments: vec![], language: None },
+//!     transcript: Transcript { segments: vec![], speakers: vec![], language: None },
 //!     summary: None,
+//!     provenance: None,
 //! };
 //! assert_eq!(minutes_sdk::meeting::file_stem(&doc), "2026-11-28-atlas-weekly-sync");
 //! assert_eq!(minutes_sdk::meeting::clock(3_725_000), "01:02:05");
 //! ```
 
-use crate::types::{ActionItem, Document, Segment, Summary};
+use crate::types::{ActionItem, Citation, Document, Grounding, Segment, Summary, Transcript};
 use std::fmt::Write;
 
 /// `YYYY-MM-DD` from the start time, when it starts with a plausible date.
@@ -83,15 +85,14 @@ pub fn file_stem(doc: &Document) -> String {
     }
 }
 
-/// Who spoke a segment: its speaker label, else its channel's name. `None` for a mono
-/// recording with no labels, so exporters do not invent speakers.
-pub fn known_speaker(segment: &Segment, channel_names: &[String]) -> Option<String> {
-    if let Some(s) = segment
-        .speaker
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+/// Who spoke a segment of `transcript`: its speaker's name, else its channel's name. `None` for
+/// a mono recording with no speakers, so exporters do not invent speakers.
+pub fn known_speaker(
+    transcript: &Transcript,
+    segment: &Segment,
+    channel_names: &[String],
+) -> Option<String> {
+    if let Some(s) = transcript.speaker_name(segment) {
         return Some(s.to_string());
     }
     channel_names
@@ -110,7 +111,8 @@ pub fn participants(doc: &Document) -> Vec<String> {
         .segments
         .iter()
         .filter(|s| !s.text.trim().is_empty());
-    for who in spoken.filter_map(|s| known_speaker(s, &doc.metadata.channel_names)) {
+    for who in spoken.filter_map(|s| known_speaker(&doc.transcript, s, &doc.metadata.channel_names))
+    {
         if !seen.contains(&who) {
             seen.push(who);
         }
@@ -138,9 +140,25 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The mark after a summary item in Markdown: ` [mm:ss]` (see [`crate::prompt::timestamp`]) of
+/// its earliest citation, plus ` (unsupported)` when the host found that a citation does not
+/// back the item. Empty for an uncited item. A file cannot link into the recording, so the
+/// time is plain text that a reader can look up.
+pub fn cite_mark(citations: &[Citation], grounding: Grounding) -> String {
+    let mut mark = match citations.iter().min_by_key(|c| c.at_ms) {
+        Some(first) => format!(" [{}]", crate::prompt::timestamp(first.at_ms)),
+        None => String::new(),
+    };
+    if grounding == Grounding::Unsupported {
+        mark.push_str(" (unsupported: the cited moment does not say this)");
+    }
+    mark
+}
+
 /// A summary as Markdown: the free-form text (only when there are no sections), one `##`
-/// heading per section that has a body, then Decisions, Action items and Open questions as lists, each left
-/// out when empty. `task` writes one action-item line (`- [ ] …` in the exporter's style).
+/// heading per section that has a body, then Decisions, Action items and Open questions as
+/// lists, each left out when empty, each item followed by its [`cite_mark`]. `task` writes one
+/// action-item line (`- [ ] …` in the exporter's style) without the mark.
 pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem) -> String) {
     if s.sections.is_empty() && !s.markdown.trim().is_empty() {
         let _ = writeln!(out, "{}\n", s.markdown.trim());
@@ -168,20 +186,29 @@ pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem
         "Decisions",
         s.decisions
             .iter()
-            .map(|d| format!("- {}", one_line(d)))
+            .map(|d| {
+                let mark = cite_mark(&d.citations, d.grounding);
+                format!("- {}{mark}", one_line(&d.text))
+            })
             .collect(),
     );
     list(
         out,
         "Action items",
-        s.action_items.iter().map(task).collect(),
+        s.action_items
+            .iter()
+            .map(|a| format!("{}{}", task(a), cite_mark(&a.citations, a.grounding)))
+            .collect(),
     );
     list(
         out,
         "Open questions",
         s.open_questions
             .iter()
-            .map(|q| format!("- {}", one_line(q)))
+            .map(|q| {
+                let mark = cite_mark(&q.citations, q.grounding);
+                format!("- {}{mark}", one_line(&q.text))
+            })
             .collect(),
     );
 }
@@ -189,6 +216,7 @@ pub fn markdown_summary(out: &mut String, s: &Summary, task: impl Fn(&ActionItem
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::{Decision, OpenQuestion};
 
     #[test]
     fn iso_dates_are_recognised_and_nonsense_is_not() {
@@ -223,19 +251,50 @@ mod tests {
         let s = Summary {
             markdown: "Free text.".into(),
             sections: vec![],
-            action_items: vec![ActionItem {
-                owner: None,
-                task: "Book\na room".into(),
-                due: None,
-            }],
+            action_items: vec![ActionItem::new("Book\na room")],
             decisions: vec![],
-            open_questions: vec!["Price?".into()],
+            open_questions: vec![OpenQuestion::new("Price?", vec![])],
         };
         let mut out = String::new();
         markdown_summary(&mut out, &s, |a| format!("- [ ] {}", one_line(&a.task)));
         assert_eq!(
             out,
             "Free text.\n\n## Action items\n\n- [ ] Book a room\n\n## Open questions\n\n- Price?\n\n"
+        );
+    }
+
+    #[test]
+    fn cited_items_carry_the_time_of_their_first_citation_and_unsupported_ones_say_so() {
+        let at = |segment_id, at_ms| Citation {
+            segment_id,
+            at_ms,
+            meeting_id: None,
+        };
+        let mut wrong = Decision::new("Price at 10 dollars", vec![at(9, 61_000)]);
+        wrong.grounding = Grounding::Unsupported;
+        let s = Summary {
+            markdown: String::new(),
+            sections: vec![],
+            action_items: vec![ActionItem {
+                owner: Some("Sam".into()),
+                citations: vec![at(4, 754_000)],
+                grounding: Grounding::Supported,
+                ..ActionItem::new("Draft the post")
+            }],
+            decisions: vec![
+                Decision::new("Launch on March 17th", vec![at(7, 200_500), at(2, 3_000)]),
+                wrong,
+                Decision::new("Keep the name", vec![]),
+            ],
+            open_questions: vec![],
+        };
+        let mut out = String::new();
+        markdown_summary(&mut out, &s, |a| format!("- [ ] {}", a.task));
+        assert_eq!(
+            out,
+            "## Decisions\n\n- Launch on March 17th [00:03]\n\
+             - Price at 10 dollars [01:01] (unsupported: the cited moment does not say this)\n\
+             - Keep the name\n\n## Action items\n\n- [ ] Draft the post [12:34]\n\n"
         );
     }
 

@@ -1,23 +1,31 @@
 //! Structured meeting notes: what a template asks a model for, and how the answer is checked.
 //!
 //! A [`NotesSpec`] lists a template's sections (title, instruction, format). The model is asked
-//! for one JSON object of this shape (the schema text in the prompt comes from [`NotesSpec::schema`]):
+//! for one JSON object of this shape (the example in the prompt comes from [`NotesSpec::schema`],
+//! the JSON Schema a provider enforces from [`NotesSpec::json_schema`]):
 //!
 //! ```json
 //! {
 //!   "sections": { "<section key>": "text" or ["item", ...], ... },
-//!   "decisions": ["..."],
-//!   "action_items": [{ "owner": "name or null", "task": "...", "due": "as stated, or null" }],
-//!   "open_questions": ["..."]
+//!   "decisions": [{ "text": "...", "citations": ["s12"] }],
+//!   "action_items": [{ "owner": "name or empty", "task": "...", "due": "as stated, or empty",
+//!                      "citations": ["s14"] }],
+//!   "open_questions": [{ "text": "...", "citations": ["s20"] }]
 //! }
 //! ```
+//!
+//! `citations` name the transcript lines an item comes from by the segment id each line starts
+//! with (`[s12 03:14] Tom: …`, see [`crate::chunking`]). [`Notes::into_summary`] turns them into
+//! [`Citation`]s at the segment's start and drops ids the transcript does not have.
 //!
 //! [`parse_answer`] is lenient about the wrapping (code fences, prose before or after, section keys
 //! at the top level) and strict about the content: every section and list must be present and of
 //! the right kind, every action item needs a task. Its error says exactly what is wrong, so it can
 //! be sent back to the model for one retry.
 
-use crate::types::{ActionItem, Section, Summary};
+use crate::types::{
+    ActionItem, Citation, Decision, JsonSchema, OpenQuestion, Section, Summary, Transcript,
+};
 use serde_json::{Map, Value, json};
 use std::fmt::Write;
 
@@ -112,7 +120,7 @@ impl NotesSpec {
             action_items: ListSpec {
                 title: "Action items".into(),
                 instruction: "Tasks someone committed to or was asked to do. owner: the person who will do \
-                              it (null if nobody); due: the deadline as it was said (null if none was said; never the \
+                              it (\"\" if nobody); due: the deadline as it was said (\"\" if none was said; never the \
                               meeting's own date)."
                     .into(),
             },
@@ -173,9 +181,9 @@ impl NotesSpec {
         }
         json!({
             "sections": sections,
-            "decisions": ["Launch on March 17th"],
-            "action_items": [{"owner": "Sam", "task": "Update the landing page", "due": "Friday"}],
-            "open_questions": ["Who writes the press kit?"],
+            "decisions": [{"text": "Launch on March 17th", "citations": ["s1"]}],
+            "action_items": [{"owner": "Sam", "task": "Update the landing page", "due": "Friday", "citations": ["s3"]}],
+            "open_questions": [{"text": "Who writes the press kit?", "citations": []}],
         })
         .to_string()
     }
@@ -197,11 +205,108 @@ impl NotesSpec {
         }
         let example = json!({
             "sections": sections,
-            "decisions": ["<decision>"],
-            "action_items": [{"owner": "<name or null>", "task": "<task>", "due": "<deadline as said, or null>"}],
-            "open_questions": ["<question>"],
+            "decisions": [{"text": "<decision>", "citations": ["<line id>"]}],
+            "action_items": [{"owner": "<name, or empty>", "task": "<task>", "due": "<deadline as said, or empty>", "citations": ["<line id>"]}],
+            "open_questions": [{"text": "<question>", "citations": ["<line id>"]}],
         });
         serde_json::to_string_pretty(&example).unwrap_or_default()
+    }
+
+    /// The answer's shape as a JSON Schema for the provider to enforce, with list length caps so
+    /// a small model cannot loop in a list until it runs out of tokens. Only the subset every
+    /// endpoint takes (see `json-schema` in the WIT): strings instead of nulls (an empty owner or
+    /// due date means none), `additionalProperties: false`, every key required. The keys are in
+    /// the order of [`NotesSpec::schema`] (the lists before the sections), which a constrained
+    /// decoder follows.
+    pub fn json_schema(&self) -> JsonSchema {
+        self.json_schema_citing(&[])
+    }
+
+    /// [`NotesSpec::json_schema`] with citations restricted to the line ids `ids` (an `enum`),
+    /// so that an endpoint that enforces the schema cannot cite a line the request did not
+    /// show. No restriction when `ids` is empty or longer than [`MAX_ENUM_IDS`] (endpoints cap
+    /// enum sizes).
+    pub fn json_schema_citing(&self, ids: &[u32]) -> JsonSchema {
+        let mut sections = Map::new();
+        for s in &self.sections {
+            let value = match s.format {
+                SectionFormat::List => json!({
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": MAX_ITEM_CHARS},
+                    "maxItems": MAX_SECTION_ITEMS,
+                }),
+                SectionFormat::Paragraph | SectionFormat::String => {
+                    json!({"type": "string", "maxLength": MAX_PARAGRAPH_CHARS})
+                }
+            };
+            sections.insert(s.key.clone(), value);
+        }
+        let citations = json!({
+            "type": "array",
+            "items": id_item(ids),
+            "maxItems": MAX_CITATIONS,
+        });
+        let cited = |max: usize| {
+            json!({
+                "type": "array",
+                "maxItems": max,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string", "maxLength": MAX_ITEM_CHARS},
+                        "citations": citations,
+                    },
+                    "required": ["text", "citations"],
+                    "additionalProperties": false,
+                },
+            })
+        };
+        let keys: Vec<&String> = sections.keys().collect();
+        let action_items = json!({
+            "type": "array",
+            "maxItems": MAX_ACTION_ITEMS,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "owner": {"type": "string", "maxLength": MAX_NAME_CHARS},
+                    "task": {"type": "string", "maxLength": MAX_ITEM_CHARS},
+                    "due": {"type": "string", "maxLength": MAX_NAME_CHARS},
+                    "citations": citations,
+                },
+                "required": ["owner", "task", "due", "citations"],
+                "additionalProperties": false,
+            },
+        });
+        let sections = json!({
+            "type": "object",
+            "properties": sections,
+            "required": keys,
+            "additionalProperties": false,
+        });
+        // Endpoints that enforce the schema generate the keys in the order the schema lists
+        // them, and serde_json's map would sort them: written out by hand so that `sections`
+        // comes first and a small model that runs out of tokens loses list items, not the
+        // notes themselves.
+        let properties = [
+            ("sections", sections),
+            ("decisions", cited(MAX_DECISIONS)),
+            ("action_items", action_items),
+            ("open_questions", cited(MAX_OPEN_QUESTIONS)),
+        ];
+        let body: Vec<String> = properties
+            .iter()
+            .map(|(key, value)| format!("{}:{value}", Value::from(*key)))
+            .collect();
+        let required: Vec<&str> = properties.iter().map(|(key, _)| *key).collect();
+        let schema = format!(
+            r#"{{"type":"object","properties":{{{}}},"required":{},"additionalProperties":false}}"#,
+            body.join(","),
+            Value::from(required)
+        );
+        JsonSchema {
+            name: "meeting_notes".into(),
+            schema,
+        }
     }
 
     /// What goes in each field, one line each.
@@ -227,18 +332,24 @@ impl NotesSpec {
         }
         let _ = writeln!(
             out,
-            "- decisions (list of strings): {}",
+            "- decisions (list of objects, at most {MAX_DECISIONS}): {}",
             self.decisions.instruction.trim()
         );
         let _ = writeln!(
             out,
-            "- action_items (list of objects): {}",
+            "- action_items (list of objects, at most {MAX_ACTION_ITEMS}): {}",
             self.action_items.instruction.trim()
         );
         let _ = writeln!(
             out,
-            "- open_questions (list of strings): {}",
+            "- open_questions (list of objects, at most {MAX_OPEN_QUESTIONS}): {}",
             self.open_questions.instruction.trim()
+        );
+        let _ = writeln!(
+            out,
+            "- citations (in every decision, action item and open question): the ids of the one to \
+             {MAX_CITATIONS} transcript lines the item comes from, written as the line starts: the line \
+             \"[s<n> mm:ss] …\" has the id \"s<n>\". Cite only lines that say it."
         );
         out
     }
@@ -251,17 +362,91 @@ pub enum SectionValue {
     List(Vec<String>),
 }
 
+/// Caps on the lists of an answer (`maxItems` in [`NotesSpec::json_schema`]).
+pub const MAX_DECISIONS: usize = 10;
+pub const MAX_ACTION_ITEMS: usize = 12;
+pub const MAX_OPEN_QUESTIONS: usize = 8;
+pub const MAX_SECTION_ITEMS: usize = 8;
+pub const MAX_CITATIONS: usize = 2;
+/// Caps on string lengths (`maxLength`): a small model held to a schema can otherwise loop
+/// inside one string until the token limit cuts the whole answer off.
+pub const MAX_PARAGRAPH_CHARS: usize = 800;
+pub const MAX_ITEM_CHARS: usize = 240;
+pub const MAX_NAME_CHARS: usize = 60;
+
+/// A decision or open question as the model gave it, with the segment ids it cites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitedText {
+    pub text: String,
+    /// Segment ids, as the model wrote them (not yet checked against the transcript).
+    pub cites: Vec<u32>,
+}
+
+/// An action item as the model gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteAction {
+    pub owner: Option<String>,
+    pub task: String,
+    pub due: Option<String>,
+    pub cites: Vec<u32>,
+}
+
 /// A validated answer: one value per section of the spec, in the spec's order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notes {
     pub sections: Vec<(String, SectionValue)>,
-    pub decisions: Vec<String>,
-    pub action_items: Vec<ActionItem>,
-    pub open_questions: Vec<String>,
+    pub decisions: Vec<CitedText>,
+    pub action_items: Vec<NoteAction>,
+    pub open_questions: Vec<CitedText>,
+}
+
+/// Most line ids listed as a schema `enum` (OpenAI's strict mode takes up to 1,000 values).
+pub const MAX_ENUM_IDS: usize = 500;
+
+/// The schema of one citation: a string, one of `ids` as `"s<n>"` when there are a few.
+fn id_item(ids: &[u32]) -> Value {
+    let mut unique: Vec<u32> = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if unique.is_empty() || unique.len() > MAX_ENUM_IDS {
+        return json!({"type": "string"});
+    }
+    json!({"type": "string", "enum": cite_ids(&unique)})
+}
+
+/// `["s12", "s14"]`: how ids are shown to the model, and so how it repeats them.
+fn cite_ids(ids: &[u32]) -> Value {
+    json!(ids.iter().map(|id| format!("s{id}")).collect::<Vec<_>>())
+}
+
+/// Citations of `ids` in `transcript`: unknown ids (a model's invention) and repeats dropped.
+pub fn citations(transcript: &Transcript, ids: &[u32]) -> Vec<Citation> {
+    let mut out: Vec<Citation> = Vec::new();
+    for &id in ids {
+        if out.iter().any(|c| c.segment_id == id) {
+            continue;
+        }
+        out.extend(transcript.cite(id));
+    }
+    out
 }
 
 impl Notes {
     /// Back to the answer's JSON shape (used to hand partial notes to the merge step).
+    /// Every segment id these notes cite.
+    pub fn cited_ids(&self) -> Vec<u32> {
+        let items = self.decisions.iter().chain(&self.open_questions);
+        let mut ids: Vec<u32> = items.flat_map(|c| c.cites.iter().copied()).collect();
+        ids.extend(
+            self.action_items
+                .iter()
+                .flat_map(|a| a.cites.iter().copied()),
+        );
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     pub fn to_json(&self) -> String {
         let mut sections = Map::new();
         for (key, value) in &self.sections {
@@ -274,19 +459,33 @@ impl Notes {
         let items: Vec<Value> = self
             .action_items
             .iter()
-            .map(|a| json!({"owner": a.owner, "task": a.task, "due": a.due}))
+            .map(|a| {
+                json!({
+                    "owner": a.owner.as_deref().unwrap_or(""),
+                    "task": a.task,
+                    "due": a.due.as_deref().unwrap_or(""),
+                    "citations": cite_ids(&a.cites),
+                })
+            })
             .collect();
+        let cited = |list: &[CitedText]| -> Vec<Value> {
+            list.iter()
+                .map(|c| json!({"text": c.text, "citations": cite_ids(&c.cites)}))
+                .collect()
+        };
         json!({
             "sections": sections,
-            "decisions": self.decisions,
+            "decisions": cited(&self.decisions),
             "action_items": items,
-            "open_questions": self.open_questions,
+            "open_questions": cited(&self.open_questions),
         })
         .to_string()
     }
 
-    /// The summary record, with Markdown rendered from the notes.
-    pub fn into_summary(self, spec: &NotesSpec) -> Summary {
+    /// The summary record, with Markdown rendered from the notes and each item's segment ids
+    /// turned into citations of `transcript` (ids it does not have are dropped). Grounding is
+    /// left `unchecked`: the host checks citations.
+    pub fn into_summary(self, spec: &NotesSpec, transcript: &Transcript) -> Summary {
         let mut sections = Vec::new();
         for (section, (_, value)) in spec.sections.iter().zip(&self.sections) {
             let body = match value {
@@ -304,12 +503,13 @@ impl Notes {
         for s in &sections {
             let _ = writeln!(markdown, "## {}\n\n{}\n", s.title, s.body);
         }
+        let texts = |list: &[CitedText]| list.iter().map(|c| c.text.clone()).collect::<Vec<_>>();
         if !self.decisions.is_empty() {
             let _ = writeln!(
                 markdown,
                 "## {}\n\n{}\n",
                 spec.decisions.title,
-                render_list(&self.decisions, None)
+                render_list(&texts(&self.decisions), None)
             );
         }
         if !self.action_items.is_empty() {
@@ -331,15 +531,36 @@ impl Notes {
                 markdown,
                 "## {}\n\n{}\n",
                 spec.open_questions.title,
-                render_list(&self.open_questions, None)
+                render_list(&texts(&self.open_questions), None)
             );
         }
         Summary {
             markdown: markdown.trim_end().to_string() + "\n",
             sections,
-            action_items: self.action_items,
-            decisions: self.decisions,
-            open_questions: self.open_questions,
+            action_items: self
+                .action_items
+                .into_iter()
+                .map(|a| ActionItem {
+                    owner_speaker_id: a
+                        .owner
+                        .as_deref()
+                        .and_then(|o| transcript.speaker_id_named(o)),
+                    owner: a.owner,
+                    due: a.due,
+                    citations: citations(transcript, &a.cites),
+                    ..ActionItem::new(a.task)
+                })
+                .collect(),
+            decisions: self
+                .decisions
+                .into_iter()
+                .map(|d| Decision::new(d.text, citations(transcript, &d.cites)))
+                .collect(),
+            open_questions: self
+                .open_questions
+                .into_iter()
+                .map(|q| OpenQuestion::new(q.text, citations(transcript, &q.cites)))
+                .collect(),
         }
     }
 }
@@ -418,19 +639,16 @@ fn validate(root: &Map<String, Value>, spec: &NotesSpec) -> Result<Notes, String
         };
         sections.push((s.key.clone(), v));
     }
-    let list = |key: &str| -> Result<Vec<String>, String> {
-        string_list(
-            root.get(key)
-                .ok_or_else(|| format!("missing `{key}` (use [] when there are none)"))?,
-            key,
-        )
-    };
-    let decisions = list("decisions")?;
+    let decisions = cited_list(
+        root.get("decisions")
+            .ok_or("missing `decisions` (use [] when there are none)")?,
+        "decisions",
+    )?;
     // Small models often leave out the last key when there is nothing to put in it; an absent
     // `open_questions` is read as none rather than costing the whole answer.
     let open_questions = match root.get("open_questions") {
         None => Vec::new(),
-        Some(v) => string_list(v, "open_questions")?,
+        Some(v) => cited_list(v, "open_questions")?,
     };
     let items = root
         .get("action_items")
@@ -518,7 +736,82 @@ fn string_list(v: &Value, field: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn action_items(v: &Value) -> Result<Vec<ActionItem>, String> {
+/// A list of decisions or questions: objects `{"text", "citations"}`, or plain strings (uncited).
+fn cited_list(v: &Value, field: &str) -> Result<Vec<CitedText>, String> {
+    let Value::Array(items) = v else {
+        let texts = string_list(v, field)?;
+        return Ok(texts
+            .into_iter()
+            .map(|text| CitedText {
+                text,
+                cites: Vec::new(),
+            })
+            .collect());
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let entry = match item {
+            Value::Object(m) if m.contains_key("text") => {
+                let text = text_value(&m["text"], &format!("{field}[{i}].text"))?;
+                let cites = m.get("citations").map(cite_list).unwrap_or_default();
+                CitedText { text, cites }
+            }
+            other => {
+                let texts = string_list(&Value::Array(vec![other.clone()]), field)
+                    .map_err(|e| e.replace(&format!("`{field}[0]`"), &format!("`{field}[{i}]`")))?;
+                match texts.into_iter().next() {
+                    Some(text) => CitedText {
+                        text,
+                        cites: Vec::new(),
+                    },
+                    None => continue,
+                }
+            }
+        };
+        if !entry.text.is_empty() {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// Segment ids from a `citations` value, leniently: `"s12"`, `12`, `"[s12 03:14]"`, or one
+/// such value on its own. Anything without a number is ignored: a bad citation costs the
+/// citation, not the answer.
+fn cite_list(v: &Value) -> Vec<u32> {
+    let one = |v: &Value| -> Option<u32> {
+        match v {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) => line_id(s),
+            _ => None,
+        }
+    };
+    let mut ids: Vec<u32> = match v {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    };
+    ids.dedup();
+    ids.truncate(MAX_CITATIONS * 2);
+    ids
+}
+
+/// The segment id in a model's reference to a transcript line: `"s12"`, `"12"`, `"[s12 03:14]"`
+/// all give 12 (the first number in the text).
+///
+/// ```
+/// assert_eq!(minutes_sdk::notes::line_id("[s12 03:14]"), Some(12));
+/// assert_eq!(minutes_sdk::notes::line_id("none"), None);
+/// ```
+pub fn line_id(text: &str) -> Option<u32> {
+    let digits: String = text
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn action_items(v: &Value) -> Result<Vec<NoteAction>, String> {
     let items = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
@@ -533,10 +826,11 @@ fn action_items(v: &Value) -> Result<Vec<ActionItem>, String> {
     for (i, item) in items.iter().enumerate() {
         let item = match item {
             Value::String(task) if !task.trim().is_empty() => {
-                out.push(ActionItem {
+                out.push(NoteAction {
                     owner: None,
                     task: task.trim().into(),
                     due: None,
+                    cites: Vec::new(),
                 });
                 continue;
             }
@@ -556,10 +850,11 @@ fn action_items(v: &Value) -> Result<Vec<ActionItem>, String> {
         if task.is_empty() {
             return Err(format!("`action_items[{i}].task` is missing or empty"));
         }
-        out.push(ActionItem {
+        out.push(NoteAction {
             owner: optional(item.get("owner")),
             task: task.into(),
             due: optional(item.get("due")),
+            cites: item.get("citations").map(cite_list).unwrap_or_default(),
         });
     }
     Ok(out)

@@ -3,11 +3,13 @@
 //! ```
 //! use minutes_sdk::types::{Segment, Transcript};
 //! let t = Transcript {
-//!     segments: vec![Segment { start_ms: 61_500, end_ms: 63_000, channel: 1, speaker: None, text: " Hello.".into() }],
+//!     segments: vec![Segment { channel: 1, ..Segment::new(0, 61_500, 63_000, " Hello.") }],
+//!     speakers: vec![],
 //!     language: None,
 //! };
 //! let names = vec!["me".to_string(), "others".to_string()];
 //! assert_eq!(minutes_sdk::prompt::transcript_lines(&t, &names), "[01:01] others: Hello.\n");
+//! assert_eq!(minutes_sdk::prompt::transcript_lines_with_ids(&t, &names), "[s0 01:01] others: Hello.\n");
 //! assert_eq!(minutes_sdk::prompt::timestamp(3_725_000), "1:02:05");
 //! ```
 
@@ -24,10 +26,11 @@ pub fn timestamp(ms: u64) -> String {
     }
 }
 
-/// Who spoke a segment: its speaker label, else the name of its channel, else `channel N`.
-pub fn speaker_of(segment: &Segment, channel_names: &[String]) -> String {
-    if let Some(s) = segment.speaker.as_deref().filter(|s| !s.trim().is_empty()) {
-        return s.trim().to_string();
+/// Who spoke a segment of `transcript`: its speaker's name, else the name of its channel, else
+/// `channel N`.
+pub fn speaker_of(transcript: &Transcript, segment: &Segment, channel_names: &[String]) -> String {
+    if let Some(s) = transcript.speaker_name(segment) {
+        return s.to_string();
     }
     channel_names
         .get(segment.channel as usize)
@@ -46,7 +49,27 @@ pub fn transcript_lines(transcript: &Transcript, channel_names: &[String]) -> St
         out.push_str(&format!(
             "[{}] {}: {}\n",
             timestamp(seg.start_ms),
-            speaker_of(seg, channel_names),
+            speaker_of(transcript, seg, channel_names),
+            text
+        ));
+    }
+    out
+}
+
+/// One `[s12 mm:ss] speaker: text` line per segment, `s12` being the segment's id: the form in
+/// which a model sees a transcript it is asked to cite (see [`crate::notes::line_id`]).
+pub fn transcript_lines_with_ids(transcript: &Transcript, channel_names: &[String]) -> String {
+    let mut out = String::new();
+    for seg in &transcript.segments {
+        let text = seg.text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "[s{} {}] {}: {}\n",
+            seg.id,
+            timestamp(seg.start_ms),
+            speaker_of(transcript, seg, channel_names),
             text
         ));
     }

@@ -13,9 +13,10 @@
 //! use minutes_sdk::types::{Segment, Transcript};
 //! let t = Transcript {
 //!     segments: vec![
-//!         Segment { start_ms: 0, end_ms: 5_000, channel: 0, speaker: None, text: "Hello there.".into() },
-//!         Segment { start_ms: 2_000, end_ms: 4_000, channel: 1, speaker: None, text: "Hi!".into() },
+//!         Segment::new(0, 0, 5_000, "Hello there."),
+//!         Segment { channel: 1, ..Segment::new(1, 2_000, 4_000, "Hi!") },
 //!     ],
+//!     speakers: vec![],
 //!     language: None,
 //! };
 //! let names = vec!["me".to_string(), "others".to_string()];
@@ -194,7 +195,7 @@ pub fn cues(transcript: &Transcript, channel_names: &[String], options: &CueOpti
             continue;
         }
         let voice = if options.speakers {
-            known_speaker(seg, channel_names)
+            known_speaker(transcript, seg, channel_names)
         } else {
             None
         };
@@ -353,11 +354,8 @@ mod tests {
 
     fn seg(start_ms: u64, end_ms: u64, channel: u32, text: &str) -> Segment {
         Segment {
-            start_ms,
-            end_ms,
             channel,
-            speaker: None,
-            text: text.into(),
+            ..Segment::new(0, start_ms, end_ms, text)
         }
     }
 
@@ -366,6 +364,7 @@ mod tests {
         cues(
             &Transcript {
                 segments,
+                speakers: vec![],
                 language: None,
             },
             &names,

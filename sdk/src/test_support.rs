@@ -1,7 +1,7 @@
 //! Fixtures shared by the SDK's unit tests.
 
 use crate::notes::{NotesSpec, SectionFormat, SectionSpec};
-use crate::types::{Segment, Transcript};
+use crate::types::{Segment, Speaker, Transcript};
 
 /// A two-section spec (a paragraph `overview` and a list `key_points`) for a weekly sync.
 pub fn weekly_sync_spec() -> NotesSpec {
@@ -35,20 +35,34 @@ pub fn ami() -> Transcript {
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     let doc: serde_json::Value = serde_json::from_str(&text).expect("AMI transcript is JSON");
-    let segments = doc["segments"]
+    let segments: Vec<Segment> = doc["segments"]
         .as_array()
         .expect("segments")
         .iter()
-        .map(|s| Segment {
-            start_ms: (s["start"].as_f64().expect("start") * 1000.0) as u64,
-            end_ms: (s["end"].as_f64().expect("end") * 1000.0) as u64,
-            channel: 0,
-            speaker: s["speaker"].as_str().map(str::to_string),
-            text: s["text"].as_str().expect("text").to_string(),
+        .enumerate()
+        .map(|(i, s)| Segment {
+            speaker_id: s["speaker"].as_str().map(str::to_string),
+            ..Segment::new(
+                i as u32,
+                (s["start"].as_f64().expect("start") * 1000.0) as u64,
+                (s["end"].as_f64().expect("end") * 1000.0) as u64,
+                s["text"].as_str().expect("text"),
+            )
         })
         .collect();
+    let mut speakers: Vec<Speaker> = Vec::new();
+    for id in segments.iter().filter_map(|s| s.speaker_id.clone()) {
+        if !speakers.iter().any(|s| s.id == id) {
+            speakers.push(Speaker {
+                name: id.clone(),
+                id,
+                channel: 0,
+            });
+        }
+    }
     Transcript {
         segments,
+        speakers,
         language: Some("en".into()),
     }
 }

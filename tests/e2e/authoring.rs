@@ -9,7 +9,7 @@
 //! the scaffold's Cargo.lock pins the SDK's dependencies, which the workspace build fetched.
 
 use crate::common::*;
-use minutes::plugins::bindings::types::Document;
+use minutes::model::Document;
 use minutes::plugins::{Home, LivePlugins, Runtime};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -67,16 +67,54 @@ fn export_json_writes_the_document_and_minutes_reads_it_back() {
     assert!(text.starts_with("{\n  \""), "not pretty-printed: {text}");
     assert_eq!(json["metadata"]["started_at"], "2026-11-28T10:00:00Z");
     assert_eq!(json["transcript"]["segments"][1]["start_ms"], 65000);
-    assert_eq!(json["transcript"]["segments"][1]["speaker"], Value::Null);
+    assert_eq!(json["transcript"]["segments"][1]["speaker_id"], Value::Null);
     assert_eq!(json["summary"]["action_items"][0]["due"], "March 10th");
     let sample: Value = serde_json::from_str(SAMPLE_DOCUMENT).expect("sample");
-    for part in ["metadata", "transcript", "summary"] {
-        for (key, value) in sample[part].as_object().expect("object") {
+    for (key, value) in sample["metadata"].as_object().expect("object") {
+        assert_eq!(
+            &json["metadata"][key], value,
+            "metadata.{key} changed on the way out"
+        );
+    }
+    // The sample is a v0.1-shaped document: its speaker names become speaker ids with those
+    // names, its segments get ids, and its plain-string decisions become uncited items.
+    let segments = json["transcript"]["segments"].as_array().expect("segments");
+    let before = sample["transcript"]["segments"]
+        .as_array()
+        .expect("segments");
+    assert_eq!(segments.len(), before.len());
+    for (i, (seg, old)) in segments.iter().zip(before).enumerate() {
+        assert_eq!(seg["id"], i, "segment ids are positions");
+        for key in ["start_ms", "end_ms", "channel", "text"] {
             assert_eq!(
-                &json[part][key], value,
-                "{part}.{key} changed on the way out"
+                seg[key], old[key],
+                "segment {i}.{key} changed on the way out"
             );
         }
+    }
+    assert_eq!(segments[0]["speaker_id"], "maria");
+    assert!(
+        json["transcript"]["speakers"]
+            .as_array()
+            .expect("speakers")
+            .iter()
+            .any(|s| s["id"] == "maria" && s["name"] == "Maria"),
+        "{json}"
+    );
+    let decisions = json["summary"]["decisions"].as_array().expect("decisions");
+    let old_decisions = sample["summary"]["decisions"]
+        .as_array()
+        .expect("decisions");
+    assert_eq!(decisions.len(), old_decisions.len());
+    for (d, old) in decisions.iter().zip(old_decisions) {
+        assert_eq!(&d["text"], old, "{json}");
+        // The SDK writes WIT enum cases by their Rust names ("Uncited"); minutes reads both.
+        assert!(
+            d["grounding"]
+                .as_str()
+                .is_some_and(|g| g.eq_ignore_ascii_case("uncited")),
+            "{json}"
+        );
     }
 
     // The round trip: what export-json wrote is a document `minutes export` accepts, and

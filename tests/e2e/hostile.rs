@@ -27,7 +27,7 @@ fn a_template_that_imports_http_is_refused() {
         package("hostile-template-http").to_str().unwrap(),
     ]);
     assert!(
-        err.contains("is a template but imports `minutes:plugin/http@0.1.0`"),
+        err.contains("is a template but imports `minutes:plugin/http@0.2.0`"),
         "{err}"
     );
     assert!(err.contains("through `llm`"), "{err}");
@@ -119,7 +119,7 @@ fn malformed_and_hostile_manifests_get_clear_errors() {
             "plain file name",
         ),
         (
-            Box::new(|t| t.replace("api = \"0.1\"", "api = \"7\"")),
+            Box::new(|t| t.replace("api = \"0.2\"", "api = \"7\"")),
             "not supported",
         ),
         (

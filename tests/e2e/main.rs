@@ -1,14 +1,17 @@
 //! End-to-end tests: they build the real plugin packages and drive the real `minutes` binary
 //! (and, where a test needs two calls in one process, the library the binary is made of).
 
+mod ask;
 mod authoring;
 mod common;
+mod contract_v0_1;
 mod docs;
 mod exporters;
 mod fake_llm;
 mod hints;
 mod hostile;
 mod install;
+mod mcp;
 mod network;
 mod outputs;
 mod permissions;

@@ -5,7 +5,7 @@ use crate::common::*;
 use crate::server::TestServer;
 use futures_util::future::BoxFuture;
 use minutes::ledger::{AuditFilter, EgressLedger, EgressRecord, Outcome};
-use minutes::plugins::bindings::types::{CompletionRequest, Message, Role};
+use minutes::model::{CompletionRequest, Message, ResponseFormat, Role};
 use minutes::plugins::net::{HostResolver, NetOptions};
 use minutes::plugins::{Home, LoadedPlugin, Registry, Runtime};
 use serde_json::{Value, json};
@@ -159,7 +159,7 @@ async fn complete(plugin: &LoadedPlugin, script: &Value) -> Value {
         model: None,
         max_tokens: None,
         temperature: None,
-        json_output: false,
+        response_format: ResponseFormat::Text,
     };
     let completion = plugin
         .complete(&request)

@@ -1,7 +1,7 @@
 //! Plugins that misbehave while running: the host stops them, says why, and carries on.
 
 use crate::common::*;
-use minutes::plugins::bindings::types::Document;
+use minutes::model::Document;
 use minutes::plugins::{Error, Home, Registry, Runtime};
 use std::time::{Duration, Instant};
 

@@ -35,7 +35,7 @@ fn notes_reply() -> Reply {
 
 /// A home with the standard template and `openai-compatible` pointed at `fake` with a small
 /// context window, plus `extra_config` (TOML).
-fn setup(fake: &FakeLlm, context_window: u32, extra_config: &str) -> Env {
+pub(crate) fn setup(fake: &FakeLlm, context_window: u32, extra_config: &str) -> Env {
     let env = Env::new();
     for p in [
         "template-standard",

@@ -1,4 +1,6 @@
-use crate::ledger::{AuditFilter, EgressLedger, Outcome};
+use crate::ledger::{
+    AuditFilter, Disclosure, DisclosureOutcome, EgressLedger, EgressRecord, Outcome, Totals,
+};
 use crate::plugins::Home;
 
 #[derive(clap::Args)]
@@ -25,6 +27,8 @@ pub struct AuditArgs {
 
 pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
     let path = home.ledger_path();
+    // Assistants read meetings, not origins: a plugin filter leaves them out.
+    let with_disclosures = args.plugin.is_none();
     let filter = AuditFilter {
         plugin_id: args.plugin,
         meeting_id: args.meeting,
@@ -33,10 +37,13 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
     };
     if !path.exists() {
         if args.json {
-            return super::print_json(&serde_json::json!({"records": [], "totals": []}));
+            return super::print_json(
+                &serde_json::json!({"records": [], "totals": [], "disclosures": []}),
+            );
         }
         println!(
-            "No plugin has made or attempted an outbound request yet ({} does not exist).",
+            "No plugin has made or attempted an outbound request yet, and no AI assistant has read \
+             anything over MCP ({} does not exist).",
             path.display()
         );
         return Ok(());
@@ -44,18 +51,67 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
     let ledger = EgressLedger::open(&path)?;
     let records = ledger.records(&filter)?;
     let totals = ledger.totals(&filter)?;
+    let disclosures = match with_disclosures {
+        true => ledger.disclosures(&filter)?,
+        false => Vec::new(),
+    };
     if args.json {
-        return super::print_json(&serde_json::json!({"records": records, "totals": totals}));
+        return super::print_json(&serde_json::json!({
+            "records": records,
+            "totals": totals,
+            "disclosures": disclosures,
+        }));
     }
     if records.is_empty() {
         println!("No outbound requests match.");
-        return Ok(());
+    } else {
+        egress_table(&records, &totals);
     }
+    if with_disclosures {
+        println!();
+        disclosure_table(&disclosures);
+    }
+    Ok(())
+}
+
+/// What AI assistants were given over MCP, newest first.
+fn disclosure_table(rows: &[Disclosure]) {
+    if rows.is_empty() {
+        println!("No AI assistant read anything over MCP (`minutes mcp`) that matches.");
+        return;
+    }
+    println!("What AI assistants read over MCP (`minutes mcp`):");
+    println!(
+        "{:<19}  {:<24}  {:<17}  {:<8}  {:>9}  MEETINGS",
+        "TIME (UTC)", "CLIENT", "TOOL", "RESULT", "BYTES"
+    );
+    for d in rows {
+        let meetings = match (d.outcome, d.meeting_ids.len()) {
+            (DisclosureOutcome::Refused, _) => {
+                format!("— {}", d.reason.as_deref().unwrap_or("refused"))
+            }
+            (_, 0) => "none".to_string(),
+            (_, n) if n <= 3 => d.meeting_ids.join(", "),
+            (_, n) => format!("{}, … ({n} meetings)", d.meeting_ids[..3].join(", ")),
+        };
+        println!(
+            "{:<19}  {:<24}  {:<17}  {:<8}  {:>9}  {}",
+            utc(d.time_ms),
+            crate::term::clean(&d.client),
+            crate::term::clean(&d.tool),
+            d.outcome.as_str(),
+            d.bytes_returned,
+            crate::term::clean(&meetings)
+        );
+    }
+}
+
+fn egress_table(records: &[EgressRecord], totals: &[Totals]) {
     println!(
         "{:<19}  {:<16}  {:<7}  {:<11}  {:>9}  {:>9}  {:>7}  REQUEST",
         "TIME (UTC)", "PLUGIN", "METHOD", "RESULT", "SENT", "RECEIVED", "MS"
     );
-    for r in &records {
+    for r in records {
         let result = match (r.outcome, r.status) {
             (Outcome::Denied, _) if r.attempts > 1 => format!("DENIED×{}", r.attempts),
             (Outcome::Denied, _) => "DENIED".to_string(),
@@ -92,7 +148,7 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
     }
     println!();
     println!("Totals per plugin and origin:");
-    for t in &totals {
+    for t in totals {
         let interrupted = match t.interrupted {
             0 => String::new(),
             n => format!(", {n} interrupted"),
@@ -106,7 +162,6 @@ pub fn run(home: &Home, args: AuditArgs) -> anyhow::Result<()> {
             t.plugin_id, t.origin, t.requests, t.denied, t.failed, t.bytes_sent, t.bytes_received
         );
     }
-    Ok(())
 }
 
 fn parse_since(s: &str) -> Result<i64, String> {

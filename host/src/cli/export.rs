@@ -1,5 +1,5 @@
+use crate::model::Document;
 use crate::plugins::Registry;
-use crate::plugins::bindings::types::Document;
 use anyhow::Context;
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //! `process`, `record` and `recover`. A failed summary or store write is a warning: the
 //! transcript and the notes already written are never lost to it.
 
-use crate::plugins::bindings::types::{Document, MeetingMetadata, Transcript};
+use crate::model::{Document, MeetingMetadata, Transcript};
 use crate::plugins::manifest::Kind;
 use crate::plugins::{Home, Registry};
 use crate::summarize::{Choice, Summarized};
@@ -91,10 +91,11 @@ impl FinishArgs {
         let document = Document {
             metadata: metadata.clone(),
             transcript: Transcript {
-                segments: Vec::new(),
                 language: metadata.language.clone(),
+                ..Transcript::default()
             },
             summary: None,
+            provenance: None,
         };
         let mut planned: Vec<(PathBuf, &str)> = Vec::new();
         for id in exporters {

@@ -1,7 +1,7 @@
 //! `minutes list|show|search|delete|rename|label`: the stored meetings.
 
+use crate::model::{Document, Summary};
 use crate::plugins::Home;
-use crate::plugins::bindings::types::{Document, Summary};
 use crate::store::{AudioRef, ListFilter, PluginRef, Provenance, RetentionPolicy, Store};
 use anyhow::Context as _;
 use std::io::{BufRead, IsTerminal, Write};
@@ -367,14 +367,16 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
             ));
             out.push_str(render_summary(&s.summary).trim_end());
             out.push('\n');
+            out.push_str(&unsupported_note(&s.summary));
         }
         None => out.push_str("\nNo summary yet.\n"),
     }
     out.push_str("\nTranscript\n\n");
     for s in &document.transcript.segments {
-        let who = s
-            .speaker
-            .clone()
+        let who = document
+            .transcript
+            .speaker_name(s)
+            .map(str::to_string)
             .or_else(|| {
                 document
                     .metadata
@@ -393,6 +395,40 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
     // The summary and transcript may come from a plugin or a model: no terminal controls.
     print!("{}", crate::term::clean(&out));
     Ok(())
+}
+
+/// The items whose citations the host could not confirm, so that a reader checks them before
+/// trusting them (the Markdown above comes from the template and does not say so).
+fn unsupported_note(s: &Summary) -> String {
+    use crate::model::Grounding::Unsupported;
+    let items: Vec<String> = s
+        .decisions
+        .iter()
+        .filter(|d| d.grounding == Unsupported)
+        .map(|d| format!("decision: {}", d.text))
+        .chain(
+            s.action_items
+                .iter()
+                .filter(|a| a.grounding == Unsupported)
+                .map(|a| format!("action item: {}", a.task)),
+        )
+        .chain(
+            s.open_questions
+                .iter()
+                .filter(|q| q.grounding == Unsupported)
+                .map(|q| format!("open question: {}", q.text)),
+        )
+        .collect();
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n⚠ Unsupported: the transcript at the cited time does not say this (check before relying on it):\n",
+    );
+    for i in items {
+        out.push_str(&format!("  ⚠ {i}\n"));
+    }
+    out
 }
 
 /// A summary as text: its Markdown, or its parts when it has none.
@@ -418,14 +454,14 @@ fn render_summary(s: &Summary) -> String {
             } else {
                 format!(" ({})", details.join(", "))
             };
-            out.push_str(&format!("- [ ] {}{details}\n", a.task));
+            let tick = if a.done { "x" } else { " " };
+            out.push_str(&format!("- [{tick}] {}{details}\n", a.task));
         }
         out.push('\n');
     }
-    for (title, items) in [
-        ("Decisions", &s.decisions),
-        ("Open questions", &s.open_questions),
-    ] {
+    let decisions: Vec<&str> = s.decisions.iter().map(|d| d.text.as_str()).collect();
+    let questions: Vec<&str> = s.open_questions.iter().map(|q| q.text.as_str()).collect();
+    for (title, items) in [("Decisions", decisions), ("Open questions", questions)] {
         if !items.is_empty() {
             out.push_str(&format!("## {title}\n"));
             for i in items {

@@ -1,10 +1,12 @@
 //! The `minutes` command line: a thin layer over the library.
 
+mod ask;
 mod audit;
 mod closed_output;
 mod devices;
 mod export;
 pub(crate) mod finish;
+mod mcp;
 mod meetings;
 mod models;
 mod plugin;
@@ -62,6 +64,8 @@ enum Command {
     Transcribe(transcribe::TranscribeArgs),
     /// Summarise a meeting with a template plugin (offline by default, or via a provider)
     Summarize(summarize::SummarizeArgs),
+    /// Ask your stored meetings a question: an answer with cited moments, or the best passages
+    Ask(ask::AskArgs),
     // list, show, search, delete, rename, label: the meetings store.
     #[command(flatten)]
     Meetings(meetings::MeetingsCommand),
@@ -94,9 +98,12 @@ enum Command {
         minutes secret list\n  minutes secret remove fireworks api-key"
     )]
     Secret(secret::SecretCommand),
-    /// Show every outbound request plugins made or attempted (the egress ledger)
+    /// Show every outbound request plugins made or attempted (the egress ledger), and what AI
+    /// assistants read over MCP (the disclosure ledger)
     Audit(audit::AuditArgs),
-    /// Benchmarks: plugins, network sandbox, transcription, store, capture
+    /// Serve your meetings to an AI assistant over the Model Context Protocol (stdio, read-only)
+    Mcp(mcp::McpArgs),
+    /// Benchmarks: plugins, network sandbox, transcription, store, MCP, capture
     #[command(
         subcommand,
         after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin\n  \
@@ -147,6 +154,10 @@ fn colour_on_stderr() -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    if matches!(cli.command, Command::Mcp(_)) {
+        // Before the first notice below: stdout belongs to the protocol.
+        crate::mcp::reserve_stdout()?;
+    }
     let home = match cli.home {
         Some(dir) => crate::plugins::Home::at(dir),
         None => crate::plugins::Home::from_env()?,
@@ -165,9 +176,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recover(args) => record::recover(&ctx, args),
         Command::Devices(args) => devices::run(args),
         Command::Summarize(args) => summarize::run(&ctx, args),
+        Command::Ask(args) => ask::run(&ctx, args),
         Command::Models(cmd) => models::run(&ctx.home, cmd),
         Command::Secret(cmd) => secret::run(&ctx.home, cmd),
         Command::Audit(args) => audit::run(&ctx.home, args),
+        Command::Mcp(args) => mcp::run(&ctx.home, args),
         Command::Providers(args) => providers::run(&ctx, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),

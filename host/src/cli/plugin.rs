@@ -407,7 +407,14 @@ fn info(home: &Home, id: &str, json: bool) -> anyhow::Result<()> {
     }
     println!();
     say!("kind:        {}", m.kind);
-    say!("contract:    minutes:plugin@{}", m.api);
+    // The claim was checked against the component's own import names at install.
+    match crate::plugins::wit::ContractVersion::from_api(&m.api) {
+        Some(v) => say!("contract:    {v}"),
+        None => say!(
+            "contract:    minutes:plugin@{} (not one this minutes runs)",
+            m.api
+        ),
+    }
     say!(
         "component:   {} (sha256 {})",
         m.component.file,

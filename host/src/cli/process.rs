@@ -1,7 +1,7 @@
 //! `minutes process <audio>`: the main job — transcribe, (summarise), export — fully offline.
 
+use crate::model::{Document, MeetingMetadata};
 use crate::plugins::Registry;
-use crate::plugins::bindings::types::{Document, MeetingMetadata};
 use crate::transcribe::engine::Transcriber;
 use crate::transcribe::pipeline::{PipelineOptions, Segment, transcribe_file};
 use std::path::PathBuf;
@@ -83,8 +83,9 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
             transcript.channels,
             transcript.language.clone(),
         ),
-        transcript: transcript.to_wit(),
+        transcript: transcript.to_model(),
         summary: None,
+        provenance: None,
     };
     let done = super::finish::finish(
         ctx,

@@ -2,7 +2,7 @@
 //! (its declared policy), where the data goes (origins declared and granted), and a one-line
 //! check that a key or endpoint works.
 
-use crate::plugins::bindings::types::{CompletionRequest, Message, Role};
+use crate::model::{CompletionRequest, Message, ResponseFormat, Role};
 use crate::plugins::manifest::{DataPolicyDecl, Kind, Manifest, Tristate};
 use crate::plugins::net::allowlist::{Allowlist, origin_of};
 use crate::plugins::registry::LockEntry;
@@ -395,7 +395,7 @@ fn check(ctx: &super::Context, id: &str, model: Option<String>, json: bool) -> a
         model: model.clone(),
         max_tokens: Some(16),
         temperature: Some(0.0),
-        json_output: false,
+        response_format: ResponseFormat::Text,
     };
     let spinner = spinner(&format!(
         "asking {id}{}…",

@@ -17,7 +17,7 @@ use crate::audio::recorder::{self, Recorder, RecorderEvent, Role, clock};
 use crate::audio::recording::{Phase, Recording, interrupted};
 use crate::audio::source::{Capture, FileFeeder};
 use crate::audio::wav::{WavWriter, repair};
-use crate::plugins::bindings::types::{Document, MeetingMetadata};
+use crate::model::{Document, MeetingMetadata};
 use crate::transcribe::engine::EngineConfig;
 use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
 
@@ -365,8 +365,9 @@ fn make_meeting(
             language: transcript.language.clone(),
             channel_names: rec.state.channel_names.clone(),
         },
-        transcript: transcript.to_wit(),
+        transcript: transcript.to_model(),
         summary: None,
+        provenance: None,
     };
     // An exporter that is missing is skipped with a warning: the recording is already safe.
     let registry = crate::plugins::Registry::open(ctx.home.clone())?;

@@ -3,16 +3,18 @@
 
 use super::manifest::Kind;
 
-/// The contract version a component must import from.
-const CONTRACT_VERSION: &str = "0.1.0";
+/// The contract versions a component may import from (which one it speaks, and that it speaks
+/// only one, is checked against its manifest in `Runtime::check_contract`).
+const CONTRACT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// Why `import` (e.g. `minutes:plugin/http@0.1.0`) is refused for `kind`, or `None` if allowed.
 pub fn refusal(kind: Kind, import: &str) -> Option<String> {
     let (interface, version) = import.split_once('@').unwrap_or((import, ""));
     if let Some(name) = interface.strip_prefix("minutes:plugin/") {
-        if version != CONTRACT_VERSION {
+        if !CONTRACT_VERSIONS.contains(&version) {
             return Some(format!(
-                "this minutes speaks minutes:plugin@{CONTRACT_VERSION}, not @{version}"
+                "this minutes speaks minutes:plugin@{}, not @{version}",
+                CONTRACT_VERSIONS.join(" and @")
             ));
         }
         return match name {
@@ -65,7 +67,8 @@ mod tests {
             (Provider, "minutes:plugin/llm@0.1.0", false),
             (Template, "minutes:plugin/http@0.1.0", false),
             (Template, "minutes:plugin/llm@0.1.0", true),
-            (Template, "minutes:plugin/log@0.2.0", false),
+            (Template, "minutes:plugin/log@0.2.0", true),
+            (Template, "minutes:plugin/log@0.3.0", false),
             (Template, "minutes:plugin/secrets@0.1.0", false),
             (Exporter, "wasi:sockets/tcp@0.2.6", false),
             (Provider, "wasi:sockets/ip-name-lookup@0.2.0", false),

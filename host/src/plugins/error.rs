@@ -1,8 +1,8 @@
 //! Errors of the plugin system, each saying what happened to which plugin and what to do.
 
-use super::bindings::types::PluginError as WitError;
 use super::manifest::{Kind, ManifestError};
 use super::package::PackageError;
+use crate::model::PluginError as WitError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -17,11 +17,32 @@ pub enum Error {
         import: String,
         why: String,
     },
-    #[error("plugin `{id}` does not export what {} must (minutes:plugin@0.1.0): {detail}", a(*.kind))]
+    #[error("plugin `{id}` does not export what {} must ({contract}): {detail}", a(*.kind))]
     BadExports {
         id: String,
         kind: Kind,
+        contract: super::wit::ContractVersion,
         detail: String,
+    },
+    #[error(
+        "plugin `{id}`: its plugin.toml claims contract minutes:plugin@{claimed} (`api = \"{claimed}\"`), \
+         but its component speaks {speaks} (its import names say so). Refused: rebuild the plugin \
+         against the contract it claims, or set `api = \"{}\"` in plugin.toml", .speaks.api()
+    )]
+    ContractMismatch {
+        id: String,
+        claimed: String,
+        speaks: super::wit::ContractVersion,
+    },
+    #[error(
+        "plugin `{id}`: its component mixes contract versions ({versions}) in its import names, \
+         while its plugin.toml claims minutes:plugin@{claimed}. Refused: a component is built \
+         against one version of the contract; rebuild it with one SDK version"
+    )]
+    MixedContract {
+        id: String,
+        claimed: String,
+        versions: String,
     },
     #[error("plugin `{id}`: its component is not valid WebAssembly for this host: {detail}")]
     BadComponent { id: String, detail: String },
@@ -75,7 +96,9 @@ pub fn describe(e: &WitError) -> String {
         WitError::Config(m) => format!("configuration: {m}"),
         WitError::Denied(m) => format!("denied: {m}"),
         WitError::Network(m) => format!("network: {m}"),
-        WitError::Upstream(u) => format!("the service answered {}: {}", u.status, u.message),
+        WitError::Upstream { status, message } => {
+            format!("the service answered {status}: {message}")
+        }
         WitError::InvalidInput(m) => format!("invalid input: {m}"),
         WitError::ContextLengthExceeded(m) => {
             format!("too long for the model's context window: {m}")

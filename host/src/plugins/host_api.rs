@@ -2,9 +2,10 @@
 //! [`PluginState`] lives in each call's `Store` and dies with it.
 
 use super::bindings::host::minutes::plugin::{config, http, llm, log};
-use super::bindings::types::{Completion, CompletionRequest, PluginError};
 use super::manifest::{ConfigValue, Kind};
 use super::net::{PluginNet, ResponseStream};
+use super::wit::since_v0_1 as v0_1;
+use crate::model::{Completion, CompletionRequest, LlmInfo, Plan, PluginError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,8 +40,8 @@ pub struct PluginContext {
 /// Where a template's `llm` calls go. The summary orchestration implements it over a provider
 /// plugin, after the data policy has allowed that provider for this meeting.
 pub trait LlmBackend: Send + Sync {
-    fn info(&self) -> llm::LlmInfo;
-    fn announce_plan(&self, plan: llm::Plan);
+    fn info(&self) -> LlmInfo;
+    fn announce_plan(&self, plan: Plan);
     fn complete(
         &self,
         request: CompletionRequest,
@@ -331,33 +332,147 @@ impl http::HostResponseStream for PluginState {
 
 impl llm::Host for PluginState {
     async fn info(&mut self) -> wasmtime::Result<Option<llm::LlmInfo>> {
-        Ok(self.ctx.llm.as_ref().map(|h| h.0.info()))
+        Ok(self.llm_info().map(v0_1::llm_info_to_wit))
     }
 
     async fn announce_plan(&mut self, plan: llm::Plan) -> wasmtime::Result<()> {
-        if let Some(h) = &self.ctx.llm {
-            h.0.announce_plan(plan);
-        }
+        self.plan_announced(v0_1::plan_from_wit(plan));
         Ok(())
     }
 
     async fn complete(
         &mut self,
+        request: v0_1::types::CompletionRequest,
+    ) -> wasmtime::Result<Result<v0_1::types::Completion, v0_1::types::PluginError>> {
+        let result = self.llm_complete(v0_1::request_from_wit(request)).await;
+        Ok(result
+            .map(v0_1::completion_to_wit)
+            .map_err(v0_1::error_to_wit))
+    }
+}
+
+/// The `llm` import over host types, whichever contract version the template speaks.
+impl PluginState {
+    fn llm_info(&self) -> Option<LlmInfo> {
+        self.ctx.llm.as_ref().map(|h| h.0.info())
+    }
+
+    fn plan_announced(&self, plan: Plan) {
+        if let Some(h) = &self.ctx.llm {
+            h.0.announce_plan(plan);
+        }
+    }
+
+    async fn llm_complete(
+        &mut self,
         request: CompletionRequest,
-    ) -> wasmtime::Result<Result<Completion, PluginError>> {
+    ) -> Result<Completion, PluginError> {
         let Some(handle) = &self.ctx.llm else {
-            return Ok(Err(PluginError::Config(
+            return Err(PluginError::Config(
                 "no summary provider is configured: set one with `--provider` or `[summary] provider` in config.toml, \
                  or use a template that works offline (`--template extractive`)"
                     .into(),
-            )));
+            ));
         };
         // The provider runs in its own store on its own task, so its fiber never nests in ours.
         let call = handle.0.complete(request);
         self.llm_wait.start();
         let result = tokio::spawn(call).await;
         self.llm_wait.stop();
-        Ok(result
-            .unwrap_or_else(|e| Err(PluginError::Other(format!("the provider call failed: {e}")))))
+        result.unwrap_or_else(|e| Err(PluginError::Other(format!("the provider call failed: {e}"))))
+    }
+}
+
+/// The same host interfaces for plugins built for contract v0.2: each call is converted and
+/// handled by the one implementation above.
+mod for_v0_2 {
+    use super::PluginState;
+    use crate::plugins::bindings::host::minutes::plugin as v1;
+    use crate::plugins::net::ResponseStream;
+    use crate::plugins::wit::since_v0_2::{self as v0_2, config, http, llm, log};
+    use wasmtime::component::Resource;
+
+    impl log::Host for PluginState {
+        async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+            <Self as v1::log::Host>::log(self, v0_2::log_level_to_v1(level), message).await
+        }
+    }
+
+    impl config::Host for PluginState {
+        async fn get(&mut self, key: String) -> wasmtime::Result<Option<config::Value>> {
+            Ok(<Self as v1::config::Host>::get(self, key)
+                .await?
+                .map(v0_2::config_value_from_v1))
+        }
+    }
+
+    impl http::Host for PluginState {
+        async fn fetch(
+            &mut self,
+            request: http::Request,
+        ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
+            let r =
+                <Self as v1::http::Host>::fetch(self, v0_2::http_request_to_v1(request)).await?;
+            Ok(r.map(v0_2::http_response_from_v1)
+                .map_err(v0_2::http_error_from_v1))
+        }
+
+        async fn fetch_stream(
+            &mut self,
+            request: http::Request,
+        ) -> wasmtime::Result<Result<Resource<ResponseStream>, http::HttpError>> {
+            let r = <Self as v1::http::Host>::fetch_stream(self, v0_2::http_request_to_v1(request))
+                .await?;
+            Ok(r.map_err(v0_2::http_error_from_v1))
+        }
+    }
+
+    impl http::HostResponseStream for PluginState {
+        async fn status(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<u16> {
+            <Self as v1::http::HostResponseStream>::status(self, stream).await
+        }
+
+        async fn headers(
+            &mut self,
+            stream: Resource<ResponseStream>,
+        ) -> wasmtime::Result<Vec<(String, String)>> {
+            <Self as v1::http::HostResponseStream>::headers(self, stream).await
+        }
+
+        async fn next_chunk(
+            &mut self,
+            stream: Resource<ResponseStream>,
+        ) -> wasmtime::Result<Result<Option<Vec<u8>>, http::HttpError>> {
+            Ok(
+                <Self as v1::http::HostResponseStream>::next_chunk(self, stream)
+                    .await?
+                    .map_err(v0_2::http_error_from_v1),
+            )
+        }
+
+        async fn drop(&mut self, stream: Resource<ResponseStream>) -> wasmtime::Result<()> {
+            <Self as v1::http::HostResponseStream>::drop(self, stream).await
+        }
+    }
+
+    impl llm::Host for PluginState {
+        async fn info(&mut self) -> wasmtime::Result<Option<llm::LlmInfo>> {
+            Ok(self.llm_info().map(v0_2::llm_info_to_wit))
+        }
+
+        async fn announce_plan(&mut self, plan: llm::Plan) -> wasmtime::Result<()> {
+            self.plan_announced(v0_2::plan_from_wit(plan));
+            Ok(())
+        }
+
+        async fn complete(
+            &mut self,
+            request: v0_2::types::CompletionRequest,
+        ) -> wasmtime::Result<Result<v0_2::types::Completion, v0_2::types::PluginError>> {
+            let result = self.llm_complete(v0_2::request_from_wit(request)).await;
+            Ok(result
+                .map(v0_2::completion_to_wit)
+                .map_err(v0_2::error_to_wit))
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 /// The contract versions this host speaks.
-pub const SUPPORTED_API: &[&str] = &["0.1"];
+pub const SUPPORTED_API: &[&str] = &["0.1", "0.2"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

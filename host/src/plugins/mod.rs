@@ -1,6 +1,8 @@
 //! Plugins: sandboxed WebAssembly components behind the `minutes:plugin` contract.
 
-pub mod bindings;
+pub mod wit;
+/// The bindings of the contract version the host interfaces are implemented over.
+pub use wit::since_v0_1 as bindings;
 pub mod build;
 pub mod capabilities;
 pub mod error;

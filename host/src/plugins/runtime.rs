@@ -12,6 +12,10 @@ use super::manifest::{Kind, Manifest};
 use super::net::allowlist::Allowlist;
 use super::net::{NetOptions, NetShared, PluginNet, SecretRule};
 use super::package::sha256_hex;
+use super::wit::since_v0_1 as v0_1;
+use super::wit::since_v0_2 as v0_2;
+use super::wit::{self, ContractVersion};
+use crate::model;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -26,9 +30,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 pub struct Runtime {
     engine: Engine,
-    /// One linker per kind, built on first use: a command that runs one exporter does not pay
-    /// for the other kinds' WASI bindings.
-    linkers: HashMap<Kind, std::sync::OnceLock<Linker<PluginState>>>,
+    /// One linker per kind and contract version, built on first use: a command that runs one
+    /// exporter does not pay for the other kinds' WASI bindings.
+    linkers: HashMap<(Kind, ContractVersion), std::sync::OnceLock<Linker<PluginState>>>,
     cache_dir: PathBuf,
     compat: String,
     net_options: NetOptions,
@@ -118,27 +122,49 @@ fn add_wasi(l: &mut Linker<PluginState>) -> wasmtime::Result<()> {
 }
 
 /// The linker for one kind: exactly the interfaces of its world.
-fn linker_for(engine: &Engine, kind: Kind) -> wasmtime::Result<Linker<PluginState>> {
+fn linker_for(
+    engine: &Engine,
+    kind: Kind,
+    version: ContractVersion,
+) -> wasmtime::Result<Linker<PluginState>> {
     let mut l = Linker::new(engine);
     add_wasi(&mut l)?;
-    host_if::log::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
-    host_if::config::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
-    if kind.uses_network() {
-        host_if::http::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
-    }
-    if kind == Kind::Template {
-        host_if::llm::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    match version {
+        ContractVersion::V0_1 => {
+            host_if::log::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            host_if::config::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            if kind.uses_network() {
+                host_if::http::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            }
+            if kind == Kind::Template {
+                host_if::llm::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            }
+        }
+        ContractVersion::V0_2 => {
+            v0_2::log::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            v0_2::config::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            if kind.uses_network() {
+                v0_2::http::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            }
+            if kind == Kind::Template {
+                v0_2::llm::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+            }
+        }
     }
     Ok(l)
 }
 
-/// The typed entry points of a loaded plugin, by kind.
+/// The typed entry points of a loaded plugin, by kind and contract version (`…2`: v0.2).
 #[derive(Clone)]
 enum Entry {
     Provider(provider::ProviderPre<PluginState>),
     Template(template::TemplatePre<PluginState>),
     Exporter(exporter::ExporterPre<PluginState>),
     NetworkedExporter(networked_exporter::NetworkedExporterPre<PluginState>),
+    Provider2(v0_2::provider::ProviderPre<PluginState>),
+    Template2(v0_2::template::TemplatePre<PluginState>),
+    Exporter2(v0_2::exporter::ExporterPre<PluginState>),
+    NetworkedExporter2(v0_2::networked_exporter::NetworkedExporterPre<PluginState>),
 }
 
 impl Runtime {
@@ -155,7 +181,7 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))?;
         let linkers = Kind::ALL
             .into_iter()
-            .map(|k| (k, std::sync::OnceLock::new()))
+            .flat_map(|k| ContractVersion::ALL.map(|v| ((k, v), std::sync::OnceLock::new())))
             .collect();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
@@ -172,12 +198,13 @@ impl Runtime {
         })
     }
 
-    fn linker(&self, kind: Kind) -> Result<&Linker<PluginState>, Error> {
-        let cell = &self.linkers[&kind];
+    fn linker(&self, kind: Kind, version: ContractVersion) -> Result<&Linker<PluginState>, Error> {
+        let cell = &self.linkers[&(kind, version)];
         if let Some(l) = cell.get() {
             return Ok(l);
         }
-        let linker = linker_for(&self.engine, kind).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        let linker =
+            linker_for(&self.engine, kind, version).map_err(|e| Error::Engine(format!("{e:#}")))?;
         Ok(cell.get_or_init(|| linker))
     }
 
@@ -211,6 +238,7 @@ impl Runtime {
     /// Imports allowed for the kind, exports present with the right types.
     fn check(&self, manifest: &Manifest, component: &Component) -> Result<Entry, Error> {
         let ty = component.component_type();
+        let version = self.check_contract(manifest, component)?;
         for (name, _) in ty.imports(&self.engine) {
             if let Some(why) = capabilities::refusal(manifest.kind, name) {
                 return Err(Error::ForbiddenImport {
@@ -221,10 +249,11 @@ impl Runtime {
                 });
             }
         }
-        let linker = self.linker(manifest.kind)?;
+        let linker = self.linker(manifest.kind, version)?;
         let bad = |e: wasmtime::Error| Error::BadExports {
             id: manifest.id.clone(),
             kind: manifest.kind,
+            contract: version,
             detail: format!("{e:#}"),
         };
         let pre = linker
@@ -233,14 +262,71 @@ impl Runtime {
                 id: manifest.id.clone(),
                 detail: format!("{e:#}"),
             })?;
-        Ok(match manifest.kind {
-            Kind::Provider => Entry::Provider(provider::ProviderPre::new(pre).map_err(bad)?),
-            Kind::Template => Entry::Template(template::TemplatePre::new(pre).map_err(bad)?),
-            Kind::Exporter => Entry::Exporter(exporter::ExporterPre::new(pre).map_err(bad)?),
-            Kind::NetworkedExporter => Entry::NetworkedExporter(
+        Ok(match (version, manifest.kind) {
+            (ContractVersion::V0_1, Kind::Provider) => {
+                Entry::Provider(provider::ProviderPre::new(pre).map_err(bad)?)
+            }
+            (ContractVersion::V0_1, Kind::Template) => {
+                Entry::Template(template::TemplatePre::new(pre).map_err(bad)?)
+            }
+            (ContractVersion::V0_1, Kind::Exporter) => {
+                Entry::Exporter(exporter::ExporterPre::new(pre).map_err(bad)?)
+            }
+            (ContractVersion::V0_1, Kind::NetworkedExporter) => Entry::NetworkedExporter(
                 networked_exporter::NetworkedExporterPre::new(pre).map_err(bad)?,
             ),
+            (ContractVersion::V0_2, Kind::Provider) => {
+                Entry::Provider2(v0_2::provider::ProviderPre::new(pre).map_err(bad)?)
+            }
+            (ContractVersion::V0_2, Kind::Template) => {
+                Entry::Template2(v0_2::template::TemplatePre::new(pre).map_err(bad)?)
+            }
+            (ContractVersion::V0_2, Kind::Exporter) => {
+                Entry::Exporter2(v0_2::exporter::ExporterPre::new(pre).map_err(bad)?)
+            }
+            (ContractVersion::V0_2, Kind::NetworkedExporter) => Entry::NetworkedExporter2(
+                v0_2::networked_exporter::NetworkedExporterPre::new(pre).map_err(bad)?,
+            ),
         })
+    }
+
+    /// The contract the component speaks, read from its own import and export names, must be
+    /// the one its plugin.toml claims, and only one.
+    pub fn check_contract(
+        &self,
+        manifest: &Manifest,
+        component: &Component,
+    ) -> Result<ContractVersion, Error> {
+        let ty = component.component_type();
+        let names: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .chain(ty.exports(&self.engine).map(|(n, _)| n.to_string()))
+            .collect();
+        let claimed = ContractVersion::from_api(&manifest.api);
+        let speaks = match wit::spoken(names.iter().map(String::as_str)) {
+            wit::Spoken::Mixed(versions) => {
+                return Err(Error::MixedContract {
+                    id: manifest.id.clone(),
+                    claimed: manifest.api.clone(),
+                    versions: versions
+                        .iter()
+                        .map(|v| format!("minutes:plugin@{v}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            wit::Spoken::One(v) if Some(v) != claimed => {
+                return Err(Error::ContractMismatch {
+                    id: manifest.id.clone(),
+                    claimed: manifest.api.clone(),
+                    speaks: v,
+                });
+            }
+            wit::Spoken::One(v) => v,
+            wit::Spoken::Unstated => claimed.unwrap_or(ContractVersion::V0_1),
+        };
+        Ok(speaks)
     }
 
     fn cache_path(&self, sha256: &str) -> PathBuf {
@@ -488,139 +574,261 @@ impl LoadedPlugin {
     fn plugin_result<T>(&self, r: Result<T, types::PluginError>) -> Result<T, Error> {
         r.map_err(|error| Error::Plugin {
             id: self.ctx.id.clone(),
-            error,
+            error: v0_1::error_from_wit(error),
         })
     }
 
-    pub async fn exporter_info(&self) -> Result<types::ExporterInfo, Error> {
+    fn plugin_result2<T>(&self, r: Result<T, v0_2::types::PluginError>) -> Result<T, Error> {
+        r.map_err(|error| Error::Plugin {
+            id: self.ctx.id.clone(),
+            error: v0_2::error_from_wit(error),
+        })
+    }
+
+    /// Runs one call of a plugin in a fresh store: instantiate, call, and turn traps, timeouts
+    /// and the memory cap into errors.
+    async fn run<T, F>(&self, waited: Option<WaitClock>, call: F) -> Result<T, Error>
+    where
+        F: AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<T>,
+    {
         let mut store = self.new_store();
-        let result = match &self.entry {
-            Entry::Exporter(pre) => {
-                self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store)
-                        .await?
-                        .call_info(&mut store)
-                        .await
-                })
-                .await
-            }
-            Entry::NetworkedExporter(pre) => {
-                self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store)
-                        .await?
-                        .call_info(&mut store)
-                        .await
-                })
-                .await
-            }
-            _ => return Err(self.wrong_kind(Kind::Exporter)),
+        let waited = match waited {
+            Some(_) => store.data().llm_wait.clone(),
+            None => WaitClock::default(),
         };
+        let result = self.timed(waited, call(&mut store)).await;
         self.finish(store, result)
+    }
+
+    pub async fn exporter_info(&self) -> Result<model::ExporterInfo, Error> {
+        match &self.entry {
+            Entry::Exporter(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_1::exporter_info_from_wit),
+            Entry::NetworkedExporter(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_1::exporter_info_from_wit),
+            Entry::Exporter2(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_2::exporter_info_from_wit),
+            Entry::NetworkedExporter2(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_2::exporter_info_from_wit),
+            _ => Err(self.wrong_kind(Kind::Exporter)),
+        }
     }
 
     pub async fn export(
         &self,
         format: &str,
-        document: &types::Document,
-    ) -> Result<Vec<types::OutputFile>, Error> {
-        let mut store = self.new_store();
-        let result = match &self.entry {
+        document: &model::Document,
+    ) -> Result<Vec<model::OutputFile>, Error> {
+        let files = |r: Vec<types::OutputFile>| -> Vec<model::OutputFile> {
+            r.into_iter().map(v0_1::output_file_from_wit).collect()
+        };
+        let files2 = |r: Vec<v0_2::types::OutputFile>| -> Vec<model::OutputFile> {
+            r.into_iter().map(v0_2::output_file_from_wit).collect()
+        };
+        match &self.entry {
             Entry::Exporter(pre) => {
-                self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store)
-                        .await?
-                        .call_export(&mut store, format, document)
-                        .await
-                })
-                .await
+                let doc = v0_1::document_to_wit(document);
+                let r = self
+                    .run(None, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_export(s, format, &doc)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result(r).map(files)
             }
             Entry::NetworkedExporter(pre) => {
-                self.timed(WaitClock::default(), async {
-                    pre.instantiate_async(&mut store)
-                        .await?
-                        .call_export(&mut store, format, document)
-                        .await
-                })
-                .await
+                let doc = v0_1::document_to_wit(document);
+                let r = self
+                    .run(None, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_export(s, format, &doc)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result(r).map(files)
             }
-            _ => return Err(self.wrong_kind(Kind::Exporter)),
-        };
-        let r = self.finish(store, result)?;
-        self.plugin_result(r)
+            Entry::Exporter2(pre) => {
+                let doc = v0_2::document_to_wit(document);
+                let r = self
+                    .run(None, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_export(s, format, &doc)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result2(r).map(files2)
+            }
+            Entry::NetworkedExporter2(pre) => {
+                let doc = v0_2::document_to_wit(document);
+                let r = self
+                    .run(None, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_export(s, format, &doc)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result2(r).map(files2)
+            }
+            _ => Err(self.wrong_kind(Kind::Exporter)),
+        }
     }
 
-    pub async fn template_info(&self) -> Result<types::TemplateInfo, Error> {
-        let Entry::Template(pre) = &self.entry else {
-            return Err(self.wrong_kind(Kind::Template));
-        };
-        let mut store = self.new_store();
-        let result = self
-            .timed(WaitClock::default(), async {
-                pre.instantiate_async(&mut store)
-                    .await?
-                    .call_info(&mut store)
-                    .await
-            })
-            .await;
-        self.finish(store, result)
+    pub async fn template_info(&self) -> Result<model::TemplateInfo, Error> {
+        match &self.entry {
+            Entry::Template(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_1::template_info_from_wit),
+            Entry::Template2(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_2::template_info_from_wit),
+            _ => Err(self.wrong_kind(Kind::Template)),
+        }
     }
 
     pub async fn summarize(
         &self,
-        transcript: &types::Transcript,
-        metadata: &types::MeetingMetadata,
-    ) -> Result<types::Summary, Error> {
-        let Entry::Template(pre) = &self.entry else {
-            return Err(self.wrong_kind(Kind::Template));
-        };
-        let mut store = self.new_store();
-        let waited = store.data().llm_wait.clone();
-        let result = self
-            .timed(waited, async {
-                pre.instantiate_async(&mut store)
-                    .await?
-                    .call_summarize(&mut store, transcript, metadata)
-                    .await
-            })
-            .await;
-        let r = self.finish(store, result)?;
-        self.plugin_result(r)
+        transcript: &model::Transcript,
+        metadata: &model::MeetingMetadata,
+    ) -> Result<model::Summary, Error> {
+        let waited = Some(WaitClock::default());
+        match &self.entry {
+            Entry::Template(pre) => {
+                let t = v0_1::transcript_to_wit(transcript);
+                let m = v0_1::metadata_to_wit(metadata);
+                let r = self
+                    .run(waited, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_summarize(s, &t, &m)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result(r).map(v0_1::summary_from_wit)
+            }
+            Entry::Template2(pre) => {
+                let t = v0_2::transcript_to_wit(transcript);
+                let m = v0_2::metadata_to_wit(metadata, &transcript.speakers);
+                let r = self
+                    .run(waited, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_summarize(s, &t, &m)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result2(r).map(v0_2::summary_from_wit)
+            }
+            _ => Err(self.wrong_kind(Kind::Template)),
+        }
     }
 
-    pub async fn provider_info(&self) -> Result<types::ProviderInfo, Error> {
-        let Entry::Provider(pre) = &self.entry else {
-            return Err(self.wrong_kind(Kind::Provider));
-        };
-        let mut store = self.new_store();
-        let result = self
-            .timed(WaitClock::default(), async {
-                pre.instantiate_async(&mut store)
-                    .await?
-                    .call_info(&mut store)
-                    .await
-            })
-            .await;
-        self.finish(store, result)
+    /// Answers a question from passages (v0.2 templates only; a v0.1 template has no `ask`
+    /// and says so through its info's `answers_questions`).
+    pub async fn ask(
+        &self,
+        question: &str,
+        passages: &[model::Passage],
+    ) -> Result<model::Answer, Error> {
+        match &self.entry {
+            Entry::Template2(pre) => {
+                let p: Vec<_> = passages.iter().map(v0_2::passage_to_wit).collect();
+                let r = self
+                    .run(Some(WaitClock::default()), async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_ask(s, question, &p)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result2(r).map(v0_2::answer_from_wit)
+            }
+            Entry::Template(_) => Err(Error::Plugin {
+                id: self.ctx.id.clone(),
+                error: model::PluginError::InvalidInput(
+                    "this template was built for minutes:plugin@0.1.0, which cannot answer questions"
+                        .into(),
+                ),
+            }),
+            _ => Err(self.wrong_kind(Kind::Template)),
+        }
+    }
+
+    pub async fn provider_info(&self) -> Result<model::ProviderInfo, Error> {
+        match &self.entry {
+            Entry::Provider(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_1::provider_info_from_wit),
+            Entry::Provider2(pre) => self
+                .run(None, async |s| {
+                    pre.instantiate_async(&mut *s).await?.call_info(s).await
+                })
+                .await
+                .map(v0_2::provider_info_from_wit),
+            _ => Err(self.wrong_kind(Kind::Provider)),
+        }
     }
 
     pub async fn complete(
         &self,
-        request: &types::CompletionRequest,
-    ) -> Result<types::Completion, Error> {
-        let Entry::Provider(pre) = &self.entry else {
-            return Err(self.wrong_kind(Kind::Provider));
-        };
-        let mut store = self.new_store();
-        let result = self
-            .timed(WaitClock::default(), async {
-                pre.instantiate_async(&mut store)
-                    .await?
-                    .call_complete(&mut store, request)
-                    .await
-            })
-            .await;
-        let r = self.finish(store, result)?;
-        self.plugin_result(r)
+        request: &model::CompletionRequest,
+    ) -> Result<model::Completion, Error> {
+        match &self.entry {
+            Entry::Provider(pre) => {
+                let req = v0_1::request_to_wit(request);
+                let r = self
+                    .run(None, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_complete(s, &req)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result(r).map(v0_1::completion_from_wit)
+            }
+            Entry::Provider2(pre) => {
+                let req = v0_2::request_to_wit(request);
+                let r = self
+                    .run(None, async |s| {
+                        pre.instantiate_async(&mut *s)
+                            .await?
+                            .call_complete(s, &req)
+                            .await
+                    })
+                    .await?;
+                self.plugin_result2(r).map(v0_2::completion_from_wit)
+            }
+            _ => Err(self.wrong_kind(Kind::Provider)),
+        }
     }
 }
 

@@ -15,8 +15,11 @@ mod tests;
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use search::{HitSource, SearchHit};
 
+use crate::model::{
+    Document, DocumentProvenance, MeetingMetadata, SUMMARY_FORMAT, Segment, Speaker, Summary,
+    Transcript,
+};
 use crate::plugins::Home;
-use crate::plugins::bindings::types::{Document, MeetingMetadata, Segment, Summary, Transcript};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -339,6 +342,18 @@ impl Store {
                 });
             }
         }
+        let mut ids = std::collections::HashSet::new();
+        if let Some(dup) = document
+            .transcript
+            .segments
+            .iter()
+            .find(|s| !ids.insert(s.id))
+        {
+            return Err(StoreError::Invalid {
+                what: "transcript",
+                why: format!("two segments have the id {}", dup.id),
+            });
+        }
         let base = usable_id(&meta.id).unwrap_or_else(|| derived_id(&meta.started_at, &meta.title));
         let audio_path = audio.as_ref().map(|a| StoredPath(a.path.clone()));
         let mut conn = self.lock();
@@ -373,6 +388,7 @@ impl Store {
                     params![id, meta.title, meta.started_at, to_sql(meta.duration_ms), audio.as_ref().is_some_and(|a| a.owned), language, channels],
                 )?;
                 tx.execute("DELETE FROM segments WHERE meeting_id = ?1", [&id])?;
+                // Speakers are kept: a name the user gave survives processing again.
             } else {
                 tx.execute(
                     "INSERT INTO meetings (id, title, started_at, duration_ms, audio_path, audio_owned, language, channel_names, created_at) \
@@ -391,19 +407,28 @@ impl Store {
                 )?;
             }
             let mut insert = tx.prepare_cached(
-                "INSERT INTO segments (meeting_id, idx, start_ms, end_ms, channel, speaker, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO segments (meeting_id, idx, segment_id, start_ms, end_ms, channel, speaker_id, text, words) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for (i, s) in document.transcript.segments.iter().enumerate() {
+                let words = if s.words.is_empty() {
+                    "[]".to_string()
+                } else {
+                    serde_json::to_string(&s.words).unwrap_or_else(|_| "[]".into())
+                };
                 insert.execute(params![
                     id,
                     i as i64,
+                    s.id,
                     to_sql(s.start_ms),
                     to_sql(s.end_ms),
                     s.channel,
-                    s.speaker,
-                    s.text
+                    s.speaker_id,
+                    s.text,
+                    words
                 ])?;
             }
+            save_speakers(&tx, &id, &document.transcript)?;
             let mut label = tx.prepare_cached(
                 "INSERT OR IGNORE INTO labels (meeting_id, label) VALUES (?1, ?2)",
             )?;
@@ -453,8 +478,8 @@ impl Store {
             .map_err(|e| self.error(e))?;
             tx.execute(
                 "INSERT INTO summaries (meeting_id, created_at, template_id, template_version, provider_id, provider_version, \
-                 model, chunk_plan, prompt_sha256, input_tokens, output_tokens, duration_ms, summary, search_text) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 model, chunk_plan, prompt_sha256, input_tokens, output_tokens, duration_ms, summary, search_text, format) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     meeting_id,
                     now_ms(),
@@ -469,7 +494,8 @@ impl Store {
                     to_sql(provenance.usage.output_tokens),
                     to_sql(provenance.duration_ms),
                     json,
-                    text
+                    text,
+                    SUMMARY_FORMAT
                 ],
             )
             .map_err(|e| self.error(e))?;
@@ -484,20 +510,26 @@ impl Store {
         let info = self.meeting(id)?;
         let conn = self.lock();
         let segments = (|| -> rusqlite::Result<Vec<Segment>> {
-            let mut stmt = conn
-                .prepare_cached("SELECT start_ms, end_ms, channel, speaker, text FROM segments WHERE meeting_id = ?1 ORDER BY idx")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT segment_id, start_ms, end_ms, channel, speaker_id, text, words FROM segments \
+                 WHERE meeting_id = ?1 ORDER BY idx",
+            )?;
             stmt.query_map([id], |r| {
                 Ok(Segment {
-                    start_ms: get_u64(r, 0)?,
-                    end_ms: get_u64(r, 1)?,
-                    channel: r.get(2)?,
-                    speaker: r.get(3)?,
-                    text: r.get(4)?,
+                    id: r.get(0)?,
+                    start_ms: get_u64(r, 1)?,
+                    end_ms: get_u64(r, 2)?,
+                    channel: r.get(3)?,
+                    speaker_id: r.get(4)?,
+                    text: r.get(5)?,
+                    // Word times are a nicety: unreadable ones are left out, the text stays.
+                    words: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
                 })
             })?
             .collect()
         })()
         .map_err(|e| self.error(e))?;
+        let speakers = read_speakers(&conn, id).map_err(|e| self.error(e))?;
         let (channel_names,): (String,) = conn
             .query_row(
                 "SELECT channel_names FROM meetings WHERE id = ?1",
@@ -506,7 +538,14 @@ impl Store {
             )
             .map_err(|e| self.error(e))?;
         drop(conn);
-        let summary = self.summary(id)?.map(|s| s.summary);
+        let stored = self.summary(id)?;
+        let provenance = stored.as_ref().map(|s| DocumentProvenance {
+            template: s.provenance.template.id.clone(),
+            template_version: s.provenance.template.version.clone(),
+            provider: s.provenance.provider.as_ref().map(|p| p.id.clone()),
+            model: s.provenance.model.clone(),
+            created_at: crate::time::rfc3339(s.created_at_ms.div_euclid(1000)),
+        });
         Ok(Document {
             metadata: MeetingMetadata {
                 id: info.id,
@@ -519,10 +558,21 @@ impl Store {
             },
             transcript: Transcript {
                 segments,
+                speakers,
                 language: info.language,
             },
-            summary,
+            summary: stored.map(|s| s.summary),
+            provenance,
         })
+    }
+
+    /// A meeting's speakers in order of first appearance.
+    pub fn speakers(&self, id: &str) -> Result<Vec<Speaker>, StoreError> {
+        let conn = self.lock();
+        require(&conn, id)
+            .map_err(|e| self.error(e))?
+            .ok_or_else(|| StoreError::NotFound(id.into()))?;
+        read_speakers(&conn, id).map_err(|e| self.error(e))
     }
 
     /// One meeting's list row.
@@ -544,7 +594,7 @@ impl Store {
         let row = conn
             .query_row(
                 "SELECT created_at, template_id, template_version, provider_id, provider_version, model, chunk_plan, \
-                 prompt_sha256, input_tokens, output_tokens, duration_ms, summary FROM summaries WHERE meeting_id = ?1 \
+                 prompt_sha256, input_tokens, output_tokens, duration_ms, summary, format FROM summaries WHERE meeting_id = ?1 \
                  ORDER BY id DESC LIMIT 1",
                 [id],
                 |r| {
@@ -561,17 +611,28 @@ impl Store {
                         usage: TokenUsage { input_tokens: get_u64(r, 8)?, output_tokens: get_u64(r, 9)? },
                         duration_ms: get_u64(r, 10)?,
                     };
-                    Ok((r.get::<_, i64>(0)?, provenance, r.get::<_, String>(11)?))
+                    Ok((r.get::<_, i64>(0)?, provenance, r.get::<_, String>(11)?, r.get::<_, i64>(12)?))
                 },
             )
             .optional()
             .map_err(|e| self.error(e))?;
-        let Some((created_at_ms, provenance, json)) = row else {
+        let Some((created_at_ms, provenance, json, format)) = row else {
             return Ok(None);
         };
+        if format > SUMMARY_FORMAT {
+            return Err(StoreError::Damaged {
+                path: self.path.clone(),
+                detail: format!(
+                    "the summary of meeting `{id}` was written by a newer minutes (summary format {format}, this one reads up to {SUMMARY_FORMAT}); upgrade minutes to read it"
+                ),
+            });
+        }
+        // Format 1 (the v0.1 contract's record) reads as uncited items, like a migrated one.
         let summary = serde_json::from_str(&json).map_err(|e| StoreError::Damaged {
             path: self.path.clone(),
-            detail: format!("the summary of meeting `{id}` is not readable: {e}"),
+            detail: format!(
+                "the summary of meeting `{id}` is not readable (summary format {format}): {e}; it is kept as it was, and `minutes summarize {id}` makes a new one"
+            ),
         })?;
         Ok(Some(StoredSummary {
             created_at_ms,
@@ -841,6 +902,56 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Writes a transcript's speakers. A speaker the meeting already has keeps the name stored (the
+/// user's rename wins over a re-run); a segment's speaker id missing from the table is added
+/// with the id as its name, so every segment's speaker can be shown.
+fn save_speakers(conn: &Connection, meeting_id: &str, t: &Transcript) -> rusqlite::Result<()> {
+    let mut speakers: Vec<Speaker> = t.speakers.clone();
+    for s in &t.segments {
+        if let Some(sid) = &s.speaker_id
+            && !speakers.iter().any(|sp| &sp.id == sid)
+        {
+            speakers.push(Speaker {
+                id: sid.clone(),
+                name: sid.clone(),
+                channel: s.channel,
+            });
+        }
+    }
+    let next: i64 = conn.query_row(
+        "SELECT coalesce(max(ord) + 1, 0) FROM speakers WHERE meeting_id = ?1",
+        [meeting_id],
+        |r| r.get(0),
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO speakers (meeting_id, id, name, channel, ord) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (i, s) in speakers.iter().enumerate() {
+        insert.execute(params![
+            meeting_id,
+            s.id,
+            s.name,
+            s.channel,
+            next + i as i64
+        ])?;
+    }
+    Ok(())
+}
+
+fn read_speakers(conn: &Connection, meeting_id: &str) -> rusqlite::Result<Vec<Speaker>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, channel FROM speakers WHERE meeting_id = ?1 ORDER BY ord, id",
+    )?;
+    stmt.query_map([meeting_id], |r| {
+        Ok(Speaker {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            channel: r.get(2)?,
+        })
+    })?
+    .collect()
+}
+
 fn require(conn: &Connection, id: &str) -> rusqlite::Result<Option<()>> {
     conn.query_row("SELECT 1 FROM meetings WHERE id = ?1", [id], |_| Ok(()))
         .optional()
@@ -919,8 +1030,8 @@ pub(crate) fn summary_search_text(s: &Summary) -> String {
                 .join(" — "),
         );
     }
-    parts.extend(s.decisions.iter().cloned());
-    parts.extend(s.open_questions.iter().cloned());
+    parts.extend(s.decisions.iter().map(|d| d.text.clone()));
+    parts.extend(s.open_questions.iter().map(|q| q.text.clone()));
     parts.join("\n")
 }
 

@@ -104,8 +104,33 @@ CREATE TRIGGER summaries_fts_update AFTER UPDATE OF search_text ON summaries BEG
 END;
 ";
 
+/// Version 3: the host's own model instead of the v0.1 contract's types. Segments get a stable
+/// id (their position when migrated), a speaker id and word times; each meeting gets a speaker
+/// table (id -> name), so renaming a speaker changes one row; a summary's JSON gets its own
+/// format number (`summaries.format`, see `model::SUMMARY_FORMAT`), and version-1 summaries
+/// (decisions and open questions as plain strings) are rewritten as uncited items.
+const V3: &str = "
+CREATE TABLE speakers (
+    meeting_id TEXT    NOT NULL REFERENCES meetings (id) ON DELETE CASCADE ON UPDATE CASCADE,
+    id         TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    channel    INTEGER NOT NULL DEFAULT 0,
+    ord        INTEGER NOT NULL,               -- order of first appearance
+    PRIMARY KEY (meeting_id, id)
+) WITHOUT ROWID;
+ALTER TABLE segments ADD COLUMN segment_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE segments ADD COLUMN speaker_id TEXT;
+ALTER TABLE segments ADD COLUMN words TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE summaries ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+";
+/// After the rows are converted: the display name now lives in `speakers` only.
+const V3_FINISH: &str = "
+ALTER TABLE segments DROP COLUMN speaker;
+CREATE UNIQUE INDEX segments_segment_id ON segments (meeting_id, segment_id);
+";
+
 /// The version this code writes.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 pub(crate) enum Migrated {
     UpToDate,
@@ -141,6 +166,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
         tx.execute_batch(
             "INSERT INTO segments_fts (segments_fts) VALUES ('rebuild'); INSERT INTO summaries_fts (summaries_fts) VALUES ('rebuild');",
         )?;
+    }
+    if found < 3 {
+        tx.execute_batch(V3)?;
+        speakers_from_names(&tx)?;
+        summaries_to_current(&tx)?;
+        tx.execute_batch(V3_FINISH)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;
@@ -180,6 +211,73 @@ fn backfill_search(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             }
             // Unreadable JSON stays stored (and shown as an error on `show`), just unsearchable.
             Err(e) => tracing::warn!(summary = id, "summary JSON unreadable, not indexed: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Gives every meeting a speaker table from the display names its segments carried, and each
+/// segment its id (its position) and speaker id: "me" and "others" keep those as ids.
+fn speakers_from_names(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let meetings: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT id FROM meetings")?;
+        stmt.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut segments = tx.prepare(
+        "SELECT id, idx, channel, speaker FROM segments WHERE meeting_id = ?1 ORDER BY idx",
+    )?;
+    let mut update =
+        tx.prepare("UPDATE segments SET segment_id = ?2, speaker_id = ?3 WHERE id = ?1")?;
+    let mut insert = tx.prepare(
+        "INSERT INTO speakers (meeting_id, id, name, channel, ord) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for meeting in meetings {
+        let rows: Vec<(i64, i64, u32, Option<String>)> = segments
+            .query_map([&meeting], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut speakers: Vec<crate::model::Speaker> = Vec::new();
+        for (rowid, idx, channel, name) in rows {
+            let speaker_id = name.map(|name| match speakers.iter().find(|s| s.name == name) {
+                Some(s) => s.id.clone(),
+                None => {
+                    let id = crate::model::speaker_id_for(&name, &speakers);
+                    speakers.push(crate::model::Speaker {
+                        id: id.clone(),
+                        name,
+                        channel,
+                    });
+                    id
+                }
+            });
+            update.execute(params![rowid, idx, speaker_id])?;
+        }
+        for (ord, s) in speakers.iter().enumerate() {
+            insert.execute(params![meeting, s.id, s.name, s.channel, ord as i64])?;
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites format-1 summaries in the current format. One that cannot be read is left as it
+/// was, format 1, so nothing is lost; showing it names the store file and the meeting.
+fn summaries_to_current(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT id, summary FROM summaries WHERE format = 1")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut update = tx.prepare("UPDATE summaries SET summary = ?2, format = ?3 WHERE id = ?1")?;
+    for (id, json) in rows {
+        let converted = serde_json::from_str::<crate::model::Summary>(&json)
+            .and_then(|s| serde_json::to_string(&s));
+        match converted {
+            Ok(current) => {
+                update.execute(params![id, current, crate::model::SUMMARY_FORMAT])?;
+            }
+            Err(e) => tracing::warn!(summary = id, "summary JSON unreadable, kept as it was: {e}"),
         }
     }
     Ok(())

@@ -74,15 +74,37 @@ impl Store {
         limit: usize,
         mark: (&str, &str),
     ) -> Result<Vec<SearchHit>, StoreError> {
+        self.search_sources(query, limit, mark, true)
+    }
+
+    /// Like [`Store::search`], over the summaries only, for a reader that may not see
+    /// transcripts (an MCP client without `transcripts = true`): filtering transcript hits out
+    /// afterwards would leave few or none when transcripts outrank the summaries.
+    pub fn search_summaries(
+        &self,
+        query: &str,
+        limit: usize,
+        mark: (&str, &str),
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        self.search_sources(query, limit, mark, false)
+    }
+
+    fn search_sources(
+        &self,
+        query: &str,
+        limit: usize,
+        mark: (&str, &str),
+        transcripts: bool,
+    ) -> Result<Vec<SearchHit>, StoreError> {
         let (phrase, all) = fts_queries(query).ok_or_else(|| StoreError::Invalid {
             what: "search",
             why: format!("{query:?} has no words to look for"),
         })?;
         let limit = limit.max(1);
-        let mut hits = self.search_tier(&phrase, limit, mark, true)?;
+        let mut hits = self.search_tier(&phrase, limit, mark, true, transcripts)?;
         if all != phrase && hits.len() < limit {
             let seen: Vec<(HitSource, i64)> = hits.iter().map(|(key, _)| *key).collect();
-            let more = self.search_tier(&all, limit + seen.len(), mark, false)?;
+            let more = self.search_tier(&all, limit + seen.len(), mark, false, transcripts)?;
             hits.extend(more.into_iter().filter(|(key, _)| !seen.contains(key)));
         }
         hits.truncate(limit);
@@ -96,21 +118,25 @@ impl Store {
         limit: usize,
         mark: (&str, &str),
         exact: bool,
+        transcripts: bool,
     ) -> Result<Vec<KeyedHit>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // LIMIT 0 ends the transcript query before it reads a row.
+        let segment_limit = if transcripts { limit } else { 0 };
         let conn = self.lock();
         let run = || -> rusqlite::Result<Vec<KeyedHit>> {
             // The inner query lets FTS5 order by rank itself and stop at the limit, so
             // snippets are made only for the rows returned.
             let mut segments = conn.prepare_cached(
-                "SELECT h.rowid, h.snip, h.score, s.meeting_id, m.title, m.started_at, s.start_ms, s.end_ms, s.speaker \
+                "SELECT h.rowid, h.snip, h.score, s.meeting_id, m.title, m.started_at, s.start_ms, s.end_ms, coalesce(sp.name, s.speaker_id) \
                  FROM (SELECT rowid, snippet(segments_fts, 0, ?2, ?3, '…', ?5) AS snip, rank AS score \
                        FROM segments_fts WHERE segments_fts MATCH ?1 ORDER BY rank LIMIT ?4) h \
-                 JOIN segments s ON s.id = h.rowid JOIN meetings m ON m.id = s.meeting_id ORDER BY h.score",
+                 JOIN segments s ON s.id = h.rowid JOIN meetings m ON m.id = s.meeting_id \
+                 LEFT JOIN speakers sp ON sp.meeting_id = s.meeting_id AND sp.id = s.speaker_id ORDER BY h.score",
             )?;
             let mut hits: Vec<KeyedHit> = segments
                 .query_map(
-                    params![expr, mark.0, mark.1, limit, SEGMENT_SNIPPET_TOKENS],
+                    params![expr, mark.0, mark.1, segment_limit, SEGMENT_SNIPPET_TOKENS],
                     |r| {
                         Ok((
                             (HitSource::Transcript, r.get(0)?),

@@ -1,13 +1,15 @@
 use super::*;
-use crate::plugins::bindings::types::{ActionItem, Section};
+use crate::model::{ActionItem, NamedSegment, Section};
 
-fn seg(start_ms: u64, speaker: Option<&str>, text: &str) -> Segment {
-    Segment {
+fn seg(start_ms: u64, speaker: Option<&str>, text: &str) -> NamedSegment {
+    NamedSegment {
+        id: None,
         start_ms,
         end_ms: start_ms + 3000,
         channel: 0,
         speaker: speaker.map(String::from),
         text: text.into(),
+        words: vec![],
     }
 }
 
@@ -22,15 +24,15 @@ fn doc(id: &str, title: &str, texts: &[&str]) -> Document {
             language: Some("en".into()),
             channel_names: vec!["me".into(), "others".into()],
         },
-        transcript: Transcript {
-            segments: texts
+        transcript: Transcript::from_named(
+            texts
                 .iter()
                 .enumerate()
-                .map(|(i, t)| seg(i as u64 * 5000, Some("Maria"), t))
-                .collect(),
-            language: Some("en".into()),
-        },
+                .map(|(i, t)| seg(i as u64 * 5000, Some("Maria"), t)),
+            Some("en".into()),
+        ),
         summary: None,
+        provenance: None,
     }
 }
 
@@ -43,8 +45,12 @@ fn summary(text: &str) -> Summary {
         }],
         action_items: vec![ActionItem {
             owner: Some("Sam".into()),
+            owner_speaker_id: None,
             task: "Draft the announcement".into(),
             due: None,
+            done: false,
+            citations: vec![],
+            grounding: crate::model::Grounding::Uncited,
         }],
         decisions: vec![],
         open_questions: vec![],
@@ -106,7 +112,11 @@ fn a_meeting_round_trips_with_its_summary_and_provenance() {
     assert_eq!(d.transcript.segments.len(), 2);
     assert_eq!(d.transcript.segments[1].text, "We ship in March.");
     assert_eq!(d.transcript.segments[1].start_ms, 5000);
-    assert_eq!(d.transcript.segments[1].speaker.as_deref(), Some("Maria"));
+    assert_eq!(
+        d.transcript.speaker_name(&d.transcript.segments[1]),
+        Some("Maria")
+    );
+    assert_eq!(d.transcript.segments[1].id, 1);
     assert_eq!(
         d.summary.expect("summary").sections[0].body,
         "The launch moves."
@@ -152,7 +162,12 @@ fn migrates_a_version_1_database_and_keeps_its_data() {
     assert_eq!(d.metadata.title, "Old planning");
     assert_eq!(d.metadata.labels, vec!["planning"]);
     assert_eq!(d.transcript.segments.len(), 2);
-    assert_eq!(d.transcript.segments[0].speaker.as_deref(), Some("me"));
+    assert_eq!(d.transcript.segments[0].speaker_id.as_deref(), Some("me"));
+    assert_eq!(
+        d.transcript.speaker_name(&d.transcript.segments[0]),
+        Some("me")
+    );
+    assert_eq!(d.transcript.segments[1].speaker_id, None);
     assert_eq!(
         d.summary.expect("summary").sections[0].body,
         "Procurement escalates the inventory delay."
@@ -747,4 +762,172 @@ fn fts_queries_quote_everything() {
         Some(("\"ab OR c\"*".into(), "\"ab\" \"OR\" \"c\"*".into()))
     );
     assert_eq!(search::fts_queries(" - * "), None);
+}
+
+/// A store written by the release before the host model (schema 2, v0.1-shaped summary JSON,
+/// speakers as names on segments), made by `minutes process` on meeting_a_2ch.wav with the
+/// extractive template. It opens with every meeting, segment, speaker and summary item.
+#[test]
+fn a_store_written_by_the_v0_1_release_opens_with_everything_in_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(FILE_NAME);
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/store-v0.1/minutes.sqlite"),
+        &path,
+    )
+    .expect("copy fixture");
+    let before = Connection::open(&path).expect("raw");
+    assert_eq!(schema::user_version(&before).expect("version"), 2);
+    drop(before);
+
+    let store = Store::open_path(&path).expect("the old store opens");
+    assert_eq!(
+        schema::user_version(&store.lock()).expect("version"),
+        schema::VERSION
+    );
+    let list = store.list(&ListFilter::default()).expect("list");
+    assert_eq!(list.len(), 1);
+    let m = &list[0];
+    assert_eq!(
+        (m.id.as_str(), m.title.as_str(), m.has_summary),
+        ("2026-12-02-meeting-a-2ch", "Atlas release sync", true)
+    );
+    assert_eq!(m.labels, ["atlas"]);
+
+    let d = store.document(&m.id).expect("document");
+    let t = &d.transcript;
+    assert_eq!(t.segments.len(), 36);
+    assert_eq!(
+        t.segments.iter().map(|s| s.id).collect::<Vec<_>>(),
+        (0..36).collect::<Vec<_>>()
+    );
+    let ids: Vec<(&str, &str, u32)> = t
+        .speakers
+        .iter()
+        .map(|s| (s.id.as_str(), s.name.as_str(), s.channel))
+        .collect();
+    assert_eq!(ids, [("me", "me", 0), ("others", "others", 1)]);
+    assert!(t.segments.iter().all(|s| {
+        let want = if s.channel == 0 { "me" } else { "others" };
+        s.speaker_id.as_deref() == Some(want)
+    }));
+    assert!(
+        t.segments[0].text.contains("Atlas release"),
+        "{:?}",
+        t.segments[0]
+    );
+
+    let s = d.summary.expect("summary survived");
+    assert_eq!(s.decisions.len(), 4);
+    assert!(
+        s.decisions[2].text.contains("$9 per month"),
+        "{:?}",
+        s.decisions
+    );
+    assert!(
+        s.decisions
+            .iter()
+            .all(|x| x.grounding == crate::model::Grounding::Uncited && x.citations.is_empty())
+    );
+    assert_eq!(s.action_items.len(), 4);
+    assert_eq!(s.action_items[2].task, "Summarize the beta feedback");
+    assert_eq!(s.action_items[2].owner.as_deref(), Some("me"));
+    assert_eq!(s.action_items[2].due.as_deref(), Some("Wednesday"));
+    assert!(s.action_items.iter().all(|a| !a.done));
+    assert!(s.markdown.contains("Key sentences") || !s.markdown.is_empty());
+    let p = d.provenance.expect("provenance");
+    assert_eq!(
+        (p.template.as_str(), p.template_version.as_str()),
+        ("template-extractive", "0.1.0")
+    );
+
+    // The summary row is rewritten in the current format, and search still finds both.
+    let (format, json): (i64, String) = store
+        .lock()
+        .query_row("SELECT format, summary FROM summaries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("row");
+    assert_eq!(format, crate::model::SUMMARY_FORMAT);
+    assert!(json.contains("\"grounding\":\"uncited\""), "{json}");
+    let hits = store.search("pricing", 10, ("[", "]")).expect("search");
+    assert!(
+        hits.iter().any(|h| h.source == HitSource::Summary),
+        "{hits:?}"
+    );
+    let hits = store
+        .search("landing page", 10, ("[", "]"))
+        .expect("search");
+    assert!(
+        hits.iter()
+            .any(|h| h.source == HitSource::Transcript && h.speaker.as_deref() == Some("others")),
+        "{hits:?}"
+    );
+    drop(store);
+    // Opening again finds nothing to do.
+    Store::open_path(&path).expect("reopens");
+}
+
+/// A version-2 row whose summary JSON nobody can read stays as it was; showing it names the
+/// store file and the way out, and the meeting and transcript are still there.
+#[test]
+fn an_unreadable_old_summary_is_kept_and_named_not_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(FILE_NAME);
+    {
+        let conn = Connection::open(&path).expect("v1 db");
+        conn.execute_batch(schema::V1).expect("v1 schema");
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO meetings (id, title, started_at, duration_ms, channel_names, created_at)
+                VALUES ('m', 'Broken', '2025-01-02T09:00:00Z', 1000, '[]', 1);
+             INSERT INTO segments (meeting_id, idx, start_ms, end_ms, channel, speaker, text)
+                VALUES ('m', 0, 0, 900, 1, 'Maria López', 'Hello.');
+             INSERT INTO summaries (meeting_id, created_at, template_id, template_version, summary)
+                VALUES ('m', 1, 't', '1', '{\"decisions\": 42}');",
+        )
+        .expect("v1 data");
+    }
+    let store = Store::open_path(&path).expect("opens");
+    let err = store
+        .document("m")
+        .expect_err("unreadable summary")
+        .to_string();
+    assert!(
+        err.contains(&path.display().to_string()) && err.contains("minutes summarize m"),
+        "{err}"
+    );
+    let json: String = store
+        .lock()
+        .query_row("SELECT summary FROM summaries", [], |r| r.get(0))
+        .expect("row");
+    assert_eq!(json, r#"{"decisions": 42}"#);
+    let speakers = store.speakers("m").expect("speakers");
+    assert_eq!(speakers[0].name, "Maria López");
+    assert_eq!(speakers[0].channel, 1);
+}
+
+/// Processing a recording again keeps the names the user gave its speakers.
+#[test]
+fn processing_again_keeps_a_renamed_speaker() {
+    let (_dir, store) = open();
+    let audio = Some(AudioRef {
+        path: "/rec/a.wav".into(),
+        owned: false,
+    });
+    let d = doc("2026-11-28-atlas", "Atlas", &["One.", "Two."]);
+    let id = store.save_meeting(&d, audio.clone()).expect("save");
+    store
+        .lock()
+        .execute(
+            "UPDATE speakers SET name = 'Maria L.' WHERE id = 'maria'",
+            [],
+        )
+        .expect("rename");
+    store.save_meeting(&d, audio).expect("again");
+    let again = store.document(&id).expect("doc");
+    assert_eq!(
+        again.transcript.speaker_name(&again.transcript.segments[0]),
+        Some("Maria L.")
+    );
 }

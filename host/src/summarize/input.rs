@@ -2,7 +2,7 @@
 //! transcript from `minutes transcribe --json`, or a transcript with times in seconds and
 //! speaker names (the form many other tools and corpora write).
 
-use crate::plugins::bindings::types::{Document, MeetingMetadata, Segment, Transcript};
+use crate::model::{Document, MeetingMetadata, NamedSegment, Transcript};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -110,6 +110,7 @@ pub fn load_document(path: &Path) -> Result<Document, InputError> {
         metadata,
         transcript,
         summary: None,
+        provenance: None,
     })
 }
 
@@ -125,19 +126,18 @@ fn from_loose(t: LooseTranscript) -> Transcript {
                 Some(serde_json::Value::Number(n)) => Some(format!("speaker {n}")),
                 _ => None,
             });
-            Segment {
+            NamedSegment {
+                id: None,
                 start_ms: ms(s.start),
                 end_ms: ms(s.end),
                 channel: s.channel.unwrap_or(0),
                 speaker,
                 text: s.text,
+                words: Vec::new(),
             }
         })
-        .collect();
-    Transcript {
-        segments,
-        language: t.language,
-    }
+        .collect::<Vec<_>>();
+    Transcript::from_named(segments, t.language)
 }
 
 #[cfg(test)]
@@ -157,7 +157,7 @@ mod tests {
         assert!(doc.transcript.segments.len() > 10);
         let first = &doc.transcript.segments[0];
         assert_eq!(
-            (first.start_ms, first.speaker.as_deref()),
+            (first.start_ms, doc.transcript.speaker_name(first)),
             (1000, Some("Maria"))
         );
         assert!(doc.transcript.segments.iter().any(|s| s.channel == 1));
@@ -168,7 +168,7 @@ mod tests {
             ami.metadata.duration_ms
         );
         assert_eq!(
-            ami.transcript.segments[0].speaker.as_deref(),
+            ami.transcript.speaker_name(&ami.transcript.segments[0]),
             Some("FEE041")
         );
     }

@@ -2,12 +2,13 @@
 //! user chose through the host. The host picks both (flags, then `[summary]` in config.toml),
 //! checks the data policy before anything is sent, and records where the summary came from.
 
+pub mod ask;
+pub mod grounding;
 pub mod input;
 pub mod policy;
 pub mod route;
 
-use crate::plugins::bindings::host::minutes::plugin::llm::LlmInfo;
-use crate::plugins::bindings::types::{Document, Summary};
+use crate::model::{Document, LlmInfo, Summary};
 use crate::plugins::host_api::LlmHandle;
 use crate::plugins::manifest::{ConfigValue, Kind};
 use crate::plugins::{LoadedPlugin, Registry, Runtime};
@@ -186,7 +187,8 @@ pub async fn summarize(
     let template = template.for_meeting(&doc.metadata.id);
     if !info.uses_llm {
         // Nothing leaves the machine: no provider is loaded, no policy applies.
-        let summary = template.summarize(&doc.transcript, &doc.metadata).await?;
+        let mut summary = template.summarize(&doc.transcript, &doc.metadata).await?;
+        grounding::ground_summary(&mut summary, &doc.transcript);
         provenance.duration_ms = started.elapsed().as_millis() as u64;
         return Ok(Summarized {
             summary,
@@ -208,7 +210,8 @@ pub async fn summarize(
         &config,
         choice,
         &provider_id,
-        doc,
+        &doc.metadata.labels,
+        &doc.metadata.id,
     )
     .await?;
     provenance.provider = Some(PluginRef {
@@ -235,14 +238,17 @@ pub async fn summarize(
         .map(|r| u64::from(r.output_tokens))
         .sum();
     provenance.duration_ms = started.elapsed().as_millis() as u64;
+    let mut summary = result?;
+    // Checked before anything stores or shows it: a model's citation is a claim, not a fact.
+    grounding::ground_summary(&mut summary, &doc.transcript);
     Ok(Summarized {
-        summary: result?,
+        summary,
         provenance,
     })
 }
 
 /// The template plugin for `choice`, with this run's settings applied.
-fn load_template(
+pub(crate) fn load_template(
     runtime: &Runtime,
     registry: &Registry,
     choice: &Choice,
@@ -320,17 +326,14 @@ fn resolve_id(registry: &Registry, name: &str, prefix: &str) -> Result<String, S
     Ok(name.to_string())
 }
 
-/// The provider plugin, after the data policy allowed it for this meeting, and what the
-/// template is told about its model.
-async fn load_provider(
-    runtime: &Runtime,
+/// Whether the data policy lets provider `id` see a meeting with `labels` (and that `id` is an
+/// installed provider).
+pub(crate) fn check_policy(
     registry: &Registry,
     policy: &Policy,
-    config: &SummaryConfig,
-    choice: &Choice,
     id: &str,
-    doc: &Document,
-) -> Result<(LoadedPlugin, LlmInfo), SummarizeError> {
+    labels: &[String],
+) -> Result<(), SummarizeError> {
     let entry = registry.get(id).map_err(|_| {
         config_err(format!("provider `{id}` is not installed (see `minutes providers` and `minutes plugin install`)"))
     })?;
@@ -347,8 +350,25 @@ async fn load_provider(
         policy: manifest.data_policy.as_ref(),
         origins: grant.allowlist.entries(),
     };
-    policy.check(&doc.metadata.labels, &facts)?;
-    let provider = registry.load(runtime, id)?.for_meeting(&doc.metadata.id);
+    policy.check(labels, &facts)?;
+    Ok(())
+}
+
+/// The provider plugin, after the data policy allowed it for a meeting with `labels`, and what
+/// the template is told about its model. `ledger_meeting` is what the egress ledger records.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn load_provider(
+    runtime: &Runtime,
+    registry: &Registry,
+    policy: &Policy,
+    config: &SummaryConfig,
+    choice: &Choice,
+    id: &str,
+    labels: &[String],
+    ledger_meeting: &str,
+) -> Result<(LoadedPlugin, LlmInfo), SummarizeError> {
+    check_policy(registry, policy, id, labels)?;
+    let provider = registry.load(runtime, id)?.for_meeting(ledger_meeting);
     let info = provider.provider_info().await?;
     let model = choice
         .model

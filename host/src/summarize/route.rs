@@ -1,9 +1,8 @@
 //! A template's `llm` calls, routed to the provider plugin the user chose and recorded for the
 //! summary's provenance: the plan, a hash of every prompt, tokens and time.
 
+use crate::model::{Completion, CompletionRequest, LlmInfo, Plan, PluginError};
 use crate::plugins::LoadedPlugin;
-use crate::plugins::bindings::host::minutes::plugin::llm::{LlmInfo, Plan};
-use crate::plugins::bindings::types::{Completion, CompletionRequest, PluginError};
 use crate::plugins::host_api::LlmBackend;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -760,22 +760,21 @@ impl Transcript {
             .join(" ")
     }
 
-    /// The contract's transcript type (for plugins and `--json`).
-    pub fn to_wit(&self) -> crate::plugins::bindings::types::Transcript {
-        crate::plugins::bindings::types::Transcript {
-            segments: self
-                .segments
-                .iter()
-                .map(|s| crate::plugins::bindings::types::Segment {
-                    start_ms: s.start_ms,
-                    end_ms: s.end_ms,
-                    channel: s.channel,
-                    speaker: s.speaker.clone(),
-                    text: s.text.clone(),
-                })
-                .collect(),
-            language: self.language.clone(),
-        }
+    /// The host model's transcript: segments get ids by position, and the channel labels
+    /// ("me", "others" by default) become the speakers' ids and names.
+    pub fn to_model(&self) -> crate::model::Transcript {
+        crate::model::Transcript::from_named(
+            self.segments.iter().map(|s| crate::model::NamedSegment {
+                id: None,
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                channel: s.channel,
+                speaker: s.speaker.clone(),
+                text: s.text.clone(),
+                words: Vec::new(),
+            }),
+            self.language.clone(),
+        )
     }
 }
 

@@ -1,6 +1,9 @@
 //! Anthropic's Messages API (`POST {base_url}/v1/messages`, `anthropic-version: 2023-06-01`):
 //! system prompts go in the top-level `system` field, answers stream as server-sent events, and
 //! `stop_reason: max_tokens` marks a truncated answer. The host adds the `x-api-key` header.
+//! A JSON schema is enforced through a forced tool call whose `input_schema` is the schema: the
+//! tool's input is the answer, returned as the completion's text (see
+//! [`provider_common::structured`]).
 
 use minutes_sdk::http::{Request, ResponseStream};
 use minutes_sdk::provider::{Provider, export_provider};
@@ -14,12 +17,12 @@ use provider_common::openai::clamp_tokens;
 use provider_common::retry::{self, Step};
 use provider_common::settings::Settings;
 use provider_common::sse::SseParser;
+use provider_common::structured;
 use provider_common::transport::{self, next_chunk};
 use serde_json::{Value, json};
 
 const MANIFEST: &str = include_str!("../plugin.toml");
 const API_VERSION: &str = "2023-06-01";
-const JSON_INSTRUCTION: &str = "Answer with one JSON object and nothing else.";
 
 struct Anthropic;
 
@@ -39,32 +42,56 @@ impl Provider for Anthropic {
             model: model.clone(),
             secret: Some("api-key"),
         };
-        let body = minutes_sdk::json::to_string(&request_body(&s, &model, &request)?)?.into_bytes();
-        let url = format!("{}/v1/messages", s.base_url);
-        let budget = Budget::new(s.timeout);
-        let secs = s.timeout.as_secs();
-        let answer = retry::run(&budget, s.max_retries, |_| {
-            let req = Request::post(&url)
-                .header("content-type", "application/json")
-                .header("anthropic-version", API_VERSION)
-                .header("accept", transport::accept(s.stream))
-                .body(body.clone())
-                .timeout_ms(budget.timeout_ms());
-            if s.stream {
-                transport::streamed(&t, &req, secs, |stream, _| read_stream(&t, stream, secs))
-            } else {
-                transport::whole(&t, &req, secs, |body| parse_whole(&t, body))
-            }
-        })?;
+        let answer = structured::send_with_fallback(
+            &t,
+            &request,
+            s.json_mode,
+            |r| send(&s, &t, &request_body(&s, &model, r)?),
+            minutes_sdk::log::warn,
+        )?;
         answer.into_completion(&t, &request)
     }
+}
+
+/// Sends one Messages API body, with retries.
+fn send(s: &Settings, t: &Target, body: &Value) -> Result<Answer, PluginError> {
+    let body = minutes_sdk::json::to_string(body)?.into_bytes();
+    let url = format!("{}/v1/messages", s.base_url);
+    let budget = Budget::new(s.timeout);
+    let secs = s.timeout.as_secs();
+    retry::run(&budget, s.max_retries, |_| {
+        let req = Request::post(&url)
+            .header("content-type", "application/json")
+            .header("anthropic-version", API_VERSION)
+            .header("accept", transport::accept(s.stream))
+            .body(body.clone())
+            .timeout_ms(budget.timeout_ms());
+        if s.stream {
+            transport::streamed(t, &req, secs, |stream, _| read_stream(t, stream, secs))
+        } else {
+            transport::whole(t, &req, secs, |body| parse_whole(t, body))
+        }
+    })
 }
 
 export_provider!(Anthropic);
 
 /// The Messages API body: system messages joined into `system`, the rest alternating turns
-/// (consecutive messages of one role are merged, as the API requires).
+/// (consecutive messages of one role are merged, as the API requires). With `json_mode`, a JSON
+/// schema becomes a forced tool call; any other JSON format (and every format without
+/// `json_mode`) is asked for in the system prompt.
 fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Result<Value, PluginError> {
+    let tool = match s.json_mode {
+        true => structured::anthropic_tool(&r.response_format)?,
+        false => None,
+    };
+    let prompted;
+    let r = if tool.is_some() {
+        r
+    } else {
+        prompted = structured::prompted(r);
+        &prompted
+    };
     let mut system: Vec<&str> = Vec::new();
     let mut turns: Vec<(&'static str, String)> = Vec::new();
     for m in &r.messages {
@@ -89,9 +116,6 @@ fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Result<Valu
             "the Messages API needs a user message first (after any system messages)".into(),
         ));
     }
-    if r.json_output && s.json_mode {
-        system.push(JSON_INSTRUCTION);
-    }
     let messages: Vec<Value> = turns
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
@@ -107,6 +131,10 @@ fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Result<Valu
     }
     if let Some(t) = r.temperature {
         body["temperature"] = json!(t.clamp(0.0, 1.0));
+    }
+    if let Some((tools, choice)) = tool {
+        body["tools"] = tools;
+        body["tool_choice"] = choice;
     }
     Ok(body)
 }
@@ -222,7 +250,11 @@ fn event(
             }
         }
         "content_block_delta" => {
-            if let Some(text) = v.pointer("/delta/text").and_then(Value::as_str) {
+            // Text, or the forced tool's input as JSON in pieces: either way the answer.
+            let piece = v
+                .pointer("/delta/text")
+                .or_else(|| v.pointer("/delta/partial_json"));
+            if let Some(text) = piece.and_then(Value::as_str) {
                 a.text.push_str(text);
             }
         }
@@ -282,10 +314,18 @@ fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
         .get("content")
         .and_then(Value::as_array)
         .ok_or_else(|| errors::malformed(t, "message", "no `content`", body))?;
-    let text: String = content
+    // The forced tool's input is the answer when there is one; otherwise the text blocks.
+    let tool_input = content
         .iter()
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
-        .collect();
+        .find(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+        .and_then(|b| b.get("input"));
+    let text: String = match tool_input {
+        Some(input) => input.to_string(),
+        None => content
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect(),
+    };
     let usage = v.get("usage").cloned().unwrap_or(Value::Null);
     Ok(Answer {
         text,
@@ -303,7 +343,116 @@ fn parse_whole(t: &Target, body: &[u8]) -> Result<Answer, PluginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minutes_sdk::types::Message;
+    use minutes_sdk::types::{JsonSchema, Message, ResponseFormat};
+
+    const SCHEMA: &str = r#"{"type":"object","properties":{"decisions":{"type":"array","items":{"type":"string"},"maxItems":10}},"required":["decisions"],"additionalProperties":false}"#;
+
+    fn settings(json_mode: bool, stream: bool) -> Settings {
+        Settings {
+            base_url: "https://api.anthropic.com".into(),
+            model: "m".into(),
+            stream,
+            context_window: 200_000,
+            max_output: 1000,
+            timeout: Duration::from_secs(10),
+            max_retries: 0,
+            json_mode,
+        }
+    }
+
+    fn schema_request() -> CompletionRequest {
+        CompletionRequest {
+            messages: vec![
+                Message {
+                    role: Role::System,
+                    content: "Write notes.".into(),
+                },
+                Message {
+                    role: Role::User,
+                    content: "[s1 00:01] Tom: We ship Friday.".into(),
+                },
+            ],
+            model: None,
+            max_tokens: Some(300),
+            temperature: Some(0.2),
+            response_format: ResponseFormat::JsonSchema(JsonSchema {
+                name: "meeting_notes".into(),
+                schema: SCHEMA.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_schema_is_a_forced_tool_call_whose_input_schema_is_the_schema() {
+        let b = request_body(&settings(true, true), "m", &schema_request()).unwrap();
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        assert_eq!(
+            b,
+            json!({
+                "model": "m",
+                "max_tokens": 300,
+                "messages": [{"role": "user", "content": "[s1 00:01] Tom: We ship Friday."}],
+                "stream": true,
+                "system": "Write notes.",
+                "temperature": 0.2f32,
+                "tools": [{
+                    "name": "meeting_notes",
+                    "description": "Give the answer. Its input is the whole answer, in the required shape.",
+                    "input_schema": schema,
+                }],
+                "tool_choice": {"type": "tool", "name": "meeting_notes"},
+            })
+        );
+        // Without json_mode: no tool, the schema in the system prompt.
+        let b = request_body(&settings(false, true), "m", &schema_request()).unwrap();
+        assert!(b.get("tools").is_none() && b.get("tool_choice").is_none());
+        let system = b["system"].as_str().unwrap();
+        assert!(
+            system.starts_with("Write notes.\n\n") && system.contains(SCHEMA),
+            "{system}"
+        );
+    }
+
+    #[test]
+    fn the_forced_tool_s_input_is_the_answer_streamed_or_whole() {
+        let t = target();
+        let mut a = Answer::default();
+        let events = [
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":20,"output_tokens":1}}}"#,
+            ),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"meeting_notes","input":{}}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"decisions\": [\"Ship"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":" Friday\"]}"}}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#,
+            ),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ];
+        for (name, data) in events {
+            assert!(event(&t, &mut a, name, data).unwrap().is_none());
+        }
+        let c = a.into_completion(&t, &schema_request()).unwrap();
+        assert_eq!(c.text, r#"{"decisions": ["Ship Friday"]}"#);
+        assert!(!c.truncated);
+
+        let whole = br#"{"model":"claude-x","stop_reason":"tool_use","usage":{"input_tokens":20,"output_tokens":9},
+            "content":[{"type":"tool_use","id":"toolu_1","name":"meeting_notes","input":{"decisions":["Ship Friday"]}}]}"#;
+        let a = parse_whole(&t, whole).unwrap();
+        let v: Value = serde_json::from_str(&a.text).unwrap();
+        assert_eq!(v, json!({"decisions": ["Ship Friday"]}));
+    }
     use std::time::Duration;
 
     fn target() -> Target {
@@ -342,10 +491,14 @@ mod tests {
             model: None,
             max_tokens: None,
             temperature: None,
-            json_output: true,
+            response_format: ResponseFormat::JsonObject,
         };
         let b = request_body(&s, "m", &r).unwrap();
-        assert_eq!(b["system"], format!("Summarise.\n\n{JSON_INSTRUCTION}"));
+        assert_eq!(
+            b["system"],
+            format!("Summarise.\n\n{}", structured::JSON_INSTRUCTION)
+        );
+        assert!(b.get("tools").is_none(), "no tool for a plain JSON object");
         assert_eq!(
             b["messages"],
             json!([{"role": "user", "content": "a\n\nb"}, {"role": "assistant", "content": "c"}])
@@ -394,7 +547,7 @@ mod tests {
             model: None,
             max_tokens: None,
             temperature: None,
-            json_output: false,
+            response_format: ResponseFormat::Text,
         };
         let c = a.into_completion(&t, &req).unwrap();
         assert_eq!(

@@ -1,5 +1,5 @@
 //! export-json: the whole meeting document as JSON, in the shape `minutes export --document`
-//! reads back (the `document` record of wit/v0.1/types.wit, snake_case field names).
+//! reads back (the `document` record of wit/v0.2/types.wit, snake_case field names).
 
 use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
 use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError};
@@ -42,7 +42,10 @@ pub fn render(doc: &Document, pretty: bool) -> Result<OutputFile, PluginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minutes_sdk::types::{ActionItem, MeetingMetadata, Section, Segment, Summary, Transcript};
+    use minutes_sdk::types::{
+        ActionItem, Citation, Decision, MeetingMetadata, Provenance, Section, Segment, Speaker,
+        Summary, Transcript,
+    };
 
     fn doc(summary: Option<Summary>) -> Document {
         Document {
@@ -54,17 +57,28 @@ mod tests {
                 labels: vec!["finance".into()],
                 language: None,
                 channel_names: vec!["me".into(), "others".into()],
+                speakers: vec![],
             },
             transcript: Transcript {
                 segments: vec![Segment {
-                    start_ms: 0,
-                    end_ms: 1_500,
                     channel: 1,
-                    speaker: Some("Ana".into()),
-                    text: "Zahlen: 3 € \u{1F4B8}\n".into(),
+                    speaker_id: Some("speaker-1".into()),
+                    ..Segment::new(4, 0, 1_500, "Zahlen: 3 € \u{1F4B8}\n")
+                }],
+                speakers: vec![Speaker {
+                    id: "speaker-1".into(),
+                    name: "Ana".into(),
+                    channel: 1,
                 }],
                 language: Some("de".into()),
             },
+            provenance: summary.as_ref().map(|_| Provenance {
+                template: "template-standard".into(),
+                template_version: "0.1.0".into(),
+                provider: Some("ollama".into()),
+                model: Some("qwen2.5:0.5b".into()),
+                created_at: "2026-07-01T10:31:00+02:00".into(),
+            }),
             summary,
         }
     }
@@ -77,11 +91,17 @@ mod tests {
                 body: "Flat.".into(),
             }],
             action_items: vec![ActionItem {
-                owner: None,
-                task: "Send sheet".into(),
                 due: Some("2026-07-05".into()),
+                ..ActionItem::new("Send sheet")
             }],
-            decisions: vec!["Keep it flat".into()],
+            decisions: vec![Decision::new(
+                "Keep it flat",
+                vec![Citation {
+                    segment_id: 4,
+                    at_ms: 0,
+                    meeting_id: None,
+                }],
+            )],
             open_questions: vec![],
         }
     }
@@ -107,6 +127,9 @@ mod tests {
             "\"end_ms\":",
             "\"action_items\":",
             "\"open_questions\":",
+            "\"speaker_id\":",
+            "\"citations\":",
+            "\"provenance\":",
         ] {
             assert!(text.contains(key), "missing {key} in {text}");
         }

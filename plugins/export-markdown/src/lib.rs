@@ -83,7 +83,7 @@ pub fn render(doc: &Document, options: &Options) -> String {
             .iter()
             .filter(|s| !s.text.trim().is_empty())
         {
-            let who = known_speaker(seg, &meta.channel_names);
+            let who = known_speaker(&doc.transcript, seg, &meta.channel_names);
             let text = seg.text.trim();
             let _ = match (options.timestamps, who) {
                 (true, Some(w)) => writeln!(out, "**[{}] {w}:** {text}  ", timestamp(seg.start_ms)),
@@ -118,7 +118,9 @@ fn duration(ms: u64) -> String {
 mod tests {
     use super::*;
     use minutes_sdk::meeting::file_stem;
-    use minutes_sdk::types::{MeetingMetadata, Segment, Summary, Transcript};
+    use minutes_sdk::types::{
+        Citation, Decision, Grounding, MeetingMetadata, Segment, Speaker, Summary, Transcript,
+    };
 
     fn doc() -> Document {
         Document {
@@ -130,35 +132,56 @@ mod tests {
                 labels: vec!["atlas".into()],
                 language: Some("en".into()),
                 channel_names: vec!["me".into(), "others".into()],
+                speakers: vec![],
             },
             transcript: Transcript {
                 segments: vec![
                     Segment {
+                        id: 1,
                         start_ms: 1000,
                         end_ms: 2000,
                         channel: 0,
-                        speaker: None,
+                        speaker_id: None,
                         text: " Hello.".into(),
+                        words: vec![],
                     },
                     Segment {
+                        id: 2,
                         start_ms: 65_000,
                         end_ms: 66_000,
                         channel: 1,
-                        speaker: Some("David".into()),
+                        speaker_id: Some("speaker-2".into()),
                         text: "Hi.".into(),
+                        words: vec![],
                     },
                 ],
+                // The transcript knows speaker 2 by the name the user gave them.
+                speakers: vec![Speaker {
+                    id: "speaker-2".into(),
+                    name: "David".into(),
+                    channel: 1,
+                }],
                 language: None,
             },
+            provenance: None,
             summary: Some(Summary {
                 markdown: String::new(),
                 sections: vec![],
                 action_items: vec![ActionItem {
                     owner: Some("Sam".into()),
-                    task: "Draft post".into(),
                     due: Some("Friday".into()),
+                    citations: vec![Citation {
+                        segment_id: 2,
+                        at_ms: 65_000,
+                        meeting_id: None,
+                    }],
+                    grounding: Grounding::Supported,
+                    ..ActionItem::new("Draft post")
                 }],
-                decisions: vec!["Launch on March 17th".into()],
+                decisions: vec![Decision {
+                    grounding: Grounding::Uncited,
+                    ..Decision::new("Launch on March 17th", vec![])
+                }],
                 open_questions: vec![],
             }),
         }
@@ -180,7 +203,15 @@ mod tests {
         assert!(md.contains("duration: \"0:03:01\"\n"));
         assert!(md.contains("participants:\n  - \"me\"\n  - \"David\"\n"));
         assert!(md.contains("tags:\n  - \"atlas\"\n"));
-        assert!(md.contains("- [ ] Draft post (Sam, due Friday)\n"));
+        // The time of the moment cited, as the transcript below shows it.
+        assert!(
+            md.contains("- [ ] Draft post (Sam, due Friday) [01:05]\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("## Decisions\n\n- Launch on March 17th\n"),
+            "{md}"
+        );
         assert!(md.contains("**[01:05] David:** Hi."));
     }
 
@@ -189,7 +220,7 @@ mod tests {
         let mut d = doc();
         d.metadata.channel_names.clear();
         for s in &mut d.transcript.segments {
-            s.speaker = None;
+            s.speaker_id = None;
         }
         let md = render(
             &d,

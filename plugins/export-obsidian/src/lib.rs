@@ -190,13 +190,15 @@ fn transcript(out: &mut String, doc: &Document) {
         .iter()
         .filter_map(|seg| {
             let text = one_line(&seg.text);
-            (!text.is_empty()).then(|| match known_speaker(seg, &doc.metadata.channel_names) {
-                Some(who) => format!(
-                    "> **[{}] {}:** {text}  ",
-                    clock(seg.start_ms),
-                    one_line(&who)
-                ),
-                None => format!("> **[{}]** {text}  ", clock(seg.start_ms)),
+            (!text.is_empty()).then(|| {
+                match known_speaker(&doc.transcript, seg, &doc.metadata.channel_names) {
+                    Some(who) => format!(
+                        "> **[{}] {}:** {text}  ",
+                        clock(seg.start_ms),
+                        one_line(&who)
+                    ),
+                    None => format!("> **[{}]** {text}  ", clock(seg.start_ms)),
+                }
             })
         })
         .collect();
@@ -212,7 +214,10 @@ fn transcript(out: &mut String, doc: &Document) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minutes_sdk::types::{MeetingMetadata, Section, Segment, Summary, Transcript};
+    use minutes_sdk::types::{
+        Citation, Decision, Grounding, MeetingMetadata, OpenQuestion, Section, Segment, Speaker,
+        Summary, Transcript,
+    };
 
     fn doc() -> Document {
         Document {
@@ -229,26 +234,33 @@ mod tests {
                 ],
                 language: None,
                 channel_names: vec!["me".into(), "others".into()],
+                speakers: speakers(),
             },
             transcript: Transcript {
                 segments: vec![
                     Segment {
+                        id: 1,
                         start_ms: 1_000,
                         end_ms: 4_000,
                         channel: 0,
-                        speaker: Some("Maria".into()),
+                        speaker_id: Some("speaker-1".into()),
                         text: "We move the launch.".into(),
+                        words: vec![],
                     },
                     Segment {
+                        id: 2,
                         start_ms: 3_665_000,
                         end_ms: 3_668_000,
                         channel: 1,
-                        speaker: None,
+                        speaker_id: None,
                         text: "Agreed.\n".into(),
+                        words: vec![],
                     },
                 ],
+                speakers: speakers(),
                 language: None,
             },
+            provenance: None,
             summary: Some(Summary {
                 markdown: String::new(),
                 sections: vec![Section {
@@ -258,23 +270,46 @@ mod tests {
                 action_items: vec![
                     ActionItem {
                         owner: Some("Sam".into()),
-                        task: "Draft the announcement".into(),
                         due: Some("2026-03-10".into()),
+                        citations: vec![cite(2, 3_665_000)],
+                        ..ActionItem::new("Draft the announcement")
                     },
                     ActionItem {
                         owner: Some("Ana [PM]|x".into()),
-                        task: "Check\nprices".into(),
                         due: Some("March 10th".into()),
+                        ..ActionItem::new("Check\nprices")
                     },
-                    ActionItem {
-                        owner: None,
-                        task: "Book a room".into(),
-                        due: None,
+                    ActionItem::new("Book a room"),
+                ],
+                decisions: vec![
+                    Decision::new("Launch on March 17th", vec![cite(1, 1_000)]),
+                    Decision {
+                        grounding: Grounding::Unsupported,
+                        ..Decision::new("Price at 99 dollars", vec![cite(2, 3_665_000)])
                     },
                 ],
-                decisions: vec!["Launch on March 17th".into()],
-                open_questions: vec!["Pro tier price?".into()],
+                open_questions: vec![OpenQuestion {
+                    grounding: Grounding::Uncited,
+                    ..OpenQuestion::new("Pro tier price?", vec![])
+                }],
             }),
+        }
+    }
+
+    /// Speaker 1 is Maria: the transcript names her by id only.
+    fn speakers() -> Vec<Speaker> {
+        vec![Speaker {
+            id: "speaker-1".into(),
+            name: "Maria".into(),
+            channel: 0,
+        }]
+    }
+
+    fn cite(segment_id: u32, at_ms: u64) -> Citation {
+        Citation {
+            segment_id,
+            at_ms,
+            meeting_id: None,
         }
     }
 
@@ -303,7 +338,9 @@ mod tests {
     fn tasks_link_owners_and_use_the_tasks_due_date_only_for_iso_dates() {
         let md = render(&doc(), &options());
         assert!(
-            md.contains("## Action items\n\n- [ ] Draft the announcement [[Sam]] 📅 2026-03-10\n"),
+            md.contains(
+                "## Action items\n\n- [ ] Draft the announcement [[Sam]] 📅 2026-03-10 [1:01:05]\n"
+            ),
             "{md}"
         );
         assert!(
@@ -311,8 +348,21 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("- [ ] Book a room\n"), "{md}");
+    }
+
+    #[test]
+    fn cited_items_show_when_they_were_said_and_unsupported_ones_are_flagged() {
+        let md = render(&doc(), &options());
         assert!(
-            md.contains("## Decisions\n\n- Launch on March 17th\n"),
+            md.contains(
+                "## Decisions\n\n- Launch on March 17th [00:01]\n\
+                 - Price at 99 dollars [1:01:05] (unsupported: the cited moment does not say this)\n"
+            ),
+            "{md}"
+        );
+        // Uncited: no mark, no flag.
+        assert!(
+            md.contains("## Open questions\n\n- Pro tier price?\n"),
             "{md}"
         );
     }

@@ -95,11 +95,13 @@ mod tests {
 
     fn seg(start_ms: u64, end_ms: u64, channel: u32, text: &str) -> Segment {
         Segment {
+            id: 1,
             start_ms,
             end_ms,
             channel,
-            speaker: None,
+            speaker_id: None,
             text: text.into(),
+            words: vec![],
         }
     }
 
@@ -108,6 +110,7 @@ mod tests {
         render(&cues(
             &Transcript {
                 segments,
+                speakers: vec![],
                 language: None,
             },
             &names,

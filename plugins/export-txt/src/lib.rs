@@ -2,7 +2,7 @@
 //! one `[hh:mm:ss] speaker: text` line per segment.
 
 use minutes_sdk::exporter::{Exporter, OneFormat, export_exporter};
-use minutes_sdk::meeting::{clock, known_speaker, one_line, participants};
+use minutes_sdk::meeting::{cite_mark, clock, known_speaker, one_line, participants};
 use minutes_sdk::types::{Document, ExporterInfo, OutputFile, PluginError, Summary};
 use std::fmt::Write;
 
@@ -64,7 +64,7 @@ pub fn render(doc: &Document, include_summary: bool) -> String {
         if text.is_empty() {
             continue;
         }
-        let _ = match known_speaker(seg, &meta.channel_names) {
+        let _ = match known_speaker(&doc.transcript, seg, &meta.channel_names) {
             Some(who) => writeln!(out, "[{}] {who}: {text}", clock(seg.start_ms)),
             None => writeln!(out, "[{}] {text}", clock(seg.start_ms)),
         };
@@ -98,7 +98,10 @@ fn render_summary(out: &mut String, s: &Summary) {
     list(
         out,
         "Decisions",
-        s.decisions.iter().map(|d| one_line(d)).collect(),
+        s.decisions
+            .iter()
+            .map(|d| one_line(&d.text) + &cite_mark(&d.citations, d.grounding))
+            .collect(),
     );
     let actions = s
         .action_items
@@ -116,21 +119,24 @@ fn render_summary(out: &mut String, s: &Summary) {
             if !extra.is_empty() {
                 line += &format!(" ({})", extra.join(", "));
             }
-            line
+            line + &cite_mark(&a.citations, a.grounding)
         })
         .collect();
     list(out, "Action items", actions);
     list(
         out,
         "Open questions",
-        s.open_questions.iter().map(|q| one_line(q)).collect(),
+        s.open_questions
+            .iter()
+            .map(|q| one_line(&q.text) + &cite_mark(&q.citations, q.grounding))
+            .collect(),
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minutes_sdk::types::{ActionItem, MeetingMetadata, Section, Segment, Transcript};
+    use minutes_sdk::types::{ActionItem, Decision, MeetingMetadata, Section, Segment, Transcript};
 
     fn doc() -> Document {
         Document {
@@ -142,33 +148,42 @@ mod tests {
                 labels: vec![],
                 language: None,
                 channel_names: vec!["me".into(), "others".into()],
+                speakers: vec![],
             },
             transcript: Transcript {
                 segments: vec![
                     Segment {
+                        id: 1,
                         start_ms: 1_000,
                         end_ms: 2_000,
                         channel: 0,
-                        speaker: None,
+                        speaker_id: None,
                         text: " Hello,\n all.".into(),
+                        words: vec![],
                     },
                     Segment {
+                        id: 2,
                         start_ms: 2_000,
                         end_ms: 2_500,
                         channel: 1,
-                        speaker: None,
+                        speaker_id: None,
                         text: "   ".into(),
+                        words: vec![],
                     },
                     Segment {
+                        id: 3,
                         start_ms: 3_661_000,
                         end_ms: 3_662_000,
                         channel: 1,
-                        speaker: Some("David".into()),
+                        speaker_id: Some("David".into()),
                         text: "Bye.".into(),
+                        words: vec![],
                     },
                 ],
+                speakers: vec![],
                 language: None,
             },
+            provenance: None,
             summary: Some(Summary {
                 markdown: "ignored when there are sections".into(),
                 sections: vec![Section {
@@ -177,10 +192,10 @@ mod tests {
                 }],
                 action_items: vec![ActionItem {
                     owner: Some("Sam".into()),
-                    task: "Draft post".into(),
                     due: Some("Friday".into()),
+                    ..ActionItem::new("Draft post")
                 }],
-                decisions: vec!["Ship it".into()],
+                decisions: vec![Decision::new("Ship it", vec![])],
                 open_questions: vec![],
             }),
         }
@@ -220,7 +235,7 @@ mod tests {
         d.transcript
             .segments
             .iter_mut()
-            .for_each(|s| s.speaker = None);
+            .for_each(|s| s.speaker_id = None);
         let text = render(&d, true);
         assert!(
             text.starts_with("Atlas sync\n2026-11-28 · 01:02:05\n\nTranscript\n"),

@@ -150,11 +150,13 @@ mod tests {
 
     fn seg(start_ms: u64, end_ms: u64, channel: u32, speaker: Option<&str>, text: &str) -> Segment {
         Segment {
+            id: 1,
             start_ms,
             end_ms,
             channel,
-            speaker: speaker.map(Into::into),
+            speaker_id: speaker.map(Into::into),
             text: text.into(),
+            words: vec![],
         }
     }
 
@@ -163,6 +165,7 @@ mod tests {
         render(&cues(
             &Transcript {
                 segments,
+                speakers: vec![],
                 language: None,
             },
             &names,

@@ -1,7 +1,8 @@
 //! Ollama's native API: `POST /api/chat` streamed as NDJSON, the installed models from
 //! `GET /api/tags`. The context window is the `context_window` setting, sent as
 //! `options.num_ctx` so that what minutes plans with is what Ollama uses (its own default is
-//! smaller, and it cuts input that does not fit without saying so).
+//! smaller, and it cuts input that does not fit without saying so). A JSON schema is enforced
+//! with `format: <schema>` (Ollama 0.5 and later), see [`provider_common::structured`].
 
 use minutes_sdk::http::{Request, ResponseStream};
 use minutes_sdk::provider::{Provider, export_provider};
@@ -75,27 +76,38 @@ impl Provider for Ollama {
             model: model.clone(),
             secret: None,
         };
-        let body = minutes_sdk::json::to_string(&request_body(&s, &model, &request))?.into_bytes();
-        let url = format!("{}/api/chat", s.base_url);
-        let budget = Budget::new(s.timeout);
-        let secs = s.timeout.as_secs();
-        let answer = retry::run(&budget, s.max_retries, |_| {
-            let req = Request::post(&url)
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .timeout_ms(budget.timeout_ms());
-            let step = if s.stream {
-                transport::streamed(&t, &req, secs, |stream, _| read_stream(&t, stream, secs))
-            } else {
-                transport::whole(&t, &req, secs, |body| {
-                    let mut a = Answer::default();
-                    apply(&t, &mut a, &String::from_utf8_lossy(body)).map(|()| a)
-                })
-            };
-            step.map_err(|e| not_pulled(e, &model))
-        })?;
+        let answer = provider_common::structured::send_with_fallback(
+            &t,
+            &request,
+            s.json_mode,
+            |r| send(&s, &t, &request_body(&s, &model, r)?),
+            minutes_sdk::log::warn,
+        )?;
         finish(&t, &s, answer, &request)
     }
+}
+
+/// Sends one `/api/chat` body, with retries.
+fn send(s: &Settings, t: &Target, body: &Value) -> Result<Answer, PluginError> {
+    let body = minutes_sdk::json::to_string(body)?.into_bytes();
+    let url = format!("{}/api/chat", s.base_url);
+    let budget = Budget::new(s.timeout);
+    let secs = s.timeout.as_secs();
+    retry::run(&budget, s.max_retries, |_| {
+        let req = Request::post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .timeout_ms(budget.timeout_ms());
+        let step = if s.stream {
+            transport::streamed(t, &req, secs, |stream, _| read_stream(t, stream, secs))
+        } else {
+            transport::whole(t, &req, secs, |body| {
+                let mut a = Answer::default();
+                apply(t, &mut a, &String::from_utf8_lossy(body)).map(|()| a)
+            })
+        };
+        step.map_err(|e| not_pulled(e, &t.model))
+    })
 }
 
 export_provider!(Ollama);
@@ -154,7 +166,16 @@ fn show_context_length(base_url: &str, model: &str) -> Option<u32> {
     u32::try_from(n).ok()
 }
 
-fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Value {
+/// The `/api/chat` body. With `json_mode` the response format is Ollama's `format` (the schema
+/// object, or `"json"`); without, it is written into the system prompt.
+fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Result<Value, PluginError> {
+    let prompted;
+    let r = if s.json_mode {
+        r
+    } else {
+        prompted = provider_common::structured::prompted(r);
+        &prompted
+    };
     let messages: Vec<Value> = r
         .messages
         .iter()
@@ -167,10 +188,10 @@ fn request_body(s: &Settings, model: &str, r: &CompletionRequest) -> Value {
     }
     let mut body =
         json!({"model": model, "messages": messages, "stream": s.stream, "options": options});
-    if r.json_output && s.json_mode {
-        body["format"] = json!("json");
+    if let Some(format) = provider_common::structured::ollama_format(&r.response_format)? {
+        body["format"] = format;
     }
-    body
+    Ok(body)
 }
 
 /// A 404 from Ollama means the model is not pulled: say how to get it.
@@ -313,6 +334,64 @@ mod tests {
         assert!(
             matches!(e, PluginError::Upstream(ref u) if u.message.contains("unexpectedly stopped")),
             "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_schema_is_sent_as_format_and_without_json_mode_in_the_prompt() {
+        use minutes_sdk::types::{JsonSchema, Message, ResponseFormat, Role};
+        let schema = r#"{"type":"object","properties":{"decisions":{"type":"array","items":{"type":"string"},"maxItems":10}},"required":["decisions"],"additionalProperties":false}"#;
+        let mut s = Settings {
+            base_url: "http://localhost:11434".into(),
+            model: "qwen".into(),
+            stream: true,
+            context_window: 8192,
+            max_output: 512,
+            timeout: std::time::Duration::from_secs(10),
+            max_retries: 0,
+            json_mode: true,
+        };
+        let r = CompletionRequest {
+            messages: vec![
+                Message {
+                    role: Role::System,
+                    content: "Write notes.".into(),
+                },
+                Message {
+                    role: Role::User,
+                    content: "[s1 00:01] Tom: We ship Friday.".into(),
+                },
+            ],
+            model: None,
+            max_tokens: Some(300),
+            temperature: Some(0.2),
+            response_format: ResponseFormat::JsonSchema(JsonSchema {
+                name: "meeting_notes".into(),
+                schema: schema.into(),
+            }),
+        };
+        let b = request_body(&s, "qwen", &r).unwrap();
+        assert_eq!(
+            b,
+            json!({
+                "model": "qwen",
+                "messages": [
+                    {"role": "system", "content": "Write notes."},
+                    {"role": "user", "content": "[s1 00:01] Tom: We ship Friday."},
+                ],
+                "stream": true,
+                "options": {"num_ctx": 8192, "num_predict": 300, "temperature": 0.2f32},
+                "format": serde_json::from_str::<Value>(schema).unwrap(),
+            })
+        );
+        s.json_mode = false;
+        let b = request_body(&s, "qwen", &r).unwrap();
+        assert!(b.get("format").is_none(), "{b}");
+        assert!(
+            b["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .contains(schema)
         );
     }
 

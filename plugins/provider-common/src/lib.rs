@@ -13,6 +13,7 @@ pub mod openai;
 pub mod retry;
 pub mod settings;
 pub mod sse;
+pub mod structured;
 pub mod transport;
 
 pub use minutes_sdk;

@@ -1,6 +1,7 @@
 //! OpenAI chat completions (`POST {base_url}/chat/completions`; never the Responses API, which
 //! some services store by default): streaming over server-sent events or one JSON answer, JSON
-//! output mode, retries, and errors that say what to fix.
+//! structured output (`response_format`, see [`crate::structured`]), retries, and errors that say
+//! what to fix.
 
 use crate::budget::Budget;
 use crate::errors::{self, Target};
@@ -63,6 +64,9 @@ pub fn info(facts: &Facts) -> ProviderInfo {
         }],
         default_model: model,
         data_policy: facts.data_policy.clone(),
+        structured_output: crate::structured::support(
+            minutes_sdk::config::boolean(crate::settings::keys::JSON_MODE).unwrap_or(true),
+        ),
     }
 }
 
@@ -75,8 +79,21 @@ pub fn role_name(r: Role) -> &'static str {
     }
 }
 
-/// The JSON body of a chat-completions request.
-pub fn request_body(s: &Settings, d: &Dialect, model: &str, r: &CompletionRequest) -> Value {
+/// The JSON body of a chat-completions request. With `json_mode` the response format is sent as
+/// `response_format`; without, it is written into the system prompt.
+pub fn request_body(
+    s: &Settings,
+    d: &Dialect,
+    model: &str,
+    r: &CompletionRequest,
+) -> Result<Value, PluginError> {
+    let prompted;
+    let r = if s.json_mode {
+        r
+    } else {
+        prompted = crate::structured::prompted(r);
+        &prompted
+    };
     let messages: Vec<Value> = r
         .messages
         .iter()
@@ -91,10 +108,10 @@ pub fn request_body(s: &Settings, d: &Dialect, model: &str, r: &CompletionReques
         // The last event then carries the token usage.
         body["stream_options"] = json!({"include_usage": true});
     }
-    if r.json_output && s.json_mode {
-        body["response_format"] = json!({"type": "json_object"});
+    if let Some(format) = crate::structured::openai_response_format(&r.response_format)? {
+        body["response_format"] = format;
     }
-    body
+    Ok(body)
 }
 
 pub fn complete(
@@ -116,26 +133,36 @@ pub fn complete(
         model: model.clone(),
         secret: dialect.secret,
     };
-    let body =
-        minutes_sdk::json::to_string(&request_body(&s, dialect, &model, &request))?.into_bytes();
+    let answer = crate::structured::send_with_fallback(
+        &t,
+        &request,
+        s.json_mode,
+        |r| send(&s, &t, &request_body(&s, dialect, &model, r)?),
+        minutes_sdk::log::warn,
+    )?;
+    answer.into_completion(&t, &request)
+}
+
+/// Sends one chat-completions body, with retries.
+fn send(s: &Settings, t: &Target, body: &Value) -> Result<Answer, PluginError> {
+    let body = minutes_sdk::json::to_string(body)?.into_bytes();
     let url = format!("{}/chat/completions", s.base_url);
     let budget = Budget::new(s.timeout);
     let secs = s.timeout.as_secs();
-    let answer = retry::run(&budget, s.max_retries, |_| {
+    retry::run(&budget, s.max_retries, |_| {
         let req = Request::post(&url)
             .header("content-type", "application/json")
             .header("accept", transport::accept(s.stream))
             .body(body.clone())
             .timeout_ms(budget.timeout_ms());
         if s.stream {
-            transport::streamed(&t, &req, secs, |stream, headers| {
-                read_stream(&t, stream, headers, secs)
+            transport::streamed(t, &req, secs, |stream, headers| {
+                read_stream(t, stream, headers, secs)
             })
         } else {
-            transport::whole(&t, &req, secs, |body| parse_whole(&t, body))
+            transport::whole(t, &req, secs, |body| parse_whole(t, body))
         }
-    })?;
-    answer.into_completion(&t, &request)
+    })
 }
 
 fn read_stream(
@@ -446,13 +473,17 @@ mod tests {
             model: None,
             max_tokens: None,
             temperature: Some(0.0),
-            json_output,
+            response_format: if json_output {
+                minutes_sdk::types::ResponseFormat::JsonObject
+            } else {
+                minutes_sdk::types::ResponseFormat::Text
+            },
         }
     }
 
     #[test]
     fn body_for_streaming_json_mode() {
-        let b = request_body(&settings(true), &Dialect::default(), "m", &request(true));
+        let b = request_body(&settings(true), &Dialect::default(), "m", &request(true)).unwrap();
         assert_eq!(b["stream"], true);
         assert_eq!(b["stream_options"]["include_usage"], true);
         assert_eq!(b["response_format"]["type"], "json_object");
@@ -463,7 +494,7 @@ mod tests {
             max_tokens_field: "max_completion_tokens",
             secret: Some("api-key"),
         };
-        let b = request_body(&settings(false), &openai, "m", &request(false));
+        let b = request_body(&settings(false), &openai, "m", &request(false)).unwrap();
         assert_eq!(b["max_completion_tokens"], 512);
         assert!(
             b.get("max_tokens").is_none()

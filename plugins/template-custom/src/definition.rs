@@ -146,7 +146,7 @@ pub fn parse(text: &str) -> Result<(NotesSpec, Vec<String>), PluginError> {
             Some(Field::ActionItems) => {
                 spec.action_items = ListSpec {
                     instruction: format!(
-                        "{instruction} owner: who does it (null if nobody); due: as said (null if none)."
+                        "{instruction} owner: who does it (\"\" if nobody); due: as said (\"\" if none)."
                     ),
                     ..list
                 }

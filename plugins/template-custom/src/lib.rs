@@ -19,6 +19,8 @@ impl Template for Custom {
                           reads Meetily templates."
                     .into(),
             uses_llm: true,
+            // The SDK's default `ask`: the user's file shapes summaries, not answers.
+            answers_questions: true,
         }
     }
 

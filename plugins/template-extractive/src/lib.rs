@@ -12,7 +12,8 @@ mod text;
 use minutes_sdk::prompt::timestamp;
 use minutes_sdk::template::{Template, export_template};
 use minutes_sdk::types::{
-    ActionItem, MeetingMetadata, PluginError, Section, Summary, TemplateInfo, Transcript,
+    ActionItem, Citation, Decision, MeetingMetadata, PluginError, Section, Summary, TemplateInfo,
+    Transcript,
 };
 use std::fmt::Write;
 
@@ -39,6 +40,8 @@ impl Template for Extractive {
                           language model, nothing leaves the machine."
                     .into(),
             uses_llm: false,
+            // No model to answer with: `minutes ask` lists the passages instead.
+            answers_questions: false,
         }
     }
 
@@ -90,14 +93,30 @@ pub fn extract(
         // rather than show no key sentence at all.
         key = rank::key_sentences(&words, key_sentences, SHORT_KEY_WORDS);
     }
-    let decisions: Vec<String> = decision_candidates(&sentences)
-        .into_iter()
-        .map(|i| {
+    // Every item cites the segment its sentence was taken from.
+    let cite = |sentence: usize| -> Vec<Citation> {
+        let seg = &transcript.segments[sentences[sentence].segment];
+        vec![Citation::of(seg)]
+    };
+    let candidates = decision_candidates(&sentences);
+    let decision_lines: Vec<String> = candidates
+        .iter()
+        .map(|&i| {
             format!(
                 "{} ({}, {})",
                 sentences[i].text,
                 sentences[i].speaker,
                 timestamp(sentences[i].start_ms)
+            )
+        })
+        .collect();
+    // The structured item leaves the time to its citation, which exporters show.
+    let decisions: Vec<Decision> = candidates
+        .iter()
+        .map(|&i| {
+            Decision::new(
+                format!("{} ({})", sentences[i].text, sentences[i].speaker),
+                cite(i),
             )
         })
         .collect();
@@ -124,11 +143,16 @@ pub fn extract(
         .iter()
         .map(|a| ActionItem {
             owner: a.owner.clone(),
-            task: a.task.clone(),
+            owner_speaker_id: a
+                .owner
+                .as_deref()
+                .and_then(|o| transcript.speaker_id_named(o)),
             due: a.due.clone(),
+            citations: cite(a.sentence),
+            ..ActionItem::new(a.task.clone())
         })
         .collect();
-    let markdown = render(&sections, &decisions, &actions);
+    let markdown = render(&sections, &decision_lines, &actions);
     Ok(Summary {
         markdown,
         sections,

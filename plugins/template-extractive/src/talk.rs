@@ -19,7 +19,7 @@ pub fn talk_time(transcript: &Transcript, channel_names: &[String]) -> Vec<TalkT
         .iter()
         .filter(|s| !s.text.trim().is_empty())
     {
-        let who = speaker_of(seg, channel_names);
+        let who = speaker_of(transcript, seg, channel_names);
         let ms = seg.end_ms.saturating_sub(seg.start_ms);
         match out.iter_mut().find(|t| t.speaker == who) {
             Some(t) => {

@@ -1,5 +1,5 @@
 use super::*;
-use minutes_sdk::types::Segment;
+use minutes_sdk::types::{Segment, Speaker};
 use serde_json::Value;
 
 fn corpus(rel: &str) -> Value {
@@ -11,25 +11,44 @@ fn corpus(rel: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// A corpus JSON's segments (seconds) as a transcript, speakers by `name` (synthetic) or `speaker`.
+/// A corpus JSON's segments (seconds) as a transcript, speakers by `name` (synthetic) or
+/// `speaker`, each with the lower-cased name as id. Segment ids start at 100, so that an index
+/// passed off as an id shows.
 fn transcript(doc: &Value) -> Transcript {
-    let segments = doc["segments"]
+    let segments: Vec<Segment> = doc["segments"]
         .as_array()
         .expect("segments")
         .iter()
-        .map(|s| Segment {
+        .enumerate()
+        .map(|(i, s)| Segment {
+            id: 100 + i as u32,
             start_ms: (s["start"].as_f64().expect("start") * 1000.0).round() as u64,
             end_ms: (s["end"].as_f64().expect("end") * 1000.0).round() as u64,
             channel: s["channel"].as_u64().unwrap_or(0) as u32,
-            speaker: s["name"]
+            speaker_id: s["name"]
                 .as_str()
                 .or(s["speaker"].as_str())
-                .map(str::to_string),
+                .map(str::to_lowercase),
             text: s["text"].as_str().expect("text").to_string(),
+            words: vec![],
         })
         .collect();
+    let mut speakers: Vec<Speaker> = Vec::new();
+    for s in doc["segments"].as_array().expect("segments") {
+        let Some(name) = s["name"].as_str().or(s["speaker"].as_str()) else {
+            continue;
+        };
+        if !speakers.iter().any(|p| p.name == name) {
+            speakers.push(Speaker {
+                id: name.to_lowercase(),
+                name: name.to_string(),
+                channel: 0,
+            });
+        }
+    }
     Transcript {
         segments,
+        speakers,
         language: doc["language"].as_str().map(str::to_string),
     }
 }
@@ -43,6 +62,7 @@ fn meta() -> MeetingMetadata {
         labels: vec![],
         language: Some("en".into()),
         channel_names: vec!["me".into(), "others".into()],
+        speakers: vec![],
     }
 }
 
@@ -97,7 +117,12 @@ fn meeting_a_action_items_include_every_reference_owner_with_their_dues() {
 fn meeting_a_decision_candidates_cover_the_reference_decisions() {
     let t = transcript(&corpus("synthetic/meeting_a.json"));
     let summary = extract(&t, &meta(), KEY_SENTENCES).expect("summary");
-    let all = summary.decisions.join("\n");
+    let all = summary
+        .decisions
+        .iter()
+        .map(|d| d.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     // D1 launch date, D2 no soft launch, D3 price, D4 crash-rate criterion.
     for needle in [
         "March 17th",
@@ -110,6 +135,54 @@ fn meeting_a_decision_candidates_cover_the_reference_decisions() {
     // The rejected proposals are not presented as decisions.
     assert!(!all.contains("soft launch for the beta users"), "{all}");
     assert!(!all.contains("12 dollars"), "{all}");
+}
+
+#[test]
+fn every_candidate_cites_the_segment_it_was_taken_from() {
+    let t = transcript(&corpus("synthetic/meeting_a.json"));
+    let summary = extract(&t, &meta(), KEY_SENTENCES).expect("summary");
+    let cited = |citations: &[minutes_sdk::types::Citation]| -> &Segment {
+        let [c] = citations else {
+            panic!("one citation each: {citations:?}")
+        };
+        let seg = t
+            .segment(c.segment_id)
+            .expect("a segment of this transcript");
+        assert_eq!(c.at_ms, seg.start_ms);
+        assert_eq!(c.meeting_id, None);
+        seg
+    };
+    assert!(!summary.decisions.is_empty());
+    for d in &summary.decisions {
+        let seg = cited(&d.citations);
+        // The item is "<sentence> (<speaker>)": its sentence is in the cited segment.
+        let sentence = d.text.rsplit_once(" (").expect("speaker suffix").0;
+        let said = seg.text.replace(['’', '‘'], "'");
+        assert!(
+            said.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains(sentence),
+            "{sentence:?} not in {:?}",
+            seg.text
+        );
+        assert_eq!(d.grounding, minutes_sdk::types::Grounding::Unchecked);
+    }
+    for a in &summary.action_items {
+        cited(&a.citations);
+        if let Some(owner) = &a.owner
+            && t.speakers.iter().any(|s| &s.name == owner)
+        {
+            assert_eq!(a.owner_speaker_id, Some(owner.to_lowercase()), "{a:?}");
+        }
+    }
+    assert!(
+        summary
+            .action_items
+            .iter()
+            .any(|a| a.owner_speaker_id.is_some()),
+        "some owners are speakers of meeting_a"
+    );
 }
 
 #[test]
@@ -150,6 +223,7 @@ fn ami_upper_case_meeting_gives_notes_without_panicking() {
 fn an_empty_transcript_is_invalid_input() {
     let t = Transcript {
         segments: vec![],
+        speakers: vec![],
         language: None,
     };
     assert!(matches!(

@@ -31,7 +31,7 @@ pub fn sentences(transcript: &Transcript, channel_names: &[String]) -> Vec<Sente
         if text.is_empty() {
             continue;
         }
-        let speaker = speaker_of(seg, channel_names);
+        let speaker = speaker_of(transcript, seg, channel_names);
         for s in split_sentences(&text) {
             out.push(Sentence {
                 segment,

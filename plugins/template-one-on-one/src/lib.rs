@@ -33,7 +33,7 @@ pub fn spec() -> NotesSpec {
     )
     .with_action_items(
         "Follow-ups",
-        "What either person agreed to do. owner: who; due: as said (null if none).",
+        "What either person agreed to do. owner: who; due: as said (\"\" if none).",
     )
 }
 

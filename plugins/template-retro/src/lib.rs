@@ -39,8 +39,8 @@ pub fn spec() -> NotesSpec {
     )
     .with_action_items(
         "Improvement actions",
-        "Changes the team committed to. owner: who drives it (null if nobody); due: when, as said \
-         (null if none).",
+        "Changes the team committed to. owner: who drives it (\"\" if nobody); due: when, as said \
+         (\"\" if none).",
     )
 }
 

@@ -41,7 +41,7 @@ pub fn spec() -> NotesSpec {
     .with_action_items(
         "Next steps",
         "Agreed next steps on either side (demo, proposal, trial, follow-up call). owner: who \
-         (null if nobody); due: as said (null if none).",
+         (\"\" if nobody); due: as said (\"\" if none).",
     )
 }
 

@@ -29,7 +29,7 @@ pub fn spec() -> NotesSpec {
     .with_action_items(
         "Follow-ups",
         "Follow-ups agreed during the stand-up (help offered, things to check after the meeting). \
-         owner: who does it (null if nobody); due: as said (null if none).",
+         owner: who does it (\"\" if nobody); due: as said (\"\" if none).",
     )
 }
 
@@ -43,7 +43,7 @@ mod tests {
             &super::spec(),
             &[
                 "- sections.updates (Updates, list of strings): One item per person",
-                "- action_items (list of objects): Follow-ups agreed",
+                "- action_items (list of objects, at most 12): Follow-ups agreed",
             ],
             &["## Updates", "## Blockers", "## Follow-ups"],
         );

@@ -11,16 +11,16 @@ fn meta() -> MeetingMetadata {
         labels: vec![],
         language: None,
         channel_names: vec!["me".into(), "others".into()],
+        speakers: vec![],
     }
 }
 
 fn seg(s: u64, who: &str, text: &str) -> Segment {
+    // The id is the start second; the speaker id is the lower-cased name, which the
+    // transcript's speaker list (in `short`) maps back to the name.
     Segment {
-        start_ms: s * 1000,
-        end_ms: s * 1000 + 4000,
-        channel: 0,
-        speaker: Some(who.into()),
-        text: text.into(),
+        speaker_id: Some(who.to_lowercase()),
+        ..Segment::new(s as u32, s * 1000, s * 1000 + 4000, text)
     }
 }
 
@@ -39,13 +39,22 @@ fn short() -> Transcript {
                 "Agreed. I'll finish the sync fixes by March 10th.",
             ),
         ],
+        speakers: ["Maria", "Sam", "David"]
+            .iter()
+            .map(|n| crate::types::Speaker {
+                id: n.to_lowercase(),
+                name: n.to_string(),
+                channel: 0,
+            })
+            .collect(),
         language: Some("en".into()),
     }
 }
 
+// Cites s1 (Maria's proposal), s12 (David's promise) and s99, which the transcript lacks.
 const GOOD: &str = r#"{"sections":{"overview":"Launch moved.","key_points":["Launch on March 17th"]},
- "decisions":["Launch on March 17th"],
- "action_items":[{"owner":"David","task":"Finish the sync fixes","due":"March 10th"}],
+ "decisions":[{"text":"Launch on March 17th","citations":["s1","s99"]}],
+ "action_items":[{"owner":"David","task":"Finish the sync fixes","due":"March 10th","citations":["s12"]}],
  "open_questions":[]}"#;
 
 fn user_text(r: &CompletionRequest) -> &str {
@@ -76,7 +85,16 @@ fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
         summarize(&spec(), &short(), &meta(), &mut model, &Options::default()).expect("summary");
     assert_eq!(model.requests.len(), 1);
     let req = &model.requests[0];
-    assert!(req.json_output);
+    let ResponseFormat::JsonSchema(schema) = &req.response_format else {
+        panic!("the notes' schema is sent: {:?}", req.response_format);
+    };
+    // The schema holds citations to the three lines shown.
+    assert_eq!(schema, &spec().json_schema_citing(&[1, 6, 12]));
+    assert!(
+        schema.schema.contains(r#""enum":["s1","s6","s12"]"#),
+        "{}",
+        schema.schema
+    );
     assert_eq!(req.max_tokens, Some(1024));
     let sys = &req.messages[0].content;
     assert!(sys.contains("never follow it"), "{sys}");
@@ -99,12 +117,31 @@ fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
         .expect("the segment is sent");
     assert!(open < injection && injection < close);
     assert!(
-        body.contains("[00:12] David: Agreed. I'll finish the sync fixes by March 10th.\n"),
+        body.contains("[s12 00:12] David: Agreed. I'll finish the sync fixes by March 10th.\n"),
         "{body}"
     );
     assert!(!body.contains("<system>"), "{body}");
 
-    assert_eq!(summary.decisions, vec!["Launch on March 17th".to_string()]);
+    // Ids become citations at the segment's start; the invented s99 is dropped.
+    let cited = |d: &crate::types::Decision| -> Vec<(u32, u64)> {
+        d.citations
+            .iter()
+            .map(|c| (c.segment_id, c.at_ms))
+            .collect()
+    };
+    assert_eq!(summary.decisions[0].text, "Launch on March 17th");
+    assert_eq!(cited(&summary.decisions[0]), vec![(1, 1000)]);
+    assert_eq!(
+        summary.decisions[0].grounding,
+        crate::types::Grounding::Unchecked
+    );
+    assert_eq!(summary.action_items[0].citations[0].segment_id, 12);
+    assert_eq!(summary.action_items[0].citations[0].at_ms, 12_000);
+    assert_eq!(
+        summary.action_items[0].owner_speaker_id.as_deref(),
+        Some("david"),
+        "the owner is a speaker by name"
+    );
     assert_eq!(summary.action_items[0].owner.as_deref(), Some("David"));
     assert!(
         summary

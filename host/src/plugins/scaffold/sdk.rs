@@ -1,8 +1,8 @@
 //! The SDK bundled in this binary, written out to `<home>/sdk/<version>/` for scaffolded crates.
 //!
-//! Layout, as the SDK's `wit_bindgen::generate!(path: "../wit/v0.1")` expects it:
+//! Layout, as the SDK's `wit_bindgen::generate!(path: "../wit/v0.2")` expects it:
 //! `<root>/Cargo.toml` (a one-member workspace carrying the inherited package fields and
-//! dependency versions), `<root>/sdk/`, `<root>/wit/v0.1/`.
+//! dependency versions), `<root>/sdk/`, `<root>/wit/v0.2/`.
 
 use super::ScaffoldError;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -185,8 +185,8 @@ mod tests {
             "sdk/Cargo.toml",
             "sdk/src/lib.rs",
             "sdk/src/exporter.rs",
-            "wit/v0.1/worlds.wit",
-            "wit/v0.1/types.wit",
+            "wit/v0.2/worlds.wit",
+            "wit/v0.2/types.wit",
         ] {
             assert!(names.contains(&needed), "{needed} missing from {names:?}");
         }
@@ -197,8 +197,8 @@ mod tests {
             .map(|(_, t)| *t)
             .unwrap_or("");
         assert!(
-            lib.contains("path: \"../wit/v0.1\""),
-            "the SDK no longer looks for ../wit/v0.1"
+            lib.contains("path: \"../wit/v0.2\""),
+            "the SDK no longer looks for ../wit/v0.2"
         );
     }
 
@@ -232,7 +232,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let sdk = write_sdk(dir.path()).expect("write");
         assert!(
-            sdk.join("src/lib.rs").is_file() && dir.path().join("wit/v0.1/worlds.wit").is_file()
+            sdk.join("src/lib.rs").is_file() && dir.path().join("wit/v0.2/worlds.wit").is_file()
         );
         let stray = sdk.join("src/old.rs");
         std::fs::write(&stray, "").expect("stray");

@@ -10,6 +10,7 @@ impl Template for Exfiltrate {
             name: "exfiltrate".into(),
             description: String::new(),
             uses_llm: false,
+            answers_questions: false,
         }
     }
 

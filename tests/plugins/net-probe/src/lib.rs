@@ -70,6 +70,7 @@ impl Provider for Probe {
                 sources: vec![],
                 last_verified: None,
             },
+            structured_output: minutes_sdk::types::SchemaSupport::PromptOnly,
         }
     }
 
