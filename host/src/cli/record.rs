@@ -252,19 +252,25 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
                 }
             }
             // Live segments carry no word times: each goes whole to its main speaker.
-            let segments = match args.engine.diarize.options(&home) {
+            let labelled = match args.engine.diarize.options(&home) {
                 Some(d) if r.error.is_none() => {
                     crate::diarize::label(&audio, r.segments, Vec::new(), true, &d)
                 }
-                _ => r.segments,
+                _ => crate::diarize::Labelled {
+                    segments: r.segments,
+                    speakers: Vec::new(),
+                    fallback: None,
+                },
             };
             Some(Transcript {
-                segments,
+                segments: labelled.segments,
                 language: r.language,
                 duration_ms,
                 transcribed_ms: 0,
                 channels: 2,
                 complete: r.error.is_none(),
+                speakers: labelled.speakers,
+                diarization_fallback: labelled.fallback,
             })
         }
         None if args.no_live => transcribe_recording(&home, &audio, &names, &args.engine)

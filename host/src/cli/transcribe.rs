@@ -255,6 +255,7 @@ fn json(t: &Transcript, model: &Path) -> anyhow::Result<String> {
         "complete": t.complete,
         "model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
         "segments": t.segments,
+        "speakers": t.to_model().speakers,
     });
     Ok(serde_json::to_string_pretty(&value)? + "\n")
 }

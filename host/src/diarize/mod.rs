@@ -561,21 +561,37 @@ pub fn speaker_id(n: usize) -> String {
 #[cfg(test)]
 mod tests;
 
+/// A transcript's segments with their speakers, and the diarized speakers they name.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    pub segments: Vec<crate::transcribe::pipeline::Segment>,
+    /// Speaker 1, 2, … of the diarized channel (`model::Speaker::diarized`), in order of
+    /// first speech; empty when diarization did not run through.
+    pub speakers: Vec<crate::model::Speaker>,
+    /// Why the segments kept their channel labels, when they did; for the user.
+    pub fallback: Option<String>,
+}
+
 /// Gives the segments of a transcribed file their speakers: on a 2-channel recording split by
 /// channel, channel 1 (system audio) is diarized and channel 0 keeps its label ("me"); a mono
-/// (or mixed) file is diarized whole. On any failure the segments come back as they were and
-/// the reason is logged: the transcript is never lost to diarization.
+/// (or mixed) file is diarized whole. A diarized segment's `speaker` is its speaker's name
+/// ("Speaker 2"); `Labelled::speakers` gives the ids. On any failure the segments come back
+/// as they were, with the reason: the transcript is never lost to diarization.
 pub fn label(
     path: &Path,
     segments: Vec<crate::transcribe::pipeline::Segment>,
     words: Vec<Vec<crate::transcribe::engine::Word>>,
     split_channels: bool,
     options: &Options,
-) -> Vec<crate::transcribe::pipeline::Segment> {
+) -> Labelled {
     let started = Instant::now();
-    let diarized_channel = if split_channels { 1 } else { 0 };
+    let diarized_channel: u32 = if split_channels { 1 } else { 0 };
     if !segments.iter().any(|s| s.channel == diarized_channel) {
-        return segments;
+        return Labelled {
+            segments,
+            speakers: Vec::new(),
+            fallback: None,
+        };
     }
     let result = (|| -> Result<Diarization, DiarizeError> {
         let models = Models::load(&options.models_dir)?;
@@ -595,11 +611,20 @@ pub fn label(
     } else {
         "speakers are not told apart"
     };
-    match result {
-        Ok(d) if d.speakers == 0 => {
-            tracing::warn!("diarization found no speech; {what}");
-            segments
+    let fallback = |reason: String| {
+        let note = format!("{reason}; {what}");
+        tracing::warn!("{note}");
+        Labelled {
+            segments: Vec::new(),
+            speakers: Vec::new(),
+            fallback: Some(note),
         }
+    };
+    match result {
+        Ok(d) if d.speakers == 0 => Labelled {
+            segments,
+            ..fallback("diarization found no speech".into())
+        },
         Ok(d) => {
             tracing::info!(
                 speakers = d.speakers,
@@ -608,17 +633,51 @@ pub fn label(
                 took_s = started.elapsed().as_secs_f64(),
                 "speakers told apart"
             );
-            assign::label_segments(
+            let mut segments = assign::label_segments(
                 segments,
                 words,
                 &d.turns,
                 |c| c == diarized_channel,
                 speaker_id,
-            )
+            );
+            // Numbered by first word, so that a speaker whose turns carry no words leaves no gap.
+            let mut order: Vec<usize> = (0..segments.len())
+                .filter(|&i| segments[i].channel == diarized_channel)
+                .collect();
+            order.sort_by_key(|&i| segments[i].start_ms);
+            let mut speakers: Vec<(String, crate::model::Speaker)> = Vec::new();
+            for i in order {
+                // Speech no turn comes near keeps its channel label.
+                let Some(tmp) = segments[i]
+                    .speaker
+                    .clone()
+                    .filter(|t| (0..d.speakers).any(|n| speaker_id(n) == *t))
+                else {
+                    continue;
+                };
+                let speaker = match speakers.iter().find(|(t, _)| *t == tmp) {
+                    Some((_, s)) => s.clone(),
+                    None => {
+                        let s = crate::model::Speaker::diarized(
+                            speakers.len() as u32 + 1,
+                            diarized_channel,
+                        );
+                        speakers.push((tmp, s.clone()));
+                        s
+                    }
+                };
+                segments[i].speaker = Some(speaker.name);
+            }
+            let speakers = speakers.into_iter().map(|(_, s)| s).collect();
+            Labelled {
+                segments,
+                speakers,
+                fallback: None,
+            }
         }
-        Err(e) => {
-            tracing::warn!("{e}; {what}");
-            segments
-        }
+        Err(e) => Labelled {
+            segments,
+            ..fallback(e.to_string())
+        },
     }
 }

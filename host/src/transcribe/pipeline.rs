@@ -93,6 +93,11 @@ pub struct Transcript {
     pub channels: usize,
     /// False when stopped early (Ctrl-C): the segments are what was finished.
     pub complete: bool,
+    /// The diarized speakers segments name (by `Speaker::name`); empty without diarization.
+    pub speakers: Vec<crate::model::Speaker>,
+    /// Why diarization left the channel labels, when it was asked for and did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diarization_fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -682,15 +687,23 @@ pub fn transcribe_file(
     let complete = !cancel.load(Ordering::Relaxed);
     let segments = std::mem::take(&mut run.segments);
     let words = std::mem::take(&mut run.words);
-    let segments = match &options.diarize {
+    let labelled = match &options.diarize {
         Some(d) if complete => crate::diarize::label(path, segments, words, split, d),
         Some(_) => {
             tracing::warn!("stopped early: speakers not told apart, labelled by channel");
-            segments
+            crate::diarize::Labelled {
+                segments,
+                speakers: Vec::new(),
+                fallback: None,
+            }
         }
-        None => segments,
+        None => crate::diarize::Labelled {
+            segments,
+            speakers: Vec::new(),
+            fallback: None,
+        },
     };
-    let mut segments = segments;
+    let mut segments = labelled.segments;
     segments.sort_by_key(|s| (s.start_ms, s.channel));
     Ok(Transcript {
         segments,
@@ -699,6 +712,8 @@ pub fn transcribe_file(
         transcribed_ms: run.transcribed_ms,
         channels: info.channels,
         complete,
+        speakers: labelled.speakers,
+        diarization_fallback: labelled.fallback,
     })
 }
 
@@ -731,6 +746,8 @@ pub fn transcribe_whole(
         transcribed_ms: duration_ms,
         channels: info.channels,
         complete: true,
+        speakers: Vec::new(),
+        diarization_fallback: None,
     })
 }
 
@@ -760,21 +777,53 @@ impl Transcript {
             .join(" ")
     }
 
-    /// The host model's transcript: segments get ids by position, and the channel labels
-    /// ("me", "others" by default) become the speakers' ids and names.
+    /// The host model's transcript: segments get ids by position; diarized speakers keep
+    /// their ids ("speaker-1", …) and the channel labels ("me", "others" by default) become
+    /// speakers of their own.
     pub fn to_model(&self) -> crate::model::Transcript {
-        crate::model::Transcript::from_named(
-            self.segments.iter().map(|s| crate::model::NamedSegment {
-                id: None,
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
-                channel: s.channel,
-                speaker: s.speaker.clone(),
-                text: s.text.clone(),
-                words: Vec::new(),
-            }),
-            self.language.clone(),
-        )
+        let mut speakers: Vec<crate::model::Speaker> = Vec::new();
+        let segments = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let speaker_id = s.speaker.as_deref().map(|name| {
+                    if let Some(known) = speakers.iter().find(|sp| sp.name == name) {
+                        return known.id.clone();
+                    }
+                    let speaker = match self.speakers.iter().find(|sp| sp.name == name) {
+                        Some(diarized) => diarized.clone(),
+                        None => {
+                            // A channel label never takes an id a diarized speaker has.
+                            let taken: Vec<crate::model::Speaker> =
+                                speakers.iter().chain(&self.speakers).cloned().collect();
+                            crate::model::Speaker {
+                                id: crate::model::speaker_id_for(name, &taken),
+                                name: name.to_string(),
+                                channel: s.channel,
+                            }
+                        }
+                    };
+                    let id = speaker.id.clone();
+                    speakers.push(speaker);
+                    id
+                });
+                crate::model::Segment {
+                    id: i as u32,
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    channel: s.channel,
+                    speaker_id,
+                    text: s.text.clone(),
+                    words: Vec::new(),
+                }
+            })
+            .collect();
+        crate::model::Transcript {
+            segments,
+            speakers,
+            language: self.language.clone(),
+        }
     }
 }
 
