@@ -1,6 +1,5 @@
 //! Linking the local speakers of every window into speakers of the whole recording:
-//! average-linkage agglomerative clustering on cosine distance, then each window's local
-//! speakers go to distinct clusters.
+//! average-linkage agglomerative clustering on cosine distance.
 
 /// Average-linkage clustering of L2-normalised rows (nearest-neighbour chain: O(n²) time and
 /// memory). Stops before the first merge farther than `threshold`, or at `clusters` clusters.
@@ -113,51 +112,6 @@ pub fn normalise(v: &mut [f32]) {
     }
 }
 
-/// The injective map from a window's local speakers (rows) to clusters (columns) with the
-/// largest summed similarity; a local speaker may stay unassigned (-1 counts as similarity -1).
-/// At most 3 local speakers, so an exhaustive search is cheap.
-pub fn best_assignment(sim: &[Vec<f32>], k: usize) -> Vec<Option<usize>> {
-    fn go(
-        sim: &[Vec<f32>],
-        k: usize,
-        row: usize,
-        used: &mut Vec<bool>,
-        current: &mut Vec<Option<usize>>,
-        score: f32,
-        best: &mut (f32, Vec<Option<usize>>),
-    ) {
-        if row == sim.len() {
-            if score > best.0 {
-                *best = (score, current.clone());
-            }
-            return;
-        }
-        for c in 0..k {
-            if !used[c] {
-                used[c] = true;
-                current.push(Some(c));
-                go(sim, k, row + 1, used, current, score + sim[row][c], best);
-                current.pop();
-                used[c] = false;
-            }
-        }
-        current.push(None);
-        go(sim, k, row + 1, used, current, score - 1.0, best);
-        current.pop();
-    }
-    let mut best = (f32::NEG_INFINITY, vec![None; sim.len()]);
-    go(
-        sim,
-        k,
-        0,
-        &mut vec![false; k],
-        &mut Vec::new(),
-        0.0,
-        &mut best,
-    );
-    best.1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,15 +136,5 @@ mod tests {
         assert_eq!(two.iter().max(), Some(&1));
         assert_eq!(two[0], two[1]);
         assert_eq!(average_linkage(&x, 5.0, None), vec![0; 5]);
-    }
-
-    #[test]
-    fn local_speakers_go_to_distinct_clusters() {
-        // Both local speakers are closest to cluster 0; the second must take cluster 1.
-        let sim = vec![vec![0.9, 0.1], vec![0.8, 0.7]];
-        assert_eq!(best_assignment(&sim, 2), vec![Some(0), Some(1)]);
-        // More local speakers than clusters: one stays out.
-        let sim = vec![vec![0.9], vec![0.8]];
-        assert_eq!(best_assignment(&sim, 1), vec![Some(0), None]);
     }
 }

@@ -2,11 +2,12 @@
 //! segmentation-3.0 and the CAM++ speaker embedding (ONNX, run by tract).
 //!
 //! 1. segmentation over 10 s windows (hop `step`): per frame, which of up to 3 local speakers talk;
-//! 2. one embedding per (window, local speaker) from that speaker's speech alone;
+//! 2. one embedding per run of a local speaker's speech in a window (runs end at pauses of
+//!    `RUN_GAP_S`), from that speaker's speech alone;
 //! 3. average-linkage clustering of the embeddings across the recording (the count estimated by a
 //!    distance threshold, or given);
-//! 4. each window's local speakers mapped to distinct clusters, and per frame the most active
-//!    clusters kept, as many as the windows say talk at once.
+//! 4. each run mapped to a cluster (overlapping runs of different local speakers to different
+//!    ones), and per frame the most active clusters kept, as many as the windows say talk at once.
 //!
 //! `label` then gives a transcript's segments their speakers by time, splitting a segment whose
 //! words change speaker. Diarization never costs the transcript: on any failure the segments
@@ -235,17 +236,56 @@ fn segment(
     })
 }
 
-/// An embedding to compute: fbank frames `frames` (indices into the whole file's fbank) of
-/// window `window`'s local speaker `local`.
-struct EmbeddingJob {
+/// A pause at least this long splits a local speaker's speech in a window into runs, each
+/// embedded and assigned to a speaker on its own. segmentation-3.0 at times gives two voices
+/// that take turns one local speaker of a window (on the shared meeting's system channel 17 of
+/// 62 window speakers mixed David and Sam), and one embedding of both lies between them: the
+/// two clusters ran together (1 speaker found, DER 43 %). Per run the embeddings were pure
+/// (0.96), and the tune split's confusion went to zero.
+const RUN_GAP_S: f64 = 0.25;
+
+/// One run of a window's local speaker: segmentation frames `first..=last` of window `window`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
     window: usize,
     local: usize,
+    first: usize,
+    last: usize,
+}
+
+impl Span {
+    fn overlaps(&self, other: &Span) -> bool {
+        self.window == other.window && self.first <= other.last && other.first <= self.last
+    }
+
+    /// Frames between the two runs (0 when they touch or overlap).
+    fn gap(&self, other: &Span) -> usize {
+        if self.last < other.first {
+            other.first - self.last
+        } else {
+            self.first.saturating_sub(other.last)
+        }
+    }
+}
+
+/// An embedding to compute: fbank frames `frames` (indices into the whole file's fbank) of
+/// one run.
+struct EmbeddingJob {
+    span: Span,
     frames: Vec<usize>,
     clean_s: f32,
 }
 
-fn embedding_jobs(fbank_frames: usize, seg: &[Activity], starts: &[usize]) -> Vec<EmbeddingJob> {
+/// The runs of every window's local speakers: those long enough to embed as jobs, the others
+/// as spans that take the speaker of a neighbouring run of the same local speaker.
+fn embedding_jobs(
+    fbank_frames: usize,
+    seg: &[Activity],
+    starts: &[usize],
+) -> (Vec<EmbeddingJob>, Vec<Span>) {
     let mut jobs = Vec::new();
+    let mut short = Vec::new();
+    let gap = (RUN_GAP_S / FRAME_STEP_S).round() as usize;
     let frame_of = |j: usize, t0: f64| {
         let centre = (160 * j + 200) as f64 / SAMPLE_RATE as f64;
         ((centre - t0 - FRAME_DUR_S / 2.0) / FRAME_STEP_S)
@@ -260,40 +300,53 @@ fn embedding_jobs(fbank_frames: usize, seg: &[Activity], starts: &[usize]) -> Ve
         let j1 = (((starts[c] + WINDOW_SAMPLES) as f64 - 200.0) / 160.0).ceil() as usize;
         let j1 = j1.min(fbank_frames);
         for local in 0..3 {
-            if !act.iter().any(|f| f[local]) {
-                continue;
+            let mut runs: Vec<(usize, usize)> = Vec::new();
+            for f in (0..act.len()).filter(|&f| act[f][local]) {
+                match runs.last_mut() {
+                    Some((_, last)) if f - *last <= gap => *last = f,
+                    _ => runs.push((f, f)),
+                }
             }
-            let mut clean = Vec::new();
-            let mut all = Vec::new();
-            for j in j0..j1 {
-                let f = act[frame_of(j, t0)];
-                if f[local] {
+            for (first, last) in runs {
+                let span = Span {
+                    window: c,
+                    local,
+                    first,
+                    last,
+                };
+                let mut clean = Vec::new();
+                let mut all = Vec::new();
+                for j in j0..j1 {
+                    let at = frame_of(j, t0);
+                    if at < first || at > last || !act[at][local] {
+                        continue;
+                    }
                     all.push(j);
-                    if f.iter().filter(|&&x| x).count() == 1 {
+                    if act[at].iter().filter(|&&x| x).count() == 1 {
                         clean.push(j);
                     }
                 }
+                let clean_s = clean.len() as f32 / 100.0;
+                let frames = if onnx::bucket(clean.len()).is_some() {
+                    clean
+                } else {
+                    all
+                };
+                let Some(len) = onnx::bucket(frames.len()) else {
+                    short.push(span);
+                    continue;
+                };
+                // Cut to the plan's length around the middle of the speech.
+                let skip = (frames.len() - len) / 2;
+                jobs.push(EmbeddingJob {
+                    span,
+                    frames: frames[skip..skip + len].to_vec(),
+                    clean_s,
+                });
             }
-            let clean_s = clean.len() as f32 / 100.0;
-            let frames = if onnx::bucket(clean.len()).is_some() {
-                clean
-            } else {
-                all
-            };
-            let Some(len) = onnx::bucket(frames.len()) else {
-                continue;
-            };
-            // Cut to the plan's length around the middle of the speech.
-            let skip = (frames.len() - len) / 2;
-            jobs.push(EmbeddingJob {
-                window: c,
-                local,
-                frames: frames[skip..skip + len].to_vec(),
-                clean_s,
-            });
         }
     }
-    jobs
+    (jobs, short)
 }
 
 /// What the models say about a recording, before clustering: kept apart so that clustering
@@ -302,6 +355,8 @@ pub struct Analysis {
     seg: Vec<Activity>,
     starts: Vec<usize>,
     jobs: Vec<EmbeddingJob>,
+    /// Runs too short to embed.
+    short: Vec<Span>,
     embeddings: Vec<Vec<f32>>,
     n_samples: usize,
     pub timings: Timings,
@@ -321,7 +376,7 @@ pub fn analyse(
     let t = Instant::now();
     let fbank = fbank::Fbank::new().compute(samples);
     let fbank_frames = fbank.len() / fbank::MEL_BINS;
-    let jobs = embedding_jobs(fbank_frames, &seg, &starts);
+    let (jobs, short) = embedding_jobs(fbank_frames, &seg, &starts);
     let embeddings: Vec<Vec<f32>> = parallel(jobs.len(), options.threads, |i| {
         let mut input = Vec::with_capacity(jobs[i].frames.len() * fbank::MEL_BINS);
         for &j in &jobs[i].frames {
@@ -337,6 +392,7 @@ pub fn analyse(
         seg,
         starts,
         jobs,
+        short,
         embeddings,
         n_samples: samples.len(),
         timings: Timings {
@@ -355,6 +411,7 @@ impl Analysis {
             &self.seg,
             &self.starts,
             &self.jobs,
+            &self.short,
             &self.embeddings,
             self.n_samples,
             options,
@@ -386,6 +443,7 @@ fn cluster_and_reconstruct(
     seg: &[Activity],
     starts: &[usize],
     jobs: &[EmbeddingJob],
+    short: &[Span],
     embeddings: &[Vec<f32>],
     n_samples: usize,
     options: &Options,
@@ -401,52 +459,89 @@ fn cluster_and_reconstruct(
         return Vec::new();
     }
     let x: Vec<Vec<f32>> = train.iter().map(|&i| embeddings[i].clone()).collect();
-    let labels = cluster::average_linkage(
-        &x,
-        options.threshold,
-        options.speakers.map(|s| s.clamp(1, x.len())),
-    );
-    let k = labels.iter().max().map_or(0, |m| m + 1);
-    let mut centroids = vec![vec![0.0f32; EMBEDDING_DIM]; k];
-    let mut sizes = vec![0usize; k];
-    for (row, &l) in x.iter().zip(&labels) {
-        sizes[l] += 1;
-        for (c, v) in centroids[l].iter_mut().zip(row) {
-            *c += v;
-        }
-    }
     // Tiny clusters are mostly overlap and noise: their members join the nearest large one.
     let min_size = ((0.12 * x.len() as f64).round() as usize).clamp(2, 12);
-    let large: Vec<usize> = (0..k).filter(|&c| sizes[c] >= min_size).collect();
-    if options.speakers.is_none() && !large.is_empty() && large.len() < k {
-        centroids = large.iter().map(|&c| centroids[c].clone()).collect();
-    }
+    let centroids_of = |labels: &[usize], large_only: bool| -> Vec<Vec<f32>> {
+        let k = labels.iter().max().map_or(0, |m| m + 1);
+        let mut centroids = vec![vec![0.0f32; EMBEDDING_DIM]; k];
+        let mut sizes = vec![0usize; k];
+        for (row, &l) in x.iter().zip(labels) {
+            sizes[l] += 1;
+            for (c, v) in centroids[l].iter_mut().zip(row) {
+                *c += v;
+            }
+        }
+        let large: Vec<usize> = (0..k).filter(|&c| sizes[c] >= min_size).collect();
+        if large_only && !large.is_empty() {
+            large.iter().map(|&c| centroids[c].clone()).collect()
+        } else {
+            centroids
+        }
+    };
+    let estimated = centroids_of(&cluster::average_linkage(&x, options.threshold, None), true);
+    let mut centroids = match options.speakers {
+        None => estimated,
+        // A count given: the estimate's large clusters if they are that many. Cut at the count
+        // instead, a run of a few short embeddings that stands apart takes a cluster of its
+        // own while two voices stay merged (meeting_a's system channel: 46 % with 2 given).
+        Some(n) if estimated.len() == n => estimated,
+        Some(n) => centroids_of(
+            &cluster::average_linkage(&x, options.threshold, Some(n.clamp(1, x.len()))),
+            false,
+        ),
+    };
     for c in &mut centroids {
         cluster::normalise(c);
     }
     let k = centroids.len();
 
-    // Each window's local speakers to distinct clusters.
-    let mut assign = vec![[None; 3]; seg.len()];
+    // Each run to a cluster, the most similar runs first; two runs of different local
+    // speakers that overlap (people talking at once) never share one.
     let mut by_window: Vec<Vec<usize>> = vec![Vec::new(); seg.len()];
     for (i, j) in jobs.iter().enumerate() {
-        by_window[j.window].push(i);
+        by_window[j.span.window].push(i);
     }
-    for (c, items) in by_window.iter().enumerate() {
-        if items.is_empty() {
-            continue;
-        }
-        let sim: Vec<Vec<f32>> = items
+    let mut cluster_of: Vec<Option<usize>> = vec![None; jobs.len()];
+    let sim = |i: usize| -> Vec<f32> {
+        centroids
             .iter()
-            .map(|&i| {
-                centroids
-                    .iter()
-                    .map(|cent| cluster::dot(&embeddings[i], cent))
-                    .collect()
-            })
-            .collect();
-        for (&i, q) in items.iter().zip(cluster::best_assignment(&sim, k)) {
-            assign[c][jobs[i].local] = q;
+            .map(|cent| cluster::dot(&embeddings[i], cent))
+            .collect()
+    };
+    for items in &by_window {
+        let sims: Vec<(usize, Vec<f32>)> = items.iter().map(|&i| (i, sim(i))).collect();
+        let best = |s: &[f32]| s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut order: Vec<&(usize, Vec<f32>)> = sims.iter().collect();
+        order.sort_by(|a, b| best(&b.1).total_cmp(&best(&a.1)));
+        for (i, s) in order {
+            let mut candidates: Vec<usize> = (0..k).collect();
+            candidates.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+            let span = jobs[*i].span;
+            cluster_of[*i] = candidates.into_iter().find(|&q| {
+                !items.iter().any(|&o| {
+                    cluster_of[o] == Some(q)
+                        && jobs[o].span.local != span.local
+                        && jobs[o].span.overlaps(&span)
+                })
+            });
+        }
+    }
+    // Per window, frame and local speaker: the cluster. A run too short to embed takes the
+    // cluster of the nearest run of its local speaker.
+    let mut runs_of: Vec<Vec<(Span, usize)>> = vec![Vec::new(); seg.len()];
+    for (j, q) in jobs.iter().zip(&cluster_of) {
+        if let Some(q) = q {
+            runs_of[j.span.window].push((j.span, *q));
+        }
+    }
+    for s in short {
+        let nearest = runs_of[s.window]
+            .iter()
+            .filter(|(r, _)| r.local == s.local)
+            .min_by_key(|(r, _)| r.gap(s))
+            .map(|(_, q)| *q);
+        if let Some(q) = nearest {
+            runs_of[s.window].push((*s, q));
         }
     }
 
@@ -466,11 +561,9 @@ fn cluster_and_reconstruct(
             count_sum[at] += frame.iter().filter(|&&x| x).count() as f32;
             cover[at] += 1.0;
             let mut best = vec![0.0f32; k];
-            for local in 0..3 {
-                if let Some(q) = assign[c][local]
-                    && frame[local]
-                {
-                    best[q] = 1.0;
+            for (span, q) in &runs_of[c] {
+                if frame[span.local] && (span.first..=span.last).contains(&f) {
+                    best[*q] = 1.0;
                 }
             }
             for q in 0..k {
