@@ -249,3 +249,46 @@ fn a_mono_recording_of_two_people_gets_speaker_1_and_2_in_the_transcript_and_the
         "{t}"
     );
 }
+
+#[test]
+fn broken_diarization_models_keep_the_transcript_with_channel_labels_and_say_why() {
+    let env = Env::new();
+    let models = env.path("broken-models");
+    std::fs::create_dir(&models).expect("mkdir");
+    std::fs::write(models.join("segmentation-3.0.onnx"), b"not onnx").expect("write");
+    std::fs::write(models.join("campplus.onnx"), b"").expect("write");
+    let audio = shared("corpus/real/stereo_librispeech_2ch.wav");
+    let model = tiny();
+    let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let out = env
+        .command(&[
+            "transcribe",
+            audio.to_str().expect("utf-8"),
+            "--model",
+            &model,
+            "--threads",
+            "1",
+            "--diarization-models",
+            models.to_str().expect("utf-8"),
+            "--json",
+        ])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let t = json(&String::from_utf8_lossy(&out.stdout));
+    let segments = t["segments"].as_array().expect("segments");
+    assert!(!segments.is_empty(), "the transcript is kept: {t}");
+    assert!(
+        segments
+            .iter()
+            .all(|s| s["speaker"] == "me" || s["speaker"] == "others"),
+        "{t}"
+    );
+    assert!(
+        stderr.contains("segmentation-3.0.onnx")
+            && stderr.contains("minutes models pull diarization")
+            && stderr.contains("keeps one label"),
+        "{stderr}"
+    );
+}
