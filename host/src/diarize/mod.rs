@@ -151,7 +151,7 @@ fn window_starts(n: usize, step: usize) -> Vec<usize> {
     let mut starts: Vec<usize> = (0..=n.saturating_sub(WINDOW_SAMPLES))
         .step_by(step)
         .collect();
-    if n > WINDOW_SAMPLES && (n - WINDOW_SAMPLES) % step != 0 {
+    if n > WINDOW_SAMPLES && !(n - WINDOW_SAMPLES).is_multiple_of(step) {
         starts.push(starts.last().copied().unwrap_or(0) + step);
     }
     starts

@@ -229,9 +229,9 @@ mod tests {
         );
         let dir = tempfile::tempdir().expect("tempdir");
         unsafe { std::env::set_var("MINUTES_DIARIZATION_BASE_URL", &base) };
-        let err = block_on(pull(dir.path(), &|_, _, _| {}))
-            .err()
-            .expect("wrong models are refused");
+        let Err(err) = block_on(pull(dir.path(), &|_, _, _| {})) else {
+            panic!("wrong models are refused");
+        };
         unsafe { std::env::remove_var("MINUTES_DIARIZATION_BASE_URL") };
         assert!(err.to_string().contains("deleted"), "{err}");
         assert!(!dir.path().join(SEGMENTATION_FILE).exists());

@@ -244,22 +244,18 @@ fn a_local_speaker_is_embedded_per_run_between_pauses() {
     // segmentation did not tell apart), and speaker 1 once, overlapping the second run.
     let mut act = vec![[false; 3]; SEG_FRAMES];
     let frames = |s: f64| (s / FRAME_STEP_S).round() as usize;
-    for f in frames(0.5)..frames(3.5) {
-        act[f][0] = true;
-    }
-    for f in frames(4.0)..frames(7.0) {
-        act[f][0] = true;
-    }
-    // A breath of 0.1 s does not end a run.
-    act[frames(5.0)][0] = false;
-    act[frames(5.0) + 1][0] = false;
-    for f in frames(6.0)..frames(9.0) {
-        act[f][1] = true;
-    }
+    let mut set = |from: f64, to: f64, local: usize, on: bool| {
+        for frame in &mut act[frames(from)..frames(to)] {
+            frame[local] = on;
+        }
+    };
+    set(0.5, 3.5, 0, true);
+    set(4.0, 7.0, 0, true);
+    // A breath of 35 ms does not end a run.
+    set(5.0, 5.035, 0, false);
+    set(6.0, 9.0, 1, true);
     // A blip too short to embed.
-    for f in frames(9.5)..frames(9.6) {
-        act[f][0] = true;
-    }
+    set(9.5, 9.6, 0, true);
     let (jobs, short) = embedding_jobs(1_000, &[act], &[0]);
     let spans: Vec<(usize, f64, f64)> = jobs
         .iter()
