@@ -146,6 +146,53 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Speaker diarization: DER (collar 0.25 s and 0), speakers found, real-time factor and
+    /// peak memory on every corpus file with an .rttm reference
+    #[command(
+        after_help = "Examples:\n  minutes bench diarize --models ../shared/models/diarization\n  \
+      minutes bench diarize --thresholds 0.5,0.6,0.7 --only synthetic\n  \
+      # a 60-minute meeting made by the corpus generator, its system-audio channel:\n  \
+      python3 ../shared/corpus/synthetic/gen_meeting.py ../shared/corpus/synthetic/meeting_a_script.json /tmp/long --long 60\n  \
+      minutes bench diarize --only none --file /tmp/long/meeting_a_long60.wav"
+    )]
+    Diarize {
+        /// Folder holding segmentation-3.0.onnx and campplus.onnx
+        #[arg(
+            long,
+            env = "MINUTES_DIARIZATION_MODELS",
+            default_value = "../shared/models/diarization"
+        )]
+        models: PathBuf,
+        /// The corpus folder (with real/, real_rttm_only/ and synthetic/)
+        #[arg(long, default_value = "../shared/corpus")]
+        corpus: PathBuf,
+        /// Also measure this file (its reference: the .rttm beside it); may be repeated
+        #[arg(long)]
+        file: Vec<PathBuf>,
+        /// Only files whose path contains this
+        #[arg(long)]
+        only: Option<String>,
+        /// Clustering thresholds to score (comma-separated); the models run once per file
+        #[arg(long, value_delimiter = ',')]
+        thresholds: Vec<f32>,
+        /// Window hop in seconds
+        #[arg(long, default_value_t = 2.5)]
+        step: f64,
+        /// Worker threads for the models
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Give the reference's speaker count instead of estimating it
+        #[arg(long)]
+        oracle: bool,
+        /// Diarize only this channel (default: the channels mixed)
+        #[arg(long)]
+        channel: Option<usize>,
+        /// Write each hypothesis as RTTM into this folder
+        #[arg(long)]
+        rttm_out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// One measurement in a fresh process (used by `bench transcribe`)
     #[command(hide = true)]
     TranscribeOne {
@@ -350,6 +397,31 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             schema: schema == "on",
             speakers,
             save,
+            json,
+        }),
+        BenchCommand::Diarize {
+            models,
+            corpus,
+            file,
+            only,
+            thresholds,
+            step,
+            threads,
+            oracle,
+            channel,
+            rttm_out,
+            json,
+        } => crate::diarize::bench::run(crate::diarize::bench::BenchArgs {
+            models,
+            corpus,
+            files: file,
+            only,
+            thresholds,
+            step_s: step,
+            threads,
+            oracle,
+            channel,
+            rttm_out,
             json,
         }),
         BenchCommand::TranscribeOne {

@@ -11,6 +11,7 @@ mod bench_store;
 mod bench_summarize;
 mod bench_transcribe;
 pub mod cli;
+pub mod diarize;
 pub mod fsperm;
 pub mod ledger;
 pub mod mcp;

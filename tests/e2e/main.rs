@@ -20,6 +20,7 @@ mod providers;
 mod record;
 mod sandbox;
 mod server;
+mod speakers;
 mod store;
 mod summaries;
 mod terminal;

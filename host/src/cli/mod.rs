@@ -15,6 +15,7 @@ mod process;
 mod providers;
 mod record;
 mod secret;
+mod speakers;
 pub(crate) mod summarize;
 pub(crate) mod transcribe;
 
@@ -69,6 +70,14 @@ enum Command {
     // list, show, search, delete, rename, label: the meetings store.
     #[command(flatten)]
     Meetings(meetings::MeetingsCommand),
+    /// Name a meeting's speakers ("Speaker 2" -> "Tom"): every view, export and search follows
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  minutes speakers list 2026-11-28-atlas\n  \
+        minutes speakers rename 2026-11-28-atlas \"Speaker 2\" Tom\n  \
+        minutes speakers rename 2026-11-28-atlas me Ana"
+    )]
+    Speakers(speakers::SpeakersCommand),
     /// Export a stored meeting (or a document file) with an exporter plugin
     Export(export::ExportArgs),
     /// List input devices, outputs and their monitors (system audio)
@@ -184,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Providers(args) => providers::run(&ctx, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),
+        Command::Speakers(cmd) => speakers::run(&ctx, cmd),
     }
 }
 

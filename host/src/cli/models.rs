@@ -14,7 +14,9 @@ pub enum ModelsCommand {
     /// Download a model (resumes an interrupted download; checked before use)
     #[command(
         after_help = "Examples:\n  minutes models pull base.en-q5_1     # 57 MB, English, good on a laptop CPU\n  \
-        minutes models pull large-v3-turbo-q5_0\n\nMINUTES_MODEL_BASE_URL points at a mirror."
+        minutes models pull large-v3-turbo-q5_0\n  \
+        minutes models pull diarization      # 34 MB, tells speakers apart (two ONNX files)\n\n\
+        MINUTES_MODEL_BASE_URL (whisper) and MINUTES_DIARIZATION_BASE_URL point at mirrors."
     )]
     Pull { name: String },
     /// Where models are kept, or the file a model name resolves to
@@ -62,6 +64,28 @@ pub fn run(home: &crate::plugins::Home, cmd: ModelsCommand) -> anyhow::Result<()
                 "\nModels live in {}. Get one with `minutes models pull NAME`.",
                 dir.display()
             );
+        }
+        ModelsCommand::Pull { name } if name == "diarization" => {
+            let target = crate::diarize::default_models_dir(home.root());
+            crate::fsperm::create_private_dir(home.root())?;
+            let bar = if std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::new(0)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let paths =
+                super::block_on(crate::diarize::pull::pull(&target, &|file, done, total| {
+                    bar.set_message(file.to_string());
+                    if let Some(t) = total {
+                        bar.set_length(t);
+                    }
+                    bar.set_position(done);
+                }))??;
+            bar.finish_and_clear();
+            for p in paths {
+                println!("installed {}", p.display());
+            }
+            println!("speakers are now told apart when transcribing (--no-diarize turns it off)");
         }
         ModelsCommand::Pull { name } => {
             let known =

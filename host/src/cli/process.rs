@@ -53,6 +53,7 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
     let mut engine = Transcriber::load(args.engine.config(home.root())?)?;
     let options = PipelineOptions {
         channel_names: args.channel_names.clone(),
+        diarize: args.engine.diarize.options(home.root()),
         ..Default::default()
     };
     let cancel = super::transcribe::cancel_on_ctrl_c();

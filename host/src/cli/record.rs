@@ -251,13 +251,26 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
                     );
                 }
             }
+            // Live segments carry no word times: each goes whole to its main speaker.
+            let labelled = match args.engine.diarize.options(&home) {
+                Some(d) if r.error.is_none() => {
+                    crate::diarize::label(&audio, r.segments, Vec::new(), true, &d)
+                }
+                _ => crate::diarize::Labelled {
+                    segments: r.segments,
+                    speakers: Vec::new(),
+                    fallback: None,
+                },
+            };
             Some(Transcript {
-                segments: r.segments,
+                segments: labelled.segments,
                 language: r.language,
                 duration_ms,
                 transcribed_ms: 0,
                 channels: 2,
                 complete: r.error.is_none(),
+                speakers: labelled.speakers,
+                diarization_fallback: labelled.fallback,
             })
         }
         None if args.no_live => transcribe_recording(&home, &audio, &names, &args.engine)
@@ -311,9 +324,11 @@ fn transcribe_recording(
     names: &[String; 2],
     engine: &EngineArgs,
 ) -> anyhow::Result<Transcript> {
+    let diarize = engine.diarize.options(home);
     let mut engine = crate::transcribe::engine::Transcriber::load(engine.config(home)?)?;
     let options = PipelineOptions {
         channel_names: names.to_vec(),
+        diarize,
         ..Default::default()
     };
     let total = crate::audio::decode::AudioReader::open(audio)?

@@ -60,6 +60,8 @@ pub struct EngineArgs {
     /// synthetic meetings with the base model
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
     pub beam_size: u16,
+    #[command(flatten)]
+    pub diarize: crate::diarize::args::DiarizeArgs,
 }
 
 impl EngineArgs {
@@ -148,6 +150,7 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
         vad: (!args.no_vad).then(Default::default),
         channel_names: args.channel_names.clone(),
         split_channels: !args.mix,
+        diarize: args.engine.diarize.options(home.root()),
         ..Default::default()
     };
     let cancel = cancel_on_ctrl_c();
@@ -252,6 +255,7 @@ fn json(t: &Transcript, model: &Path) -> anyhow::Result<String> {
         "complete": t.complete,
         "model": model.file_name().map(|n| n.to_string_lossy().into_owned()),
         "segments": t.segments,
+        "speakers": t.to_model().speakers,
     });
     Ok(serde_json::to_string_pretty(&value)? + "\n")
 }

@@ -9,11 +9,13 @@
 mod retention;
 mod schema;
 mod search;
+mod speakers;
 #[cfg(test)]
 mod tests;
 
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use search::{HitSource, SearchHit};
+pub use speakers::{MAX_SPEAKER_NAME_CHARS, SpeakerEntry, apply_names};
 
 use crate::model::{
     Document, DocumentProvenance, MeetingMetadata, SUMMARY_FORMAT, Segment, Speaker, Summary,
@@ -222,6 +224,19 @@ pub enum StoreError {
         prefix: String,
         candidates: Vec<String>,
     },
+    #[error("meeting `{meeting}` has no speaker `{speaker}`; its speakers are: {}", known.join(", "))]
+    NoSuchSpeaker {
+        meeting: String,
+        speaker: String,
+        /// The meeting's speakers as shown ("Tom (was Speaker 2)").
+        known: Vec<String>,
+    },
+    #[error("`{speaker}` names {} speakers of meeting `{meeting}` ({}); name one by its id", ids.len(), ids.join(", "))]
+    AmbiguousSpeaker {
+        meeting: String,
+        speaker: String,
+        ids: Vec<String>,
+    },
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
     #[error("{path}: {message}")]
@@ -407,8 +422,9 @@ impl Store {
                 )?;
             }
             let mut insert = tx.prepare_cached(
-                "INSERT INTO segments (meeting_id, idx, segment_id, start_ms, end_ms, channel, speaker_id, text, words) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO segments (meeting_id, idx, segment_id, start_ms, end_ms, channel, speaker_id, text, words, speaker_name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+                 coalesce((SELECT name FROM speakers WHERE meeting_id = ?1 AND id = ?7), ?7, ''))",
             )?;
             for (i, s) in document.transcript.segments.iter().enumerate() {
                 let words = if s.words.is_empty() {
@@ -455,14 +471,9 @@ impl Store {
         summary: &Summary,
         provenance: &Provenance,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(summary).map_err(|e| StoreError::Invalid {
-            what: "summary",
-            why: e.to_string(),
-        })?;
         let chunk_plan = provenance.chunk_plan.to_string();
         let prompts =
             serde_json::to_string(&provenance.prompt_sha256).unwrap_or_else(|_| "[]".into());
-        let text = summary_search_text(summary);
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -471,6 +482,15 @@ impl Store {
             require(&tx, meeting_id)
                 .map_err(|e| self.error(e))?
                 .ok_or_else(|| StoreError::NotFound(meeting_id.into()))?;
+            // Owners that are speakers get their ids, so a later rename reaches them.
+            let mut summary = summary.clone();
+            let speakers = speakers::entries_for(&tx, meeting_id).map_err(|e| self.error(e))?;
+            apply_names(&mut summary, &speakers);
+            let json = serde_json::to_string(&summary).map_err(|e| StoreError::Invalid {
+                what: "summary",
+                why: e.to_string(),
+            })?;
+            let text = summary_search_text(&summary);
             tx.execute(
                 "UPDATE summaries SET search_text = '' WHERE meeting_id = ?1 AND search_text != ''",
                 [meeting_id],
@@ -619,6 +639,8 @@ impl Store {
         let Some((created_at_ms, provenance, json, format)) = row else {
             return Ok(None);
         };
+        let speakers = speakers::entries_for(&conn, id).map_err(|e| self.error(e))?;
+        drop(conn);
         if format > SUMMARY_FORMAT {
             return Err(StoreError::Damaged {
                 path: self.path.clone(),
@@ -628,12 +650,14 @@ impl Store {
             });
         }
         // Format 1 (the v0.1 contract's record) reads as uncited items, like a migrated one.
-        let summary = serde_json::from_str(&json).map_err(|e| StoreError::Damaged {
+        let mut summary: Summary = serde_json::from_str(&json).map_err(|e| StoreError::Damaged {
             path: self.path.clone(),
             detail: format!(
                 "the summary of meeting `{id}` is not readable (summary format {format}): {e}; it is kept as it was, and `minutes summarize {id}` makes a new one"
             ),
         })?;
+        // Owners and labels as the meeting's speakers are named now.
+        apply_names(&mut summary, &speakers);
         Ok(Some(StoredSummary {
             created_at_ms,
             provenance,
@@ -924,7 +948,7 @@ fn save_speakers(conn: &Connection, meeting_id: &str, t: &Transcript) -> rusqlit
         |r| r.get(0),
     )?;
     let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO speakers (meeting_id, id, name, channel, ord) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO speakers (meeting_id, id, name, channel, ord, label) VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
     )?;
     for (i, s) in speakers.iter().enumerate() {
         insert.execute(params![

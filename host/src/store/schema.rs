@@ -129,8 +129,51 @@ ALTER TABLE segments DROP COLUMN speaker;
 CREATE UNIQUE INDEX segments_segment_id ON segments (meeting_id, segment_id);
 ";
 
+/// Version 4: speaker names in the search index, and each speaker's original label. A renamed
+/// speaker's lines are found by the new name: `segments.speaker_name` carries the name for
+/// FTS5 (its external content must be columns of `segments`), and triggers on `speakers`
+/// keep it in step with every rename, so the index always holds exactly what it was given
+/// (FTS5 treats a 'delete' with other values as corruption). `speakers.label` keeps the name
+/// the transcript gave ("Speaker 2", "others"): a rename is a per-meeting label -> name table
+/// and the transcript keeps its ids.
+const V4: &str = "
+ALTER TABLE speakers ADD COLUMN label TEXT NOT NULL DEFAULT '';
+UPDATE speakers SET label = name;
+ALTER TABLE segments ADD COLUMN speaker_name TEXT NOT NULL DEFAULT '';
+UPDATE segments SET speaker_name = coalesce(
+    (SELECT sp.name FROM speakers sp WHERE sp.meeting_id = segments.meeting_id AND sp.id = segments.speaker_id),
+    speaker_id, '');
+
+DROP TRIGGER segments_fts_insert;
+DROP TRIGGER segments_fts_delete;
+DROP TRIGGER segments_fts_update;
+DROP TABLE segments_fts;
+CREATE VIRTUAL TABLE segments_fts USING fts5(
+    text, speaker_name, content = 'segments', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN
+    INSERT INTO segments_fts (rowid, text, speaker_name) VALUES (NEW.id, NEW.text, NEW.speaker_name);
+END;
+CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN
+    INSERT INTO segments_fts (segments_fts, rowid, text, speaker_name) VALUES ('delete', OLD.id, OLD.text, OLD.speaker_name);
+END;
+CREATE TRIGGER segments_fts_update AFTER UPDATE OF text, speaker_name ON segments BEGIN
+    INSERT INTO segments_fts (segments_fts, rowid, text, speaker_name) VALUES ('delete', OLD.id, OLD.text, OLD.speaker_name);
+    INSERT INTO segments_fts (rowid, text, speaker_name) VALUES (NEW.id, NEW.text, NEW.speaker_name);
+END;
+CREATE TRIGGER speakers_name_insert AFTER INSERT ON speakers BEGIN
+    UPDATE segments SET speaker_name = NEW.name
+    WHERE meeting_id = NEW.meeting_id AND speaker_id = NEW.id AND speaker_name != NEW.name;
+END;
+CREATE TRIGGER speakers_name_update AFTER UPDATE OF name ON speakers BEGIN
+    UPDATE segments SET speaker_name = NEW.name
+    WHERE meeting_id = NEW.meeting_id AND speaker_id = NEW.id AND speaker_name != NEW.name;
+END;
+INSERT INTO segments_fts (segments_fts) VALUES ('rebuild');
+";
+
 /// The version this code writes.
-pub(crate) const VERSION: i64 = 3;
+pub(crate) const VERSION: i64 = 4;
 
 pub(crate) enum Migrated {
     UpToDate,
@@ -172,6 +215,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
         speakers_from_names(&tx)?;
         summaries_to_current(&tx)?;
         tx.execute_batch(V3_FINISH)?;
+    }
+    if found < 4 {
+        tx.execute_batch(V4)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

@@ -132,7 +132,9 @@ pub enum ModelError {
         expected: String,
         actual: String,
     },
-    #[error("the download of {name} is not a whisper model (wrong file signature); it was deleted")]
+    #[error(
+        "the download of {name} is not the model file expected (wrong file signature); it was deleted"
+    )]
     NotAModel { name: String },
     #[error("{context}: {source}")]
     Io {
@@ -235,9 +237,22 @@ pub async fn pull(
     dest: &Path,
     progress: &dyn Fn(u64, Option<u64>),
 ) -> Result<PathBuf, ModelError> {
+    pull_checked(dl, dest, progress, &has_ggml_magic).await
+}
+
+/// `pull` for any kind of file: `accept` checks the finished download's signature.
+pub async fn pull_checked(
+    dl: &Download,
+    dest: &Path,
+    progress: &dyn Fn(u64, Option<u64>),
+    accept: &(dyn Fn(&Path) -> bool + Sync),
+) -> Result<PathBuf, ModelError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-    let part = dest.with_extension("bin.part");
+    let ext = dest
+        .extension()
+        .map_or(String::new(), |e| e.to_string_lossy().into_owned());
+    let part = dest.with_extension(format!("{ext}.part"));
     let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
@@ -325,7 +340,7 @@ pub async fn pull(
             actual,
         });
     }
-    if !has_ggml_magic(&part) {
+    if !accept(&part) {
         let _ = std::fs::remove_file(&part);
         return Err(ModelError::NotAModel {
             name: dl.name.clone(),

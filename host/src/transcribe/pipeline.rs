@@ -53,6 +53,9 @@ pub struct PipelineOptions {
     pub split_channels: bool,
     /// Size whisper's encoder to each packed window (faster for short windows).
     pub fit_audio_ctx: bool,
+    /// Split the system channel (or a mono file) into speakers after transcription
+    /// (`crate::diarize`); `None`: channel labels only.
+    pub diarize: Option<crate::diarize::Options>,
 }
 
 impl Default for PipelineOptions {
@@ -64,6 +67,7 @@ impl Default for PipelineOptions {
             fit_audio_ctx: std::env::var("MINUTES_FIT_AUDIO_CTX")
                 .map(|v| v != "0")
                 .unwrap_or(true),
+            diarize: None,
         }
     }
 }
@@ -89,6 +93,11 @@ pub struct Transcript {
     pub channels: usize,
     /// False when stopped early (Ctrl-C): the segments are what was finished.
     pub complete: bool,
+    /// The diarized speakers segments name (by `Speaker::name`); empty without diarization.
+    pub speakers: Vec<crate::model::Speaker>,
+    /// Why diarization left the channel labels, when it was asked for and did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diarization_fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -292,6 +301,8 @@ struct Run<'a> {
     engine: &'a mut Transcriber,
     cancel: Arc<AtomicBool>,
     segments: Vec<Segment>,
+    /// Each segment's words in recording time (diarization splits segments at them).
+    words: Vec<Vec<super::engine::Word>>,
     languages: Vec<String>,
     transcribed_ms: u64,
     on_segment: &'a mut dyn FnMut(&Segment),
@@ -388,7 +399,7 @@ impl Run<'_> {
             .filter(|s| !is_non_speech(&s.text))
         {
             tracing::trace!(start_ms = raw.start_ms, end_ms = raw.end_ms, text = %raw.text, "whisper segment");
-            for mut seg in self.split(lane, pack, raw, last_piece_end) {
+            for (mut seg, words) in self.split(lane, pack, raw, last_piece_end) {
                 seg.text = super::repeats::collapse_loops(&seg.text);
                 if is_non_speech(&seg.text)
                     || super::repeats::copies_context(&seg.text, &lane.context)
@@ -400,6 +411,7 @@ impl Run<'_> {
                 lane.context.push_str(&seg.text);
                 (self.on_segment)(&seg);
                 self.segments.push(seg);
+                self.words.push(words);
             }
         }
         let keep_from = lane.context.len().saturating_sub(2000);
@@ -412,9 +424,17 @@ impl Run<'_> {
 
     /// A whisper segment can run across several packed regions (turns); split it where its
     /// tokens cross from one region to the next, so each part keeps its own time.
-    fn split(&self, lane: &Lane, pack: &Pack, raw: RawSegment, last_end: u64) -> Vec<Segment> {
+    fn split(
+        &self,
+        lane: &Lane,
+        pack: &Pack,
+        mut raw: RawSegment,
+        last_end: u64,
+    ) -> Vec<(Segment, Vec<super::engine::Word>)> {
         if raw.words.is_empty() || pack.pieces.len() < 2 {
-            return vec![self.place(lane, pack, raw, last_end)];
+            let words = std::mem::take(&mut raw.words);
+            let words = self.words_in_source(pack, &words);
+            return vec![(self.place(lane, pack, raw, last_end), words)];
         }
         let mut parts: Vec<(usize, Vec<&super::engine::Word>)> = Vec::new();
         for w in &raw.words {
@@ -445,7 +465,29 @@ impl Run<'_> {
                     words: Vec::new(),
                     text_tokens: words.len(),
                 };
-                self.place(lane, pack, part, last_end)
+                let words: Vec<super::engine::Word> = words.into_iter().cloned().collect();
+                (
+                    self.place(lane, pack, part, last_end),
+                    self.words_in_source(pack, &words),
+                )
+            })
+            .collect()
+    }
+
+    fn words_in_source(
+        &self,
+        pack: &Pack,
+        words: &[super::engine::Word],
+    ) -> Vec<super::engine::Word> {
+        words
+            .iter()
+            .map(|w| {
+                let start_ms = pack.to_source(w.start_ms);
+                super::engine::Word {
+                    start_ms,
+                    end_ms: pack.to_source(w.end_ms).max(start_ms),
+                    ..w.clone()
+                }
             })
             .collect()
     }
@@ -589,6 +631,7 @@ pub fn transcribe_file(
         engine,
         cancel: cancel.clone(),
         segments: Vec::new(),
+        words: Vec::new(),
         languages: Vec::new(),
         transcribed_ms: 0,
         on_segment,
@@ -642,7 +685,25 @@ pub fn transcribe_file(
         }
     }
     let complete = !cancel.load(Ordering::Relaxed);
-    let mut segments = std::mem::take(&mut run.segments);
+    let segments = std::mem::take(&mut run.segments);
+    let words = std::mem::take(&mut run.words);
+    let labelled = match &options.diarize {
+        Some(d) if complete => crate::diarize::label(path, segments, words, split, d),
+        Some(_) => {
+            tracing::warn!("stopped early: speakers not told apart, labelled by channel");
+            crate::diarize::Labelled {
+                segments,
+                speakers: Vec::new(),
+                fallback: None,
+            }
+        }
+        None => crate::diarize::Labelled {
+            segments,
+            speakers: Vec::new(),
+            fallback: None,
+        },
+    };
+    let mut segments = labelled.segments;
     segments.sort_by_key(|s| (s.start_ms, s.channel));
     Ok(Transcript {
         segments,
@@ -651,6 +712,8 @@ pub fn transcribe_file(
         transcribed_ms: run.transcribed_ms,
         channels: info.channels,
         complete,
+        speakers: labelled.speakers,
+        diarization_fallback: labelled.fallback,
     })
 }
 
@@ -683,6 +746,8 @@ pub fn transcribe_whole(
         transcribed_ms: duration_ms,
         channels: info.channels,
         complete: true,
+        speakers: Vec::new(),
+        diarization_fallback: None,
     })
 }
 
@@ -712,21 +777,53 @@ impl Transcript {
             .join(" ")
     }
 
-    /// The host model's transcript: segments get ids by position, and the channel labels
-    /// ("me", "others" by default) become the speakers' ids and names.
+    /// The host model's transcript: segments get ids by position; diarized speakers keep
+    /// their ids ("speaker-1", …) and the channel labels ("me", "others" by default) become
+    /// speakers of their own.
     pub fn to_model(&self) -> crate::model::Transcript {
-        crate::model::Transcript::from_named(
-            self.segments.iter().map(|s| crate::model::NamedSegment {
-                id: None,
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
-                channel: s.channel,
-                speaker: s.speaker.clone(),
-                text: s.text.clone(),
-                words: Vec::new(),
-            }),
-            self.language.clone(),
-        )
+        let mut speakers: Vec<crate::model::Speaker> = Vec::new();
+        let segments = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let speaker_id = s.speaker.as_deref().map(|name| {
+                    if let Some(known) = speakers.iter().find(|sp| sp.name == name) {
+                        return known.id.clone();
+                    }
+                    let speaker = match self.speakers.iter().find(|sp| sp.name == name) {
+                        Some(diarized) => diarized.clone(),
+                        None => {
+                            // A channel label never takes an id a diarized speaker has.
+                            let taken: Vec<crate::model::Speaker> =
+                                speakers.iter().chain(&self.speakers).cloned().collect();
+                            crate::model::Speaker {
+                                id: crate::model::speaker_id_for(name, &taken),
+                                name: name.to_string(),
+                                channel: s.channel,
+                            }
+                        }
+                    };
+                    let id = speaker.id.clone();
+                    speakers.push(speaker);
+                    id
+                });
+                crate::model::Segment {
+                    id: i as u32,
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    channel: s.channel,
+                    speaker_id,
+                    text: s.text.clone(),
+                    words: Vec::new(),
+                }
+            })
+            .collect();
+        crate::model::Transcript {
+            segments,
+            speakers,
+            language: self.language.clone(),
+        }
     }
 }
 

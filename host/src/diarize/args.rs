@@ -1,0 +1,34 @@
+//! The diarization flags of every command that transcribes.
+
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct DiarizeArgs {
+    /// Do not split the system audio (or a mono file) into speakers
+    #[arg(long)]
+    pub no_diarize: bool,
+    /// The number of speakers to find on the system audio (or in a mono file) [default:
+    /// estimated]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub speakers: Option<u16>,
+    /// Folder holding segmentation-3.0.onnx and campplus.onnx [default: the models folder's
+    /// diarization/, filled by `minutes models pull diarization`]
+    #[arg(long, value_name = "DIR", env = "MINUTES_DIARIZATION_MODELS")]
+    pub diarization_models: Option<PathBuf>,
+}
+
+impl DiarizeArgs {
+    /// The diarization settings, or `None` when turned off.
+    pub fn options(&self, home: &Path) -> Option<super::Options> {
+        if self.no_diarize {
+            return None;
+        }
+        let dir = self
+            .diarization_models
+            .clone()
+            .unwrap_or_else(|| super::default_models_dir(home));
+        let mut options = super::Options::new(dir);
+        options.speakers = self.speakers.map(usize::from);
+        Some(options)
+    }
+}
