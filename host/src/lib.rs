@@ -12,6 +12,7 @@ pub mod cli;
 pub mod fsperm;
 pub mod ledger;
 pub mod mcp;
+pub(crate) mod meeting_job;
 pub mod model;
 pub mod output;
 pub mod plugins;
