@@ -18,6 +18,7 @@ mod record;
 mod secret;
 pub(crate) mod summarize;
 pub(crate) mod transcribe;
+pub(crate) mod transcript;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -70,6 +71,9 @@ enum Command {
     // list, show, search, delete, rename, label: the meetings store.
     #[command(flatten)]
     Meetings(meetings::MeetingsCommand),
+    /// Correct a stored meeting's transcript
+    #[command(subcommand)]
+    Transcript(transcript::TranscriptCommand),
     /// Export a stored meeting (or a document file) with an exporter plugin
     Export(export::ExportArgs),
     /// List input devices, outputs and their monitors (system audio)
@@ -185,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Providers(args) => providers::run(&ctx, args),
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),
+        Command::Transcript(cmd) => transcript::run(&ctx, cmd),
     }
 }
 

@@ -129,8 +129,13 @@ ALTER TABLE segments DROP COLUMN speaker;
 CREATE UNIQUE INDEX segments_segment_id ON segments (meeting_id, segment_id);
 ";
 
+/// Version 4: a segment's text can be corrected by the user; `original_text` keeps what the
+/// transcriber wrote (NULL while the text was never corrected). `text` stays the searched,
+/// summarised and exported text, so a correction needs no other reader to change.
+const V4: &str = "ALTER TABLE segments ADD COLUMN original_text TEXT;";
+
 /// The version this code writes.
-pub(crate) const VERSION: i64 = 3;
+pub(crate) const VERSION: i64 = 4;
 
 pub(crate) enum Migrated {
     UpToDate,
@@ -172,6 +177,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
         speakers_from_names(&tx)?;
         summaries_to_current(&tx)?;
         tx.execute_batch(V3_FINISH)?;
+    }
+    if found < 4 {
+        tx.execute_batch(V4)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;
