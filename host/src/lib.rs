@@ -1,6 +1,7 @@
 //! minutes: private meeting notes. The host records and transcribes locally; everything that
 //! talks to the outside world is a sandboxed WebAssembly plugin.
 
+pub(crate) mod app;
 pub mod audio;
 pub mod bench;
 mod bench_capture;

@@ -1,5 +1,6 @@
 //! The `minutes` command line: a thin layer over the library.
 
+mod app;
 mod ask;
 mod audit;
 mod closed_output;
@@ -74,6 +75,8 @@ enum Command {
     /// Correct a stored meeting's transcript
     #[command(subcommand)]
     Transcript(transcript::TranscriptCommand),
+    /// Open your meetings in the browser: a local web app on this machine only
+    App(app::AppArgs),
     /// Export a stored meeting (or a document file) with an exporter plugin
     Export(export::ExportArgs),
     /// List input devices, outputs and their monitors (system audio)
@@ -190,6 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),
         Command::Transcript(cmd) => transcript::run(&ctx, cmd),
+        Command::App(args) => app::run(ctx, args),
     }
 }
 
