@@ -4,6 +4,7 @@
 pub(crate) mod app;
 pub mod audio;
 pub mod bench;
+mod bench_app;
 mod bench_capture;
 mod bench_mcp;
 mod bench_net;

@@ -190,7 +190,7 @@ const HOSTILE_DOCUMENT: &str = r#"{
       {"id": 0, "start_ms": 0, "end_ms": 4000, "channel": 0, "speaker_id": "x", "text": "Type <script>alert(1)</script> in the form."},
       {"id": 1, "start_ms": 4000, "end_ms": 9000, "channel": 0, "speaker_id": "x", "text": "The budget is fine."}
   ]},
-  "summary": {"markdown": "", "sections": [{"title": "<h1>Overview</h1>", "body": "Said <script>steal()</script>."}],
+  "summary": {"markdown": "", "sections": [{"title": "<h1>Overview</h1>", "body": "Said <script>steal()</script>.\n- <img src=y>\n\n| <i>who</i> | time |\n| --- | --- |\n| <b>me</b> | 1 |"}],
               "action_items": [{"owner": "<u>Sam</u>", "task": "Fix <iframe>", "due": "<b>Friday</b>"}],
               "decisions": ["Ship <style>body{}</style>"], "open_questions": []}
 }"#;
@@ -436,6 +436,9 @@ fn markup_in_a_transcript_summary_or_name_is_shown_as_text() {
         "&lt;u&gt;Sam&lt;/u&gt;",
         "Fix &lt;iframe&gt;",
         "Ship &lt;style&gt;body{}&lt;/style&gt;",
+        "<li>&lt;img src=y&gt;</li>",
+        "<th>&lt;i&gt;who&lt;/i&gt;</th>",
+        "<td>&lt;b&gt;me&lt;/b&gt;</td>",
     ] {
         assert!(html.contains(escaped), "missing {escaped} in:\n{html}");
     }
@@ -447,6 +450,9 @@ fn markup_in_a_transcript_summary_or_name_is_shown_as_text() {
         "<style>",
         "<u>Sam",
         "<h1>Overview",
+        "<img src=y",
+        "<i>who",
+        "<b>me",
     ] {
         assert!(!html.contains(raw_markup), "{raw_markup} got through");
     }
@@ -629,4 +635,28 @@ fn a_correction_from_the_command_line_is_searched_summarised_and_exported() {
     assert!(err.contains("no segment 7"), "{err}");
     let err = env.fails(&["transcript", "edit", "m-42", "0", "   "]);
     assert!(err.contains("non-empty"), "{err}");
+}
+
+#[test]
+fn a_summary_items_citations_link_to_their_moment() {
+    let env = Env::new();
+    let cited = SAMPLE_DOCUMENT.replace(
+        r#""decisions": ["Launch on March 17th"]"#,
+        r#""decisions": [{"text": "Launch on March 17th", "grounding": "supported",
+                          "citations": [{"segment_id": 1, "at_ms": 65000}]}]"#,
+    );
+    assert_ne!(cited, SAMPLE_DOCUMENT);
+    add_document(&env, "m.json", &cited, Some(&jfk()));
+    let app = Server::start(&env);
+    let cookie = app.session();
+    let html = app.get("/meetings/m-42", &cookie).text();
+    assert!(
+        html.contains(r##"<a class="cite" href="#seg-1" data-at="65000">01:05</a>"##),
+        "{html}"
+    );
+    // The line it cites is there to jump to, with its times for the player.
+    assert!(
+        html.contains(r#"id="seg-1" data-start="65000" data-end="68000""#),
+        "{html}"
+    );
 }

@@ -339,5 +339,22 @@ async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_j
         "the hit is at the corrected line's time"
     );
     screenshot(client, "5-found").await;
+
+    // A meeting with decisions, action items and open questions.
+    client
+        .goto(&format!("http://{}/meetings/m-42", server.host()))
+        .await
+        .expect("the sample meeting");
+    let summary = text_of(client, ".summary").await;
+    for shown in [
+        "Launch on March 17th",
+        "Sam: Draft the announcement — due March 10th",
+        "Pro tier price after June?",
+    ] {
+        assert!(summary.contains(shown), "{shown} in {summary}");
+    }
+    let speakers = text_of(client, "ol.transcript").await;
+    assert!(speakers.contains("Maria"), "{speakers}");
+    screenshot(client, "6-summary").await;
     let _ = id;
 }

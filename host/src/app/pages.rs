@@ -220,7 +220,7 @@ pub fn meeting_page(v: &MeetingView<'_>) -> Markup {
         @if transcript.segments.is_empty() {
             p.muted { "No speech was transcribed." }
         } @else {
-            ol.transcript {
+            ol.transcript.anonymous[transcript.speakers.is_empty()] {
                 @for s in &transcript.segments {
                     (segment_line(&meta.id, s, transcript.speaker_name(s), v.originals.get(&s.id)))
                 }
@@ -268,7 +268,7 @@ fn summary(v: &MeetingView<'_>) -> Markup {
         div.card.summary {
             @for section in &s.sections {
                 h3 { (section.title) }
-                p { (section.body) }
+                (body(&section.body))
             }
             @if !s.decisions.is_empty() {
                 h3 { "Decisions" }
@@ -321,6 +321,59 @@ fn summary(v: &MeetingView<'_>) -> Markup {
                     }
                 }
                 dt { "Made" } dd { (crate::time::utc(stored.created_at_ms.div_euclid(1000))) " UTC" }
+            }
+        }
+    }
+}
+
+/// A section's Markdown body, as far as templates use it: paragraphs, `- ` lists and pipe
+/// tables. Every piece of text goes through the template's escaping; nothing else is
+/// interpreted (emphasis and links stay as typed).
+fn body(markdown: &str) -> Markup {
+    enum Block<'a> {
+        Para(Vec<&'a str>),
+        List(Vec<&'a str>),
+        Table(Vec<Vec<&'a str>>),
+    }
+    let mut blocks: Vec<Block<'_>> = Vec::new();
+    for line in markdown.lines().map(str::trim) {
+        if line.is_empty() {
+            blocks.push(Block::Para(Vec::new()));
+        } else if let Some(item) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
+            match blocks.last_mut() {
+                Some(Block::List(items)) => items.push(item),
+                _ => blocks.push(Block::List(vec![item])),
+            }
+        } else if line.starts_with('|') && line.ends_with('|') && line.len() > 1 {
+            let cells: Vec<&str> = line[1..line.len() - 1].split('|').map(str::trim).collect();
+            // The row under the header: dashes and colons only.
+            if cells
+                .iter()
+                .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')))
+            {
+                continue;
+            }
+            match blocks.last_mut() {
+                Some(Block::Table(rows)) => rows.push(cells),
+                _ => blocks.push(Block::Table(vec![cells])),
+            }
+        } else {
+            match blocks.last_mut() {
+                Some(Block::Para(lines)) => lines.push(line),
+                _ => blocks.push(Block::Para(vec![line])),
+            }
+        }
+    }
+    html! {
+        @for block in &blocks {
+            @match block {
+                Block::Para(lines) => @if !lines.is_empty() { p { (lines.join(" ")) } },
+                Block::List(items) => ul { @for i in items { li { (i) } } },
+                Block::Table(rows) => table.plain {
+                    @for (n, row) in rows.iter().enumerate() {
+                        tr { @for cell in row { @if n == 0 { th { (cell) } } @else { td { (cell) } } } }
+                    }
+                },
             }
         }
     }
