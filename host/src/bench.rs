@@ -238,6 +238,19 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The app (`minutes app`): first page of the meetings list and searches over the same
+    /// generated store, server time p50/p95 (target ≤ 50 ms), and a one-hour meeting's page weight
+    #[command(after_help = "Example:\n  minutes bench app --meetings 1000")]
+    App {
+        /// Meetings to generate
+        #[arg(long, default_value_t = 1000)]
+        meetings: usize,
+        /// Requests of each kind
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// MCP: `search_meetings` over the same generated store, in process and through a
     /// `minutes mcp` process over stdio (target p95 ≤ 50 ms)
     #[command(after_help = "Example:\n  minutes bench mcp --meetings 1000")]
@@ -340,6 +353,11 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             iterations,
             json,
         } => crate::bench_store::run(meetings, iterations, json),
+        BenchCommand::App {
+            meetings,
+            iterations,
+            json,
+        } => crate::bench_app::run(meetings, iterations, json),
         BenchCommand::Mcp {
             meetings,
             iterations,

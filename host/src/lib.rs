@@ -1,8 +1,10 @@
 //! minutes: private meeting notes. The host records and transcribes locally; everything that
 //! talks to the outside world is a sandboxed WebAssembly plugin.
 
+pub(crate) mod app;
 pub mod audio;
 pub mod bench;
+mod bench_app;
 mod bench_capture;
 mod bench_load;
 mod bench_mcp;
@@ -15,6 +17,7 @@ pub mod diarize;
 pub mod fsperm;
 pub mod ledger;
 pub mod mcp;
+pub(crate) mod meeting_job;
 pub mod model;
 pub mod output;
 pub mod plugins;

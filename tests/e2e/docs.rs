@@ -67,6 +67,10 @@ const RULES: &[(&str, Plan)] = &[
     ("minutes devices", Plan::Skip(SOUND)),
     ("minutes record", Plan::Skip(SOUND)),
     (
+        "minutes app",
+        Plan::Skip("serves until stopped; tests/e2e/app.rs and browser.rs run it"),
+    ),
+    (
         "minutes --offline ...",
         Plan::Skip("`...` stands for any command"),
     ),

@@ -1,8 +1,10 @@
 //! End-to-end tests: they build the real plugin packages and drive the real `minutes` binary
 //! (and, where a test needs two calls in one process, the library the binary is made of).
 
+mod app;
 mod ask;
 mod authoring;
+mod browser;
 mod common;
 mod contract_v0_1;
 mod docs;

@@ -1,11 +1,12 @@
-//! How a transcribed meeting is finished — summary, exports, store — the same way for
-//! `process`, `record` and `recover`. A failed summary or store write is a warning: the
-//! transcript and the notes already written are never lost to it.
+//! The options of how a transcribed meeting is finished — summary, exports, store — shared by
+//! `process`, `record` and `recover`, and the checks made before any work. The steps
+//! themselves are `crate::meeting_job`'s.
 
+use crate::meeting_job::FinishPlan;
 use crate::model::{Document, MeetingMetadata, Transcript};
 use crate::plugins::manifest::Kind;
 use crate::plugins::{Home, Registry};
-use crate::summarize::{Choice, Summarized};
+use crate::summarize::Choice;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Clone, Debug)]
@@ -43,11 +44,7 @@ pub struct FinishArgs {
     pub json: bool,
 }
 
-pub struct Finished {
-    pub summarized: Option<Summarized>,
-    pub written: Vec<PathBuf>,
-    pub meeting_id: Option<String>,
-}
+pub use crate::meeting_job::Finished;
 
 impl FinishArgs {
     /// The exporters to run: the flags, else `[process] exporters`, else export-markdown.
@@ -101,7 +98,7 @@ impl FinishArgs {
         for id in exporters {
             let manifest = registry.manifest(id)?;
             let plugin = registry.load(&runtime, id)?;
-            let format = first_format(&plugin)?;
+            let format = crate::meeting_job::first_format(&plugin)?;
             let declared = super::export::declared_format(&manifest, &format)?;
             if declared.max_files == 0 {
                 continue;
@@ -147,9 +144,8 @@ impl FinishArgs {
     }
 }
 
-/// Stores `document` (recorded from `audio`; `audio_owned` when minutes made the recording, so
-/// retention may delete it), summarises it, exports it with `exporters`, and records all of it
-/// in the store. The meeting is stored first so the exports carry its final id.
+/// Stores, summarises and exports `document` (see [`crate::meeting_job::finish`]), drawing
+/// its progress on the terminal.
 pub fn finish(
     ctx: &super::Context,
     document: &mut Document,
@@ -158,186 +154,21 @@ pub fn finish(
     args: &FinishArgs,
     exporters: &[String],
 ) -> anyhow::Result<Finished> {
-    let registry = Registry::open(ctx.home.clone())?;
-    let runtime = ctx.runtime()?;
-    let warn = |e: &dyn std::fmt::Display| {
-        eprintln!("warning: the meeting was not stored (list/search will not show it): {e:#}")
+    let plan = FinishPlan {
+        choice: args.choice(),
+        no_summary: args.no_summary,
+        exporters: exporters.to_vec(),
+        dir: args.dir.clone(),
+        force: args.force,
     };
-    let store = super::meetings::open_store(&ctx.home)
-        .map_err(|e| warn(&e))
-        .ok();
-    let path = std::fs::canonicalize(audio).unwrap_or_else(|_| audio.to_path_buf());
-    let meeting_id = store.as_ref().and_then(|s| {
-        s.save_meeting(
-            document,
-            Some(crate::store::AudioRef {
-                path,
-                owned: audio_owned,
-            }),
-        )
-        .map_err(|e| warn(&e))
-        .ok()
-    });
-    if let Some(id) = &meeting_id {
-        document.metadata.id = id.clone();
-    }
-    let no_speech = document.transcript.segments.is_empty();
-    if no_speech && !args.no_summary {
-        eprintln!(
-            "warning: no speech was found, so the meeting has no summary (is the right file or channel recorded?)"
-        );
-    }
-    let summarized = match args.no_summary || no_speech {
-        true => None,
-        false => summarize(&runtime, &registry, &args.choice(), document),
-    };
-    if let Some(s) = &summarized {
-        document.summary = Some(s.summary.clone());
-        if let (Some(store), Some(id)) = (&store, &meeting_id)
-            && let Err(e) = store.save_summary(
-                id,
-                &s.summary,
-                &super::meetings::store_provenance(&s.provenance),
-            )
-        {
-            eprintln!("warning: the summary was not stored: {e}");
-        }
-    }
-    let mut written = Vec::new();
-    let mut failed = Vec::new();
-    let log = crate::output::WrittenLog::in_home(&ctx.home);
-    for id in exporters {
-        // One exporter failing does not stop the others; the meeting is kept either way.
-        match export_one(ctx, &registry, &runtime, &log, id, document, args) {
-            Ok((format, paths)) => {
-                if let (Some(store), Some(meeting)) = (&store, &meeting_id) {
-                    let absolute: Vec<PathBuf> = paths
-                        .iter()
-                        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-                        .collect();
-                    if let Err(e) = store.record_export(meeting, id, &format, &absolute) {
-                        eprintln!("warning: the export by {id} was not recorded: {e}");
-                    }
-                }
-                written.extend(paths);
-            }
-            Err(e) => failed.push((id.as_str(), e)),
-        }
-    }
-    if !failed.is_empty() {
-        for path in &written {
-            eprintln!("wrote {}", path.display());
-        }
-        let mut message = failed
-            .iter()
-            .map(|(id, e)| format!("exporter `{id}` failed: {e:#}"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let again = |source: &str| {
-            let ids: Vec<&str> = failed.iter().map(|(id, _)| *id).collect();
-            format!(
-                "export it again with `minutes export {source} --to {} --dir <folder>`",
-                ids.join(" / --to ")
-            )
-        };
-        message += &match &meeting_id {
-            Some(id) => format!(
-                "\nThe meeting is kept: stored as {id} (minutes show {id}); {}",
-                again(id)
-            ),
-            None => match keep_document(&ctx.home, document) {
-                Ok(path) => format!(
-                    "\nThe meeting is kept in {}; {}",
-                    path.display(),
-                    again(&format!("--document {}", path.display()))
-                ),
-                Err(e) => format!("\nThe meeting could not be kept either: {e:#}"),
-            },
-        };
-        anyhow::bail!(message);
-    }
-    Ok(Finished {
-        summarized,
-        written,
-        meeting_id,
-    })
-}
-
-/// The first format an exporter offers: the one it is run with after a meeting.
-fn first_format(plugin: &crate::plugins::LoadedPlugin) -> anyhow::Result<String> {
-    super::block_on(plugin.exporter_info())??
-        .formats
-        .first()
-        .map(|f| f.id.clone())
-        .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", plugin.id()))
-}
-
-/// Runs exporter `id` on `document` and writes its files.
-fn export_one(
-    ctx: &super::Context,
-    registry: &Registry,
-    runtime: &crate::plugins::Runtime,
-    log: &crate::output::WrittenLog,
-    id: &str,
-    document: &Document,
-    args: &FinishArgs,
-) -> anyhow::Result<(String, Vec<PathBuf>)> {
-    let dir = super::export::output_dir(&ctx.home, args.dir.as_deref())?;
-    let manifest = registry.manifest(id)?;
-    let plugin = registry
-        .load(runtime, id)?
-        .for_meeting(&document.metadata.id);
-    let format = first_format(&plugin)?;
-    let declared = super::export::declared_format(&manifest, &format)?;
-    let files = super::block_on(plugin.export(&format, document))??;
-    let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-    let paths = crate::output::write_files(id, &dir, declared, &files, args.force, log)?;
-    Ok((format, paths))
-}
-
-/// Saves `document` as a meeting document file in the minutes home, for when neither the
-/// store nor the exports could keep it; `minutes export --document` reads it.
-fn keep_document(home: &Home, document: &Document) -> anyhow::Result<PathBuf> {
-    let stem = crate::store::derived_id(&document.metadata.started_at, &document.metadata.title);
-    Ok(crate::output::keep_unsaved(
-        home,
-        &stem,
-        "json",
-        &serde_json::to_vec_pretty(document)?,
-    )?)
-}
-
-fn summarize(
-    runtime: &crate::plugins::Runtime,
-    registry: &Registry,
-    choice: &Choice,
-    document: &Document,
-) -> Option<Summarized> {
-    let bar = super::summarize::ProgressBar::new();
-    let result = super::block_on(crate::summarize::summarize(
-        runtime,
-        registry,
-        choice,
+    Ok(crate::meeting_job::finish(
+        ctx,
         document,
-        Some(bar.callback()),
-    ));
-    bar.finish();
-    match result
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-    {
-        Ok(s) => {
-            eprintln!(
-                "{}",
-                crate::term::clean(&super::summarize::describe(&s.provenance))
-            );
-            Some(s)
-        }
-        Err(e) => {
-            eprintln!("warning: no summary: {}", crate::term::clean(&e));
-            None
-        }
-    }
+        audio,
+        audio_owned,
+        &plan,
+        &super::progress::terminal(false),
+    )?)
 }
 
 /// `[process] exporters = [...]` in config.toml: exporters to run after every meeting.

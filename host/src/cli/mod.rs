@@ -1,23 +1,26 @@
 //! The `minutes` command line: a thin layer over the library.
 
+mod app;
 mod ask;
 mod audit;
 mod closed_output;
 mod devices;
-mod export;
+pub(crate) mod export;
 pub(crate) mod finish;
 mod mcp;
-mod meetings;
+pub(crate) mod meetings;
 mod models;
 mod plugin;
 mod plugin_author;
 mod process;
+mod progress;
 mod providers;
 mod record;
 mod secret;
 mod speakers;
 pub(crate) mod summarize;
 pub(crate) mod transcribe;
+pub(crate) mod transcript;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -78,6 +81,11 @@ enum Command {
         minutes speakers rename 2026-11-28-atlas me Ana"
     )]
     Speakers(speakers::SpeakersCommand),
+    /// Correct a stored meeting's transcript
+    #[command(subcommand)]
+    Transcript(transcript::TranscriptCommand),
+    /// Open your meetings in the browser: a local web app on this machine only
+    App(app::AppArgs),
     /// Export a stored meeting (or a document file) with an exporter plugin
     Export(export::ExportArgs),
     /// List input devices, outputs and their monitors (system audio)
@@ -194,6 +202,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(cmd) => crate::bench::run(cmd),
         Command::Meetings(cmd) => meetings::run(&ctx, cmd),
         Command::Speakers(cmd) => speakers::run(&ctx, cmd),
+        Command::Transcript(cmd) => transcript::run(&ctx, cmd),
+        Command::App(args) => app::run(ctx, args),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::model::{Document, MeetingMetadata};
 use crate::plugins::Registry;
 use crate::transcribe::engine::Transcriber;
-use crate::transcribe::pipeline::{PipelineOptions, Segment, transcribe_file};
+use crate::transcribe::pipeline::PipelineOptions;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -57,22 +57,14 @@ pub(crate) fn run(ctx: &super::Context, args: ProcessArgs) -> anyhow::Result<()>
         ..Default::default()
     };
     let cancel = super::transcribe::cancel_on_ctrl_c();
-    let bar = super::transcribe::progress_bar(total);
-    let transcript = transcribe_file(
+    let transcript = crate::meeting_job::transcribe(
         &args.file,
         &mut engine,
         &options,
         cancel,
-        &mut |p| bar.set_position(p.position_ms / 1000),
-        &mut |s: &Segment| {
-            bar.println(format!(
-                "[{}] {}",
-                super::transcribe::clock(s.start_ms),
-                s.text
-            ))
-        },
+        total,
+        &super::progress::terminal(true),
     )?;
-    bar.finish_and_clear();
     if !transcript.complete {
         eprintln!("stopped early: exporting what was transcribed so far");
     }

@@ -19,7 +19,7 @@ use crate::audio::source::{Capture, FileFeeder};
 use crate::audio::wav::{WavWriter, repair};
 use crate::model::{Document, MeetingMetadata};
 use crate::transcribe::engine::EngineConfig;
-use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript, transcribe_file};
+use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript};
 
 #[derive(clap::Args)]
 #[command(
@@ -334,17 +334,14 @@ fn transcribe_recording(
     let total = crate::audio::decode::AudioReader::open(audio)?
         .info()
         .duration_ms;
-    let bar = super::transcribe::progress_bar(total);
-    let t = transcribe_file(
+    Ok(crate::meeting_job::transcribe(
         audio,
         &mut engine,
         &options,
         Arc::new(AtomicBool::new(false)),
-        &mut |p| bar.set_position(p.position_ms / 1000),
-        &mut |_: &Segment| {},
-    )?;
-    bar.finish_and_clear();
-    Ok(t)
+        total,
+        &super::progress::terminal(false),
+    )?)
 }
 
 struct Outcome {

@@ -150,34 +150,38 @@ impl ProgressBar {
     }
 
     pub fn callback(&self) -> ProgressFn {
-        let bar = self.0.clone();
+        let bar = ProgressBar(self.0.clone());
         Arc::new(move |p| match p {
             Progress::Planned {
                 chunks,
                 expected_requests,
-            } => {
-                bar.set_length(u64::from(expected_requests));
-                bar.set_message(format!(
-                    "· {chunks} chunk{}",
-                    if chunks == 1 { "" } else { "s" }
-                ));
-            }
+            } => bar.planned(chunks, expected_requests),
             Progress::Request {
                 done,
                 expected,
                 output_tokens,
                 secs,
-            } => {
-                if expected.is_none_or(|e| done as u64 > u64::from(e)) {
-                    bar.set_length(done as u64);
-                }
-                bar.set_position(done as u64);
-                bar.set_message(format!(
-                    "· {:.1} tokens/s",
-                    f64::from(output_tokens) / secs.max(0.001)
-                ));
-            }
+            } => bar.request(done, expected, output_tokens, secs),
         })
+    }
+
+    pub fn planned(&self, chunks: usize, expected_requests: u32) {
+        self.0.set_length(u64::from(expected_requests));
+        self.0.set_message(format!(
+            "· {chunks} chunk{}",
+            if chunks == 1 { "" } else { "s" }
+        ));
+    }
+
+    pub fn request(&self, done: usize, expected: Option<u32>, output_tokens: u32, secs: f64) {
+        if expected.is_none_or(|e| done as u64 > u64::from(e)) {
+            self.0.set_length(done as u64);
+        }
+        self.0.set_position(done as u64);
+        self.0.set_message(format!(
+            "· {:.1} tokens/s",
+            f64::from(output_tokens) / secs.max(0.001)
+        ));
     }
 
     pub fn finish(&self) {

@@ -6,6 +6,7 @@
 //! state. Audio is not stored in the database; meetings refer to files by path, and minutes
 //! deletes only the recordings it made itself (`AudioRef::owned`), never a user's own file.
 
+mod edits;
 mod retention;
 mod schema;
 mod search;
@@ -13,8 +14,9 @@ mod speakers;
 #[cfg(test)]
 mod tests;
 
+pub use edits::Correction;
 pub use retention::{RetentionPolicy, RetentionReport};
-pub use search::{HitSource, SearchHit};
+pub use search::{HitSource, SearchHit, has_words};
 pub use speakers::{MAX_SPEAKER_NAME_CHARS, SpeakerEntry, apply_names};
 
 use crate::model::{
@@ -689,6 +691,53 @@ impl Store {
                     stmt.query_map([limit], read_info)?.collect()
                 }
             }
+        };
+        run().map_err(|e| self.error(e))
+    }
+
+    /// One page of meetings, newest first (optionally those with `label`), and how many
+    /// there are in all.
+    pub fn list_page(
+        &self,
+        label: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<MeetingInfo>, usize), StoreError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.lock();
+        let run = || -> rusqlite::Result<(Vec<MeetingInfo>, usize)> {
+            // `?1 IS NULL OR ...`: one statement for both, kept in the statement cache.
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {INFO_COLUMNS} FROM meetings m WHERE ?1 IS NULL OR EXISTS \
+                 (SELECT 1 FROM labels l WHERE l.meeting_id = m.id AND l.label = ?1) \
+                 ORDER BY m.started_at DESC, m.id LIMIT ?2 OFFSET ?3"
+            ))?;
+            let rows = stmt
+                .query_map(params![label, limit, offset], read_info)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let total: i64 = conn.query_row(
+                "SELECT count(*) FROM meetings m WHERE ?1 IS NULL OR EXISTS \
+                 (SELECT 1 FROM labels l WHERE l.meeting_id = m.id AND l.label = ?1)",
+                [label],
+                |r| r.get(0),
+            )?;
+            Ok((rows, usize::try_from(total).unwrap_or(0)))
+        };
+        run().map_err(|e| self.error(e))
+    }
+
+    /// Every label in use, with how many meetings carry it, most used first.
+    pub fn labels(&self) -> Result<Vec<(String, usize)>, StoreError> {
+        let conn = self.lock();
+        let run = || -> rusqlite::Result<Vec<(String, usize)>> {
+            let mut stmt = conn.prepare_cached(
+                "SELECT label, count(*) AS n FROM labels GROUP BY label ORDER BY n DESC, label",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, usize::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
+            })?
+            .collect()
         };
         run().map_err(|e| self.error(e))
     }

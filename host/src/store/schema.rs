@@ -172,8 +172,13 @@ END;
 INSERT INTO segments_fts (segments_fts) VALUES ('rebuild');
 ";
 
+/// Version 5: a segment's text can be corrected by the user; `original_text` keeps what the
+/// transcriber wrote (NULL while the text was never corrected). `text` stays the searched,
+/// summarised and exported text, so a correction needs no other reader to change.
+const V5: &str = "ALTER TABLE segments ADD COLUMN original_text TEXT;";
+
 /// The version this code writes.
-pub(crate) const VERSION: i64 = 4;
+pub(crate) const VERSION: i64 = 5;
 
 pub(crate) enum Migrated {
     UpToDate,
@@ -218,6 +223,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
     }
     if found < 4 {
         tx.execute_batch(V4)?;
+    }
+    if found < 5 {
+        tx.execute_batch(V5)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

@@ -39,6 +39,11 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
+/// Whether `query` has anything to search for (a word of letters or digits).
+pub fn has_words(query: &str) -> bool {
+    fts_queries(query).is_some()
+}
+
 /// The user's query as FTS5 expressions: (phrase, all words). `None` when it has no words.
 pub(crate) fn fts_queries(query: &str) -> Option<(String, String)> {
     let mut words = Vec::new();

@@ -1,0 +1,27 @@
+//! `minutes app`: the local web interface (see `crate::app`).
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  minutes app\n  minutes app --port 8765 --no-open\n\n\
+    The app listens on 127.0.0.1 only. The address it prints carries a secret for this start: \
+    open that address (it is opened for you unless --no-open); other programs and web sites \
+    cannot reach your meetings without it. Ctrl-C stops the app."
+)]
+pub struct AppArgs {
+    /// Port on 127.0.0.1 [default: a free one]
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Do not open the browser; just print the address
+    #[arg(long)]
+    no_open: bool,
+}
+
+pub(crate) fn run(ctx: super::Context, args: AppArgs) -> anyhow::Result<()> {
+    Ok(crate::app::run(
+        ctx,
+        crate::app::Options {
+            port: args.port,
+            open_browser: !args.no_open,
+        },
+    )?)
+}

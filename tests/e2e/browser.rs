@@ -1,0 +1,360 @@
+//! `minutes app` in a real browser: Chromium driven through chromedriver (Debian's `chromium`
+//! and `chromium-driver`), started by the test itself. Without chromedriver the test is
+//! skipped with a message, except under CI (CI=true), where it fails.
+//!
+//! The journey: open the printed address → the meetings list → search a phrase → open the
+//! meeting → click a transcript line and see the player's time move there → correct a word and
+//! find it with search. Screenshots go to target/app-screenshots/ for a person to look at.
+
+use crate::app::Server;
+use crate::common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver on a free port, or says why the test cannot run.
+fn start_driver() -> Option<Driver> {
+    let found = Command::new(CHROMEDRIVER)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found || !std::path::Path::new(CHROMIUM).exists() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(
+            !ci,
+            "CI needs {CHROMEDRIVER} and {CHROMIUM} for the browser tests: .ci/debian-packages lists chromium and chromium-driver"
+        );
+        eprintln!(
+            "SKIPPED: the browser test needs {CHROMEDRIVER} and {CHROMIUM} (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(Driver {
+        child,
+        port,
+        _profile: tempfile::tempdir().expect("profile"),
+    })
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let profile = driver._profile.path().display().to_string();
+    let capabilities = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                format!("--user-data-dir={profile}"),
+                "--autoplay-policy=no-user-gesture-required",
+                "--window-size=1200,900",
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("an object literal")
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = workspace().join("target").join("app-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+/// Waits until `check` holds, up to 20 s; panics with `what` otherwise.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    match client.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn js(client: &Client, script: &str) -> serde_json::Value {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+/// A meeting made the way a user makes one: `minutes process` on a short recording.
+fn processed_meeting(env: &Env) -> String {
+    let _whisper = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let jfk = shared("corpus/real/jfk.wav");
+    let out = env.ok(&[
+        "process",
+        jfk.to_str().expect("utf-8"),
+        "--model",
+        &tiny(),
+        "--threads",
+        "1",
+        "--title",
+        "Inaugural address",
+        "--to",
+        "export-markdown",
+        "--dir",
+        "notes",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("json");
+    report["meeting_id"]
+        .as_str()
+        .expect("meeting id")
+        .to_string()
+}
+
+#[test]
+fn open_search_play_and_correct_in_a_real_browser() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let env = Env::new();
+    env.install(&package("export-markdown"));
+    env.install(&package("template-extractive"));
+    let id = processed_meeting(&env);
+    // A second meeting, so the list and the search have something to tell apart.
+    let doc = env.document();
+    env.ok(&["store", "add-document", doc.to_str().expect("utf-8")]);
+    let show: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", &id, "--json"])).expect("json");
+    let segments = show["document"]["transcript"]["segments"]
+        .as_array()
+        .expect("segments")
+        .clone();
+    assert!(!segments.is_empty(), "jfk.wav has speech: {show}");
+    let server = Server::start(&env);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = browser(&driver).await;
+        let result = journey(&client, &server, &id, &segments).await;
+        let _ = client.close().await;
+        result
+    });
+}
+
+async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_json::Value]) {
+    // The printed address: the token is traded for the cookie and leaves the address bar.
+    client.goto(&server.address).await.expect("open the app");
+    let url = client.current_url().await.expect("url");
+    assert_eq!(url.path(), "/");
+    assert!(
+        !url.as_str().contains("token"),
+        "the token left the address bar: {url}"
+    );
+    let list = text_of(client, "table.meetings").await;
+    assert!(
+        list.contains("Inaugural address") && list.contains("Atlas: weekly release sync"),
+        "{list}"
+    );
+    screenshot(client, "1-meetings").await;
+
+    // Search as you type: the hits replace the list without a page load.
+    let search = client
+        .find(Locator::Css("input[name=q]"))
+        .await
+        .expect("search box");
+    search.send_keys("fellow americans").await.expect("type");
+    eventually("search hits", || async {
+        text_of(client, "#results")
+            .await
+            .contains("Inaugural address")
+            && client.find(Locator::Css("ul.hits mark")).await.is_ok()
+    })
+    .await;
+    let marked = text_of(client, "ul.hits mark").await.to_lowercase();
+    assert_eq!(marked, "fellow americans", "the phrase is highlighted");
+    assert!(!text_of(client, "#results").await.contains("Atlas"));
+    screenshot(client, "2-search").await;
+
+    // The meeting: its summary, transcript and player.
+    client
+        .find(Locator::Css("ul.hits a"))
+        .await
+        .expect("hit link")
+        .click()
+        .await
+        .expect("open the meeting");
+    eventually("the meeting page", || async {
+        client.find(Locator::Css("ol.transcript")).await.is_ok()
+    })
+    .await;
+    assert_eq!(text_of(client, "h1").await, "Inaugural address");
+    let summary = text_of(client, ".summary").await;
+    assert!(summary.contains("template-extractive"), "{summary}");
+    assert!(summary.contains("made on this machine"), "{summary}");
+    eventually("the audio's length", || async {
+        js(client, "return document.getElementById('player').duration")
+            .await
+            .as_f64()
+            .is_some_and(|d| d > 10.0)
+    })
+    .await;
+
+    // Clicking a line plays from there, and that line is highlighted.
+    let last = segments.last().expect("a segment");
+    let start_ms = last["start_ms"].as_u64().expect("start");
+    let seg_id = last["id"].as_u64().expect("id");
+    client
+        .find(Locator::Css(&format!("#seg-{seg_id} .text")))
+        .await
+        .expect("the line")
+        .click()
+        .await
+        .expect("click the line");
+    eventually("the player at the line", || async {
+        let t = js(
+            client,
+            "return document.getElementById('player').currentTime",
+        )
+        .await
+        .as_f64()
+        .unwrap_or(-1.0);
+        t >= start_ms as f64 / 1000.0 - 0.05 && t < start_ms as f64 / 1000.0 + 3.0
+    })
+    .await;
+    eventually("the line highlighted", || async {
+        js(
+            client,
+            &format!(
+                "return document.getElementById('seg-{seg_id}').classList.contains('playing')"
+            ),
+        )
+        .await
+        .as_bool()
+            == Some(true)
+    })
+    .await;
+    js(client, "document.getElementById('player').pause()").await;
+    screenshot(client, "3-meeting").await;
+
+    // Correct a word in place: the line shows it, and search finds it at once.
+    let line = client
+        .find(Locator::Css(&format!("#seg-{seg_id}")))
+        .await
+        .expect("line");
+    js(
+        client,
+        &format!("document.querySelector('#seg-{seg_id} .edit').click()"),
+    )
+    .await;
+    let input = line
+        .find(Locator::Css("input.editing"))
+        .await
+        .expect("the line's editor");
+    input.clear().await.expect("clear");
+    input
+        .send_keys("ask what you can do for your zanzibar country.\u{E007}")
+        .await
+        .expect("type the correction");
+    eventually("the corrected line", || async {
+        text_of(client, &format!("#seg-{seg_id} .text"))
+            .await
+            .contains("zanzibar")
+    })
+    .await;
+    screenshot(client, "4-corrected").await;
+    client
+        .goto(&format!("http://{}/", server.host()))
+        .await
+        .expect("list");
+    client
+        .find(Locator::Css("input[name=q]"))
+        .await
+        .expect("search box")
+        .send_keys("zanzibar")
+        .await
+        .expect("type");
+    eventually("the correction found", || async {
+        text_of(client, "ul.hits")
+            .await
+            .contains("Inaugural address")
+    })
+    .await;
+    assert_eq!(text_of(client, "ul.hits mark").await, "zanzibar");
+    assert!(
+        text_of(client, "ul.hits .where").await.contains(&format!(
+            "{:02}:{:02}",
+            start_ms / 60_000,
+            (start_ms / 1000) % 60
+        )),
+        "the hit is at the corrected line's time"
+    );
+    screenshot(client, "5-found").await;
+
+    // A meeting with decisions, action items and open questions.
+    client
+        .goto(&format!("http://{}/meetings/m-42", server.host()))
+        .await
+        .expect("the sample meeting");
+    let summary = text_of(client, ".summary").await;
+    for shown in [
+        "Launch on March 17th",
+        "Sam: Draft the announcement — due March 10th",
+        "Pro tier price after June?",
+    ] {
+        assert!(summary.contains(shown), "{shown} in {summary}");
+    }
+    let speakers = text_of(client, "ol.transcript").await;
+    assert!(speakers.contains("Maria"), "{speakers}");
+    screenshot(client, "6-summary").await;
+    let _ = id;
+}
