@@ -43,7 +43,7 @@ mod tests {
             &super::spec(),
             &[
                 "- sections.updates (Updates, list of strings): One item per person",
-                "- action_items (list of objects, at most 12): Follow-ups agreed",
+                "- action_items (list of objects, at most 8): Follow-ups agreed",
             ],
             &["## Updates", "## Blockers", "## Follow-ups"],
         );
