@@ -452,3 +452,113 @@ fn an_import_by_path_or_upload_streams_its_progress_and_makes_the_meeting() {
     env.ok(&["delete", &id, "--yes"]);
     assert!(uploads(&env).is_empty());
 }
+
+fn installed(env: &Env) -> serde_json::Value {
+    serde_json::from_str(&env.ok(&["plugin", "list", "--json"])).expect("json")
+}
+
+#[test]
+fn plugins_install_through_a_consent_page_that_grants_part_and_secrets_are_write_only() {
+    let env = Env::new();
+    let app = Server::start(&env);
+    let page = Page::open(&app);
+    assert!(
+        page.get("/plugins")
+            .text()
+            .contains("No plugin is installed.")
+    );
+    let origin = format!("http://{}", app.host());
+    let upload = |body: &[u8]| {
+        app.send(
+            "POST",
+            "/plugins/upload",
+            &[
+                ("Cookie", page.cookie.as_str()),
+                ("Origin", origin.as_str()),
+            ],
+            body,
+        )
+    };
+    let r = upload(b"not a package");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.text().starts_with("not installed"), "{}", r.text());
+
+    let r = upload(&std::fs::read(archive("fireworks")).expect("package"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let reply: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    let review_url = reply["review"].as_str().expect("review").to_string();
+    let review = page.get(&review_url).text();
+    assert!(
+        review.contains(r#"name="origin" value="https://api.fireworks.ai" checked"#),
+        "{review}"
+    );
+    assert!(
+        review.contains("api-key"),
+        "the secret it asks for: {review}"
+    );
+    assert!(
+        installed(&env).as_array().is_some_and(|a| a.is_empty()),
+        "nothing installed yet"
+    );
+
+    // Untick the only origin: installed, reaching nothing.
+    let install = review_url.replace("/review/", "/install/");
+    redirected_to(&page.post(&install, ""), "/plugins#plugin-fireworks");
+    let list = installed(&env);
+    assert_eq!(list[0]["id"], "fireworks");
+    assert_eq!(list[0]["granted_origins"], serde_json::json!([]), "{list}");
+    assert_eq!(
+        page.get(&review_url).status,
+        404,
+        "the staged package is gone"
+    );
+
+    // Allow and deny from the page.
+    redirected_to(
+        &page.post(
+            "/plugins/fireworks/allow",
+            "origin=https%3A%2F%2Fapi.fireworks.ai",
+        ),
+        "/plugins#plugin-fireworks",
+    );
+    assert_eq!(
+        installed(&env)[0]["granted_origins"],
+        serde_json::json!(["https://api.fireworks.ai"])
+    );
+    let r = page.post(
+        "/plugins/fireworks/allow",
+        "origin=https%3A%2F%2Fevil.example",
+    );
+    assert_eq!(r.status, 400, "an origin it does not declare: {r:?}");
+    redirected_to(
+        &page.post(
+            "/plugins/fireworks/deny",
+            "origin=https%3A%2F%2Fapi.fireworks.ai",
+        ),
+        "/plugins#plugin-fireworks",
+    );
+    assert_eq!(installed(&env)[0]["granted_origins"], serde_json::json!([]));
+
+    // A secret is set through the page and never shown back.
+    let html = page.get("/plugins").text();
+    assert!(html.contains("not set"), "{html}");
+    redirected_to(
+        &page.post(
+            "/plugins/fireworks/secret",
+            "name=api-key&value=fw-secret-123",
+        ),
+        "/plugins#plugin-fireworks",
+    );
+    let html = page.get("/plugins").text();
+    assert!(html.contains("set (file)"), "{html}");
+    assert!(!html.contains("fw-secret-123"), "the value is never shown");
+    assert!(
+        page.post("/plugins/fireworks/secret", "name=other&value=x")
+            .status
+            == 400,
+        "only declared secrets"
+    );
+
+    redirected_to(&page.post("/plugins/fireworks/remove", ""), "/plugins");
+    assert!(installed(&env).as_array().is_some_and(|a| a.is_empty()));
+}

@@ -12,6 +12,7 @@ mod jobs;
 mod manage;
 mod offline;
 mod pages;
+mod plugins;
 mod privacy;
 mod resummarize;
 mod security;

@@ -2,7 +2,7 @@
 //! synchronous, and a long one must not hold up the other requests.
 
 use super::pages::{self, ListRow, MARK_END, MARK_START, MeetingView, PAGE_SIZE};
-use super::{App, assets, audio, forms, import, manage, privacy, resummarize, security};
+use super::{App, assets, audio, forms, import, manage, plugins, privacy, resummarize, security};
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
@@ -41,6 +41,14 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/import", get(import::page).post(import::by_path))
         .route("/import/upload", post(import::upload))
+        .route("/plugins", get(plugins::page))
+        .route("/plugins/upload", post(plugins::upload))
+        .route("/plugins/review/{token}", get(plugins::review))
+        .route("/plugins/install/{token}", post(plugins::install))
+        .route("/plugins/{id}/allow", post(plugins::allow))
+        .route("/plugins/{id}/deny", post(plugins::deny))
+        .route("/plugins/{id}/secret", post(plugins::set_secret))
+        .route("/plugins/{id}/remove", post(plugins::remove))
         .route("/privacy", get(privacy::page))
         .route("/privacy/offline", post(privacy::switch_offline))
         .route("/jobs/{n}", get(resummarize::job_page))

@@ -10,7 +10,7 @@ pub(crate) mod finish;
 mod mcp;
 pub(crate) mod meetings;
 mod models;
-mod plugin;
+pub(crate) mod plugin;
 mod plugin_author;
 pub(crate) mod process;
 mod progress;

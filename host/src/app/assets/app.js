@@ -220,7 +220,34 @@ function uploadForm() {
   });
 }
 
+// The plugins page: a package is uploaded, then reviewed on its consent page.
+function packageForm() {
+  const form = document.getElementById("package-form");
+  if (!form) return;
+  const file = document.getElementById("package-file");
+  const message = document.getElementById("package-message");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const chosen = file.files[0];
+    if (!chosen) return;
+    message.textContent = "Checking " + chosen.name + "…";
+    fetch("/plugins/upload", { method: "POST", body: chosen, credentials: "same-origin" })
+      .then((r) => r.ok ? r.json() : r.text().then((t) => Promise.reject(t)))
+      .then((reply) => location.assign(reply.review))
+      .catch((why) => { message.textContent = String(why); });
+  });
+}
+
+// Forms that delete something ask first (no inline script: the CSP allows none).
+function confirmations() {
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (e) => { if (!confirm(form.dataset.confirm)) e.preventDefault(); });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  packageForm();
+  confirmations();
   searchAsYouType();
   meetingPage();
   actionTicks();
