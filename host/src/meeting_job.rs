@@ -68,6 +68,12 @@ pub enum Event {
     Warning { message: String },
     /// An exporter wrote a file.
     Written { path: PathBuf },
+    /// A model download reached `done_bytes` of `total_bytes`.
+    Downloading {
+        name: String,
+        done_bytes: u64,
+        total_bytes: Option<u64>,
+    },
     /// The job ended; the meeting is stored as `meeting_id` when the store took it.
     Done { meeting_id: Option<String> },
     /// The job ended without finishing.

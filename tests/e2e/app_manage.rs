@@ -562,3 +562,100 @@ fn plugins_install_through_a_consent_page_that_grants_part_and_secrets_are_write
     redirected_to(&page.post("/plugins/fireworks/remove", ""), "/plugins");
     assert!(installed(&env).as_array().is_some_and(|a| a.is_empty()));
 }
+
+#[test]
+fn settings_are_saved_in_config_toml_and_the_cli_follows_them() {
+    let _whisper = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let env = Env::new();
+    env.install(&package("template-extractive"));
+    std::fs::write(env.home.path().join("config.toml"), "# kept\n").expect("config");
+    let app = Server::start_with(
+        &env,
+        &[("MINUTES_MODEL_BASE_URL", "http://127.0.0.1:9/models")],
+    );
+    let page = Page::open(&app);
+    let html = page.get("/settings").text();
+    assert!(
+        html.contains("base.en-q5_1") && html.contains("Download"),
+        "{html}"
+    );
+
+    // The model and language: config.toml's [transcribe], which `minutes transcribe` uses.
+    let model = tiny();
+    redirected_to(
+        &page.post(
+            "/settings/transcribe",
+            &format!("model={}&language=en", form_value(&model)),
+        ),
+        "/settings#transcription",
+    );
+    let r = page.post("/settings/transcribe", "model=&language=english%21");
+    assert_eq!(r.status, 400, "{r:?}");
+    let r = page.post("/settings/transcribe", "model=no-such-model&language=en");
+    assert_eq!(r.status, 400, "{r:?}");
+    let config = std::fs::read_to_string(env.home.path().join("config.toml")).expect("config");
+    assert!(config.starts_with("# kept"), "{config}");
+    let jfk = shared("corpus/real/jfk.wav");
+    let out = env.ok(&["transcribe", jfk.to_str().expect("utf-8"), "--threads", "1"]);
+    assert!(
+        out.to_lowercase().contains("fellow americans"),
+        "transcribed with the chosen model, no --model: {out}"
+    );
+
+    // Default template and provider; retention.
+    redirected_to(
+        &page.post(
+            "/settings/summary",
+            "template=template-extractive&provider=",
+        ),
+        "/settings#summaries",
+    );
+    assert_eq!(
+        page.post("/settings/summary", "template=&provider=nobody")
+            .status,
+        400
+    );
+    redirected_to(
+        &page.post("/settings/retention", "audio_days=30&meeting_days="),
+        "/settings#retention",
+    );
+    assert_eq!(
+        page.post("/settings/retention", "audio_days=soon&meeting_days=")
+            .status,
+        400
+    );
+    let config: toml::Table = toml::from_str(
+        &std::fs::read_to_string(env.home.path().join("config.toml")).expect("config"),
+    )
+    .expect("valid TOML");
+    assert_eq!(config["transcribe"]["language"].as_str(), Some("en"));
+    assert_eq!(
+        config["summary"]["template"].as_str(),
+        Some("template-extractive")
+    );
+    assert_eq!(
+        config["retention"]["delete_audio_after_days"].as_integer(),
+        Some(30)
+    );
+    assert!(
+        config["retention"]
+            .get("delete_meetings_after_days")
+            .is_none()
+    );
+    let html = page.get("/settings").text();
+    assert!(html.contains(r#"value="30""#), "{html}");
+
+    // A download that cannot reach its server ends in a clear failure on the job's page.
+    let r = page.post("/settings/models", "name=base.en-q5_1");
+    let job = r.header("location").expect("job").to_string();
+    let events = job_events(&page, &job);
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "failed", "{events:?}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("127.0.0.1:9")),
+        "{last}"
+    );
+    assert_eq!(page.post("/settings/models", "name=huge-v9").status, 400);
+}

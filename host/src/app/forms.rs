@@ -304,10 +304,7 @@ pub fn job_page(job: &Job, meeting: Option<&(String, String)>, events: &[Event])
         (true, false) => "done",
         (true, true) => "failed",
     };
-    let back = match meeting {
-        Some((id, _)) => format!("{}#tools", meeting_url(id)),
-        None => "/import".to_string(),
-    };
+    let back = job.back.clone();
     layout(
         &job.what,
         html! {

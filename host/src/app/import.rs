@@ -222,13 +222,18 @@ fn start(app: &Arc<App>, path: PathBuf, owned: bool, title: String) -> Arc<super
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
-    app.jobs
-        .start(&path.display().to_string(), None, &what, move |events| {
+    app.jobs.start(
+        &path.display().to_string(),
+        None,
+        "/import",
+        &what,
+        move |events| {
             let title = Some(title.trim().to_string()).filter(|t| !t.is_empty());
             if let Err(message) = import(&worker, &path, owned, title, &events) {
                 events(Event::Failed { message });
             }
-        })
+        },
+    )
 }
 
 /// The engine settings the CLI would use with no flags (MINUTES_MODEL and the other

@@ -22,6 +22,8 @@ pub struct Job {
     key: String,
     /// The meeting it works on, when it is known before the job ends.
     meeting_id: Option<String>,
+    /// The page to go back to when there is no meeting to show.
+    pub back: String,
     /// What the job does, for its page ("Summarise with template-standard").
     pub what: String,
     events: Mutex<Vec<Event>>,
@@ -91,6 +93,7 @@ impl Jobs {
         &self,
         key: &str,
         meeting_id: Option<&str>,
+        back: &str,
         what: &str,
         work: impl FnOnce(Events) + Send + 'static,
     ) -> Arc<Job> {
@@ -101,6 +104,7 @@ impl Jobs {
             id: self.next.fetch_add(1, Ordering::Relaxed) + 1,
             key: key.to_string(),
             meeting_id: meeting_id.map(str::to_string),
+            back: back.to_string(),
             what: what.to_string(),
             events: Mutex::new(Vec::new()),
             count: watch::Sender::new(0),

@@ -17,6 +17,7 @@ mod privacy;
 mod resummarize;
 mod security;
 mod server;
+mod settings;
 
 use crate::cli::Context;
 use crate::store::{Store, StoreError};

@@ -3,7 +3,6 @@
 //! --offline` holds it on for the app's run, and the page says so.
 
 use super::App;
-use anyhow::Context as _;
 use maud::{Markup, html};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,29 +23,10 @@ pub fn state(app: &App) -> anyhow::Result<State> {
 }
 
 /// Writes `offline = on` at the top of config.toml, keeping the rest of the file as it is.
-pub fn set(app: &App, on: bool) -> anyhow::Result<()> {
-    let path = app.ctx.home.config_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML; fix it first", path.display()))?;
-    doc["offline"] = toml_edit::value(on);
-    if let Some(dir) = path.parent() {
-        crate::fsperm::create_private_dir(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    // Written beside it and renamed over it: a crash leaves the old file or the new one.
-    let temp = path.with_extension("toml.new");
-    std::fs::write(&temp, doc.to_string())
-        .with_context(|| format!("cannot write {}", temp.display()))?;
-    crate::fsperm::restrict(&temp)
-        .with_context(|| format!("cannot restrict {}", temp.display()))?;
-    std::fs::rename(&temp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
-    tracing::info!(offline = on, "app: offline mode set in {}", path.display());
+pub fn set(app: &App, on: bool) -> Result<(), crate::config_edit::ConfigEditError> {
+    use crate::config_edit::{Edit, apply};
+    apply(&app.ctx.home, &[Edit::set(None, "offline", on)])?;
+    tracing::info!(offline = on, "app: offline mode set in config.toml");
     Ok(())
 }
 

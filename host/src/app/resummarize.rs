@@ -85,9 +85,10 @@ pub async fn start(
     let worker = app.clone();
     let meeting = id.clone();
     let choice = chosen.choice();
+    let back = format!("/meetings/{}#tools", super::manage::url_part(&id));
     let job = app
         .jobs
-        .start(&id, Some(&id), &chosen.what(), move |events| {
+        .start(&id, Some(&id), &back, &chosen.what(), move |events| {
             let ctx = match worker.context() {
                 Ok(ctx) => ctx,
                 Err(e) => {

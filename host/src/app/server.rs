@@ -2,7 +2,9 @@
 //! synchronous, and a long one must not hold up the other requests.
 
 use super::pages::{self, ListRow, MARK_END, MARK_START, MeetingView, PAGE_SIZE};
-use super::{App, assets, audio, forms, import, manage, plugins, privacy, resummarize, security};
+use super::{
+    App, assets, audio, forms, import, manage, plugins, privacy, resummarize, security, settings,
+};
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
@@ -49,6 +51,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/plugins/{id}/deny", post(plugins::deny))
         .route("/plugins/{id}/secret", post(plugins::set_secret))
         .route("/plugins/{id}/remove", post(plugins::remove))
+        .route("/settings", get(settings::page))
+        .route("/settings/transcribe", post(settings::save_transcribe))
+        .route("/settings/summary", post(settings::save_summary))
+        .route("/settings/retention", post(settings::save_retention))
+        .route("/settings/models", post(settings::pull))
         .route("/privacy", get(privacy::page))
         .route("/privacy/offline", post(privacy::switch_offline))
         .route("/jobs/{n}", get(resummarize::job_page))

@@ -164,6 +164,11 @@ function jobPage() {
           break;
         }
         case "stage_done": if (e.stage === "transcribe") { status.textContent = "Transcribed."; } break;
+        case "downloading":
+          if (e.total_bytes) { bar.max = e.total_bytes; bar.value = e.done_bytes; }
+          status.textContent = e.name + ": " + Math.round(e.done_bytes / 1048576) + " MB" +
+            (e.total_bytes ? " of " + Math.round(e.total_bytes / 1048576) + " MB" : "");
+          break;
         case "summary_planned":
           add(e.chunks + " chunk(s), about " + e.expected_requests + " request(s) to the provider");
           bar.max = Math.max(1, e.expected_requests); bar.value = 0; break;
@@ -180,6 +185,7 @@ function jobPage() {
           source.close(); add("Done."); bar.max = 1; bar.value = 1;
           const target = meetingUrl(e.meeting_id);
           if (target) { link(target, "Open the meeting →"); location.replace(target); }
+          else link(job.dataset.back, "← back");
           break;
         }
       }
