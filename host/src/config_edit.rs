@@ -62,6 +62,15 @@ pub fn apply(home: &Home, edits: &[Edit<'_>]) -> Result<(), ConfigEditError> {
                 path: path.clone(),
                 message: e.message().to_string(),
             })?;
+    // A file of comments only keeps them at its top (toml_edit holds them as trailing text,
+    // which new tables would be written above).
+    let lead = match doc.as_table().is_empty() {
+        true => doc.trailing().as_str().unwrap_or("").to_string(),
+        false => String::new(),
+    };
+    if !lead.is_empty() {
+        doc.set_trailing("");
+    }
     for edit in edits {
         let table = match edit.table {
             None => doc.as_table_mut(),
@@ -89,7 +98,7 @@ pub fn apply(home: &Home, edits: &[Edit<'_>]) -> Result<(), ConfigEditError> {
     };
     crate::fsperm::create_private_dir(home.root()).map_err(write)?;
     let temp = path.with_extension("toml.new");
-    std::fs::write(&temp, doc.to_string()).map_err(write)?;
+    std::fs::write(&temp, lead + &doc.to_string()).map_err(write)?;
     crate::fsperm::restrict(&temp).map_err(write)?;
     std::fs::rename(&temp, &path).map_err(write)?;
     Ok(())
@@ -126,6 +135,17 @@ mod tests {
         assert_eq!(table["transcribe"]["model"].as_str(), Some("base.en-q5_1"));
         assert_eq!(table["policy"]["forbid_training"].as_bool(), Some(true));
         assert!(text.contains("# mine"), "{text}");
+    }
+
+    #[test]
+    fn a_file_of_comments_keeps_them_on_top() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::at(dir.path());
+        std::fs::write(home.config_path(), "# my settings\n").expect("write");
+        apply(&home, &[Edit::set(Some("transcribe"), "language", "de")]).expect("apply");
+        let text = std::fs::read_to_string(home.config_path()).expect("read");
+        assert!(text.starts_with("# my settings\n"), "{text}");
+        assert!(text.contains("[transcribe]"), "{text}");
     }
 
     #[test]

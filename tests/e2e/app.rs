@@ -419,8 +419,10 @@ fn no_cors_headers_and_a_csp_that_allows_only_the_apps_own_scripts() {
         assert!(csp.contains("default-src 'none'"), "{csp}");
         assert!(csp.contains("script-src 'self'"), "{csp}");
         assert!(!csp.contains("unsafe"), "{csp}");
+        // No referrer to other sites; `no-referrer` would make form posts carry `Origin: null`.
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{r:?}");
     }
-    for path in ["/", "/meetings/m-42"] {
+    for path in ["/", "/meetings/m-42", "/privacy", "/import", "/settings"] {
         let html = app.get(path, &cookie).text();
         // What the CSP would block must not be needed: no inline script, style or handler.
         for script in html.split("<script").skip(1) {

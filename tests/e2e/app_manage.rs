@@ -206,8 +206,8 @@ fn summarising_again_shows_where_data_goes_first_and_streams_its_progress() {
     );
     assert!(review.contains("Retention"), "{review}");
     assert!(
-        review.contains("[policy.labels.confidential] local_only = true"),
-        "{review}"
+        review.contains("[policy.labels.confidential]") && review.contains("local_only = true"),
+        "the rule is named: {review}"
     );
     assert!(!review.contains("Summarise now"), "{review}");
     // Posting anyway is refused by the summary itself, and nothing is sent.

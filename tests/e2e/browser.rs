@@ -431,5 +431,18 @@ async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_j
     })
     .await;
     screenshot(client, "9-summarised-again").await;
+
+    // The privacy and plugins pages, for the README.
+    for (path, heading, name) in [
+        ("/privacy", "Privacy", "10-privacy"),
+        ("/plugins", "Plugins", "11-plugins"),
+    ] {
+        client
+            .goto(&format!("http://{}{path}", server.host()))
+            .await
+            .expect("open the page");
+        assert_eq!(text_of(client, "h1").await, heading);
+        screenshot(client, name).await;
+    }
     let _ = id;
 }
