@@ -13,6 +13,7 @@ mod bench_store;
 mod bench_summarize;
 mod bench_transcribe;
 pub mod cli;
+pub mod config_edit;
 pub mod diarize;
 pub mod fsperm;
 pub mod ledger;

@@ -8,6 +8,7 @@
 
 use crate::cli::Context;
 use crate::model::Document;
+use crate::plugins::manifest::FormatDecl;
 use crate::plugins::{Home, Registry};
 use crate::summarize::route::Progress as SummaryProgress;
 use crate::summarize::{Choice, Summarized};
@@ -67,6 +68,12 @@ pub enum Event {
     Warning { message: String },
     /// An exporter wrote a file.
     Written { path: PathBuf },
+    /// A model download reached `done_bytes` of `total_bytes`.
+    Downloading {
+        name: String,
+        done_bytes: u64,
+        total_bytes: Option<u64>,
+    },
     /// The job ended; the meeting is stored as `meeting_id` when the store took it.
     Done { meeting_id: Option<String> },
     /// The job ended without finishing.
@@ -321,6 +328,44 @@ pub(crate) fn first_format(plugin: &crate::plugins::LoadedPlugin) -> anyhow::Res
         .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", plugin.id()))
 }
 
+/// What an exporter made of a meeting, before anything is written: the CLI writes the files
+/// into a folder, the app hands them to the browser.
+pub struct Rendered {
+    pub format: String,
+    /// What the installed manifest lets the exporter write for this format.
+    pub declared: FormatDecl,
+    /// (file name, contents), as the exporter named them.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Runs exporter `id` on `document` in `format` (default: its first). The files are held to
+/// the manifest the host installed, not to what the plugin says now; a networked exporter's
+/// requests are recorded against the meeting in the ledger.
+pub fn render_export(
+    registry: &Registry,
+    runtime: &crate::plugins::Runtime,
+    id: &str,
+    format: Option<&str>,
+    document: &Document,
+) -> anyhow::Result<Rendered> {
+    registry.get(id)?;
+    let manifest = registry.manifest(id)?;
+    let plugin = registry
+        .load(runtime, id)?
+        .for_meeting(&document.metadata.id);
+    let format = match format {
+        Some(f) => f.to_string(),
+        None => first_format(&plugin)?,
+    };
+    let declared = crate::cli::export::declared_format(&manifest, &format)?.clone();
+    let files = crate::cli::block_on(plugin.export(&format, document))??;
+    Ok(Rendered {
+        format,
+        declared,
+        files: files.into_iter().map(|f| (f.path, f.bytes)).collect(),
+    })
+}
+
 /// Runs exporter `id` on `document` and writes its files.
 fn export_one(
     ctx: &Context,
@@ -332,16 +377,9 @@ fn export_one(
     plan: &FinishPlan,
 ) -> anyhow::Result<(String, Vec<PathBuf>)> {
     let dir = crate::cli::export::output_dir(&ctx.home, plan.dir.as_deref())?;
-    let manifest = registry.manifest(id)?;
-    let plugin = registry
-        .load(runtime, id)?
-        .for_meeting(&document.metadata.id);
-    let format = first_format(&plugin)?;
-    let declared = crate::cli::export::declared_format(&manifest, &format)?;
-    let files = crate::cli::block_on(plugin.export(&format, document))??;
-    let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
-    let paths = crate::output::write_files(id, &dir, declared, &files, plan.force, log)?;
-    Ok((format, paths))
+    let r = render_export(registry, runtime, id, None, document)?;
+    let paths = crate::output::write_files(id, &dir, &r.declared, &r.files, plan.force, log)?;
+    Ok((r.format, paths))
 }
 
 /// Saves `document` as a meeting document file in the minutes home, for when neither the
@@ -356,6 +394,45 @@ fn keep_document(home: &Home, document: &Document) -> anyhow::Result<PathBuf> {
     )?)
 }
 
+/// Summarises stored meeting `meeting_id` again with `choice` and stores the summary as its
+/// current one. The data policy is checked before anything is sent, as for every summary.
+pub fn summarize_stored(
+    ctx: &Context,
+    meeting_id: &str,
+    choice: &Choice,
+    events: &Events,
+) -> Result<Summarized, JobError> {
+    let fail = |message: String| {
+        events(Event::Failed {
+            message: message.clone(),
+        });
+        JobError::Setup(anyhow::anyhow!(message))
+    };
+    let store = crate::cli::meetings::open_store(&ctx.home).map_err(|e| fail(format!("{e:#}")))?;
+    let document = store
+        .document(meeting_id)
+        .map_err(|e| fail(e.to_string()))?;
+    if document.transcript.segments.is_empty() {
+        return Err(fail(
+            "the meeting has no transcribed speech, so there is nothing to summarise".into(),
+        ));
+    }
+    let registry = Registry::open(ctx.home.clone()).map_err(|e| fail(e.to_string()))?;
+    let runtime = ctx.runtime().map_err(|e| fail(format!("{e:#}")))?;
+    let summarized = try_summarize(&runtime, &registry, choice, &document, events).map_err(fail)?;
+    store
+        .save_summary(
+            meeting_id,
+            &summarized.summary,
+            &crate::cli::meetings::store_provenance(&summarized.provenance),
+        )
+        .map_err(|e| fail(format!("the summary was made but not stored: {e}")))?;
+    events(Event::Done {
+        meeting_id: Some(meeting_id.to_string()),
+    });
+    Ok(summarized)
+}
+
 /// Summarises `document`; a failure is a warning and no summary.
 fn summarize(
     runtime: &crate::plugins::Runtime,
@@ -364,6 +441,25 @@ fn summarize(
     document: &Document,
     events: &Events,
 ) -> Option<Summarized> {
+    match try_summarize(runtime, registry, choice, document, events) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            events(Event::Warning {
+                message: format!("no summary: {e}"),
+            });
+            None
+        }
+    }
+}
+
+/// Summarises `document`, reporting progress as events.
+fn try_summarize(
+    runtime: &crate::plugins::Runtime,
+    registry: &Registry,
+    choice: &Choice,
+    document: &Document,
+    events: &Events,
+) -> Result<Summarized, String> {
     events(Event::StageStarted {
         stage: Stage::Summarize,
         total_ms: None,
@@ -399,21 +495,11 @@ fn summarize(
     events(Event::StageDone {
         stage: Stage::Summarize,
     });
-    match result
+    let summarized = result
         .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-    {
-        Ok(s) => {
-            events(Event::SummaryReady {
-                description: crate::cli::summarize::describe(&s.provenance),
-            });
-            Some(s)
-        }
-        Err(e) => {
-            events(Event::Warning {
-                message: format!("no summary: {e}"),
-            });
-            None
-        }
-    }
+        .and_then(|r| r.map_err(|e| e.to_string()))?;
+    events(Event::SummaryReady {
+        description: crate::cli::summarize::describe(&summarized.provenance),
+    });
+    Ok(summarized)
 }

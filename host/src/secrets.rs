@@ -37,6 +37,20 @@ pub enum Backend {
 
 const KEYRING_SERVICE: &str = "minutes";
 
+/// Runs a keyring call where it may block. The Secret Service client drives its own tokio
+/// runtime for each call, which panics on a thread that is already running one (a provider
+/// loaded inside a summary's async task, a handler of `minutes app`): there it runs on a
+/// thread of its own.
+fn outside_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|s| match s.spawn(call).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 fn keyring_entry(plugin: &str, name: &str) -> Option<keyring::Entry> {
     keyring::Entry::new(KEYRING_SERVICE, &format!("{plugin}/{name}")).ok()
 }
@@ -117,7 +131,8 @@ impl SecretStore {
         if !self.use_keyring {
             return None;
         }
-        match keyring_entry(plugin, name)?.get_password() {
+        let entry = keyring_entry(plugin, name)?;
+        match outside_runtime(|| entry.get_password()) {
             Ok(v) => Some(v),
             Err(keyring::Error::NoEntry) => None,
             Err(e) => {
@@ -186,7 +201,7 @@ impl SecretStore {
     /// Stores in the keyring when it answers (and drops any copy in the file), else in the file.
     pub fn set(&self, plugin: &str, name: &str, value: &str) -> Result<Backend, SecretError> {
         if self.use_keyring {
-            match keyring_entry(plugin, name).map(|e| e.set_password(value)) {
+            match keyring_entry(plugin, name).map(|e| outside_runtime(|| e.set_password(value))) {
                 Some(Ok(())) => {
                     let mut values = self.read(plugin)?;
                     if values.remove(name).is_some() {
@@ -207,7 +222,8 @@ impl SecretStore {
     /// Returns whether a stored value was removed (from the keyring or the file).
     pub fn remove(&self, plugin: &str, name: &str) -> Result<bool, SecretError> {
         let in_keyring = self.use_keyring
-            && keyring_entry(plugin, name).is_some_and(|e| e.delete_credential().is_ok());
+            && keyring_entry(plugin, name)
+                .is_some_and(|e| outside_runtime(|| e.delete_credential()).is_ok());
         let mut values = self.read(plugin)?;
         let in_file = values.remove(name).is_some();
         self.write(plugin, &values)?;
@@ -323,6 +339,19 @@ mod tests {
                     store.source(&plugin, "api-key").expect("source"),
                     Some("keyring")
                 );
+                // A provider reads its key inside the summary's async task, and `minutes app`
+                // inside its server: the keyring must answer there too.
+                for threads in [1, 2] {
+                    let rt = match threads {
+                        1 => tokio::runtime::Builder::new_current_thread().build(),
+                        _ => tokio::runtime::Builder::new_multi_thread()
+                            .worker_threads(threads)
+                            .build(),
+                    }
+                    .expect("runtime");
+                    let got = rt.block_on(async { store.get(&plugin, "api-key") });
+                    assert_eq!(got.expect("get").as_deref(), Some("kr-secret"));
+                }
                 assert!(store.remove(&plugin, "api-key").expect("remove"));
                 assert_eq!(store.get(&plugin, "api-key").expect("get"), None);
             }

@@ -19,8 +19,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(env: &Env) -> Server {
-        let mut child = env
-            .command(&["app", "--no-open", "--port", "0"])
+        Server::start_with(env, &[])
+    }
+
+    /// Started with these environment variables set.
+    pub fn start_with(env: &Env, vars: &[(&str, &str)]) -> Server {
+        let mut command = env.command(&["app", "--no-open", "--port", "0"]);
+        command.envs(vars.iter().copied());
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -69,7 +75,13 @@ impl Server {
     }
 
     /// Sends one request with Host 127.0.0.1:port and `headers`.
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl AsRef<[u8]>,
+    ) -> Reply {
         let host = self.host();
         let mut all = vec![("Host", host.as_str())];
         all.extend_from_slice(headers);
@@ -109,7 +121,14 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request exactly as given (the caller sets Host), read to the end.
-pub fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+pub fn raw(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl AsRef<[u8]>,
+) -> Reply {
+    let body = body.as_ref();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -125,8 +144,9 @@ pub fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: 
         );
     }
     request += "\r\n";
-    request += body;
-    stream.write_all(request.as_bytes()).expect("send");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).expect("send");
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).expect("read reply");
     let split = bytes
@@ -195,7 +215,7 @@ const HOSTILE_DOCUMENT: &str = r#"{
               "decisions": ["Ship <style>body{}</style>"], "open_questions": []}
 }"#;
 
-fn add_document(env: &Env, name: &str, json: &str, audio: Option<&std::path::Path>) {
+pub fn add_document(env: &Env, name: &str, json: &str, audio: Option<&std::path::Path>) {
     let path = env.path(name);
     std::fs::write(&path, json).expect("write document");
     let mut args = vec![
@@ -211,7 +231,7 @@ fn add_document(env: &Env, name: &str, json: &str, audio: Option<&std::path::Pat
     env.ok(&args);
 }
 
-fn jfk() -> std::path::PathBuf {
+pub fn jfk() -> std::path::PathBuf {
     shared("corpus/real/jfk.wav")
 }
 
@@ -399,8 +419,10 @@ fn no_cors_headers_and_a_csp_that_allows_only_the_apps_own_scripts() {
         assert!(csp.contains("default-src 'none'"), "{csp}");
         assert!(csp.contains("script-src 'self'"), "{csp}");
         assert!(!csp.contains("unsafe"), "{csp}");
+        // No referrer to other sites; `no-referrer` would make form posts carry `Origin: null`.
+        assert_eq!(r.header("referrer-policy"), Some("same-origin"), "{r:?}");
     }
-    for path in ["/", "/meetings/m-42"] {
+    for path in ["/", "/meetings/m-42", "/privacy", "/import", "/settings"] {
         let html = app.get(path, &cookie).text();
         // What the CSP would block must not be needed: no inline script, style or handler.
         for script in html.split("<script").skip(1) {

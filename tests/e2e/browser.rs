@@ -4,7 +4,9 @@
 //!
 //! The journey: open the printed address → the meetings list → search a phrase → open the
 //! meeting → click a transcript line and see the player's time move there → correct a word and
-//! find it with search. Screenshots go to target/app-screenshots/ for a person to look at.
+//! find it with search → tick an action item off, name a speaker, and summarise again through
+//! the review page and the job's streamed progress. Screenshots go to target/app-screenshots/
+//! for a person to look at.
 
 use crate::app::Server;
 use crate::common::*;
@@ -356,5 +358,91 @@ async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_j
     let speakers = text_of(client, "ol.transcript").await;
     assert!(speakers.contains("Maria"), "{speakers}");
     screenshot(client, "6-summary").await;
+
+    // Tick the action item off: it stays ticked after a reload.
+    js(client, "document.querySelector('input[data-tick]').click()").await;
+    eventually("the item shown done", || async {
+        client
+            .find(Locator::Css("ul.actions li.done"))
+            .await
+            .is_ok()
+    })
+    .await;
+    client.refresh().await.expect("reload");
+    eventually("the tick kept", || async {
+        js(
+            client,
+            "return document.querySelector('input[data-tick]').checked",
+        )
+        .await
+        .as_bool()
+            == Some(true)
+    })
+    .await;
+
+    // Name Maria once: every line of hers shows the name.
+    let field = client
+        .find(Locator::Css("table.speakers input[name=name]"))
+        .await
+        .expect("the speaker's name field");
+    field.clear().await.expect("clear");
+    field
+        .send_keys("Ana Lopez\u{E007}")
+        .await
+        .expect("type the name");
+    eventually("the new name in the transcript", || async {
+        text_of(client, "ol.transcript").await.contains("Ana Lopez")
+    })
+    .await;
+    assert!(!text_of(client, "ol.transcript").await.contains("Maria"));
+    screenshot(client, "7-named-and-ticked").await;
+
+    // Summarise again: the review says nothing leaves the machine; the job page streams and
+    // lands on the meeting with its new summary.
+    js(
+        client,
+        "document.querySelector('#template').value = 'template-extractive'; \
+         document.querySelector('select[name=provider]').value = 'none'; \
+         document.querySelector('#template').form.submit()",
+    )
+    .await;
+    eventually("the review", || async {
+        text_of(client, ".review")
+            .await
+            .contains("made on this machine")
+    })
+    .await;
+    screenshot(client, "8-review").await;
+    client
+        .find(Locator::Css(".allowed button"))
+        .await
+        .expect("Summarise now")
+        .click()
+        .await
+        .expect("send");
+    eventually("back on the meeting with the new summary", || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.path() == "/meetings/m-42")
+            && text_of(client, ".provenance")
+                .await
+                .contains("template-extractive")
+    })
+    .await;
+    screenshot(client, "9-summarised-again").await;
+
+    // The privacy and plugins pages, for the README.
+    for (path, heading, name) in [
+        ("/privacy", "Privacy", "10-privacy"),
+        ("/plugins", "Plugins", "11-plugins"),
+    ] {
+        client
+            .goto(&format!("http://{}{path}", server.host()))
+            .await
+            .expect("open the page");
+        assert_eq!(text_of(client, "h1").await, heading);
+        screenshot(client, name).await;
+    }
     let _ = id;
 }

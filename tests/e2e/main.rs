@@ -2,6 +2,7 @@
 //! (and, where a test needs two calls in one process, the library the binary is made of).
 
 mod app;
+mod app_manage;
 mod ask;
 mod authoring;
 mod browser;

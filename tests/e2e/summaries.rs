@@ -18,7 +18,7 @@ fn corpus(rel: &str) -> String {
 }
 
 /// A valid answer for the standard notes schema, as a non-streamed chat completion.
-fn notes_reply() -> Reply {
+pub(crate) fn notes_reply() -> Reply {
     let notes = json!({
         "sections": {"overview": "The team kicked off the remote control design.", "key_points": ["Budget is 12.50 euros per unit."]},
         "decisions": ["Use a rubber case."],

@@ -6,9 +6,18 @@
 
 pub(crate) mod assets;
 mod audio;
+mod forms;
+mod import;
+mod jobs;
+mod manage;
+mod offline;
 mod pages;
+mod plugins;
+mod privacy;
+mod resummarize;
 mod security;
 mod server;
+mod settings;
 
 use crate::cli::Context;
 use crate::store::{Store, StoreError};
@@ -52,17 +61,35 @@ pub struct App {
     pub(crate) secrets: security::Secrets,
     /// The port the server listens on: the Host and Origin headers must name it.
     pub(crate) port: u16,
+    /// Work started from pages, with its progress.
+    pub(crate) jobs: jobs::Jobs,
+    /// Started with `--offline`: offline whatever config.toml says.
+    pub(crate) offline_flag: bool,
 }
 
 impl App {
     /// The app over the store of `ctx`'s home, answering on `port`.
     pub fn new(ctx: Context, port: u16) -> Result<App, AppError> {
         let store = Store::open(&ctx.home)?;
+        // Offline at start but not in config.toml: the command line asked for it.
+        let offline_flag =
+            ctx.offline && !crate::cli::offline_in_config(&ctx.home).unwrap_or(false);
         Ok(App {
+            offline_flag,
             ctx,
             store,
             secrets: security::Secrets::new()?,
             port,
+            jobs: jobs::Jobs::default(),
+        })
+    }
+
+    /// The context for work started now: offline mode as config.toml says at this moment
+    /// (the privacy page switches it), or as `--offline` holds it.
+    pub(crate) fn context(&self) -> anyhow::Result<Context> {
+        Ok(Context {
+            home: self.ctx.home.clone(),
+            offline: offline::state(self)?.on,
         })
     }
 

@@ -16,7 +16,7 @@ pub const MARK_END: &str = "\u{3}";
 /// Meetings per page of the list.
 pub const PAGE_SIZE: usize = 25;
 
-fn layout(title: &str, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -31,6 +31,7 @@ fn layout(title: &str, body: Markup) -> Markup {
                 header.top {
                     a.brand href="/" { "minutes" }
                     span.muted { "your meetings, on this machine" }
+                    nav { a href="/" { "Meetings" } a href="/import" { "Import" } a href="/plugins" { "Plugins" } a href="/privacy" { "Privacy" } a href="/settings" { "Settings" } }
                 }
                 main { (body) }
             }
@@ -188,6 +189,10 @@ pub struct MeetingView<'a> {
     pub originals: &'a HashMap<u32, String>,
     /// Why the recording cannot be played, when it cannot.
     pub audio_problem: Option<String>,
+    /// The meeting's speakers with their labels and talk time.
+    pub speakers: &'a [crate::store::SpeakerEntry],
+    /// Installed plugins the tools offer.
+    pub offered: &'a super::forms::Offered,
 }
 
 pub fn meeting_page(v: &MeetingView<'_>) -> Markup {
@@ -214,9 +219,8 @@ pub fn meeting_page(v: &MeetingView<'_>) -> Markup {
             }
         }
         (summary(v))
+        (super::forms::speakers(&meta.id, v.speakers))
         h2 { "Transcript" }
-        // Speaker renaming (issue 17, part 2) belongs beside the speaker names: the store's
-        // rename API comes with `minutes speakers rename`.
         @if transcript.segments.is_empty() {
             p.muted { "No speech was transcribed." }
         } @else {
@@ -226,6 +230,7 @@ pub fn meeting_page(v: &MeetingView<'_>) -> Markup {
                 }
             }
         }
+        (super::forms::tools(v.info, v.offered))
     }
 }
 
@@ -277,9 +282,10 @@ fn summary(v: &MeetingView<'_>) -> Markup {
             @if !s.action_items.is_empty() {
                 h3 { "Action items" }
                 ul.actions {
-                    @for a in &s.action_items {
-                        li {
-                            input type="checkbox" disabled checked[a.done] aria-label="done";
+                    @for (n, a) in s.action_items.iter().enumerate() {
+                        li.done[a.done] {
+                            input type="checkbox" checked[a.done] aria-label="done"
+                                data-tick=(format!("/meetings/{}/actions/{}", super::manage::url_part(&v.info.id), n + 1));
                             " "
                             @if let Some(o) = &a.owner { strong { (o) } ": " }
                             (a.task)

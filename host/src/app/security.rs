@@ -5,7 +5,7 @@
 //!   SameSite=Strict session cookie and every request without that cookie gets 401;
 //! - a state-changing request must carry this server's Origin (CSRF);
 //! - no CORS headers, ever; a Content-Security-Policy that allows only the app's own scripts
-//!   and styles (no inline script), no framing, no referrer.
+//!   and styles (no inline script), no framing, no referrer sent to any other site.
 
 use super::{App, AppError};
 use axum::extract::{Request, State};
@@ -76,7 +76,9 @@ pub async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) ->
     );
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: under it a browser sends `Origin: null` with a form's POST, and
+        // the Origin check above would refuse every form of the app's own pages.
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !headers.contains_key(header::CACHE_CONTROL) {

@@ -2,7 +2,9 @@
 //! synchronous, and a long one must not hold up the other requests.
 
 use super::pages::{self, ListRow, MARK_END, MARK_START, MeetingView, PAGE_SIZE};
-use super::{App, assets, audio, security};
+use super::{
+    App, assets, audio, forms, import, manage, plugins, privacy, resummarize, security, settings,
+};
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::extract::{Form, Path, Query, Request, State};
@@ -25,6 +27,39 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/meetings/{id}", get(meeting))
         .route("/meetings/{id}/audio", get(audio::serve))
         .route("/meetings/{id}/segments/{segment}", post(correct))
+        .route("/meetings/{id}/actions/{n}", post(manage::tick))
+        .route("/meetings/{id}/speakers", post(manage::rename_speaker))
+        .route("/meetings/{id}/title", post(manage::rename))
+        .route("/meetings/{id}/labels", post(manage::add_labels))
+        .route("/meetings/{id}/labels/remove", post(manage::remove_label))
+        .route(
+            "/meetings/{id}/delete",
+            get(manage::confirm_delete).post(manage::delete),
+        )
+        .route("/meetings/{id}/export", post(manage::export))
+        .route(
+            "/meetings/{id}/summarize",
+            get(resummarize::review).post(resummarize::start),
+        )
+        .route("/import", get(import::page).post(import::by_path))
+        .route("/import/upload", post(import::upload))
+        .route("/plugins", get(plugins::page))
+        .route("/plugins/upload", post(plugins::upload))
+        .route("/plugins/review/{token}", get(plugins::review))
+        .route("/plugins/install/{token}", post(plugins::install))
+        .route("/plugins/{id}/allow", post(plugins::allow))
+        .route("/plugins/{id}/deny", post(plugins::deny))
+        .route("/plugins/{id}/secret", post(plugins::set_secret))
+        .route("/plugins/{id}/remove", post(plugins::remove))
+        .route("/settings", get(settings::page))
+        .route("/settings/transcribe", post(settings::save_transcribe))
+        .route("/settings/summary", post(settings::save_summary))
+        .route("/settings/retention", post(settings::save_retention))
+        .route("/settings/models", post(settings::pull))
+        .route("/privacy", get(privacy::page))
+        .route("/privacy/offline", post(privacy::switch_offline))
+        .route("/jobs/{n}", get(resummarize::job_page))
+        .route("/jobs/{n}/events", get(resummarize::job_events))
         .route("/assets/app.css", get(assets::css))
         .route("/assets/app.js", get(assets::js))
         .fallback(not_found)
@@ -47,9 +82,10 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(_) => Failure::NotFound(e.to_string()),
-            StoreError::Invalid { .. } | StoreError::Ambiguous { .. } => {
-                Failure::Invalid(e.to_string())
-            }
+            StoreError::Invalid { .. }
+            | StoreError::Ambiguous { .. }
+            | StoreError::NoSuchSpeaker { .. }
+            | StoreError::AmbiguousSpeaker { .. } => Failure::Invalid(e.to_string()),
             e => {
                 tracing::error!("app: {e}");
                 Failure::Internal(e.to_string())
@@ -164,14 +200,16 @@ async fn meeting(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<
         let document = store.document(&id)?;
         let summary = store.summary(&id)?;
         let originals = store.original_texts(&id)?;
+        let speakers = store.speaker_table(&id)?;
+        let registry = crate::plugins::Registry::open(app.ctx.home.clone());
+        let offered = registry
+            .as_ref()
+            .map(forms::Offered::from_registry)
+            .unwrap_or_default();
         let data_policy = summary
             .as_ref()
             .and_then(|s| s.provenance.provider.as_ref())
-            .and_then(|p| {
-                crate::plugins::Registry::open(app.ctx.home.clone())
-                    .and_then(|r| r.manifest(&p.id))
-                    .ok()
-            })
+            .and_then(|p| registry.as_ref().ok()?.manifest(&p.id).ok())
             .and_then(|m| m.data_policy);
         let view = MeetingView {
             document: &document,
@@ -180,6 +218,8 @@ async fn meeting(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<
             data_policy: data_policy.as_ref(),
             originals: &originals,
             audio_problem: audio::problem(&info),
+            speakers: &speakers,
+            offered: &offered,
         };
         Ok(pages::meeting(&view))
     })

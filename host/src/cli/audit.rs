@@ -164,7 +164,7 @@ fn egress_table(records: &[EgressRecord], totals: &[Totals]) {
     }
 }
 
-fn parse_since(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_since(s: &str) -> Result<i64, String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?

@@ -65,27 +65,20 @@ pub(crate) fn run(ctx: &super::Context, args: ExportArgs) -> anyhow::Result<()> 
     };
     let dir = output_dir(home, args.dir.as_deref())?;
     let registry = Registry::open(home.clone())?;
-    registry.get(&args.to)?;
-    // The files are held to the manifest the host installed, not to what the plugin says now.
-    let manifest = registry.manifest(&args.to)?;
     let runtime = ctx.runtime()?;
-    // Requests a networked exporter makes are recorded against this meeting in the ledger.
-    let plugin = registry
-        .load(&runtime, &args.to)?
-        .for_meeting(&document.metadata.id);
-    let format = match args.format {
-        Some(f) => f,
-        None => super::block_on(plugin.exporter_info())??
-            .formats
-            .first()
-            .map(|f| f.id.clone())
-            .ok_or_else(|| anyhow::anyhow!("plugin `{}` offers no formats", args.to))?,
-    };
-    let declared = declared_format(&manifest, &format)?;
-    let files = super::block_on(plugin.export(&format, &document))??;
-    let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|f| (f.path, f.bytes)).collect();
+    let crate::meeting_job::Rendered {
+        format,
+        declared,
+        files,
+    } = crate::meeting_job::render_export(
+        &registry,
+        &runtime,
+        &args.to,
+        args.format.as_deref(),
+        &document,
+    )?;
     let log = crate::output::WrittenLog::in_home(home);
-    let written = crate::output::write_files(&args.to, &dir, declared, &files, args.force, &log)?;
+    let written = crate::output::write_files(&args.to, &dir, &declared, &files, args.force, &log)?;
     if let Some(store) = &store {
         let absolute: Vec<PathBuf> = written
             .iter()

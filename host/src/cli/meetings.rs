@@ -1,4 +1,4 @@
-//! `minutes list|show|search|delete|rename|label`: the stored meetings.
+//! `minutes list|show|search|delete|rename|done|label`: the stored meetings.
 
 use crate::model::{Document, Summary};
 use crate::plugins::Home;
@@ -41,6 +41,14 @@ pub enum MeetingsCommand {
         after_help = "Example:\n  minutes rename 2026-11-28-atlas \"Atlas: launch moves to March\""
     )]
     Rename(RenameArgs),
+    /// Tick off an action item of a meeting's summary (`--undo` unticks it)
+    #[command(
+        after_help = "Examples:\n  minutes done 2026-11-28-atlas 2          # action item 2, as `minutes show` numbers them\n  \
+        minutes done 2026-11-28-atlas 2 --undo\n\n\
+        The tick is kept with the summary (the app shows the same boxes); a new summary of the \
+        meeting keeps the ticks of the tasks it repeats."
+    )]
+    Done(DoneArgs),
     /// Add or remove labels (`minutes list --label L` filters by them)
     #[command(
         subcommand,
@@ -103,6 +111,20 @@ pub struct RenameArgs {
     id: String,
     /// The new title
     title: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct DoneArgs {
+    /// Meeting id, or the start of one
+    id: String,
+    /// The action item's number in `minutes show` (1 is the first)
+    #[arg(value_name = "ITEM")]
+    item: usize,
+    /// Mark it as not done
+    #[arg(long)]
+    undo: bool,
     #[arg(long)]
     json: bool,
 }
@@ -209,6 +231,22 @@ pub(crate) fn run(ctx: &super::Context, cmd: MeetingsCommand) -> anyhow::Result<
                 return super::print_json(&serde_json::json!({ "id": id, "title": title }));
             }
             println!("renamed {id}: {title}");
+            Ok(())
+        }
+        MeetingsCommand::Done(args) => {
+            let id = store.resolve(&args.id)?;
+            let item = store.set_action_done(&id, args.item, !args.undo)?;
+            if args.json {
+                return super::print_json(
+                    &serde_json::json!({ "id": id, "item": args.item, "action_item": item }),
+                );
+            }
+            let tick = if item.done { "x" } else { " " };
+            println!(
+                "{id}: [{tick}] {}. {}",
+                args.item,
+                crate::term::clean(&item.task)
+            );
             Ok(())
         }
         MeetingsCommand::Label(LabelCommand::Add { id, labels, json }) => {
@@ -367,6 +405,7 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
             ));
             out.push_str(render_summary(&s.summary).trim_end());
             out.push('\n');
+            out.push_str(&numbered_actions(&s.summary, &id));
             out.push_str(&unsupported_note(&s.summary));
         }
         None => out.push_str("\nNo summary yet.\n"),
@@ -395,6 +434,25 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<()> {
     // The summary and transcript may come from a plugin or a model: no terminal controls.
     print!("{}", crate::term::clean(&out));
     Ok(())
+}
+
+/// The action items with their numbers and ticks, for `minutes done`. A summary without
+/// Markdown already lists them with ticks.
+fn numbered_actions(s: &Summary, id: &str) -> String {
+    if s.action_items.is_empty() || s.markdown.trim().is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\nAction items (tick off with `minutes done {id} <n>`):\n");
+    for (n, a) in s.action_items.iter().enumerate() {
+        let tick = if a.done { "x" } else { " " };
+        let owner = a
+            .owner
+            .as_deref()
+            .map(|o| format!("{o}: "))
+            .unwrap_or_default();
+        out.push_str(&format!("  [{tick}] {}. {owner}{}\n", n + 1, a.task));
+    }
+    out
 }
 
 /// The items whose citations the host could not confirm, so that a reader checks them before

@@ -2,7 +2,7 @@
 
 mod app;
 mod ask;
-mod audit;
+pub(crate) mod audit;
 mod closed_output;
 mod devices;
 pub(crate) mod export;
@@ -10,11 +10,11 @@ pub(crate) mod finish;
 mod mcp;
 pub(crate) mod meetings;
 mod models;
-mod plugin;
+pub(crate) mod plugin;
 mod plugin_author;
-mod process;
+pub(crate) mod process;
 mod progress;
-mod providers;
+pub(crate) mod providers;
 mod record;
 mod secret;
 mod speakers;
@@ -230,7 +230,7 @@ impl Context {
 }
 
 /// `offline = true` at the top of config.toml.
-fn offline_in_config(home: &crate::plugins::Home) -> anyhow::Result<bool> {
+pub(crate) fn offline_in_config(home: &crate::plugins::Home) -> anyhow::Result<bool> {
     let Some(table) = config_table(home)? else {
         return Ok(false);
     };

@@ -245,7 +245,7 @@ pub(crate) fn report_install(
     Ok(())
 }
 
-fn describe_request(m: &Manifest, diff: &CapabilityDiff) -> String {
+pub(crate) fn describe_request(m: &Manifest, diff: &CapabilityDiff) -> String {
     let mut s = match &diff.previous_version {
         Some(prev) => format!(
             "Plugin `{}` {} (updating from {prev}) asks for more than before:\n",

@@ -118,13 +118,34 @@ fn metadata(
     channels: usize,
     language: Option<String>,
 ) -> MeetingMetadata {
-    let stem = args
-        .file
+    file_metadata(
+        &args.file,
+        args.title.clone(),
+        args.labels.clone(),
+        &args.channel_names,
+        duration_ms,
+        channels,
+        language,
+    )
+}
+
+/// A meeting's metadata for an audio file: titled after the file unless `title` is given,
+/// started when the file was last written minus its length (else now).
+pub(crate) fn file_metadata(
+    file: &std::path::Path,
+    title: Option<String>,
+    labels: Vec<String>,
+    channel_names: &[String],
+    duration_ms: u64,
+    channels: usize,
+    language: Option<String>,
+) -> MeetingMetadata {
+    let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "meeting".into());
     // The recording's own time when the file system knows it, else now.
-    let started = std::fs::metadata(&args.file)
+    let started = std::fs::metadata(file)
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| std::time::SystemTime::now());
     let secs = started
@@ -135,13 +156,13 @@ fn metadata(
     let started_at = crate::time::rfc3339(secs.max(0));
     MeetingMetadata {
         id: crate::store::derived_id(&started_at, &stem),
-        title: args.title.clone().unwrap_or(stem),
+        title: title.unwrap_or(stem),
         started_at,
         duration_ms,
-        labels: args.labels.clone(),
+        labels,
         language,
         channel_names: if channels == 2 {
-            args.channel_names.clone()
+            channel_names.to_vec()
         } else {
             Vec::new()
         },

@@ -43,15 +43,45 @@ pub struct TranscribeArgs {
     out: Option<PathBuf>,
 }
 
+/// `[transcribe]` in config.toml: the model and language used when no flag names them (the
+/// app's settings page writes them).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscribeConfig {
+    pub model: Option<String>,
+    pub language: Option<String>,
+}
+
+impl TranscribeConfig {
+    pub fn read(home: &Path) -> anyhow::Result<TranscribeConfig> {
+        let home = crate::plugins::Home::at(home);
+        let Some(table) = super::config_table(&home)? else {
+            return Ok(TranscribeConfig::default());
+        };
+        match table.get("transcribe") {
+            None => Ok(TranscribeConfig::default()),
+            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| {
+                anyhow::anyhow!(
+                    "{}: [transcribe]: {} (it takes `model` and `language`)",
+                    home.config_path().display(),
+                    e.message()
+                )
+            }),
+        }
+    }
+}
+
 /// Which whisper model, language and threads: the same flags for every command that transcribes.
 #[derive(clap::Args, Clone, Debug)]
 pub struct EngineArgs {
-    /// Model name (see `minutes models list`) or path to a ggml .bin file
+    /// Model name (see `minutes models list`) or path to a ggml .bin file [default:
+    /// `[transcribe] model` in config.toml, else the best installed model]
     #[arg(long, env = "MINUTES_MODEL")]
     pub model: Option<String>,
-    /// Spoken language code (en, de, …) or `auto`
-    #[arg(long, default_value = "auto")]
-    pub language: String,
+    /// Spoken language code (en, de, …) or `auto` [default: `[transcribe] language` in
+    /// config.toml, else auto]
+    #[arg(long)]
+    pub language: Option<String>,
     /// CPU threads for whisper [default: physical cores]
     #[arg(long, env = "MINUTES_THREADS")]
     pub threads: Option<usize>,
@@ -66,9 +96,16 @@ pub struct EngineArgs {
 
 impl EngineArgs {
     pub fn config(&self, home: &Path) -> anyhow::Result<EngineConfig> {
-        let mut config = EngineConfig::new(model_path(self.model.as_deref(), home)?);
+        let configured = TranscribeConfig::read(home)?;
+        let model = self.model.as_deref().or(configured.model.as_deref());
+        let mut config = EngineConfig::new(model_path(model, home)?);
         config.threads = self.threads.unwrap_or_else(default_threads);
-        config.language = EngineConfig::language_arg(&self.language);
+        let language = self
+            .language
+            .as_deref()
+            .or(configured.language.as_deref())
+            .unwrap_or("auto");
+        config.language = EngineConfig::language_arg(language);
         config.beam_size = usize::from(self.beam_size);
         Ok(config)
     }

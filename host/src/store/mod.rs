@@ -6,6 +6,7 @@
 //! state. Audio is not stored in the database; meetings refer to files by path, and minutes
 //! deletes only the recordings it made itself (`AudioRef::owned`), never a user's own file.
 
+mod actions;
 mod edits;
 mod retention;
 mod schema;
@@ -486,6 +487,11 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(meeting_id.into()))?;
             // Owners that are speakers get their ids, so a later rename reaches them.
             let mut summary = summary.clone();
+            // A task the user ticked off in the summary this one replaces stays ticked.
+            let done = self.done_tasks(&tx, meeting_id)?;
+            for item in &mut summary.action_items {
+                item.done |= done.contains(&actions::task_key(&item.task));
+            }
             let speakers = speakers::entries_for(&tx, meeting_id).map_err(|e| self.error(e))?;
             apply_names(&mut summary, &speakers);
             let json = serde_json::to_string(&summary).map_err(|e| StoreError::Invalid {

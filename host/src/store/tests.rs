@@ -931,3 +931,71 @@ fn processing_again_keeps_a_renamed_speaker() {
         Some("Maria L.")
     );
 }
+
+#[test]
+fn ticked_action_items_stay_ticked_and_survive_a_new_summary_of_the_same_tasks() {
+    let (_dir, store) = open();
+    let id = store
+        .save_meeting(&doc("m", "Atlas sync", &["We ship in March."]), None)
+        .expect("save");
+    let err = store.set_action_done(&id, 1, true).unwrap_err();
+    assert!(err.to_string().contains("no summary yet"), "{err}");
+    let mut first = summary("The launch moves.");
+    first.action_items.push(ActionItem {
+        task: "Book the venue".into(),
+        ..first.action_items[0].clone()
+    });
+    store
+        .save_summary(&id, &first, &provenance())
+        .expect("summary");
+    let item = store.set_action_done(&id, 2, true).expect("tick");
+    assert_eq!((item.task.as_str(), item.done), ("Book the venue", true));
+    let shown = store.summary(&id).expect("read").expect("summary").summary;
+    assert_eq!(
+        shown
+            .action_items
+            .iter()
+            .map(|a| a.done)
+            .collect::<Vec<_>>(),
+        [false, true]
+    );
+    for bad in [0, 3] {
+        let err = store.set_action_done(&id, bad, true).unwrap_err();
+        assert!(err.to_string().contains("action items 1 to 2"), "{err}");
+    }
+    // A new summary repeating the task (spelt a little differently) keeps the tick; a new task
+    // starts unticked.
+    let mut second = summary("The launch moves again.");
+    second.action_items[0].task = "Write the press release".into();
+    second.action_items.push(ActionItem {
+        task: "book the venue.".into(),
+        ..second.action_items[0].clone()
+    });
+    store
+        .save_summary(&id, &second, &provenance())
+        .expect("second");
+    let shown = store.summary(&id).expect("read").expect("summary").summary;
+    assert_eq!(
+        shown
+            .action_items
+            .iter()
+            .map(|a| (a.task.as_str(), a.done))
+            .collect::<Vec<_>>(),
+        [
+            ("Write the press release", false),
+            ("book the venue.", true)
+        ]
+    );
+    let item = store.set_action_done(&id, 2, false).expect("untick");
+    assert!(!item.done);
+    assert!(
+        !store
+            .summary(&id)
+            .expect("read")
+            .expect("s")
+            .summary
+            .action_items[1]
+            .done,
+        "unticking is stored"
+    );
+}

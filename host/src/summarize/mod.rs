@@ -6,6 +6,7 @@ pub mod ask;
 pub mod grounding;
 pub mod input;
 pub mod policy;
+pub mod review;
 pub mod route;
 
 use crate::model::{Document, LlmInfo, Summary};

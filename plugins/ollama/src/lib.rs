@@ -80,7 +80,7 @@ impl Provider for Ollama {
             &t,
             &request,
             s.json_mode,
-            |r| send(&s, &t, &request_body(&s, &model, r)?),
+            |r| send(&s, &t, &request_body(&s, &model, r)?, &r.response_format),
             minutes_sdk::log::warn,
         )?;
         finish(&t, &s, answer, &request)
@@ -88,8 +88,13 @@ impl Provider for Ollama {
 }
 
 /// Sends one `/api/chat` body, with retries.
-fn send(s: &Settings, t: &Target, body: &Value) -> Result<Answer, PluginError> {
-    let body = minutes_sdk::json::to_string(body)?.into_bytes();
+fn send(
+    s: &Settings,
+    t: &Target,
+    body: &Value,
+    format: &minutes_sdk::types::ResponseFormat,
+) -> Result<Answer, PluginError> {
+    let body = provider_common::structured::encode(body, format)?.into_bytes();
     let url = format!("{}/api/chat", s.base_url);
     let budget = Budget::new(s.timeout);
     let secs = s.timeout.as_secs();

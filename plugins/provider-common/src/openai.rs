@@ -137,15 +137,27 @@ pub fn complete(
         &t,
         &request,
         s.json_mode,
-        |r| send(&s, &t, &request_body(&s, dialect, &model, r)?),
+        |r| {
+            send(
+                &s,
+                &t,
+                &request_body(&s, dialect, &model, r)?,
+                &r.response_format,
+            )
+        },
         minutes_sdk::log::warn,
     )?;
     answer.into_completion(&t, &request)
 }
 
 /// Sends one chat-completions body, with retries.
-fn send(s: &Settings, t: &Target, body: &Value) -> Result<Answer, PluginError> {
-    let body = minutes_sdk::json::to_string(body)?.into_bytes();
+fn send(
+    s: &Settings,
+    t: &Target,
+    body: &Value,
+    format: &minutes_sdk::types::ResponseFormat,
+) -> Result<Answer, PluginError> {
+    let body = crate::structured::encode(body, format)?.into_bytes();
     let url = format!("{}/chat/completions", s.base_url);
     let budget = Budget::new(s.timeout);
     let secs = s.timeout.as_secs();

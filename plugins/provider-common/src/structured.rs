@@ -56,6 +56,58 @@ pub fn schema_value(schema: &JsonSchema) -> Result<Value, PluginError> {
     Ok(v)
 }
 
+/// A request body as JSON text, with the schema of `format` written as the template wrote it.
+/// Parsed into a `Value`, the schema's keys come out sorted; a constrained decoder generates an
+/// object's keys in the order its schema lists them, and the notes schema lists `sections`
+/// first so that an answer cut off at the token limit loses list items, not the notes.
+pub fn encode(body: &Value, format: &ResponseFormat) -> Result<String, PluginError> {
+    let ResponseFormat::JsonSchema(s) = format else {
+        return minutes_sdk::json::to_string(body);
+    };
+    let schema = schema_value(s)?;
+    let raw = serde_json::value::RawValue::from_string(s.schema.trim().to_string())
+        .map_err(|e| PluginError::InvalidInput(format!("the JSON schema `{}`: {e}", s.name)))?;
+    minutes_sdk::json::to_string(&AsWritten {
+        value: body,
+        schema: &schema,
+        raw: &raw,
+    })
+}
+
+/// `value` with every copy of `schema` in it written as `raw`.
+struct AsWritten<'a> {
+    value: &'a Value,
+    schema: &'a Value,
+    raw: &'a serde_json::value::RawValue,
+}
+
+impl serde::Serialize for AsWritten<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        if self.value == self.schema {
+            return self.raw.serialize(s);
+        }
+        let inner = |value| AsWritten { value, ..*self };
+        match self.value {
+            Value::Object(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    m.serialize_entry(k, &inner(v))?;
+                }
+                m.end()
+            }
+            Value::Array(items) => {
+                let mut q = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    q.serialize_element(&inner(v))?;
+                }
+                q.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
 /// The schema's name as endpoints accept it (`^[a-zA-Z0-9_-]{1,64}$`).
 pub fn schema_name(schema: &JsonSchema) -> String {
     let name: String = schema

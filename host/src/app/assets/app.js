@@ -1,4 +1,5 @@
-// minutes app: search as you type, and the meeting page's player and corrections.
+// minutes app: search as you type, the meeting page's player, corrections and ticks, and
+// the progress of jobs.
 // Everything the server sends is HTML it rendered and escaped itself.
 "use strict";
 
@@ -101,7 +102,161 @@ function startEdit(line) {
   input.addEventListener("blur", () => setTimeout(done, 150));
 }
 
+// Action items: a tick is stored at once; a refused one is undone and says why.
+function actionTicks() {
+  document.querySelectorAll("input[data-tick]").forEach((box) => {
+    box.addEventListener("change", () => {
+      const body = new URLSearchParams({ done: box.checked ? "true" : "false" });
+      fetch(box.dataset.tick, { method: "POST", body, credentials: "same-origin" })
+        .then((r) => r.ok ? r.json() : r.text().then((t) => Promise.reject(t)))
+        .then((item) => {
+          box.checked = item.done;
+          box.closest("li").classList.toggle("done", item.done);
+          box.setCustomValidity("");
+        })
+        .catch((message) => {
+          box.checked = !box.checked;
+          box.setCustomValidity(String(message));
+          box.reportValidity();
+        });
+    });
+  });
+}
+
+// A job's page: its events arrive over server-sent events (all of them, from the first).
+function jobPage() {
+  const job = document.getElementById("job");
+  if (!job) return;
+  const meetingUrl = (id) => id ? "/meetings/" + encodeURIComponent(id) : job.dataset.meeting;
+  // Finished before the page loaded: the result is read on the meeting's page.
+  if (job.dataset.outcome === "done" && job.dataset.meeting) { location.replace(job.dataset.meeting); return; }
+  if (job.dataset.outcome !== "running") return;
+  const log = document.getElementById("job-log");
+  const lines = document.getElementById("job-transcript");
+  const status = document.getElementById("job-status");
+  const bar = document.getElementById("job-progress");
+  const end = document.getElementById("job-end");
+  const add = (text) => { const li = document.createElement("li"); li.textContent = text; log.appendChild(li); };
+  const link = (href, text) => { const a = document.createElement("a"); a.href = href; a.textContent = text; end.replaceChildren(a); };
+  const clock = (ms) => { const s = Math.round(ms / 1000); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
+  log.replaceChildren();
+  const source = new EventSource(job.dataset.events);
+  source.onmessage = (message) => {
+    for (const e of JSON.parse(message.data)) {
+      switch (e.event) {
+        case "stage_started":
+          if (e.stage === "summarize") add("Summarising…");
+          if (e.stage === "transcribe") add("Transcribing…");
+          if (e.stage === "store") add("Storing…");
+          break;
+        case "transcribing":
+          if (e.total_ms) {
+            bar.max = e.total_ms; bar.value = e.position_ms;
+            status.textContent = "Transcribed " + Math.floor(100 * e.position_ms / e.total_ms) + "%" +
+              (e.eta_ms != null ? " · about " + clock(e.eta_ms) + " left" : "");
+          }
+          break;
+        case "segment": {
+          const li = document.createElement("li");
+          li.textContent = "[" + clock(e.start_ms) + "] " + (e.speaker ? e.speaker + ": " : "") + e.text;
+          lines.appendChild(li);
+          while (lines.children.length > 8) lines.firstElementChild.remove();
+          break;
+        }
+        case "stage_done": if (e.stage === "transcribe") { status.textContent = "Transcribed."; } break;
+        case "downloading":
+          if (e.total_bytes) { bar.max = e.total_bytes; bar.value = e.done_bytes; }
+          status.textContent = e.name + ": " + Math.round(e.done_bytes / 1048576) + " MB" +
+            (e.total_bytes ? " of " + Math.round(e.total_bytes / 1048576) + " MB" : "");
+          break;
+        case "summary_planned":
+          add(e.chunks + " chunk(s), about " + e.expected_requests + " request(s) to the provider");
+          bar.max = Math.max(1, e.expected_requests); bar.value = 0; break;
+        case "summary_request":
+          add("request " + e.done + (e.expected ? " of " + e.expected : "") + " answered: " +
+              e.output_tokens + " tokens in " + e.secs.toFixed(1) + " s");
+          bar.value = e.done; break;
+        case "summary_ready": add(e.description); break;
+        case "warning": add("warning: " + e.message); break;
+        case "failed":
+          source.close(); add("failed: " + e.message); job.classList.add("failed");
+          link(job.dataset.back, "← back"); break;
+        case "done": {
+          source.close(); add("Done."); bar.max = 1; bar.value = 1;
+          const target = meetingUrl(e.meeting_id);
+          if (target) { link(target, "Open the meeting →"); location.replace(target); }
+          else link(job.dataset.back, "← back");
+          break;
+        }
+      }
+    }
+  };
+}
+
+// The import page's upload: the file is the request's body, with progress while it is sent.
+function uploadForm() {
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  const file = document.getElementById("upload-file");
+  const title = document.getElementById("upload-title");
+  const bar = document.getElementById("upload-progress");
+  const message = document.getElementById("upload-message");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const chosen = file.files[0];
+    if (!chosen) return;
+    const max = Number(document.getElementById("upload").dataset.max);
+    if (chosen.size > max) {
+      message.textContent = chosen.name + " is larger than the app takes (" + Math.floor(max / 1048576) + " MB): import it by its path instead.";
+      return;
+    }
+    const params = new URLSearchParams({ name: chosen.name, title: title.value });
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/import/upload?" + params.toString());
+    xhr.upload.onprogress = (p) => { if (p.lengthComputable) { bar.max = p.total; bar.value = p.loaded; } };
+    xhr.onload = () => {
+      if (xhr.status === 200) { location.assign(JSON.parse(xhr.responseText).job); return; }
+      message.textContent = xhr.responseText || ("the upload failed (" + xhr.status + ")");
+      bar.hidden = true;
+    };
+    xhr.onerror = () => { message.textContent = "the upload failed: is minutes app still running?"; bar.hidden = true; };
+    bar.hidden = false;
+    message.textContent = "Uploading " + chosen.name + "…";
+    xhr.send(chosen);
+  });
+}
+
+// The plugins page: a package is uploaded, then reviewed on its consent page.
+function packageForm() {
+  const form = document.getElementById("package-form");
+  if (!form) return;
+  const file = document.getElementById("package-file");
+  const message = document.getElementById("package-message");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const chosen = file.files[0];
+    if (!chosen) return;
+    message.textContent = "Checking " + chosen.name + "…";
+    fetch("/plugins/upload", { method: "POST", body: chosen, credentials: "same-origin" })
+      .then((r) => r.ok ? r.json() : r.text().then((t) => Promise.reject(t)))
+      .then((reply) => location.assign(reply.review))
+      .catch((why) => { message.textContent = String(why); });
+  });
+}
+
+// Forms that delete something ask first (no inline script: the CSP allows none).
+function confirmations() {
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (e) => { if (!confirm(form.dataset.confirm)) e.preventDefault(); });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  packageForm();
+  confirmations();
   searchAsYouType();
   meetingPage();
+  actionTicks();
+  jobPage();
+  uploadForm();
 });

@@ -264,3 +264,27 @@ fn other_errors_and_a_second_failure_are_reported_as_they_are() {
     );
     assert_eq!(calls, 1);
 }
+
+#[test]
+fn a_schema_keeps_the_order_its_template_wrote() {
+    let schema = r#"{"type":"object","properties":{"sections":{"type":"string"},"decisions":{"type":"array","items":{"type":"string"}}},"required":["sections","decisions"],"additionalProperties":false}"#;
+    let s = JsonSchema {
+        name: "notes".into(),
+        schema: schema.into(),
+    };
+    let body = json!({"model": "m", "format": schema_value(&s).expect("schema"),
+        "messages": [{"role": "user", "content": "hi"}]});
+    let format = ResponseFormat::JsonSchema(s);
+    let text = encode(&body, &format).expect("encode");
+    assert!(text.contains(schema), "{text}");
+    assert!(
+        text.find("\"sections\"") < text.find("\"decisions\""),
+        "sections before decisions: {text}"
+    );
+    let back: Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(back, body, "the same request; only the key order differs");
+    assert_eq!(
+        encode(&body, &ResponseFormat::Text).expect("plain"),
+        serde_json::to_string(&body).expect("json")
+    );
+}
