@@ -397,8 +397,14 @@ fn davids_share(lines: &[(f64, f64)], offset: f64) -> f64 {
 #[test]
 fn an_enrolled_voice_is_named_in_a_later_meeting_until_it_is_forgotten() {
     let env = Env::new();
-    env.install(&package("export-markdown"));
-    env.install(&package("export-json"));
+    for p in [
+        "export-markdown",
+        "export-json",
+        "export-vtt",
+        "template-extractive",
+    ] {
+        env.install(&package(p));
+    }
     let first = clip(&env, "monday.wav", 0.0..64.0);
     let later = clip(&env, "thursday.wav", 95.0..155.0);
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
@@ -480,7 +486,8 @@ fn an_enrolled_voice_is_named_in_a_later_meeting_until_it_is_forgotten() {
             .starts_with("Speaker ")
     );
     let similarity = voice["similarity"].as_f64().expect("similarity");
-    assert!((0.5..=1.0).contains(&similarity), "{voice}");
+    let threshold = f64::from(minutes::diarize::voiceprint::MATCH_THRESHOLD);
+    assert!((threshold..=1.0).contains(&similarity), "{voice}");
     let id = named[0]["id"].as_str().expect("id").to_string();
     let his = lines_by_speaker(&doc)
         .into_iter()
@@ -527,6 +534,21 @@ fn an_enrolled_voice_is_named_in_a_later_meeting_until_it_is_forgotten() {
             "a vector value in the export"
         );
     }
+
+    // The name reaches the subtitles' voice tags and the offline template's talk time.
+    let out = json(&env.ok(&[
+        "export",
+        &thursday,
+        "--to",
+        "export-vtt",
+        "--dir",
+        "out",
+        "--json",
+    ]));
+    let vtt = std::fs::read_to_string(env.path(out[0].as_str().expect("path"))).expect("vtt");
+    assert!(vtt.contains("<v David>"), "{vtt}");
+    let summary = json(&env.ok(&["summarize", &thursday, "--template", "extractive", "--json"]));
+    assert!(summary.to_string().contains("| David | "), "{summary}");
 
     // Forgotten: gone from the store file, and the meeting processed again has no David.
     let on_disk = || {

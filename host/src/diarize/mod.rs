@@ -142,8 +142,8 @@ pub struct Timings {
 pub struct Diarization {
     pub turns: Vec<Turn>,
     pub speakers: usize,
-    /// Per speaker (as numbered in `turns`): the normalised mean of the embeddings its cluster
-    /// was made of, which voiceprints are compared with.
+    /// Per speaker (as numbered in `turns`): the mean of the (normalised) embeddings of its
+    /// runs, not normalised, which voiceprints are compared with (`voiceprint`).
     pub centroids: Vec<Vec<f32>>,
     pub windows: usize,
     pub embeddings: usize,
@@ -534,6 +534,23 @@ fn cluster_and_reconstruct(
             });
         }
     }
+    // Per cluster, the mean of its runs' embeddings, left unnormalised: the dot product of two
+    // such means is the average similarity between their members, average linkage's measure.
+    let mut means = vec![vec![0.0f32; EMBEDDING_DIM]; k];
+    let mut members = vec![0usize; k];
+    for &i in &train {
+        if let Some(q) = cluster_of[i] {
+            members[q] += 1;
+            for (m, v) in means[q].iter_mut().zip(&embeddings[i]) {
+                *m += v;
+            }
+        }
+    }
+    for (m, n) in means.iter_mut().zip(&members) {
+        for v in m.iter_mut() {
+            *v /= (*n).max(1) as f32;
+        }
+    }
     // Per window, frame and local speaker: the cluster. A run too short to embed takes the
     // cluster of the nearest run of its local speaker.
     let mut runs_of: Vec<Vec<(Span, usize)>> = vec![Vec::new(); seg.len()];
@@ -632,8 +649,8 @@ fn cluster_and_reconstruct(
     for t in &mut turns {
         t.speaker = order.iter().position(|&s| s == t.speaker).unwrap_or(0);
     }
-    let centroids = order.iter().map(|&q| centroids[q].clone()).collect();
-    (turns, centroids)
+    let means = order.iter().map(|&q| means[q].clone()).collect();
+    (turns, means)
 }
 
 /// Where diarization models are looked for when no folder is given: beside the whisper models.

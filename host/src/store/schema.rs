@@ -186,7 +186,7 @@ const V5: &str = "ALTER TABLE segments ADD COLUMN original_text TEXT;";
 const V6: &str = "
 CREATE TABLE voiceprints (
     name       TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE,
-    embedding  BLOB    NOT NULL,               -- little-endian f32, L2-normalised
+    embedding  BLOB    NOT NULL,               -- little-endian f32: the mean of normalised embeddings
     model      TEXT    NOT NULL,               -- sha256 of the embedding model file
     meeting_id TEXT    NOT NULL,               -- enrolled from this meeting (it may be deleted since)
     speaker_id TEXT    NOT NULL,
