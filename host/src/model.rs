@@ -34,13 +34,18 @@ pub struct Word {
 
 /// Who spoke. `id` is stable within a meeting ("me", "others", "speaker-1", …) and never changes
 /// when the user renames the speaker; `name` is what is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Speaker {
     pub id: String,
     pub name: String,
     /// The channel this speaker was heard on (0 = microphone or mono, 1 = system audio).
     #[serde(default)]
     pub channel: u32,
+    /// When an enrolled voiceprint named this speaker: which, how similar, and the label it
+    /// had. Only the name and similarity: the voiceprint itself never leaves the store (and
+    /// plugins get id, name and channel only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<crate::diarize::voiceprint::VoiceMatch>,
 }
 
 impl Speaker {
@@ -50,6 +55,7 @@ impl Speaker {
             id: format!("speaker-{number}"),
             name: format!("Speaker {number}"),
             channel,
+            voice: None,
         }
     }
 }
@@ -113,6 +119,7 @@ impl Transcript {
                                 id: id.clone(),
                                 name: name.to_string(),
                                 channel: s.channel,
+                                voice: None,
                             });
                             id
                         }
@@ -681,6 +688,7 @@ mod tests {
                     id: "speaker-1".into(),
                     name: "Tom".into(),
                     channel: 1,
+                    voice: None,
                 }],
                 language: None,
             },

@@ -70,6 +70,18 @@ const RULES: &[(&str, Plan)] = &[
             "needs a meeting with diarized speakers, which the README's one-voice sample is not; tests/e2e/speakers.rs renames them",
         ),
     ),
+    (
+        "minutes speakers enroll",
+        Plan::Skip(
+            "needs a meeting with diarized speakers, which the README's one-voice sample is not; tests/e2e/speakers.rs enrolls one",
+        ),
+    ),
+    (
+        "minutes speakers forget",
+        Plan::Skip(
+            "needs an enrolled voiceprint (see `speakers enroll`); tests/e2e/speakers.rs forgets one",
+        ),
+    ),
     ("minutes devices", Plan::Skip(SOUND)),
     ("minutes record", Plan::Skip(SOUND)),
     (

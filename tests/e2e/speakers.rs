@@ -292,3 +292,289 @@ fn broken_diarization_models_keep_the_transcript_with_channel_labels_and_say_why
         "{stderr}"
     );
 }
+
+/// `seconds` of meeting_a.wav (mono: Maria, David and Sam, three espeak voices) as a file of
+/// its own: a "meeting" that is cheap to transcribe.
+fn clip(env: &Env, name: &str, seconds: std::ops::Range<f64>) -> String {
+    let mut reader =
+        hound::WavReader::open(shared("corpus/synthetic/meeting_a.wav")).expect("meeting_a");
+    let spec = reader.spec();
+    let rate = f64::from(spec.sample_rate);
+    let samples: Vec<i16> = reader
+        .samples::<i16>()
+        .skip((seconds.start * rate) as usize)
+        .take(((seconds.end - seconds.start) * rate) as usize)
+        .map(|s| s.expect("sample"))
+        .collect();
+    let path = env.path(name);
+    let mut w = hound::WavWriter::create(&path, spec).expect("create");
+    for s in samples {
+        w.write_sample(s).expect("write");
+    }
+    w.finalize().expect("finalize");
+    path.to_str().expect("utf-8").into()
+}
+
+/// David's turns in meeting_a (seconds), from its reference.
+fn davids_turns() -> Vec<(f64, f64)> {
+    std::fs::read_to_string(shared("corpus/synthetic/meeting_a.rttm"))
+        .expect("rttm")
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (start, dur): (f64, f64) = (f.get(3)?.parse().ok()?, f.get(4)?.parse().ok()?);
+            (f.get(7) == Some(&"David")).then_some((start, start + dur))
+        })
+        .collect()
+}
+
+fn process(env: &Env, audio: &str, title: &str) -> String {
+    let model = tiny();
+    let models = diarization_models();
+    env.ok(&[
+        "process",
+        audio,
+        "--model",
+        &model,
+        "--threads",
+        "1",
+        "--language",
+        "en",
+        "--diarization-models",
+        &models,
+        "--title",
+        title,
+        "--no-summary",
+        "--dir",
+        "notes",
+        "--force",
+    ]);
+    let list = json(&env.ok(&["list", "--json"]));
+    list.as_array()
+        .expect("list")
+        .iter()
+        .find(|m| m["title"] == title)
+        .and_then(|m| m["id"].as_str())
+        .expect("the processed meeting")
+        .to_string()
+}
+
+/// Of a stored meeting: each speaker id with its segments' times (seconds).
+fn lines_by_speaker(doc: &Value) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for s in doc["document"]["transcript"]["segments"]
+        .as_array()
+        .expect("segments")
+    {
+        let id = s["speaker_id"].as_str().unwrap_or("").to_string();
+        let t = (
+            s["start_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+            s["end_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+        );
+        match out.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, v)) => v.push(t),
+            None => out.push((id, vec![t])),
+        }
+    }
+    out
+}
+
+/// How much of `lines` (seconds, shifted by `offset` into meeting_a) David speaks, 0..1.
+fn davids_share(lines: &[(f64, f64)], offset: f64) -> f64 {
+    let turns = davids_turns();
+    let (mut his, mut all) = (0.0, 0.0);
+    for (a, b) in lines {
+        let (a, b) = (a + offset, b + offset);
+        all += b - a;
+        his += turns
+            .iter()
+            .map(|(s, e)| (b.min(*e) - a.max(*s)).max(0.0))
+            .sum::<f64>();
+    }
+    his / all.max(1e-9)
+}
+
+#[test]
+fn an_enrolled_voice_is_named_in_a_later_meeting_until_it_is_forgotten() {
+    let env = Env::new();
+    for p in [
+        "export-markdown",
+        "export-json",
+        "export-vtt",
+        "template-extractive",
+    ] {
+        env.install(&package(p));
+    }
+    let first = clip(&env, "monday.wav", 0.0..64.0);
+    let later = clip(&env, "thursday.wav", 95.0..155.0);
+    let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let monday = process(&env, &first, "Monday");
+
+    // David talks from 13.4 s to 24.1 s: the diarized speaker of that stretch is him.
+    let doc = json(&env.ok(&["show", &monday, "--json"]));
+    let david = lines_by_speaker(&doc)
+        .into_iter()
+        .max_by(|a, b| davids_share(&a.1, 0.0).total_cmp(&davids_share(&b.1, 0.0)))
+        .map(|(id, _)| id)
+        .expect("speakers");
+    assert!(david.starts_with("speaker-"), "{doc}");
+
+    // Without a terminal and without --yes nothing is kept.
+    let err = env.fails(&["speakers", "enroll", "David", "--from", &monday, &david]);
+    assert!(
+        err.contains("--yes") && err.contains("not a terminal"),
+        "{err}"
+    );
+    assert!(env.ok(&["speakers", "list"]).contains("Nobody is enrolled"));
+    let models = diarization_models();
+    let enroll = |extra: &[&str]| {
+        let mut args = vec![
+            "speakers",
+            "enroll",
+            "David",
+            "--from",
+            &monday,
+            &david,
+            "--yes",
+            "--diarization-models",
+            &models,
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let out = enroll(&[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("kept a voiceprint of David") && said.contains("minutes.sqlite"),
+        "{said}"
+    );
+    // Twice: it exists, from Monday; --replace replaces it.
+    let out = enroll(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("exists already")
+            && err.contains(&monday)
+            && err.contains("--replace"),
+        "{err}"
+    );
+    assert!(enroll(&["--replace"]).status.success());
+    let listed = json(&env.ok(&["speakers", "list", "--json"]));
+    assert_eq!(listed["voiceprints"][0]["name"], "David", "{listed}");
+    assert_eq!(listed["voiceprints"][0]["meeting_id"], monday.as_str());
+    assert!(!listed.to_string().contains("embedding"));
+
+    // A later meeting: the speaker with David's voice is shown as David, with the similarity.
+    let thursday = process(&env, &later, "Thursday");
+    let doc = json(&env.ok(&["show", &thursday, "--json"]));
+    let speakers = doc["document"]["transcript"]["speakers"]
+        .as_array()
+        .expect("speakers");
+    let named: Vec<&Value> = speakers.iter().filter(|s| s["name"] == "David").collect();
+    assert_eq!(named.len(), 1, "one speaker is David: {speakers:?}");
+    let voice = &named[0]["voice"];
+    assert_eq!(voice["voiceprint"], "David");
+    assert!(
+        voice["label"]
+            .as_str()
+            .expect("label")
+            .starts_with("Speaker ")
+    );
+    let similarity = voice["similarity"].as_f64().expect("similarity");
+    let threshold = f64::from(minutes::diarize::voiceprint::MATCH_THRESHOLD);
+    assert!((threshold..=1.0).contains(&similarity), "{voice}");
+    let id = named[0]["id"].as_str().expect("id").to_string();
+    let his = lines_by_speaker(&doc)
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, l)| l)
+        .expect("David's lines");
+    assert!(
+        davids_share(&his, 95.0) > 0.7,
+        "David's lines are his: {his:?}"
+    );
+    assert!(env.ok(&["show", &thursday]).contains("] David: "));
+    let table = env.ok(&["speakers", "list", &thursday]);
+    assert!(table.contains("David (0."), "{table}");
+
+    // What plugins get has the name and nothing of the voice.
+    let vector: Vec<f32> = {
+        let store = minutes::store::Store::open_path(&env.home.path().join("minutes.sqlite"))
+            .expect("store");
+        store
+            .voiceprint_vectors()
+            .expect("vectors")
+            .remove(0)
+            .embedding
+    };
+    let out = json(&env.ok(&[
+        "export",
+        &thursday,
+        "--to",
+        "export-json",
+        "--dir",
+        "out",
+        "--json",
+    ]));
+    let exported =
+        std::fs::read_to_string(env.path(out[0].as_str().expect("path"))).expect("export");
+    assert!(exported.contains("David"), "{exported}");
+    for leak in ["similarity", "voiceprint", "embedding"] {
+        assert!(!exported.contains(leak), "{leak} in the export: {exported}");
+    }
+    for x in &vector[..4] {
+        let shown = format!("{x}");
+        assert!(
+            !exported.contains(&shown[..shown.len().min(8)]),
+            "a vector value in the export"
+        );
+    }
+
+    // The name reaches the subtitles' voice tags and the offline template's talk time.
+    let out = json(&env.ok(&[
+        "export",
+        &thursday,
+        "--to",
+        "export-vtt",
+        "--dir",
+        "out",
+        "--json",
+    ]));
+    let vtt = std::fs::read_to_string(env.path(out[0].as_str().expect("path"))).expect("vtt");
+    assert!(vtt.contains("<v David>"), "{vtt}");
+    let summary = json(&env.ok(&["summarize", &thursday, "--template", "extractive", "--json"]));
+    assert!(summary.to_string().contains("| David | "), "{summary}");
+
+    // Forgotten: gone from the store file, and the meeting processed again has no David.
+    let on_disk = || {
+        let mut file = std::fs::read(env.home.path().join("minutes.sqlite")).expect("store");
+        file.extend(std::fs::read(env.home.path().join("minutes.sqlite-wal")).unwrap_or_default());
+        let needle: Vec<u8> = vector[..8].iter().flat_map(|x| x.to_le_bytes()).collect();
+        file.windows(needle.len()).any(|w| w == needle)
+    };
+    assert!(on_disk(), "the probe finds the stored vector");
+    let out = env.ok(&["speakers", "forget", "david"]);
+    assert!(out.contains("forgot the voiceprint of David"), "{out}");
+    let err = env.fails(&["speakers", "forget", "David"]);
+    assert!(
+        err.contains("no voiceprint named `David`") && err.contains("nobody is enrolled"),
+        "{err}"
+    );
+    assert!(!on_disk(), "the vector is still in the store file");
+    process(&env, &later, "Thursday");
+    let doc = json(&env.ok(&["show", &thursday, "--json"]));
+    let speakers = doc["document"]["transcript"]["speakers"]
+        .as_array()
+        .expect("speakers");
+    assert!(
+        speakers
+            .iter()
+            .all(|s| s["name"] != "David" && s.get("voice").is_none()),
+        "{speakers:?}"
+    );
+}

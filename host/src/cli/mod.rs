@@ -73,12 +73,16 @@ enum Command {
     // list, show, search, delete, rename, label: the meetings store.
     #[command(flatten)]
     Meetings(meetings::MeetingsCommand),
-    /// Name a meeting's speakers ("Speaker 2" -> "Tom"): every view, export and search follows
+    /// Name a meeting's speakers ("Speaker 2" -> "Tom"), and enroll voiceprints (opt-in) that
+    /// name a known voice in later meetings
     #[command(
         subcommand,
         after_help = "Examples:\n  minutes speakers list 2026-11-28-atlas\n  \
         minutes speakers rename 2026-11-28-atlas \"Speaker 2\" Tom\n  \
-        minutes speakers rename 2026-11-28-atlas me Ana"
+        minutes speakers rename 2026-11-28-atlas me Ana\n  \
+        minutes speakers enroll Tom --from 2026-11-28-atlas \"Speaker 2\"   # asks first; kept on this machine\n  \
+        minutes speakers list                                        # who is enrolled\n  \
+        minutes speakers forget Tom"
     )]
     Speakers(speakers::SpeakersCommand),
     /// Correct a stored meeting's transcript

@@ -29,6 +29,30 @@ impl DiarizeArgs {
             .unwrap_or_else(|| super::default_models_dir(home));
         let mut options = super::Options::new(dir);
         options.speakers = self.speakers.map(usize::from);
+        options.voiceprints = enrolled(home);
         Some(options)
+    }
+}
+
+/// The voiceprints enrolled in the store of the minutes home `home`, if it has a store. A
+/// store that cannot be read costs the names, not the transcript: logged, and none are used.
+fn enrolled(home: &Path) -> Vec<super::voiceprint::Known> {
+    let path = home.join(crate::store::FILE_NAME);
+    if !path.is_file() {
+        return Vec::new();
+    }
+    match crate::store::Store::open_path(&path).and_then(|s| s.voiceprint_vectors()) {
+        Ok(prints) => prints
+            .into_iter()
+            .map(|p| super::voiceprint::Known {
+                name: p.name,
+                embedding: p.embedding,
+                model: p.model,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!("voiceprints not used: {e}");
+            Vec::new()
+        }
     }
 }

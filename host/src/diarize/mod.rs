@@ -21,6 +21,7 @@ pub mod der;
 pub mod fbank;
 pub mod onnx;
 pub mod pull;
+pub mod voiceprint;
 
 use onnx::{EMBEDDING_DIM, Embedder, SEG_CLASSES, SEG_FRAMES, Segmenter, WINDOW_SAMPLES};
 use std::path::{Path, PathBuf};
@@ -75,6 +76,8 @@ pub struct Options {
     pub step: usize,
     /// Worker threads for the models.
     pub threads: usize,
+    /// Enrolled voices: a diarized speaker that matches one is named after it.
+    pub voiceprints: Vec<voiceprint::Known>,
 }
 
 impl Options {
@@ -88,6 +91,7 @@ impl Options {
                 .map(|n| n.get())
                 .unwrap_or(1)
                 .min(4),
+            voiceprints: Vec::new(),
         }
     }
 }
@@ -138,6 +142,9 @@ pub struct Timings {
 pub struct Diarization {
     pub turns: Vec<Turn>,
     pub speakers: usize,
+    /// Per speaker (as numbered in `turns`): the mean of the (normalised) embeddings of its
+    /// runs, not normalised, which voiceprints are compared with (`voiceprint`).
+    pub centroids: Vec<Vec<f32>>,
     pub windows: usize,
     pub embeddings: usize,
     pub timings: Timings,
@@ -407,7 +414,7 @@ impl Analysis {
     /// Clusters and reconstructs with `options`' speaker count or threshold.
     pub fn diarization(&self, options: &Options) -> Diarization {
         let t = Instant::now();
-        let turns = cluster_and_reconstruct(
+        let (turns, centroids) = cluster_and_reconstruct(
             &self.seg,
             &self.starts,
             &self.jobs,
@@ -420,6 +427,7 @@ impl Analysis {
         Diarization {
             turns,
             speakers,
+            centroids,
             windows: self.starts.len(),
             embeddings: self.embeddings.len(),
             timings: Timings {
@@ -447,7 +455,7 @@ fn cluster_and_reconstruct(
     embeddings: &[Vec<f32>],
     n_samples: usize,
     options: &Options,
-) -> Vec<Turn> {
+) -> (Vec<Turn>, Vec<Vec<f32>>) {
     // Only embeddings with a second of clean speech decide the clusters.
     let mut train: Vec<usize> = (0..jobs.len())
         .filter(|&i| jobs[i].clean_s >= 1.0)
@@ -456,7 +464,7 @@ fn cluster_and_reconstruct(
         train = (0..jobs.len()).collect();
     }
     if train.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let x: Vec<Vec<f32>> = train.iter().map(|&i| embeddings[i].clone()).collect();
     // Tiny clusters are mostly overlap and noise: their members join the nearest large one.
@@ -524,6 +532,23 @@ fn cluster_and_reconstruct(
                         && jobs[o].span.overlaps(&span)
                 })
             });
+        }
+    }
+    // Per cluster, the mean of its runs' embeddings, left unnormalised: the dot product of two
+    // such means is the average similarity between their members, average linkage's measure.
+    let mut means = vec![vec![0.0f32; EMBEDDING_DIM]; k];
+    let mut members = vec![0usize; k];
+    for &i in &train {
+        if let Some(q) = cluster_of[i] {
+            members[q] += 1;
+            for (m, v) in means[q].iter_mut().zip(&embeddings[i]) {
+                *m += v;
+            }
+        }
+    }
+    for (m, n) in means.iter_mut().zip(&members) {
+        for v in m.iter_mut() {
+            *v /= (*n).max(1) as f32;
         }
     }
     // Per window, frame and local speaker: the cluster. A run too short to embed takes the
@@ -624,7 +649,8 @@ fn cluster_and_reconstruct(
     for t in &mut turns {
         t.speaker = order.iter().position(|&s| s == t.speaker).unwrap_or(0);
     }
-    turns
+    let means = order.iter().map(|&q| means[q].clone()).collect();
+    (turns, means)
 }
 
 /// Where diarization models are looked for when no folder is given: beside the whisper models.
@@ -686,7 +712,7 @@ pub fn label(
             fallback: None,
         };
     }
-    let result = (|| -> Result<Diarization, DiarizeError> {
+    let result = (|| -> Result<(Diarization, String), DiarizeError> {
         let models = Models::load(&options.models_dir)?;
         let (_, channels) = crate::audio::decode::decode_file(path)
             .map_err(|e| DiarizeError::Audio(e.to_string()))?;
@@ -697,7 +723,8 @@ pub fn label(
         } else {
             crate::audio::decode::mix_to_mono(&channels)
         };
-        diarize(&models, &samples, options)
+        let d = diarize(&models, &samples, options)?;
+        Ok((d, models.embedder.identity().to_string()))
     })();
     let what = if split_channels {
         "the system-audio channel keeps one label"
@@ -714,11 +741,11 @@ pub fn label(
         }
     };
     match result {
-        Ok(d) if d.speakers == 0 => Labelled {
+        Ok((d, _)) if d.speakers == 0 => Labelled {
             segments,
             ..fallback("diarization found no speech".into())
         },
-        Ok(d) => {
+        Ok((d, model)) => {
             tracing::info!(
                 speakers = d.speakers,
                 windows = d.windows,
@@ -738,28 +765,35 @@ pub fn label(
                 .filter(|&i| segments[i].channel == diarized_channel)
                 .collect();
             order.sort_by_key(|&i| segments[i].start_ms);
-            let mut speakers: Vec<(String, crate::model::Speaker)> = Vec::new();
+            // (diarized speaker index, the speaker) in order of first word, and per segment the
+            // position of its speaker there.
+            let mut speakers: Vec<(usize, crate::model::Speaker)> = Vec::new();
+            let mut speaker_of: Vec<(usize, usize)> = Vec::new();
             for i in order {
                 // Speech no turn comes near keeps its channel label.
-                let Some(tmp) = segments[i]
+                let Some(n) = segments[i]
                     .speaker
-                    .clone()
-                    .filter(|t| (0..d.speakers).any(|n| speaker_id(n) == *t))
+                    .as_deref()
+                    .and_then(|t| (0..d.speakers).find(|&n| speaker_id(n) == t))
                 else {
                     continue;
                 };
-                let speaker = match speakers.iter().find(|(t, _)| *t == tmp) {
-                    Some((_, s)) => s.clone(),
+                let at = match speakers.iter().position(|(m, _)| *m == n) {
+                    Some(at) => at,
                     None => {
                         let s = crate::model::Speaker::diarized(
                             speakers.len() as u32 + 1,
                             diarized_channel,
                         );
-                        speakers.push((tmp, s.clone()));
-                        s
+                        speakers.push((n, s));
+                        speakers.len() - 1
                     }
                 };
-                segments[i].speaker = Some(speaker.name);
+                speaker_of.push((i, at));
+            }
+            name_by_voiceprints(&mut speakers, &d, &model, &options.voiceprints, &segments);
+            for (i, at) in speaker_of {
+                segments[i].speaker = Some(speakers[at].1.name.clone());
             }
             let speakers = speakers.into_iter().map(|(_, s)| s).collect();
             Labelled {
@@ -772,5 +806,58 @@ pub fn label(
             segments,
             ..fallback(e.to_string())
         },
+    }
+}
+
+/// Names the diarized speakers that match an enrolled voiceprint (`voiceprint::best_matches`):
+/// the speaker's name becomes the print's, and the match (with the label it had) is kept on
+/// the speaker. A print whose name another speaker of the transcript already has (a channel
+/// label) is left out, so two speakers never share a name by accident.
+fn name_by_voiceprints(
+    speakers: &mut [(usize, crate::model::Speaker)],
+    d: &Diarization,
+    model: &str,
+    prints: &[voiceprint::Known],
+    segments: &[crate::transcribe::pipeline::Segment],
+) {
+    if prints.is_empty() {
+        return;
+    }
+    let taken = |name: &str| {
+        segments.iter().any(|s| {
+            s.speaker
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name) && !n.starts_with("speaker-"))
+        }) || speakers
+            .iter()
+            .any(|(_, s)| s.name.eq_ignore_ascii_case(name))
+    };
+    let usable: Vec<voiceprint::Known> =
+        prints.iter().filter(|p| !taken(&p.name)).cloned().collect();
+    let centroids: Vec<(usize, Vec<f32>)> = speakers
+        .iter()
+        .enumerate()
+        .filter_map(|(at, (n, _))| d.centroids.get(*n).map(|c| (at, c.clone())))
+        .collect();
+    let skipped = prints.iter().filter(|p| p.model != model).count();
+    if skipped > 0 {
+        tracing::warn!(
+            skipped,
+            "voiceprints made with another speaker embedding model are not compared; enroll those people again (`minutes speakers enroll --replace`)"
+        );
+    }
+    for (at, p, similarity) in voiceprint::best_matches(&centroids, &usable, model) {
+        let speaker = &mut speakers[at].1;
+        tracing::info!(
+            speaker = speaker.id,
+            voiceprint = usable[p].name,
+            similarity,
+            "speaker named by voiceprint"
+        );
+        speaker.voice = Some(voiceprint::VoiceMatch {
+            voiceprint: usable[p].name.clone(),
+            similarity,
+            label: std::mem::replace(&mut speaker.name, usable[p].name.clone()),
+        });
     }
 }

@@ -84,6 +84,7 @@ pub struct Embedder {
     model: InferenceModel,
     plans: Mutex<HashMap<usize, Plan>>,
     path: PathBuf,
+    identity: String,
 }
 
 /// Embedding input lengths in fbank frames (10 ms each), about 1.5x apart: an input is cut to
@@ -101,14 +102,22 @@ impl Embedder {
         let model = tract_onnx::onnx()
             .model_for_path(path)
             .map_err(|e| model_error(path, format!("{e:#}")))?;
+        let bytes = std::fs::read(path).map_err(|e| model_error(path, e))?;
         let emb = Embedder {
             model,
             plans: Mutex::new(HashMap::new()),
             path: path.to_path_buf(),
+            identity: identity_of(&bytes),
         };
         // A plan every recording needs: a file that is ONNX but not CAM++ fails here.
         emb.plan(100)?;
         Ok(emb)
+    }
+
+    /// Which model file this is, by content: voiceprints record it, and prints made by another
+    /// file (another model, or another export whose numbers may differ) are not compared.
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     fn plan(&self, frames: usize) -> Result<Plan, DiarizeError> {
@@ -167,4 +176,12 @@ impl Embedder {
         }
         Ok(v)
     }
+}
+
+/// "sha256:<hex>" of a model file's bytes.
+pub fn identity_of(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }

@@ -14,11 +14,13 @@ mod search;
 mod speakers;
 #[cfg(test)]
 mod tests;
+mod voiceprints;
 
 pub use edits::Correction;
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use search::{HitSource, SearchHit, has_words};
 pub use speakers::{MAX_SPEAKER_NAME_CHARS, SpeakerEntry, apply_names};
+pub use voiceprints::{Enrollment, StoredVoiceprint, Voiceprint};
 
 use crate::model::{
     Document, DocumentProvenance, MeetingMetadata, SUMMARY_FORMAT, Segment, Speaker, Summary,
@@ -240,6 +242,12 @@ pub enum StoreError {
         speaker: String,
         ids: Vec<String>,
     },
+    #[error(
+        "a voiceprint named `{name}` exists already (enrolled from meeting `{meeting}`); add --replace to replace it, or choose another name"
+    )]
+    VoiceprintExists { name: String, meeting: String },
+    #[error("no voiceprint named `{name}`; {}", if known.is_empty() { "nobody is enrolled".to_string() } else { format!("enrolled: {}", known.join(", ")) })]
+    NoSuchVoiceprint { name: String, known: Vec<String> },
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
     #[error("{path}: {message}")]
@@ -982,7 +990,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Writes a transcript's speakers. A speaker the meeting already has keeps the name stored (the
-/// user's rename wins over a re-run); a segment's speaker id missing from the table is added
+/// user's rename wins over a re-run; a voiceprint's name follows the new run); a segment's speaker id missing from the table is added
 /// with the id as its name, so every segment's speaker can be shown.
 fn save_speakers(conn: &Connection, meeting_id: &str, t: &Transcript) -> rusqlite::Result<()> {
     let mut speakers: Vec<Speaker> = t.speakers.clone();
@@ -994,6 +1002,7 @@ fn save_speakers(conn: &Connection, meeting_id: &str, t: &Transcript) -> rusqlit
                 id: sid.clone(),
                 name: sid.clone(),
                 channel: s.channel,
+                voice: None,
             });
         }
     }
@@ -1002,16 +1011,27 @@ fn save_speakers(conn: &Connection, meeting_id: &str, t: &Transcript) -> rusqlit
         [meeting_id],
         |r| r.get(0),
     )?;
+    // A speaker the meeting has keeps its row, except a name that is still the label or that
+    // a voiceprint gave: that follows this transcript (a voiceprint forgotten since, or a match
+    // that no longer holds, gives the label back). A name the user chose stays.
     let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO speakers (meeting_id, id, name, channel, ord, label) VALUES (?1, ?2, ?3, ?4, ?5, ?3)",
+        "INSERT INTO speakers (meeting_id, id, name, channel, ord, label, voiceprint, similarity) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (meeting_id, id) DO UPDATE SET name = excluded.name, label = excluded.label, \
+         voiceprint = excluded.voiceprint, similarity = excluded.similarity \
+         WHERE speakers.voiceprint IS NOT NULL OR speakers.name = speakers.label",
     )?;
     for (i, s) in speakers.iter().enumerate() {
+        let label = s.voice.as_ref().map_or(&s.name, |v| &v.label);
         insert.execute(params![
             meeting_id,
             s.id,
             s.name,
             s.channel,
-            next + i as i64
+            next + i as i64,
+            label,
+            s.voice.as_ref().map(|v| &v.voiceprint),
+            s.voice.as_ref().map(|v| f64::from(v.similarity)),
         ])?;
     }
     Ok(())
@@ -1019,13 +1039,25 @@ fn save_speakers(conn: &Connection, meeting_id: &str, t: &Transcript) -> rusqlit
 
 fn read_speakers(conn: &Connection, meeting_id: &str) -> rusqlite::Result<Vec<Speaker>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, name, channel FROM speakers WHERE meeting_id = ?1 ORDER BY ord, id",
+        "SELECT id, name, channel, voiceprint, similarity, label FROM speakers WHERE meeting_id = ?1 ORDER BY ord, id",
     )?;
     stmt.query_map([meeting_id], |r| {
+        let voiceprint: Option<String> = r.get(3)?;
+        let similarity: Option<f64> = r.get(4)?;
         Ok(Speaker {
             id: r.get(0)?,
             name: r.get(1)?,
             channel: r.get(2)?,
+            voice: match (voiceprint, similarity) {
+                (Some(voiceprint), Some(similarity)) => {
+                    Some(crate::diarize::voiceprint::VoiceMatch {
+                        voiceprint,
+                        similarity: similarity as f32,
+                        label: r.get(5)?,
+                    })
+                }
+                _ => None,
+            },
         })
     })?
     .collect()

@@ -177,8 +177,28 @@ INSERT INTO segments_fts (segments_fts) VALUES ('rebuild');
 /// summarised and exported text, so a correction needs no other reader to change.
 const V5: &str = "ALTER TABLE segments ADD COLUMN original_text TEXT;";
 
+/// Version 6: voiceprints (opt-in, issue 18 part 4). `voiceprints` holds one embedding per
+/// enrolled name, with the embedding model's identity (prints of another model are never
+/// compared) and where it came from; nothing else in the store holds a voice. A speaker that a
+/// voiceprint named records which (`speakers.voiceprint`, by name, not a foreign key: forgetting
+/// the print keeps the names meetings already show) and how similar it was; a rename by the
+/// user clears both, and only such names are replaced when the meeting is processed again.
+const V6: &str = "
+CREATE TABLE voiceprints (
+    name       TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE,
+    embedding  BLOB    NOT NULL,               -- little-endian f32: the mean of normalised embeddings
+    model      TEXT    NOT NULL,               -- sha256 of the embedding model file
+    meeting_id TEXT    NOT NULL,               -- enrolled from this meeting (it may be deleted since)
+    speaker_id TEXT    NOT NULL,
+    speech_ms  INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+ALTER TABLE speakers ADD COLUMN voiceprint TEXT;
+ALTER TABLE speakers ADD COLUMN similarity REAL;
+";
+
 /// The version this code writes.
-pub(crate) const VERSION: i64 = 5;
+pub(crate) const VERSION: i64 = 6;
 
 pub(crate) enum Migrated {
     UpToDate,
@@ -226,6 +246,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
     }
     if found < 5 {
         tx.execute_batch(V5)?;
+    }
+    if found < 6 {
+        tx.execute_batch(V6)?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;
@@ -302,6 +325,7 @@ fn speakers_from_names(tx: &Transaction<'_>) -> rusqlite::Result<()> {
                         id: id.clone(),
                         name,
                         channel,
+                        voice: None,
                     });
                     id
                 }

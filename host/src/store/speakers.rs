@@ -11,7 +11,7 @@ use serde::Serialize;
 pub const MAX_SPEAKER_NAME_CHARS: usize = 100;
 
 /// One speaker of a meeting as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeakerEntry {
     /// Stable within the meeting ("me", "others", "speaker-2"); segments name it.
     pub id: String,
@@ -24,6 +24,11 @@ pub struct SpeakerEntry {
     /// Segments the speaker has in the transcript, and their length summed.
     pub segments: u64,
     pub talk_ms: u64,
+    /// The enrolled voiceprint that gave the name, and how similar the voice was (-1..1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voiceprint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
 }
 
 impl SpeakerEntry {
@@ -57,25 +62,7 @@ impl Store {
         who: &str,
         name: &str,
     ) -> Result<SpeakerEntry, StoreError> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Invalid {
-                what: "speaker name",
-                why: "it is empty".into(),
-            });
-        }
-        if name.chars().count() > MAX_SPEAKER_NAME_CHARS {
-            return Err(StoreError::Invalid {
-                what: "speaker name",
-                why: format!("it is longer than {MAX_SPEAKER_NAME_CHARS} characters"),
-            });
-        }
-        if name.chars().any(char::is_control) {
-            return Err(StoreError::Invalid {
-                what: "speaker name",
-                why: "it contains control characters (a line break, a tab, a terminal code)".into(),
-            });
-        }
+        let name = checked_name(name)?;
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -84,21 +71,10 @@ impl Store {
             .map_err(|e| self.error(e))?
             .ok_or_else(|| StoreError::NotFound(meeting_id.into()))?;
         let entries = read_entries(&tx, meeting_id).map_err(|e| self.error(e))?;
-        let found = find_speaker(&entries, who).map_err(|candidates| match candidates {
-            None => StoreError::NoSuchSpeaker {
-                meeting: meeting_id.into(),
-                speaker: who.into(),
-                known: entries.iter().map(SpeakerEntry::describe).collect(),
-            },
-            Some(ids) => StoreError::AmbiguousSpeaker {
-                meeting: meeting_id.into(),
-                speaker: who.into(),
-                ids,
-            },
-        })?;
-        let id = found.id.clone();
+        let id = lookup(&entries, meeting_id, who)?.id.clone();
+        // The user's name: no longer one a voiceprint gave, so processing again keeps it.
         tx.execute(
-            "UPDATE speakers SET name = ?3 WHERE meeting_id = ?1 AND id = ?2",
+            "UPDATE speakers SET name = ?3, voiceprint = NULL, similarity = NULL WHERE meeting_id = ?1 AND id = ?2",
             params![meeting_id, id, name],
         )
         .map_err(|e| self.error(e))?;
@@ -110,6 +86,60 @@ impl Store {
             .find(|e| e.id == id)
             .ok_or_else(|| StoreError::NotFound(meeting_id.into()))
     }
+}
+
+impl Store {
+    /// The speaker of a meeting that `who` names (its id, current name or original label, as
+    /// [`Store::rename_speaker`] takes them).
+    pub fn find_speaker(&self, meeting_id: &str, who: &str) -> Result<SpeakerEntry, StoreError> {
+        let entries = self.speaker_table(meeting_id)?;
+        lookup(&entries, meeting_id, who).cloned()
+    }
+}
+
+/// A name as shown (trimmed), or why it cannot be one: empty, too long, or with characters
+/// that would break a view.
+pub(super) fn checked_name(name: &str) -> Result<&str, StoreError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid {
+            what: "speaker name",
+            why: "it is empty".into(),
+        });
+    }
+    if name.chars().count() > MAX_SPEAKER_NAME_CHARS {
+        return Err(StoreError::Invalid {
+            what: "speaker name",
+            why: format!("it is longer than {MAX_SPEAKER_NAME_CHARS} characters"),
+        });
+    }
+    if name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid {
+            what: "speaker name",
+            why: "it contains control characters (a line break, a tab, a terminal code)".into(),
+        });
+    }
+    Ok(name)
+}
+
+/// `find_speaker` with the errors that name the meeting's speakers.
+fn lookup<'a>(
+    entries: &'a [SpeakerEntry],
+    meeting_id: &str,
+    who: &str,
+) -> Result<&'a SpeakerEntry, StoreError> {
+    find_speaker(entries, who).map_err(|candidates| match candidates {
+        None => StoreError::NoSuchSpeaker {
+            meeting: meeting_id.into(),
+            speaker: who.into(),
+            known: entries.iter().map(SpeakerEntry::describe).collect(),
+        },
+        Some(ids) => StoreError::AmbiguousSpeaker {
+            meeting: meeting_id.into(),
+            speaker: who.into(),
+            ids,
+        },
+    })
 }
 
 /// The speaker `who` names: by id, else by current name, else by original label. `Err(None)`:
@@ -144,7 +174,8 @@ fn read_entries(conn: &Connection, meeting_id: &str) -> rusqlite::Result<Vec<Spe
     let mut stmt = conn.prepare_cached(
         "SELECT sp.id, sp.label, sp.name, sp.channel, \
          (SELECT count(*) FROM segments s WHERE s.meeting_id = sp.meeting_id AND s.speaker_id = sp.id), \
-         (SELECT coalesce(sum(s.end_ms - s.start_ms), 0) FROM segments s WHERE s.meeting_id = sp.meeting_id AND s.speaker_id = sp.id) \
+         (SELECT coalesce(sum(s.end_ms - s.start_ms), 0) FROM segments s WHERE s.meeting_id = sp.meeting_id AND s.speaker_id = sp.id), \
+         sp.voiceprint, sp.similarity \
          FROM speakers sp WHERE sp.meeting_id = ?1 ORDER BY sp.ord, sp.id",
     )?;
     stmt.query_map([meeting_id], |r| {
@@ -162,6 +193,8 @@ fn read_entries(conn: &Connection, meeting_id: &str) -> rusqlite::Result<Vec<Spe
             channel: r.get(3)?,
             segments: get_u64(r, 4)?,
             talk_ms: get_u64(r, 5)?,
+            voiceprint: r.get(6)?,
+            similarity: r.get::<_, Option<f64>>(7)?.map(|x| x as f32),
         })
     })?
     .collect()
@@ -260,7 +293,7 @@ pub fn apply_names(summary: &mut Summary, speakers: &[SpeakerEntry]) {
 }
 
 /// "Speaker 2": the label diarization gives (`model::Speaker::diarized`).
-fn is_diarized_label(label: &str) -> bool {
+pub(super) fn is_diarized_label(label: &str) -> bool {
     label
         .strip_prefix("Speaker ")
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
@@ -333,6 +366,7 @@ mod tests {
                         id: "me".into(),
                         name: "me".into(),
                         channel: 0,
+                        voice: None,
                     },
                     Speaker::diarized(1, 1),
                     Speaker::diarized(2, 1),

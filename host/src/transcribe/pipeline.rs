@@ -801,6 +801,7 @@ impl Transcript {
                                 id: crate::model::speaker_id_for(name, &taken),
                                 name: name.to_string(),
                                 channel: s.channel,
+                                voice: None,
                             }
                         }
                     };

@@ -104,7 +104,10 @@ pub fn render(doc: &Document, options: &Options) -> String {
     let _ = writeln!(out, "started: {}", yaml::string(&meta.started_at));
     let _ = writeln!(out, "duration: {}", yaml::string(&clock(meta.duration_ms)));
     // Unknown speakers (a mono recording without labels) are not "nobody": no key at all.
-    let people = participants(doc);
+    let people: Vec<String> = participants(doc)
+        .iter()
+        .map(|p| person(p, &meta.channel_names))
+        .collect();
     if !people.is_empty() {
         yaml::list(&mut out, "participants", &people);
     }
@@ -144,6 +147,25 @@ pub fn task(item: &ActionItem) -> String {
         };
     }
     line
+}
+
+/// A participant as a property value: a person's name as a link (`[[Tom]]`: one note per
+/// person that every meeting with them links to, as the tasks' owners do); a channel label
+/// ("me", "others") or a diarized speaker nobody named ("Speaker 2") as plain text, since
+/// they are a different person in every meeting.
+fn person(name: &str, channel_names: &[String]) -> String {
+    let unnamed = channel_names.iter().any(|c| c == name)
+        || name == "me"
+        || name == "others"
+        || name
+            .strip_prefix("Speaker ")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    let target = link_target(name);
+    if unnamed || target.is_empty() {
+        name.to_string()
+    } else {
+        format!("[[{target}]]")
+    }
 }
 
 /// A name usable inside `[[...]]`: Obsidian reserves `[ ] | # ^` there.
@@ -323,13 +345,39 @@ mod tests {
     }
 
     #[test]
+    fn named_people_are_linked_and_labels_nobody_named_are_not() {
+        let channels = ["me".to_string(), "others".to_string()];
+        assert_eq!(person("Tom", &channels), "[[Tom]]");
+        assert_eq!(person("Ana | PM", &channels), "[[Ana PM]]");
+        for plain in ["me", "others", "Speaker 2"] {
+            assert_eq!(person(plain, &channels), plain);
+        }
+        // A diarized speaker named by a rename or a voiceprint reaches the exporter by name.
+        let mut d = doc();
+        let tom = Speaker {
+            id: "speaker-2".into(),
+            name: "Tom".into(),
+            channel: 1,
+        };
+        d.metadata.speakers.push(tom.clone());
+        d.transcript.speakers.push(tom);
+        d.transcript.segments[1].speaker_id = Some("speaker-2".into());
+        let md = render(&d, &options());
+        let front = md.split("---\n").nth(1).expect("front matter");
+        assert!(
+            front.contains("participants:\n  - \"[[Maria]]\"\n  - \"[[Tom]]\"\n"),
+            "{front}"
+        );
+    }
+
+    #[test]
     fn front_matter_has_properties_and_obsidian_tags() {
         let md = render(&doc(), &options());
         let front = md.split("---\n").nth(1).expect("front matter");
         assert_eq!(
             front,
             "title: \"Atlas: weekly \\\"release\\\" sync\"\ndate: 2026-11-28\nstarted: \"2026-11-28T10:00:00Z\"\n\
-             duration: \"01:02:05\"\nparticipants:\n  - \"Maria\"\n  - \"others\"\n\
+             duration: \"01:02:05\"\nparticipants:\n  - \"[[Maria]]\"\n  - \"others\"\n\
              tags:\n  - \"meeting\"\n  - \"atlas\"\n  - \"Release-Planning\"\nmeeting_id: \"m-42\"\n"
         );
     }

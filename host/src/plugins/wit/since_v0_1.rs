@@ -408,6 +408,7 @@ mod tests {
                 id: "speaker-1".into(),
                 name: "Tom".into(),
                 channel: 1,
+                voice: None,
             }],
             language: None,
         };

@@ -571,6 +571,7 @@ mod tests {
                 id: "speaker-2".into(),
                 name: "Tom".into(),
                 channel: 1,
+                voice: None,
             }],
             language: Some("en".into()),
         }
