@@ -12,13 +12,11 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use clap::Parser;
-use futures_util::StreamExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use tokio::io::AsyncWriteExt;
 
 /// Uploads larger than this are refused: 4 GiB holds three hours of two-channel 48 kHz WAV.
 /// `MINUTES_APP_MAX_UPLOAD_MB` sets another cap.
@@ -126,79 +124,48 @@ fn refusal(status: StatusCode, e: Failure) -> Response {
 /// Streams the body to a new file under `<home>/uploads`; a body over the cap is cut off, and
 /// its partial file removed.
 async fn receive(app: &App, name: &str, body: Body) -> Result<PathBuf, (StatusCode, Failure)> {
-    let internal = |e: std::io::Error| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Failure::Internal(format!("cannot store the upload: {e}")),
-        )
-    };
-    let dir = app.ctx.home.root().join("uploads");
-    crate::fsperm::create_private_dir(&dir).map_err(internal)?;
+    use super::upload::ReceiveError;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let path = dir.join(format!("{stamp}-{}", safe_name(name)));
-    let file = crate::fsperm::create_new_private(&path).map_err(internal)?;
-    let mut file = tokio::fs::File::from_std(file);
+    let path = app
+        .ctx
+        .home
+        .root()
+        .join("uploads")
+        .join(format!("{stamp}-{}", safe_name(name)));
     let cap = max_upload();
-    let mut received = 0u64;
-    let mut stream = body.into_data_stream();
-    let outcome = async {
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                (
-                    StatusCode::BAD_REQUEST,
-                    Failure::Invalid(format!("the upload stopped: {e}")),
-                )
-            })?;
-            received += chunk.len() as u64;
-            if received > cap {
-                return Err((
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Failure::Invalid(format!(
-                        "the file is larger than the app takes ({} MB); import it by its path instead, or run `minutes process FILE`",
-                        cap >> 20
-                    )),
-                ));
-            }
-            file.write_all(&chunk).await.map_err(internal)?;
-        }
-        file.sync_all().await.map_err(internal)?;
-        Ok(())
-    }
-    .await;
-    match outcome {
-        Ok(()) if received == 0 => {
+    match super::upload::receive(body, &path, cap).await {
+        Ok(0) => {
             let _ = tokio::fs::remove_file(&path).await;
             Err((
                 StatusCode::BAD_REQUEST,
                 Failure::Invalid("the upload is empty: choose an audio file".into()),
             ))
         }
-        Ok(()) => Ok(path),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(e)
-        }
+        Ok(_) => Ok(path),
+        Err(ReceiveError::Io(e)) => Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Failure::Internal(format!("cannot store the upload: {e}")),
+        )),
+        Err(ReceiveError::Stopped(e)) => Err((
+            StatusCode::BAD_REQUEST,
+            Failure::Invalid(format!("the upload stopped: {e}")),
+        )),
+        Err(ReceiveError::TooLarge) => Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::Invalid(format!(
+                "the file is larger than the app takes ({} MB); import it by its path instead, or run `minutes process FILE`",
+                cap >> 20
+            )),
+        )),
     }
 }
 
 /// A file name that is safe as the last part of a path: letters, digits, `.-_`.
 fn safe_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let safe: String = base
-        .chars()
-        .take(100)
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
-            _ => '_',
-        })
-        .collect();
-    match safe.trim_start_matches('.') {
-        "" => "upload".into(),
-        s => s.into(),
-    }
+    super::upload::safe_file_name(name, 100, "upload")
 }
 
 /// Refuses what is not a readable audio file before a job starts, with the decoder's reason.

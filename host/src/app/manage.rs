@@ -198,18 +198,7 @@ pub async fn export(
 /// The last part of an exporter's file name, with only safe characters: it goes into a
 /// header and becomes a file in the user's downloads.
 fn download_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let safe: String = base
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
-            _ => '_',
-        })
-        .collect();
-    match safe.trim_start_matches('.') {
-        "" => "meeting".to_string(),
-        s => s.to_string(),
-    }
+    super::upload::safe_file_name(name, usize::MAX, "meeting")
 }
 
 fn attachment(name: &str, bytes: Vec<u8>) -> Response {

@@ -18,6 +18,7 @@ mod resummarize;
 mod security;
 mod server;
 mod settings;
+mod upload;
 
 use crate::cli::Context;
 use crate::store::{Store, StoreError};

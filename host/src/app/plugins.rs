@@ -17,12 +17,10 @@ use axum::body::Body;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Redirect, Response};
-use futures_util::StreamExt;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
 
 /// Packages are a component and a manifest: far smaller than this.
 const MAX_PACKAGE_BYTES: u64 = 64 << 20;
@@ -274,26 +272,16 @@ pub async fn upload(State(app): State<Arc<App>>, body: Body) -> Response {
         .unwrap_or(0)
         .to_string();
     let path = dir.join(format!("{token}.tar.gz"));
-    let written = async {
-        crate::fsperm::create_private_dir(&dir).map_err(|e| e.to_string())?;
-        let file = crate::fsperm::create_new_private(&path).map_err(|e| e.to_string())?;
-        let mut file = tokio::fs::File::from_std(file);
-        let mut stream = body.into_data_stream();
-        let mut received = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| format!("the upload stopped: {e}"))?;
-            received += chunk.len() as u64;
-            if received > MAX_PACKAGE_BYTES {
-                return Err(format!(
-                    "that is larger than any plugin package ({} MB at most)",
-                    MAX_PACKAGE_BYTES >> 20
-                ));
-            }
-            file.write_all(&chunk).await.map_err(|e| e.to_string())?;
-        }
-        file.sync_all().await.map_err(|e| e.to_string())
-    }
-    .await;
+    use super::upload::ReceiveError;
+    let written = match super::upload::receive(body, &path, MAX_PACKAGE_BYTES).await {
+        Ok(_) => Ok(()),
+        Err(ReceiveError::Io(e)) => Err(e.to_string()),
+        Err(ReceiveError::Stopped(e)) => Err(format!("the upload stopped: {e}")),
+        Err(ReceiveError::TooLarge) => Err(format!(
+            "that is larger than any plugin package ({} MB at most)",
+            MAX_PACKAGE_BYTES >> 20
+        )),
+    };
     let checked = match written {
         Ok(()) => {
             let p = path.clone();

@@ -91,19 +91,18 @@ fn read_ledger(path: &std::path::Path, filter: &AuditFilter) -> Result<Ledger, F
     }
     let fail = |e: crate::ledger::LedgerError| Failure::Internal(e.to_string());
     let open = EgressLedger::open(path).map_err(fail)?;
-    ledger.records = open.records(filter).map_err(fail)?;
     ledger.totals = open.totals(filter).map_err(fail)?;
     if filter.plugin_id.is_none() {
         ledger.disclosures = open.disclosures(filter).map_err(fail)?;
     }
-    let all = AuditFilter {
-        limit: CHART_ROWS,
-        ..filter.clone()
-    };
-    for r in open.records(&all).map_err(fail)? {
-        if r.bytes_sent == 0 {
-            continue;
-        }
+    // One read, newest first: the chart adds up all of it, the table shows the newest rows.
+    let mut records = open
+        .records(&AuditFilter {
+            limit: CHART_ROWS,
+            ..filter.clone()
+        })
+        .map_err(fail)?;
+    for r in records.iter().filter(|r| r.bytes_sent > 0) {
         *ledger
             .by_day
             .entry(r.time_ms.div_euclid(DAY_MS))
@@ -111,6 +110,8 @@ fn read_ledger(path: &std::path::Path, filter: &AuditFilter) -> Result<Ledger, F
             .entry(r.plugin_id.clone())
             .or_default() += r.bytes_sent;
     }
+    records.truncate(filter.limit);
+    ledger.records = records;
     Ok(ledger)
 }
 
