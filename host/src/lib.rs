@@ -22,6 +22,7 @@ pub(crate) mod meeting_job;
 pub mod model;
 pub mod output;
 pub mod plugins;
+pub(crate) mod record_job;
 pub mod secrets;
 pub mod store;
 pub mod summarize;

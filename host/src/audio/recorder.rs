@@ -48,6 +48,9 @@ pub enum RecordError {
     },
     #[error(transparent)]
     Align(#[from] AlignError),
+    /// The recorder's thread panicked; the file keeps what was synced.
+    #[error("{0}")]
+    Crashed(String),
 }
 
 #[derive(Debug, Clone)]

@@ -134,6 +134,17 @@ impl FinishArgs {
         Ok(())
     }
 
+    /// The plan of the meeting job, running `exporters`.
+    pub fn plan(&self, exporters: &[String]) -> FinishPlan {
+        FinishPlan {
+            choice: self.choice(),
+            no_summary: self.no_summary,
+            exporters: exporters.to_vec(),
+            dir: self.dir.clone(),
+            force: self.force,
+        }
+    }
+
     fn choice(&self) -> Choice {
         Choice {
             template: self.template.clone(),
@@ -154,19 +165,12 @@ pub fn finish(
     args: &FinishArgs,
     exporters: &[String],
 ) -> anyhow::Result<Finished> {
-    let plan = FinishPlan {
-        choice: args.choice(),
-        no_summary: args.no_summary,
-        exporters: exporters.to_vec(),
-        dir: args.dir.clone(),
-        force: args.force,
-    };
     Ok(crate::meeting_job::finish(
         ctx,
         document,
         audio,
         audio_owned,
-        &plan,
+        &args.plan(exporters),
         &super::progress::terminal(false),
     )?)
 }

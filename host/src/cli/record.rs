@@ -2,7 +2,6 @@
 //! channels of a crash-safe recording, with a live transcript; then make the meeting (summary,
 //! exports, store) the way `minutes process` does.
 
-use anyhow::Context as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,15 +10,12 @@ use std::time::{Duration, Instant};
 
 use super::finish::FinishArgs;
 use super::transcribe::EngineArgs;
-use crate::audio::align::DriftConfig;
-use crate::audio::live::{Live, LiveConfig, percentile};
-use crate::audio::recorder::{self, Recorder, RecorderEvent, Role, clock};
+use crate::audio::live::percentile;
+use crate::audio::recorder::clock;
 use crate::audio::recording::{Phase, Recording, interrupted};
-use crate::audio::source::{Capture, FileFeeder};
-use crate::audio::wav::{WavWriter, repair};
-use crate::model::{Document, MeetingMetadata};
-use crate::transcribe::engine::EngineConfig;
-use crate::transcribe::pipeline::{PipelineOptions, Segment, Transcript};
+use crate::audio::wav::repair;
+use crate::record_job::{LiveOutcome, RecordJob, RecordOptions, Source, channel_names};
+use crate::transcribe::pipeline::{Segment, Transcript};
 
 #[derive(clap::Args)]
 #[command(
@@ -78,9 +74,7 @@ pub struct RecoverArgs {
 }
 
 /// Stops on Ctrl-C (a second Ctrl-C quits at once; the audio is safe on disk either way).
-fn stop_on_ctrl_c() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
+fn stop_on_ctrl_c(flag: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -91,72 +85,34 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
         rt.block_on(async {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\nstopping — finishing the transcript (Ctrl-C again quits; `minutes recover` finishes later)");
-                f.store(true, Ordering::Relaxed);
+                flag.store(true, Ordering::Relaxed);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
                 }
             }
         });
     });
-    flag
 }
 
-fn open_sources(args: &RecordArgs) -> anyhow::Result<(Option<Capture>, Option<Capture>)> {
-    let file = |path: &Path| -> anyhow::Result<Capture> {
-        let (feeder, capture) = FileFeeder::open(path, None, 1.0)?;
-        Ok(feeder.spawn(capture))
-    };
-    let mic = match &args.mic_file {
-        Some(p) => Some(file(p)?),
-        None => match crate::audio::device::open_mic(args.mic.as_deref()) {
-            Ok(c) => Some(c),
-            Err(e) if args.mic.is_some() => return Err(e.into()),
-            Err(e) => {
-                eprintln!("warning: no microphone: {e}");
-                None
-            }
-        },
-    };
-    let system = match (&args.system_file, args.system.as_deref()) {
-        (Some(p), _) => Some(file(p)?),
-        (None, Some("none")) => None,
-        (None, name) => match crate::audio::device::open_system(name) {
-            Ok(c) => Some(c),
-            Err(e) if name.is_some() => return Err(e.into()),
-            Err(e) => {
-                eprintln!("warning: no system audio: {e}");
-                None
-            }
-        },
-    };
-    if mic.is_none() && system.is_none() {
-        anyhow::bail!(
-            "no audio device to record from: neither a microphone nor system audio could be opened; see what minutes finds with `minutes devices`"
-        );
+fn source(file: &Option<PathBuf>, device: Option<&str>) -> Source {
+    match (file, device) {
+        (Some(p), _) => Source::File(p.clone()),
+        (None, Some("none")) => Source::Off,
+        (None, Some(name)) => Source::Device(name.to_string()),
+        (None, None) => Source::Default,
     }
-    Ok((mic, system))
 }
 
 pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> {
     let home = ctx.home.root().to_path_buf();
     let pending = repair_interrupted(&home);
     let names = channel_names(&args.channel_names);
-    let (mic, system) = open_sources(&args)?;
-    let title = args
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("Recording {}", crate::time::utc(crate::time::now_secs())));
-    let mut rec = Recording::create(
-        &home,
-        &title,
-        mic.as_ref().map(|c| c.name.clone()),
-        system.as_ref().map(|c| c.name.clone()),
-        names.to_vec(),
-    )?;
-    let audio = rec.audio_path();
-    let engine = match args.no_live {
+    let live = match args.no_live {
         true => None,
-        false => match live_engine_config(&args.engine, &home) {
+        // All physical cores: capture and writing take ~2.5% of one core, and the PulseAudio
+        // streams buffer up to 4 s, so whisper's busy threads cannot make the recording drop
+        // audio.
+        false => match args.engine.config(&home) {
             Ok(config) => Some(config),
             Err(e) => {
                 eprintln!("warning: no live transcript: {e:#}");
@@ -164,119 +120,80 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
             }
         },
     };
-    let active = [mic.is_some(), system.is_some()];
-    let sink = WavWriter::create(&audio, 2, 16_000)
-        .with_context(|| format!("cannot create {}", audio.display()))?;
-    let started = Instant::now();
-    let (events_tx, events) = std::sync::mpsc::channel();
-    let mut recorder = Recorder::new(
-        mic,
-        system,
-        Box::new(sink),
-        audio.display().to_string(),
-        DriftConfig::default(),
-    )?
-    .with_events(events_tx)
-    .with_reopen(Box::new(reopen_default(
-        args.mic_file.is_some() || args.system_file.is_some(),
-    )));
     let ui = Ui::new(&names, args.finish.json);
-    let live = match &engine {
-        Some(engine) => {
-            let config = LiveConfig {
-                engine: engine.clone(),
-                vad: crate::transcribe::vad::VadConfig::live(),
-                channel_names: names.clone(),
-                active,
-            };
-            let printer = ui.printer();
-            let (live, blocks) = Live::start(config, started, Box::new(move |s, _lag| printer(s)))?;
-            recorder = recorder.with_live(blocks);
-            Some(live)
-        }
-        None => None,
+    let printer = ui.printer();
+    let options = RecordOptions {
+        title: args.title.clone(),
+        mic: source(&args.mic_file, args.mic.as_deref()),
+        system: source(&args.system_file, args.system.as_deref()),
+        channel_names: names.clone(),
+        live,
     };
-    let meters = recorder.meters();
-    let stop = stop_on_ctrl_c();
-    let handle = recorder::spawn(recorder, started, stop.clone())?;
-    ui.started(&rec, &audio);
-    while !handle.is_finished() {
+    let job = RecordJob::start(&home, options, Box::new(move |s, _lag| printer(s)))?;
+    for w in &job.warnings {
+        eprintln!("warning: {w}");
+    }
+    let audio = job.rec.audio_path();
+    let stop = job.stop_flag();
+    stop_on_ctrl_c(stop.clone());
+    ui.started(&job.rec, &audio);
+    while !job.is_finished() {
         if args
             .duration
-            .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+            .is_some_and(|d| job.elapsed().as_secs_f64() >= d)
         {
             stop.store(true, Ordering::Relaxed);
         }
-        for e in events.try_iter() {
-            ui.event(&e);
+        for news in job.device_news() {
+            ui.event(&news);
         }
-        ui.status(meters.frames.load(Ordering::Relaxed), meters.take_peaks());
+        ui.status(job.recorded_ms(), job.take_peaks());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (summary, result) = handle.join().map_err(|_| {
-        anyhow::anyhow!(
-            "the recorder thread crashed; the audio so far is in {}",
-            audio.display()
-        )
-    })?;
+    let mut stopped = job.join()?;
     ui.stopped();
-    let duration_ms = summary.frames * 1000 / 16_000;
-    rec.state.duration_ms = Some(duration_ms);
-    rec.state.stopped_by = result.as_ref().err().map(|e| e.to_string());
-    rec.set_phase(Phase::Transcribing)?;
-    if let Err(e) = &result {
+    if let Some(e) = &stopped.error {
         eprintln!("error: {e}");
     }
-    eprintln!("recorded {} to {}", clock(duration_ms), audio.display());
-    let transcript = match live {
-        Some(live) => {
+    eprintln!(
+        "recorded {} to {}",
+        clock(stopped.duration_ms()),
+        audio.display()
+    );
+    let diarize = args.engine.diarize.options(&home);
+    let transcript = match stopped.has_live() {
+        true => {
             let t = Instant::now();
-            let r = live.finish(&audio, &summary.live_gaps);
-            if let Some(e) = &r.error {
-                eprintln!("warning: transcription failed: {e}");
-            }
-            if let (Some(p50), Some(p95)) = (percentile(&r.lags, 50.0), percentile(&r.lags, 95.0)) {
-                tracing::info!(
-                    p50,
-                    p95,
-                    live = r.live_regions,
-                    after = r.deferred_regions,
-                    finish_s = t.elapsed().as_secs_f64(),
-                    "live transcript lag"
-                );
-                if !args.finish.json {
-                    eprintln!(
-                        "live transcript: {} regions live (lag p50 {p50:.1} s, p95 {p95:.1} s), {} after the stop",
-                        r.live_regions, r.deferred_regions
+            let outcome = stopped.finish_live(diarize.as_ref());
+            if let Some(LiveOutcome { result: r, .. }) = &outcome {
+                if let Some(e) = &r.error {
+                    eprintln!("warning: transcription failed: {e}");
+                }
+                if let (Some(p50), Some(p95)) =
+                    (percentile(&r.lags, 50.0), percentile(&r.lags, 95.0))
+                {
+                    tracing::info!(
+                        p50,
+                        p95,
+                        live = r.live_regions,
+                        after = r.deferred_regions,
+                        finish_s = t.elapsed().as_secs_f64(),
+                        "live transcript lag"
                     );
+                    if !args.finish.json {
+                        eprintln!(
+                            "live transcript: {} regions live (lag p50 {p50:.1} s, p95 {p95:.1} s), {} after the stop",
+                            r.live_regions, r.deferred_regions
+                        );
+                    }
                 }
             }
-            // Live segments carry no word times: each goes whole to its main speaker.
-            let labelled = match args.engine.diarize.options(&home) {
-                Some(d) if r.error.is_none() => {
-                    crate::diarize::label(&audio, r.segments, Vec::new(), true, &d)
-                }
-                _ => crate::diarize::Labelled {
-                    segments: r.segments,
-                    speakers: Vec::new(),
-                    fallback: None,
-                },
-            };
-            Some(Transcript {
-                segments: labelled.segments,
-                language: r.language,
-                duration_ms,
-                transcribed_ms: 0,
-                channels: 2,
-                complete: r.error.is_none(),
-                speakers: labelled.speakers,
-                diarization_fallback: labelled.fallback,
-            })
+            outcome.map(|o| o.transcript)
         }
-        None if args.no_live => transcribe_recording(&home, &audio, &names, &args.engine)
+        false if args.no_live => transcribe_recording(&home, &audio, &names, &args.engine)
             .map_err(|e| eprintln!("warning: {e:#}"))
             .ok(),
-        None => None,
+        false => None,
     };
     let Some(transcript) = transcript else {
         eprintln!(
@@ -284,37 +201,15 @@ pub(crate) fn run(ctx: &super::Context, args: RecordArgs) -> anyhow::Result<()> 
         );
         return Ok(());
     };
+    let mut rec = stopped.rec;
     let outcome = make_meeting(ctx, &mut rec, &transcript, &args.finish)?;
     report(&args.finish, &rec, &outcome)?;
     for r in pending {
         recover_one(ctx, r, &args.engine, &args.finish)?;
     }
-    result.map_err(anyhow::Error::from)
-}
-
-fn channel_names(names: &[String]) -> [String; 2] {
-    [
-        names.first().cloned().unwrap_or_else(|| "me".into()),
-        names.get(1).cloned().unwrap_or_else(|| "others".into()),
-    ]
-}
-
-fn live_engine_config(engine: &EngineArgs, home: &Path) -> anyhow::Result<EngineConfig> {
-    // All physical cores: capture and writing take ~2.5% of one core, and the PulseAudio
-    // streams buffer up to 4 s, so whisper's busy threads cannot make the recording drop audio.
-    engine.config(home)
-}
-
-/// Replaces a lost device with the current default of its role (not for file sources).
-fn reopen_default(files: bool) -> impl FnMut(Role) -> Option<Capture> + Send {
-    move |role| {
-        if files {
-            return None;
-        }
-        match role {
-            Role::Mic => crate::audio::device::open_mic(None).ok(),
-            Role::System => crate::audio::device::open_system(None).ok(),
-        }
+    match stopped.error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }
 
@@ -324,22 +219,11 @@ fn transcribe_recording(
     names: &[String; 2],
     engine: &EngineArgs,
 ) -> anyhow::Result<Transcript> {
-    let diarize = engine.diarize.options(home);
-    let mut engine = crate::transcribe::engine::Transcriber::load(engine.config(home)?)?;
-    let options = PipelineOptions {
-        channel_names: names.to_vec(),
-        diarize,
-        ..Default::default()
-    };
-    let total = crate::audio::decode::AudioReader::open(audio)?
-        .info()
-        .duration_ms;
-    Ok(crate::meeting_job::transcribe(
+    Ok(crate::record_job::transcribe_after(
         audio,
-        &mut engine,
-        &options,
-        Arc::new(AtomicBool::new(false)),
-        total,
+        names,
+        engine.config(home)?,
+        engine.diarize.options(home),
         &super::progress::terminal(false),
     )?)
 }
@@ -357,21 +241,6 @@ fn make_meeting(
     transcript: &Transcript,
     finish: &FinishArgs,
 ) -> anyhow::Result<Outcome> {
-    let started_at = rec.state.started_at.clone();
-    let mut document = Document {
-        metadata: MeetingMetadata {
-            id: crate::store::derived_id(&started_at, &rec.state.title),
-            title: rec.state.title.clone(),
-            started_at,
-            duration_ms: transcript.duration_ms,
-            labels: Vec::new(),
-            language: transcript.language.clone(),
-            channel_names: rec.state.channel_names.clone(),
-        },
-        transcript: transcript.to_model(),
-        summary: None,
-        provenance: None,
-    };
     // An exporter that is missing is skipped with a warning: the recording is already safe.
     let registry = crate::plugins::Registry::open(ctx.home.clone())?;
     let exporters: Vec<String> = finish
@@ -385,19 +254,15 @@ fn make_meeting(
             }
         })
         .collect();
-    let done = super::finish::finish(
+    let done = crate::record_job::make_meeting(
         ctx,
-        &mut document,
-        &rec.audio_path(),
-        true,
-        finish,
-        &exporters,
+        rec,
+        transcript,
+        &finish.plan(&exporters),
+        &super::progress::terminal(false),
     )?;
-    let written = done.written;
-    rec.state.exports = written.iter().map(|p| p.display().to_string()).collect();
-    rec.set_phase(Phase::Done)?;
     Ok(Outcome {
-        written,
+        written: done.written,
         meeting_id: done.meeting_id,
         segments: transcript.segments.len(),
     })
@@ -573,24 +438,14 @@ impl Ui {
         }
     }
 
-    fn event(&self, e: &RecorderEvent) {
-        let line = match e {
-            RecorderEvent::DeviceLost { role, why } => format!(
-                "warning: the {} device went away ({why}); the other channel keeps recording, trying the default device",
-                role.label()
-            ),
-            RecorderEvent::DeviceBack { role, name } => {
-                format!("{} recording again from {name}", role.label())
-            }
-        };
+    fn event(&self, news: &str) {
         match &self.bar {
-            Some(b) => b.println(line),
-            None => eprintln!("{line}"),
+            Some(b) => b.println(news),
+            None => eprintln!("{news}"),
         }
     }
 
-    fn status(&self, frames: u64, peaks: [f32; 2]) {
-        let ms = frames / 16;
+    fn status(&self, ms: u64, peaks: [f32; 2]) {
         match &self.bar {
             Some(b) => {
                 let meter = |p: f32| {
