@@ -74,6 +74,8 @@ pub enum Event {
         done_bytes: u64,
         total_bytes: Option<u64>,
     },
+    /// A recording stopped with `duration_ms` of audio on disk; its transcript is finished next.
+    Recorded { duration_ms: u64 },
     /// The job ended; the meeting is stored as `meeting_id` when the store took it.
     Done { meeting_id: Option<String> },
     /// The job ended without finishing.

@@ -24,7 +24,13 @@ impl Server {
 
     /// Started with these environment variables set.
     pub fn start_with(env: &Env, vars: &[(&str, &str)]) -> Server {
+        Server::start_args(env, &[], vars)
+    }
+
+    /// Started with these arguments after `minutes app` and these environment variables.
+    pub fn start_args(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut command = env.command(&["app", "--no-open", "--port", "0"]);
+        command.args(args);
         command.envs(vars.iter().copied());
         let mut child = command
             .stdout(Stdio::piped())

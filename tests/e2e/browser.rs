@@ -446,3 +446,171 @@ async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_j
     }
     let _ = id;
 }
+
+/// The record page in a real browser: two WAVs stand in for the microphone and the system
+/// audio (`minutes app --mic-file/--system-file`, played in real time like devices). Start,
+/// see the clock run, the levels move and the live transcript come in; close the tab and find
+/// the recording still running in another, which cannot start a second one; stop, and land on
+/// the meeting with its transcript.
+#[test]
+fn record_from_the_app_survives_the_tab_and_ends_on_the_meeting() {
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let env = Env::new();
+    env.install(&package("template-extractive"));
+    let meeting = shared("corpus/synthetic/meeting_a_2ch.wav");
+    let (me, others) = (env.path("me.wav"), env.path("others.wav"));
+    crate::record::cut(&meeting, 0, 40.0, &me);
+    crate::record::cut(&meeting, 1, 40.0, &others);
+    let _whisper = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let (me, others) = (me.display().to_string(), others.display().to_string());
+    let server = Server::start_args(
+        &env,
+        &["--mic-file", &me, "--system-file", &others],
+        &[("MINUTES_MODEL", &tiny()), ("MINUTES_THREADS", "2")],
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let meeting_page = rt.block_on(async {
+        let client = browser(&driver).await;
+        let page = record_journey(&client, &server).await;
+        let _ = client.close().await;
+        page
+    });
+    // The meeting is the store's like any other: the CLI lists it.
+    let list = env.ok(&["list", "--json"]);
+    assert!(list.contains("Standup from the app"), "{list}");
+    assert!(
+        meeting_page.contains("Standup from the app"),
+        "{meeting_page}"
+    );
+}
+
+async fn record_journey(client: &Client, server: &Server) -> String {
+    client.goto(&server.address).await.expect("open the app");
+    client
+        .find(Locator::LinkText("Record"))
+        .await
+        .expect("Record in the navigation")
+        .click()
+        .await
+        .expect("open the record page");
+    let form = text_of(client, "#record-form").await;
+    assert!(
+        form.contains("File me.wav") && form.contains("File others.wav"),
+        "the sources offered: {form}"
+    );
+    screenshot(client, "8-record").await;
+    client
+        .find(Locator::Css("input[name=title]"))
+        .await
+        .expect("title field")
+        .send_keys("Standup from the app")
+        .await
+        .expect("type a title");
+    client
+        .find(Locator::Css("#record-form button[type=submit]"))
+        .await
+        .expect("start button")
+        .click()
+        .await
+        .expect("start");
+    eventually("the recording page", || async {
+        client.find(Locator::Css("#recording")).await.is_ok()
+    })
+    .await;
+    // The clock runs and the levels move: the files have speech on both channels.
+    eventually("the clock to pass 0:03", || async {
+        let t = text_of(client, "#rec-elapsed").await;
+        t.split(':').nth(1).and_then(|s| s.parse::<u32>().ok()) >= Some(3)
+    })
+    .await;
+    // Each meter moves when its channel speaks (one speaker at a time: watch both a while).
+    let mut loudest = [-90.0f64; 2];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while loudest.iter().any(|db| *db <= -40.0) {
+        assert!(
+            Instant::now() < deadline,
+            "the level meters did not move: loudest {loudest:?} dB"
+        );
+        let v = js(
+            client,
+            "return [0, 1].map((i) => document.getElementById('level-' + i).value);",
+        )
+        .await;
+        for (i, x) in v.as_array().into_iter().flatten().enumerate().take(2) {
+            loudest[i] = loudest[i].max(x.as_f64().unwrap_or(-90.0));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Live lines arrive while it records (tiny.en on 2 cores; a minute at most).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while text_of(client, "#rec-transcript").await.trim().is_empty() {
+        assert!(Instant::now() < deadline, "no live transcript line in 60 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    screenshot(client, "9-recording").await;
+
+    // Close the tab: the recording is the app's. A new tab finds it still running.
+    let first = client.window().await.expect("this tab");
+    let second = client.new_window(true).await.expect("a new tab");
+    client.close_window().await.expect("close the first tab");
+    client
+        .switch_to_window(second.handle)
+        .await
+        .expect("switch to the new tab");
+    assert_ne!(first, client.window().await.expect("new tab"));
+    client
+        .goto(&format!("http://127.0.0.1:{}/record", server.port))
+        .await
+        .expect("record page in a new tab");
+    let before = text_of(client, "#rec-elapsed").await;
+    assert!(
+        client.find(Locator::Css("#recording")).await.is_ok(),
+        "the recording is still running after its tab closed"
+    );
+    // This tab cannot start a second recording.
+    let second_start = js(
+        client,
+        "return fetch('/record', {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'title=twice&mic=file&system=file'}).then((r) => r.status);",
+    )
+    .await;
+    assert_eq!(second_start, 409, "a second recording was not refused");
+    eventually("the clock to go on in the new tab", || async {
+        text_of(client, "#rec-elapsed").await != before
+    })
+    .await;
+
+    // Stop: the job's page finishes the meeting and leads to it.
+    client
+        .find(Locator::Css("#record-stop"))
+        .await
+        .expect("stop button")
+        .click()
+        .await
+        .expect("stop");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let url = client.current_url().await.expect("url");
+        if url.path().starts_with("/meetings/") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stop did not end on the meeting's page: {url} shows {}",
+            text_of(client, "main").await
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let page = text_of(client, "main").await;
+    let transcript = text_of(client, ".transcript").await;
+    assert!(
+        transcript.split_whitespace().count() > 20,
+        "the meeting's transcript: {transcript}"
+    );
+    screenshot(client, "10-recorded-meeting").await;
+    page
+}

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The first `secs` of one channel of a 16 kHz WAV, written to `to` as mono.
-fn cut(from: &Path, channel: usize, secs: f64, to: &Path) {
+pub(crate) fn cut(from: &Path, channel: usize, secs: f64, to: &Path) {
     let mut r = hound::WavReader::open(from).expect("open corpus wav");
     let spec = r.spec();
     let ch = usize::from(spec.channels);

@@ -287,6 +287,9 @@ fn event_line(e: &Event) -> Option<String> {
         Event::Warning { message } => format!("warning: {message}"),
         Event::Failed { message } => format!("failed: {message}"),
         Event::Done { .. } => "Done.".into(),
+        Event::Recorded { duration_ms } => {
+            format!("Recorded {}.", super::pages::clock(*duration_ms))
+        }
         Event::StageDone {
             stage: Stage::Transcribe,
         } => "Transcribed.".into(),

@@ -79,7 +79,7 @@ impl Jobs {
 
     /// The unfinished job doing `what` with `key`, if there is one: a second click
     /// joins it rather than sending the meeting twice.
-    fn running(&self, key: &str, what: &str) -> Option<Arc<Job>> {
+    pub(crate) fn running(&self, key: &str, what: &str) -> Option<Arc<Job>> {
         lock(&self.jobs)
             .values()
             .find(|j| j.key == key && j.what == what && !j.finished())

@@ -14,6 +14,7 @@ mod offline;
 mod pages;
 mod plugins;
 mod privacy;
+mod record;
 mod resummarize;
 mod security;
 mod server;
@@ -26,6 +27,7 @@ use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+pub use record::TestSources;
 pub use server::router;
 
 /// How `minutes app` starts.
@@ -34,6 +36,8 @@ pub struct Options {
     /// 0: a free port.
     pub port: u16,
     pub open_browser: bool,
+    /// WAV files offered as the record page's sources (tests, demos).
+    pub test_sources: record::TestSources,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +70,9 @@ pub struct App {
     pub(crate) jobs: jobs::Jobs,
     /// Started with `--offline`: offline whatever config.toml says.
     pub(crate) offline_flag: bool,
+    /// The recording started from the record page, while it runs and is finished.
+    pub(crate) recording: std::sync::Mutex<Option<record::Active>>,
+    pub(crate) test_sources: record::TestSources,
 }
 
 impl App {
@@ -82,6 +89,8 @@ impl App {
             secrets: security::Secrets::new()?,
             port,
             jobs: jobs::Jobs::default(),
+            recording: std::sync::Mutex::new(None),
+            test_sources: record::TestSources::default(),
         })
     }
 
@@ -126,7 +135,9 @@ async fn serve(ctx: Context, options: Options) -> Result<(), AppError> {
     // Retention and migrations run as for every command that opens the store.
     let _ = crate::cli::meetings::open_store(&ctx.home)
         .map_err(|e| tracing::warn!("meetings store: {e:#}"));
-    let app = Arc::new(App::new(ctx, port)?);
+    let mut app = App::new(ctx, port)?;
+    app.test_sources = options.test_sources.clone();
+    let app = Arc::new(app);
     let address = app.address();
     // One line on stdout, for people and for scripts: `minutes app: <address>`.
     println!("minutes app: {address}");
@@ -135,9 +146,18 @@ async fn serve(ctx: Context, options: Options) -> Result<(), AppError> {
     if options.open_browser {
         open_browser(&address);
     }
+    let shutdown = app.clone();
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
+            // A recording from the record page is stopped and its meeting made before the
+            // app exits (the runtime waits for its job); killed instead, the audio waits for
+            // `minutes recover`.
+            if record::stop(&shutdown).is_some() {
+                eprintln!(
+                    "stopping the recording and making its meeting before the app exits (kill it to leave that to `minutes recover`)"
+                );
+            }
         })
         .await
         .map_err(AppError::Serve)

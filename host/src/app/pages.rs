@@ -31,7 +31,7 @@ pub(super) fn layout(title: &str, body: Markup) -> Markup {
                 header.top {
                     a.brand href="/" { "minutes" }
                     span.muted { "your meetings, on this machine" }
-                    nav { a href="/" { "Meetings" } a href="/import" { "Import" } a href="/plugins" { "Plugins" } a href="/privacy" { "Privacy" } a href="/settings" { "Settings" } }
+                    nav { a href="/" { "Meetings" } a href="/record" { "Record" } a href="/import" { "Import" } a href="/plugins" { "Plugins" } a href="/privacy" { "Privacy" } a href="/settings" { "Settings" } }
                 }
                 main { (body) }
             }

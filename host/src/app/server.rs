@@ -3,7 +3,8 @@
 
 use super::pages::{self, ListRow, MARK_END, MARK_START, MeetingView, PAGE_SIZE};
 use super::{
-    App, assets, audio, forms, import, manage, plugins, privacy, resummarize, security, settings,
+    App, assets, audio, forms, import, manage, plugins, privacy, record, resummarize, security,
+    settings,
 };
 use crate::store::{Store, StoreError};
 use axum::Router;
@@ -43,6 +44,9 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/import", get(import::page).post(import::by_path))
         .route("/import/upload", post(import::upload))
+        .route("/record", get(record::page).post(record::start))
+        .route("/record/stop", post(record::stop_now))
+        .route("/record/status", get(record::status))
         .route("/plugins", get(plugins::page))
         .route("/plugins/upload", post(plugins::upload))
         .route("/plugins/review/{token}", get(plugins::review))

@@ -177,6 +177,7 @@ function jobPage() {
               e.output_tokens + " tokens in " + e.secs.toFixed(1) + " s");
           bar.value = e.done; break;
         case "summary_ready": add(e.description); break;
+        case "recorded": add("Recorded " + clock(e.duration_ms) + "."); break;
         case "warning": add("warning: " + e.message); break;
         case "failed":
           source.close(); add("failed: " + e.message); job.classList.add("failed");
@@ -251,7 +252,58 @@ function confirmations() {
   });
 }
 
+// The record page while recording: levels and elapsed time polled from the server (the
+// recording is the app's, not the tab's), the live transcript from the job's events. When the
+// recording stops (here or in another tab) the job's page follows the meeting being made.
+function recordingPage() {
+  const box = document.getElementById("recording");
+  if (!box) return;
+  const elapsed = document.getElementById("rec-elapsed");
+  const lines = document.getElementById("rec-transcript");
+  const warnings = document.getElementById("rec-warnings");
+  const clock = (ms) => {
+    const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(s % 60).padStart(2, "0");
+  };
+  let leaving = false;
+  const leave = () => { if (!leaving) { leaving = true; location.assign(box.dataset.job); } };
+  const poll = async () => {
+    try {
+      const r = await fetch(box.dataset.status, { credentials: "same-origin" });
+      const s = await r.json();
+      if (!s.recording || s.stopping) { leave(); return; }
+      elapsed.textContent = clock(s.recorded_ms);
+      s.levels_db.forEach((db, i) => {
+        const meter = document.getElementById("level-" + i);
+        const label = document.getElementById("level-" + i + "-db");
+        if (meter) meter.value = Math.max(-60, db);
+        if (label) label.textContent = db <= -90 ? "silent" : Math.round(db) + " dB";
+      });
+    } catch (e) { /* the next poll tries again */ }
+    setTimeout(poll, 250);
+  };
+  poll();
+  const source = new EventSource(box.dataset.events);
+  source.onmessage = (message) => {
+    for (const e of JSON.parse(message.data)) {
+      if (e.event === "segment") {
+        const li = document.createElement("li");
+        li.textContent = "[" + clock(e.start_ms) + "] " + (e.speaker ? e.speaker + ": " : "") + e.text;
+        lines.appendChild(li);
+        li.scrollIntoView({ block: "nearest" });
+      } else if (e.event === "warning") {
+        const li = document.createElement("li");
+        li.textContent = e.message;
+        warnings.appendChild(li);
+      } else if (e.event === "recorded" || e.event === "failed" || e.event === "done") {
+        source.close(); leave();
+      }
+    }
+  };
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  recordingPage();
   packageForm();
   confirmations();
   searchAsYouType();
