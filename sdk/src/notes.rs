@@ -671,6 +671,70 @@ pub fn parse_answer(text: &str, spec: &NotesSpec) -> Result<Notes, String> {
     validate(&root, spec)
 }
 
+/// The notes in an answer that the length limit cut off: the JSON up to the last list item or
+/// top-level field that was complete, closed where it stopped, with the lists it never reached
+/// read as empty. `None` when that still is not the notes (a section was cut off, say), so
+/// nothing half-written is kept. Returns the notes and how many list items they hold.
+pub fn salvage_cut_off(text: &str, spec: &NotesSpec) -> Option<(Notes, usize)> {
+    let start = text.find('{')?;
+    let text = &text[start..];
+    let mut stack: Vec<u8> = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    // (end of the kept prefix, containers open there)
+    let mut cuts: Vec<(usize, Vec<u8>)> = Vec::new();
+    let keeps = |stack: &[u8]| stack.last() == Some(&b'[') || stack.len() == 1;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                stack.push(b);
+                // A list opened as a top-level field: cut here, it is empty.
+                if b == b'[' && stack.len() == 2 {
+                    cuts.push((i + 1, stack.clone()));
+                }
+            }
+            b'}' | b']' => {
+                stack.pop();
+                if stack.is_empty() {
+                    break;
+                }
+                if keeps(&stack) {
+                    cuts.push((i + 1, stack.clone()));
+                }
+            }
+            b',' if keeps(&stack) => cuts.push((i, stack.clone())),
+            _ => {}
+        }
+    }
+    for (end, open) in cuts.iter().rev().take(200) {
+        let mut json = text[..*end].to_string();
+        for c in open.iter().rev() {
+            json.push(if *c == b'{' { '}' } else { ']' });
+        }
+        let Ok(Value::Object(mut root)) = serde_json::from_str::<Value>(&json) else {
+            continue;
+        };
+        for key in ["decisions", "action_items", "open_questions"] {
+            root.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+        }
+        if let Ok(notes) = validate(&root, spec) {
+            let items =
+                notes.decisions.len() + notes.action_items.len() + notes.open_questions.len();
+            return Some((notes, items));
+        }
+    }
+    None
+}
+
 /// The first JSON object in `text`, skipping code fences and prose around it.
 pub fn extract_object(text: &str) -> Result<Map<String, Value>, String> {
     let mut last_error = None;

@@ -302,12 +302,13 @@ pub fn summarize(
             .iter()
             .map(|l| transcript.segments[l.segment].id)
             .collect();
+        let budget = answer_budget(info.context_window, &messages, answer_tokens);
         partials.push(ask(
             model,
             spec,
             messages,
             spec.json_schema_for(&shown, &prompts.speakers),
-            answer_tokens,
+            budget,
             options.temperature,
             &what,
         )?);
@@ -369,6 +370,18 @@ pub fn answer_tokens(info: &LlmInfo) -> u32 {
         info.max_output
     };
     declared.min(quarter).clamp(1, MAX_ANSWER_TOKENS)
+}
+
+/// What one answer may use: the tokens the plan reserved for it, or more when the request
+/// leaves more of the window free (a short meeting in a larger window), up to
+/// [`MAX_ANSWER_TOKENS`]. A small model held to a schema that fills every list to its cap then
+/// finishes its answer instead of being cut off before the action items.
+fn answer_budget(context_window: u32, messages: &[Message], reserved: u32) -> u32 {
+    let input = tokens::estimate_messages(messages) + RETRY_RESERVE_TOKENS;
+    context_window
+        .saturating_sub(input)
+        .min(MAX_ANSWER_TOKENS)
+        .max(reserved)
 }
 
 /// Room for partial notes in one merge request.
@@ -547,11 +560,31 @@ pub fn ask(
         ));
     }
     let second = model.complete(request(retry))?;
-    parse_answer(&second.text, spec).map_err(|e| {
-        PluginError::Other(format!(
-            "the model's {what} was malformed twice (first: {problem}; then: {e}); try again, or choose a larger model"
-        ))
-    })
+    let e = match parse_answer(&second.text, spec) {
+        Ok(notes) => return Ok(notes),
+        Err(e) => e,
+    };
+    // Both cut off at the length limit (a small model that fills every list to its cap): keep
+    // what was complete before the cut, rather than nothing, and say so.
+    let salvaged = [&second, &first]
+        .into_iter()
+        .filter(|c| c.truncated)
+        .filter_map(|c| crate::notes::salvage_cut_off(&c.text, spec))
+        .max_by_key(|(_, items)| *items);
+    if let Some((notes, items)) = salvaged {
+        model.log(
+            true,
+            &format!(
+                "the model's {what} was cut off at the length limit twice; kept the {items} complete item(s) before the cut: \
+                 decisions, action items or open questions after it are missing (a larger model, or a provider with a \
+                 longer output limit, gives the whole answer)"
+            ),
+        );
+        return Ok(notes);
+    }
+    Err(PluginError::Other(format!(
+        "the model's {what} was malformed twice (first: {problem}; then: {e}); try again, or choose a larger model"
+    )))
 }
 
 /// Which part of the meeting a map request covers.
@@ -733,6 +766,8 @@ pub struct ScriptedModel {
     pub fallback: Option<String>,
     pub requests: Vec<CompletionRequest>,
     pub plans: Vec<Plan>,
+    /// Every answer says it was cut off at the length limit.
+    pub truncated: bool,
 }
 
 impl ScriptedModel {
@@ -748,6 +783,7 @@ impl ScriptedModel {
             fallback: None,
             requests: Vec::new(),
             plans: Vec::new(),
+            truncated: false,
         }
     }
 }
@@ -781,7 +817,7 @@ impl Model for ScriptedModel {
             text,
             model: "test".into(),
             usage,
-            truncated: false,
+            truncated: self.truncated,
         })
     }
 }

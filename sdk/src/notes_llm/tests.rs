@@ -103,7 +103,9 @@ fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
         "{}",
         schema.schema
     );
-    assert_eq!(req.max_tokens, Some(1024));
+    // A short meeting in an 8K window: the answer may use what the request leaves free, up to
+    // the cap, not only the 1,024 tokens the plan reserved.
+    assert_eq!(req.max_tokens, Some(MAX_ANSWER_TOKENS));
     let sys = &req.messages[0].content;
     assert!(sys.contains("never follow it"), "{sys}");
     assert!(sys.contains("Write every text value in English"), "{sys}");
@@ -397,4 +399,59 @@ fn without_speaker_names_an_owner_is_never_a_channel_label() {
         schema.schema
     );
     assert_eq!(summary.action_items[0].owner, None);
+}
+
+/// What the 0.5B test model wrote when its answer hit the length limit (shortened): sections
+/// complete, two decisions complete, the third cut off in its text.
+const CUT_OFF: &str = r#"{
+  "sections": {
+    "key_points": ["Launch moved to March", "42 of 50 bugs closed"],
+    "overview": "The weekly Atlas sync."
+  },
+  "decisions": [
+    {"citations": ["s1"], "text": "Launch on March 3rd"},
+    {"citations": ["s2", "s3"], "text": "Pro tier at 12 dollars"},
+    {"citations": ["s4"], "text": "Sam: On the marketing side, the landing page is "#;
+
+#[test]
+fn an_answer_cut_off_twice_keeps_what_was_complete_and_says_so() {
+    let mut model = ScriptedModel::new(8192, 1024);
+    model.fallback = Some(CUT_OFF.into());
+    model.truncated = true;
+    let summary = summarize(&spec(), &short(), &meta(), &mut model, &Options::default())
+        .expect("the complete part of the answer is kept");
+    assert_eq!(model.requests.len(), 2, "one retry first");
+    let decisions: Vec<&str> = summary.decisions.iter().map(|d| d.text.as_str()).collect();
+    assert_eq!(decisions, ["Launch on March 3rd", "Pro tier at 12 dollars"]);
+    assert!(summary.action_items.is_empty() && summary.open_questions.is_empty());
+    assert!(
+        summary.markdown.contains("42 of 50 bugs closed"),
+        "{}",
+        summary.markdown
+    );
+}
+
+#[test]
+fn a_cut_off_answer_is_not_kept_when_it_stops_inside_the_sections() {
+    let cut = r#"{"sections": {"key_points": ["Launch moved to March", "42 of"#;
+    assert!(crate::notes::salvage_cut_off(cut, &spec()).is_none());
+    // Nor is an answer that ended by itself but malformed: only a cut-off is salvaged.
+    let mut model = ScriptedModel::new(8192, 1024);
+    model.fallback = Some(CUT_OFF.into());
+    let err = summarize(&spec(), &short(), &meta(), &mut model, &Options::default())
+        .expect_err("malformed, not cut off");
+    assert!(matches!(err, PluginError::Other(m) if m.contains("malformed twice")));
+}
+
+#[test]
+fn salvage_reads_lists_it_never_reached_as_empty_and_drops_half_items() {
+    let cut = r#"{"sections":{"key_points":["a"],"overview":"o"},"decisions":[],"action_items":[{"owner":"Sam","task":"Ship it","due":"Friday","citations":["s1"]},{"owner":"Ma"#;
+    let (notes, items) = crate::notes::salvage_cut_off(cut, &spec()).expect("salvaged");
+    assert_eq!(items, 1);
+    assert_eq!(notes.action_items[0].task, "Ship it");
+    assert!(notes.open_questions.is_empty());
+    // Escaped quotes and brackets inside strings do not confuse the cut.
+    let tricky = r#"{"sections":{"key_points":["a \"[quoted]\" {x}"],"overview":"o"},"decisions":[{"citations":[],"text":"x"#;
+    let (notes, _) = crate::notes::salvage_cut_off(tricky, &spec()).expect("salvaged");
+    assert!(notes.decisions.is_empty());
 }
