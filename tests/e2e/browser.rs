@@ -614,3 +614,230 @@ async fn record_journey(client: &Client, server: &Server) -> String {
     screenshot(client, "10-recorded-meeting").await;
     page
 }
+
+/// A provider installed through the consent screen with one of its origins left out summarises
+/// a meeting with the real LLM server (../shared/llm), the meeting shows the provenance, and the
+/// privacy page lists the request; then a file imported by its path lands on its meeting.
+#[test]
+fn install_a_provider_summarise_with_it_see_its_requests_and_import_a_file() {
+    use crate::providers::{REAL_SERVER, origin_of, real_server};
+    let Some(driver) = start_driver() else {
+        return;
+    };
+    let Some(base) = real_server("OLLAMA_BASE_URL") else {
+        return;
+    };
+    let _slot = REAL_SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    let model = std::env::var("LLM_MODEL_NAME").unwrap_or_else(|_| "qwen2.5-coder:0.5b".into());
+    let env = Env::new();
+    env.install(&package("template-standard"));
+    let doc = env.document();
+    env.ok(&["store", "add-document", doc.to_str().expect("utf-8")]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!(
+            "[plugins.ollama]\nbase_url = \"{base}\"\nmodel = \"{model}\"\ncontext_window = 4096\n"
+        ),
+    )
+    .expect("config");
+    let _whisper = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
+    let server = Server::start_with(
+        &env,
+        &[("MINUTES_MODEL", &tiny()), ("MINUTES_THREADS", "2")],
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = browser(&driver).await;
+        provider_journey(&client, &server, &origin_of(&base), &model).await;
+        import_journey(&client, &server).await;
+        let _ = client.close().await;
+    });
+    // What the page granted is what the CLI sees.
+    let list = env.ok(&["plugin", "list", "--json"]);
+    assert!(
+        list.contains("127.0.0.1:11434") && !list.contains("localhost:11434\"]"),
+        "{list}"
+    );
+}
+
+async fn provider_journey(client: &Client, server: &Server, origin: &str, model: &str) {
+    client.goto(&server.address).await.expect("open the app");
+    client
+        .goto(&format!("http://{}/plugins", server.host()))
+        .await
+        .expect("plugins page");
+    let package = archive("ollama");
+    client
+        .find(Locator::Css("#package-file"))
+        .await
+        .expect("package field")
+        .send_keys(package.to_str().expect("utf-8"))
+        .await
+        .expect("choose the package");
+    client
+        .find(Locator::Css("#package-form button[type=submit]"))
+        .await
+        .expect("review button")
+        .click()
+        .await
+        .expect("review");
+    eventually("the consent screen", || async {
+        text_of(client, "h1").await.starts_with("Install ollama")
+    })
+    .await;
+    let offered = text_of(client, "fieldset").await;
+    assert!(
+        offered.contains("http://localhost:11434") && offered.contains("http://127.0.0.1:11434"),
+        "the origins asked for: {offered}"
+    );
+    // Leave localhost out.
+    client
+        .find(Locator::Css(
+            "input[name=origin][value='http://localhost:11434']",
+        ))
+        .await
+        .expect("localhost's box")
+        .click()
+        .await
+        .expect("untick localhost");
+    screenshot(client, "11-consent").await;
+    client
+        .find(Locator::Css("form button[type=submit].primary"))
+        .await
+        .expect("grant button")
+        .click()
+        .await
+        .expect("grant and install");
+    eventually("the installed plugin", || async {
+        client.find(Locator::Css("#plugin-ollama")).await.is_ok()
+    })
+    .await;
+    let card = text_of(client, "#plugin-ollama").await;
+    assert!(card.contains("http://127.0.0.1:11434"), "{card}");
+    if origin != "http://127.0.0.1:11434" {
+        // The server listens elsewhere (not under CI): allow it on the same page.
+        let field = client
+            .find(Locator::Css("#plugin-ollama input[name=origin]"))
+            .await
+            .expect("allow field");
+        field.send_keys(origin).await.expect("type the origin");
+        field.send_keys("\n").await.expect("allow");
+        eventually("the allowed origin", || async {
+            text_of(client, "#plugin-ollama").await.contains(origin)
+        })
+        .await;
+    }
+
+    // Summarise a stored meeting with it: the review shows where the data goes, the job page
+    // streams, the meeting shows who made the notes.
+    client
+        .goto(&format!("http://{}/meetings/m-42", server.host()))
+        .await
+        .expect("the meeting");
+    js(
+        client,
+        "document.querySelector('#template').value = 'template-standard'; \
+         document.querySelector('select[name=provider]').value = 'ollama'; \
+         document.querySelector('#template').form.submit()",
+    )
+    .await;
+    eventually("the review", || async {
+        text_of(client, ".review").await.contains("127.0.0.1")
+            || text_of(client, ".review").await.contains(origin)
+    })
+    .await;
+    screenshot(client, "12-review-provider").await;
+    client
+        .find(Locator::Css(".allowed button"))
+        .await
+        .expect("Summarise now")
+        .click()
+        .await
+        .expect("send");
+    let deadline = Instant::now() + Duration::from_secs(400);
+    loop {
+        let url = client.current_url().await.expect("url");
+        let provenance = text_of(client, ".provenance").await;
+        if url.path() == "/meetings/m-42" && provenance.contains("ollama") {
+            assert!(
+                provenance.contains("template-standard") && provenance.contains(model),
+                "{provenance}"
+            );
+            break;
+        }
+        let page = text_of(client, "main").await;
+        assert!(
+            !page.contains("failed:") || page.contains("malformed"),
+            "the summary failed: {page}"
+        );
+        if page.contains("malformed twice") {
+            // The 0.5B model's answer was unusable twice: that is the model, and the page says
+            // so; the request still went out and is in the ledger, checked below.
+            eprintln!("the small model's answers were malformed: {page}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no summary: {url} shows {page}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    screenshot(client, "13-summarised-by-provider").await;
+
+    // The privacy page lists the requests to the provider.
+    client
+        .goto(&format!("http://{}/privacy", server.host()))
+        .await
+        .expect("privacy page");
+    let ledger = text_of(client, "table.ledger").await;
+    assert!(
+        ledger.contains("ollama") && ledger.contains("127.0.0.1:11434"),
+        "the provider's requests in the ledger: {ledger}"
+    );
+    screenshot(client, "14-privacy-provider").await;
+}
+
+async fn import_journey(client: &Client, server: &Server) {
+    client
+        .goto(&format!("http://{}/import", server.host()))
+        .await
+        .expect("import page");
+    let jfk = shared("corpus/real/jfk.wav");
+    client
+        .find(Locator::Css("input[name=path]"))
+        .await
+        .expect("path field")
+        .send_keys(jfk.to_str().expect("utf-8"))
+        .await
+        .expect("type the path");
+    client
+        .find(Locator::Css("input[name=title]"))
+        .await
+        .expect("title field")
+        .send_keys("Imported by path")
+        .await
+        .expect("type the title");
+    client
+        .find(Locator::Css("form[action='/import'] button"))
+        .await
+        .expect("import button")
+        .click()
+        .await
+        .expect("import");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let url = client.current_url().await.expect("url");
+        if url.path().starts_with("/meetings/") && text_of(client, "h1").await == "Imported by path"
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import did not land on its meeting: {url} shows {}",
+            text_of(client, "main").await
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let transcript = text_of(client, "ol.transcript").await.to_lowercase();
+    assert!(transcript.contains("ask not"), "{transcript}");
+}

@@ -291,8 +291,9 @@ fn chart(by_day: &BTreeMap<i64, BTreeMap<String, u64>>) -> Markup {
     let (Some(first), Some(last)) = (by_day.keys().next(), by_day.keys().next_back()) else {
         return html! {};
     };
-    // At most 60 days, ending with the last day anything was sent.
-    let first = (*first).max(last - 59);
+    // At most 60 days and at least 14, ending with the last day anything was sent: one day of
+    // requests is one bar among days without, not a block the width of the page.
+    let first = (*first).max(last - 59).min(last - 13);
     let days: Vec<i64> = (first..=*last).collect();
     let mut plugins: Vec<&str> = by_day
         .values()
