@@ -659,3 +659,79 @@ fn settings_are_saved_in_config_toml_and_the_cli_follows_them() {
     );
     assert_eq!(page.post("/settings/models", "name=huge-v9").status, 400);
 }
+
+/// The record page refuses what it cannot record from, says why on the form, and leaves
+/// nothing behind: a device that does not exist, a file source the app was not given, both
+/// channels off.
+#[test]
+fn a_recording_that_cannot_start_says_why_and_leaves_nothing() {
+    let env = Env::new();
+    let app = Server::start(&env);
+    let page = Page::open(&app);
+    let form = page.get("/record").text();
+    assert!(form.contains("Start recording"), "{form}");
+    let r = page.post("/record", "title=x&mic=device%3Ano-such-mic&system=none");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.text().contains("no-such-mic"), "{}", r.text());
+    let r = page.post("/record", "title=x&mic=file&system=none");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.text().contains("--mic-file"), "{}", r.text());
+    let r = page.post("/record", "title=x&mic=none&system=none");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.text().contains("no audio device to record from"),
+        "{}",
+        r.text()
+    );
+    // Nothing is recording, and no recording was left for `minutes recover`.
+    let status: serde_json::Value =
+        serde_json::from_slice(&page.get("/record/status").body).expect("status json");
+    assert_eq!(status["recording"], false, "{status}");
+    assert!(env.ok(&["recover"]).contains("no interrupted recordings"));
+    let recordings = env.home.path().join("recordings");
+    let left = std::fs::read_dir(&recordings).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "recordings left in {}", recordings.display());
+}
+
+/// A long transcript comes in two parts: the page holds the first lines and says how many
+/// follow; the rest, asked for by the page, are every other line once, escaped like the page.
+#[test]
+fn a_long_transcript_is_sent_in_two_parts_that_make_the_whole() {
+    let env = Env::new();
+    let n = 300;
+    let segments: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "start_ms": i * 2000, "end_ms": i * 2000 + 1500, "channel": i % 2,
+                "text": if i == n - 1 { "the last <b>line</b>".to_string() } else { format!("line number {i}") },
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "metadata": {"id": "long", "title": "A long meeting", "started_at": "2026-11-28T10:00:00Z",
+                     "duration_ms": n * 2000, "labels": [], "language": "en",
+                     "channel_names": ["me", "others"]},
+        "transcript": {"language": "en", "segments": segments},
+    });
+    add_document(&env, "long.json", &doc.to_string(), None);
+    let app = Server::start(&env);
+    let page = Page::open(&app);
+    let html = page.get("/meetings/long").text();
+    let first = html.matches("class=\"seg\"").count();
+    assert!(first > 0 && first < n as usize, "{first} lines in the page");
+    assert!(
+        html.contains(&format!("Loading the other {} lines", n as usize - first)),
+        "{html}"
+    );
+    let rest_at = format!("/meetings/long/transcript?from={first}");
+    assert!(html.contains(&rest_at), "the page names where the rest is");
+    let rest = page.get(&rest_at);
+    assert_eq!(rest.status, 200, "{rest:?}");
+    let rest = rest.text();
+    assert_eq!(first + rest.matches("class=\"seg\"").count(), n as usize);
+    assert!(rest.contains(&format!("line number {first}<")), "{rest}");
+    assert!(!rest.contains(&format!("line number {}<", first - 1)));
+    assert!(rest.contains("the last &lt;b&gt;line&lt;/b&gt;"), "escaped");
+    // Not for a meeting that is not there.
+    assert_eq!(page.get("/meetings/nope/transcript?from=0").status, 404);
+}

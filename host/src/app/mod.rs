@@ -27,6 +27,7 @@ use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+pub use pages::FIRST_LINES;
 pub use record::TestSources;
 pub use server::router;
 

@@ -225,12 +225,34 @@ pub fn meeting_page(v: &MeetingView<'_>) -> Markup {
             p.muted { "No speech was transcribed." }
         } @else {
             ol.transcript.anonymous[transcript.speakers.is_empty()] {
-                @for s in &transcript.segments {
-                    (segment_line(&meta.id, s, transcript.speaker_name(s), v.originals.get(&s.id)))
+                (transcript_lines(v.document, v.originals, 0, FIRST_LINES))
+                @if transcript.segments.len() > FIRST_LINES {
+                    li.more data-rest=(format!("/meetings/{}/transcript?from={FIRST_LINES}", meta.id)) {
+                        "Loading the other " (transcript.segments.len() - FIRST_LINES) " lines of the transcript…"
+                    }
                 }
             }
         }
         (super::forms::tools(v.info, v.offered))
+    }
+}
+
+/// Transcript lines in the meeting's page itself; the rest load right after it is shown, so
+/// a one-hour meeting (about 900 lines) paints as fast as a short one.
+pub const FIRST_LINES: usize = 120;
+
+/// The transcript's lines `from` on, at most `count` of them.
+pub fn transcript_lines(
+    document: &Document,
+    originals: &HashMap<u32, String>,
+    from: usize,
+    count: usize,
+) -> Markup {
+    let t = &document.transcript;
+    html! {
+        @for s in t.segments.iter().skip(from).take(count) {
+            (segment_line(&document.metadata.id, s, t.speaker_name(s), originals.get(&s.id)))
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/results", get(results))
         .route("/meetings/{id}", get(meeting))
         .route("/meetings/{id}/audio", get(audio::serve))
+        .route("/meetings/{id}/transcript", get(transcript_rest))
         .route("/meetings/{id}/segments/{segment}", post(correct))
         .route("/meetings/{id}/actions/{n}", post(manage::tick))
         .route("/meetings/{id}/speakers", post(manage::rename_speaker))
@@ -226,6 +227,32 @@ async fn meeting(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<
             offered: &offered,
         };
         Ok(pages::meeting(&view))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Rest {
+    #[serde(default)]
+    from: usize,
+}
+
+/// The transcript's lines from `from` on, as the meeting page's list items: the page shows the
+/// first ones and asks for these once it is painted.
+async fn transcript_rest(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(q): Query<Rest>,
+) -> Result<Markup, Failure> {
+    with_store(&app, move |_, store| {
+        let document = store.document(&id)?;
+        let originals = store.original_texts(&id)?;
+        Ok(pages::transcript_lines(
+            &document,
+            &originals,
+            q.from,
+            usize::MAX,
+        ))
     })
     .await
 }

@@ -37,7 +37,7 @@ function meetingPage() {
   const player = document.getElementById("player");
   const transcript = document.querySelector("ol.transcript");
   if (!transcript) return;
-  const lines = Array.from(transcript.querySelectorAll("li.seg"));
+  let lines = Array.from(transcript.querySelectorAll("li.seg"));
   const playFrom = (ms) => {
     if (!player) return;
     player.currentTime = ms / 1000;
@@ -54,13 +54,32 @@ function meetingPage() {
   document.querySelectorAll("a.cite[data-at]").forEach((a) => {
     a.addEventListener("click", (e) => { e.preventDefault(); playFrom(Number(a.dataset.at)); });
   });
-  // A search hit links to its moment: #t=<ms>.
-  const at = /^#t=(\d+)$/.exec(location.hash);
-  if (at && player) {
-    player.currentTime = Number(at[1]) / 1000;
-    const line = lines.find((l) => Number(at[1]) >= Number(l.dataset.start) && Number(at[1]) < Number(l.dataset.end));
-    if (line) { line.classList.add("playing"); line.scrollIntoView({ block: "center" }); }
+  // A search hit links to its moment: #t=<ms>; a citation to its line: #seg-<id>.
+  const goToHash = () => {
+    const at = /^#t=(\d+)$/.exec(location.hash);
+    if (at && player) {
+      player.currentTime = Number(at[1]) / 1000;
+      const line = lines.find((l) => Number(at[1]) >= Number(l.dataset.start) && Number(at[1]) < Number(l.dataset.end));
+      if (line) { line.classList.add("playing"); line.scrollIntoView({ block: "center" }); }
+    }
+    const seg = /^#seg-\d+$/.test(location.hash) && document.querySelector(location.hash);
+    if (seg) seg.scrollIntoView({ block: "center" });
+  };
+  // A long transcript comes in two parts: the page paints with the first lines, the rest
+  // follow at once (escaped by the server like the page).
+  const more = transcript.querySelector("li.more[data-rest]");
+  if (more) {
+    fetch(more.dataset.rest, { credentials: "same-origin" })
+      .then((r) => r.ok ? r.text() : Promise.reject(r.statusText))
+      .then((html) => {
+        more.insertAdjacentHTML("beforebegin", html);
+        more.remove();
+        lines = Array.from(transcript.querySelectorAll("li.seg"));
+        goToHash();
+      })
+      .catch((why) => { more.textContent = "The rest of the transcript did not load (" + why + "): reload the page."; });
   }
+  goToHash();
   if (player) {
     let current = null;
     player.addEventListener("timeupdate", () => {
