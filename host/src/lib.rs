@@ -9,6 +9,7 @@ mod bench_capture;
 mod bench_load;
 mod bench_mcp;
 mod bench_net;
+mod bench_paint;
 mod bench_store;
 mod bench_summarize;
 mod bench_transcribe;

@@ -75,6 +75,7 @@ function meetingPage() {
         more.insertAdjacentHTML("beforebegin", html);
         more.remove();
         lines = Array.from(transcript.querySelectorAll("li.seg"));
+        performance.mark("transcript-complete");
         goToHash();
       })
       .catch((why) => { more.textContent = "The rest of the transcript did not load (" + why + "): reload the page."; });
