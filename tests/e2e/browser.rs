@@ -24,6 +24,13 @@ struct Driver {
     _profile: tempfile::TempDir,
 }
 
+impl Driver {
+    /// Where the browser saves downloads, without asking.
+    fn downloads(&self) -> PathBuf {
+        self._profile.path().join("downloads")
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -72,10 +79,16 @@ fn start_driver() -> Option<Driver> {
 
 async fn browser(driver: &Driver) -> Client {
     let profile = driver._profile.path().display().to_string();
+    let downloads = driver.downloads();
+    std::fs::create_dir_all(&downloads).expect("downloads folder");
     let capabilities = serde_json::json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": CHROMIUM,
+            "prefs": {
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+            },
             "args": [
                 "--headless=new",
                 "--no-sandbox",
@@ -187,13 +200,19 @@ fn open_search_play_and_correct_in_a_real_browser() {
         .expect("runtime");
     rt.block_on(async {
         let client = browser(&driver).await;
-        let result = journey(&client, &server, &id, &segments).await;
+        let result = journey(&client, &server, &id, &segments, &driver.downloads()).await;
         let _ = client.close().await;
         result
     });
 }
 
-async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_json::Value]) {
+async fn journey(
+    client: &Client,
+    server: &Server,
+    id: &str,
+    segments: &[serde_json::Value],
+    downloads: &std::path::Path,
+) {
     // The printed address: the token is traded for the cookie and leaves the address bar.
     client.goto(&server.address).await.expect("open the app");
     let url = client.current_url().await.expect("url");
@@ -431,6 +450,38 @@ async fn journey(client: &Client, server: &Server, id: &str, segments: &[serde_j
     })
     .await;
     screenshot(client, "9-summarised-again").await;
+
+    // Export with export-markdown: the browser saves this meeting as a Markdown file, with the
+    // speaker's new name.
+    js(
+        client,
+        "document.querySelector('#exporter').value = 'export-markdown'; \
+         document.querySelector('#exporter').form.submit()",
+    )
+    .await;
+    let mut saved = String::new();
+    eventually("the exported file in the downloads folder", || {
+        let found = std::fs::read_dir(downloads)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "md"));
+        if let Some(path) = found {
+            saved = std::fs::read_to_string(path).unwrap_or_default();
+        }
+        std::future::ready(!saved.is_empty())
+    })
+    .await;
+    assert!(saved.contains("Ana Lopez"), "the renamed speaker: {saved}");
+    assert!(
+        saved.contains("Atlas: weekly release sync"),
+        "the meeting's title: {saved}"
+    );
+    assert!(
+        !saved.contains("Maria"),
+        "the label the speaker was renamed from: {saved}"
+    );
 
     // The privacy and plugins pages, for the README.
     for (path, heading, name) in [
