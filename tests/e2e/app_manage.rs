@@ -735,3 +735,91 @@ fn a_long_transcript_is_sent_in_two_parts_that_make_the_whole() {
     // Not for a meeting that is not there.
     assert_eq!(page.get("/meetings/nope/transcript?from=0").status, 404);
 }
+
+/// A package directory as the .tar.gz the plugins page takes (`<id>-<version>/…`).
+fn tarball(dir: &std::path::Path, top: &str, out: &std::path::Path) -> Vec<u8> {
+    let file = std::fs::File::create(out).expect("create the archive");
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::fast(),
+    ));
+    tar.append_dir_all(top, dir).expect("pack");
+    tar.into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gzip");
+    std::fs::read(out).expect("read the archive")
+}
+
+/// An update uploaded to the app: the consent page names the version installed now, the origins
+/// it keeps without asking, the new origin with a box, and what else it asks for beyond the
+/// installed version; installing it grants what was ticked and nothing until then.
+#[test]
+fn an_update_through_the_app_shows_what_it_asks_for_beyond_the_installed_version() {
+    let env = Env::new();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let v1 = crate::install::probe_variant(scratch.path(), "v1", |t| t + "\n");
+    env.install(&v1);
+    let v2 = crate::install::probe_variant(scratch.path(), "v2", |t| {
+        crate::install::version_2(t)
+            .replace(
+                "\"https://other.example.com\"]\n\n[[secrets]]",
+                "\"https://other.example.com\", \"https://third.example.com\"]\n\n[[secrets]]",
+            )
+            .replace(
+                "format = \"Bearer {}\"\norigins = [\"https://api.example.com\"]",
+                "format = \"Bearer {}\"\norigins = [\"https://other.example.com\"]",
+            )
+    });
+    let body = tarball(
+        &v2,
+        "probe-http-0.2.0",
+        &scratch.path().join("probe-http-0.2.0.tar.gz"),
+    );
+
+    let app = Server::start(&env);
+    let page = Page::open(&app);
+    let origin = format!("http://{}", app.host());
+    let r = app.send(
+        "POST",
+        "/plugins/upload",
+        &[
+            ("Cookie", page.cookie.as_str()),
+            ("Origin", origin.as_str()),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let reply: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+    let review_url = reply["review"].as_str().expect("review").to_string();
+    let review = page.get(&review_url).text();
+    for shown in [
+        "probe-http</code> 0.2.0?",
+        "Installed now</dt><dd>0.1.0",
+        "<code>https://api.example.com</code>",
+        r#"name="origin" value="https://third.example.com" checked"#,
+        "is now sent to https://other.example.com (before: only to https://api.example.com)",
+        "Grant and install",
+    ] {
+        assert!(review.contains(shown), "{shown} not on the page:\n{review}");
+    }
+    assert!(
+        !review.contains(r#"value="https://api.example.com""#),
+        "an origin granted before is kept, not asked for again: {review}"
+    );
+    let info = |env: &Env| -> serde_json::Value {
+        serde_json::from_str(&env.ok(&["plugin", "info", "probe-http", "--json"])).expect("json")
+    };
+    assert_eq!(info(&env)["installed"]["version"], "0.1.0", "not yet");
+
+    let install = review_url.replace("/review/", "/install/");
+    redirected_to(
+        &page.post(&install, "origin=https%3A%2F%2Fthird.example.com"),
+        "/plugins#plugin-probe-http",
+    );
+    let after = info(&env);
+    assert_eq!(after["installed"]["version"], "0.2.0", "{after}");
+    let granted = after["installed"]["granted_origins"].to_string();
+    assert!(granted.contains("https://third.example.com"), "{after}");
+    assert!(granted.contains("https://api.example.com"), "{after}");
+}

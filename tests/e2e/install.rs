@@ -249,7 +249,11 @@ fn compiled_code_cache_is_rebuilt_and_never_trusted_blindly() {
 }
 
 /// probe-http declaring two origins, its `token` going only to the first, edited by `edit`.
-fn probe_variant(dir: &std::path::Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+pub(crate) fn probe_variant(
+    dir: &std::path::Path,
+    name: &str,
+    edit: impl Fn(String) -> String,
+) -> PathBuf {
     let pkg = copy_package("probe-http", &dir.join(name));
     let manifest = pkg.join("plugin.toml");
     let text = std::fs::read_to_string(&manifest).unwrap().replacen(
@@ -264,7 +268,7 @@ fn probe_variant(dir: &std::path::Path, name: &str, edit: impl Fn(String) -> Str
     pkg
 }
 
-fn version_2(text: String) -> String {
+pub(crate) fn version_2(text: String) -> String {
     text.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
 }
 
