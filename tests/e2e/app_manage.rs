@@ -262,6 +262,42 @@ fn summarising_again_shows_where_data_goes_first_and_streams_its_progress() {
     );
     let job_page = page.get(&job).text();
     assert!(job_page.contains("Open the meeting"), "{job_page}");
+
+    // A provider that is down: the job says so and how to start it; the summary made before
+    // stays the meeting's.
+    let origin = format!("http://localhost:{}", crate::providers::closed_port());
+    env.install(&package("ollama"));
+    env.ok(&["plugin", "allow", "ollama", &origin]);
+    std::fs::write(
+        env.home.path().join("config.toml"),
+        format!(
+            "[policy.labels.confidential]\nlocal_only = true\n\n\
+             [plugins.ollama]\nbase_url = \"{origin}\"\nmodel = \"llama3.2\"\nmax_retries = 0\n"
+        ),
+    )
+    .expect("config");
+    let r = page.post(
+        "/meetings/m-42/summarize",
+        "template=template-standard&provider=ollama",
+    );
+    let job = r.header("location").expect("the job's page").to_string();
+    let events = job_events(&page, &job);
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "failed", "{events:?}");
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ollama serve")),
+        "{last}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", "m-42", "--json"])).expect("json");
+    assert_eq!(
+        shown["summary"]["provenance"]["template"]["id"], "template-extractive",
+        "the summary made before is kept"
+    );
+    let meeting = page.get("/meetings/m-42").text();
+    assert!(meeting.contains("template-extractive"), "{meeting}");
 }
 
 #[test]

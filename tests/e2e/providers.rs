@@ -815,7 +815,7 @@ fn real_ollama_api_answers_and_lists_the_model() {
 }
 
 /// A port on 127.0.0.1 where nothing listens.
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
