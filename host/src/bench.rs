@@ -63,15 +63,20 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Transcription: the minutes pipeline against whole-file whisper on the corpus (wall time,
-    /// real-time factor, peak memory, WER)
+    /// Transcription: the minutes pipeline against whole-file whisper on the evaluation set
+    /// (wall time, real-time factor, peak memory, WER), per file and per split
+    ///
+    /// The set is tests/fixtures/meetings/transcribe_split.toml: scripted meetings (mono and
+    /// 2-channel, rendered by the corpus generator when missing) and the corpus's real clips,
+    /// in a tune split that settings may be chosen on and a held-out split that is only measured.
     #[command(
-        after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2\n  \
+        after_help = "Examples:\n  minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --language en\n  \
+      minutes bench transcribe --model ../shared/models/ggml-tiny.en-q5_1.bin --threads 2 --only meeting_d\n  \
       # a 60-minute meeting with long silences, made by the corpus generator:\n  \
       python3 ../shared/corpus/synthetic/gen_meeting.py ../shared/corpus/synthetic/meeting_a_script.json /tmp/long --long 60\n  \
       minutes bench transcribe --model ../shared/models/ggml-base-q5_1.bin --threads 2 --only none --file /tmp/long/meeting_a_long60.wav\n  \
       # one core kept busy meanwhile: quiet vs loaded vs loaded with one thread\n  \
-      minutes bench transcribe --model ../shared/models/ggml-tiny.en.bin --threads 2 --language en --only meeting_a --load 1"
+      minutes bench transcribe --model ../shared/models/ggml-tiny.en-q5_1.bin --threads 2 --language en --only meeting_a --load 1"
     )]
     Transcribe {
         /// Model file or name
@@ -80,6 +85,14 @@ pub enum BenchCommand {
         /// The corpus folder (with real/ and synthetic/)
         #[arg(long, default_value = "../shared/corpus")]
         corpus: PathBuf,
+        /// The evaluation set: its tune and held-out files (clip names of the corpus and
+        /// scripted meetings, whose scripts lie beside it)
+        #[arg(long, default_value = "tests/fixtures/meetings/transcribe_split.toml")]
+        split: PathBuf,
+        /// Rendered scripted meetings; the missing ones are rendered here by the corpus
+        /// generator (python3 with numpy, espeak-ng, sox)
+        #[arg(long, default_value = "/tmp/meetings")]
+        meetings: PathBuf,
         /// CPU threads for whisper, the same for every run (the figures in the README use 2)
         #[arg(long, default_value_t = 1)]
         threads: usize,
@@ -87,7 +100,7 @@ pub enum BenchCommand {
         /// whisper, which costs whole-file whisper a 30 s encoder pass and minutes a 6 s one
         #[arg(long, default_value = "auto")]
         language: String,
-        /// Only corpus files whose path contains this
+        /// Only the files of the split whose name contains this (`none`: only --file)
         #[arg(long)]
         only: Option<String>,
         /// Also measure this file (its reference: the .txt beside it, if there is one);
@@ -99,6 +112,15 @@ pub enum BenchCommand {
         /// three times: quiet, loaded, and loaded with one thread; whole-file runs are skipped
         #[arg(long, default_value_t = 0)]
         load: usize,
+        /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
+        /// gap_ms, prompt, filters, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms,
+        /// vad.min_silence_ms, vad.merge_gap_ms, vad.max_region_ms)
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// Take the whole-file runs from this earlier `--json` report instead of measuring
+        /// them again (same model, threads and language; times then come from another run)
+        #[arg(long)]
+        baseline: Option<PathBuf>,
         /// Print every run as JSON instead of the table
         #[arg(long)]
         json: bool,
@@ -206,6 +228,8 @@ pub enum BenchCommand {
         language: String,
         #[arg(long)]
         reference: Option<PathBuf>,
+        #[arg(long)]
+        pipeline: Option<String>,
         file: PathBuf,
     },
     /// Network sandbox overhead: policy check + ledger write over a bare reqwest call to a
@@ -366,20 +390,44 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Transcribe {
             model,
             corpus,
+            split,
+            meetings,
             threads,
             language,
             only,
             file,
             load,
+            pipeline,
+            baseline,
             json,
         } => {
             let home = crate::plugins::Home::from_env()?;
             let model = crate::transcribe::models::resolve(&model, home.root())?;
-            let files = crate::bench_transcribe::files(&corpus, &file, only.as_deref())?;
+            let sources = crate::bench_transcribe::Sources {
+                corpus: &corpus,
+                split: &split,
+                meetings: &meetings,
+            };
+            let files = crate::bench_transcribe::files(&sources, &file, only.as_deref())?;
+            let baseline = match &baseline {
+                Some(path) => serde_json::from_str(
+                    &std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read the baseline {}", path.display()))?,
+                )
+                .with_context(|| {
+                    format!(
+                        "{} is not a `minutes bench transcribe --json` report",
+                        path.display()
+                    )
+                })?,
+                None => Vec::new(),
+            };
             let settings = crate::bench_transcribe::Settings {
                 model: &model,
                 threads,
                 language: &language,
+                pipeline: pipeline.as_deref(),
+                baseline,
             };
             if load > 0 {
                 crate::bench_transcribe::run_loaded(&files, &settings, load, json)
@@ -448,6 +496,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             mode,
             language,
             reference,
+            pipeline,
             file,
         } => {
             let r = crate::bench_transcribe::run_one(
@@ -457,6 +506,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 threads,
                 &language,
                 mode,
+                pipeline.as_deref(),
             )?;
             crate::cli::print_json(&r)
         }

@@ -26,7 +26,7 @@ pub enum Mode {
     PipelineBeam,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResult {
     pub file: String,
     pub mode: Mode,
@@ -37,6 +37,14 @@ pub struct RunResult {
     pub wer: Option<f64>,
     pub errors: Option<wer::WerStats>,
     pub transcribed_fraction: f64,
+    /// Filled in by the parent from the evaluation set.
+    #[serde(default)]
+    pub split: Option<String>,
+    #[serde(default)]
+    pub speech: Option<f64>,
+    /// `pauses` or `dense` (see [`BenchFile::kind`]).
+    #[serde(default)]
+    pub kind: String,
 }
 
 /// Peak resident memory of this process (Linux), in MB.
@@ -60,12 +68,19 @@ pub fn run_one(
     threads: usize,
     language: &str,
     mode: Mode,
+    pipeline: Option<&str>,
 ) -> anyhow::Result<RunResult> {
     let mut config = EngineConfig::new(model);
     config.threads = threads;
     config.language = EngineConfig::language_arg(language);
     if matches!(mode, Mode::WholeBeam | Mode::PipelineBeam) {
         config.beam_size = 5;
+    }
+    let mut options = PipelineOptions::default();
+    if let Some(spec) = pipeline {
+        options
+            .tune(spec)
+            .map_err(|e| anyhow::anyhow!("--pipeline: {e}"))?;
     }
     let mut engine = Transcriber::load(config)?;
     let started = Instant::now();
@@ -74,7 +89,7 @@ pub fn run_one(
         Mode::Pipeline | Mode::PipelineBeam => transcribe_file(
             file,
             &mut engine,
-            &PipelineOptions::default(),
+            &options,
             Arc::new(AtomicBool::new(false)),
             &mut |_| {},
             &mut |_| {},
@@ -103,32 +118,10 @@ pub fn run_one(
         errors,
         transcribed_fraction: transcript.transcribed_ms as f64
             / (transcript.duration_ms.max(1) as f64 * transcript.channels.clamp(1, 2) as f64),
+        split: None,
+        speech: None,
+        kind: String::new(),
     })
-}
-
-/// The corpus files with word references.
-fn corpus_files(corpus: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
-    let mut files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(corpus.join("real")) {
-        let mut wavs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-            .collect();
-        wavs.sort();
-        for w in wavs {
-            let txt = w.with_extension("txt");
-            files.push((w, txt.is_file().then_some(txt)));
-        }
-    }
-    let synth = corpus.join("synthetic");
-    for name in ["meeting_a.wav", "meeting_a_2ch.wav"] {
-        let w = synth.join(name);
-        if w.is_file() {
-            files.push((w, Some(synth.join("meeting_a.txt"))));
-        }
-    }
-    files
 }
 
 /// What every run of one benchmark shares.
@@ -136,21 +129,156 @@ pub struct Settings<'a> {
     pub model: &'a Path,
     pub threads: usize,
     pub language: &'a str,
+    /// Pipeline settings other than the defaults (`PipelineOptions::tune`).
+    pub pipeline: Option<&'a str>,
+    /// Whole-file runs of an earlier `--json` report, used instead of measuring them again.
+    pub baseline: Vec<RunResult>,
 }
 
-/// An audio file and its word reference, if it has one.
-pub type BenchFile = (PathBuf, Option<PathBuf>);
+/// Speech under this share of a meeting makes it one "with real pauses" (issue 19).
+const PAUSES_BELOW: f64 = 0.75;
 
-/// The corpus files whose path contains `only`, then the `extra` files.
+/// An audio file, its word reference if it has one, and where it stands in the evaluation set.
+#[derive(Debug, Clone)]
+pub struct BenchFile {
+    pub audio: PathBuf,
+    pub reference: Option<PathBuf>,
+    /// `tune` or `held_out` in the split file; `None` for a file given with `--file`.
+    pub split: Option<String>,
+    /// The share of the audio covered by reference speech, when the reference has exact times.
+    pub speech: Option<f64>,
+}
+
+impl BenchFile {
+    fn new(audio: PathBuf, reference: Option<PathBuf>, split: Option<&str>) -> Self {
+        // `<id>.json` beside the reference holds the speech times (the generator's and the
+        // real clips' alike); a 2-channel file shares its mono file's.
+        let speech = reference
+            .as_ref()
+            .and_then(|r| speech_share(&r.with_extension("json")));
+        BenchFile {
+            audio,
+            reference,
+            split: split.map(str::to_string),
+            speech,
+        }
+    }
+
+    /// `pauses` (under 75 % speech) or `dense`; a clip without exact times is read speech.
+    pub fn kind(&self) -> &'static str {
+        match self.speech {
+            Some(s) if s < PAUSES_BELOW => "pauses",
+            _ => "dense",
+        }
+    }
+}
+
+/// The union of the reference's speech segments over its duration, or `None` when its times
+/// are not exact (a real clip transcribed as one segment).
+fn speech_share(json: &Path) -> Option<f64> {
+    #[derive(Deserialize)]
+    struct Reference {
+        duration: f64,
+        segments: Vec<Span>,
+    }
+    #[derive(Deserialize)]
+    struct Span {
+        start: f64,
+        end: f64,
+        #[serde(default = "exact")]
+        times_exact: bool,
+    }
+    fn exact() -> bool {
+        true
+    }
+    let r: Reference = serde_json::from_str(&std::fs::read_to_string(json).ok()?).ok()?;
+    if r.duration <= 0.0 || r.segments.iter().any(|s| !s.times_exact) {
+        return None;
+    }
+    let mut spans: Vec<(f64, f64)> = r.segments.iter().map(|s| (s.start, s.end)).collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut covered, mut open): (f64, Option<(f64, f64)>) = (0.0, None);
+    for (start, end) in spans {
+        open = match open {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                covered += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((s, e)) = open {
+        covered += e - s;
+    }
+    Some(covered / r.duration)
+}
+
+#[derive(Deserialize)]
+struct Split {
+    tune: Vec<String>,
+    held_out: Vec<String>,
+}
+
+/// Where the evaluation set's files come from.
+pub struct Sources<'a> {
+    /// ../shared/corpus: real/ clips and synthetic/meeting_a.
+    pub corpus: &'a Path,
+    /// The split file; the scripts of its scripted meetings lie beside it.
+    pub split: &'a Path,
+    /// Rendered scripted meetings; the missing ones are rendered here.
+    pub meetings: &'a Path,
+}
+
+/// The evaluation set: every file of the split whose name contains `only` (mono and 2-channel
+/// for each scripted meeting), then the `extra` files.
 pub fn files(
-    corpus: &Path,
+    sources: &Sources,
     extra: &[PathBuf],
     only: Option<&str>,
 ) -> anyhow::Result<Vec<BenchFile>> {
-    let mut files: Vec<_> = corpus_files(corpus)
-        .into_iter()
-        .filter(|(f, _)| only.is_none_or(|o| f.to_string_lossy().contains(o)))
-        .collect();
+    let split: Split = toml::from_str(
+        &std::fs::read_to_string(sources.split)
+            .with_context(|| format!("cannot read the split file {}", sources.split.display()))?,
+    )
+    .with_context(|| {
+        format!(
+            "{} is not a split (tune = [...], held_out = [...])",
+            sources.split.display()
+        )
+    })?;
+    let mut files = Vec::new();
+    let named = split
+        .tune
+        .iter()
+        .map(|id| (id, "tune"))
+        .chain(split.held_out.iter().map(|id| (id, "held_out")));
+    for (id, part) in named {
+        if only.is_some_and(|o| !id.contains(o)) {
+            continue;
+        }
+        let real = sources.corpus.join("real");
+        let synthetic = sources.corpus.join("synthetic");
+        let dir = if real.join(format!("{id}.wav")).is_file() {
+            real
+        } else if synthetic.join(format!("{id}.wav")).is_file() {
+            synthetic
+        } else {
+            render(sources, id)?;
+            sources.meetings.to_path_buf()
+        };
+        let reference = dir.join(format!("{id}.txt"));
+        let reference = reference.is_file().then_some(reference);
+        files.push(BenchFile::new(
+            dir.join(format!("{id}.wav")),
+            reference.clone(),
+            Some(part),
+        ));
+        let two = dir.join(format!("{id}_2ch.wav"));
+        if two.is_file() {
+            files.push(BenchFile::new(two, reference, Some(part)));
+        }
+    }
     for f in extra {
         anyhow::ensure!(f.is_file(), "{} does not exist", f.display());
         // A 2-channel file made by the generator shares the mono file's reference.
@@ -159,19 +287,63 @@ pub fn files(
             .map(|n| n.to_string_lossy().replace("_2ch.", "."))
             .unwrap_or_default();
         let txt = f.with_file_name(name).with_extension("txt");
-        files.push((f.clone(), txt.is_file().then_some(txt)));
+        files.push(BenchFile::new(
+            f.clone(),
+            txt.is_file().then_some(txt),
+            None,
+        ));
     }
     anyhow::ensure!(
         !files.is_empty(),
-        "no audio to measure: nothing under {} matched, and no --file",
-        corpus.display()
+        "no audio to measure: nothing in {} matched, and no --file",
+        sources.split.display()
     );
     Ok(files)
 }
 
+/// Renders the scripted meeting `id` into `sources.meetings` with the corpus generator, unless
+/// it is there already.
+fn render(sources: &Sources, id: &str) -> anyhow::Result<()> {
+    let out = sources.meetings;
+    if out.join(format!("{id}.wav")).is_file() && out.join(format!("{id}_2ch.wav")).is_file() {
+        return Ok(());
+    }
+    let script = sources.split.with_file_name(format!("{id}_script.json"));
+    anyhow::ensure!(
+        script.is_file(),
+        "`{id}` in {} is neither a clip of {} nor a script ({} does not exist)",
+        sources.split.display(),
+        sources.corpus.display(),
+        script.display()
+    );
+    let generator = sources.corpus.join("synthetic").join("gen_meeting.py");
+    std::fs::create_dir_all(out)?;
+    eprintln!(
+        "rendering {id} into {} with the corpus generator…",
+        out.display()
+    );
+    let done = std::process::Command::new("python3")
+        .arg(&generator)
+        .arg(&script)
+        .arg(out)
+        .output()
+        .with_context(|| format!("cannot run python3 {}", generator.display()))?;
+    anyhow::ensure!(
+        done.status.success(),
+        "rendering {id} failed: {}\nThe generator needs python3 with numpy, espeak-ng and sox \
+         (apt-get install python3-numpy espeak-ng sox); or render it yourself: \
+         python3 {} {} {}",
+        String::from_utf8_lossy(&done.stderr).trim(),
+        generator.display(),
+        script.display(),
+        out.display()
+    );
+    Ok(())
+}
+
 /// One measurement in a child process, so that its peak memory is its own.
 fn measure(
-    (file, reference): &BenchFile,
+    file: &BenchFile,
     settings: &Settings,
     threads: usize,
     mode: Mode,
@@ -191,18 +363,25 @@ fn measure(
     if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
         cmd.arg(name.get_name());
     }
-    if let Some(r) = reference {
+    if let Some(r) = &file.reference {
         cmd.arg("--reference").arg(r);
     }
-    cmd.arg(file);
+    if let (Some(spec), Mode::Pipeline | Mode::PipelineBeam) = (settings.pipeline, mode) {
+        cmd.arg("--pipeline").arg(spec);
+    }
+    cmd.arg(&file.audio);
     let out = cmd.output().context("cannot run the benchmark child")?;
     anyhow::ensure!(
         out.status.success(),
         "{}: {}",
-        file.display(),
+        file.audio.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    Ok(serde_json::from_slice(&out.stdout)?)
+    let mut result: RunResult = serde_json::from_slice(&out.stdout)?;
+    result.split = file.split.clone();
+    result.speech = file.speech;
+    result.kind = file.kind().to_string();
+    Ok(result)
 }
 
 fn progress_line(r: &RunResult, what: &str) {
@@ -297,23 +476,46 @@ pub fn run_loaded(
 
 /// The pipeline against whole-file whisper, greedy and beam 5, on every file.
 pub fn run(files: &[BenchFile], settings: &Settings, json: bool) -> anyhow::Result<()> {
-    let mut results: Vec<RunResult> = Vec::new();
-    const MODES: [Mode; 3] = [Mode::Whole, Mode::WholeBeam, Mode::Pipeline];
+    let mut rows: Vec<[RunResult; 3]> = Vec::new();
     for file in files {
-        for mode in MODES {
-            let r = measure(file, settings, settings.threads, mode)?;
+        let run = |mode| -> anyhow::Result<RunResult> {
+            let name = file
+                .audio
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let earlier = settings
+                .baseline
+                .iter()
+                .find(|r| r.mode == mode && r.file == name && mode != Mode::Pipeline);
+            let r = match earlier {
+                Some(r) => RunResult {
+                    split: file.split.clone(),
+                    speech: file.speech,
+                    kind: file.kind().to_string(),
+                    ..r.clone()
+                },
+                None => measure(file, settings, settings.threads, mode)?,
+            };
             if !json {
                 progress_line(&r, &format!("{:?}", r.mode));
             }
-            results.push(r);
-        }
+            Ok(r)
+        };
+        rows.push([
+            run(Mode::Whole)?,
+            run(Mode::WholeBeam)?,
+            run(Mode::Pipeline)?,
+        ]);
     }
     if json {
-        return crate::cli::print_json(&results);
+        return crate::cli::print_json(&rows.iter().flatten().collect::<Vec<_>>());
     }
     println!(
-        "\n{:<34} {:>6} | {:>7} {:>6} {:>5} | {:>7} {:>6} | {:>7} {:>6} {:>5} {:>5} | {:>6} {:>6}",
+        "\n{:<34} {:<8} {:>6} {:>6} | {:>7} {:>6} {:>5} | {:>7} {:>6} | {:>7} {:>6} {:>5} {:>5} | {:>6} {:>6}",
         "file",
+        "split",
+        "speech",
         "audio",
         "whole s",
         "WER",
@@ -327,22 +529,15 @@ pub fn run(files: &[BenchFile], settings: &Settings, json: bool) -> anyhow::Resu
         "/whole",
         "/beam5"
     );
-    let mut totals = [
-        wer::WerStats::default(),
-        wer::WerStats::default(),
-        wer::WerStats::default(),
-    ];
-    for group in results.chunks(MODES.len()) {
-        let [a, b, c] = group else { continue };
-        if let (Some(ea), Some(eb), Some(ec)) = (a.errors, b.errors, c.errors) {
-            totals[0].add(&ea);
-            totals[1].add(&eb);
-            totals[2].add(&ec);
-        }
-        let w = |x: Option<f64>| x.map(|v| format!("{:.3}", v)).unwrap_or("-".into());
+    let w = |x: Option<f64>| x.map(|v| format!("{:.3}", v)).unwrap_or("-".into());
+    for [a, b, c] in &rows {
         println!(
-            "{:<34} {:>6.1} | {:>7.2} {:>6} {:>5.0} | {:>7.2} {:>6} | {:>7.2} {:>6} {:>5.0} {:>4.0}% | {:>5.2}x {:>5.2}x",
+            "{:<34} {:<8} {:>6} {:>6.1} | {:>7.2} {:>6} {:>5.0} | {:>7.2} {:>6} | {:>7.2} {:>6} {:>5.0} {:>4.0}% | {:>5.2}x {:>5.2}x",
             a.file,
+            a.split.as_deref().unwrap_or("extra"),
+            c.speech
+                .map(|s| format!("{:.0}%", s * 100.0))
+                .unwrap_or_else(|| "-".into()),
             a.audio_s,
             a.wall_s,
             w(a.wer),
@@ -357,16 +552,73 @@ pub fn run(files: &[BenchFile], settings: &Settings, json: bool) -> anyhow::Resu
             c.wall_s / b.wall_s
         );
     }
+    println!();
+    for part in ["tune", "held_out", "extra"] {
+        let mine: Vec<&[RunResult; 3]> = rows
+            .iter()
+            .filter(|r| r[0].split.as_deref().unwrap_or("extra") == part)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        println!("{}", split_summary(part, &mine));
+    }
     println!(
-        "corpus WER: whole {:.3}, whole beam 5 {:.3}, minutes {:.3}",
+        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; {} threads; language: {}",
+        settings.threads, settings.language
+    );
+    println!(
+        "speech: the reference's share of the audio; under {:.0} % a meeting has real pauses",
+        PAUSES_BELOW * 100.0
+    );
+    println!(
+        "targets (held_out): minutes' WER ≤ whole's in total and on no file more than 1 point above; time ≤ 0.70x whole on meetings with pauses, ≤ 1.00x on dense ones"
+    );
+    Ok(())
+}
+
+/// One split's totals: corpus WER of each mode, the pipeline's worst file against whole-file
+/// greedy, and wall time against it for meetings with pauses and dense ones.
+fn split_summary(part: &str, rows: &[&[RunResult; 3]]) -> String {
+    let mut totals = [
+        wer::WerStats::default(),
+        wer::WerStats::default(),
+        wer::WerStats::default(),
+    ];
+    let mut worst: Option<(f64, &str)> = None;
+    for [a, b, c] in rows.iter().copied() {
+        if let (Some(ea), Some(eb), Some(ec)) = (a.errors, b.errors, c.errors) {
+            totals[0].add(&ea);
+            totals[1].add(&eb);
+            totals[2].add(&ec);
+            let delta = ec.wer() - ea.wer();
+            if worst.is_none_or(|(d, _)| delta > d) {
+                worst = Some((delta, a.file.as_str()));
+            }
+        }
+    }
+    let time = |kind: &str| {
+        let (whole, minutes) = rows
+            .iter()
+            .filter(|r| r[2].kind == kind)
+            .fold((0.0, 0.0), |(w, m), r| (w + r[0].wall_s, m + r[2].wall_s));
+        if whole > 0.0 {
+            format!("{:.2}x", minutes / whole)
+        } else {
+            "-".into()
+        }
+    };
+    format!(
+        "{part:<8} {} files: WER whole {:.3}, beam 5 {:.3}, minutes {:.3} ({:+.1} points against whole; worst file {}); time minutes/whole: pauses {}, dense {}",
+        rows.len(),
         totals[0].wer(),
         totals[1].wer(),
-        totals[2].wer()
-    );
-    println!(
-        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; language: {}",
-        settings.language
-    );
-    println!("target: minutes ≤ 0.70x the whole-file wall time on meeting_a, WER ≤ whole + 0.005");
-    Ok(())
+        totals[2].wer(),
+        (totals[2].wer() - totals[0].wer()) * 100.0,
+        worst
+            .map(|(d, f)| format!("{f} {:+.1}", d * 100.0))
+            .unwrap_or_else(|| "-".into()),
+        time("pauses"),
+        time("dense"),
+    )
 }

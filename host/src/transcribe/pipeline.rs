@@ -56,6 +56,7 @@ pub struct PipelineOptions {
     /// Split the system channel (or a mono file) into speakers after transcription
     /// (`crate::diarize`); `None`: channel labels only.
     pub diarize: Option<crate::diarize::Options>,
+    pub tuning: Tuning,
 }
 
 impl Default for PipelineOptions {
@@ -68,7 +69,77 @@ impl Default for PipelineOptions {
                 .map(|v| v != "0")
                 .unwrap_or(true),
             diarize: None,
+            tuning: Tuning::default(),
         }
+    }
+}
+
+/// How speech is packed and decoded: what issue 19's evaluation set measures. The defaults are
+/// the pipeline's; `minutes bench transcribe --pipeline` changes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// A speech region joins the window of the ones before only if the pause between them was
+    /// at most this long (`None`: any pause; `Some(0)`: roughly a window per region).
+    pub pack_within_ms: Option<u64>,
+    /// Silence put between packed regions.
+    pub gap_ms: u64,
+    /// The words before go to whisper as its prompt.
+    pub prompt: bool,
+    /// Loops are collapsed and copies of the words before dropped.
+    pub filters: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            pack_within_ms: None,
+            gap_ms: PACK_GAP_MS,
+            prompt: true,
+            filters: true,
+        }
+    }
+}
+
+impl PipelineOptions {
+    /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `prompt`, `filters`, `fit_audio_ctx`,
+    /// and the VAD's `vad.pre_pad_ms`, `vad.post_pad_ms`, `vad.min_silence_ms`,
+    /// `vad.merge_gap_ms`, `vad.max_region_ms`).
+    pub fn tune(&mut self, spec: &str) -> Result<(), String> {
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not key=value"))?;
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("{key}: `{value}` is not a number of milliseconds"))
+            };
+            let flag = || {
+                value
+                    .parse::<bool>()
+                    .map_err(|_| format!("{key}: `{value}` is not true or false"))
+            };
+            let vad = self.vad.as_mut();
+            match (key, vad) {
+                ("pack_within_ms", _) => {
+                    self.tuning.pack_within_ms = match value {
+                        "any" => None,
+                        _ => Some(number()?),
+                    }
+                }
+                ("gap_ms", _) => self.tuning.gap_ms = number()?,
+                ("prompt", _) => self.tuning.prompt = flag()?,
+                ("filters", _) => self.tuning.filters = flag()?,
+                ("fit_audio_ctx", _) => self.fit_audio_ctx = flag()?,
+                ("vad.pre_pad_ms", Some(v)) => v.pre_pad_ms = number()? as u32,
+                ("vad.post_pad_ms", Some(v)) => v.post_pad_ms = number()? as u32,
+                ("vad.min_silence_ms", Some(v)) => v.min_silence_ms = number()? as u32,
+                ("vad.merge_gap_ms", Some(v)) => v.merge_gap_ms = number()? as u32,
+                ("vad.max_region_ms", Some(v)) => v.max_region_ms = number()? as u32,
+                _ => return Err(format!("unknown pipeline setting `{key}`")),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -116,13 +187,37 @@ struct Piece {
 }
 
 /// Consecutive speech of one channel, waiting to be transcribed as one whisper window.
-#[derive(Default)]
 struct Pack {
     samples: Vec<f32>,
     pieces: Vec<Piece>,
+    /// Silence put between pieces.
+    gap_ms: u64,
+}
+
+impl Default for Pack {
+    fn default() -> Self {
+        Pack::with_gap(PACK_GAP_MS)
+    }
 }
 
 impl Pack {
+    fn with_gap(gap_ms: u64) -> Self {
+        Pack {
+            samples: Vec::new(),
+            pieces: Vec::new(),
+            gap_ms,
+        }
+    }
+
+    /// An empty pack like this one.
+    fn empty(&self) -> Pack {
+        Pack::with_gap(self.gap_ms)
+    }
+
+    /// Where the last piece ends in the recording.
+    fn source_end_ms(&self) -> Option<u64> {
+        self.pieces.last().map(|p| p.source_ms + p.len_ms)
+    }
     fn len_ms(&self) -> u64 {
         samples_to_ms(self.samples.len())
     }
@@ -130,7 +225,7 @@ impl Pack {
     fn push(&mut self, source_ms: u64, audio: &[f32]) {
         if !self.samples.is_empty() {
             self.samples
-                .extend(std::iter::repeat_n(0.0, ms_to_samples(PACK_GAP_MS)));
+                .extend(std::iter::repeat_n(0.0, ms_to_samples(self.gap_ms)));
         }
         self.pieces.push(Piece {
             pack_ms: self.len_ms(),
@@ -181,7 +276,7 @@ impl Pack {
             })
             .unwrap_or(1);
         let repack = |part: &[Piece]| {
-            let mut pack = Pack::default();
+            let mut pack = self.empty();
             for p in part {
                 pack.push(p.source_ms, self.audio(p));
             }
@@ -192,7 +287,7 @@ impl Pack {
 
     /// The pack's audio from `t` (pack time) on, as a pack of its own.
     fn tail_from(&self, t: u64) -> Pack {
-        let mut tail = Pack::default();
+        let mut tail = self.empty();
         for p in self.pieces.iter().filter(|p| p.pack_ms + p.len_ms > t) {
             let skip = t.saturating_sub(p.pack_ms);
             let rest = Piece {
@@ -306,6 +401,7 @@ struct Run<'a> {
     languages: Vec<String>,
     transcribed_ms: u64,
     on_segment: &'a mut dyn FnMut(&Segment),
+    tuning: Tuning,
 }
 
 impl Run<'_> {
@@ -314,7 +410,8 @@ impl Run<'_> {
         if lane.pack.samples.is_empty() {
             return Ok(());
         }
-        let pack = std::mem::take(&mut lane.pack);
+        let empty = lane.pack.empty();
+        let pack = std::mem::replace(&mut lane.pack, empty);
         self.transcribed_ms += pack.len_ms();
         // The engine hands over only a tail shorter than half the window (a longer one gets
         // whisper's own pass), so every window makes progress.
@@ -340,7 +437,8 @@ impl Run<'_> {
     ) -> Result<Option<u64>, PipelineError> {
         // A retry goes without the words before: a prompt that led whisper astray once does not
         // get to do it twice.
-        let context = (!lane.context.is_empty() && may_retry).then_some(lane.context.as_str());
+        let context = (self.tuning.prompt && !lane.context.is_empty() && may_retry)
+            .then_some(lane.context.as_str());
         // A first attempt hands a short tail on to the next window (see `flush`); a half being
         // retried has no next window to leave it to, so whisper may take another pass.
         // Fixed windows without VAD leave tails to whisper itself.
@@ -400,9 +498,12 @@ impl Run<'_> {
         {
             tracing::trace!(start_ms = raw.start_ms, end_ms = raw.end_ms, text = %raw.text, "whisper segment");
             for (mut seg, words) in self.split(lane, pack, raw, last_piece_end) {
-                seg.text = super::repeats::collapse_loops(&seg.text);
+                if self.tuning.filters {
+                    seg.text = super::repeats::collapse_loops(&seg.text);
+                }
                 if is_non_speech(&seg.text)
-                    || super::repeats::copies_context(&seg.text, &lane.context)
+                    || (self.tuning.filters
+                        && super::repeats::copies_context(&seg.text, &lane.context))
                 {
                     tracing::debug!(text = %seg.text, "segment dropped: no speech, or a copy of the words before it");
                     continue;
@@ -522,11 +623,17 @@ impl Run<'_> {
     fn region(&mut self, lane: &mut Lane, region: SpeechRegion) -> Result<(), PipelineError> {
         let mut start = region.start_ms.max(lane.buf_start_ms);
         let end = region.end_ms.min(lane.end_ms());
+        if let (Some(within), Some(last_end)) =
+            (self.tuning.pack_within_ms, lane.pack.source_end_ms())
+            && start.saturating_sub(last_end) > within
+        {
+            self.flush(lane)?;
+        }
         while start < end {
             let gap = if lane.pack.samples.is_empty() {
                 0
             } else {
-                PACK_GAP_MS
+                lane.pack.gap_ms
             };
             let room = PACK_MS.saturating_sub(lane.pack.len_ms() + gap);
             if end - start <= room {
@@ -622,7 +729,7 @@ pub fn transcribe_file(
                 .map(|cfg| StreamingVad::new(TARGET_RATE, cfg)),
             buf: Vec::new(),
             buf_start_ms: 0,
-            pack: Pack::default(),
+            pack: Pack::with_gap(options.tuning.gap_ms),
             context: String::new(),
             next_fixed_ms: 0,
         })
@@ -635,6 +742,7 @@ pub fn transcribe_file(
         languages: Vec::new(),
         transcribed_ms: 0,
         on_segment,
+        tuning: options.tuning.clone(),
     };
     let mut position_ms = 0;
     while let Some(block) = reader.next_block()? {
@@ -922,6 +1030,28 @@ mod tests {
         let mut short = Pack::default();
         short.push(0, &vec![0.3; ms_to_samples(4_000)]);
         assert!(short.halves().is_none());
+    }
+
+    #[test]
+    fn pipeline_settings_are_read_from_key_value_pairs_and_refused_when_unknown() {
+        let mut o = PipelineOptions::default();
+        o.tune("pack_within_ms=1500, gap_ms=400,prompt=false,vad.post_pad_ms=500")
+            .expect("valid settings");
+        assert_eq!(o.tuning.pack_within_ms, Some(1500));
+        assert_eq!(o.tuning.gap_ms, 400);
+        assert!(!o.tuning.prompt && o.tuning.filters);
+        assert_eq!(o.vad.as_ref().map(|v| v.post_pad_ms), Some(500));
+        o.tune("pack_within_ms=any").expect("any pause");
+        assert_eq!(o.tuning.pack_within_ms, None);
+        for (bad, says) in [
+            ("beam=5", "unknown pipeline setting `beam`"),
+            ("gap_ms=wide", "gap_ms: `wide` is not a number"),
+            ("prompt=no", "prompt: `no` is not true or false"),
+            ("gap_ms", "`gap_ms` is not key=value"),
+        ] {
+            let err = o.tune(bad).expect_err(bad);
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]
