@@ -163,6 +163,15 @@ fn an_export_downloads_the_file_the_exporter_made() {
 }
 
 /// Reads a job's server-sent events to the end: the JSON events, in order.
+/// The last event of the job a reply redirected to, which must be its failure.
+fn failed_job(page: &Page<'_>, r: &Reply) -> serde_json::Value {
+    let job = r.header("location").expect("the job's page").to_string();
+    let events = job_events(page, &job);
+    let last = events.last().expect("events").clone();
+    assert_eq!(last["event"], "failed", "{events:?}");
+    last
+}
+
 fn job_events(page: &Page<'_>, job: &str) -> Vec<serde_json::Value> {
     let r = page.get(&format!("{job}/events"));
     assert_eq!(r.status, 200, "{r:?}");
@@ -216,10 +225,7 @@ fn summarising_again_shows_where_data_goes_first_and_streams_its_progress() {
         "template=template-standard&provider=fireworks",
     );
     assert_eq!(r.status, 303, "{r:?}");
-    let job = r.header("location").expect("the job's page").to_string();
-    let events = job_events(&page, &job);
-    let last = events.last().expect("events");
-    assert_eq!(last["event"], "failed", "{events:?}");
+    let last = failed_job(&page, &r);
     assert!(
         last["message"]
             .as_str()
@@ -280,10 +286,7 @@ fn summarising_again_shows_where_data_goes_first_and_streams_its_progress() {
         "/meetings/m-42/summarize",
         "template=template-standard&provider=ollama",
     );
-    let job = r.header("location").expect("the job's page").to_string();
-    let events = job_events(&page, &job);
-    let last = events.last().expect("events");
-    assert_eq!(last["event"], "failed", "{events:?}");
+    let last = failed_job(&page, &r);
     assert!(
         last["message"]
             .as_str()
@@ -683,10 +686,7 @@ fn settings_are_saved_in_config_toml_and_the_cli_follows_them() {
 
     // A download that cannot reach its server ends in a clear failure on the job's page.
     let r = page.post("/settings/models", "name=base.en-q5_1");
-    let job = r.header("location").expect("job").to_string();
-    let events = job_events(&page, &job);
-    let last = events.last().expect("events");
-    assert_eq!(last["event"], "failed", "{events:?}");
+    let last = failed_job(&page, &r);
     assert!(
         last["message"]
             .as_str()
