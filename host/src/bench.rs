@@ -93,9 +93,13 @@ pub enum BenchCommand {
         /// generator (python3 with numpy, espeak-ng, sox)
         #[arg(long, default_value = "/tmp/meetings")]
         meetings: PathBuf,
-        /// CPU threads for whisper, the same for every run (the figures in the README use 2)
+        /// CPU threads for whisper, the same for every run (the figures in the README use 2);
+        /// fewer for a window while other programs keep cores busy, as in `minutes transcribe`
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Always use --threads threads, however busy the machine (whisper before it adapted)
+        #[arg(long)]
+        fixed_threads: bool,
         /// Language of the speech for both runs (a code such as en), or `auto`: detected by
         /// whisper, which costs whole-file whisper a 30 s encoder pass and minutes a 6 s one
         #[arg(long, default_value = "auto")]
@@ -109,7 +113,8 @@ pub enum BenchCommand {
         file: Vec<PathBuf>,
         /// Busy-looping processes to run beside the pipeline (CPU load, as the call itself
         /// puts on a meeting's machine). With it, each file is transcribed by the pipeline
-        /// three times: quiet, loaded, and loaded with one thread; whole-file runs are skipped
+        /// four times: quiet, loaded, loaded with the threads fixed, and loaded with one
+        /// thread; whole-file runs are skipped
         #[arg(long, default_value_t = 0)]
         load: usize,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
@@ -222,6 +227,8 @@ pub enum BenchCommand {
         model: PathBuf,
         #[arg(long)]
         threads: usize,
+        #[arg(long)]
+        fixed_threads: bool,
         #[arg(long, value_enum)]
         mode: crate::bench_transcribe::Mode,
         #[arg(long, default_value = "auto")]
@@ -393,6 +400,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             split,
             meetings,
             threads,
+            fixed_threads,
             language,
             only,
             file,
@@ -424,7 +432,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             };
             let settings = crate::bench_transcribe::Settings {
                 model: &model,
-                threads,
+                threads: crate::bench_transcribe::Threads {
+                    max: threads,
+                    fixed: fixed_threads,
+                },
                 language: &language,
                 pipeline: pipeline.as_deref(),
                 baseline,
@@ -493,6 +504,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::TranscribeOne {
             model,
             threads,
+            fixed_threads,
             mode,
             language,
             reference,
@@ -503,7 +515,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 &file,
                 reference.as_deref(),
                 &model,
-                threads,
+                crate::bench_transcribe::Threads {
+                    max: threads,
+                    fixed: fixed_threads,
+                },
                 &language,
                 mode,
                 pipeline.as_deref(),

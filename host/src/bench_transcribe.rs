@@ -60,18 +60,27 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// How many threads whisper gets: at most `max`, fewer while other programs keep cores busy
+/// unless `fixed` (as before the threads adapted).
+#[derive(Debug, Clone, Copy)]
+pub struct Threads {
+    pub max: usize,
+    pub fixed: bool,
+}
+
 /// One measurement, in this process (called by the child).
 pub fn run_one(
     file: &Path,
     reference: Option<&Path>,
     model: &Path,
-    threads: usize,
+    threads: Threads,
     language: &str,
     mode: Mode,
     pipeline: Option<&str>,
 ) -> anyhow::Result<RunResult> {
     let mut config = EngineConfig::new(model);
-    config.threads = threads;
+    config.threads = threads.max;
+    config.adaptive_threads = !threads.fixed;
     config.language = EngineConfig::language_arg(language);
     if matches!(mode, Mode::WholeBeam | Mode::PipelineBeam) {
         config.beam_size = 5;
@@ -127,7 +136,7 @@ pub fn run_one(
 /// What every run of one benchmark shares.
 pub struct Settings<'a> {
     pub model: &'a Path,
-    pub threads: usize,
+    pub threads: Threads,
     pub language: &'a str,
     /// Pipeline settings other than the defaults (`PipelineOptions::tune`).
     pub pipeline: Option<&'a str>,
@@ -345,7 +354,7 @@ fn render(sources: &Sources, id: &str) -> anyhow::Result<()> {
 fn measure(
     file: &BenchFile,
     settings: &Settings,
-    threads: usize,
+    threads: Threads,
     mode: Mode,
 ) -> anyhow::Result<RunResult> {
     let exe = std::env::current_exe()?;
@@ -354,7 +363,7 @@ fn measure(
         .arg(settings.model)
         .args([
             "--threads",
-            &threads.to_string(),
+            &threads.max.to_string(),
             "--language",
             settings.language,
             "--mode",
@@ -362,6 +371,9 @@ fn measure(
     // The child parses `--mode` with the same clap enum.
     if let Some(name) = clap::ValueEnum::to_possible_value(&mode) {
         cmd.arg(name.get_name());
+    }
+    if threads.fixed {
+        cmd.arg("--fixed-threads");
     }
     if let Some(r) = &file.reference {
         cmd.arg("--reference").arg(r);
@@ -395,8 +407,9 @@ fn progress_line(r: &RunResult, what: &str) {
     );
 }
 
-/// The pipeline quiet, beside `load` busy processes, and beside them with one thread: how
-/// much a busy machine slows transcription, and whether the threads still pay for themselves.
+/// The pipeline quiet, beside `load` busy processes, beside them with its threads fixed (as
+/// before they adapted to the free cores), and beside them with one thread: how much a busy
+/// machine slows transcription, and whether the threads still pay for themselves.
 pub fn run_loaded(
     files: &[BenchFile],
     settings: &Settings,
@@ -407,27 +420,39 @@ pub fn run_loaded(
     struct Loaded {
         quiet: RunResult,
         loaded: RunResult,
+        loaded_fixed: RunResult,
         loaded_one_thread: RunResult,
         load_processes: usize,
     }
     let mut rows = Vec::new();
     for file in files {
         let quiet = measure(file, settings, settings.threads, Mode::Pipeline)?;
-        let (loaded, loaded_one_thread) = {
+        let fixed = Threads {
+            fixed: true,
+            ..settings.threads
+        };
+        let one = Threads {
+            max: 1,
+            fixed: true,
+        };
+        let (loaded, loaded_fixed, loaded_one_thread) = {
             let _load = crate::bench_load::CpuLoad::start(load)?;
             (
                 measure(file, settings, settings.threads, Mode::Pipeline)?,
-                measure(file, settings, 1, Mode::Pipeline)?,
+                measure(file, settings, fixed, Mode::Pipeline)?,
+                measure(file, settings, one, Mode::Pipeline)?,
             )
         };
         if !json {
             progress_line(&quiet, "quiet");
             progress_line(&loaded, &format!("load {load}"));
+            progress_line(&loaded_fixed, &format!("load {load}, fixed"));
             progress_line(&loaded_one_thread, &format!("load {load}, 1 thread"));
         }
         rows.push(Loaded {
             quiet,
             loaded,
+            loaded_fixed,
             loaded_one_thread,
             load_processes: load,
         });
@@ -435,24 +460,37 @@ pub fn run_loaded(
     if json {
         return crate::cli::print_json(&rows);
     }
-    let threads = settings.threads;
+    let threads = settings.threads.max;
     println!(
-        "\n{:<34} {:>6} | {:>8} {:>8} {:>7} | {:>9} {:>7} | {:>6} {:>6}",
-        "file", "audio", "quiet s", "loaded s", "/quiet", "1 thread s", "/1 thr", "WER q", "WER l"
+        "\n{:<34} {:>6} | {:>8} {:>8} {:>7} | {:>8} {:>7} | {:>9} {:>7} | {:>6} {:>6}",
+        "file",
+        "audio",
+        "quiet s",
+        "loaded s",
+        "/quiet",
+        "fixed s",
+        "/quiet",
+        "1 thread s",
+        "/1 thr",
+        "WER q",
+        "WER l"
     );
-    let (mut quiet, mut loaded, mut single) = (0.0, 0.0, 0.0);
+    let (mut quiet, mut loaded, mut fixed, mut single) = (0.0, 0.0, 0.0, 0.0);
     for r in &rows {
         quiet += r.quiet.wall_s;
         loaded += r.loaded.wall_s;
+        fixed += r.loaded_fixed.wall_s;
         single += r.loaded_one_thread.wall_s;
         let w = |x: Option<f64>| x.map(|v| format!("{:.3}", v)).unwrap_or("-".into());
         println!(
-            "{:<34} {:>6.1} | {:>8.2} {:>8.2} {:>6.2}x | {:>10.2} {:>6.2}x | {:>6} {:>6}",
+            "{:<34} {:>6.1} | {:>8.2} {:>8.2} {:>6.2}x | {:>8.2} {:>6.2}x | {:>10.2} {:>6.2}x | {:>6} {:>6}",
             r.quiet.file,
             r.quiet.audio_s,
             r.quiet.wall_s,
             r.loaded.wall_s,
             r.loaded.wall_s / r.quiet.wall_s,
+            r.loaded_fixed.wall_s,
+            r.loaded_fixed.wall_s / r.quiet.wall_s,
             r.loaded_one_thread.wall_s,
             r.loaded.wall_s / r.loaded_one_thread.wall_s,
             w(r.quiet.wer),
@@ -460,12 +498,13 @@ pub fn run_loaded(
         );
     }
     println!(
-        "total: loaded {:.2}x quiet; {threads} threads loaded {:.2}x one thread loaded",
+        "total: loaded {:.2}x quiet (threads fixed: {:.2}x); up to {threads} threads loaded {:.2}x one thread loaded",
         loaded / quiet.max(1e-9),
+        fixed / quiet.max(1e-9),
         loaded / single.max(1e-9)
     );
     println!(
-        "the pipeline with {threads} threads, greedy; load: {load} busy-looping processes started and stopped by the bench; language: {}",
+        "the pipeline with up to {threads} threads (fewer while others keep cores busy; fixed: always {threads}), greedy; load: {load} busy-looping processes started and stopped by the bench; language: {}",
         settings.language
     );
     println!(
@@ -564,8 +603,14 @@ pub fn run(files: &[BenchFile], settings: &Settings, json: bool) -> anyhow::Resu
         println!("{}", split_summary(part, &mine));
     }
     println!(
-        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; {} threads; language: {}",
-        settings.threads, settings.language
+        "whole: whisper.cpp on the whole file, greedy; beam5: the same with whisper-cli's default beam search; minutes: VAD, packed windows, channels, greedy; {} threads{}; language: {}",
+        settings.threads.max,
+        if settings.threads.fixed {
+            " (fixed)"
+        } else {
+            " at most"
+        },
+        settings.language
     );
     println!(
         "speech: the reference's share of the audio; under {:.0} % a meeting has real pauses",

@@ -82,7 +82,8 @@ pub struct EngineArgs {
     /// config.toml, else auto]
     #[arg(long)]
     pub language: Option<String>,
-    /// CPU threads for whisper [default: physical cores]
+    /// The most CPU threads whisper uses [default: physical cores]; fewer for a while when
+    /// other programs keep cores busy, since whisper's threads then wait on each other
     #[arg(long, env = "MINUTES_THREADS")]
     pub threads: Option<usize>,
     /// Beam search with this many beams (whisper.cpp's command line uses 5); 1 is greedy

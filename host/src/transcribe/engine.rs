@@ -1,5 +1,6 @@
 //! The whisper.cpp engine: a model loaded once, its state reused window after window.
 
+use super::cpu::CpuShare;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -37,7 +38,10 @@ pub enum TranscribeError {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub model: PathBuf,
+    /// The most CPU threads whisper uses.
     pub threads: usize,
+    /// Fewer threads for a window while other programs keep cores busy (see `cpu`).
+    pub adaptive_threads: bool,
     /// `None`: detect per window.
     pub language: Option<String>,
     pub translate: bool,
@@ -65,6 +69,7 @@ impl EngineConfig {
         EngineConfig {
             model: model.into(),
             threads: default_threads(),
+            adaptive_threads: true,
             language: None,
             translate: false,
             initial_prompt: None,
@@ -149,6 +154,7 @@ pub struct Transcriber {
     fit_audio_ctx: bool,
     min_tail_ms: u32,
     hand_over_tails: bool,
+    cpu: CpuShare,
 }
 
 /// The DTW alignment-heads preset for a standard model, read from its ggml header
@@ -226,6 +232,7 @@ impl Transcriber {
             fit_audio_ctx: false,
             min_tail_ms: 0,
             hand_over_tails: false,
+            cpu: CpuShare::new(),
         })
     }
 
@@ -345,7 +352,12 @@ impl Transcriber {
                 patience: -1.0,
             },
         };
-        let mut params = quiet_params(strategy, self.config.threads);
+        let threads = if self.config.adaptive_threads {
+            self.cpu.threads(self.config.threads)
+        } else {
+            self.config.threads
+        };
+        let mut params = quiet_params(strategy, threads);
         params.set_translate(self.config.translate);
         params.set_token_timestamps(self.config.word_timestamps);
         if self.fit_audio_ctx {
@@ -373,7 +385,7 @@ impl Transcriber {
             (None, true, None) => Some("auto"),
         };
         if language == Some("auto") && self.fit_audio_ctx {
-            size_language_probe(&mut self.state, self.config.threads)?;
+            size_language_probe(&mut self.state, threads)?;
         }
         params.set_language(language);
         let prompt = match (&self.config.initial_prompt, context) {
