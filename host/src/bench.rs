@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Which python3 runs the corpus generator (the e2e tests render a meeting with it too).
+pub use crate::bench_transcribe::python_with_numpy;
+
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
     /// Cold load, per-call overhead and `plugin list` time, using an exporter package

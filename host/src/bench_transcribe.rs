@@ -331,7 +331,7 @@ fn render(sources: &Sources, id: &str) -> anyhow::Result<()> {
         "rendering {id} into {} with the corpus generator…",
         out.display()
     );
-    let done = std::process::Command::new("python3")
+    let done = std::process::Command::new(python_with_numpy())
         .arg(&generator)
         .arg(&script)
         .arg(out)
@@ -348,6 +348,20 @@ fn render(sources: &Sources, id: &str) -> anyhow::Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// The python3 on PATH if it has numpy, else Debian's (a pyenv or venv python3 often lacks
+/// it while apt's python3-numpy sits beside /usr/bin/python3).
+pub fn python_with_numpy() -> &'static str {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|p| {
+            std::process::Command::new(p)
+                .args(["-c", "import numpy"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .unwrap_or("python3")
 }
 
 /// One measurement in a child process, so that its peak memory is its own.
