@@ -121,8 +121,8 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         load: usize,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
-        /// gap_ms, prompt, filters, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms,
-        /// vad.min_silence_ms, vad.merge_gap_ms, vad.max_region_ms)
+        /// gap_ms, channel_gap_ms, prompt, filters, dtw_lag_ms, fit_audio_ctx, vad.pre_pad_ms,
+        /// vad.post_pad_ms, vad.min_silence_ms, vad.merge_gap_ms, vad.max_region_ms)
         #[arg(long)]
         pipeline: Option<String>,
         /// Take the whole-file runs from this earlier `--json` report instead of measuring
