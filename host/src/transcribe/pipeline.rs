@@ -122,9 +122,9 @@ impl Default for Tuning {
 }
 
 impl PipelineOptions {
-    /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`, `filters`, `dtw_lag_ms`, `fit_audio_ctx`,
-    /// and the VAD's `vad.pre_pad_ms`, `vad.post_pad_ms`, `vad.min_silence_ms`,
-    /// `vad.merge_gap_ms`, `vad.max_region_ms`).
+    /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
+    /// `filters`, `dtw_lag_ms`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = pair
@@ -425,7 +425,6 @@ fn quietest_point(audio: &[f32], audio_start_ms: u64, from: u64, to: u64) -> u64
     best.1
 }
 
-/// Whisper's way of saying "nothing here": `[BLANK_AUDIO]`, `(music)`, `[ Silence ]`.
 /// True when most of a window's words would be thrown away as a loop or a copy of the words
 /// before it: whisper then followed the prompt or its own output instead of the audio (tiny.en
 /// on meeting_g's microphone channel looped "This week we'll come at the rest of the year." over
@@ -443,6 +442,7 @@ fn mostly_repeats(segments: &[super::engine::RawSegment], context: &str) -> bool
     said >= MIN_LOOP_CHECK_WORDS && (kept as f64) < KEPT_SHARE_OF_A_SOUND_WINDOW * said as f64
 }
 
+/// Whisper's way of saying "nothing here": `[BLANK_AUDIO]`, `(music)`, `[ Silence ]`.
 pub(crate) fn is_non_speech(text: &str) -> bool {
     let t = text.trim();
     t.is_empty()
