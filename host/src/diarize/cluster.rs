@@ -101,6 +101,43 @@ pub fn average_linkage(x: &[Vec<f32>], threshold: f32, clusters: Option<usize>) 
         .collect()
 }
 
+/// A cluster holding this share of the embeddings is a speaker whatever its distance to others.
+const SPEAKER_SHARE: f64 = 0.12;
+/// Below this many embeddings a cluster is overlap or noise, never a speaker.
+const MIN_SPEAKER_EMBEDDINGS: usize = 12;
+/// A cluster between those two sizes is a speaker only if its centroid is at least this cosine
+/// distance from every speaker's: a voice that shifts in pitch or pace over a long recording
+/// leaves groups of a few dozen runs that stand apart from its main cluster (0.11-0.32 on the
+/// one-hour meeting) while tune4's fourth voice, 12 embeddings, stands 0.44 from the nearest.
+/// Chosen on the tune split and the hour (0.34-0.42 gave the same); see the README.
+pub const FOLD_DISTANCE: f32 = 0.38;
+
+/// Which clusters of an estimate are speakers, largest first. `sizes[c]` counts cluster c's
+/// embeddings, `centroids[c]` is its L2-normalised mean. A recording's length must not decide
+/// the count: a fixed minimum size lets the fragments of one voice over an hour pass as dozens
+/// of speakers, and a share alone swallows someone who speaks for a minute of it.
+pub fn speaker_clusters(sizes: &[usize], centroids: &[Vec<f32>], fold_distance: f32) -> Vec<usize> {
+    let n: usize = sizes.iter().sum();
+    let large = ((SPEAKER_SHARE * n as f64).round() as usize).max(2);
+    let small = MIN_SPEAKER_EMBEDDINGS.min(large);
+    let mut order: Vec<usize> = (0..sizes.len()).filter(|&c| sizes[c] >= small).collect();
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
+    let mut speakers: Vec<usize> = Vec::new();
+    for c in order {
+        let apart = speakers
+            .iter()
+            .all(|&s| 1.0 - dot(&centroids[c], &centroids[s]) >= fold_distance);
+        if sizes[c] >= large || apart || speakers.is_empty() {
+            speakers.push(c);
+        }
+    }
+    if speakers.is_empty() {
+        // Nothing reached the floor (a few seconds of audio): one speaker, not one per run.
+        speakers.extend((0..sizes.len()).max_by_key(|&c| (sizes[c], usize::MAX - c)));
+    }
+    speakers
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -136,5 +173,57 @@ mod tests {
         assert_eq!(two.iter().max(), Some(&1));
         assert_eq!(two[0], two[1]);
         assert_eq!(average_linkage(&x, 5.0, None), vec![0; 5]);
+    }
+
+    /// Centroids at given cosine distances from the first (unit vectors in the x-y plane).
+    fn at_distances(d: &[f32]) -> Vec<Vec<f32>> {
+        d.iter()
+            .map(|&d| {
+                let cos = 1.0 - d;
+                vec![cos, (1.0 - cos * cos).max(0.0).sqrt(), 0.0]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_hour_of_one_voice_in_fragments_is_one_speaker() {
+        // 1000 embeddings: a main cluster and five fragments of 30-90 near it.
+        let sizes = [700, 90, 60, 50, 40, 30, 5];
+        let centroids = at_distances(&[0.0, 0.2, 0.3, 0.15, 0.25, 0.3, 0.9]);
+        assert_eq!(speaker_clusters(&sizes, &centroids, FOLD_DISTANCE), vec![0]);
+    }
+
+    #[test]
+    fn a_voice_with_a_minute_of_an_hour_stays_a_speaker() {
+        // 2000 embeddings; 35 (under 2 %) that stand far from both main voices.
+        let sizes = [1000, 900, 35, 40];
+        let mut centroids = at_distances(&[0.0, 0.6, 0.0, 0.1]);
+        centroids[2] = vec![0.0, 0.0, 1.0];
+        assert_eq!(
+            speaker_clusters(&sizes, &centroids, FOLD_DISTANCE),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn large_clusters_are_speakers_however_close_and_tiny_ones_never() {
+        let sizes = [100, 80, 30, 11];
+        let mut centroids = at_distances(&[0.0, 0.1, 0.05, 0.0]);
+        centroids[3] = vec![0.0, 0.0, 1.0];
+        // 221 embeddings: 12 % is 27, so the three largest count; 11 is below the floor.
+        assert_eq!(
+            speaker_clusters(&sizes, &centroids, FOLD_DISTANCE),
+            vec![0, 1, 2]
+        );
+        // Short recordings: the share, not the floor of 12, decides.
+        assert_eq!(
+            speaker_clusters(&[8, 6, 1], &at_distances(&[0.0, 0.1, 0.5]), 0.38),
+            vec![0, 1]
+        );
+        assert!(speaker_clusters(&[], &[], 0.38).is_empty());
+        assert_eq!(
+            speaker_clusters(&[1, 1, 1], &at_distances(&[0.0, 0.5, 0.9]), 0.38),
+            vec![0]
+        );
     }
 }

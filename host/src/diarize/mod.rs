@@ -467,8 +467,8 @@ fn cluster_and_reconstruct(
         return (Vec::new(), Vec::new());
     }
     let x: Vec<Vec<f32>> = train.iter().map(|&i| embeddings[i].clone()).collect();
-    // Tiny clusters are mostly overlap and noise: their members join the nearest large one.
-    let min_size = ((0.12 * x.len() as f64).round() as usize).clamp(2, 12);
+    // Small clusters are overlap, noise or a fragment of a voice: their members join the
+    // nearest speaker.
     let centroids_of = |labels: &[usize], large_only: bool| -> Vec<Vec<f32>> {
         let k = labels.iter().max().map_or(0, |m| m + 1);
         let mut centroids = vec![vec![0.0f32; EMBEDDING_DIM]; k];
@@ -479,17 +479,30 @@ fn cluster_and_reconstruct(
                 *c += v;
             }
         }
-        let large: Vec<usize> = (0..k).filter(|&c| sizes[c] >= min_size).collect();
-        if large_only && !large.is_empty() {
-            large.iter().map(|&c| centroids[c].clone()).collect()
-        } else {
-            centroids
+        if !large_only {
+            return centroids;
         }
+        let unit: Vec<Vec<f32>> = centroids
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                cluster::normalise(&mut c);
+                c
+            })
+            .collect();
+        let speakers = cluster::speaker_clusters(&sizes, &unit, cluster::FOLD_DISTANCE);
+        tracing::debug!(
+            embeddings = x.len(),
+            clusters = k,
+            speakers = speakers.len(),
+            "clusters"
+        );
+        speakers.iter().map(|&c| centroids[c].clone()).collect()
     };
     let estimated = centroids_of(&cluster::average_linkage(&x, options.threshold, None), true);
     let mut centroids = match options.speakers {
         None => estimated,
-        // A count given: the estimate's large clusters if they are that many. Cut at the count
+        // A count given: the estimate's speakers if they are that many. Cut at the count
         // instead, a run of a few short embeddings that stands apart takes a cluster of its
         // own while two voices stay merged (meeting_a's system channel: 46 % with 2 given).
         Some(n) if estimated.len() == n => estimated,
