@@ -280,6 +280,12 @@ impl Transcriber {
         Ok((state, multilingual))
     }
 
+    /// Whether the model is tiny or tiny.en, whose word times need the pipeline's own settings.
+    pub fn is_tiny(&self) -> bool {
+        use whisper_rs::DtwModelPreset as P;
+        matches!(dtw_preset(&self.config.model), Some(P::Tiny | P::TinyEn))
+    }
+
     /// DTW token alignment on or off. It is a property of the loaded model, so changing it
     /// loads the model again (a fraction of a second; the file is in the page cache).
     pub fn set_dtw(&mut self, on: bool) -> Result<(), TranscribeError> {

@@ -18,10 +18,12 @@ const PACK_MS: u64 = 28_000;
 /// Silence put between packed regions. Their padding already holds up to 500 ms of the pause
 /// between them; this keeps two regions apart even where the padding is cut short.
 const PACK_GAP_MS: u64 = 100;
-/// See `Tuning::channel_gap_ms`: 400 ms helped tiny.en and not base, so the default stays.
+/// See `Tuning::channel_gap_ms` and `Tuning::dtw_lag_ms`: tiny models gained from both (their
+/// DTW word times come late), base did not.
 const CHANNEL_GAP_MS: u64 = 100;
-/// See `Tuning::dtw_lag_ms`: 350 ms helped tiny.en and not base, so the default is none.
+const TINY_CHANNEL_GAP_MS: u64 = 400;
 const DTW_LAG_MS: u64 = 0;
+const TINY_DTW_LAG_MS: u64 = 350;
 /// A region is cut to fill a window only if the part that fits is at least this long.
 const MIN_PIECE_MS: u64 = 3_000;
 /// Whisper at times stops after a sentence or two and reports that as the whole window: one
@@ -91,10 +93,12 @@ pub struct Tuning {
     pub pack_within_ms: Option<u64>,
     /// Silence put between packed regions of a mono file (or mix).
     pub gap_ms: u64,
-    /// Silence put between packed turns of one channel of a 2-channel file. On the tune
-    /// split's 2-channel files, 400 ms (with `dtw_lag_ms` 350) made tiny.en's corpus WER 0.183
-    /// against 0.208 with 100 ms, but base's 0.157 against 0.156: the default stays 100 ms.
-    pub channel_gap_ms: u64,
+    /// Silence put between packed turns of one channel of a 2-channel file (`None`: the
+    /// model's default). On the tune split's 2-channel files, 400 ms (with `dtw_lag_ms` 350)
+    /// made tiny.en's corpus WER 0.183 against 0.208 with 100 ms (held out: 0.218 against
+    /// 0.228), but base's 0.157 against 0.156 (held out 0.187 against 0.169): 400 ms for tiny
+    /// models, 100 ms for the others.
+    pub channel_gap_ms: Option<u64>,
     /// The words before go to whisper as its prompt.
     pub prompt: bool,
     /// Loops are collapsed and copies of the words before dropped.
@@ -104,8 +108,9 @@ pub struct Tuning {
     /// word fell up to 290 ms into the next piece and went with the next turn of its channel
     /// (past the other channel's words between them), while a piece's first word came 430 ms
     /// or more after the piece's start; 350 ms took tiny.en's corpus WER from 0.208 to 0.198.
-    /// base's alignment gained nothing (0.156 → 0.157), so the default is 0.
-    pub dtw_lag_ms: u64,
+    /// base's alignment gained nothing (0.156 → 0.157), so its default is 0 (`None`: the
+    /// model's default, 350 ms for tiny models).
+    pub dtw_lag_ms: Option<u64>,
 }
 
 impl Default for Tuning {
@@ -113,11 +118,26 @@ impl Default for Tuning {
         Tuning {
             pack_within_ms: None,
             gap_ms: PACK_GAP_MS,
-            channel_gap_ms: CHANNEL_GAP_MS,
+            channel_gap_ms: None,
             prompt: true,
             filters: true,
-            dtw_lag_ms: DTW_LAG_MS,
+            dtw_lag_ms: None,
         }
+    }
+}
+
+impl Tuning {
+    /// The 2-channel gap and the word-time lag for a model (`tiny`: tiny or tiny.en).
+    fn channel_gap_and_lag(&self, tiny: bool) -> (u64, u64) {
+        let (gap, lag) = if tiny {
+            (TINY_CHANNEL_GAP_MS, TINY_DTW_LAG_MS)
+        } else {
+            (CHANNEL_GAP_MS, DTW_LAG_MS)
+        };
+        (
+            self.channel_gap_ms.unwrap_or(gap),
+            self.dtw_lag_ms.unwrap_or(lag),
+        )
     }
 }
 
@@ -149,10 +169,10 @@ impl PipelineOptions {
                     }
                 }
                 ("gap_ms", _) => self.tuning.gap_ms = number()?,
-                ("channel_gap_ms", _) => self.tuning.channel_gap_ms = number()?,
+                ("channel_gap_ms", _) => self.tuning.channel_gap_ms = Some(number()?),
                 ("prompt", _) => self.tuning.prompt = flag()?,
                 ("filters", _) => self.tuning.filters = flag()?,
-                ("dtw_lag_ms", _) => self.tuning.dtw_lag_ms = number()?,
+                ("dtw_lag_ms", _) => self.tuning.dtw_lag_ms = Some(number()?),
                 ("fit_audio_ctx", _) => self.fit_audio_ctx = flag()?,
                 ("vad.pre_pad_ms", Some(v)) => v.pre_pad_ms = number()? as u32,
                 ("vad.post_pad_ms", Some(v)) => v.post_pad_ms = number()? as u32,
@@ -777,6 +797,7 @@ pub fn transcribe_file(
         );
     }
     let lanes_n = if split { 2 } else { 1 };
+    let (channel_gap_ms, dtw_lag_ms) = options.tuning.channel_gap_and_lag(engine.is_tiny());
     let mut lanes: Vec<Lane> = (0..lanes_n)
         .map(|c| Lane {
             channel: c as u32,
@@ -796,7 +817,7 @@ pub fn transcribe_file(
             buf: Vec::new(),
             buf_start_ms: 0,
             pack: Pack::with_gap(if split {
-                options.tuning.channel_gap_ms
+                channel_gap_ms
             } else {
                 options.tuning.gap_ms
             }),
@@ -814,7 +835,7 @@ pub fn transcribe_file(
         on_segment,
         tuning: options.tuning.clone(),
         word_lag_ms: if split && options.vad.is_some() {
-            options.tuning.dtw_lag_ms
+            dtw_lag_ms
         } else {
             0
         },
@@ -1105,6 +1126,18 @@ mod tests {
         let mut short = Pack::default();
         short.push(0, &vec![0.3; ms_to_samples(4_000)]);
         assert!(short.halves().is_none());
+    }
+
+    #[test]
+    fn tiny_models_get_their_own_channel_gap_and_word_lag_unless_set() {
+        let mut o = PipelineOptions::default();
+        assert_eq!(o.tuning.channel_gap_and_lag(true), (400, 350));
+        assert_eq!(o.tuning.channel_gap_and_lag(false), (100, 0));
+        o.tune("channel_gap_ms=250").expect("a gap");
+        assert_eq!(o.tuning.channel_gap_and_lag(true), (250, 350));
+        o.tune("dtw_lag_ms=0").expect("a lag");
+        assert_eq!(o.tuning.channel_gap_and_lag(true), (250, 0));
+        assert_eq!(o.tuning.channel_gap_and_lag(false), (250, 0));
     }
 
     #[test]
