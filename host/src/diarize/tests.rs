@@ -801,3 +801,133 @@ fn a_voiceprint_names_the_matching_speaker_and_no_other() {
     let david = his.iter().filter(|t| **t == "David").count();
     assert!(david * 10 >= his.len() * 8, "{his:?}");
 }
+
+/// Voiceprints of real voices, print against print (the product compares a print with a
+/// diarized speaker's centroid; the shared clips are too short to diarize well, so this is the
+/// nearest measure they allow): each real speaker's speech split in two (a clip's halves, two
+/// clips of one reader, an AMI speaker's turns before and after the excerpt's middle, with the
+/// parts where others talk cut out), the same voice against every other voice.
+///   cargo test -p minutes --lib real_voiceprint_similarities -- --ignored --nocapture
+#[test]
+#[ignore = "a measurement over the shared real clips, not a check"]
+fn real_voiceprint_similarities() {
+    let mono = |path: &str| {
+        let (_, channels) =
+            crate::audio::decode::decode_file(&shared(path)).expect("the corpus file decodes");
+        crate::audio::decode::mix_to_mono(&channels)
+    };
+    let print = |samples: &[f32], spans: &[(u64, u64)]| {
+        voiceprint::embed_spans(models(), samples, spans).expect("embeds")
+    };
+    // (speaker, part, print)
+    let mut prints: Vec<(String, u8, Vec<f32>)> = Vec::new();
+    let mut add = |who: &str, part: u8, p: Option<Vec<f32>>| {
+        if let Some(p) = p {
+            prints.push((who.to_string(), part, p));
+        }
+    };
+    for (clip, who, ms) in [
+        ("corpus/real/jfk.wav", "JFK", 11_000),
+        (
+            "corpus/real/librispeech_2412-153948-0000.wav",
+            "LS2412",
+            11_660,
+        ),
+    ] {
+        let s = mono(clip);
+        add(who, 0, print(&s, &[(0, ms / 2)]));
+        add(who, 1, print(&s, &[(ms / 2, ms)]));
+    }
+    for (part, clip) in ["librivox_ss01_0870", "librivox_ss01_0880"]
+        .iter()
+        .enumerate()
+    {
+        let s = mono(&format!("corpus/real/{clip}.wav"));
+        add("reader", part as u8, print(&s, &[(0, 60_000)]));
+    }
+    for (part, clip) in ["ljspeech_LJ002-0020", "ljspeech_LJ002-0035"]
+        .iter()
+        .enumerate()
+    {
+        let s = mono(&format!("corpus/real/{clip}.wav"));
+        add("LJ", part as u8, print(&s, &[(0, 60_000)]));
+    }
+    for clip in [
+        "ami_excerpt_dev00",
+        "ami_excerpt_trn05",
+        "ami_excerpt_tst00",
+    ] {
+        let base = format!("corpus/real_rttm_only/{clip}");
+        let s = mono(&format!("{base}.wav"));
+        let turns = der::parse_rttm(
+            &std::fs::read_to_string(shared(&format!("{base}.rttm"))).expect("rttm"),
+        );
+        let names: std::collections::BTreeSet<&str> = turns.iter().map(|t| t.2.as_str()).collect();
+        for name in names {
+            // This speaker alone: each turn minus every other speaker's turns.
+            let mut alone: Vec<(f64, f64)> = Vec::new();
+            for t in turns.iter().filter(|t| t.2 == name) {
+                let mut pieces = vec![(t.0, t.1)];
+                for o in turns.iter().filter(|o| o.2 != name) {
+                    pieces = pieces
+                        .into_iter()
+                        .flat_map(|(a, b)| {
+                            if o.1 <= a || o.0 >= b {
+                                vec![(a, b)]
+                            } else {
+                                vec![(a, o.0.max(a)), (o.1.min(b), b)]
+                            }
+                        })
+                        .filter(|(a, b)| b - a >= 1.0)
+                        .collect();
+                }
+                alone.extend(pieces);
+            }
+            for (part, range) in [(0u8, 0.0..15.0), (1, 15.0..30.0)] {
+                let spans: Vec<(u64, u64)> = alone
+                    .iter()
+                    .filter(|(a, _)| range.contains(a))
+                    .map(|(a, b)| ((a * 1000.0) as u64, (b * 1000.0) as u64))
+                    .collect();
+                add(&format!("{clip}:{name}"), part, print(&s, &spans));
+            }
+        }
+    }
+    let mut same: Vec<(f32, String)> = Vec::new();
+    let mut different: Vec<(f32, String)> = Vec::new();
+    for (i, (a, pa, x)) in prints.iter().enumerate() {
+        for (b, pb, y) in &prints[i + 1..] {
+            // As `best_matches` compares: the dot product of two means of normalised
+            // embeddings, the average similarity between their pieces.
+            let sim = cluster::dot(x, y);
+            let what = format!("{a}#{pa} vs {b}#{pb}");
+            if a == b {
+                same.push((sim, what));
+            } else if pa == pb {
+                different.push((sim, what));
+            }
+        }
+    }
+    same.sort_by(|a, b| a.0.total_cmp(&b.0));
+    different.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("same voice ({} pairs):", same.len());
+    for (s, what) in &same {
+        println!("  {s:.3}  {what}");
+    }
+    println!(
+        "different voices ({} pairs), the 10 most similar:",
+        different.len()
+    );
+    for (s, what) in different.iter().take(10) {
+        println!("  {s:.3}  {what}");
+    }
+    for t in [0.5f32, 0.6, 0.65, 0.7, 0.75, 0.8] {
+        println!(
+            "pairs at or above {t:.2}: same voice {}/{}, different voices {}/{}",
+            same.iter().filter(|p| p.0 >= t).count(),
+            same.len(),
+            different.iter().filter(|p| p.0 >= t).count(),
+            different.len()
+        );
+    }
+}
