@@ -183,9 +183,12 @@ pub enum BenchCommand {
     #[command(
         after_help = "Examples:\n  minutes bench diarize --models ../shared/models/diarization\n  \
       minutes bench diarize --thresholds 0.5,0.6,0.7 --only synthetic\n  \
-      # a 60-minute meeting made by the corpus generator, its system-audio channel:\n  \
+      # a 60-minute meeting made by the corpus generator, its mono mix:\n  \
       python3 ../shared/corpus/synthetic/gen_meeting.py ../shared/corpus/synthetic/meeting_a_script.json /tmp/long --long 60\n  \
-      minutes bench diarize --only none --file /tmp/long/meeting_a_long60.wav"
+      minutes bench diarize --only none --file /tmp/long/meeting_a_long60.wav\n  \
+      # its system-audio channel, against a reference without the microphone's voice:\n  \
+      grep -v ' Maria ' /tmp/long/meeting_a_long60.rttm > /tmp/long/meeting_a_long60_2ch.rttm\n  \
+      minutes bench diarize --only none --channel 1 --file /tmp/long/meeting_a_long60_2ch.wav"
     )]
     Diarize {
         /// Folder holding segmentation-3.0.onnx and campplus.onnx
