@@ -571,33 +571,17 @@ fn voiceprint_similarities() {
             }
         }
     }
-    same.sort_by(|a, b| a.0.total_cmp(&b.0));
-    different.sort_by(|a, b| b.0.total_cmp(&a.0));
-    println!("same voice, other meeting ({} pairs):", same.len());
-    for (s, what) in &same {
-        println!("  {s:.3}  {what}");
-    }
-    println!(
-        "different voices ({} pairs), the 10 most similar:",
-        different.len()
-    );
-    for (s, what) in different.iter().take(10) {
-        println!("  {s:.3}  {what}");
-    }
     let impure = clusters.iter().filter(|c| c.3 < 0.8).count();
     println!(
         "{impure} of {} clusters below 80 % purity left out",
         clusters.len()
     );
-    for t in [0.6f32, 0.65, 0.7, 0.725, 0.75, 0.775, 0.8, 0.825, 0.85] {
-        let s = same.iter().filter(|p| p.0 >= t).count();
-        let d = different.iter().filter(|p| p.0 >= t).count();
-        println!(
-            "pairs at or above {t:.3}: same voice {s}/{}, different voices {d}/{}",
-            same.len(),
-            different.len()
-        );
-    }
+    print_similarities(
+        "same voice, other meeting",
+        &mut same,
+        &mut different,
+        &[0.6, 0.65, 0.7, 0.725, 0.75, 0.775, 0.8, 0.825, 0.85],
+    );
     // As a user would: each voice that recurs enrolled once, from the first meeting it is in;
     // every other meeting named by `best_matches`' rule.
     let mut enrolled: Vec<&(String, String, String, Vec<f32>)> = Vec::new();
@@ -908,10 +892,26 @@ fn real_voiceprint_similarities() {
             }
         }
     }
+    print_similarities(
+        "same voice",
+        &mut same,
+        &mut different,
+        &[0.5, 0.6, 0.65, 0.7, 0.75, 0.8],
+    );
+}
+
+/// The voiceprint measurements' report: every same-voice pair (least similar first), the ten
+/// most similar pairs of different voices, and how many of each reach each threshold.
+fn print_similarities(
+    same_title: &str,
+    same: &mut [(f32, String)],
+    different: &mut [(f32, String)],
+    thresholds: &[f32],
+) {
     same.sort_by(|a, b| a.0.total_cmp(&b.0));
     different.sort_by(|a, b| b.0.total_cmp(&a.0));
-    println!("same voice ({} pairs):", same.len());
-    for (s, what) in &same {
+    println!("{same_title} ({} pairs):", same.len());
+    for (s, what) in same.iter() {
         println!("  {s:.3}  {what}");
     }
     println!(
@@ -921,9 +921,9 @@ fn real_voiceprint_similarities() {
     for (s, what) in different.iter().take(10) {
         println!("  {s:.3}  {what}");
     }
-    for t in [0.5f32, 0.6, 0.65, 0.7, 0.75, 0.8] {
+    for &t in thresholds {
         println!(
-            "pairs at or above {t:.2}: same voice {}/{}, different voices {}/{}",
+            "pairs at or above {t:.3}: same voice {}/{}, different voices {}/{}",
             same.iter().filter(|p| p.0 >= t).count(),
             same.len(),
             different.iter().filter(|p| p.0 >= t).count(),

@@ -1182,7 +1182,7 @@ mod tests {
             1,
             "without the lag it moves on"
         );
-        assert_eq!(pack.piece_of_word(&late, 350), 0);
+        assert_eq!(pack.piece_of_word(&late, TINY_DTW_LAG_MS), 0);
         let kept = pack.within(0, &late);
         assert_eq!(
             pack.to_source(kept.start_ms),
@@ -1190,8 +1190,8 @@ mod tests {
             "the end of its own turn"
         );
         // The next turn's first word, after VAD's pre-pad, stays in the next turn.
-        assert_eq!(pack.piece_of_word(&word(next + 450), 350), 1);
-        assert_eq!(pack.piece_of_word(&word(200), 350), 0);
+        assert_eq!(pack.piece_of_word(&word(next + 450), TINY_DTW_LAG_MS), 1);
+        assert_eq!(pack.piece_of_word(&word(200), TINY_DTW_LAG_MS), 0);
     }
 
     #[test]
