@@ -206,6 +206,7 @@ pub mod types {
 pub mod answer;
 pub mod chunking;
 pub mod config;
+pub mod cues;
 pub mod delimit;
 pub mod http;
 pub mod json;

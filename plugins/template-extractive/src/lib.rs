@@ -3,11 +3,8 @@
 //! owners and due dates), and who spoke how long. Deterministic: the same transcript always gives
 //! the same notes.
 
-mod cues;
-mod due;
 mod rank;
 mod talk;
-mod text;
 
 use minutes_sdk::prompt::timestamp;
 use minutes_sdk::template::{Template, export_template};
@@ -17,7 +14,7 @@ use minutes_sdk::types::{
 };
 use std::fmt::Write;
 
-pub use cues::{ActionCandidate, action_candidates, decision_candidates};
+use minutes_sdk::cues::{self, ActionCandidate, action_candidates, decision_candidates};
 pub use talk::{TalkTime, talk_time};
 
 /// Default for config `key_sentences`.
@@ -70,7 +67,7 @@ pub fn extract(
     metadata: &MeetingMetadata,
     key_sentences: usize,
 ) -> Result<Summary, PluginError> {
-    let sentences = text::sentences(transcript, &metadata.channel_names);
+    let sentences = cues::sentences(transcript, &metadata.channel_names);
     if sentences.is_empty() {
         return Err(PluginError::InvalidInput(
             "the transcript has no text to summarise".into(),
@@ -78,7 +75,7 @@ pub fn extract(
     }
     let words: Vec<Vec<String>> = sentences
         .iter()
-        .map(|s| text::content_words(&s.text))
+        .map(|s| cues::content_words(&s.text))
         .collect();
     let times = talk_time(transcript, &metadata.channel_names);
     let participants: Vec<String> = times.iter().map(|t| t.speaker.clone()).collect();

@@ -1,12 +1,18 @@
-//! Decision and action-item candidates found by cue phrases, with the owner and due date.
+//! Decision and action-item candidates found by cue phrases, with the owner and due date: what
+//! the offline `extractive` template lists, in the SDK so that any template can use them.
+//! The cues were chosen on the tune split of the scripted meetings
+//! (tests/fixtures/meetings/split.toml).
 //!
 //! Owners: a first-person commitment ("I'll", "I will", "will do") belongs to its speaker; a
 //! request addressed by name ("Sam, can you …", "David, please …") or "<participant> will …"
 //! belongs to the named person; "I need someone to …" belongs to whoever claims it next. A short
 //! confirmation ("Yes, I'll own that.") is merged into the request it answers.
 
-use crate::due::find_due;
-use crate::text::Sentence;
+mod due;
+mod text;
+
+pub use due::find_due;
+pub use text::{Sentence, content_words, sentences, split_sentences};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionCandidate {

@@ -3,7 +3,7 @@ use super::*;
 fn turns(lines: &[(&str, &str)]) -> Vec<Sentence> {
     let mut out = Vec::new();
     for (segment, (who, text)) in lines.iter().enumerate() {
-        for s in crate::text::split_sentences(text) {
+        for s in split_sentences(text) {
             out.push(Sentence {
                 segment,
                 speaker: who.to_string(),

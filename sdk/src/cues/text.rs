@@ -1,7 +1,7 @@
 //! Sentences and words of a transcript.
 
-use minutes_sdk::prompt::speaker_of;
-use minutes_sdk::types::Transcript;
+use crate::prompt::speaker_of;
+use crate::types::Transcript;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sentence {
