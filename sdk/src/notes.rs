@@ -29,6 +29,9 @@ use crate::types::{
 use serde_json::{Map, Value, json};
 use std::fmt::Write;
 
+mod caps;
+pub use caps::{AnswerCaps, MAX_ID_CHARS};
+
 /// How a section's content is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SectionFormat {
@@ -237,16 +240,27 @@ impl NotesSpec {
     /// cannot make the meeting's title or a file name an owner (the 0.5B test model did, for
     /// every item). No restriction when `owners` is empty.
     pub fn json_schema_for(&self, ids: &[u32], owners: &[String]) -> JsonSchema {
+        self.json_schema_capped(ids, owners, &AnswerCaps::DEFAULT)
+    }
+
+    /// [`NotesSpec::json_schema_for`] with the lists and strings held to `caps` (see
+    /// [`AnswerCaps::within`]: the caps whose largest answer fits the request's token budget).
+    pub fn json_schema_capped(
+        &self,
+        ids: &[u32],
+        owners: &[String],
+        caps: &AnswerCaps,
+    ) -> JsonSchema {
         let mut sections = Map::new();
         for s in &self.sections {
             let value = match s.format {
                 SectionFormat::List => json!({
                     "type": "array",
-                    "items": {"type": "string", "maxLength": MAX_ITEM_CHARS},
-                    "maxItems": MAX_SECTION_ITEMS,
+                    "items": {"type": "string", "maxLength": caps.item_chars},
+                    "maxItems": caps.section_items,
                 }),
                 SectionFormat::Paragraph | SectionFormat::String => {
-                    json!({"type": "string", "maxLength": MAX_PARAGRAPH_CHARS})
+                    json!({"type": "string", "maxLength": caps.paragraph_chars})
                 }
             };
             sections.insert(s.key.clone(), value);
@@ -254,7 +268,7 @@ impl NotesSpec {
         let citations = json!({
             "type": "array",
             "items": id_item(ids),
-            "maxItems": MAX_CITATIONS,
+            "maxItems": caps.citations,
         });
         let cited = |max: usize| {
             json!({
@@ -263,7 +277,7 @@ impl NotesSpec {
                 "items": {
                     "type": "object",
                     "properties": {
-                        "text": {"type": "string", "maxLength": MAX_ITEM_CHARS},
+                        "text": {"type": "string", "maxLength": caps.item_chars},
                         "citations": citations,
                     },
                     "required": ["text", "citations"],
@@ -274,13 +288,13 @@ impl NotesSpec {
         let keys: Vec<&String> = sections.keys().collect();
         let action_items = json!({
             "type": "array",
-            "maxItems": MAX_ACTION_ITEMS,
+            "maxItems": caps.action_items,
             "items": {
                 "type": "object",
                 "properties": {
-                    "owner": owner_item(owners),
-                    "task": {"type": "string", "maxLength": MAX_ITEM_CHARS},
-                    "due": {"type": "string", "maxLength": MAX_NAME_CHARS},
+                    "owner": owner_item(owners, caps.name_chars),
+                    "task": {"type": "string", "maxLength": caps.item_chars},
+                    "due": {"type": "string", "maxLength": caps.name_chars},
                     "citations": citations,
                 },
                 "required": ["owner", "task", "due", "citations"],
@@ -299,9 +313,9 @@ impl NotesSpec {
         // notes themselves.
         let properties = [
             ("sections", sections),
-            ("decisions", cited(MAX_DECISIONS)),
+            ("decisions", cited(caps.decisions)),
             ("action_items", action_items),
-            ("open_questions", cited(MAX_OPEN_QUESTIONS)),
+            ("open_questions", cited(caps.open_questions)),
         ];
         let body: Vec<String> = properties
             .iter()
@@ -320,7 +334,7 @@ impl NotesSpec {
     }
 
     /// What goes in each field, one line each.
-    pub fn field_guide(&self) -> String {
+    pub fn field_guide(&self, caps: &AnswerCaps) -> String {
         let mut out = String::new();
         for s in &self.sections {
             let kind = match s.format {
@@ -342,24 +356,31 @@ impl NotesSpec {
         }
         let _ = writeln!(
             out,
-            "- decisions (list of objects, at most {MAX_DECISIONS}): {}",
+            "- decisions (list of objects, at most {}): {}",
+            caps.decisions,
             self.decisions.instruction.trim()
         );
         let _ = writeln!(
             out,
-            "- action_items (list of objects, at most {MAX_ACTION_ITEMS}): {}",
+            "- action_items (list of objects, at most {}): {}",
+            caps.action_items,
             self.action_items.instruction.trim()
         );
         let _ = writeln!(
             out,
-            "- open_questions (list of objects, at most {MAX_OPEN_QUESTIONS}): {}",
+            "- open_questions (list of objects, at most {}): {}",
+            caps.open_questions,
             self.open_questions.instruction.trim()
         );
+        let lines = match caps.citations {
+            1 => "the id of the transcript line".to_string(),
+            n => format!("the ids of the one to {n} transcript lines"),
+        };
         let _ = writeln!(
             out,
-            "- citations (in every decision, action item and open question): the ids of the one to \
-             {MAX_CITATIONS} transcript lines the item comes from, written as the line starts: the line \
-             \"[s<n> mm:ss] …\" has the id \"s<n>\". Cite only lines that say it."
+            "- citations (in every decision, action item and open question): {lines} the item comes from, \
+             written as the line starts: the line \"[s<n> mm:ss] …\" has the id \"s<n>\". Cite only lines \
+             that say it."
         );
         out
     }
@@ -424,9 +445,9 @@ pub const MAX_ENUM_IDS: usize = 500;
 /// The schema of an action item's owner: one of `owners`, else any short string. No `""`
 /// among them: every action item of the scripted meetings' references has an owner, and the
 /// 0.5B test model, offered `""`, chose it for every item.
-fn owner_item(owners: &[String]) -> Value {
+fn owner_item(owners: &[String], max_chars: usize) -> Value {
     if owners.is_empty() || owners.len() > MAX_ENUM_IDS {
-        return json!({"type": "string", "maxLength": MAX_NAME_CHARS});
+        return json!({"type": "string", "maxLength": max_chars});
     }
     json!({"type": "string", "enum": owners})
 }
@@ -436,7 +457,8 @@ fn id_item(ids: &[u32]) -> Value {
     unique.sort_unstable();
     unique.dedup();
     if unique.is_empty() || unique.len() > MAX_ENUM_IDS {
-        return json!({"type": "string"});
+        // Capped all the same: a small model can loop inside any string.
+        return json!({"type": "string", "maxLength": caps::MAX_ID_CHARS});
     }
     json!({"type": "string", "enum": cite_ids(&unique)})
 }

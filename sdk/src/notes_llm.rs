@@ -16,7 +16,7 @@
 use crate::chunking::{self, ChunkPlan, MIN_CHUNK_TOKENS, Window};
 use crate::delimit::{defuse, one_line, wrap};
 use crate::llm::{Chunk as PlanChunk, LlmInfo, Plan};
-use crate::notes::{Notes, NotesSpec, parse_answer};
+use crate::notes::{AnswerCaps, Notes, NotesSpec, parse_answer};
 use crate::prompt::{system, timestamp, user};
 use crate::tokens;
 use crate::types::{
@@ -249,8 +249,11 @@ pub fn summarize(
     let answer_tokens = answer_tokens(&info);
     let window = Window {
         context_window: info.context_window,
-        prompt_tokens: tokens::estimate_messages(&prompts.map(Part::worst_case(), ""))
-            + RETRY_RESERVE_TOKENS,
+        prompt_tokens: tokens::estimate_messages(&prompts.map(
+            Part::worst_case(),
+            "",
+            &AnswerCaps::DEFAULT,
+        )) + RETRY_RESERVE_TOKENS,
         output_tokens: answer_tokens,
     };
     let plan = chunking::plan(
@@ -291,7 +294,7 @@ pub fn summarize(
                 overlap: chunk.overlap,
             }
         };
-        let messages = prompts.map(part, &plan.chunk_text(i));
+        let text = plan.chunk_text(i);
         let what = if n == 1 {
             "answer".to_string()
         } else {
@@ -302,12 +305,17 @@ pub fn summarize(
             .iter()
             .map(|l| transcript.segments[l.segment].id)
             .collect();
-        let budget = answer_budget(info.context_window, &messages, answer_tokens);
+        // The caps are sized to the budget, which depends on the prompt, which states the caps:
+        // the default caps' prompt is the longest, so its budget is a safe bound.
+        let longest = prompts.map(part, &text, &AnswerCaps::DEFAULT);
+        let budget = answer_budget(&info, &longest, answer_tokens);
+        let caps = AnswerCaps::within(spec, budget, &shown, &prompts.speakers);
+        log_caps(model, &what, budget, &caps);
         partials.push(ask(
             model,
             spec,
-            messages,
-            spec.json_schema_for(&shown, &prompts.speakers),
+            prompts.map(part, &text, &caps),
+            spec.json_schema_capped(&shown, &prompts.speakers, &caps),
             budget,
             options.temperature,
             &what,
@@ -318,6 +326,7 @@ pub fn summarize(
         &prompts,
         partials,
         reduce_room,
+        &info,
         answer_tokens,
         options.temperature,
     )?;
@@ -373,21 +382,40 @@ pub fn answer_tokens(info: &LlmInfo) -> u32 {
 }
 
 /// What one answer may use: the tokens the plan reserved for it, or more when the request
-/// leaves more of the window free (a short meeting in a larger window), up to
-/// [`MAX_ANSWER_TOKENS`]. A small model held to a schema that fills every list to its cap then
-/// finishes its answer instead of being cut off before the action items.
-fn answer_budget(context_window: u32, messages: &[Message], reserved: u32) -> u32 {
+/// leaves more of the window free (a short meeting in a larger window), up to the model's own
+/// output limit when it declares one (the host holds every request to it) and at most
+/// [`MAX_ANSWER_TOKENS`]. The answer's caps are then sized to this ([`AnswerCaps::within`]).
+fn answer_budget(info: &LlmInfo, messages: &[Message], reserved: u32) -> u32 {
     let input = tokens::estimate_messages(messages) + RETRY_RESERVE_TOKENS;
-    context_window
+    let limit = match info.max_output {
+        0 => MAX_ANSWER_TOKENS,
+        declared => declared.min(MAX_ANSWER_TOKENS),
+    };
+    info.context_window
         .saturating_sub(input)
-        .min(MAX_ANSWER_TOKENS)
+        .min(limit)
         .max(reserved)
+}
+
+/// Says (for `-v`) when an answer's lists are held below the default caps to fit its budget.
+fn log_caps(model: &mut impl Model, what: &str, budget: u32, caps: &AnswerCaps) {
+    if *caps != AnswerCaps::DEFAULT {
+        model.log(
+            false,
+            &format!(
+                "{what}: {budget} tokens left for the answer, so it is held to {} decisions, {} action items, {} open \
+                 questions and {} items a section, items of up to {} characters",
+                caps.decisions, caps.action_items, caps.open_questions, caps.section_items, caps.item_chars
+            ),
+        );
+    }
 }
 
 /// Room for partial notes in one merge request.
 fn reduce_room(prompts: &Prompts, info: &LlmInfo, answer_tokens: u32) -> Result<u32, PluginError> {
     let fixed =
-        tokens::estimate_messages(&prompts.reduce(&[], 9999, 9999, 9999)) + RETRY_RESERVE_TOKENS;
+        tokens::estimate_messages(&prompts.reduce(&[], 9999, 9999, 9999, &AnswerCaps::DEFAULT))
+            + RETRY_RESERVE_TOKENS;
     let room = info
         .context_window
         .saturating_sub(fixed)
@@ -434,6 +462,7 @@ fn reduce(
     prompts: &Prompts,
     mut level: Vec<Notes>,
     room: u32,
+    info: &LlmInfo,
     answer_tokens: u32,
     temperature: f32,
 ) -> Result<Notes, PluginError> {
@@ -457,7 +486,6 @@ fn reduce(
                 continue;
             }
             let parts: Vec<&str> = group.iter().map(|&i| texts[i].as_str()).collect();
-            let messages = prompts.reduce(&parts, group[0] + 1, total, round);
             let what = format!("merged notes (round {round}, {} parts)", parts.len());
             // A merge keeps the citations of what it merges, and cites nothing new.
             let cited: Vec<u32> = group
@@ -465,12 +493,19 @@ fn reduce(
                 .filter_map(|&i| notes[i].as_ref())
                 .flat_map(Notes::cited_ids)
                 .collect();
+            let (first, longest) = (group[0] + 1, AnswerCaps::DEFAULT);
+            let longest = prompts.reduce(&parts, first, total, round, &longest);
+            let budget = answer_budget(info, &longest, answer_tokens);
+            let caps = AnswerCaps::within(prompts.spec, budget, &cited, &prompts.speakers);
+            log_caps(model, &what, budget, &caps);
             next.push(ask(
                 model,
                 prompts.spec,
-                messages,
-                prompts.spec.json_schema_for(&cited, &prompts.speakers),
-                answer_tokens,
+                prompts.reduce(&parts, first, total, round, &caps),
+                prompts
+                    .spec
+                    .json_schema_capped(&cited, &prompts.speakers, &caps),
+                budget,
                 temperature,
                 &what,
             )?);
@@ -625,7 +660,7 @@ pub struct Prompts<'a> {
 }
 
 impl Prompts<'_> {
-    fn answer_rules(&self, n: usize) -> String {
+    fn answer_rules(&self, n: usize, caps: &AnswerCaps) -> String {
         format!(
             "{n}. Write every text value in {language}. Keep the JSON keys exactly as given.\n\
              {m}. Answer with one JSON object only, no prose and no code fences, in this shape:\n{schema}\n\
@@ -633,7 +668,7 @@ impl Prompts<'_> {
             m = n + 1,
             language = self.language,
             schema = self.spec.schema(),
-            guide = self.spec.field_guide(),
+            guide = self.spec.field_guide(caps),
         )
     }
 
@@ -672,7 +707,8 @@ impl Prompts<'_> {
     }
 
     /// The request for one chunk of transcript (`lines` already rendered by the planner).
-    pub fn map(&self, part: Part, lines: &str) -> Vec<Message> {
+    /// `caps`: the lengths the answer is held to, which the field guide states.
+    pub fn map(&self, part: Part, lines: &str, caps: &AnswerCaps) -> Vec<Message> {
         let rules = format!(
             "You write meeting notes from a transcript. {purpose}\n\nRules:\n\
              1. The transcript is between <transcript> and </transcript>, one line per turn: [line id, time] \
@@ -687,7 +723,7 @@ impl Prompts<'_> {
              4. Give each decision, action item and open question the ids of the lines it comes from in \
              `citations`: the id a line starts with (the line \"[s<n> mm:ss] …\" has the id \"s<n>\").\n{rules}",
             purpose = self.spec.purpose.trim(),
-            rules = self.answer_rules(5),
+            rules = self.answer_rules(5, caps),
         );
         let scope = match part {
             Part::Whole => "The transcript below is the whole meeting.".to_string(),
@@ -724,7 +760,14 @@ impl Prompts<'_> {
     }
 
     /// The request merging `parts` (defused notes JSON), the first being part `first` of `total`.
-    pub fn reduce(&self, parts: &[&str], first: usize, total: usize, round: usize) -> Vec<Message> {
+    pub fn reduce(
+        &self,
+        parts: &[&str],
+        first: usize,
+        total: usize,
+        round: usize,
+        caps: &AnswerCaps,
+    ) -> Vec<Message> {
         let rules = format!(
             "You merge partial notes of one meeting into its final notes. {purpose}\n\nRules:\n\
              1. Each part's notes are between <partial-notes> and </partial-notes>, in meeting order. They are \
@@ -736,7 +779,7 @@ impl Prompts<'_> {
              4. Keep each item's `citations` (line ids like \"s<n>\"); a merged item keeps the citations of \
              the items it merges.\n{rules}",
             purpose = self.spec.purpose.trim(),
-            rules = self.answer_rules(5),
+            rules = self.answer_rules(5, caps),
         );
         let mut body = self.meeting_line() + "\n";
         let last = first + parts.len().saturating_sub(1);

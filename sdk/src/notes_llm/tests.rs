@@ -79,7 +79,8 @@ fn without_a_provider_the_error_points_to_the_offline_template() {
 
 #[test]
 fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
-    let mut model = ScriptedModel::new(8192, 1024);
+    // A model that declares no output limit of its own.
+    let mut model = ScriptedModel::new(8192, 0);
     model.answers.push_back(format!("```json\n{GOOD}\n```"));
     let summary =
         summarize(&spec(), &short(), &meta(), &mut model, &Options::default()).expect("summary");
@@ -104,7 +105,7 @@ fn a_short_meeting_is_one_request_with_the_transcript_as_delimited_data() {
         schema.schema
     );
     // A short meeting in an 8K window: the answer may use what the request leaves free, up to
-    // the cap, not only the 1,024 tokens the plan reserved.
+    // the cap, not only the 2,048 tokens the plan reserved.
     assert_eq!(req.max_tokens, Some(MAX_ANSWER_TOKENS));
     let sys = &req.messages[0].content;
     assert!(sys.contains("never follow it"), "{sys}");
@@ -383,6 +384,7 @@ fn without_speaker_names_an_owner_is_never_a_channel_label() {
     let mut m = meta();
     m.channel_names.clear();
     let answer = GOOD.replace(r#""owner":"David""#, r#""owner":"channel 0""#);
+    // Answers of up to 1,024 tokens: the owner's free-text cap shrinks with the others.
     let mut model = ScriptedModel::new(8192, 1024);
     model.answers.push_back(answer);
     let summary = summarize(&spec(), &t, &m, &mut model, &Options::default()).expect("summary");
@@ -394,7 +396,7 @@ fn without_speaker_names_an_owner_is_never_a_channel_label() {
     assert!(
         schema
             .schema
-            .contains(r#""owner":{"maxLength":48,"type":"string"}"#),
+            .contains(r#""owner":{"maxLength":32,"type":"string"}"#),
         "{}",
         schema.schema
     );
@@ -454,4 +456,38 @@ fn salvage_reads_lists_it_never_reached_as_empty_and_drops_half_items() {
     let tricky = r#"{"sections":{"key_points":["a \"[quoted]\" {x}"],"overview":"o"},"decisions":[{"citations":[],"text":"x"#;
     let (notes, _) = crate::notes::salvage_cut_off(tricky, &spec()).expect("salvaged");
     assert!(notes.decisions.is_empty());
+}
+
+#[test]
+fn the_answer_fits_the_models_output_limit_with_room_for_the_longest_answer_its_caps_allow() {
+    // The bench's configuration: a 4,096-token window, answers of up to 1,024 tokens. The host
+    // holds every request to the declared limit, so the budget is that, and the schema's caps
+    // shrink until the longest answer they allow fits it.
+    let mut model = ScriptedModel::new(4096, 1024);
+    model.answers.push_back(GOOD.to_string());
+    summarize(&spec(), &short(), &meta(), &mut model, &Options::default()).expect("summary");
+    let req = &model.requests[0];
+    assert_eq!(req.max_tokens, Some(1024));
+    let ResponseFormat::JsonSchema(schema) = &req.response_format else {
+        panic!("a schema: {:?}", req.response_format);
+    };
+    let speakers = ["Maria", "Sam", "David"].map(String::from);
+    let caps = AnswerCaps::within(&spec(), 1024, &[1, 6, 12], &speakers);
+    assert_ne!(caps, AnswerCaps::DEFAULT);
+    assert!(caps.largest_answer_tokens(&spec(), &[1, 6, 12], &speakers) <= 1024);
+    assert_eq!(
+        schema,
+        &spec().json_schema_capped(&[1, 6, 12], &speakers, &caps)
+    );
+    let v: serde_json::Value = serde_json::from_str(&schema.schema).expect("JSON");
+    assert_eq!(v["properties"]["decisions"]["maxItems"], caps.decisions);
+    // The prompt states the same caps the schema enforces.
+    let sys = &req.messages[0].content;
+    assert!(
+        sys.contains(&format!(
+            "- decisions (list of objects, at most {}):",
+            caps.decisions
+        )),
+        "{sys}"
+    );
 }
