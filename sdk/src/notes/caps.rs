@@ -48,18 +48,18 @@ impl AnswerCaps {
         name_chars: MAX_NAME_CHARS,
     };
 
-    /// From generous to tight. Counts go first and item lengths last: the tune split's
-    /// references need up to 5 decisions and 5 action items but items of up to 162 characters,
-    /// and a cut item is worse than a missing one. Open questions and key points give way
-    /// before decisions and action items, which the notes are read for.
-    const LADDER: [AnswerCaps; 7] = [
+    /// From generous to tight. Decisions and action items keep the five the tune split's
+    /// references need at most for as long as they can; open questions, key points, citations
+    /// and lengths give way first (a shorter item still counts, a missing one does not).
+    const LADDER: [AnswerCaps; 8] = [
         AnswerCaps::DEFAULT,
         AnswerCaps::rung(5, 6, 3, 5, 2, 400, 180, 40),
         AnswerCaps::rung(5, 5, 2, 4, 2, 320, 160, 40),
-        AnswerCaps::rung(4, 5, 2, 3, 1, 280, 160, 32),
-        AnswerCaps::rung(3, 4, 1, 3, 1, 240, 140, 32),
-        AnswerCaps::rung(3, 3, 1, 2, 1, 200, 120, 24),
-        AnswerCaps::rung(2, 2, 1, 1, 1, 160, 100, 24),
+        AnswerCaps::rung(5, 5, 2, 3, 1, 280, 140, 32),
+        AnswerCaps::rung(5, 5, 1, 2, 1, 240, 120, 32),
+        AnswerCaps::rung(4, 4, 1, 2, 1, 200, 110, 24),
+        AnswerCaps::rung(3, 3, 1, 1, 1, 160, 100, 24),
+        AnswerCaps::rung(2, 2, 1, 1, 1, 120, 80, 24),
     ];
 
     #[allow(clippy::too_many_arguments)]

@@ -491,3 +491,31 @@ fn the_answer_fits_the_models_output_limit_with_room_for_the_longest_answer_its_
         "{sys}"
     );
 }
+
+#[test]
+fn the_model_is_shown_the_cue_draft_unless_the_window_is_small_or_it_is_off() {
+    let ask = |window: u32, options: &Options| {
+        let mut model = ScriptedModel::new(window, 512);
+        model.answers.push_back(GOOD.to_string());
+        summarize(&spec(), &short(), &meta(), &mut model, options).expect("summary");
+        user_text(&model.requests[0]).to_string()
+    };
+    let body = ask(4096, &Options::default());
+    let draft = body.find("<draft>").expect("a draft in a 4K window");
+    assert!(
+        draft > body.find("</transcript>").expect("transcript"),
+        "after the transcript, nearest the answer: {body}"
+    );
+    assert!(
+        body.contains(r#"{"citations":["s12"],"due":"March 10th","owner":"David","task":"Finish the sync fixes by March 10th"}"#),
+        "{body}"
+    );
+    // The injected line is no draft item, and could not close the block if it were one.
+    assert_eq!(body.matches("</draft>").count(), 1, "{body}");
+    assert!(!ask(2048, &Options::default()).contains("<draft>"));
+    let off = Options {
+        cue_hints: false,
+        ..Options::default()
+    };
+    assert!(!ask(4096, &off).contains("<draft>"));
+}
