@@ -100,15 +100,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             &std::fs::read_to_string(&rttm)
                 .with_context(|| format!("cannot read {}", rttm.display()))?,
         );
-        let (_, channels) = crate::audio::decode::decode_file(file)?;
-        let samples = match args.channel {
-            Some(c) => channels
-                .get(c)
-                .cloned()
-                .with_context(|| format!("{} has no channel {c}", file.display()))?,
-            None => crate::audio::decode::mix_to_mono(&channels),
-        };
-        drop(channels);
+        let (_, samples) = crate::audio::decode::decode_channel(file, args.channel)?;
         let audio_s = samples.len() as f64 / super::SAMPLE_RATE as f64;
         let mut options = Options::new(args.models.clone());
         options.step = (args.step_s * super::SAMPLE_RATE as f64).round() as usize;

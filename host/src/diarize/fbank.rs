@@ -6,7 +6,7 @@
 use realfft::RealFftPlanner;
 
 pub const MEL_BINS: usize = 80;
-const FRAME_LEN: usize = 400;
+pub const FRAME_LEN: usize = 400;
 pub const FRAME_SHIFT: usize = 160;
 const FFT_LEN: usize = 512;
 const SAMPLE_RATE: f64 = 16_000.0;
@@ -78,7 +78,7 @@ impl Fbank {
         if samples.len() < FRAME_LEN {
             return Vec::new();
         }
-        let frames = 1 + (samples.len() - FRAME_LEN) / FRAME_SHIFT;
+        let frames = frames_of(samples.len());
         let mut out = Vec::with_capacity(frames * MEL_BINS);
         let mut buf = vec![0.0f32; FFT_LEN];
         let mut spectrum = self.fft.make_output_vec();
@@ -117,6 +117,15 @@ impl Fbank {
             }
         }
         out
+    }
+}
+
+/// Frames [`Fbank::compute`] gives for `samples` samples.
+pub fn frames_of(samples: usize) -> usize {
+    if samples < FRAME_LEN {
+        0
+    } else {
+        1 + (samples - FRAME_LEN) / FRAME_SHIFT
     }
 }
 

@@ -283,6 +283,44 @@ struct EmbeddingJob {
     clean_s: f32,
 }
 
+/// Filter-bank frames computed at once in the embedding pass: 10 minutes (19 MB).
+const STRETCH_FRAMES: usize = 60_000;
+
+/// Consecutive embedding jobs whose frames lie within one stretch of the recording.
+struct Stretch {
+    jobs: std::ops::Range<usize>,
+    first_frame: usize,
+    last_frame: usize,
+}
+
+/// Splits `jobs` (in window order) into stretches of fewer than `max_frames` frames, or one
+/// job's frames when a job alone is longer.
+fn fbank_stretches(jobs: &[EmbeddingJob], max_frames: usize) -> Vec<Stretch> {
+    let mut out: Vec<Stretch> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let (lo, hi) = match (job.frames.iter().min(), job.frames.iter().max()) {
+            (Some(&lo), Some(&hi)) => (lo, hi),
+            // No frames: it goes with the stretch before, so every job has its embedding.
+            _ => out.last().map_or((0, 0), |s| (s.first_frame, s.last_frame)),
+        };
+        match out.last_mut() {
+            Some(s)
+                if s.jobs.end == i && hi.max(s.last_frame) - lo.min(s.first_frame) < max_frames =>
+            {
+                s.jobs.end = i + 1;
+                s.first_frame = s.first_frame.min(lo);
+                s.last_frame = s.last_frame.max(hi);
+            }
+            _ => out.push(Stretch {
+                jobs: i..i + 1,
+                first_frame: lo,
+                last_frame: hi,
+            }),
+        }
+    }
+    out
+}
+
 /// The runs of every window's local speakers: those long enough to embed as jobs, the others
 /// as spans that take the speaker of a neighbouring run of the same local speaker.
 fn embedding_jobs(
@@ -381,20 +419,28 @@ pub fn analyse(
     let segmentation_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let fbank = fbank::Fbank::new().compute(samples);
-    let fbank_frames = fbank.len() / fbank::MEL_BINS;
-    let (jobs, short) = embedding_jobs(fbank_frames, &seg, &starts);
-    let embeddings: Vec<Vec<f32>> = parallel(jobs.len(), options.threads, |i| {
-        let mut input = Vec::with_capacity(jobs[i].frames.len() * fbank::MEL_BINS);
-        for &j in &jobs[i].frames {
-            input.extend_from_slice(&fbank[j * fbank::MEL_BINS..(j + 1) * fbank::MEL_BINS]);
-        }
-        fbank::mean_normalise(&mut input);
-        let mut e = models.embedder.run(&input)?;
-        cluster::normalise(&mut e);
-        Ok::<_, DiarizeError>(e)
-    })?;
-    drop(fbank);
+    let (jobs, short) = embedding_jobs(fbank::frames_of(samples.len()), &seg, &starts);
+    let frontend = fbank::Fbank::new();
+    let mut embeddings: Vec<Vec<f32>> = Vec::with_capacity(jobs.len());
+    // The filter bank a stretch at a time, not for the whole file at once (345 MB for 3 hours):
+    // jobs come in window order, so each stretch serves a run of them.
+    for group in fbank_stretches(&jobs, STRETCH_FRAMES) {
+        let first = group.first_frame;
+        let end = (group.last_frame * fbank::FRAME_SHIFT + fbank::FRAME_LEN).min(samples.len());
+        let fbank = frontend.compute(&samples[first * fbank::FRAME_SHIFT..end]);
+        let part = &jobs[group.jobs.clone()];
+        embeddings.extend(parallel(part.len(), options.threads, |i| {
+            let mut input = Vec::with_capacity(part[i].frames.len() * fbank::MEL_BINS);
+            for &j in &part[i].frames {
+                let j = j - first;
+                input.extend_from_slice(&fbank[j * fbank::MEL_BINS..(j + 1) * fbank::MEL_BINS]);
+            }
+            fbank::mean_normalise(&mut input);
+            let mut e = models.embedder.run(&input)?;
+            cluster::normalise(&mut e);
+            Ok::<_, DiarizeError>(e)
+        })?);
+    }
     Ok(Analysis {
         seg,
         starts,
@@ -727,15 +773,8 @@ pub fn label(
     }
     let result = (|| -> Result<(Diarization, String), DiarizeError> {
         let models = Models::load(&options.models_dir)?;
-        let (_, channels) = crate::audio::decode::decode_file(path)
+        let (_, samples) = crate::audio::decode::decode_channel(path, split_channels.then_some(1))
             .map_err(|e| DiarizeError::Audio(e.to_string()))?;
-        let samples = if split_channels {
-            channels.into_iter().nth(1).unwrap_or_default()
-        } else if channels.len() == 1 {
-            channels.into_iter().next().unwrap_or_default()
-        } else {
-            crate::audio::decode::mix_to_mono(&channels)
-        };
         let d = diarize(&models, &samples, options)?;
         Ok((d, models.embedder.identity().to_string()))
     })();

@@ -289,6 +289,54 @@ fn a_local_speaker_is_embedded_per_run_between_pauses() {
     assert_eq!(short[0].local, 0);
 }
 
+#[test]
+fn the_filter_bank_is_computed_a_stretch_at_a_time_with_the_same_frames() {
+    // A frame depends on its own 400 samples only: a stretch's rows are the whole file's.
+    let audio = channel("corpus/synthetic/meeting_a_2ch.wav", 1);
+    let audio = &audio[..16_000 * 30];
+    let frontend = fbank::Fbank::new();
+    let whole = frontend.compute(audio);
+    assert_eq!(whole.len() / fbank::MEL_BINS, fbank::frames_of(audio.len()));
+    let (first, last) = (1_234, 2_345);
+    let part = frontend
+        .compute(&audio[first * fbank::FRAME_SHIFT..last * fbank::FRAME_SHIFT + fbank::FRAME_LEN]);
+    assert_eq!(part.len() / fbank::MEL_BINS, last - first + 1);
+    assert_eq!(
+        &part[..],
+        &whole[first * fbank::MEL_BINS..(last + 1) * fbank::MEL_BINS]
+    );
+
+    // Stretches take the jobs in order, each once, within the frame limit unless one job alone
+    // is longer; a job without frames goes with the one before.
+    let job = |frames: std::ops::Range<usize>| EmbeddingJob {
+        span: Span {
+            window: 0,
+            local: 0,
+            first: 0,
+            last: 0,
+        },
+        frames: frames.collect(),
+        clean_s: 0.0,
+    };
+    let jobs = vec![
+        job(0..300),
+        job(200..600),
+        job(900..1_000),
+        job(0..0),
+        job(1_000..2_600),
+        job(2_500..2_700),
+    ];
+    let stretches = fbank_stretches(&jobs, 1_000);
+    let ranges: Vec<_> = stretches
+        .iter()
+        .map(|s| (s.jobs.clone(), s.first_frame, s.last_frame))
+        .collect();
+    assert_eq!(
+        ranges,
+        vec![(0..4, 0, 999), (4..5, 1_000, 2_599), (5..6, 2_500, 2_699)]
+    );
+}
+
 fn pipeline_segment(
     start_ms: u64,
     end_ms: u64,

@@ -174,13 +174,14 @@ pub fn enroll_from_file(
     channel: Option<usize>,
     spans: &[(u64, u64)],
 ) -> Result<Option<Vec<f32>>, DiarizeError> {
-    let (_, channels) =
-        crate::audio::decode::decode_file(audio).map_err(|e| DiarizeError::Audio(e.to_string()))?;
-    let samples = match channel {
-        Some(c) if c < channels.len() => channels.into_iter().nth(c).unwrap_or_default(),
-        _ if channels.len() == 1 => channels.into_iter().next().unwrap_or_default(),
-        _ => crate::audio::decode::mix_to_mono(&channels),
-    };
+    let channels = crate::audio::decode::AudioReader::open(audio)
+        .map_err(|e| DiarizeError::Audio(e.to_string()))?
+        .info()
+        .channels;
+    // A channel the file does not have (a recording converted to mono since): the mix.
+    let channel = channel.filter(|&c| c < channels);
+    let (_, samples) = crate::audio::decode::decode_channel(audio, channel)
+        .map_err(|e| DiarizeError::Audio(e.to_string()))?;
     embed_spans(models, &samples, spans)
 }
 
