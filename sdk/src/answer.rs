@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 
 /// Most citations an answer may carry (`maxItems` of the schema).
 pub const MAX_ANSWER_CITATIONS: usize = 8;
+/// Longest answer text (about 250 words): an answer to a question, not a summary.
+pub const MAX_ANSWER_CHARS: usize = 1_500;
 /// Most tokens reserved for an answer: answers are short.
 const MAX_ASK_ANSWER_TOKENS: u32 = 1024;
 const MAX_PROBLEM_CHARS: usize = 300;
@@ -45,18 +47,20 @@ pub fn run(template: &str, question: &str, passages: &[Passage]) -> Result<Answe
 }
 
 /// The JSON schema of an answer whose citations are among `references` (`"m1.s12"`, listed as an
-/// `enum` so that an endpoint that enforces the schema cannot cite a line it was not shown; any
-/// string when there are none or too many to list).
-pub fn answer_schema(references: &[String]) -> JsonSchema {
+/// `enum` so that an endpoint that enforces the schema cannot cite a line it was not shown; a
+/// short string when there are none or too many to list), its text at most `max_chars` long
+/// ([`answer_chars`]: a small model that loops inside the text then stops before the token
+/// limit instead of being cut off mid-string).
+pub fn answer_schema(references: &[String], max_chars: usize) -> JsonSchema {
     let item = if references.is_empty() || references.len() > crate::notes::MAX_ENUM_IDS {
-        json!({"type": "string"})
+        json!({"type": "string", "maxLength": crate::notes::MAX_ID_CHARS * 2})
     } else {
         json!({"type": "string", "enum": references})
     };
     let schema = json!({
         "type": "object",
         "properties": {
-            "answer": {"type": "string"},
+            "answer": {"type": "string", "maxLength": max_chars},
             "citations": {
                 "type": "array",
                 "items": item,
@@ -70,6 +74,14 @@ pub fn answer_schema(references: &[String]) -> JsonSchema {
         name: "meeting_answer".into(),
         schema: schema.to_string(),
     }
+}
+
+/// The longest answer text that, with its citations, fits `answer_tokens`: at most
+/// [`MAX_ANSWER_CHARS`], and 2.5 characters a token (the SDK's estimate for text with names and
+/// numbers) after room for the citations and the JSON around them.
+pub fn answer_chars(answer_tokens: u32) -> usize {
+    let citations = (MAX_ANSWER_CITATIONS * 8 + 24) as u32;
+    (answer_tokens.saturating_sub(citations) as usize * 5 / 2).clamp(100, MAX_ANSWER_CHARS)
 }
 
 /// One meeting among the passages: its number in the prompt (`m1`, `m2`, …) is its index + 1.
@@ -221,7 +233,10 @@ pub fn answer(
         model: None,
         max_tokens: Some(answer_tokens),
         temperature: Some(options.temperature),
-        response_format: ResponseFormat::JsonSchema(answer_schema(&references)),
+        response_format: ResponseFormat::JsonSchema(answer_schema(
+            &references,
+            answer_chars(answer_tokens),
+        )),
     };
     let first = model.complete(request(msgs.clone()))?;
     let problem = match parse(&first.text, &all, &shown_meetings) {

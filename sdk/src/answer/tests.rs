@@ -73,7 +73,7 @@ fn citations_name_the_meeting_and_segment_shown_and_inventions_are_dropped() {
     let refs: Vec<String> = ["m1.s12", "m2.s12", "m2.s13"].map(String::from).to_vec();
     assert_eq!(
         req.response_format,
-        ResponseFormat::JsonSchema(answer_schema(&refs)),
+        ResponseFormat::JsonSchema(answer_schema(&refs, answer_chars(1024))),
         "citations are held to the lines shown"
     );
     let body = &req.messages[1].content;
@@ -165,4 +165,26 @@ fn a_template_that_does_not_answer_questions_says_so_by_default() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn the_longest_answer_the_schema_allows_fits_the_tokens_it_may_use() {
+    for budget in [256u32, 512, 1024] {
+        let chars = answer_chars(budget);
+        // Capitals and digits: the estimate's most tokens a character.
+        let longest = serde_json::json!({
+            "answer": "X".repeat(chars),
+            "citations": vec!["m99.s9999999"; MAX_ANSWER_CITATIONS],
+        })
+        .to_string();
+        assert!(
+            crate::tokens::estimate(&longest) <= budget,
+            "{budget}: {} estimated tokens",
+            crate::tokens::estimate(&longest)
+        );
+    }
+    assert_eq!(answer_chars(4096), MAX_ANSWER_CHARS);
+    let v: serde_json::Value = serde_json::from_str(&answer_schema(&[], 500).schema).expect("JSON");
+    assert_eq!(v["properties"]["answer"]["maxLength"], 500);
+    assert!(v["properties"]["citations"]["items"]["maxLength"].is_u64());
 }
