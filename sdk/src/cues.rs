@@ -192,6 +192,18 @@ fn unaddressed_request(s: &Sentence) -> Option<&str> {
     s.text.get(at + "please".len()..).map(str::trim)
 }
 
+/// What follows "Will do" or "I will" in a bare yes to a request: nothing, or only when
+/// ("Will do by Friday!"). "I'll handle finance" is a promise of its own.
+fn is_bare_reply(rest: &str) -> bool {
+    let rest = rest.to_lowercase();
+    let rest = match find_due(&rest) {
+        Some(due) => rest.replace(&due.to_lowercase(), ""),
+        None => rest,
+    };
+    rest.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .all(|w| w.is_empty() || matches!(w, "it" | "that" | "this" | "so" | "by" | "then" | "too"))
+}
+
 /// "Do that", "take that one", "handle finance": too little to act on without context.
 fn is_vague(task: &str) -> bool {
     const EMPTY: &[&str] = &[
@@ -262,13 +274,14 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
             last.due = last.due.take().or(due);
             continue;
         }
-        // "Yes, I'll own that." answering a request addressed to this speaker.
-        if let Some(asked) = out
-            .iter_mut()
-            .rev()
-            .take(3)
-            .find(|c| c.owner == me && c.speaker != s.speaker && i - c.sentence <= 4)
-        {
+        // "Yes, I'll own that." answering a request addressed to this speaker; a bare "Will do."
+        // right after a request answers it whoever the label names (on a 2-channel recording
+        // the person asked speaks as "others").
+        if let Some(asked) = out.iter_mut().rev().take(3).find(|c| {
+            c.speaker != s.speaker
+                && (c.owner == me || (is_bare_reply(rest) && i - c.sentence <= 2))
+                && i - c.sentence <= 4
+        }) {
             asked.due = asked.due.take().or(due);
             continue;
         }
@@ -288,9 +301,13 @@ pub fn action_candidates(sentences: &[Sentence], participants: &[String]) -> Vec
             // "I'll handle finance myself. The contract needs a purchase order, …": what the
             // speaker says next explains it; failing that, "I'll do that" refers to what the
             // previous speaker said (a real sentence, not "Raj?").
-            let next = sentences
-                .get(i + 1)
-                .filter(|n| n.segment == s.segment && !n.is_question());
+            // Not a request of its own ("Will do! I also need someone to …").
+            let next = sentences.get(i + 1).filter(|n| {
+                n.segment == s.segment
+                    && !n.is_question()
+                    && after_cue(&n.text, SOMEONE_CUES).is_none()
+                    && addressed_request(n).is_none()
+            });
             match next {
                 Some(n) => {
                     explained = format!("{}: {}", clean_task(rest), n.text);

@@ -259,3 +259,51 @@ fn a_bare_channel_is_no_owner() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].owner, None, "{got:?}");
 }
+
+#[test]
+fn a_bare_will_do_answers_the_request_before_it_and_a_request_explains_no_promise() {
+    // meeting_a's 2-channel recording as whisper heard it: the person asked answers as
+    // "others", and "Will do by Friday!" ends where a request of its own begins.
+    let s = turns(&[
+        (
+            "me",
+            "Sam, please update the landing page with the new launch date and the price by Friday.",
+        ),
+        (
+            "others",
+            "Will do by Friday! I also need someone to summarize the beta feedback! There are about 120",
+        ),
+        (
+            "me",
+            "I'll take that one. I will send the summary of the made a feedback to the team by Wednesday.",
+        ),
+    ]);
+    let got = action_candidates(&s, &["me".to_string(), "others".to_string()]);
+    assert_eq!(
+        owners(&got),
+        vec![
+            (
+                Some("Sam"),
+                "Update the landing page with the new launch date and the price by Friday",
+                Some("Friday")
+            ),
+            (Some("me"), "Summarize the beta feedback", Some("Wednesday")),
+        ]
+    );
+}
+
+#[test]
+fn a_promise_with_its_own_object_is_no_reply_to_the_request_before_it() {
+    let s = turns(&[
+        ("Maria", "Grace, can you write the migration plan?"),
+        ("Grace", "Yes, you'll have a draft by next Wednesday."),
+        (
+            "Nadia",
+            "And I'll handle finance myself. The contract needs a purchase order, and I can get it signed by Friday.",
+        ),
+    ]);
+    let got = action_candidates(&s, &[]);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].owner.as_deref(), Some("Nadia"));
+    assert!(got[1].task.contains("purchase order"), "{got:?}");
+}
