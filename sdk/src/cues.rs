@@ -11,6 +11,8 @@
 mod due;
 mod text;
 
+use crate::notes::ACK_WORDS;
+
 pub use due::find_due;
 pub use text::{Sentence, content_words, sentences, split_sentences};
 
@@ -376,52 +378,6 @@ const PROPOSAL_CUES: &[&str] = &[
     "i'd like to",
     "i would like to",
     "how about",
-];
-/// Words of a sentence that only acknowledges ("Agreed!", "Yes. Do it.", "Fine by me.").
-const ACK_WORDS: &[&str] = &[
-    "agreed",
-    "agree",
-    "yes",
-    "yeah",
-    "yep",
-    "ok",
-    "okay",
-    "sure",
-    "fine",
-    "good",
-    "great",
-    "sounds",
-    "perfect",
-    "right",
-    "alright",
-    "absolutely",
-    "exactly",
-    "correct",
-    "lovely",
-    "deal",
-    "works",
-    "do",
-    "it",
-    "will",
-    "that",
-    "that's",
-    "me",
-    "by",
-    "with",
-    "i",
-    "thanks",
-    "thank",
-    "you",
-    "so",
-    "fair",
-    "makes",
-    "sense",
-    "of",
-    "course",
-    "totally",
-    "indeed",
-    "mm",
-    "hmm",
 ];
 /// Words after "we" that describe rather than decide ("we had", "we only manage").
 const WE_DESCRIBE: &[&str] = &[

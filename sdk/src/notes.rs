@@ -1047,8 +1047,9 @@ fn is_channel_label(owner: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Words that acknowledge without stating anything ("Agreed!", "Yes. Do it.", "Fine by me.").
-const ACK_WORDS: &[&str] = &[
+/// Words that acknowledge without stating anything ("Agreed!", "Yes. Do it.", "Fine by me.",
+/// "Makes sense."): no decision is made of these alone, here or in the offline cues.
+pub(crate) const ACK_WORDS: &[&str] = &[
     "agreed",
     "agree",
     "agrees",
@@ -1091,6 +1092,11 @@ const ACK_WORDS: &[&str] = &[
     "of",
     "course",
     "indeed",
+    "makes",
+    "sense",
+    "totally",
+    "mm",
+    "hmm",
 ];
 
 /// Whether a decision's `text` only acknowledges (speaker names aside: "Grace: Agreed!").
