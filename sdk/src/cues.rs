@@ -487,8 +487,14 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
         let same_turn_next = sentences
             .get(i + 1)
             .filter(|n| n.segment == s.segment && !n.is_question());
-        if after_cue(&s.text, DECIDE_NEXT_CUES).is_some() {
-            picked.extend(same_turn_next.filter(|n| settles(n)).map(|_| i + 1));
+        if let Some(rest) = after_cue(&s.text, DECIDE_NEXT_CUES) {
+            // "Let's decide. The launch moves …", or in one sentence as whisper often
+            // punctuates it: "Let's decide, the launch moves …".
+            if rest.split_whitespace().count() >= 5 && has_substance(rest) {
+                picked.push(i);
+            } else {
+                picked.extend(same_turn_next.filter(|n| settles(n)).map(|_| i + 1));
+            }
         } else if is_approval(s) {
             // "Approved." settles the proposal it answers.
             if let Some(j) = (0..i).rev().take(8).find(|&j| {
@@ -505,6 +511,7 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
                 .get(i.wrapping_sub(1))
                 .is_none_or(|p| p.segment != s.segment)
                 && !accepts_a_task(s)
+                && !is_thanks(s)
             {
                 // An acknowledgement opening a turn settles what the previous speaker last said.
                 if let Some(j) = (0..i).rev().take(4).find(|&j| {
@@ -527,6 +534,20 @@ pub fn decision_candidates(sentences: &[Sentence]) -> Vec<usize> {
     picked.sort_unstable();
     picked.dedup();
     picked
+}
+
+/// "Thanks.", "Thank you, everyone.": a closing when it opens a turn, which settles nothing that
+/// was said before it (though "Thanks. The rest stays as a reserve." still leads into a decision).
+fn is_thanks(s: &Sentence) -> bool {
+    let lower = searchable(&s.text);
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    words.iter().any(|w| matches!(*w, "thanks" | "thank"))
+        && words.iter().all(|w| {
+            matches!(
+                *w,
+                "thanks" | "thank" | "you" | "everyone" | "all" | "both" | "bye" | "so" | "much"
+            )
+        })
 }
 
 /// "Yes, will do." answers a request: the task is the request's, nothing was decided.

@@ -307,3 +307,39 @@ fn a_promise_with_its_own_object_is_no_reply_to_the_request_before_it() {
     assert_eq!(got[1].owner.as_deref(), Some("Nadia"));
     assert!(got[1].task.contains("purchase order"), "{got:?}");
 }
+
+#[test]
+fn a_decision_said_in_the_same_sentence_as_its_cue_is_found() {
+    // Whisper's punctuation of meeting_a's "Okay, let's decide. The public launch moves …".
+    let s = turns(&[
+        ("me", "Ok, let's get started."),
+        (
+            "me",
+            "Ok, and let's decide, the public launch moves from March 3rd to March 17th. None everyone agree?",
+        ),
+        ("others", "Agreed!"),
+    ]);
+    let got: Vec<&str> = decision_candidates(&s)
+        .into_iter()
+        .map(|i| s[i].text.as_str())
+        .collect();
+    assert_eq!(
+        got,
+        vec!["Ok, and let's decide, the public launch moves from March 3rd to March 17th."]
+    );
+}
+
+#[test]
+fn thanks_at_the_close_settles_nothing() {
+    let s = turns(&[
+        ("Omar", "Let's start."),
+        ("Nadia", "Okay. Is the next review on Thursday the 28th?"),
+        ("Omar", "Thursday the 28th at ten. Thanks, everyone."),
+        ("Viktor", "Thanks. Bye."),
+    ]);
+    assert!(
+        decision_candidates(&s).is_empty(),
+        "{:?}",
+        decision_candidates(&s)
+    );
+}
