@@ -266,13 +266,10 @@ pub fn summarize(
     };
     let answer_tokens = answer_tokens(&info);
     // The draft takes up to a sixth of the window; a smaller window keeps its room for the transcript.
-    let hints = (options.cue_hints && CueHints::reserve_tokens() <= info.context_window / 6)
+    let reserve = CueHints::reserve_tokens();
+    let hints = (options.cue_hints && reserve <= info.context_window / 6)
         .then(|| CueHints::find(transcript, &metadata.channel_names, &prompts.speakers));
-    let hint_reserve = if hints.is_some() {
-        CueHints::reserve_tokens()
-    } else {
-        0
-    };
+    let hint_reserve = if hints.is_some() { reserve } else { 0 };
     let window = Window {
         context_window: info.context_window,
         prompt_tokens: tokens::estimate_messages(&prompts.map(

@@ -174,14 +174,13 @@ pub fn enroll_from_file(
     channel: Option<usize>,
     spans: &[(u64, u64)],
 ) -> Result<Option<Vec<f32>>, DiarizeError> {
-    let channels = crate::audio::decode::AudioReader::open(audio)
-        .map_err(|e| DiarizeError::Audio(e.to_string()))?
-        .info()
-        .channels;
-    // A channel the file does not have (a recording converted to mono since): the mix.
-    let channel = channel.filter(|&c| c < channels);
-    let (_, samples) = crate::audio::decode::decode_channel(audio, channel)
-        .map_err(|e| DiarizeError::Audio(e.to_string()))?;
+    use crate::audio::decode::{DecodeError, decode_channel};
+    let decoded = match decode_channel(audio, channel) {
+        // A channel the file does not have (a recording converted to mono since): the mix.
+        Err(DecodeError::NoChannel { .. }) => decode_channel(audio, None),
+        other => other,
+    };
+    let (_, samples) = decoded.map_err(|e| DiarizeError::Audio(e.to_string()))?;
     embed_spans(models, &samples, spans)
 }
 
