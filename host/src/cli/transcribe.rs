@@ -255,7 +255,12 @@ pub(crate) fn run(home: &crate::plugins::Home, args: TranscribeArgs) -> anyhow::
                  (which says nothing about the speech in the file)"
             ),
             false => {
-                eprintln!("stopped early: the transcript covers the audio up to the interruption")
+                // Two workers take a long file's halves (or a call's channels) at once, so what
+                // is missing may lie in the middle, not only at the end.
+                eprintln!(
+                    "stopped early: the transcript holds only what was transcribed before the \
+                     interruption; run it again for the whole file"
+                )
             }
         }
         std::process::exit(130);

@@ -3,7 +3,7 @@
 use super::cpu::CpuShare;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
 };
@@ -143,6 +143,8 @@ pub struct WindowResult {
 }
 
 pub struct Transcriber {
+    /// The loaded model; `sibling` makes another state from it without loading it again.
+    context: Arc<WhisperContext>,
     state: WhisperState,
     config: EngineConfig,
     multilingual: bool,
@@ -155,6 +157,8 @@ pub struct Transcriber {
     min_tail_ms: u32,
     hand_over_tails: bool,
     cpu: CpuShare,
+    /// Transcribers working side by side on one recording (see `share_threads`).
+    running_beside: Option<Arc<AtomicUsize>>,
 }
 
 /// The DTW alignment-heads preset for a standard model, read from its ggml header
@@ -223,8 +227,9 @@ impl Transcriber {
         // whisper.cpp and ggml log to stderr by default; route them into tracing (debug level).
         whisper_rs::install_logging_hooks();
         check_model_file(&config.model)?;
-        let (state, multilingual) = Self::create(&config)?;
+        let (context, state, multilingual) = Self::create(&config)?;
         Ok(Transcriber {
+            context,
             state,
             config,
             multilingual,
@@ -233,10 +238,44 @@ impl Transcriber {
             min_tail_ms: 0,
             hand_over_tails: false,
             cpu: CpuShare::new(),
+            running_beside: None,
         })
     }
 
-    fn create(config: &EngineConfig) -> Result<(WhisperState, bool), TranscribeError> {
+    /// Another transcriber on the same loaded model, with its own whisper state and the same
+    /// settings, to transcribe another part of a recording at the same time. The state is
+    /// whisper.cpp's working memory for one call; the model's weights are shared.
+    pub fn sibling(&self) -> Result<Transcriber, TranscribeError> {
+        let state = self
+            .context
+            .create_state()
+            .map_err(|e| TranscribeError::ModelLoad {
+                path: self.config.model.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Transcriber {
+            context: self.context.clone(),
+            state,
+            config: self.config.clone(),
+            multilingual: self.multilingual,
+            detected_language: self.detected_language.clone(),
+            fit_audio_ctx: self.fit_audio_ctx,
+            min_tail_ms: self.min_tail_ms,
+            hand_over_tails: self.hand_over_tails,
+            cpu: CpuShare::new(),
+            running_beside: self.running_beside.clone(),
+        })
+    }
+
+    /// While `running` transcribers (this one among them) work at once, each takes an equal
+    /// share of the configured threads; one left alone takes them all again. `None`: alone.
+    pub fn share_threads(&mut self, running: Option<Arc<AtomicUsize>>) {
+        self.running_beside = running;
+    }
+
+    fn create(
+        config: &EngineConfig,
+    ) -> Result<(Arc<WhisperContext>, WhisperState, bool), TranscribeError> {
         let path = config
             .model
             .to_str()
@@ -277,7 +316,7 @@ impl Transcriber {
             path: config.model.clone(),
             message: e.to_string(),
         })?;
-        Ok((state, multilingual))
+        Ok((Arc::new(ctx), state, multilingual))
     }
 
     /// Whether the model is tiny or tiny.en, whose word times need the pipeline's own settings.
@@ -294,7 +333,9 @@ impl Transcriber {
                 dtw: on,
                 ..self.config.clone()
             };
-            self.state = Self::create(&config)?.0;
+            let (context, state, _) = Self::create(&config)?;
+            self.context = context;
+            self.state = state;
             self.config = config;
         }
         Ok(())
@@ -358,10 +399,14 @@ impl Transcriber {
                 patience: -1.0,
             },
         };
+        let max = match &self.running_beside {
+            Some(n) => (self.config.threads / n.load(Ordering::Relaxed).max(1)).max(1),
+            None => self.config.threads,
+        };
         let threads = if self.config.adaptive_threads {
-            self.cpu.threads(self.config.threads)
+            self.cpu.threads(max)
         } else {
-            self.config.threads
+            max
         };
         let mut params = quiet_params(strategy, threads);
         params.set_translate(self.config.translate);

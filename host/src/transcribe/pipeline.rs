@@ -7,8 +7,8 @@ use super::engine::{RawSegment, TranscribeError, Transcriber};
 use super::vad::{SpeechRegion, StreamingVad, VadConfig};
 use crate::audio::decode::{AudioReader, DecodeError, TARGET_RATE};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 /// Speech handed to whisper in one call: one 30 s window, leaving room for the gaps between
@@ -44,6 +44,19 @@ const MIN_TAIL_MS: u32 = 2_500;
 const SPLIT_SEARCH_MS: u64 = 2_000;
 /// Audio kept per channel behind the read position: longer than any region VAD can still open.
 const KEEP_MS: u64 = 45_000;
+/// A mono file at least this long is transcribed as two halves side by side (see `plan`). The
+/// second half starts without the words before it as its prompt, and both halves' windows
+/// fall elsewhere: on the 3-minute meetings of the evaluation set, halves made tiny.en's tune
+/// split's mono WER 0.196 against 0.184 (held out 0.204 against 0.210), a cost on files that
+/// take seconds; the hour-long meeting_a_long60 came out at 0.125 against 0.132, in 51 s
+/// against 65 s. Starting the second half with a prompt transcribed from the 20 s before it
+/// changed nothing on the hour and did worse on the held-out meetings (0.220).
+const MIN_HALVES_MS: u64 = 600_000;
+/// The halves meet at the quietest moment this close to the middle (a pause between words,
+/// usually between turns); within `KEEP_MS` of the read position.
+const HALF_CUT_SEARCH_MS: u64 = 5_000;
+/// How often the caller hears of progress while the workers run.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -111,6 +124,9 @@ pub struct Tuning {
     /// base's alignment gained nothing (0.156 → 0.157), so its default is 0 (`None`: the
     /// model's default, 350 ms for tiny models).
     pub dtw_lag_ms: Option<u64>,
+    /// With two or more threads, a 2-channel file's channels (and a long mono file's halves)
+    /// are transcribed side by side, one whisper state and thread each (see `plan`).
+    pub parallel: bool,
 }
 
 impl Default for Tuning {
@@ -122,6 +138,7 @@ impl Default for Tuning {
             prompt: true,
             filters: true,
             dtw_lag_ms: None,
+            parallel: true,
         }
     }
 }
@@ -143,7 +160,7 @@ impl Tuning {
 
 impl PipelineOptions {
     /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
-    /// `filters`, `dtw_lag_ms`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `filters`, `dtw_lag_ms`, `parallel`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
     /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -173,6 +190,7 @@ impl PipelineOptions {
                 ("prompt", _) => self.tuning.prompt = flag()?,
                 ("filters", _) => self.tuning.filters = flag()?,
                 ("dtw_lag_ms", _) => self.tuning.dtw_lag_ms = Some(number()?),
+                ("parallel", _) => self.tuning.parallel = flag()?,
                 ("fit_audio_ctx", _) => self.fit_audio_ctx = flag()?,
                 ("vad.pre_pad_ms", Some(v)) => v.pre_pad_ms = number()? as u32,
                 ("vad.post_pad_ms", Some(v)) => v.post_pad_ms = number()? as u32,
@@ -396,6 +414,18 @@ struct Lane {
     context: String,
     /// Without VAD: where the next fixed window starts.
     next_fixed_ms: u64,
+    /// Which channel of the file the lane hears; `None`: all of them mixed.
+    source: Option<usize>,
+    part: Part,
+    /// A half's end (first) or start (second): the quietest moment within
+    /// `HALF_CUT_SEARCH_MS` of the middle, found by both halves' workers in the same decoded
+    /// audio; `u64::MAX` when the file ended before the search could (the first half then
+    /// takes it all).
+    cut_ms: Option<u64>,
+    /// A half: how far into the recording its VAD has heard.
+    fed_ms: u64,
+    /// The lane has heard all it will and its last window is transcribed.
+    done: bool,
 }
 
 impl Lane {
@@ -407,6 +437,17 @@ impl Lane {
         let from = ms_to_samples(start_ms.saturating_sub(self.buf_start_ms)).min(self.buf.len());
         let to = ms_to_samples(end_ms.saturating_sub(self.buf_start_ms)).min(self.buf.len());
         &self.buf[from..to.max(from)]
+    }
+
+    /// How much of its part the lane has heard, for progress.
+    fn heard_ms(&self) -> u64 {
+        match self.part {
+            Part::Whole => self.end_ms(),
+            Part::First { .. } => self.fed_ms,
+            Part::Second { mid_ms } => self
+                .fed_ms
+                .saturating_sub(self.cut_ms.unwrap_or(mid_ms).min(self.fed_ms)),
+        }
     }
 
     fn trim(&mut self) {
@@ -748,6 +789,118 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Gives a lane the samples just added to its buffer (`at_end`: the file has ended).
+    fn hear(
+        &mut self,
+        lane: &mut Lane,
+        samples: &[f32],
+        at_end: bool,
+    ) -> Result<(), PipelineError> {
+        match lane.part {
+            Part::Whole => match lane.vad.as_mut().map(|v| v.push(samples)) {
+                Some(regions) => {
+                    for r in regions {
+                        self.region(lane, r)?;
+                    }
+                    Ok(())
+                }
+                None => self.fixed_windows(lane, at_end),
+            },
+            Part::First { mid_ms } => self.hear_half(lane, mid_ms, true, at_end),
+            Part::Second { mid_ms } => self.hear_half(lane, mid_ms, false, at_end),
+        }
+    }
+
+    /// A half hears its own side of the cut: the first half up to it (and is then finished),
+    /// the second from it on, with the VAD's times counted from the cut.
+    fn hear_half(
+        &mut self,
+        lane: &mut Lane,
+        mid_ms: u64,
+        first: bool,
+        at_end: bool,
+    ) -> Result<(), PipelineError> {
+        let end = lane.end_ms();
+        let search_to = mid_ms + HALF_CUT_SEARCH_MS;
+        if lane.cut_ms.is_none() && (end >= search_to || at_end) {
+            let cut = if end >= search_to {
+                quietest_point(
+                    &lane.buf,
+                    lane.buf_start_ms,
+                    mid_ms.saturating_sub(HALF_CUT_SEARCH_MS),
+                    search_to,
+                )
+            } else {
+                u64::MAX
+            };
+            tracing::debug!(cut_ms = cut, "the recording's halves meet here");
+            lane.cut_ms = Some(cut);
+            if !first {
+                lane.fed_ms = cut;
+            }
+        }
+        let until = match (first, lane.cut_ms) {
+            (true, None) => mid_ms.saturating_sub(HALF_CUT_SEARCH_MS).min(end),
+            (true, Some(cut)) => cut.min(end),
+            (false, None) => return Ok(()),
+            (false, Some(_)) => end,
+        };
+        if until > lane.fed_ms {
+            let origin = if first {
+                0
+            } else {
+                lane.fed_ms.min(lane.cut_ms.unwrap_or(0))
+            };
+            let audio = lane.slice(lane.fed_ms, until).to_vec();
+            lane.fed_ms = until;
+            let regions = lane
+                .vad
+                .as_mut()
+                .map(|v| v.push(&audio))
+                .unwrap_or_default();
+            for r in regions {
+                self.region(
+                    lane,
+                    SpeechRegion {
+                        start_ms: origin + r.start_ms,
+                        end_ms: (origin + r.end_ms).min(until),
+                    },
+                )?;
+            }
+        }
+        if first && lane.cut_ms.is_some_and(|cut| lane.fed_ms >= cut) {
+            self.finish(lane)?;
+        }
+        Ok(())
+    }
+
+    /// The lane has heard everything: its last regions, and every window left, transcribed.
+    fn finish(&mut self, lane: &mut Lane) -> Result<(), PipelineError> {
+        if let Some(vad) = lane.vad.as_mut() {
+            let origin = match lane.part {
+                Part::Second { .. } => lane.cut_ms.unwrap_or(0).min(lane.fed_ms),
+                _ => 0,
+            };
+            let limit = match lane.part {
+                Part::First { .. } => lane.fed_ms,
+                _ => u64::MAX,
+            };
+            for r in vad.finish() {
+                let region = SpeechRegion {
+                    start_ms: origin + r.start_ms,
+                    end_ms: (origin + r.end_ms).min(limit),
+                };
+                self.region(lane, region)?;
+            }
+            // A flush may leave a tail behind for the next window; this is the last one.
+            while !lane.pack.samples.is_empty() && !self.cancel.load(Ordering::Relaxed) {
+                self.flush(lane)?;
+            }
+        }
+        lane.done = true;
+        Ok(())
+    }
+
     /// Without VAD: consecutive fixed windows.
     fn fixed_windows(&mut self, lane: &mut Lane, at_end: bool) -> Result<(), PipelineError> {
         loop {
@@ -768,9 +921,135 @@ impl Run<'_> {
     }
 }
 
-/// Transcribes `path`. `on_progress` is called after every decoded block; `on_segment` for every
-/// finished segment (in transcription order); setting `cancel` stops early and returns what was
-/// finished with `complete = false`.
+/// The part of a recording a lane transcribes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Part {
+    Whole,
+    /// From the start to the quiet point nearest `mid_ms` (see `Lane::cut_ms`).
+    First {
+        mid_ms: u64,
+    },
+    /// From that quiet point to the end.
+    Second {
+        mid_ms: u64,
+    },
+}
+
+/// Which lanes each worker runs: every worker is a thread with its own whisper state. Two
+/// workers when there are two threads to give: a 2-channel file's channels side by side, a
+/// long mono file's halves side by side (see `MIN_HALVES_MS`). ggml's threads meet at a barrier after every
+/// operation, so one whisper call on 2 threads stalls whenever another program takes a core;
+/// two calls on one thread each never wait for each other. On meeting_b with tiny.en beside one
+/// busy core, the two channels took 10–14 s on one thread each against 16–20 s on 2 threads,
+/// and as long as those 2 threads on a quiet machine (issue 19).
+fn plan(
+    split: bool,
+    duration_ms: Option<u64>,
+    threads: usize,
+    options: &PipelineOptions,
+) -> Vec<Vec<(Option<usize>, Part)>> {
+    let parallel = options.tuning.parallel && threads >= 2;
+    match (split, duration_ms) {
+        (true, _) if parallel => vec![vec![(Some(0), Part::Whole)], vec![(Some(1), Part::Whole)]],
+        (true, _) => vec![vec![(Some(0), Part::Whole), (Some(1), Part::Whole)]],
+        // Halves need VAD (a half ends at a quiet point and starts its own regions) and a known
+        // length.
+        (false, Some(d)) if parallel && options.vad.is_some() && d >= MIN_HALVES_MS => {
+            let mid_ms = d / 2;
+            vec![
+                vec![(None, Part::First { mid_ms })],
+                vec![(None, Part::Second { mid_ms })],
+            ]
+        }
+        (false, _) => vec![vec![(None, Part::Whole)]],
+    }
+}
+
+/// What a worker hands back when its lanes are done.
+struct Finished {
+    segments: Vec<Segment>,
+    words: Vec<Vec<super::engine::Word>>,
+    languages: Vec<String>,
+    transcribed_ms: u64,
+    /// How far into the recording the worker read.
+    end_ms: u64,
+}
+
+/// One worker: reads the file itself (decoding is cheap next to whisper, and so no worker waits
+/// for another's reading) and runs its lanes, sending each finished segment to `segments_out`.
+#[allow(clippy::too_many_arguments)]
+fn work(
+    path: &Path,
+    engine: &mut Transcriber,
+    lanes: &mut [Lane],
+    tuning: Tuning,
+    word_lag_ms: u64,
+    stop: Arc<AtomicBool>,
+    heard: &[AtomicU64],
+    segments_out: mpsc::Sender<Segment>,
+) -> Result<Finished, PipelineError> {
+    let mut reader = AudioReader::open(path)?;
+    let mut send = |s: &Segment| {
+        // The receiver only goes away once every worker is done.
+        let _ = segments_out.send(s.clone());
+    };
+    let mut run = Run {
+        engine,
+        cancel: stop.clone(),
+        segments: Vec::new(),
+        words: Vec::new(),
+        languages: Vec::new(),
+        transcribed_ms: 0,
+        on_segment: &mut send,
+        tuning,
+        word_lag_ms,
+    };
+    let mut end_ms = 0;
+    while lanes.iter().any(|l| !l.done) && !stop.load(Ordering::Relaxed) {
+        let Some(block) = reader.next_block()? else {
+            break;
+        };
+        let mono = lanes
+            .iter()
+            .any(|l| l.source.is_none())
+            .then(|| crate::audio::decode::mix_to_mono(&block));
+        for (lane, heard) in lanes.iter_mut().zip(heard) {
+            if lane.done {
+                continue;
+            }
+            let samples = match lane.source {
+                Some(c) => block.get(c).map_or(&[][..], Vec::as_slice),
+                None => mono.as_deref().unwrap_or(&[]),
+            };
+            lane.buf.extend_from_slice(samples);
+            run.hear(lane, samples, false)?;
+            lane.trim();
+            end_ms = end_ms.max(lane.end_ms());
+            heard.store(lane.heard_ms(), Ordering::Relaxed);
+        }
+    }
+    for (lane, heard) in lanes.iter_mut().zip(heard) {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if !lane.done {
+            run.hear(lane, &[], true)?;
+            run.finish(lane)?;
+        }
+        heard.store(lane.heard_ms(), Ordering::Relaxed);
+    }
+    Ok(Finished {
+        segments: run.segments,
+        words: run.words,
+        languages: run.languages,
+        transcribed_ms: run.transcribed_ms,
+        end_ms,
+    })
+}
+
+/// Transcribes `path`. `on_progress` is called a few times a second; `on_segment` for every
+/// finished segment (in the order they finish); setting `cancel` stops early and returns what
+/// was finished with `complete = false`.
 pub fn transcribe_file(
     path: &Path,
     engine: &mut Transcriber,
@@ -780,12 +1059,11 @@ pub fn transcribe_file(
     on_segment: &mut dyn FnMut(&Segment),
 ) -> Result<Transcript, PipelineError> {
     let started = Instant::now();
-    let mut reader = AudioReader::open(path)?;
+    let info = AudioReader::open(path)?.info().clone();
     if options.vad.is_some() {
         engine.set_word_timestamps(true);
         engine.set_fit_audio_ctx(options.fit_audio_ctx);
     }
-    let info = reader.info().clone();
     let split = options.split_channels && info.channels == 2;
     engine.forget_language();
     engine.set_dtw(split && options.vad.is_some())?;
@@ -796,101 +1074,157 @@ pub fn transcribe_file(
             info.channels
         );
     }
-    let lanes_n = if split { 2 } else { 1 };
     let (channel_gap_ms, dtw_lag_ms) = options.tuning.channel_gap_and_lag(engine.is_tiny());
-    let mut lanes: Vec<Lane> = (0..lanes_n)
-        .map(|c| Lane {
-            channel: c as u32,
-            label: if split {
-                options
-                    .channel_names
-                    .get(c)
-                    .cloned()
-                    .or(Some(format!("channel {c}")))
-            } else {
-                None
-            },
-            vad: options
-                .vad
-                .clone()
-                .map(|cfg| StreamingVad::new(TARGET_RATE, cfg)),
-            buf: Vec::new(),
-            buf_start_ms: 0,
-            pack: Pack::with_gap(if split {
-                channel_gap_ms
-            } else {
-                options.tuning.gap_ms
-            }),
-            context: String::new(),
-            next_fixed_ms: 0,
+    let plan = plan(split, info.duration_ms, engine.config().threads, options);
+    let mut lane_sets: Vec<Vec<Lane>> = plan
+        .iter()
+        .map(|lanes| {
+            lanes
+                .iter()
+                .map(|&(source, part)| {
+                    let channel = source.unwrap_or(0);
+                    Lane {
+                        channel: channel as u32,
+                        label: split.then(|| {
+                            options
+                                .channel_names
+                                .get(channel)
+                                .cloned()
+                                .unwrap_or(format!("channel {channel}"))
+                        }),
+                        vad: options
+                            .vad
+                            .clone()
+                            .map(|cfg| StreamingVad::new(TARGET_RATE, cfg)),
+                        buf: Vec::new(),
+                        buf_start_ms: 0,
+                        pack: Pack::with_gap(if split {
+                            channel_gap_ms
+                        } else {
+                            options.tuning.gap_ms
+                        }),
+                        context: String::new(),
+                        next_fixed_ms: 0,
+                        source,
+                        part,
+                        cut_ms: None,
+                        fed_ms: 0,
+                        done: false,
+                    }
+                })
+                .collect()
         })
         .collect();
-    let mut run = Run {
-        engine,
-        cancel: cancel.clone(),
-        segments: Vec::new(),
-        words: Vec::new(),
-        languages: Vec::new(),
-        transcribed_ms: 0,
-        on_segment,
-        tuning: options.tuning.clone(),
-        word_lag_ms: if split && options.vad.is_some() {
-            dtw_lag_ms
-        } else {
-            0
-        },
+    let heard: Vec<Vec<AtomicU64>> = plan
+        .iter()
+        .map(|lanes| lanes.iter().map(|_| AtomicU64::new(0)).collect())
+        .collect();
+    let running = Arc::new(AtomicUsize::new(plan.len()));
+    if plan.len() > 1 {
+        engine.share_threads(Some(running.clone()));
+    }
+    let mut siblings = Vec::new();
+    for _ in 1..plan.len() {
+        siblings.push(engine.sibling()?);
+    }
+    tracing::debug!(
+        workers = plan.len(),
+        ?plan,
+        "lanes of the recording, one whisper state per worker"
+    );
+    let word_lag_ms = if split && options.vad.is_some() {
+        dtw_lag_ms
+    } else {
+        0
     };
-    let mut position_ms = 0;
-    while let Some(block) = reader.next_block()? {
-        if cancel.load(Ordering::Relaxed) {
-            break;
-        }
-        let mono;
-        let inputs: Vec<&[f32]> = if split {
-            block.iter().map(Vec::as_slice).collect()
-        } else {
-            mono = crate::audio::decode::mix_to_mono(&block);
-            vec![&mono]
+    let stop = Arc::new(AtomicBool::new(false));
+    let (segments_out, segments_in) = mpsc::channel::<Segment>();
+    let progress = |heard: &[Vec<AtomicU64>]| {
+        let done: u64 = heard
+            .iter()
+            .flatten()
+            .map(|h| h.load(Ordering::Relaxed))
+            .sum();
+        let lengths: Vec<Option<u64>> = plan
+            .iter()
+            .flatten()
+            .map(|&(_, part)| part_len_ms(part, info.duration_ms))
+            .collect();
+        let position_ms = match (
+            info.duration_ms,
+            lengths.iter().copied().sum::<Option<u64>>(),
+        ) {
+            (Some(d), Some(total)) if total > 0 => done.saturating_mul(d) / total,
+            _ => done / lengths.len().max(1) as u64,
         };
-        for (lane, samples) in lanes.iter_mut().zip(inputs) {
-            lane.buf.extend_from_slice(samples);
-            match lane.vad.as_mut().map(|v| v.push(samples)) {
-                Some(regions) => {
-                    for r in regions {
-                        run.region(lane, r)?;
-                    }
-                }
-                None => run.fixed_windows(lane, false)?,
-            }
-            lane.trim();
-        }
-        position_ms = lanes.first().map(Lane::end_ms).unwrap_or(0);
-        on_progress(Progress {
+        Progress {
             position_ms,
             total_ms: info.duration_ms,
             elapsed: started.elapsed(),
-        });
-    }
-    for lane in &mut lanes {
-        if cancel.load(Ordering::Relaxed) {
-            break;
         }
-        match lane.vad.as_mut().map(StreamingVad::finish) {
-            Some(regions) => {
-                for r in regions {
-                    run.region(lane, r)?;
-                }
-                // A flush may leave a tail behind for the next window; this is the last one.
-                while !lane.pack.samples.is_empty() && !cancel.load(Ordering::Relaxed) {
-                    run.flush(lane)?;
-                }
+    };
+    let results: Vec<Result<Finished, PipelineError>> = std::thread::scope(|scope| {
+        let engines = std::iter::once(&mut *engine).chain(siblings.iter_mut());
+        let handles: Vec<_> = engines
+            .zip(lane_sets.iter_mut())
+            .zip(&heard)
+            .map(|((engine, lanes), heard)| {
+                let (stop, running, out) = (stop.clone(), running.clone(), segments_out.clone());
+                let tuning = options.tuning.clone();
+                scope.spawn(move || {
+                    let result = work(
+                        path,
+                        engine,
+                        lanes,
+                        tuning,
+                        word_lag_ms,
+                        stop.clone(),
+                        heard,
+                        out,
+                    );
+                    running.fetch_sub(1, Ordering::Relaxed);
+                    if result.is_err() {
+                        // The others stop too: the run fails as a whole.
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
+            })
+            .collect();
+        drop(segments_out);
+        loop {
+            match segments_in.recv_timeout(PROGRESS_EVERY) {
+                Ok(segment) => on_segment(&segment),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            None => run.fixed_windows(lane, true)?,
+            if cancel.load(Ordering::Relaxed) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            on_progress(progress(&heard));
         }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    engine.share_threads(None);
+    let mut pairs = Vec::new();
+    let mut languages = Vec::new();
+    let (mut transcribed_ms, mut position_ms) = (0, 0);
+    for result in results {
+        let finished = result?;
+        pairs.extend(finished.segments.into_iter().zip(finished.words));
+        languages.extend(finished.languages);
+        transcribed_ms += finished.transcribed_ms;
+        position_ms = position_ms.max(finished.end_ms);
     }
+    pairs.sort_by_key(|(s, _)| (s.start_ms, s.channel));
+    let (segments, words): (Vec<Segment>, Vec<_>) = pairs.into_iter().unzip();
     let complete = !cancel.load(Ordering::Relaxed);
-    let segments = std::mem::take(&mut run.segments);
-    let words = std::mem::take(&mut run.words);
     let labelled = match &options.diarize {
         Some(d) if complete => crate::diarize::label(path, segments, words, split, d),
         Some(_) => {
@@ -911,14 +1245,23 @@ pub fn transcribe_file(
     segments.sort_by_key(|s| (s.start_ms, s.channel));
     Ok(Transcript {
         segments,
-        language: most_common(&run.languages),
+        language: most_common(&languages),
         duration_ms: info.duration_ms.unwrap_or(position_ms).max(position_ms),
-        transcribed_ms: run.transcribed_ms,
+        transcribed_ms,
         channels: info.channels,
         complete,
         speakers: labelled.speakers,
         diarization_fallback: labelled.fallback,
     })
+}
+
+/// How much of the recording a part covers (`None` when the length is not known).
+fn part_len_ms(part: Part, duration_ms: Option<u64>) -> Option<u64> {
+    match part {
+        Part::Whole => duration_ms,
+        Part::First { mid_ms } => Some(mid_ms),
+        Part::Second { mid_ms } => duration_ms.map(|d| d.saturating_sub(mid_ms)),
+    }
 }
 
 /// The baseline: the whole file, mixed to mono, given to whisper in one call with default
@@ -1035,6 +1378,70 @@ impl Transcript {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_threads_work_on_channels_or_halves_side_by_side() {
+        let options = PipelineOptions::default();
+        let minute = Some(60_000);
+        let first = |mid_ms| (None, Part::First { mid_ms });
+        let second = |mid_ms| (None, Part::Second { mid_ms });
+        let ch = |c| (Some(c), Part::Whole);
+        // (split, duration, threads) -> workers and their lanes
+        let cases = [
+            ((true, minute, 2), vec![vec![ch(0)], vec![ch(1)]]),
+            ((true, None, 4), vec![vec![ch(0)], vec![ch(1)]]),
+            ((true, minute, 1), vec![vec![ch(0), ch(1)]]),
+            (
+                (false, Some(1_200_000), 2),
+                vec![vec![first(600_000)], vec![second(600_000)]],
+            ),
+            (
+                (false, Some(600_000), 2),
+                vec![vec![first(300_000)], vec![second(300_000)]],
+            ),
+            // Short clips, unknown lengths and one thread: one worker for the whole file.
+            ((false, Some(599_999), 2), vec![vec![(None, Part::Whole)]]),
+            ((false, None, 2), vec![vec![(None, Part::Whole)]]),
+            ((false, Some(1_200_000), 1), vec![vec![(None, Part::Whole)]]),
+        ];
+        for ((split, duration, threads), want) in cases {
+            assert_eq!(
+                plan(split, duration, threads, &options),
+                want,
+                "split {split}, {duration:?} ms, {threads} threads"
+            );
+        }
+        // Without VAD there is no quiet point to meet at; `parallel=false` is the old way.
+        let no_vad = PipelineOptions {
+            vad: None,
+            ..PipelineOptions::default()
+        };
+        assert_eq!(
+            plan(false, Some(1_200_000), 2, &no_vad),
+            vec![vec![(None, Part::Whole)]]
+        );
+        let mut one = PipelineOptions::default();
+        one.tune("parallel=false").expect("a known setting");
+        assert_eq!(plan(true, minute, 2, &one), vec![vec![ch(0), ch(1)]]);
+        assert_eq!(
+            plan(false, Some(1_200_000), 2, &one),
+            vec![vec![(None, Part::Whole)]]
+        );
+    }
+
+    #[test]
+    fn halves_count_progress_over_the_whole_recording() {
+        assert_eq!(part_len_ms(Part::Whole, Some(90_000)), Some(90_000));
+        assert_eq!(
+            part_len_ms(Part::First { mid_ms: 45_000 }, Some(90_000)),
+            Some(45_000)
+        );
+        assert_eq!(
+            part_len_ms(Part::Second { mid_ms: 45_000 }, Some(90_000)),
+            Some(45_000)
+        );
+        assert_eq!(part_len_ms(Part::Whole, None), None);
+    }
 
     #[test]
     fn packed_times_map_back_to_the_recording() {
