@@ -273,6 +273,13 @@ impl Transcriber {
         self.running_beside = running;
     }
 
+    /// Whether other programs keep cores busy right now, so that whisper would get fewer
+    /// threads than configured. Always false with fixed threads or one thread.
+    pub fn machine_busy(&mut self) -> bool {
+        let max = self.config.threads;
+        self.config.adaptive_threads && max >= 2 && self.cpu.threads(max) < max
+    }
+
     fn create(
         config: &EngineConfig,
     ) -> Result<(Arc<WhisperContext>, WhisperState, bool), TranscribeError> {

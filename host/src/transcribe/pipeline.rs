@@ -52,6 +52,10 @@ const KEEP_MS: u64 = 45_000;
 /// against 65 s. Starting the second half with a prompt transcribed from the 20 s before it
 /// changed nothing on the hour and did worse on the held-out meetings (0.220).
 const MIN_HALVES_MS: u64 = 600_000;
+/// While other programs keep a core busy, a mono file this long is cut into halves too: the
+/// two single-thread halves never wait for each other at ggml's barrier the way one call's 2
+/// threads do, and under load speed is worth the cost above (see `plan`).
+const MIN_BUSY_HALVES_MS: u64 = 60_000;
 /// The halves meet at the quietest moment this close to the middle (a pause between words,
 /// usually between turns); within `KEEP_MS` of the read position.
 const HALF_CUT_SEARCH_MS: u64 = 5_000;
@@ -937,8 +941,8 @@ enum Part {
 
 /// Which lanes each worker runs: every worker is a thread with its own whisper state. Two
 /// workers when there are two threads to give: a 2-channel file's channels side by side, a
-/// long mono file's halves side by side (see `MIN_HALVES_MS`). ggml's threads meet at a barrier after every
-/// operation, so one whisper call on 2 threads stalls whenever another program takes a core;
+/// long mono file's halves side by side (see `MIN_HALVES_MS`; `MIN_BUSY_HALVES_MS` while other
+/// programs keep a core busy, `busy`). ggml's threads meet at a barrier after every operation, so one whisper call on 2 threads stalls whenever another program takes a core;
 /// two calls on one thread each never wait for each other. On meeting_b with tiny.en beside one
 /// busy core, the two channels took 10–14 s on one thread each against 16–20 s on 2 threads,
 /// and as long as those 2 threads on a quiet machine (issue 19).
@@ -946,15 +950,21 @@ fn plan(
     split: bool,
     duration_ms: Option<u64>,
     threads: usize,
+    busy: bool,
     options: &PipelineOptions,
 ) -> Vec<Vec<(Option<usize>, Part)>> {
     let parallel = options.tuning.parallel && threads >= 2;
+    let min_halves_ms = if busy {
+        MIN_BUSY_HALVES_MS
+    } else {
+        MIN_HALVES_MS
+    };
     match (split, duration_ms) {
         (true, _) if parallel => vec![vec![(Some(0), Part::Whole)], vec![(Some(1), Part::Whole)]],
         (true, _) => vec![vec![(Some(0), Part::Whole), (Some(1), Part::Whole)]],
         // Halves need VAD (a half ends at a quiet point and starts its own regions) and a known
         // length.
-        (false, Some(d)) if parallel && options.vad.is_some() && d >= MIN_HALVES_MS => {
+        (false, Some(d)) if parallel && options.vad.is_some() && d >= min_halves_ms => {
             let mid_ms = d / 2;
             vec![
                 vec![(None, Part::First { mid_ms })],
@@ -1075,7 +1085,18 @@ pub fn transcribe_file(
         );
     }
     let (channel_gap_ms, dtw_lag_ms) = options.tuning.channel_gap_and_lag(engine.is_tiny());
-    let plan = plan(split, info.duration_ms, engine.config().threads, options);
+    // Only a mono file's plan depends on the load: reading it may wait a moment for a span.
+    let busy = !split && engine.machine_busy();
+    if busy {
+        tracing::debug!("other programs keep a core busy: long enough mono files go in halves");
+    }
+    let plan = plan(
+        split,
+        info.duration_ms,
+        engine.config().threads,
+        busy,
+        options,
+    );
     let mut lane_sets: Vec<Vec<Lane>> = plan
         .iter()
         .map(|lanes| {
@@ -1386,29 +1407,50 @@ mod tests {
         let first = |mid_ms| (None, Part::First { mid_ms });
         let second = |mid_ms| (None, Part::Second { mid_ms });
         let ch = |c| (Some(c), Part::Whole);
-        // (split, duration, threads) -> workers and their lanes
+        // (split, duration, threads, others keep a core busy) -> workers and their lanes
         let cases = [
-            ((true, minute, 2), vec![vec![ch(0)], vec![ch(1)]]),
-            ((true, None, 4), vec![vec![ch(0)], vec![ch(1)]]),
-            ((true, minute, 1), vec![vec![ch(0), ch(1)]]),
+            ((true, minute, 2, false), vec![vec![ch(0)], vec![ch(1)]]),
+            ((true, None, 4, false), vec![vec![ch(0)], vec![ch(1)]]),
+            ((true, minute, 1, false), vec![vec![ch(0), ch(1)]]),
+            ((true, minute, 2, true), vec![vec![ch(0)], vec![ch(1)]]),
             (
-                (false, Some(1_200_000), 2),
+                (false, Some(1_200_000), 2, false),
                 vec![vec![first(600_000)], vec![second(600_000)]],
             ),
             (
-                (false, Some(600_000), 2),
+                (false, Some(600_000), 2, false),
                 vec![vec![first(300_000)], vec![second(300_000)]],
             ),
             // Short clips, unknown lengths and one thread: one worker for the whole file.
-            ((false, Some(599_999), 2), vec![vec![(None, Part::Whole)]]),
-            ((false, None, 2), vec![vec![(None, Part::Whole)]]),
-            ((false, Some(1_200_000), 1), vec![vec![(None, Part::Whole)]]),
+            (
+                (false, Some(599_999), 2, false),
+                vec![vec![(None, Part::Whole)]],
+            ),
+            ((false, None, 2, false), vec![vec![(None, Part::Whole)]]),
+            (
+                (false, Some(1_200_000), 1, false),
+                vec![vec![(None, Part::Whole)]],
+            ),
+            // Under load a 3-minute meeting goes in halves too; a clip still does not.
+            (
+                (false, Some(180_000), 2, true),
+                vec![vec![first(90_000)], vec![second(90_000)]],
+            ),
+            (
+                (false, Some(59_999), 2, true),
+                vec![vec![(None, Part::Whole)]],
+            ),
+            ((false, None, 2, true), vec![vec![(None, Part::Whole)]]),
+            (
+                (false, Some(180_000), 1, true),
+                vec![vec![(None, Part::Whole)]],
+            ),
         ];
-        for ((split, duration, threads), want) in cases {
+        for ((split, duration, threads, busy), want) in cases {
             assert_eq!(
-                plan(split, duration, threads, &options),
+                plan(split, duration, threads, busy, &options),
                 want,
-                "split {split}, {duration:?} ms, {threads} threads"
+                "split {split}, {duration:?} ms, {threads} threads, busy {busy}"
             );
         }
         // Without VAD there is no quiet point to meet at; `parallel=false` is the old way.
@@ -1417,14 +1459,14 @@ mod tests {
             ..PipelineOptions::default()
         };
         assert_eq!(
-            plan(false, Some(1_200_000), 2, &no_vad),
+            plan(false, Some(1_200_000), 2, false, &no_vad),
             vec![vec![(None, Part::Whole)]]
         );
         let mut one = PipelineOptions::default();
         one.tune("parallel=false").expect("a known setting");
-        assert_eq!(plan(true, minute, 2, &one), vec![vec![ch(0), ch(1)]]);
+        assert_eq!(plan(true, minute, 2, false, &one), vec![vec![ch(0), ch(1)]]);
         assert_eq!(
-            plan(false, Some(1_200_000), 2, &one),
+            plan(false, Some(1_200_000), 2, false, &one),
             vec![vec![(None, Part::Whole)]]
         );
     }
