@@ -40,7 +40,8 @@ pub enum BenchCommand {
     #[command(
         after_help = "Example (headless: a PulseAudio null sink, its monitor as system audio):\n  \
         minutes bench capture --seconds 600 --load 2 --play ../shared/corpus/synthetic/meeting_a.wav\n  \
-        minutes bench capture --seconds 180 --play ../shared/corpus/synthetic/meeting_a.wav --model ../shared/models/ggml-base-q5_1.bin"
+        minutes bench capture --seconds 180 --play ../shared/corpus/synthetic/meeting_a.wav --model ../shared/models/ggml-base-q5_1.bin\n  \
+        minutes bench capture --seconds 150 --mic me.monitor --play-mic me.wav --play others.wav --model ../shared/models/ggml-base-q5_1.bin   # a call: each side on its own channel"
     )]
     Capture {
         /// How long to record
@@ -52,6 +53,11 @@ pub enum BenchCommand {
         /// Play this file in a loop into the default output (paplay) while recording
         #[arg(long)]
         play: Option<PathBuf>,
+        /// Play this file in a loop into the sink whose monitor --mic records (e.g. --mic
+        /// me.monitor plays into the null sink `me`): with the other side of a call in --play,
+        /// each channel hears its own voices, as in a real call
+        #[arg(long, requires = "mic")]
+        play_mic: Option<PathBuf>,
         /// Microphone device [default: the default input]
         #[arg(long)]
         mic: Option<String>,
@@ -120,6 +126,10 @@ pub enum BenchCommand {
         /// thread; whole-file runs are skipped
         #[arg(long, default_value_t = 0)]
         load: usize,
+        /// With --load: leave out the loaded run with the threads fixed, the slowest of the
+        /// four (about 4x the quiet run)
+        #[arg(long, requires = "load")]
+        skip_fixed: bool,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
         /// gap_ms, channel_gap_ms, prompt, filters, dtw_lag_ms, fit_audio_ctx, vad.pre_pad_ms,
         /// vad.post_pad_ms, vad.min_silence_ms, vad.merge_gap_ms, vad.max_region_ms, parallel).
@@ -369,6 +379,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             seconds,
             load,
             play,
+            play_mic,
             mic,
             system,
             model,
@@ -378,6 +389,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             seconds,
             load,
             play,
+            play_mic,
             mic,
             system,
             model,
@@ -415,6 +427,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             only,
             file,
             load,
+            skip_fixed,
             pipeline,
             baseline,
             json,
@@ -451,7 +464,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 baseline,
             };
             if load > 0 {
-                crate::bench_transcribe::run_loaded(&files, &settings, load, json)
+                crate::bench_transcribe::run_loaded(&files, &settings, load, skip_fixed, json)
             } else {
                 crate::bench_transcribe::run(&files, &settings, json)
             }

@@ -20,6 +20,7 @@ pub struct CaptureBench {
     pub seconds: f64,
     pub load: usize,
     pub play: Option<PathBuf>,
+    pub play_mic: Option<PathBuf>,
     pub mic: Option<String>,
     pub system: Option<String>,
     pub model: Option<PathBuf>,
@@ -53,7 +54,7 @@ fn rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Plays a file into the default output over and over until dropped. paplay is run directly
+/// Plays a file into `sink` (default: the default output) over and over until dropped. paplay is run directly
 /// (not from a shell loop), so stopping really stops it: an orphaned paplay kept playing into
 /// the next benchmark and held the caller's pipe open for minutes.
 struct Player {
@@ -63,15 +64,20 @@ struct Player {
 }
 
 impl Player {
-    fn start(file: &Path) -> anyhow::Result<Player> {
+    fn start(file: &Path, sink: Option<&str>) -> anyhow::Result<Player> {
         let stop = Arc::new(AtomicBool::new(false));
         let child: Arc<std::sync::Mutex<Option<Child>>> = Arc::default();
-        let first = Command::new("paplay").arg(file).spawn().map_err(|e| {
-            anyhow::anyhow!(
-                "cannot run paplay to play {}: {e} (install pulseaudio-utils)",
-                file.display()
-            )
-        })?;
+        let device: Vec<String> = sink.map(|s| format!("--device={s}")).into_iter().collect();
+        let first = Command::new("paplay")
+            .args(&device)
+            .arg(file)
+            .spawn()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot run paplay to play {}: {e} (install pulseaudio-utils)",
+                    file.display()
+                )
+            })?;
         *child.lock().map_err(|_| anyhow::anyhow!("player lock"))? = Some(first);
         let (flag, slot, file) = (stop.clone(), child.clone(), file.to_path_buf());
         let thread = std::thread::spawn(move || {
@@ -79,7 +85,7 @@ impl Player {
                 let done = match slot.lock() {
                     Ok(mut c) => match c.as_mut().map(|c| c.try_wait()) {
                         Some(Ok(Some(_))) | None => {
-                            *c = Command::new("paplay").arg(&file).spawn().ok();
+                            *c = Command::new("paplay").args(&device).arg(&file).spawn().ok();
                             c.is_none()
                         }
                         _ => false,
@@ -123,7 +129,24 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     let audio = dir.path().join("bench.wav");
     let sink = WavWriter::create(&audio, 2, 16_000)?;
     let load = crate::bench_load::CpuLoad::start(b.load)?;
-    let player = b.play.as_deref().map(Player::start).transpose()?;
+    let player = b
+        .play
+        .as_deref()
+        .map(|f| Player::start(f, None))
+        .transpose()?;
+    let mic_player = match (&b.play_mic, b.mic.as_deref()) {
+        (Some(file), Some(mic)) => {
+            let sink = mic.strip_suffix(".monitor").ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--play-mic plays into the sink that --mic records the monitor of, but \
+                     {mic} is not a monitor (e.g. `pactl load-module module-null-sink \
+                     sink_name=me`, then --mic me.monitor)"
+                )
+            })?;
+            Some(Player::start(file, Some(sink))?)
+        }
+        _ => None,
+    };
     let started = Instant::now();
     let mut recorder = Recorder::new(
         Some(mic),
@@ -168,6 +191,7 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
     rss.push((wall, rss_mib()));
     drop(load);
     drop(player);
+    drop(mic_player);
     result?;
     let lags = live.map(|l| l.finish(Path::new(&audio), &summary.live_gaps));
     // Padding at the very start is the devices' first-callback latency, not a drop.

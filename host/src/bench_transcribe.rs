@@ -428,13 +428,15 @@ pub fn run_loaded(
     files: &[BenchFile],
     settings: &Settings,
     load: usize,
+    skip_fixed: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     #[derive(Serialize)]
     struct Loaded {
         quiet: RunResult,
         loaded: RunResult,
-        loaded_fixed: RunResult,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        loaded_fixed: Option<RunResult>,
         loaded_one_thread: RunResult,
         load_processes: usize,
     }
@@ -453,14 +455,19 @@ pub fn run_loaded(
             let _load = crate::bench_load::CpuLoad::start(load)?;
             (
                 measure(file, settings, settings.threads, Mode::Pipeline)?,
-                measure(file, settings, fixed, Mode::Pipeline)?,
+                match skip_fixed {
+                    true => None,
+                    false => Some(measure(file, settings, fixed, Mode::Pipeline)?),
+                },
                 measure(file, settings, one, Mode::Pipeline)?,
             )
         };
         if !json {
             progress_line(&quiet, "quiet");
             progress_line(&loaded, &format!("load {load}"));
-            progress_line(&loaded_fixed, &format!("load {load}, fixed"));
+            if let Some(f) = &loaded_fixed {
+                progress_line(f, &format!("load {load}, fixed"));
+            }
             progress_line(&loaded_one_thread, &format!("load {load}, 1 thread"));
         }
         rows.push(Loaded {
@@ -493,28 +500,38 @@ pub fn run_loaded(
     for r in &rows {
         quiet += r.quiet.wall_s;
         loaded += r.loaded.wall_s;
-        fixed += r.loaded_fixed.wall_s;
+        fixed += r.loaded_fixed.as_ref().map_or(0.0, |f| f.wall_s);
         single += r.loaded_one_thread.wall_s;
         let w = |x: Option<f64>| x.map(|v| format!("{:.3}", v)).unwrap_or("-".into());
+        let (fixed_s, fixed_x) = match &r.loaded_fixed {
+            Some(f) => (
+                format!("{:.2}", f.wall_s),
+                format!("{:.2}x", f.wall_s / r.quiet.wall_s),
+            ),
+            None => ("-".into(), "-".into()),
+        };
         println!(
-            "{:<34} {:>6.1} | {:>8.2} {:>8.2} {:>6.2}x | {:>8.2} {:>6.2}x | {:>10.2} {:>6.2}x | {:>6} {:>6}",
+            "{:<34} {:>6.1} | {:>8.2} {:>8.2} {:>6.2}x | {:>8} {:>7} | {:>10.2} {:>6.2}x | {:>6} {:>6}",
             r.quiet.file,
             r.quiet.audio_s,
             r.quiet.wall_s,
             r.loaded.wall_s,
             r.loaded.wall_s / r.quiet.wall_s,
-            r.loaded_fixed.wall_s,
-            r.loaded_fixed.wall_s / r.quiet.wall_s,
+            fixed_s,
+            fixed_x,
             r.loaded_one_thread.wall_s,
             r.loaded.wall_s / r.loaded_one_thread.wall_s,
             w(r.quiet.wer),
             w(r.loaded.wer)
         );
     }
+    let fixed = match skip_fixed {
+        true => String::new(),
+        false => format!(" (threads fixed: {:.2}x)", fixed / quiet.max(1e-9)),
+    };
     println!(
-        "total: loaded {:.2}x quiet (threads fixed: {:.2}x); up to {threads} threads loaded {:.2}x one thread loaded",
+        "total: loaded {:.2}x quiet{fixed}; up to {threads} threads loaded {:.2}x one thread loaded",
         loaded / quiet.max(1e-9),
-        fixed / quiet.max(1e-9),
         loaded / single.max(1e-9)
     );
     println!(
