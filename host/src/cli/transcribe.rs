@@ -83,7 +83,10 @@ pub struct EngineArgs {
     #[arg(long)]
     pub language: Option<String>,
     /// The most CPU threads whisper uses [default: physical cores]; fewer for a while when
-    /// other programs keep cores busy, since whisper's threads then wait on each other
+    /// other programs keep cores busy, since whisper's threads then wait on each other. With 2
+    /// or more, a 2-channel file's channels are transcribed side by side, one thread each, and
+    /// so are the halves of a mono file of 10 minutes or more (of a minute or more while other
+    /// programs keep a core busy)
     #[arg(long, env = "MINUTES_THREADS")]
     pub threads: Option<usize>,
     /// Beam search with this many beams (whisper.cpp's command line uses 5); 1 is greedy
