@@ -54,9 +54,9 @@ fn rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Plays a file into `sink` (default: the default output) over and over until dropped. paplay is run directly
-/// (not from a shell loop), so stopping really stops it: an orphaned paplay kept playing into
-/// the next benchmark and held the caller's pipe open for minutes.
+/// Plays a file into `sink` (default: the default output) over and over until dropped. paplay
+/// is run directly (not from a shell loop), so stopping really stops it: an orphaned paplay
+/// kept playing into the next benchmark and held the caller's pipe open for minutes.
 struct Player {
     stop: Arc<AtomicBool>,
     child: Arc<std::sync::Mutex<Option<Child>>>,

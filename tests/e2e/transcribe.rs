@@ -34,6 +34,31 @@ fn transcribe_json_on(
     serde_json::from_str(&env.ok(&args)).expect("json transcript")
 }
 
+/// `transcribe AUDIO` with tiny.en on 2 threads, English, no diarization, `-v`: the log (which
+/// says how the work was split) and the JSON transcript. The caller holds the whisper lock.
+fn transcribe_in_halves_logged(env: &Env, audio: &std::path::Path) -> (String, Value) {
+    let out = env
+        .command(&[
+            "transcribe",
+            audio.to_str().unwrap(),
+            "--model",
+            &tiny(),
+            "--threads",
+            "2",
+            "--language",
+            "en",
+            "--no-diarize",
+            "--json",
+            "-v",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    let t = serde_json::from_slice(&out.stdout).expect("json transcript");
+    (log, t)
+}
+
 fn text_of(t: &Value, channel: Option<u64>) -> String {
     t["segments"]
         .as_array()
@@ -251,29 +276,11 @@ fn a_long_mono_recording_is_transcribed_in_two_halves_that_meet_cleanly() {
     );
     let reference = std::fs::read_to_string(shared("corpus/synthetic/meeting_a.txt")).unwrap();
     let _one = WHISPER.lock().unwrap_or_else(|p| p.into_inner());
-    let out = env
-        .command(&[
-            "transcribe",
-            long.to_str().unwrap(),
-            "--model",
-            &tiny(),
-            "--threads",
-            "2",
-            "--language",
-            "en",
-            "--no-diarize",
-            "--json",
-            "-v",
-        ])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
+    let (log, t) = transcribe_in_halves_logged(&env, &long);
     assert!(
         log.contains("halves meet here"),
         "not transcribed in halves: {log}"
     );
-    let t: Value = serde_json::from_slice(&out.stdout).expect("json transcript");
     assert_eq!(t["complete"], true);
     // Each copy scored on its own: the one the halves meet in may not do worse than the others
     // by more than a few words (a lost or doubled stretch of speech costs 10 % or more).
@@ -335,30 +342,12 @@ fn a_mono_meeting_on_a_busy_machine_is_transcribed_in_halves() {
             })
             .collect(),
     );
-    let out = env
-        .command(&[
-            "transcribe",
-            audio.to_str().unwrap(),
-            "--model",
-            &tiny(),
-            "--threads",
-            "2",
-            "--language",
-            "en",
-            "--no-diarize",
-            "--json",
-            "-v",
-        ])
-        .output()
-        .unwrap();
+    let (log, t) = transcribe_in_halves_logged(&env, &audio);
     drop(spinners);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
     assert!(
         log.contains("other programs keep a core busy") && log.contains("halves meet here"),
         "not transcribed in halves beside a busy core: {log}"
     );
-    let t: Value = serde_json::from_slice(&out.stdout).expect("json transcript");
     assert_eq!(t["complete"], true);
     // Measured with tiny.en beside one busy core: 0.135 (0.090 quiet, in one piece).
     let stats = wer::score(&reference, &text_of(&t, None));

@@ -942,7 +942,8 @@ enum Part {
 /// Which lanes each worker runs: every worker is a thread with its own whisper state. Two
 /// workers when there are two threads to give: a 2-channel file's channels side by side, a
 /// long mono file's halves side by side (see `MIN_HALVES_MS`; `MIN_BUSY_HALVES_MS` while other
-/// programs keep a core busy, `busy`). ggml's threads meet at a barrier after every operation, so one whisper call on 2 threads stalls whenever another program takes a core;
+/// programs keep a core busy, `busy`). ggml's threads meet at a barrier after every
+/// operation, so one whisper call on 2 threads stalls whenever another program takes a core;
 /// two calls on one thread each never wait for each other. On meeting_b with tiny.en beside one
 /// busy core, the two channels took 10–14 s on one thread each against 16–20 s on 2 threads,
 /// and as long as those 2 threads on a quiet machine (issue 19).
