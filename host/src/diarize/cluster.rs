@@ -112,13 +112,24 @@ const MIN_SPEAKER_EMBEDDINGS: usize = 12;
 /// Chosen on the tune split and the hour (0.34-0.42 gave the same); see the README.
 pub const FOLD_DISTANCE: f32 = 0.38;
 
+/// Fewer embeddings in the whole recording than a speaker needs in a long one: some 15-30 s of
+/// speech, where a cluster's size says next to nothing.
+pub fn few_embeddings(n: usize) -> bool {
+    n < MIN_SPEAKER_EMBEDDINGS
+}
+
+/// The size from which a cluster of `n` embeddings is a speaker whatever its distance.
+pub fn large_cluster(n: usize) -> usize {
+    ((SPEAKER_SHARE * n as f64).round() as usize).max(2)
+}
+
 /// Which clusters of an estimate are speakers, largest first. `sizes[c]` counts cluster c's
 /// embeddings, `centroids[c]` is its L2-normalised mean. A recording's length must not decide
 /// the count: a fixed minimum size lets the fragments of one voice over an hour pass as dozens
 /// of speakers, and a share alone swallows someone who speaks for a minute of it.
 pub fn speaker_clusters(sizes: &[usize], centroids: &[Vec<f32>], fold_distance: f32) -> Vec<usize> {
     let n: usize = sizes.iter().sum();
-    let large = ((SPEAKER_SHARE * n as f64).round() as usize).max(2);
+    let large = large_cluster(n);
     let small = MIN_SPEAKER_EMBEDDINGS.min(large);
     let mut order: Vec<usize> = (0..sizes.len()).filter(|&c| sizes[c] >= small).collect();
     order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
@@ -136,6 +147,97 @@ pub fn speaker_clusters(sizes: &[usize], centroids: &[Vec<f32>], fold_distance: 
         speakers.extend((0..sizes.len()).max_by_key(|&c| (sizes[c], usize::MAX - c)));
     }
     speakers
+}
+
+/// Joins clusters that segmentation heard as one voice: two clusters whose runs share a
+/// window's local speaker, and are never different local speakers of one window, are one
+/// speaker, if one of them has `speaker_size` rows or more (fragments join a voice; two
+/// fragments do not make one). `runs[i]` is row i's (window, local speaker); `labels[i]` its
+/// cluster. Returns the new labels, numbered 0..k in order of first row.
+///
+/// Why: embeddings of short runs of a noisy recording lie as far apart as different people's
+/// (JFK's 11 s: runs of 1-2.4 s at cosine distance 0.29-0.65, an AMI meeting's two voices
+/// 0.31-1.14), but segmentation, which hears a 10 s window at once, gave all of JFK's speech to
+/// one local speaker. Two clusters that segmentation tells apart in any window they share stay
+/// apart, and so do clusters that never share a window: there it has no say.
+pub fn join_one_voice(
+    labels: &[usize],
+    runs: &[(usize, usize)],
+    speaker_size: usize,
+) -> Vec<usize> {
+    let k = labels.iter().max().map_or(0, |m| m + 1);
+    let mut size = vec![0usize; k];
+    for &l in labels {
+        size[l] += 1;
+    }
+    // Per window: which (cluster, local speaker) pairs occur.
+    let mut by_window: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
+    for (&l, &(window, local)) in labels.iter().zip(runs) {
+        let pairs = by_window.entry(window).or_default();
+        if !pairs.contains(&(l, local)) {
+            pairs.push((l, local));
+        }
+    }
+    let mut together = vec![false; k * k];
+    let mut apart = vec![false; k * k];
+    for pairs in by_window.values() {
+        for &(a, la) in pairs {
+            for &(b, lb) in pairs {
+                if a != b {
+                    if la == lb {
+                        together[a * k + b] = true;
+                    } else {
+                        apart[a * k + b] = true;
+                    }
+                }
+            }
+        }
+    }
+    // Union-find; a join must not bring together clusters that segmentation told apart.
+    let mut parent: Vec<usize> = (0..k).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for a in 0..k {
+        for b in a + 1..k {
+            if !together[a * k + b] || apart[a * k + b] {
+                continue;
+            }
+            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+            if ra == rb {
+                continue;
+            }
+            let members = |r: usize, parent: &mut [usize]| -> Vec<usize> {
+                (0..k).filter(|&c| root(parent, c) == r).collect()
+            };
+            let (ma, mb) = (members(ra, &mut parent), members(rb, &mut parent));
+            if ma.iter().any(|&x| mb.iter().any(|&y| apart[x * k + y]))
+                || size[ra].max(size[rb]) < speaker_size
+            {
+                continue;
+            }
+            parent[rb] = ra;
+            size[ra] += size[rb];
+        }
+    }
+    let mut ids: Vec<usize> = Vec::new();
+    labels
+        .iter()
+        .map(|&l| {
+            let r = root(&mut parent, l);
+            match ids.iter().position(|&x| x == r) {
+                Some(p) => p,
+                None => {
+                    ids.push(r);
+                    ids.len() - 1
+                }
+            }
+        })
+        .collect()
 }
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -183,6 +285,34 @@ mod tests {
                 vec![cos, (1.0 - cos * cos).max(0.0).sqrt(), 0.0]
             })
             .collect()
+    }
+
+    #[test]
+    fn clusters_segmentation_heard_as_one_voice_are_joined() {
+        // JFK-like: one window, every run local speaker 0, embedded into three clusters.
+        let runs = [(0, 0), (0, 0), (0, 0), (1, 0), (1, 0)];
+        assert_eq!(join_one_voice(&[0, 1, 2, 1, 2], &runs, 2), vec![0; 5]);
+        // Two fragments heard as one voice do not make a speaker of their own.
+        let runs = [(0, 0), (0, 0), (0, 1), (0, 1), (0, 1)];
+        assert_eq!(
+            join_one_voice(&[0, 1, 2, 2, 2], &runs, 2),
+            vec![0, 1, 2, 2, 2]
+        );
+        // Two voices segmentation tells apart in a window they share stay apart, even where
+        // another window calls them one local speaker.
+        let runs = [(0, 0), (0, 1), (1, 0), (1, 0)];
+        assert_eq!(join_one_voice(&[0, 1, 0, 1], &runs, 1), vec![0, 1, 0, 1]);
+        // Clusters that never share a window: segmentation has no say.
+        let runs = [(0, 0), (1, 0), (2, 0)];
+        assert_eq!(join_one_voice(&[0, 1, 2], &runs, 1), vec![0, 1, 2]);
+        // A join never brings together two clusters that were told apart: 0 and 1 are apart,
+        // 2 is heard as one voice with each of them, and joins the first only.
+        let runs = [(0, 0), (0, 1), (1, 0), (1, 0), (2, 1), (2, 1)];
+        assert_eq!(
+            join_one_voice(&[0, 1, 0, 2, 1, 2], &runs, 1),
+            vec![0, 1, 0, 0, 1, 0]
+        );
+        assert!(join_one_voice(&[], &[], 2).is_empty());
     }
 
     #[test]
