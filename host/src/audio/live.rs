@@ -272,6 +272,82 @@ fn analyse(
 
 /// Words of the channel's transcript so far given to whisper as the prompt of a live window.
 const LIVE_PROMPT_WORDS: usize = 30;
+/// What whisper leaves after its last segment of a live region is transcribed on its own if it
+/// is this long (whisper's own rule for another pass); a shorter tail is padding.
+const LIVE_MIN_TAIL_MS: u32 = 1_000;
+
+/// Transcribes `audio` (a live region from `from_ms` on), hands each line out and adds it to the
+/// channel's `context`. Returns where whisper handed the rest of the audio back, if it did.
+#[allow(clippy::too_many_arguments)]
+fn transcribe_piece(
+    engine: &mut Transcriber,
+    job: &Job,
+    speaker: &str,
+    audio: &[f32],
+    from_ms: u64,
+    context: &mut String,
+    languages: &mut Vec<String>,
+    on_segment: &mut OnSegment,
+    result: &mut LiveResult,
+) -> Result<Option<u64>, TranscribeError> {
+    // A short prompt: with windows of a few seconds, whisper given a long one copied it into
+    // the transcript more often (live WER 0.20 with 100 words on meeting_a).
+    let prompt = crate::transcribe::engine::tail_words(context, LIVE_PROMPT_WORDS);
+    let prompt_ref = (!prompt.is_empty()).then_some(prompt.as_str());
+    let took = Instant::now();
+    let waited = job
+        .speech_end
+        .map(|t| took.saturating_duration_since(t).as_millis() as u64);
+    let window = engine.transcribe(
+        audio,
+        from_ms,
+        prompt_ref,
+        Some(Arc::new(AtomicBool::new(false))),
+    )?;
+    tracing::debug!(
+        channel = job.channel,
+        audio_ms = audio.len() as u64 / 16,
+        waited_ms = ?waited,
+        took_ms = took.elapsed().as_millis() as u64,
+        chars = window.segments.iter().map(|s| s.text.len()).sum::<usize>(),
+        handed_over_from_ms = ?window.handed_over_from_ms,
+        "live window transcribed"
+    );
+    if let Some(l) = window.language {
+        languages.push(l);
+    }
+    let lag = job.speech_end.map(|t| t.elapsed().as_secs_f64());
+    for raw in window.segments {
+        let text = crate::transcribe::repeats::collapse_loops(&raw.text);
+        let text = text.as_str();
+        if crate::transcribe::pipeline::is_non_speech(text)
+            || crate::transcribe::repeats::copies_context(text, context)
+        {
+            tracing::debug!(text, "live: dropped non-speech or a copy of the prompt");
+            continue;
+        }
+        let seg = Segment {
+            start_ms: raw.start_ms.max(from_ms),
+            end_ms: raw.end_ms.min(job.region.end_ms).max(raw.start_ms),
+            channel: job.channel as u32,
+            speaker: Some(speaker.to_string()),
+            text: text.to_string(),
+            confidence: raw.confidence,
+        };
+        context.push(' ');
+        context.push_str(text);
+        if context.len() > 1000 {
+            let cut = context.len() - 600;
+            let cut = (cut..context.len())
+                .find(|i| context.is_char_boundary(*i))
+                .unwrap_or(0);
+            context.drain(..cut);
+        }
+        on_segment(&seg, lag);
+        result.segments.push(seg);
+    }
+    Ok(window.handed_over_from_ms)
+}
 
 fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> LiveResult {
     let mut result = LiveResult::default();
@@ -289,71 +365,45 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
         }
     };
     engine.set_fit_audio_ctx(true);
+    // When whisper stops well before a region's end, it would encode the whole fitted window
+    // again from there: with one core busy a 7.6 s region took 5.3 s instead of 1.4 s, and the
+    // other channel's next region waited behind it. The tail is handed back instead and
+    // transcribed on its own, fitted to its length, with the words before it as its prompt.
+    engine.set_min_tail_ms(LIVE_MIN_TAIL_MS);
+    engine.set_hand_over_tails(true);
     if let Err(e) = engine.warm_up() {
         tracing::warn!("live transcript: warming up the model failed: {e}");
     }
     let mut contexts = [String::new(), String::new()];
     let mut languages: Vec<String> = Vec::new();
     let mut run = |job: Job, result: &mut LiveResult| -> Result<(), TranscribeError> {
-        // A short prompt: with windows of a few seconds, whisper given a long one copied it
-        // into the transcript more often (live WER 0.20 with 100 words on meeting_a).
-        let prompt =
-            crate::transcribe::engine::tail_words(&contexts[job.channel], LIVE_PROMPT_WORDS);
-        let context = (!prompt.is_empty()).then_some(prompt.as_str());
-        let took = Instant::now();
-        let waited = job
-            .speech_end
-            .map(|t| took.saturating_duration_since(t).as_millis() as u64);
-        let window = engine.transcribe(
-            &job.audio,
-            job.region.start_ms,
-            context,
-            Some(Arc::new(AtomicBool::new(false))),
-        )?;
-        tracing::debug!(
-            channel = job.channel,
-            audio_ms = job.region.end_ms - job.region.start_ms,
-            waited_ms = ?waited,
-            took_ms = took.elapsed().as_millis() as u64,
-            chars = window.segments.iter().map(|s| s.text.len()).sum::<usize>(),
-            "live window transcribed"
-        );
-        if let Some(l) = window.language {
-            languages.push(l);
-        }
-        let lag = job.speech_end.map(|t| t.elapsed().as_secs_f64());
-        for raw in window.segments {
-            let text = crate::transcribe::repeats::collapse_loops(&raw.text);
-            let text = text.as_str();
-            if crate::transcribe::pipeline::is_non_speech(text)
-                || crate::transcribe::repeats::copies_context(text, &contexts[job.channel])
-            {
-                tracing::debug!(text, "live: dropped non-speech or a copy of the prompt");
-                continue;
+        let mut from_ms = job.region.start_ms;
+        // At most one tail is handed over per region: a tail's own tail is whisper's to pass.
+        for piece in 0..2 {
+            let start = ((from_ms - job.region.start_ms) as usize * 16).min(job.audio.len());
+            let audio = &job.audio[start..];
+            if piece == 1 {
+                engine.set_hand_over_tails(false);
             }
-            let seg = Segment {
-                start_ms: raw.start_ms.max(job.region.start_ms),
-                end_ms: raw.end_ms.min(job.region.end_ms).max(raw.start_ms),
-                channel: job.channel as u32,
-                speaker: Some(config.channel_names[job.channel].clone()),
-                text: text.to_string(),
-                confidence: raw.confidence,
-            };
-            let ctx = &mut contexts[job.channel];
-            ctx.push(' ');
-            ctx.push_str(text);
-            if ctx.len() > 1000 {
-                let cut = ctx.len() - 600;
-                let cut = (cut..ctx.len())
-                    .find(|i| ctx.is_char_boundary(*i))
-                    .unwrap_or(0);
-                ctx.drain(..cut);
+            let handed_over = transcribe_piece(
+                &mut engine,
+                &job,
+                &config.channel_names[job.channel],
+                audio,
+                from_ms,
+                &mut contexts[job.channel],
+                &mut languages,
+                &mut on_segment,
+                result,
+            );
+            engine.set_hand_over_tails(true);
+            match handed_over? {
+                Some(at) if at > from_ms && at < job.region.end_ms => from_ms = at,
+                _ => break,
             }
-            on_segment(&seg, lag);
-            result.segments.push(seg);
         }
-        if let Some(l) = lag {
-            result.lags.push(l);
+        if let Some(t) = job.speech_end {
+            result.lags.push(t.elapsed().as_secs_f64());
         }
         Ok(())
     };
