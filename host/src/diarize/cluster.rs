@@ -68,13 +68,6 @@ pub fn average_linkage(x: &[Vec<f32>], threshold: f32, clusters: Option<usize>) 
     // Average linkage is monotone: replaying the merges by distance gives the dendrogram.
     merges.sort_by(|p, q| p.0.total_cmp(&q.0));
     let mut parent: Vec<usize> = (0..n).collect();
-    fn find(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     let mut k = n;
     for (dist, a, b) in merges {
         match clusters {
@@ -82,20 +75,33 @@ pub fn average_linkage(x: &[Vec<f32>], threshold: f32, clusters: Option<usize>) 
             None if dist > threshold => break,
             _ => {}
         }
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
         parent[rb] = ra;
         k -= 1;
     }
+    let roots: Vec<usize> = (0..n).map(|i| root(&mut parent, i)).collect();
+    numbered(&roots)
+}
+
+/// The root of `i`'s group in a union-find forest (halving the path on the way).
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Group ids numbered 0..k in order of first appearance.
+fn numbered(groups: &[usize]) -> Vec<usize> {
     let mut ids: Vec<usize> = Vec::new();
-    (0..n)
-        .map(|i| {
-            let r = find(&mut parent, i);
-            match ids.iter().position(|&x| x == r) {
-                Some(p) => p,
-                None => {
-                    ids.push(r);
-                    ids.len() - 1
-                }
+    groups
+        .iter()
+        .map(|&g| match ids.iter().position(|&x| x == g) {
+            Some(p) => p,
+            None => {
+                ids.push(g);
+                ids.len() - 1
             }
         })
         .collect()
@@ -195,13 +201,6 @@ pub fn join_one_voice(
     }
     // Union-find; a join must not bring together clusters that segmentation told apart.
     let mut parent: Vec<usize> = (0..k).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     for a in 0..k {
         for b in a + 1..k {
             if !together[a * k + b] || apart[a * k + b] {
@@ -224,20 +223,8 @@ pub fn join_one_voice(
             size[ra] += size[rb];
         }
     }
-    let mut ids: Vec<usize> = Vec::new();
-    labels
-        .iter()
-        .map(|&l| {
-            let r = root(&mut parent, l);
-            match ids.iter().position(|&x| x == r) {
-                Some(p) => p,
-                None => {
-                    ids.push(r);
-                    ids.len() - 1
-                }
-            }
-        })
-        .collect()
+    let roots: Vec<usize> = labels.iter().map(|&l| root(&mut parent, l)).collect();
+    numbered(&roots)
 }
 
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
