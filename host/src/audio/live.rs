@@ -276,20 +276,29 @@ const LIVE_PROMPT_WORDS: usize = 30;
 /// is this long (whisper's own rule for another pass); a shorter tail is padding.
 const LIVE_MIN_TAIL_MS: u32 = 1_000;
 
-/// Transcribes `audio` (a live region from `from_ms` on), hands each line out and adds it to the
-/// channel's `context`. Returns where whisper handed the rest of the audio back, if it did.
-#[allow(clippy::too_many_arguments)]
+/// What the worker carries from one window to the next.
+#[derive(Default)]
+struct Running {
+    /// Each channel's words so far (the end of it is the next window's prompt).
+    contexts: [String; 2],
+    /// The language whisper heard in each window.
+    languages: Vec<String>,
+}
+
+/// Transcribes `job`'s region from `from_ms` on, hands each line out and adds it to the
+/// channel's context. Returns where whisper handed the rest of the audio back, if it did.
 fn transcribe_piece(
     engine: &mut Transcriber,
     job: &Job,
     speaker: &str,
-    audio: &[f32],
     from_ms: u64,
-    context: &mut String,
-    languages: &mut Vec<String>,
+    running: &mut Running,
     on_segment: &mut OnSegment,
     result: &mut LiveResult,
 ) -> Result<Option<u64>, TranscribeError> {
+    let start = ((from_ms - job.region.start_ms) as usize * 16).min(job.audio.len());
+    let audio = &job.audio[start..];
+    let context = &mut running.contexts[job.channel];
     // A short prompt: with windows of a few seconds, whisper given a long one copied it into
     // the transcript more often (live WER 0.20 with 100 words on meeting_a).
     let prompt = crate::transcribe::engine::tail_words(context, LIVE_PROMPT_WORDS);
@@ -314,7 +323,7 @@ fn transcribe_piece(
         "live window transcribed"
     );
     if let Some(l) = window.language {
-        languages.push(l);
+        running.languages.push(l);
     }
     let lag = job.speech_end.map(|t| t.elapsed().as_secs_f64());
     for raw in window.segments {
@@ -374,14 +383,11 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
     if let Err(e) = engine.warm_up() {
         tracing::warn!("live transcript: warming up the model failed: {e}");
     }
-    let mut contexts = [String::new(), String::new()];
-    let mut languages: Vec<String> = Vec::new();
+    let mut running = Running::default();
     let mut run = |job: Job, result: &mut LiveResult| -> Result<(), TranscribeError> {
         let mut from_ms = job.region.start_ms;
         // At most one tail is handed over per region: a tail's own tail is whisper's to pass.
         for piece in 0..2 {
-            let start = ((from_ms - job.region.start_ms) as usize * 16).min(job.audio.len());
-            let audio = &job.audio[start..];
             if piece == 1 {
                 engine.set_hand_over_tails(false);
             }
@@ -389,10 +395,8 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
                 &mut engine,
                 &job,
                 &config.channel_names[job.channel],
-                audio,
                 from_ms,
-                &mut contexts[job.channel],
-                &mut languages,
+                &mut running,
                 &mut on_segment,
                 result,
             );
@@ -417,7 +421,7 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
             result.error.get_or_insert(e.to_string());
         }
     }
-    result.language = crate::transcribe::pipeline::most_common(&languages);
+    result.language = crate::transcribe::pipeline::most_common(&running.languages);
     result
 }
 
