@@ -370,3 +370,45 @@ fn kill_9_loses_at_most_about_a_second_and_recover_makes_the_meeting() {
     // Recovered once: nothing left to recover.
     assert!(env.ok(&["recover"]).contains("no interrupted recordings"));
 }
+
+/// The live transcript with the multilingual base model and the default `--language auto`: a
+/// French recording comes out French. Warming the model up on silence once decided the
+/// language of every recording (base "heard" Welsh in it), and French came out as Welsh.
+#[test]
+fn the_live_transcript_hears_the_recordings_own_language() {
+    let env = Env::new();
+    // 6.3 s: one live region (a longer one is cut at 8 s, mid-sentence).
+    let french = env.path("fr.wav");
+    let status = Command::new("sox")
+        .arg(workspace().join("tests/fixtures/languages/fr_espeak.flac"))
+        .args(["-r", "16000", "-b", "16", "-c", "1"])
+        .arg(&french)
+        .status()
+        .expect("sox (in .ci/debian-packages)");
+    assert!(status.success(), "sox could not convert the French clip");
+    let base = shared("models/ggml-base-q5_1.bin").display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_minutes"))
+        .args(["record", "--title", "Budget", "--system", "none"])
+        .arg("--mic-file")
+        .arg(&french)
+        .args(["--model", &base, "--threads", "1", "--duration", "10"])
+        .args(["--no-summary", "--json", "--dir", "notes"])
+        .env("MINUTES_HOME", env.home.path())
+        .current_dir(env.work.path())
+        .output()
+        .expect("minutes record");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "record failed:\n{stderr}");
+    let result: Value = serde_json::from_slice(&out.stdout).expect("record --json");
+    let id = result["meeting_id"].as_str().expect("stored meeting");
+    let shown: Value = serde_json::from_str(&env.ok(&["show", id, "--json"])).expect("show json");
+    let t = &shown["document"]["transcript"];
+    let text = words(t, 0);
+    assert_eq!(t["language"], "fr", "{text}");
+    for w in ["bonjour", "aujourd'hui", "budget"] {
+        assert!(
+            text.contains(w),
+            "`{w}` missing from the live transcript: {text}"
+        );
+    }
+}

@@ -354,7 +354,12 @@ impl Transcriber {
     /// does this while the recording starts: its first line came 2-3 s later without it.
     pub fn warm_up(&mut self) -> Result<(), TranscribeError> {
         let silence = vec![0.0f32; 10 * 16_000];
-        self.transcribe(&silence, 0, None, None).map(|_| ())
+        // What whisper makes of silence says nothing about the recording's language: base
+        // "heard" three words of Welsh in it, and every live window after was decoded as Welsh.
+        let detected = self.detected_language.take();
+        let warmed = self.transcribe(&silence, 0, None, None).map(|_| ());
+        self.detected_language = detected;
+        warmed
     }
 
     /// Detect the language afresh on the next window: a new recording starts.
