@@ -212,6 +212,8 @@ pub fn run(b: CaptureBench) -> anyhow::Result<()> {
         "lag_p50_s": lags.as_ref().and_then(|l| percentile(&l.lags, 50.0)),
         "lag_p95_s": lags.as_ref().and_then(|l| percentile(&l.lags, 95.0)),
         "lags_s": lags.as_ref().map(|l| &l.lags),
+        // What the live transcript said, to score against the played files' reference.
+        "live_segments": lags.as_ref().map(|l| &l.segments),
     });
     if b.json {
         return crate::cli::print_json(&report);

@@ -45,6 +45,9 @@ pub struct RunResult {
     /// `pauses` or `dense` (see [`BenchFile::kind`]).
     #[serde(default)]
     pub kind: String,
+    /// What the run transcribed (the words scored), to see where two runs differ.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// Peak resident memory of this process (Linux), in MB.
@@ -106,11 +109,9 @@ pub fn run_one(
     };
     let wall_s = started.elapsed().as_secs_f64();
     let audio_s = transcript.duration_ms as f64 / 1000.0;
+    let text = transcript.text(None);
     let errors = match reference {
-        Some(r) => Some(wer::score(
-            &std::fs::read_to_string(r)?,
-            &transcript.text(None),
-        )),
+        Some(r) => Some(wer::score(&std::fs::read_to_string(r)?, &text)),
         None => None,
     };
     Ok(RunResult {
@@ -130,6 +131,7 @@ pub fn run_one(
         split: None,
         speech: None,
         kind: String::new(),
+        text,
     })
 }
 

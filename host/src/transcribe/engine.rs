@@ -57,6 +57,10 @@ pub struct EngineConfig {
     /// that many beams, as whisper.cpp's command line does by default (5) — slower, at times
     /// more accurate.
     pub beam_size: usize,
+    /// How many times whisper may decode a window again at a higher temperature when the
+    /// result looks wrong (repetitive, or unlikely): 5 is whisper's own (0.2 steps up to 1.0),
+    /// 0 none. Each retry runs the decoder up to the token limit again.
+    pub fallbacks: u32,
 }
 
 impl EngineConfig {
@@ -76,9 +80,13 @@ impl EngineConfig {
             word_timestamps: false,
             dtw: false,
             beam_size: 1,
+            fallbacks: WHISPER_FALLBACKS,
         }
     }
 }
+
+/// whisper.cpp's own temperature schedule: 0.0, then 0.2 steps up to 1.0.
+pub const WHISPER_FALLBACKS: u32 = 5;
 
 /// Physical cores: ggml's threads spin while waiting, so hyper-threads only get in each other's way.
 pub fn default_threads() -> usize {
@@ -371,6 +379,11 @@ impl Transcriber {
         &self.config
     }
 
+    /// whisper's retries at higher temperatures (see [`EngineConfig::fallbacks`]).
+    pub fn set_fallbacks(&mut self, n: u32) {
+        self.config.fallbacks = n;
+    }
+
     /// Token timestamps: needed to split segments that span packed regions.
     pub fn set_word_timestamps(&mut self, on: bool) {
         self.config.word_timestamps = on;
@@ -421,6 +434,11 @@ impl Transcriber {
             max
         };
         let mut params = quiet_params(strategy, threads);
+        // whisper.cpp tries temperatures from 0 up to 1.0 in these steps.
+        params.set_temperature_inc(match self.config.fallbacks {
+            0 => 0.0,
+            n => 1.0 / n as f32,
+        });
         params.set_translate(self.config.translate);
         params.set_token_timestamps(self.config.word_timestamps);
         if self.fit_audio_ctx {

@@ -131,6 +131,8 @@ pub struct Tuning {
     /// With two or more threads, a 2-channel file's channels (and a long mono file's halves)
     /// are transcribed side by side, one whisper state and thread each (see `plan`).
     pub parallel: bool,
+    /// whisper's retries at higher temperatures per window (`None`: the engine's setting).
+    pub fallbacks: Option<u32>,
 }
 
 impl Default for Tuning {
@@ -143,6 +145,7 @@ impl Default for Tuning {
             filters: true,
             dtw_lag_ms: None,
             parallel: true,
+            fallbacks: None,
         }
     }
 }
@@ -164,7 +167,7 @@ impl Tuning {
 
 impl PipelineOptions {
     /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
-    /// `filters`, `dtw_lag_ms`, `parallel`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `filters`, `dtw_lag_ms`, `parallel`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
     /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -195,6 +198,12 @@ impl PipelineOptions {
                 ("filters", _) => self.tuning.filters = flag()?,
                 ("dtw_lag_ms", _) => self.tuning.dtw_lag_ms = Some(number()?),
                 ("parallel", _) => self.tuning.parallel = flag()?,
+                ("fallbacks", _) => {
+                    self.tuning.fallbacks =
+                        Some(value.parse::<u32>().map_err(|_| {
+                            format!("fallbacks: `{value}` is not a number of retries")
+                        })?)
+                }
                 ("fit_audio_ctx", _) => self.fit_audio_ctx = flag()?,
                 ("vad.pre_pad_ms", Some(v)) => v.pre_pad_ms = number()? as u32,
                 ("vad.post_pad_ms", Some(v)) => v.post_pad_ms = number()? as u32,
@@ -1074,6 +1083,9 @@ pub fn transcribe_file(
     if options.vad.is_some() {
         engine.set_word_timestamps(true);
         engine.set_fit_audio_ctx(options.fit_audio_ctx);
+    }
+    if let Some(n) = options.tuning.fallbacks {
+        engine.set_fallbacks(n);
     }
     let split = options.split_channels && info.channels == 2;
     engine.forget_language();
