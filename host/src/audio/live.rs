@@ -278,8 +278,8 @@ const LIVE_MIN_TAIL_MS: u32 = 1_000;
 /// whisper's retries of a live window at higher temperatures. Each decodes the window again,
 /// and with one core busy they pushed the lag's p95 on a 150 s call with base to 3.2-3.4 s;
 /// without them 3.0 s, and the live transcript's word errors did not measurably differ
-/// (0.23-0.25 against 0.21-0.25 over two runs each). A live line is replaced by the final
-/// transcript anyway, which keeps whisper's full schedule.
+/// (0.23-0.25 against 0.21-0.25 over two runs each). That matters: the live lines are the
+/// recording's transcript, not a preview of it.
 const LIVE_FALLBACKS: u32 = 0;
 
 /// What the worker carries from one window to the next.
