@@ -403,8 +403,12 @@ fn the_live_transcript_hears_the_recordings_own_language() {
     let id = result["meeting_id"].as_str().expect("stored meeting");
     let shown: Value = serde_json::from_str(&env.ok(&["show", id, "--json"])).expect("show json");
     let t = &shown["document"]["transcript"];
-    // The language only: on a machine as busy as CI's, this window came out empty in 3 of 5
-    // recordings (an open bug; alone it is French text every time), but with the warm-up's
-    // language it was Welsh every time.
+    // With the warm-up's language it was Welsh every time; and whisper's silence test dropped
+    // the turn in 3 of 5 recordings on a machine as busy as CI's (see `live::live_engine`).
     assert_eq!(t["language"], "fr", "{}", words(t, 0));
+    let said = words(t, 0).to_lowercase();
+    assert!(
+        said.contains("bonjour"),
+        "the turn is in the transcript: {said}"
+    );
 }

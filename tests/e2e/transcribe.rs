@@ -119,6 +119,51 @@ fn a_recording_in_another_language_is_detected_and_transcribed_in_it() {
     }
 }
 
+/// A turn whisper judges probably silent is still a turn. base gives the French clip a
+/// no-speech probability of 0.7-0.85, and started 6 or 18 ms later (where a recording's first
+/// block falls moves it that much) whisper dropped it whole: an empty transcript. VAD heard
+/// speech there, so the window is decoded again, keeping what whisper hears.
+#[test]
+fn speech_whisper_judges_silent_is_kept() {
+    let env = Env::new();
+    let base = shared("models/ggml-base-q5_1.bin").display().to_string();
+    let clip = env.path("fr.wav");
+    let sox = |args: &[&std::ffi::OsStr]| {
+        let status = std::process::Command::new("sox")
+            .args(args)
+            .status()
+            .expect("sox (in .ci/debian-packages)");
+        assert!(status.success(), "sox {args:?}");
+    };
+    let flac = workspace().join("tests/fixtures/languages/fr_espeak.flac");
+    sox(&[
+        flac.as_os_str(),
+        "-r".as_ref(),
+        "16000".as_ref(),
+        "-b".as_ref(),
+        "16".as_ref(),
+        "-c".as_ref(),
+        "1".as_ref(),
+        clip.as_os_str(),
+    ]);
+    for pad in ["0.006", "0.018"] {
+        let later = env.path(&format!("fr_{pad}.wav"));
+        sox(&[
+            clip.as_os_str(),
+            later.as_os_str(),
+            "pad".as_ref(),
+            pad.as_ref(),
+        ]);
+        let t = transcribe_json_with(&env, &base, &later, &[]);
+        let text = text_of(&t, None).to_lowercase();
+        // Whisper is unsure of the rest ("calatrier", "rebudier"); the turn is what counts.
+        assert!(
+            text.contains("bonjour") && text.split_whitespace().count() >= 10,
+            "started {pad} s later: {text:?}"
+        );
+    }
+}
+
 #[test]
 fn a_two_channel_meeting_is_attributed_per_channel() {
     let env = Env::new();

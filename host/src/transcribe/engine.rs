@@ -164,6 +164,7 @@ pub struct Transcriber {
     fit_audio_ctx: bool,
     min_tail_ms: u32,
     hand_over_tails: bool,
+    keep_unsure_speech: bool,
     cpu: CpuShare,
     /// Transcribers working side by side on one recording (see `share_threads`).
     running_beside: Option<Arc<AtomicUsize>>,
@@ -245,6 +246,7 @@ impl Transcriber {
             fit_audio_ctx: false,
             min_tail_ms: 0,
             hand_over_tails: false,
+            keep_unsure_speech: false,
             cpu: CpuShare::new(),
             running_beside: None,
         })
@@ -270,6 +272,7 @@ impl Transcriber {
             fit_audio_ctx: self.fit_audio_ctx,
             min_tail_ms: self.min_tail_ms,
             hand_over_tails: self.hand_over_tails,
+            keep_unsure_speech: self.keep_unsure_speech,
             cpu: CpuShare::new(),
             running_beside: self.running_beside.clone(),
         })
@@ -402,6 +405,18 @@ impl Transcriber {
         self.hand_over_tails = on;
     }
 
+    /// Keep what whisper decodes even when it judges the window probably silent (no-speech
+    /// probability over 0.6) and its words unlikely (mean log-probability under -1): whisper
+    /// then drops the whole window. That test is for whisper's 30 s windows of anything; a
+    /// window cut around speech that VAD heard is speech, and dropping it loses a turn.
+    pub fn set_keep_unsure_speech(&mut self, on: bool) {
+        self.keep_unsure_speech = on;
+    }
+
+    pub fn keeps_unsure_speech(&self) -> bool {
+        self.keep_unsure_speech
+    }
+
     /// Size the encoder to each window instead of always 30 s: a 10 s window then costs a
     /// third. Whisper was trained on 30 s windows; the pipeline measures the effect on WER.
     pub fn set_fit_audio_ctx(&mut self, on: bool) {
@@ -439,6 +454,10 @@ impl Transcriber {
             0 => 0.0,
             n => 1.0 / n as f32,
         });
+        if self.keep_unsure_speech {
+            // whisper.cpp drops a window when no_speech_prob > this; a probability never is.
+            params.set_no_speech_thold(1.0);
+        }
         params.set_translate(self.config.translate);
         params.set_token_timestamps(self.config.word_timestamps);
         if self.fit_audio_ctx {

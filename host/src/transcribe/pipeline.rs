@@ -35,6 +35,12 @@ const MIN_TOKENS_PER_SECOND: f64 = 1.2;
 const KEPT_SHARE_OF_A_SOUND_WINDOW: f64 = 0.6;
 /// Too few words to call a window a loop.
 const MIN_LOOP_CHECK_WORDS: usize = 12;
+/// whisper drops a whole window it judges probably silent (no-speech probability over 0.6)
+/// when its words also come out unlikely. VAD heard speech there: a French clip, 6 s, came out
+/// of base as nothing at all when it started 6, 15 or 18 ms later, and as two sentences
+/// otherwise. A window with at least this much speech and no words is decoded again, keeping
+/// what whisper hears.
+const MIN_UNSURE_RETRY_MS: u64 = 2_000;
 /// Below this much speech a window is not second-guessed: a few words may be all there is.
 const MIN_RETRY_SPEECH_MS: u64 = 8_000;
 /// What whisper leaves after its last segment is looked at again only if it is at least this
@@ -603,6 +609,17 @@ impl Run<'_> {
             return Ok(None);
         }
         let speech_ms: u64 = pack.pieces.iter().map(|p| p.len_ms).sum();
+        if tokens == 0 && speech_ms >= MIN_UNSURE_RETRY_MS && !self.engine.keeps_unsure_speech() {
+            tracing::debug!(
+                channel = lane.channel,
+                speech_ms,
+                "whisper judged a window of speech silent; transcribing it again, keeping what it hears"
+            );
+            self.engine.set_keep_unsure_speech(true);
+            let kept = self.transcribe_pack(lane, pack, may_retry);
+            self.engine.set_keep_unsure_speech(false);
+            return kept;
+        }
         let heard_too_little = (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0;
         let looped = self.tuning.filters && mostly_repeats(&result.segments, &lane.context);
         if may_retry
