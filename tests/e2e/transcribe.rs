@@ -128,32 +128,25 @@ fn speech_whisper_judges_silent_is_kept() {
     let env = Env::new();
     let base = shared("models/ggml-base-q5_1.bin").display().to_string();
     let clip = env.path("fr.wav");
-    let sox = |args: &[&std::ffi::OsStr]| {
+    // 16 kHz 16-bit mono, as a recording is; then the same samples started later.
+    let sox = |input: &std::path::Path, output: &std::path::Path, effects: &[&str]| {
         let status = std::process::Command::new("sox")
-            .args(args)
+            .arg(input)
+            .args(["-r", "16000", "-b", "16", "-c", "1"])
+            .arg(output)
+            .args(effects)
             .status()
             .expect("sox (in .ci/debian-packages)");
-        assert!(status.success(), "sox {args:?}");
+        assert!(status.success(), "sox {} {effects:?}", input.display());
     };
-    let flac = workspace().join("tests/fixtures/languages/fr_espeak.flac");
-    sox(&[
-        flac.as_os_str(),
-        "-r".as_ref(),
-        "16000".as_ref(),
-        "-b".as_ref(),
-        "16".as_ref(),
-        "-c".as_ref(),
-        "1".as_ref(),
-        clip.as_os_str(),
-    ]);
+    sox(
+        &workspace().join("tests/fixtures/languages/fr_espeak.flac"),
+        &clip,
+        &[],
+    );
     for pad in ["0.006", "0.018"] {
         let later = env.path(&format!("fr_{pad}.wav"));
-        sox(&[
-            clip.as_os_str(),
-            later.as_os_str(),
-            "pad".as_ref(),
-            pad.as_ref(),
-        ]);
+        sox(&clip, &later, &["pad", pad]);
         let t = transcribe_json_with(&env, &base, &later, &[]);
         let text = text_of(&t, None).to_lowercase();
         // Whisper is unsure of the rest ("calatrier", "rebudier"); the turn is what counts.
