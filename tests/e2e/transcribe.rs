@@ -295,6 +295,54 @@ fn a_meeting_nobody_tuned_for_is_transcribed_within_wer_bounds() {
     }
 }
 
+/// A dense meeting (issue 19's meeting_f: three fast voices, 0.2-0.4 s between turns) fills
+/// every window, and each window after the first is given the words before as its prompt.
+/// Given them as plain text, base decoded three windows without timestamps: 28 s of three
+/// people as one line of the transcript.
+#[test]
+fn a_dense_meeting_is_transcribed_in_sentences_not_whole_windows() {
+    let env = Env::new();
+    let out = env.path("meetings");
+    let script = workspace().join("tests/fixtures/meetings/meeting_f_script.json");
+    let rendered = std::process::Command::new(minutes::bench::python_with_numpy())
+        .arg(shared("corpus/synthetic/gen_meeting.py"))
+        .arg(&script)
+        .arg(&out)
+        .output()
+        .expect("run the corpus generator");
+    assert!(
+        rendered.status.success(),
+        "rendering meeting_f failed (needs espeak-ng and sox): {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let t = transcribe_json_on(
+        &env,
+        &shared("models/ggml-base-q5_1.bin").to_string_lossy(),
+        &out.join("meeting_f.wav"),
+        "2",
+        &["--language", "en", "--no-diarize"],
+    );
+    let segments = t["segments"].as_array().unwrap();
+    let lengths: Vec<f64> = segments
+        .iter()
+        .map(|s| (s["end_ms"].as_u64().unwrap() - s["start_ms"].as_u64().unwrap()) as f64 / 1e3)
+        .collect();
+    println!("{} segments, lengths {lengths:?}", lengths.len());
+    // Measured on 2 threads: 54 segments, the longest 5.6 s; with the words before as plain
+    // text, 25 segments, three of them 26-28 s.
+    let longest = lengths.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        longest <= 12.0,
+        "a {longest:.1} s line: {}",
+        text_of(&t, None)
+    );
+    assert!(segments.len() >= 40, "{} segments", segments.len());
+    // WER 0.234 in `minutes bench transcribe` (whole-file whisper: 0.211).
+    let reference = std::fs::read_to_string(out.join("meeting_f.txt")).unwrap();
+    let stats = wer::score(&reference, &text_of(&t, None));
+    assert!(stats.wer() <= 0.30, "WER {:.3} ({stats:?})", stats.wer());
+}
+
 /// A long mono recording on two threads is transcribed as two halves side by side, which meet
 /// at a quiet moment near the middle: the speech there is neither lost nor doubled. meeting_a
 /// five times over (15 minutes) puts the middle in the third copy's pricing discussion.

@@ -165,6 +165,7 @@ pub struct Transcriber {
     min_tail_ms: u32,
     hand_over_tails: bool,
     keep_unsure_speech: bool,
+    timed_context: bool,
     cpu: CpuShare,
     /// Transcribers working side by side on one recording (see `share_threads`).
     running_beside: Option<Arc<AtomicUsize>>,
@@ -247,6 +248,7 @@ impl Transcriber {
             min_tail_ms: 0,
             hand_over_tails: false,
             keep_unsure_speech: false,
+            timed_context: false,
             cpu: CpuShare::new(),
             running_beside: None,
         })
@@ -273,6 +275,7 @@ impl Transcriber {
             min_tail_ms: self.min_tail_ms,
             hand_over_tails: self.hand_over_tails,
             keep_unsure_speech: self.keep_unsure_speech,
+            timed_context: self.timed_context,
             cpu: CpuShare::new(),
             running_beside: self.running_beside.clone(),
         })
@@ -417,6 +420,13 @@ impl Transcriber {
         self.keep_unsure_speech
     }
 
+    /// Give whisper the words before as its own context holds them in a whole-file run: each
+    /// segment (a line of `context`) between two timestamps. A plain-text prompt has none, and
+    /// whisper then often decodes the next window without any either.
+    pub fn set_timed_context(&mut self, on: bool) {
+        self.timed_context = on;
+    }
+
     /// Size the encoder to each window instead of always 30 s: a 10 s window then costs a
     /// third. Whisper was trained on 30 s windows; the pipeline measures the effect on WER.
     pub fn set_fit_audio_ctx(&mut self, on: bool) {
@@ -488,13 +498,20 @@ impl Transcriber {
             size_language_probe(&mut self.state, threads)?;
         }
         params.set_language(language);
+        let timed = match (self.timed_context, context) {
+            (true, Some(c)) => Some(self.timed_prompt_tokens(c)?),
+            _ => None,
+        };
         let prompt = match (&self.config.initial_prompt, context) {
-            (Some(p), Some(c)) => Some(format!("{p} {}", tail_words(c, 100))),
+            _ if timed.is_some() => None,
+            (Some(p), Some(c)) => Some(format!("{p} {}", tail_words(c, PROMPT_WORDS))),
             (Some(p), None) => Some(p.clone()),
-            (None, Some(c)) => Some(tail_words(c, 100)),
+            (None, Some(c)) => Some(tail_words(c, PROMPT_WORDS)),
             (None, None) => None,
         };
-        if let Some(p) = &prompt {
+        if let Some(tokens) = &timed {
+            params.set_tokens(tokens);
+        } else if let Some(p) = &prompt {
             params.set_initial_prompt(p);
         }
         // whisper-rs 0.16's `set_abort_callback_safe` casts its boxed closure to the wrong type
@@ -569,6 +586,20 @@ impl Transcriber {
         })
     }
 
+    /// Prompt tokens for the words before (see `timed_prompt`).
+    fn timed_prompt_tokens(&self, context: &str) -> Result<Vec<i32>, TranscribeError> {
+        timed_prompt(
+            self.config.initial_prompt.as_deref(),
+            context,
+            self.context.token_beg(),
+            |text| {
+                self.context
+                    .tokenize(text, text.len() + 8)
+                    .map_err(|e| TranscribeError::Whisper(e.to_string()))
+            },
+        )
+    }
+
     fn collect(&self, offset_ms: u64) -> Vec<RawSegment> {
         let mut out = Vec::new();
         for seg in self.state.as_iter() {
@@ -634,6 +665,9 @@ fn quiet_params<'a, 'b>(strategy: SamplingStrategy, threads: usize) -> FullParam
     params.set_print_timestamps(false);
     params
 }
+
+/// Words before a window given to whisper as its prompt.
+const PROMPT_WORDS: usize = 100;
 
 /// Encoder frames (20 ms each) after a fitted window's audio.
 const FIT_MARGIN_FRAMES: usize = 100;
@@ -710,8 +744,111 @@ unsafe extern "C" fn abort_requested(user_data: *mut std::ffi::c_void) -> bool {
     unsafe { (*(user_data as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
+/// The words before a window as whisper's own context holds them in a whole-file run: the
+/// user's prompt as text, then the last segments (lines of `context`) up to `PROMPT_WORDS`
+/// words, each as `<|t0|> text <|t1|>`. Given the same words as plain text, with no
+/// timestamps, base decoded three of the next seven windows of a dense meeting without any
+/// either: 28 s as one segment, which no tail can be cut from and no line of the transcript
+/// should be. The times are estimated from the words (whisper only needs to see that segments
+/// have them) and start again at 0 past 30 s, as they do at each of whisper's windows.
+fn timed_prompt<E>(
+    initial: Option<&str>,
+    context: &str,
+    first_timestamp: i32,
+    tokenize: impl Fn(&str) -> Result<Vec<i32>, E>,
+) -> Result<Vec<i32>, E> {
+    const MS_PER_WORD: u64 = 400;
+    let mut segments: Vec<&str> = Vec::new();
+    let mut words = 0;
+    for line in context
+        .lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        segments.push(line);
+        words += line.split_whitespace().count();
+        if words >= PROMPT_WORDS {
+            break;
+        }
+    }
+    segments.reverse();
+    let mut tokens = match initial.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => tokenize(&format!(" {p}"))?,
+        None => Vec::new(),
+    };
+    let timestamp = |ms: u64| first_timestamp + (ms / 20) as i32;
+    let mut at_ms: u64 = 0;
+    for (i, line) in segments.iter().enumerate() {
+        let text = match words.checked_sub(PROMPT_WORDS) {
+            Some(over) if i == 0 && over > 0 => {
+                tail_words(line, line.split_whitespace().count() - over)
+            }
+            _ => line.to_string(),
+        };
+        let len_ms = (text.split_whitespace().count() as u64 * MS_PER_WORD).clamp(1_000, 30_000);
+        if at_ms + len_ms > 30_000 {
+            at_ms = 0;
+        }
+        tokens.push(timestamp(at_ms));
+        tokens.extend(tokenize(&format!(" {text}"))?);
+        at_ms += len_ms;
+        tokens.push(timestamp(at_ms));
+    }
+    Ok(tokens)
+}
+
 /// The last `n` words of `text`, for carrying context into the next window.
 pub(crate) fn tail_words(text: &str, n: usize) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     words[words.len().saturating_sub(n)..].join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEG: i32 = 50_000;
+
+    /// A stand-in tokenizer: one token per word, numbered by its length.
+    fn words(text: &str) -> Result<Vec<i32>, ()> {
+        Ok(text.split_whitespace().map(|w| w.len() as i32).collect())
+    }
+
+    fn is_time(t: i32) -> bool {
+        t >= BEG
+    }
+
+    #[test]
+    fn the_words_before_go_to_whisper_segment_by_segment_between_timestamps() {
+        let tokens = timed_prompt(
+            Some("Atlas, Maria"),
+            "Good morning all.\nLet's start with the budget.",
+            BEG,
+            words,
+        )
+        .unwrap();
+        // The user's prompt first, as text; then each segment between two times.
+        assert_eq!(&tokens[..2], &[6, 5]);
+        let rest = &tokens[2..];
+        assert_eq!(rest.len(), 2 + 3 + 2 + 5);
+        assert!(is_time(rest[0]) && is_time(rest[4]) && is_time(rest[5]) && is_time(rest[11]));
+        assert!(rest[1..4].iter().chain(&rest[6..11]).all(|t| !is_time(*t)));
+        // Times grow with the words and the next segment starts where one ended.
+        assert_eq!(rest[0], BEG);
+        assert!(rest[4] > rest[0] && rest[5] == rest[4] && rest[11] > rest[5]);
+    }
+
+    #[test]
+    fn only_the_last_hundred_words_are_kept_and_times_stay_within_a_window() {
+        let line = |n: usize| vec!["word"; n].join(" ");
+        let context = [line(70), line(50), line(40), line(30)].join("\n");
+        let tokens = timed_prompt(None, &context, BEG, words).unwrap();
+        let text = tokens.iter().filter(|t| !is_time(**t)).count();
+        assert_eq!(text, 100, "the oldest segment is cut to what fits");
+        assert_eq!(tokens.iter().filter(|t| is_time(**t)).count(), 6);
+        // Whisper's timestamps end at 30 s (1500 steps of 20 ms); longer runs start again.
+        assert!(tokens.iter().all(|t| *t <= BEG + 1500));
+        assert!(timed_prompt(None, "", BEG, words).unwrap().is_empty());
+    }
 }

@@ -139,6 +139,8 @@ pub struct Tuning {
     pub parallel: bool,
     /// whisper's retries at higher temperatures per window (`None`: the engine's setting).
     pub fallbacks: Option<u32>,
+    /// The prompt keeps each segment between timestamps (see `Transcriber::set_timed_context`).
+    pub timed_prompt: bool,
 }
 
 impl Default for Tuning {
@@ -152,6 +154,7 @@ impl Default for Tuning {
             dtw_lag_ms: None,
             parallel: true,
             fallbacks: None,
+            timed_prompt: true,
         }
     }
 }
@@ -173,7 +176,7 @@ impl Tuning {
 
 impl PipelineOptions {
     /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
-    /// `filters`, `dtw_lag_ms`, `parallel`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `filters`, `dtw_lag_ms`, `parallel`, `timed_prompt`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
     /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -204,6 +207,7 @@ impl PipelineOptions {
                 ("filters", _) => self.tuning.filters = flag()?,
                 ("dtw_lag_ms", _) => self.tuning.dtw_lag_ms = Some(number()?),
                 ("parallel", _) => self.tuning.parallel = flag()?,
+                ("timed_prompt", _) => self.tuning.timed_prompt = flag()?,
                 ("fallbacks", _) => {
                     self.tuning.fallbacks =
                         Some(value.parse::<u32>().map_err(|_| {
@@ -663,7 +667,8 @@ impl Run<'_> {
                     tracing::debug!(text = %seg.text, "segment dropped: no speech, or a copy of the words before it");
                     continue;
                 }
-                lane.context.push(' ');
+                // One line per segment: the prompt keeps segments apart (`timed_prompt`).
+                lane.context.push('\n');
                 lane.context.push_str(&seg.text);
                 (self.on_segment)(&seg);
                 self.segments.push(seg);
@@ -1101,6 +1106,7 @@ pub fn transcribe_file(
         engine.set_word_timestamps(true);
         engine.set_fit_audio_ctx(options.fit_audio_ctx);
     }
+    engine.set_timed_context(options.tuning.timed_prompt);
     if let Some(n) = options.tuning.fallbacks {
         engine.set_fallbacks(n);
     }
