@@ -139,8 +139,11 @@ pub struct Tuning {
     pub parallel: bool,
     /// whisper's retries at higher temperatures per window (`None`: the engine's setting).
     pub fallbacks: Option<u32>,
-    /// The prompt keeps each segment between timestamps (see `Transcriber::set_timed_context`).
-    pub timed_prompt: bool,
+    /// The prompt keeps each segment between timestamps (see `Transcriber::set_timed_context`;
+    /// `None`: the model's default). On the tune split it made base's corpus WER 0.145 against
+    /// 0.148 with a plain-text prompt (held out 0.162 against 0.165), but tiny.en's 0.189
+    /// against 0.183 (held out 0.228 against 0.214): off for tiny models, on for the others.
+    pub timed_prompt: Option<bool>,
 }
 
 impl Default for Tuning {
@@ -154,12 +157,17 @@ impl Default for Tuning {
             dtw_lag_ms: None,
             parallel: true,
             fallbacks: None,
-            timed_prompt: true,
+            timed_prompt: None,
         }
     }
 }
 
 impl Tuning {
+    /// Whether the prompt keeps its timestamps for a model (`tiny`: tiny or tiny.en).
+    fn timed_prompt_for(&self, tiny: bool) -> bool {
+        self.timed_prompt.unwrap_or(!tiny)
+    }
+
     /// The 2-channel gap and the word-time lag for a model (`tiny`: tiny or tiny.en).
     fn channel_gap_and_lag(&self, tiny: bool) -> (u64, u64) {
         let (gap, lag) = if tiny {
@@ -207,7 +215,7 @@ impl PipelineOptions {
                 ("filters", _) => self.tuning.filters = flag()?,
                 ("dtw_lag_ms", _) => self.tuning.dtw_lag_ms = Some(number()?),
                 ("parallel", _) => self.tuning.parallel = flag()?,
-                ("timed_prompt", _) => self.tuning.timed_prompt = flag()?,
+                ("timed_prompt", _) => self.tuning.timed_prompt = Some(flag()?),
                 ("fallbacks", _) => {
                     self.tuning.fallbacks =
                         Some(value.parse::<u32>().map_err(|_| {
@@ -1106,7 +1114,7 @@ pub fn transcribe_file(
         engine.set_word_timestamps(true);
         engine.set_fit_audio_ctx(options.fit_audio_ctx);
     }
-    engine.set_timed_context(options.tuning.timed_prompt);
+    engine.set_timed_context(options.tuning.timed_prompt_for(engine.is_tiny()));
     if let Some(n) = options.tuning.fallbacks {
         engine.set_fallbacks(n);
     }
@@ -1623,6 +1631,18 @@ mod tests {
         o.tune("dtw_lag_ms=0").expect("a lag");
         assert_eq!(o.tuning.channel_gap_and_lag(true), (250, 0));
         assert_eq!(o.tuning.channel_gap_and_lag(false), (250, 0));
+    }
+
+    #[test]
+    fn the_prompt_keeps_its_timestamps_except_for_tiny_models_unless_set() {
+        let mut o = PipelineOptions::default();
+        assert!(o.tuning.timed_prompt_for(false));
+        assert!(!o.tuning.timed_prompt_for(true));
+        o.tune("timed_prompt=false").expect("a flag");
+        assert!(!o.tuning.timed_prompt_for(false));
+        o.tune("timed_prompt=true").expect("a flag");
+        assert!(o.tuning.timed_prompt_for(true));
+        assert!(o.tune("timed_prompt=maybe").is_err());
     }
 
     #[test]
