@@ -59,6 +59,26 @@ fn transcribe_in_halves_logged(env: &Env, audio: &std::path::Path) -> (String, V
     (log, t)
 }
 
+/// Renders one of issue 19's scripted meetings (tests/fixtures/meetings/NAME_script.json) with
+/// the corpus generator; returns the folder holding NAME.wav, NAME_2ch.wav and NAME.txt.
+fn render_meeting(env: &Env, name: &str) -> std::path::PathBuf {
+    let out = env.path("meetings");
+    let script = workspace().join(format!("tests/fixtures/meetings/{name}_script.json"));
+    // The generator needs numpy: `.ci/debian-packages` brings python3-numpy for Debian's python3.
+    let rendered = std::process::Command::new(minutes::bench::python_with_numpy())
+        .arg(shared("corpus/synthetic/gen_meeting.py"))
+        .arg(&script)
+        .arg(&out)
+        .output()
+        .expect("run the corpus generator");
+    assert!(
+        rendered.status.success(),
+        "rendering {name} failed (needs espeak-ng and sox): {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    out
+}
+
 fn text_of(t: &Value, channel: Option<u64>) -> String {
     t["segments"]
         .as_array()
@@ -248,20 +268,7 @@ fn a_two_channel_meeting_is_attributed_per_channel() {
 #[test]
 fn a_meeting_nobody_tuned_for_is_transcribed_within_wer_bounds() {
     let env = Env::new();
-    let out = env.path("meetings");
-    let script = workspace().join("tests/fixtures/meetings/meeting_g_script.json");
-    // The generator needs numpy: `.ci/debian-packages` brings python3-numpy for Debian's python3.
-    let rendered = std::process::Command::new(minutes::bench::python_with_numpy())
-        .arg(shared("corpus/synthetic/gen_meeting.py"))
-        .arg(&script)
-        .arg(&out)
-        .output()
-        .expect("run the corpus generator");
-    assert!(
-        rendered.status.success(),
-        "rendering meeting_g failed (needs espeak-ng and sox): {}",
-        String::from_utf8_lossy(&rendered.stderr)
-    );
+    let out = render_meeting(&env, "meeting_g");
     let reference = std::fs::read_to_string(out.join("meeting_g.txt")).unwrap();
     // Measured with tiny.en q5_1 on one thread: mono 0.187, 2-channel 0.174 (whole-file
     // whisper: 0.212 and 0.185). The bounds leave room for CPU differences. On two threads the
@@ -302,19 +309,7 @@ fn a_meeting_nobody_tuned_for_is_transcribed_within_wer_bounds() {
 #[test]
 fn a_dense_meeting_is_transcribed_in_sentences_not_whole_windows() {
     let env = Env::new();
-    let out = env.path("meetings");
-    let script = workspace().join("tests/fixtures/meetings/meeting_f_script.json");
-    let rendered = std::process::Command::new(minutes::bench::python_with_numpy())
-        .arg(shared("corpus/synthetic/gen_meeting.py"))
-        .arg(&script)
-        .arg(&out)
-        .output()
-        .expect("run the corpus generator");
-    assert!(
-        rendered.status.success(),
-        "rendering meeting_f failed (needs espeak-ng and sox): {}",
-        String::from_utf8_lossy(&rendered.stderr)
-    );
+    let out = render_meeting(&env, "meeting_f");
     let t = transcribe_json_on(
         &env,
         &shared("models/ggml-base-q5_1.bin").to_string_lossy(),
