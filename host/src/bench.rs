@@ -139,7 +139,9 @@ pub enum BenchCommand {
         /// for the others. `parallel=false` transcribes a file's channels (or a mono file's
         /// halves) one after the other on all the threads instead of side by side on one thread
         /// each; `cut_to_fill=false` starts a region that does not fit in what is left of a
-        /// window in the next window whole instead of cutting it to fill this one
+        /// window in the next window whole instead of cutting it to fill this one;
+        /// `min_tokens_per_s=2.5` transcribes a window again in halves when whisper gave fewer
+        /// text tokens a second of speech (default 1.2)
         #[arg(long)]
         pipeline: Option<String>,
         /// Take the whole-file runs from this earlier `--json` report instead of measuring

@@ -148,6 +148,10 @@ pub struct Tuning {
     /// cost is per window). Starting it whole in the next window instead made base's tune
     /// split 0.147 against 0.145 (held out 0.158 against 0.162): kept.
     pub cut_to_fill: bool,
+    /// A window of speech whisper gave fewer text tokens a second than this is transcribed
+    /// again in two halves (`None`: [`MIN_TOKENS_PER_SECOND`]). 2.5 made base's tune split
+    /// 0.147 against 0.145 (held out 0.165 against 0.162): not raised.
+    pub min_tokens_per_s: Option<f64>,
 }
 
 impl Default for Tuning {
@@ -163,6 +167,7 @@ impl Default for Tuning {
             fallbacks: None,
             timed_prompt: None,
             cut_to_fill: true,
+            min_tokens_per_s: None,
         }
     }
 }
@@ -189,7 +194,8 @@ impl Tuning {
 
 impl PipelineOptions {
     /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
-    /// `filters`, `dtw_lag_ms`, `parallel`, `timed_prompt`, `cut_to_fill`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `filters`, `dtw_lag_ms`, `parallel`, `timed_prompt`, `cut_to_fill`, `min_tokens_per_s`,
+    /// `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
     /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -222,6 +228,17 @@ impl PipelineOptions {
                 ("parallel", _) => self.tuning.parallel = flag()?,
                 ("timed_prompt", _) => self.tuning.timed_prompt = Some(flag()?),
                 ("cut_to_fill", _) => self.tuning.cut_to_fill = flag()?,
+                ("min_tokens_per_s", _) => {
+                    self.tuning.min_tokens_per_s = Some(
+                        value
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|v| *v >= 0.0)
+                            .ok_or_else(|| {
+                                format!("min_tokens_per_s: `{value}` is not a rate (e.g. 2.5)")
+                            })?,
+                    )
+                }
                 ("fallbacks", _) => {
                     self.tuning.fallbacks =
                         Some(value.parse::<u32>().map_err(|_| {
@@ -638,7 +655,11 @@ impl Run<'_> {
             self.engine.set_keep_unsure_speech(false);
             return kept;
         }
-        let heard_too_little = (tokens as f64) < MIN_TOKENS_PER_SECOND * speech_ms as f64 / 1000.0;
+        let min_rate = self
+            .tuning
+            .min_tokens_per_s
+            .unwrap_or(MIN_TOKENS_PER_SECOND);
+        let heard_too_little = (tokens as f64) < min_rate * speech_ms as f64 / 1000.0;
         let looped = self.tuning.filters && mostly_repeats(&result.segments, &lane.context);
         if may_retry
             && speech_ms >= MIN_RETRY_SPEECH_MS
@@ -1668,6 +1689,9 @@ mod tests {
         );
         o.tune("cut_to_fill=false").expect("a flag");
         assert!(!o.tuning.cut_to_fill);
+        o.tune("min_tokens_per_s=2.5").expect("a rate");
+        assert_eq!(o.tuning.min_tokens_per_s, Some(2.5));
+        assert!(o.tune("min_tokens_per_s=fast").is_err());
         o.tune("pack_within_ms=any").expect("any pause");
         assert_eq!(o.tuning.pack_within_ms, None);
         for (bad, says) in [
