@@ -131,9 +131,9 @@ pub enum BenchCommand {
         #[arg(long, requires = "load")]
         skip_fixed: bool,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
-        /// gap_ms, channel_gap_ms, prompt, timed_prompt, cut_to_fill, filters, dtw_lag_ms,
-        /// fallbacks, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms, vad.min_silence_ms, vad.merge_gap_ms,
-        /// vad.max_region_ms, parallel). Defaults per model: channel_gap_ms and dtw_lag_ms 400
+        /// gap_ms, channel_gap_ms, prompt, timed_prompt, cut_to_fill, min_tokens_per_s,
+        /// filters, dtw_lag_ms, fallbacks, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms,
+        /// vad.min_silence_ms, vad.merge_gap_ms, vad.max_region_ms, parallel). Defaults per model: channel_gap_ms and dtw_lag_ms 400
         /// and 350 for tiny models, whose word times come late, 100 and 0 for the others;
         /// timed_prompt (the words before given with their timestamps) off for tiny models, on
         /// for the others. `parallel=false` transcribes a file's channels (or a mono file's

@@ -146,7 +146,7 @@ pub struct Tuning {
     pub timed_prompt: Option<bool>,
     /// A region that does not fit in what is left of a window is cut to fill it (whisper's
     /// cost is per window). Starting it whole in the next window instead made base's tune
-    /// split 0.147 against 0.145 (held out 0.158 against 0.162): kept.
+    /// split 0.147 against 0.145 (held out 0.158 against 0.162): regions are still cut.
     pub cut_to_fill: bool,
     /// A window of speech whisper gave fewer text tokens a second than this is transcribed
     /// again in two halves (`None`: [`MIN_TOKENS_PER_SECOND`]). 2.5 made base's tune split
