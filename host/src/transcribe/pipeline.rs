@@ -159,6 +159,11 @@ pub struct Tuning {
     /// between words, made base's tune split 0.164 against 0.145 (tune3 mono 0.278 against
     /// 0.135; held out 0.162 both): still 20.
     pub cut_pause_ms: u64,
+    /// A mono file of a minute or more in two halves side by side (`Some(true)`), never
+    /// (`Some(false)`), or as the machine's load says (`None`; see `plan`).
+    pub halves: Option<bool>,
+    /// The halves meet in the quietest stretch of this length within 5 s of the middle.
+    pub halves_pause_ms: u64,
 }
 
 impl Default for Tuning {
@@ -176,6 +181,8 @@ impl Default for Tuning {
             cut_to_fill: true,
             min_tokens_per_s: None,
             cut_pause_ms: CUT_PAUSE_MS,
+            halves: None,
+            halves_pause_ms: CUT_PAUSE_MS,
         }
     }
 }
@@ -203,7 +210,7 @@ impl Tuning {
 impl PipelineOptions {
     /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
     /// `filters`, `dtw_lag_ms`, `parallel`, `timed_prompt`, `cut_to_fill`, `cut_pause_ms`,
-    /// `min_tokens_per_s`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `halves`, `halves_pause_ms`, `min_tokens_per_s`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
     /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -237,6 +244,8 @@ impl PipelineOptions {
                 ("timed_prompt", _) => self.tuning.timed_prompt = Some(flag()?),
                 ("cut_to_fill", _) => self.tuning.cut_to_fill = flag()?,
                 ("cut_pause_ms", _) => self.tuning.cut_pause_ms = number()?.max(10),
+                ("halves", _) => self.tuning.halves = Some(flag()?),
+                ("halves_pause_ms", _) => self.tuning.halves_pause_ms = number()?.max(10),
                 ("min_tokens_per_s", _) => {
                     self.tuning.min_tokens_per_s = Some(
                         value
@@ -912,7 +921,7 @@ impl Run<'_> {
                     lane.buf_start_ms,
                     mid_ms.saturating_sub(HALF_CUT_SEARCH_MS),
                     search_to,
-                    CUT_PAUSE_MS,
+                    self.tuning.halves_pause_ms,
                 )
             } else {
                 u64::MAX
@@ -1035,10 +1044,11 @@ fn plan(
     options: &PipelineOptions,
 ) -> Vec<Vec<(Option<usize>, Part)>> {
     let parallel = options.tuning.parallel && threads >= 2;
-    let min_halves_ms = if busy {
-        MIN_BUSY_HALVES_MS
-    } else {
-        MIN_HALVES_MS
+    let min_halves_ms = match options.tuning.halves {
+        Some(true) => MIN_BUSY_HALVES_MS,
+        Some(false) => u64::MAX,
+        None if busy => MIN_BUSY_HALVES_MS,
+        None => MIN_HALVES_MS,
     };
     match (split, duration_ms) {
         (true, _) if parallel => vec![vec![(Some(0), Part::Whole)], vec![(Some(1), Part::Whole)]],
@@ -1545,6 +1555,23 @@ mod tests {
         };
         assert_eq!(
             plan(false, Some(1_200_000), 2, false, &no_vad),
+            vec![vec![(None, Part::Whole)]]
+        );
+        // `halves` decides for the load: always for a minute or more, or never.
+        let mut always = PipelineOptions::default();
+        always.tune("halves=true").expect("a flag");
+        assert_eq!(
+            plan(false, Some(180_000), 2, false, &always),
+            vec![vec![first(90_000)], vec![second(90_000)]]
+        );
+        assert_eq!(
+            plan(false, Some(59_999), 2, false, &always),
+            vec![vec![(None, Part::Whole)]]
+        );
+        let mut never = PipelineOptions::default();
+        never.tune("halves=false").expect("a flag");
+        assert_eq!(
+            plan(false, Some(1_200_000), 2, true, &never),
             vec![vec![(None, Part::Whole)]]
         );
         let mut one = PipelineOptions::default();
