@@ -160,9 +160,12 @@ pub struct Tuning {
     /// 0.135; held out 0.162 both): still 20.
     pub cut_pause_ms: u64,
     /// A mono file of a minute or more in two halves side by side (`Some(true)`), never
-    /// (`Some(false)`), or as the machine's load says (`None`; see `plan`).
+    /// (`Some(false)`), or as the machine's load says (`None`; see `plan`). Forced on a quiet
+    /// machine they gave base's mono files 0.149 tune and 0.182 held out (0.139 and 0.158 in
+    /// one piece), exactly what the busy machine gave: the halves cost that, not the load.
     pub halves: Option<bool>,
-    /// The halves meet in the quietest stretch of this length within 5 s of the middle.
+    /// The halves meet in the quietest stretch of this length within 5 s of the middle. 300 ms
+    /// gave 0.148 and 0.181 against 0.149 and 0.182: still 20.
     pub halves_pause_ms: u64,
 }
 
