@@ -132,21 +132,24 @@ pub enum BenchCommand {
         skip_fixed: bool,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
         /// gap_ms, channel_gap_ms, prompt, timed_prompt, cut_to_fill, cut_pause_ms, halves,
-        /// halves_pause_ms, min_tokens_per_s, filters, dtw_lag_ms, fallbacks, fit_audio_ctx,
-        /// vad.pre_pad_ms, vad.post_pad_ms, vad.min_silence_ms, vad.merge_gap_ms,
-        /// vad.max_region_ms, parallel). Defaults per model: channel_gap_ms and dtw_lag_ms 400 and
-        /// 350 for tiny models, whose word times come late, 100 and 0 for the others; timed_prompt
-        /// (the words before given with their timestamps) off for tiny models, on for the others.
-        /// `parallel=false` transcribes a file's channels (or a mono file's halves) one after the
-        /// other on all the threads instead of side by side on one thread each; `cut_to_fill=false`
-        /// starts a region that does not fit in what is left of a window in the next window whole
-        /// instead of cutting it to fill this one; `cut_pause_ms=150` cuts it at the quietest 150
-        /// ms near the window's end (default 20); `halves=true` transcribes a mono file of a minute
-        /// or more in two halves side by side even on a quiet machine (`false`: never; default:
-        /// while other programs keep a core busy), and `halves_pause_ms=300` makes them meet in the
-        /// quietest 300 ms near the middle (default 20); `min_tokens_per_s=2.5` transcribes a
-        /// window again in halves when whisper gave fewer text tokens a second of speech (default
-        /// 1.2)
+        /// halves_pause_ms, in_turn, wait_for_window_0, min_tokens_per_s, filters, dtw_lag_ms,
+        /// fallbacks, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms, vad.min_silence_ms,
+        /// vad.merge_gap_ms, vad.max_region_ms, parallel). Defaults per model: channel_gap_ms
+        /// and dtw_lag_ms 400 and 350 for tiny models, whose word times come late, 100 and 0 for
+        /// the others; timed_prompt (the words before given with their timestamps) off for tiny
+        /// models, on for the others. `parallel=false` transcribes a file's channels (or a mono
+        /// file's halves) one after the other on all the threads instead of side by side on one
+        /// thread each; `cut_to_fill=false` starts a region that does not fit in what is left of
+        /// a window in the next window whole instead of cutting it to fill this one;
+        /// `cut_pause_ms=150` cuts it at the quietest 150 ms near the window's end (default 20);
+        /// `in_turn=true` has two workers take the windows of a mono file of a minute or more in
+        /// turn even on a quiet machine (`false`: never; default: while other programs keep a
+        /// core busy), and `wait_for_window_0=false` lets the second worker start window 1
+        /// before window 0 is done, without a prompt; `halves=true` transcribes such a file in
+        /// two halves side by side instead (`false`: never; default: 10 minutes or more on a
+        /// quiet machine), and `halves_pause_ms=300` makes them meet in the quietest 300 ms near
+        /// the middle (default 20); `min_tokens_per_s=2.5` transcribes a window again in halves
+        /// when whisper gave fewer text tokens a second of speech (default 1.2)
         #[arg(long)]
         pipeline: Option<String>,
         /// Take the whole-file runs from this earlier `--json` report instead of measuring
