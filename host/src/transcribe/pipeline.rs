@@ -172,12 +172,12 @@ pub struct Tuning {
     /// gave 0.148 and 0.181 against 0.149 and 0.182: still 20.
     pub halves_pause_ms: u64,
     /// A mono file of a minute or more goes to two workers that take its windows in turn
-    /// (`Some(true)`) instead of halves; see `Part::InTurn` and `WindowTexts`. Not the default:
+    /// instead of halves; see `Part::InTurn` and `WindowTexts`. Not the default:
     /// on base's tune split its mono WER was 0.151 against the halves' 0.149 (held out 0.162
     /// against 0.182; 0.139 and 0.158 in one piece), and beside a busy core the 13 mono
     /// meetings took 1.45x their quiet time against the halves' 1.33x (window 1 waits for
     /// window 0, and one worker often finishes a window after the other has none left).
-    pub in_turn: Option<bool>,
+    pub in_turn: bool,
     /// Window 1 waits for window 0, to be prompted with its words (see `WindowTexts`).
     pub wait_for_window_0: bool,
 }
@@ -199,7 +199,7 @@ impl Default for Tuning {
             cut_pause_ms: CUT_PAUSE_MS,
             halves: None,
             halves_pause_ms: CUT_PAUSE_MS,
-            in_turn: None,
+            in_turn: false,
             wait_for_window_0: true,
         }
     }
@@ -266,7 +266,7 @@ impl PipelineOptions {
                 ("cut_pause_ms", _) => self.tuning.cut_pause_ms = number()?.max(10),
                 ("halves", _) => self.tuning.halves = Some(flag()?),
                 ("halves_pause_ms", _) => self.tuning.halves_pause_ms = number()?.max(10),
-                ("in_turn", _) => self.tuning.in_turn = Some(flag()?),
+                ("in_turn", _) => self.tuning.in_turn = flag()?,
                 ("wait_for_window_0", _) => self.tuning.wait_for_window_0 = flag()?,
                 ("min_tokens_per_s", _) => {
                     self.tuning.min_tokens_per_s = Some(
@@ -1226,14 +1226,15 @@ fn plan(
         None if busy => MIN_BUSY_HALVES_MS,
         None => MIN_HALVES_MS,
     };
-    // Windows in turn only when asked for: see `Tuning::in_turn`.
-    let in_turn = options.tuning.in_turn == Some(true);
     match (split, duration_ms) {
         (true, _) if parallel => vec![vec![(Some(0), Part::Whole)], vec![(Some(1), Part::Whole)]],
         (true, _) => vec![vec![(Some(0), Part::Whole), (Some(1), Part::Whole)]],
         // The same packing in every worker needs VAD's regions.
         (false, Some(d))
-            if parallel && in_turn && options.vad.is_some() && d >= MIN_BUSY_HALVES_MS =>
+            if parallel
+                && options.tuning.in_turn
+                && options.vad.is_some()
+                && d >= MIN_BUSY_HALVES_MS =>
         {
             (0..2)
                 .map(|worker| vec![(None, Part::InTurn { worker })])
