@@ -161,6 +161,8 @@ pub struct Transcriber {
     /// third of the cost of a window); whole-file whisper detects once per file, and so do we,
     /// once per recording (see `forget_language`).
     detected_language: Option<String>,
+    /// Until then: the windows that heard the same language (see [`LanguageVote`]).
+    language_vote: LanguageVote,
     fit_audio_ctx: bool,
     min_tail_ms: u32,
     hand_over_tails: bool,
@@ -244,6 +246,7 @@ impl Transcriber {
             config,
             multilingual,
             detected_language: None,
+            language_vote: LanguageVote::default(),
             fit_audio_ctx: false,
             min_tail_ms: 0,
             hand_over_tails: false,
@@ -271,6 +274,7 @@ impl Transcriber {
             config: self.config.clone(),
             multilingual: self.multilingual,
             detected_language: self.detected_language.clone(),
+            language_vote: LanguageVote::default(),
             fit_audio_ctx: self.fit_audio_ctx,
             min_tail_ms: self.min_tail_ms,
             hand_over_tails: self.hand_over_tails,
@@ -371,14 +375,17 @@ impl Transcriber {
         // What whisper makes of silence says nothing about the recording's language: base
         // "heard" three words of Welsh in it, and every live window after was decoded as Welsh.
         let detected = self.detected_language.take();
+        let vote = std::mem::take(&mut self.language_vote);
         let warmed = self.transcribe(&silence, 0, None, None).map(|_| ());
         self.detected_language = detected;
+        self.language_vote = vote;
         warmed
     }
 
     /// Detect the language afresh on the next window: a new recording starts.
     pub fn forget_language(&mut self) {
         self.detected_language = None;
+        self.language_vote = LanguageVote::default();
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -567,13 +574,16 @@ impl Transcriber {
         if self.config.language.is_none()
             && self.multilingual
             && self.detected_language.is_none()
-            && words >= 3
+            && let Some(heard) = &language
+            && let Some(kept) =
+                self.language_vote
+                    .observe(heard, (samples.len() / 16) as u64, words)
         {
             tracing::debug!(
-                ?language,
+                language = kept,
                 "language detected; kept for the rest of the recording"
             );
-            self.detected_language = language.clone();
+            self.detected_language = Some(kept);
         }
         let handed_over_from_ms = u64::try_from(tail.handed_over_at.load(Ordering::Relaxed))
             .ok()
@@ -675,6 +685,41 @@ const FIT_MARGIN_FRAMES: usize = 100;
 /// The start of a window that language detection listens to: enough speech to tell languages
 /// apart, a fifth of whisper's 30 s.
 const LANGUAGE_PROBE_MS: usize = 6_000;
+
+/// When the language whisper detected is kept for the rest of a recording: once windows that
+/// all heard it hold [`LANGUAGE_KEPT_AFTER_MS`] of audio and three words. One short window is a
+/// poor sample: a call's first live window, a 2.4 s "Okay, let's get started.", came out Polish
+/// (p 0.49) in one recording — kept for the whole call, every line after it Polish — and
+/// English (p 0.53) in the next, while the 7.7 s region it usually opens was English at p 0.92.
+/// Until then each window is detected on its own.
+#[derive(Debug, Default)]
+struct LanguageVote {
+    language: Option<String>,
+    audio_ms: u64,
+    words: usize,
+}
+
+const LANGUAGE_KEPT_AFTER_MS: u64 = 5_000;
+
+impl LanguageVote {
+    /// A window heard `language` in `audio_ms` of audio, with `words` words: returns the
+    /// language to keep, once there is one.
+    fn observe(&mut self, language: &str, audio_ms: u64, words: usize) -> Option<String> {
+        if words == 0 {
+            // Silence or a cough: no evidence either way.
+            return None;
+        }
+        if self.language.as_deref() != Some(language) {
+            *self = LanguageVote {
+                language: Some(language.to_owned()),
+                ..LanguageVote::default()
+            };
+        }
+        self.audio_ms += audio_ms;
+        self.words += words;
+        (self.audio_ms >= LANGUAGE_KEPT_AFTER_MS && self.words >= 3).then(|| language.to_owned())
+    }
+}
 
 /// whisper.cpp detects a window's language by encoding its start at the encoder size of the
 /// *previous* call: all 30 s on the first call, or after a full window — a whole extra encoder
@@ -809,6 +854,44 @@ mod tests {
     use super::*;
 
     const BEG: i32 = 50_000;
+
+    #[test]
+    fn a_language_is_kept_once_enough_speech_agrees_on_it() {
+        // Windows as (language heard, audio ms, words), and the language kept after the last.
+        type Window = (&'static str, u64, usize);
+        let cases: &[(&[Window], Option<&str>)] = &[
+            // A call's opening line alone is not enough, the turn it usually opens is.
+            (&[("pl", 2_430, 4)], None),
+            (&[("en", 7_715, 20)], Some("en")),
+            // The short window heard wrong does not count towards the next one's language.
+            (&[("pl", 2_430, 4), ("en", 2_740, 8)], None),
+            (
+                &[("pl", 2_430, 4), ("en", 2_740, 8), ("en", 3_000, 6)],
+                Some("en"),
+            ),
+            // Short turns that agree add up.
+            (
+                &[("fr", 2_000, 2), ("fr", 2_000, 2), ("fr", 1_000, 1)],
+                Some("fr"),
+            ),
+            // Long but nearly wordless (a held note, a cough in a long region) is not enough.
+            (&[("cy", 10_000, 2)], None),
+            // Windows without words say nothing, and do not break a run.
+            (
+                &[("de", 3_000, 5), ("ja", 4_000, 0), ("de", 2_000, 3)],
+                Some("de"),
+            ),
+            (&[], None),
+        ];
+        for (windows, want) in cases {
+            let mut vote = LanguageVote::default();
+            let mut kept = None;
+            for &(language, ms, words) in *windows {
+                kept = vote.observe(language, ms, words);
+            }
+            assert_eq!(kept.as_deref(), *want, "{windows:?}");
+        }
+    }
 
     /// A stand-in tokenizer: one token per word, numbered by its length.
     fn words(text: &str) -> Result<Vec<i32>, ()> {
