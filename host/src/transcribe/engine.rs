@@ -156,7 +156,8 @@ pub struct Transcriber {
     state: WhisperState,
     config: EngineConfig,
     multilingual: bool,
-    /// With `language: None`: what the first window with words was detected as. whisper.cpp
+    /// With `language: None`: the language windows holding 5 s of speech agreed on (see
+    /// [`LanguageVote`]). whisper.cpp
     /// runs a whole extra encoder pass to detect the language of every window it is given (a
     /// third of the cost of a window); whole-file whisper detects once per file, and so do we,
     /// once per recording (see `forget_language`).
