@@ -416,6 +416,11 @@ impl Transcriber {
         self.hand_over_tails = on;
     }
 
+    /// Whether tails are left to the caller (see `set_hand_over_tails`).
+    pub fn hands_over_tails(&self) -> bool {
+        self.hand_over_tails
+    }
+
     /// Keep what whisper decodes even when it judges the window probably silent (no-speech
     /// probability over 0.6) and its words unlikely (mean log-probability under -1): whisper
     /// then drops the whole window. That test is for whisper's 30 s windows of anything; a
