@@ -131,8 +131,8 @@ pub enum BenchCommand {
         #[arg(long, requires = "load")]
         skip_fixed: bool,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
-        /// gap_ms, channel_gap_ms, prompt, timed_prompt, cut_to_fill, cut_pause_ms, seek_on_cut, halves,
-        /// halves_pause_ms, in_turn, wait_for_window_0, min_tokens_per_s, filters, dtw_lag_ms,
+        /// gap_ms, channel_gap_ms, prompt, timed_prompt, cut_to_fill, cut_pause_ms, seek_on_cut,
+        /// halves, halves_pause_ms, in_turn, wait_for_window_0, min_tokens_per_s, filters, dtw_lag_ms,
         /// fallbacks, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms, vad.min_silence_ms,
         /// vad.merge_gap_ms, vad.max_region_ms, parallel). Defaults per model: channel_gap_ms
         /// and dtw_lag_ms 400 and 350 for tiny models, whose word times come late, 100 and 0 for
@@ -149,9 +149,9 @@ pub enum BenchCommand {
         /// two halves side by side instead (`false`: never; default: 10 minutes or more on a
         /// quiet machine), and `halves_pause_ms=300` makes them meet in the quietest 300 ms near
         /// the middle (default 20); `min_tokens_per_s=2.5` transcribes a window again in halves
-        /// when whisper gave fewer text tokens a second of speech (default 1.2); `seek_on_cut=true`
-        /// starts the window after a region cut to fill one where the cut window's last segment
-        /// started, dropping that segment, as whole-file whisper does
+        /// when whisper gave fewer text tokens a second of speech (default 1.2);
+        /// `seek_on_cut=true` starts the window after a region cut to fill one where the cut
+        /// window's last segment started, dropping that segment, as whole-file whisper does
         #[arg(long)]
         pipeline: Option<String>,
         /// Take the whole-file runs from this earlier `--json` report instead of measuring

@@ -234,10 +234,9 @@ impl Tuning {
 impl PipelineOptions {
     /// Applies `key=value,…` (`pack_within_ms`, `gap_ms`, `channel_gap_ms`, `prompt`,
     /// `filters`, `dtw_lag_ms`, `parallel`, `timed_prompt`, `cut_to_fill`, `cut_pause_ms`,
-    /// `halves`, `halves_pause_ms`, `in_turn`, `wait_for_window_0`, `seek_on_cut`, `min_tokens_per_s`,
-    /// `fallbacks`, `fit_audio_ctx`, and the
-    /// VAD's `vad.pre_pad_ms`, `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`,
-    /// `vad.max_region_ms`).
+    /// `seek_on_cut`, `halves`, `halves_pause_ms`, `in_turn`, `wait_for_window_0`,
+    /// `min_tokens_per_s`, `fallbacks`, `fit_audio_ctx`, and the VAD's `vad.pre_pad_ms`,
+    /// `vad.post_pad_ms`, `vad.min_silence_ms`, `vad.merge_gap_ms`, `vad.max_region_ms`).
     pub fn tune(&mut self, spec: &str) -> Result<(), String> {
         for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = pair
