@@ -1055,6 +1055,11 @@ impl Run<'_> {
         {
             self.flush(lane)?;
         }
+        let seek = self.tuning.seek_on_cut;
+        let push = |pack: &mut Pack, at: u64, audio: &[f32]| match seek {
+            true => pack.push_joined(at, audio),
+            false => pack.push(at, audio),
+        };
         while start < end {
             let gap = if lane.pack.samples.is_empty() {
                 0
@@ -1062,11 +1067,6 @@ impl Run<'_> {
                 lane.pack.gap_ms
             };
             let room = PACK_MS.saturating_sub(lane.pack.len_ms() + gap);
-            let seek = self.tuning.seek_on_cut;
-            let push = |pack: &mut Pack, at: u64, audio: &[f32]| match seek {
-                true => pack.push_joined(at, audio),
-                false => pack.push(at, audio),
-            };
             if end - start <= room {
                 let audio = lane.slice(start, end).to_vec();
                 push(&mut lane.pack, start, &audio);
