@@ -71,15 +71,23 @@ pub struct VadConfig {
 
 impl VadConfig {
     /// For the live transcript: regions of at most 10 s, so a long turn is printed in pieces a
-    /// few seconds after they are spoken instead of after the whole turn (a shorter region also
-    /// costs whisper less, with the audio context fitted to it).
+    /// few seconds after they are spoken instead of after the whole turn.
+    ///
+    /// Why 10 s and not less: a piece cut off a turn is final only once the turn passes the
+    /// limit, up to `split_search_ms` after the cut, and then waits for whisper; a whole region
+    /// is final 0.65 s after its speech. With one core busy, whisper (base, one thread) takes
+    /// about 0.17 s per second of a fitted window, so a whole 10 s region is printed within
+    /// 2.7 s of its end, while turns cut at 8 s gave the longest lags of a call (3.0-3.2 s).
+    /// As calls with base and a busy core (meeting_a, and meeting_d which was not used to
+    /// choose): lag p95 2.4-2.9 s against 2.9-3.1 s with 8 s regions, and fewer words lost at
+    /// cuts.
     pub fn live() -> VadConfig {
         // A region is final `lookahead_ms` + max(min_silence, post_pad + merge_gap + pre_pad)
         // after its last speech: 1 s by default, 0.65 s here. Live regions are transcribed
         // one by one, so merging close ones gains nothing; the noise floor still has four
         // seconds of the past to go by.
         VadConfig {
-            max_region_ms: 8_000,
+            max_region_ms: 10_000,
             split_search_ms: 1_500,
             lookahead_ms: 150,
             ..VadConfig::default()
@@ -168,6 +176,10 @@ pub struct StreamingVad {
     pending: VecDeque<Frame>,
     lookahead: usize,
     history: EnergyHistory,
+    /// Which classified frames kept a segment open (speech), as far back as `history` reaches.
+    speech: FrameHistory<bool>,
+    /// Frames classified so far.
+    classified: u64,
     segmenter: Segmenter,
     assembler: Assembler,
     thresholds: Thresholds,
@@ -209,6 +221,8 @@ impl StreamingVad {
             pending: VecDeque::with_capacity((lookahead + 1).min(PREALLOCATE_MAX)),
             lookahead,
             history: EnergyHistory::new(history_len(&config, geo)),
+            speech: FrameHistory::new(history_len(&config, geo)),
+            classified: 0,
             segmenter: Segmenter::new(&config, geo),
             assembler: Assembler::new(&config, geo),
             thresholds: Thresholds::new(&config),
@@ -270,6 +284,8 @@ impl StreamingVad {
         let starts =
             level >= self.thresholds.start_db && frame.flatness <= self.thresholds.max_flatness;
         let continues = starts || level >= self.thresholds.stop_db;
+        self.speech.store(frame.index, continues);
+        self.classified = frame.index + 1;
         let newest = self.analyzer.frames_done();
         if let Some(ext) = self.segmenter.step(frame.index, starts, continues) {
             self.assembler
@@ -277,6 +293,34 @@ impl StreamingVad {
         }
         let next_start = self.segmenter.earliest_next_start(frame.index);
         self.assembler.emit_if_final(next_start, &mut self.out);
+    }
+
+    /// The region being built and not yet final: from its (padded) start to the last speech
+    /// heard so far. After a region was cut at `max_region_ms`, this is the rest of it, starting
+    /// exactly where the cut piece ended.
+    pub fn open_region(&self) -> Option<SpeechRegion> {
+        let current = self.assembler.current?;
+        region_ms(current, self.samples_seen, u64::from(self.sample_rate))
+    }
+
+    /// Where the last speech before `ms` ended, in ms: a region's end less its padding, or for a
+    /// piece cut off a turn that goes on, the last word before the cut (the cut falls in the
+    /// quietest frame, often a short pause). Looks back as far as a cut can lie behind the
+    /// newest frame; `None` if no speech is remembered there.
+    pub fn speech_end_before(&self, ms: u64) -> Option<u64> {
+        let sr = u64::from(self.sample_rate);
+        let geo = self.analyzer.geo;
+        let at = ms * sr / 1000;
+        let hop = geo.hop as u64;
+        // The newest frame whose span starts before `at`.
+        let mut frame =
+            (at.saturating_sub(geo.span_start(0) + 1) / hop).min(self.classified.checked_sub(1)?);
+        loop {
+            if self.speech.get(frame, self.classified)? {
+                return Some(geo.span_end(frame).min(at) * 1000 / sr);
+            }
+            frame = frame.checked_sub(1)?;
+        }
     }
 
     /// Regions are kept in samples until here, so rounding happens once; clamping to what has
@@ -679,24 +723,27 @@ impl MinTracker {
 }
 
 /// Energies of the recent frames, for choosing where to split a long region.
-struct EnergyHistory {
-    values: Vec<f32>,
+struct FrameHistory<T> {
+    values: Vec<T>,
 }
 
-impl EnergyHistory {
-    fn new(len: usize) -> EnergyHistory {
-        EnergyHistory {
-            values: vec![0.0; len.max(1)],
+/// Frame energies, for the quietest cut point.
+type EnergyHistory = FrameHistory<f32>;
+
+impl<T: Copy + Default> FrameHistory<T> {
+    fn new(len: usize) -> FrameHistory<T> {
+        FrameHistory {
+            values: vec![T::default(); len.max(1)],
         }
     }
 
-    fn store(&mut self, frame: u64, energy_db: f32) {
+    fn store(&mut self, frame: u64, value: T) {
         let len = self.values.len() as u64;
-        self.values[(frame % len) as usize] = energy_db;
+        self.values[(frame % len) as usize] = value;
     }
 
-    /// `None` when the frame is not analysed yet (`newest` frames exist) or already overwritten.
-    fn get(&self, frame: u64, newest: u64) -> Option<f32> {
+    /// `None` when the frame is not stored yet (`newest` frames are) or already overwritten.
+    fn get(&self, frame: u64, newest: u64) -> Option<T> {
         let len = self.values.len() as u64;
         (frame < newest && frame + len >= newest).then(|| self.values[(frame % len) as usize])
     }
@@ -740,7 +787,7 @@ impl Segmenter {
 
     /// Advances by one classified frame. Returns the part of a confirmed segment known so far:
     /// while it is open its end is the last speech frame, when it closes the post-padded end.
-    fn step(&mut self, frame: u64, starts: bool, continues: bool) -> Option<SampleRegion> {
+    fn step(&mut self, frame: u64, starts: bool, continues: bool) -> Option<Extent> {
         let Some(mut seg) = self.open else {
             if starts {
                 self.open = Some(OpenSegment {
@@ -764,23 +811,29 @@ impl Segmenter {
         self.close()
     }
 
-    fn finish(&mut self) -> Option<SampleRegion> {
+    fn finish(&mut self) -> Option<Extent> {
         self.close()
     }
 
-    fn close(&mut self) -> Option<SampleRegion> {
+    fn close(&mut self) -> Option<Extent> {
         let seg = self.open.take()?;
-        (seg.active >= self.min_active_frames).then(|| SampleRegion {
-            start: self.padded_start(seg.onset),
-            end: self.geo.span_end(seg.last_active) + self.post_pad,
+        (seg.active >= self.min_active_frames).then(|| Extent {
+            region: SampleRegion {
+                start: self.padded_start(seg.onset),
+                end: self.geo.span_end(seg.last_active) + self.post_pad,
+            },
+            end_pad: self.post_pad,
         })
     }
 
-    fn confirmed_extent(&self, frame: u64) -> Option<SampleRegion> {
+    fn confirmed_extent(&self, frame: u64) -> Option<Extent> {
         let seg = self.open?;
-        (seg.active >= self.min_active_frames).then(|| SampleRegion {
-            start: self.padded_start(seg.onset),
-            end: self.geo.span_end(frame),
+        (seg.active >= self.min_active_frames).then(|| Extent {
+            region: SampleRegion {
+                start: self.padded_start(seg.onset),
+                end: self.geo.span_end(frame),
+            },
+            end_pad: 0,
         })
     }
 
@@ -796,6 +849,13 @@ impl Segmenter {
     }
 }
 
+/// A segment as far as it is known, and how much of its end is padding after the last speech.
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    region: SampleRegion,
+    end_pad: u64,
+}
+
 /// Raw segments → padded, merged regions no longer than the maximum.
 struct Assembler {
     geo: Geometry,
@@ -803,6 +863,8 @@ struct Assembler {
     max_len: u64,
     search: u64,
     current: Option<SampleRegion>,
+    /// Padding at the end of `current` (after its last speech).
+    current_pad: u64,
 }
 
 impl Assembler {
@@ -814,35 +876,52 @@ impl Assembler {
             max_len,
             search: geo.samples(config.split_search_ms).min(max_len),
             current: None,
+            current_pad: 0,
         }
     }
 
     fn extend(
         &mut self,
-        ext: SampleRegion,
+        ext: Extent,
         history: &EnergyHistory,
         newest: u64,
         out: &mut Vec<SampleRegion>,
     ) {
+        let Extent {
+            region: ext,
+            end_pad,
+        } = ext;
         match self.current {
             Some(mut cur) if ext.start <= cur.end + self.merge_gap => {
+                if ext.end >= cur.end {
+                    self.current_pad = end_pad;
+                }
                 cur.end = cur.end.max(ext.end);
                 self.current = Some(cur);
             }
             Some(cur) => {
                 out.push(cur);
                 self.current = Some(ext);
+                self.current_pad = end_pad;
             }
-            None => self.current = Some(ext),
+            None => {
+                self.current = Some(ext);
+                self.current_pad = end_pad;
+            }
         }
         self.split(history, newest, out);
     }
 
-    /// Cuts the current region while it is too long, each time at the quietest frame of the
-    /// search window ending at the limit; the rest carries on as the current region.
+    /// Cuts the current region while its speech is too long, each time at the quietest frame of
+    /// the search window ending at the limit; the rest carries on as the current region.
+    ///
+    /// The padding after the last speech may run past the limit: cutting inside it left a piece
+    /// of padding and a syllable (85-235 ms) that the live transcript then transcribed on its
+    /// own, twice as a copy of the words before it, after the rest of the turn.
     fn split(&mut self, history: &EnergyHistory, newest: u64, out: &mut Vec<SampleRegion>) {
         while let Some(mut cur) = self.current {
-            if cur.end - cur.start <= self.max_len {
+            let speech_end = cur.end - self.current_pad.min(cur.end - cur.start);
+            if speech_end - cur.start <= self.max_len {
                 return;
             }
             let limit = cur.start + self.max_len;
@@ -1031,7 +1110,8 @@ mod tests {
         );
     }
 
-    /// Regions are ordered, disjoint, inside the recording and no longer than the maximum.
+    /// Regions are ordered, disjoint, inside the recording and no longer than the maximum (plus
+    /// the padding after the last speech, which a cut never falls in).
     fn assert_well_formed(regions: &[SpeechRegion], total_ms: u64, config: &VadConfig) {
         for r in regions {
             assert!(
@@ -1039,7 +1119,8 @@ mod tests {
                 "{r:?} outside 0..{total_ms}"
             );
             assert!(
-                r.end_ms - r.start_ms <= u64::from(config.max_region_ms) + 1,
+                r.end_ms - r.start_ms
+                    <= u64::from(config.max_region_ms) + u64::from(config.post_pad_ms) + 1,
                 "{r:?} longer than the maximum"
             );
         }
@@ -1350,6 +1431,104 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A turn whose speech fits the limit is one region even when its padding runs past it:
+    /// cut there, it left a sliver of padding that whisper transcribed on its own. A turn that
+    /// goes on past the limit is still cut.
+    #[test]
+    fn padding_alone_never_cuts_a_region() {
+        let config = VadConfig {
+            max_region_ms: 8_000,
+            ..VadConfig::live()
+        };
+        let mut rng = Xorshift(11);
+        for (speech_ms, pieces) in [(7_700, 1), (9_000, 2)] {
+            let mut samples = vec![0.0f32; SR as usize];
+            // Syllables of 200 ms with 100 ms between them: one steady tone would become the
+            // noise floor after a few seconds.
+            for i in 0..(speech_ms + 100) / 300 {
+                if i > 0 {
+                    samples.extend(vec![0.0f32; SR as usize / 10]);
+                }
+                samples.extend(vowel(SR as usize / 5, 0.3, &mut rng));
+            }
+            samples.extend(vec![0.0f32; SR as usize * 2]);
+            let regions = detect(&samples, SR, &config);
+            assert_eq!(regions.len(), pieces, "{speech_ms} ms: {regions:?}");
+            assert_well_formed(&regions, duration_ms(&samples), &config);
+            let last = regions[regions.len() - 1];
+            assert!(
+                last.end_ms - last.start_ms >= 1_000,
+                "{speech_ms} ms: a sliver left: {regions:?}"
+            );
+        }
+    }
+
+    /// The live transcript looks at a turn before it ends (`open_region`), and measures its lag
+    /// from where the speech of a region ended (`speech_end_before`): before the padding of a
+    /// turn that ended, just before the cut of a piece cut off a turn that goes on.
+    #[test]
+    fn the_open_region_is_the_start_of_the_region_to_come() {
+        // meeting_a's microphone has turns of 8-9 s between pauses.
+        let config = VadConfig {
+            max_region_ms: 8_000,
+            ..VadConfig::live()
+        };
+        let mut samples = read_wav("synthetic/meeting_a_2ch.wav").swap_remove(0);
+        samples.truncate(SR as usize * 120);
+        let mut vad = StreamingVad::new(SR, config.clone());
+        let (mut regions, mut open_seen, mut cut_seen) = (Vec::new(), Vec::new(), Vec::new());
+        let mut pushed = 0u64;
+        for chunk in samples.chunks(1600) {
+            pushed += chunk.len() as u64;
+            let out = vad.push(chunk);
+            let open = vad.open_region();
+            for (i, r) in out.iter().enumerate() {
+                let next = out.get(i + 1).copied().or(open);
+                let speech_end = vad.speech_end_before(r.end_ms).expect("speech remembered");
+                if next.is_some_and(|n| n.start_ms == r.end_ms) {
+                    cut_seen.push(*r);
+                    // The cut falls in a pause shorter than the hangover, or in speech.
+                    assert!(
+                        speech_end <= r.end_ms && speech_end + 320 >= r.end_ms,
+                        "cut piece {r:?}: speech ended at {speech_end}"
+                    );
+                } else {
+                    let unpadded = r.end_ms - u64::from(config.post_pad_ms);
+                    assert!(
+                        speech_end.abs_diff(unpadded) <= 1,
+                        "{r:?}: speech ended at {speech_end}, not {unpadded}"
+                    );
+                }
+            }
+            regions.extend(out);
+            if let Some(open) = open {
+                assert!(open.end_ms <= pushed * 1000 / u64::from(SR), "{open:?}");
+                open_seen.push(open);
+            }
+        }
+        regions.extend(vad.finish());
+        for open in &open_seen {
+            assert!(
+                regions.iter().any(|r| r.start_ms == open.start_ms),
+                "an open region {open:?} that no final region starts like: {regions:?}"
+            );
+        }
+        let cuts: Vec<_> = regions
+            .windows(2)
+            .filter(|w| w[1].start_ms == w[0].end_ms)
+            .map(|w| w[0])
+            .collect();
+        assert!(!cuts.is_empty(), "meeting_a has turns longer than 8 s");
+        assert_eq!(
+            cut_seen, cuts,
+            "each cut is known when its piece is reported"
+        );
+        assert!(
+            open_seen.iter().any(|o| o.end_ms - o.start_ms >= 6_000),
+            "long turns are seen while they go on"
+        );
     }
 
     #[test]
