@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Instant;
 
@@ -33,6 +33,15 @@ pub struct LiveConfig {
     pub active: [bool; 2],
 }
 
+/// What the worker is handed.
+enum Work {
+    /// A final region to transcribe.
+    Region(Job),
+    /// The start of a turn that goes on, to detect the language in before the turn's window
+    /// comes, while the worker has nothing else to do.
+    LanguageProbe(Probe),
+}
+
 struct Job {
     channel: usize,
     region: SpeechRegion,
@@ -40,6 +49,18 @@ struct Job {
     /// When the speech ended, for the lag figure (None for work done after the stop).
     speech_end: Option<Instant>,
 }
+
+struct Probe {
+    channel: usize,
+    /// Where the turn's audio starts; `audio` is the first `LIVE_PROBE_MS` of it.
+    start_ms: u64,
+    audio: Vec<f32>,
+}
+
+/// The audio a language probe gets: whisper listens to a window's first 6 s to detect its
+/// language, and the last of those spectrogram frames should see the speech after them, as
+/// they would in the whole window.
+const LIVE_PROBE_MS: u64 = 6_200;
 
 /// What the live transcript produced.
 #[derive(Debug, Default)]
@@ -60,7 +81,7 @@ pub type OnSegment = Box<dyn FnMut(&Segment, Option<f64>) + Send>;
 pub struct Live {
     analysis: std::thread::JoinHandle<Vec<(usize, SpeechRegion)>>,
     worker: std::thread::JoinHandle<LiveResult>,
-    jobs: SyncSender<Job>,
+    jobs: SyncSender<Work>,
 }
 
 impl Live {
@@ -72,17 +93,24 @@ impl Live {
         on_segment: OnSegment,
     ) -> std::io::Result<(Live, SyncSender<LiveBlock>)> {
         let (block_tx, block_rx) = sync_channel::<LiveBlock>(1000);
-        let (job_tx, job_rx) = sync_channel::<Job>(WORKER_QUEUE);
+        let (job_tx, job_rx) = sync_channel::<Work>(WORKER_QUEUE);
         let vad = config.vad.clone();
-        let active = config.active;
         let post_pad = u64::from(config.vad.post_pad_ms);
-        let analysis_jobs = job_tx.clone();
+        // The worker says when the language is settled (or was given), and probes stop.
+        let wants_language = Arc::new(AtomicBool::new(config.engine.language.is_none()));
+        let analysis = Analysis {
+            jobs: job_tx.clone(),
+            active: config.active,
+            started,
+            post_pad_ms: post_pad,
+            wants_language: wants_language.clone(),
+        };
         let analysis = std::thread::Builder::new()
             .name("live-vad".into())
-            .spawn(move || analyse(block_rx, analysis_jobs, vad, active, started, post_pad))?;
+            .spawn(move || analyse(block_rx, analysis, vad))?;
         let worker = std::thread::Builder::new()
             .name("live-whisper".into())
-            .spawn(move || work(config, job_rx, on_segment))?;
+            .spawn(move || work(config, job_rx, on_segment, wants_language))?;
         Ok((
             Live {
                 analysis,
@@ -137,12 +165,12 @@ impl Live {
             };
             if self
                 .jobs
-                .send(Job {
+                .send(Work::Region(Job {
                     channel,
                     region,
                     audio,
                     speech_end: None,
-                })
+                }))
                 .is_err()
             {
                 break;
@@ -178,6 +206,8 @@ struct Lane {
     buf: Vec<f32>,
     /// Timeline frame of `buf[0]`.
     buf_start: u64,
+    /// The start of the last turn whose language was probed: one probe a turn.
+    probed_from: Option<u64>,
 }
 
 impl Lane {
@@ -190,19 +220,35 @@ impl Lane {
     }
 }
 
-fn analyse(
-    blocks: Receiver<LiveBlock>,
-    jobs: SyncSender<Job>,
-    vad: VadConfig,
+/// What the analysis thread works with besides the blocks and its VAD.
+struct Analysis {
+    jobs: SyncSender<Work>,
+    /// Channels with a device.
     active: [bool; 2],
+    /// The instant the recording's timeline starts at.
     started: Instant,
     post_pad_ms: u64,
+    wants_language: Arc<AtomicBool>,
+}
+
+fn analyse(
+    blocks: Receiver<LiveBlock>,
+    analysis: Analysis,
+    vad: VadConfig,
 ) -> Vec<(usize, SpeechRegion)> {
+    let Analysis {
+        jobs,
+        active,
+        started,
+        post_pad_ms,
+        wants_language,
+    } = analysis;
     let mut lanes: Vec<Lane> = (0..2)
         .map(|_| Lane {
             vad: StreamingVad::new(TARGET_RATE, vad.clone()),
             buf: Vec::new(),
             buf_start: 0,
+            probed_from: None,
         })
         .collect();
     let mut deferred = Vec::new();
@@ -211,12 +257,17 @@ fn analyse(
                      lane: &Lane,
                      deferred: &mut Vec<(usize, SpeechRegion)>,
                      live: bool| {
-        let speech_end = live.then(|| {
-            started + std::time::Duration::from_millis(region.end_ms.saturating_sub(post_pad_ms))
-        });
+        // A region ends `post_pad_ms` after its last speech; a piece cut off a turn that goes
+        // on ends at the cut, and its last word shortly before.
+        let speech_end_ms = lane
+            .vad
+            .speech_end_before(region.end_ms)
+            .unwrap_or_else(|| region.end_ms.saturating_sub(post_pad_ms));
+        let speech_end = live.then(|| started + std::time::Duration::from_millis(speech_end_ms));
         tracing::debug!(
             start_ms = region.start_ms,
             end_ms = region.end_ms,
+            speech_end_ms,
             buffered_to_ms =
                 (lane.buf_start + lane.buf.len() as u64) * 1000 / u64::from(TARGET_RATE),
             wall_ms = started.elapsed().as_millis() as u64,
@@ -229,10 +280,10 @@ fn analyse(
             speech_end,
         };
         let sent = if live {
-            jobs.try_send(job)
+            jobs.try_send(Work::Region(job))
                 .map_err(|e| matches!(e, TrySendError::Full(_)))
         } else {
-            jobs.send(job).map_err(|_| false)
+            jobs.send(Work::Region(job)).map_err(|_| false)
         };
         if sent.is_err() {
             deferred.push((channel, region));
@@ -250,6 +301,24 @@ fn analyse(
             lane.buf.extend_from_slice(samples);
             for region in lane.vad.push(samples) {
                 hand_over(c, region, lane, &mut deferred, true);
+            }
+            if let Some(open) = lane.vad.open_region()
+                && open.end_ms >= open.start_ms + LIVE_PROBE_MS
+                && lane.probed_from != Some(open.start_ms)
+                && wants_language.load(Ordering::Relaxed)
+            {
+                // A queue with no room means the worker is behind: the turn's own window will
+                // detect the language then, as it would without the probe.
+                lane.probed_from = Some(open.start_ms);
+                let audio = lane.slice(SpeechRegion {
+                    start_ms: open.start_ms,
+                    end_ms: open.start_ms + LIVE_PROBE_MS,
+                });
+                let _ = jobs.try_send(Work::LanguageProbe(Probe {
+                    channel: c,
+                    start_ms: open.start_ms,
+                    audio,
+                }));
             }
             let keep = KEEP_S * TARGET_RATE as usize;
             if lane.buf.len() > 2 * keep {
@@ -387,7 +456,12 @@ fn live_engine(engine: &EngineConfig) -> Result<Transcriber, TranscribeError> {
     Ok(engine)
 }
 
-fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> LiveResult {
+fn work(
+    config: LiveConfig,
+    jobs: Receiver<Work>,
+    mut on_segment: OnSegment,
+    wants_language: Arc<AtomicBool>,
+) -> LiveResult {
     let mut result = LiveResult::default();
     let mut engine = match live_engine(&config.engine) {
         Ok(e) => e,
@@ -401,8 +475,24 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
     if let Err(e) = engine.warm_up() {
         tracing::warn!("live transcript: warming up the model failed: {e}");
     }
+    wants_language.store(engine.wants_language(), Ordering::Relaxed);
     let mut running = Running::default();
-    let mut run = |job: Job, result: &mut LiveResult| -> Result<(), TranscribeError> {
+    // The language a probe heard: (channel, audio it heard in ms, language).
+    let mut probed: Option<(usize, SpeechRegion, String)> = None;
+    let mut run = |engine: &mut Transcriber,
+                   job: Job,
+                   probed: &mut Option<(usize, SpeechRegion, String)>,
+                   result: &mut LiveResult|
+     -> Result<(), TranscribeError> {
+        if let Some((channel, heard, _)) = probed
+            && *channel == job.channel
+            && heard.start_ms >= job.region.start_ms
+            && heard.end_ms <= job.region.end_ms
+            && let Some((_, _, language)) = probed.take()
+        {
+            // The probe heard the start of this very turn: what whisper would detect on it.
+            engine.assume_language(language);
+        }
         let mut from_ms = job.region.start_ms;
         // At most one tail is handed over per region: a tail's own tail is whisper's to pass.
         for piece in 0..2 {
@@ -410,7 +500,7 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
                 engine.set_hand_over_tails(false);
             }
             let handed_over = transcribe_piece(
-                &mut engine,
+                engine,
                 &job,
                 &config.channel_names[job.channel],
                 from_ms,
@@ -429,18 +519,55 @@ fn work(config: LiveConfig, jobs: Receiver<Job>, mut on_segment: OnSegment) -> L
         }
         Ok(())
     };
-    for job in jobs.iter() {
-        if job.speech_end.is_some() {
-            result.live_regions += 1;
-        } else {
-            result.deferred_regions += 1;
+    for work in jobs.iter() {
+        match work {
+            Work::Region(job) => {
+                if job.speech_end.is_some() {
+                    result.live_regions += 1;
+                } else {
+                    result.deferred_regions += 1;
+                }
+                if let Err(e) = run(&mut engine, job, &mut probed, &mut result) {
+                    result.error.get_or_insert(e.to_string());
+                }
+            }
+            Work::LanguageProbe(probe) => {
+                let took = Instant::now();
+                match probe_language(&mut engine, &probe) {
+                    Ok(Some(heard)) => probed = Some(heard),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("live transcript: language probe failed: {e}"),
+                }
+                tracing::debug!(
+                    channel = probe.channel,
+                    start_ms = probe.start_ms,
+                    language = probed.as_ref().map(|p| p.2.as_str()),
+                    took_ms = took.elapsed().as_millis() as u64,
+                    "live language probe"
+                );
+            }
         }
-        if let Err(e) = run(job, &mut result) {
-            result.error.get_or_insert(e.to_string());
-        }
+        wants_language.store(engine.wants_language(), Ordering::Relaxed);
     }
     result.language = crate::transcribe::pipeline::most_common(&running.languages);
     result
+}
+
+/// The language heard at the start of a turn, unless it is no longer wanted (a window since
+/// settled it): the probe's channel, the audio it heard and the language.
+fn probe_language(
+    engine: &mut Transcriber,
+    probe: &Probe,
+) -> Result<Option<(usize, SpeechRegion, String)>, TranscribeError> {
+    if !engine.wants_language() {
+        return Ok(None);
+    }
+    let language = engine.probe_language(&probe.audio)?;
+    let heard = SpeechRegion {
+        start_ms: probe.start_ms,
+        end_ms: probe.start_ms + probe.audio.len() as u64 / 16,
+    };
+    Ok(Some((probe.channel, heard, language)))
 }
 
 /// p-th percentile (0–100) of `xs`, nearest rank.
@@ -463,6 +590,44 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("..")
             .join(relative)
+    }
+
+    /// The language of a long first turn is detected while the turn goes on, on its first
+    /// 6.2 s, and the turn's window is then decoded in it instead of detecting it again: what
+    /// whisper finds there itself, and the language is kept as if it had.
+    #[test]
+    fn a_language_probe_hears_what_the_window_would() {
+        let clip = workspace("tests/fixtures/languages/fr_espeak.flac");
+        let (_, channels) = crate::audio::decode::decode_file(&clip).expect("the French clip");
+        let speech = crate::audio::decode::mix_to_mono(&channels);
+        let model = workspace("../shared/models/ggml-base-q5_1.bin");
+        let mut engine = live_engine(&EngineConfig {
+            threads: 1,
+            ..EngineConfig::new(model)
+        })
+        .expect("base loads");
+        let window = &speech[..6_210 * 16];
+        let own = engine
+            .transcribe(window, 0, None, None)
+            .expect("transcribes");
+        assert_eq!(own.language.as_deref(), Some("fr"));
+        engine.forget_language();
+        assert!(engine.wants_language());
+        let probed = engine
+            .probe_language(&window[..LIVE_PROBE_MS as usize * 16])
+            .expect("probes");
+        assert_eq!(probed, "fr");
+        engine.assume_language(probed);
+        let decoded = engine
+            .transcribe(window, 0, None, None)
+            .expect("transcribes");
+        let text: String = decoded.segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(decoded.language.as_deref(), Some("fr"));
+        assert!(text.to_lowercase().contains("bonjour"), "{text:?}");
+        assert!(
+            !engine.wants_language(),
+            "a 6 s window of words keeps its language"
+        );
     }
 
     /// A turn VAD heard stays in the transcript even when whisper thinks it probably silent.

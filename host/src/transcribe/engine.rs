@@ -164,6 +164,8 @@ pub struct Transcriber {
     detected_language: Option<String>,
     /// Until then: the windows that heard the same language (see [`LanguageVote`]).
     language_vote: LanguageVote,
+    /// The language the next window is decoded in instead of detecting it (`assume_language`).
+    probed_language: Option<String>,
     fit_audio_ctx: bool,
     min_tail_ms: u32,
     hand_over_tails: bool,
@@ -248,6 +250,7 @@ impl Transcriber {
             multilingual,
             detected_language: None,
             language_vote: LanguageVote::default(),
+            probed_language: None,
             fit_audio_ctx: false,
             min_tail_ms: 0,
             hand_over_tails: false,
@@ -276,6 +279,7 @@ impl Transcriber {
             multilingual: self.multilingual,
             detected_language: self.detected_language.clone(),
             language_vote: LanguageVote::default(),
+            probed_language: None,
             fit_audio_ctx: self.fit_audio_ctx,
             min_tail_ms: self.min_tail_ms,
             hand_over_tails: self.hand_over_tails,
@@ -290,6 +294,20 @@ impl Transcriber {
     /// share of the configured threads; one left alone takes them all again. `None`: alone.
     pub fn share_threads(&mut self, running: Option<Arc<AtomicUsize>>) {
         self.running_beside = running;
+    }
+
+    /// Threads for the next whisper call: this transcriber's share of the configured ones,
+    /// fewer when other programs keep cores busy (with adaptive threads).
+    fn threads_now(&mut self) -> usize {
+        let max = match &self.running_beside {
+            Some(n) => (self.config.threads / n.load(Ordering::Relaxed).max(1)).max(1),
+            None => self.config.threads,
+        };
+        if self.config.adaptive_threads {
+            self.cpu.threads(max)
+        } else {
+            max
+        }
     }
 
     /// Whether other programs keep cores busy right now, so that whisper would get fewer
@@ -377,9 +395,11 @@ impl Transcriber {
         // "heard" three words of Welsh in it, and every live window after was decoded as Welsh.
         let detected = self.detected_language.take();
         let vote = std::mem::take(&mut self.language_vote);
+        let probed = self.probed_language.take();
         let warmed = self.transcribe(&silence, 0, None, None).map(|_| ());
         self.detected_language = detected;
         self.language_vote = vote;
+        self.probed_language = probed;
         warmed
     }
 
@@ -387,6 +407,36 @@ impl Transcriber {
     pub fn forget_language(&mut self) {
         self.detected_language = None;
         self.language_vote = LanguageVote::default();
+        self.probed_language = None;
+    }
+
+    /// Whether the next window's language is still to be detected: none was given, the model
+    /// knows more than English, and no language is kept yet.
+    pub fn wants_language(&self) -> bool {
+        self.config.language.is_none() && self.multilingual && self.detected_language.is_none()
+    }
+
+    /// The language whisper hears in `samples`, decided as [`Transcriber::transcribe`] decides
+    /// it for a window with no language kept yet: one encoder pass over the first
+    /// `LANGUAGE_PROBE_MS` (see `size_language_probe`), then one decoder step. The live
+    /// transcript runs it on the start of a long turn while the turn goes on, so that the
+    /// turn's window need not (see [`Transcriber::assume_language`]).
+    pub fn probe_language(&mut self, samples: &[f32]) -> Result<String, TranscribeError> {
+        let threads = self.threads_now();
+        size_language_probe(&mut self.state, threads)?;
+        let whisper = |e: whisper_rs::WhisperError| TranscribeError::Whisper(e.to_string());
+        self.state.pcm_to_mel(samples, threads).map_err(whisper)?;
+        let (id, _) = self.state.lang_detect(0, threads).map_err(whisper)?;
+        whisper_rs::get_lang_str(id)
+            .map(str::to_owned)
+            .ok_or_else(|| TranscribeError::Whisper(format!("no language has id {id}")))
+    }
+
+    /// Decode the next window (only that one) in `language` instead of detecting it there: what
+    /// [`Transcriber::probe_language`] heard at the start of the same audio. The window still
+    /// counts towards the language kept, as if whisper had detected it itself.
+    pub fn assume_language(&mut self, language: String) {
+        self.probed_language = Some(language);
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -462,15 +512,7 @@ impl Transcriber {
                 patience: -1.0,
             },
         };
-        let max = match &self.running_beside {
-            Some(n) => (self.config.threads / n.load(Ordering::Relaxed).max(1)).max(1),
-            None => self.config.threads,
-        };
-        let threads = if self.config.adaptive_threads {
-            self.cpu.threads(max)
-        } else {
-            max
-        };
+        let threads = self.threads_now();
         let mut params = quiet_params(strategy, threads);
         // whisper.cpp tries temperatures from 0 up to 1.0 in these steps.
         params.set_temperature_inc(match self.config.fallbacks {
@@ -497,6 +539,7 @@ impl Transcriber {
             // work for a short window. Fast speech is ~4 tokens a second; allow twice that.
             params.set_max_tokens((samples.len() / 16_000 * 8 + 24) as i32);
         }
+        let probed = self.probed_language.take();
         let language = match (
             &self.config.language,
             self.multilingual,
@@ -505,7 +548,7 @@ impl Transcriber {
             (Some(l), _, _) => Some(l.as_str()),
             (None, false, _) => Some("en"),
             (None, true, Some(l)) => Some(l.as_str()),
-            (None, true, None) => Some("auto"),
+            (None, true, None) => Some(probed.as_deref().unwrap_or("auto")),
         };
         if language == Some("auto") && self.fit_audio_ctx {
             size_language_probe(&mut self.state, threads)?;
