@@ -57,6 +57,23 @@ struct Probe {
     audio: Vec<f32>,
 }
 
+/// What a language probe heard, until the window of its turn comes.
+struct HeardLanguage {
+    channel: usize,
+    /// The audio it listened to.
+    heard: SpeechRegion,
+    language: String,
+}
+
+impl HeardLanguage {
+    /// Whether it heard the start of `job`'s own turn: then it is what whisper would detect there.
+    fn heard_in(&self, job: &Job) -> bool {
+        self.channel == job.channel
+            && self.heard.start_ms >= job.region.start_ms
+            && self.heard.end_ms <= job.region.end_ms
+    }
+}
+
 /// The audio a language probe gets: whisper listens to a window's first 6 s to detect its
 /// language, and the last of those spectrogram frames should see the speech after them, as
 /// they would in the whole window.
@@ -477,21 +494,16 @@ fn work(
     }
     wants_language.store(engine.wants_language(), Ordering::Relaxed);
     let mut running = Running::default();
-    // The language a probe heard: (channel, audio it heard in ms, language).
-    let mut probed: Option<(usize, SpeechRegion, String)> = None;
+    let mut probed: Option<HeardLanguage> = None;
     let mut run = |engine: &mut Transcriber,
                    job: Job,
-                   probed: &mut Option<(usize, SpeechRegion, String)>,
+                   probed: &mut Option<HeardLanguage>,
                    result: &mut LiveResult|
      -> Result<(), TranscribeError> {
-        if let Some((channel, heard, _)) = probed
-            && *channel == job.channel
-            && heard.start_ms >= job.region.start_ms
-            && heard.end_ms <= job.region.end_ms
-            && let Some((_, _, language)) = probed.take()
+        if probed.as_ref().is_some_and(|p| p.heard_in(&job))
+            && let Some(p) = probed.take()
         {
-            // The probe heard the start of this very turn: what whisper would detect on it.
-            engine.assume_language(language);
+            engine.assume_language(p.language);
         }
         let mut from_ms = job.region.start_ms;
         // At most one tail is handed over per region: a tail's own tail is whisper's to pass.
@@ -541,7 +553,7 @@ fn work(
                 tracing::debug!(
                     channel = probe.channel,
                     start_ms = probe.start_ms,
-                    language = probed.as_ref().map(|p| p.2.as_str()),
+                    language = probed.as_ref().map(|p| p.language.as_str()),
                     took_ms = took.elapsed().as_millis() as u64,
                     "live language probe"
                 );
@@ -554,20 +566,22 @@ fn work(
 }
 
 /// The language heard at the start of a turn, unless it is no longer wanted (a window since
-/// settled it): the probe's channel, the audio it heard and the language.
+/// settled it).
 fn probe_language(
     engine: &mut Transcriber,
     probe: &Probe,
-) -> Result<Option<(usize, SpeechRegion, String)>, TranscribeError> {
+) -> Result<Option<HeardLanguage>, TranscribeError> {
     if !engine.wants_language() {
         return Ok(None);
     }
-    let language = engine.probe_language(&probe.audio)?;
-    let heard = SpeechRegion {
-        start_ms: probe.start_ms,
-        end_ms: probe.start_ms + probe.audio.len() as u64 / 16,
-    };
-    Ok(Some((probe.channel, heard, language)))
+    Ok(Some(HeardLanguage {
+        channel: probe.channel,
+        heard: SpeechRegion {
+            start_ms: probe.start_ms,
+            end_ms: probe.start_ms + probe.audio.len() as u64 / 16,
+        },
+        language: engine.probe_language(&probe.audio)?,
+    }))
 }
 
 /// p-th percentile (0–100) of `xs`, nearest rank.
@@ -592,20 +606,26 @@ mod tests {
             .join(relative)
     }
 
+    /// A French turn (espeak) and the live worker's transcriber on base, one thread.
+    fn french_turn_and_live_engine() -> (Vec<f32>, Transcriber) {
+        let clip = workspace("tests/fixtures/languages/fr_espeak.flac");
+        let (_, channels) = crate::audio::decode::decode_file(&clip).expect("the French clip");
+        let speech = crate::audio::decode::mix_to_mono(&channels);
+        let model = workspace("../shared/models/ggml-base-q5_1.bin");
+        let engine = live_engine(&EngineConfig {
+            threads: 1,
+            ..EngineConfig::new(model)
+        })
+        .expect("base loads");
+        (speech, engine)
+    }
+
     /// The language of a long first turn is detected while the turn goes on, on its first
     /// 6.2 s, and the turn's window is then decoded in it instead of detecting it again: what
     /// whisper finds there itself, and the language is kept as if it had.
     #[test]
     fn a_language_probe_hears_what_the_window_would() {
-        let clip = workspace("tests/fixtures/languages/fr_espeak.flac");
-        let (_, channels) = crate::audio::decode::decode_file(&clip).expect("the French clip");
-        let speech = crate::audio::decode::mix_to_mono(&channels);
-        let model = workspace("../shared/models/ggml-base-q5_1.bin");
-        let mut engine = live_engine(&EngineConfig {
-            threads: 1,
-            ..EngineConfig::new(model)
-        })
-        .expect("base loads");
+        let (speech, mut engine) = french_turn_and_live_engine();
         let window = &speech[..6_210 * 16];
         let own = engine
             .transcribe(window, 0, None, None)
@@ -636,15 +656,7 @@ mod tests {
     /// seen in recordings: where the first block falls moves the audio by that much).
     #[test]
     fn a_live_window_keeps_speech_whisper_is_unsure_of() {
-        let clip = workspace("tests/fixtures/languages/fr_espeak.flac");
-        let (_, channels) = crate::audio::decode::decode_file(&clip).expect("the French clip");
-        let speech = crate::audio::decode::mix_to_mono(&channels);
-        let model = workspace("../shared/models/ggml-base-q5_1.bin");
-        let mut engine = live_engine(&EngineConfig {
-            threads: 1,
-            ..EngineConfig::new(model)
-        })
-        .expect("base loads");
+        let (speech, mut engine) = french_turn_and_live_engine();
         engine.warm_up().expect("warms up");
         // One live region of 6.21 s, as VAD cut it in the recordings.
         let len = 6_210 * 16;

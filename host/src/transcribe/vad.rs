@@ -178,8 +178,6 @@ pub struct StreamingVad {
     history: EnergyHistory,
     /// Which classified frames kept a segment open (speech), as far back as `history` reaches.
     speech: FrameHistory<bool>,
-    /// Frames classified so far.
-    classified: u64,
     segmenter: Segmenter,
     assembler: Assembler,
     thresholds: Thresholds,
@@ -222,7 +220,6 @@ impl StreamingVad {
             lookahead,
             history: EnergyHistory::new(history_len(&config, geo)),
             speech: FrameHistory::new(history_len(&config, geo)),
-            classified: 0,
             segmenter: Segmenter::new(&config, geo),
             assembler: Assembler::new(&config, geo),
             thresholds: Thresholds::new(&config),
@@ -285,7 +282,6 @@ impl StreamingVad {
             level >= self.thresholds.start_db && frame.flatness <= self.thresholds.max_flatness;
         let continues = starts || level >= self.thresholds.stop_db;
         self.speech.store(frame.index, continues);
-        self.classified = frame.index + 1;
         let newest = self.analyzer.frames_done();
         if let Some(ext) = self.segmenter.step(frame.index, starts, continues) {
             self.assembler
@@ -312,11 +308,13 @@ impl StreamingVad {
         let geo = self.analyzer.geo;
         let at = ms * sr / 1000;
         let hop = geo.hop as u64;
+        // Frames waiting for the look-ahead are not classified yet.
+        let classified = self.analyzer.frames_done() - self.pending.len() as u64;
         // The newest frame whose span starts before `at`.
         let mut frame =
-            (at.saturating_sub(geo.span_start(0) + 1) / hop).min(self.classified.checked_sub(1)?);
+            (at.saturating_sub(geo.span_start(0) + 1) / hop).min(classified.checked_sub(1)?);
         loop {
-            if self.speech.get(frame, self.classified)? {
+            if self.speech.get(frame, classified)? {
                 return Some(geo.span_end(frame).min(at) * 1000 / sr);
             }
             frame = frame.checked_sub(1)?;
