@@ -132,8 +132,8 @@ pub enum BenchCommand {
         skip_fixed: bool,
         /// Pipeline settings to try instead of the defaults, as key=value,… (pack_within_ms,
         /// gap_ms, channel_gap_ms, prompt, timed_prompt, cut_to_fill, cut_pause_ms, seek_on_cut,
-        /// halves, halves_pause_ms, in_turn, wait_for_window_0, min_tokens_per_s, filters, dtw_lag_ms,
-        /// fallbacks, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms, vad.min_silence_ms,
+        /// halves, halves_pause_ms, in_turn, wait_for_window_0, min_tokens_per_s, unsure_below,
+        /// unsure_beam, filters, dtw_lag_ms, fallbacks, fit_audio_ctx, vad.pre_pad_ms, vad.post_pad_ms, vad.min_silence_ms,
         /// vad.merge_gap_ms, vad.max_region_ms, parallel). Defaults per model: channel_gap_ms
         /// and dtw_lag_ms 400 and 350 for tiny models, whose word times come late, 100 and 0 for
         /// the others; timed_prompt (the words before given with their timestamps) off for tiny
@@ -151,7 +151,10 @@ pub enum BenchCommand {
         /// the middle (default 20); `min_tokens_per_s=2.5` transcribes a window again in halves
         /// when whisper gave fewer text tokens a second of speech (default 1.2);
         /// `seek_on_cut=true` starts the window after a region cut to fill one where the cut
-        /// window's last segment started, dropping that segment, as whole-file whisper does
+        /// window's last segment started, dropping that segment, as whole-file whisper does;
+        /// `unsure_below=0.8` decodes a window again with 5 beams (`unsure_beam=N`: N) when the
+        /// mean probability of its greedy tokens is under 0.8, and keeps that decoding (default:
+        /// never)
         #[arg(long)]
         pipeline: Option<String>,
         /// Take the whole-file runs from this earlier `--json` report instead of measuring

@@ -448,6 +448,11 @@ impl Transcriber {
         self.config.fallbacks = n;
     }
 
+    /// Beams for the next windows (1: greedy; see [`EngineConfig::beam_size`]).
+    pub fn set_beam_size(&mut self, n: usize) {
+        self.config.beam_size = n.max(1);
+    }
+
     /// Token timestamps: needed to split segments that span packed regions.
     pub fn set_word_timestamps(&mut self, on: bool) {
         self.config.word_timestamps = on;
